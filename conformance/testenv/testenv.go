@@ -1,0 +1,126 @@
+// Package testenv starts the real services the tests need — PostgreSQL,
+// Redis and an S3 server (versitygw) — as throwaway processes listening on
+// loopback ports, and stops them when the test binary ends.
+//
+// Services are started lazily, at most once per test binary, and shared by
+// that binary's tests; each test gets its own database, key prefix or
+// bucket. A package that uses testenv must stop them from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+//
+// Every child process also gets SIGKILL when the test binary dies
+// (Pdeathsig), so an interrupted run leaves nothing behind.
+//
+// When a service cannot be started the test is skipped with the reason —
+// unless services are required (CI=true, or PJD_REQUIRE_SERVICES=1), in
+// which case the test fails. Tests never skip silently in CI.
+//
+// testenv must never import pjd's own packages: every package's tests may
+// use it.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Required reports whether a missing service must fail the test rather
+// than skip it.
+func Required() bool {
+	if v, err := strconv.ParseBool(os.Getenv("CI")); err == nil && v {
+		return true
+	}
+	v, _ := strconv.ParseBool(os.Getenv("PJD_REQUIRE_SERVICES"))
+	return v
+}
+
+// Unavailable ends tb because a service it needs cannot be had: Fatal when
+// services are Required, Skip otherwise.
+func Unavailable(tb testing.TB, service string, err error) {
+	tb.Helper()
+	if Required() {
+		tb.Fatalf("%s is required (CI=true or PJD_REQUIRE_SERVICES=1) but unavailable: %v", service, err)
+	}
+	tb.Skipf("%s unavailable, skipping (set CI=true to make this a failure): %v", service, err)
+}
+
+var (
+	mu       sync.Mutex
+	stoppers []func()
+)
+
+// OnExit registers fn to run when Main returns (services stop in reverse
+// order of start).
+func OnExit(fn func()) {
+	mu.Lock()
+	defer mu.Unlock()
+	stoppers = append(stoppers, fn)
+}
+
+// StopAll stops every service started so far. Main calls it; a program
+// that is not a test (pjd bench) calls it itself.
+func StopAll() {
+	mu.Lock()
+	fns := stoppers
+	stoppers = nil
+	mu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
+	}
+}
+
+// Main runs the tests and then stops every service they started.
+func Main(m *testing.M) int {
+	code := m.Run()
+	StopAll()
+	return code
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// WaitTCP waits until addr accepts TCP connections, ctx ends, or exited
+// is closed (the process died). It polls with a short fixed interval.
+func WaitTCP(ctx context.Context, addr string, exited <-chan struct{}) error {
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last: %v)", addr, ctx.Err(), err)
+		case <-exited:
+			return fmt.Errorf("process serving %s exited before it listened", addr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// CacheDir is where expensive, reusable artefacts (the PostgreSQL template
+// cluster, tool binaries) are kept between runs: $PJD_CACHE, else
+// $XDG_CACHE_HOME/pjd, else ~/.cache/pjd. It is never inside the repository.
+func CacheDir() string {
+	if d := os.Getenv("PJD_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return d + "/pjd"
+	}
+	return os.TempDir() + "/pjd-cache"
+}
