@@ -1,0 +1,141 @@
+package mhd
+
+import (
+	"regexp"
+	"strings"
+
+	"pjd/registry"
+)
+
+// Coded values: an XDS codingScheme becomes a FHIR system "urn:oid:<OID>"
+// when it is an OID, and is used as it is when it is already a URI (for
+// example a "urn:…" scheme); a FHIR system maps back the same way. For
+// searches and ITI-65 input the canonical FHIR URLs of the few code systems
+// that also have an OID are accepted too (aliases), so
+// "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R" finds what
+// was registered with scheme 2.16.840.1.113883.5.25.
+
+var oidRE = regexp.MustCompile(`^[0-2](\.(0|[1-9][0-9]*))+$`)
+
+// isOID reports whether s is an OID (first arc 0–2, at most 64 chars).
+func isOID(s string) bool { return len(s) <= 64 && oidRE.MatchString(s) }
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func isUUID(s string) bool { return uuidRE.MatchString(s) }
+
+// systemAliases maps canonical FHIR code system URLs to the OID XDS
+// metadata uses for the same system.
+var systemAliases = map[string]string{
+	"http://terminology.hl7.org/CodeSystem/v3-Confidentiality": registry.OIDHL7Confidentiality,
+	"http://hl7.org/fhir/v3/Confidentiality":                   registry.OIDHL7Confidentiality,
+	"http://loinc.org":                                         "2.16.840.1.113883.6.1",
+	"http://snomed.info/sct":                                   "2.16.840.1.113883.6.96",
+}
+
+// SystemFor returns the FHIR system for an XDS codingScheme.
+func SystemFor(scheme string) string {
+	if isOID(scheme) {
+		return "urn:oid:" + scheme
+	}
+	return scheme
+}
+
+// SchemeFor returns the XDS codingScheme for a FHIR system.
+func SchemeFor(system string) string {
+	if s, ok := strings.CutPrefix(system, "urn:oid:"); ok {
+		return s
+	}
+	if oid, ok := systemAliases[system]; ok {
+		return oid
+	}
+	return system
+}
+
+// Attribute names passed to RenderOptions.Display: the XDS attribute a
+// code comes from.
+const (
+	AttrClassCode       = "classCode"
+	AttrTypeCode        = "typeCode"
+	AttrFormatCode      = "formatCode"
+	AttrFacilityType    = "healthcareFacilityTypeCode"
+	AttrPracticeSetting = "practiceSettingCode"
+	AttrConfidentiality = "confidentialityCode"
+	AttrEventCode       = "eventCodeList"
+	AttrContentType     = "contentTypeCode"
+	AttrFolderCode      = "codeList"
+	AttrAuthorRole      = "authorRole"
+	AttrAuthorSpecialty = "authorSpecialty"
+)
+
+func (o RenderOptions) coding(attr string, c registry.Code) Coding {
+	out := Coding{System: SystemFor(c.Scheme), Code: c.Code, Display: c.Display}
+	if out.Display == "" && o.Display != nil {
+		out.Display = o.Display(attr, c.Scheme, c.Code)
+	}
+	return out
+}
+
+func (o RenderOptions) concept(attr string, c registry.Code) *CodeableConcept {
+	if c.Code == "" {
+		return nil
+	}
+	return &CodeableConcept{Coding: []Coding{o.coding(attr, c)}}
+}
+
+// codeFromCoding maps a FHIR Coding to an XDS code.
+func codeFromCoding(c Coding) registry.Code {
+	return registry.Code{Code: c.Code, Scheme: SchemeFor(c.System), Display: c.Display}
+}
+
+// Norwegian person identifiers.
+
+// personOIDs are the identifier systems a patient may be searched by.
+var personOIDs = map[string]string{
+	registry.OIDFnr: "F-nr",
+	registry.OIDDnr: "D-nr",
+	registry.OIDHnr: "H-nr",
+}
+
+// validNIN reports whether s is 11 digits with valid modulus-11 check
+// digits (F-nr, D-nr and H-nr share them). From 2032 the first check digit
+// may leave a remainder of 0–3 (reference/norway.md); both rules are
+// accepted.
+func validNIN(s string) bool {
+	if len(s) != 11 {
+		return false
+	}
+	var d [11]int
+	for i := 0; i < 11; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		d[i] = int(s[i] - '0')
+	}
+	w1 := [10]int{3, 7, 6, 1, 8, 9, 4, 5, 2, 1}
+	w2 := [11]int{5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1}
+	s1, s2 := 0, 0
+	for i := 0; i < 10; i++ {
+		s1 += w1[i] * d[i]
+	}
+	for i := 0; i < 11; i++ {
+		s2 += w2[i] * d[i]
+	}
+	return s1%11 <= 3 && s2%11 == 0
+}
+
+// ninOID classifies a national identity number: D-nr (first digit + 4),
+// H-nr (third digit + 4, i.e. 4 or 5), otherwise F-nr. Synthetic numbers
+// (month + 65 or + 80) are F-nr.
+func ninOID(s string) string {
+	if len(s) != 11 {
+		return registry.OIDFnr
+	}
+	if s[0] >= '4' && s[0] <= '7' {
+		return registry.OIDDnr
+	}
+	if s[2] == '4' || s[2] == '5' {
+		return registry.OIDHnr
+	}
+	return registry.OIDFnr
+}

@@ -1,0 +1,190 @@
+package mhd
+
+import (
+	"strconv"
+	"strings"
+
+	"pjd/registry"
+)
+
+// MemberKind says what a HasMember target is.
+type MemberKind int
+
+// Kinds of List members.
+const (
+	MemberOther MemberKind = iota // an association or anything not listed
+	MemberDocument
+	MemberFolder
+)
+
+// ListMember is one entry of a List: a DocumentEntry or a Folder id.
+type ListMember struct {
+	ID   string
+	Kind MemberKind
+}
+
+// Members picks the List entries of the SubmissionSet or Folder with id
+// from assocs: the targets of its HasMember associations, in the order
+// given, typed by kind (the caller knows which ids are documents and which
+// folders). Targets of kind MemberOther (SubmissionSet→Association
+// HasMembers) are left out.
+func Members(id string, assocs []*registry.Association, kind func(id string) MemberKind) []ListMember {
+	var out []ListMember
+	for _, a := range assocs {
+		if a.Type != registry.AssocHasMember || a.Source != id {
+			continue
+		}
+		if k := kind(a.Target); k != MemberOther {
+			out = append(out, ListMember{ID: a.Target, Kind: k})
+		}
+	}
+	return out
+}
+
+func (m ListMember) reference() Reference {
+	typ := "DocumentReference"
+	if m.Kind == MemberFolder {
+		typ = "List"
+	}
+	if id := resourceID(m.ID); id != "" {
+		return Reference{Reference: typ + "/" + id}
+	}
+	return Reference{Type: typ, Identifier: &Identifier{System: SystemURI, Value: m.ID}}
+}
+
+// listStatus maps availabilityStatus to List.status: Approved → current,
+// Deprecated → retired (List.status has no "superseded"; ITI-66 searches
+// accept both words).
+func listStatus(s string) string {
+	switch s {
+	case registry.StatusApproved:
+		return "current"
+	case registry.StatusDeprecated:
+		return "retired"
+	}
+	return ""
+}
+
+func listIdentifiers(uniqueID, entryUUID string) []Identifier {
+	var ids []Identifier
+	if uniqueID != "" {
+		ids = append(ids, Identifier{Use: "usual", System: SystemURI, Value: uniqueIDValue(uniqueID)})
+	}
+	if entryUUID != "" {
+		ids = append(ids, entryUUIDIdentifier(entryUUID))
+	}
+	return ids
+}
+
+func listCode(code string) *CodeableConcept {
+	return &CodeableConcept{Coding: []Coding{{System: SystemListTypes, Code: code}}}
+}
+
+// ListFromSubmissionSet renders a SubmissionSet as an MHD Comprehensive
+// SubmissionSet List (xds_metadata.md §5): identifiers (uniqueId usual,
+// entryUUID official), status, mode working, code submissionset,
+// ihe-designationType (contentTypeCode), ihe-sourceId, ihe-intendedRecipient
+// (contained Organization/Practitioner), subject, date (submissionTime),
+// source (the first author: its Practitioner, or PractitionerRole, with
+// ihe-authorOrg pointing at its institution), title, note (comments) and
+// entries.
+func ListFromSubmissionSet(s *registry.SubmissionSet, members []ListMember, opts RenderOptions) List {
+	l := List{
+		ResourceType: "List",
+		ID:           resourceID(s.ID),
+		Meta:         &Meta{Profile: []string{ProfileSubmissionSet}},
+		Identifier:   listIdentifiers(s.UniqueID, s.ID),
+		Status:       listStatus(s.Status),
+		Mode:         "working",
+		Title:        s.Title,
+		Code:         listCode("submissionset"),
+		Subject:      patientReference(s.PatientID),
+		Date:         dtmToDateTime(s.SubmissionTime),
+	}
+	if c := opts.concept(AttrContentType, s.ContentType); c != nil {
+		l.Extension = append(l.Extension, Extension{URL: ExtDesignationType, ValueCodeableConcept: c})
+	}
+	if s.SourceID != "" {
+		l.Extension = append(l.Extension, Extension{URL: ExtSourceID, ValueIdentifier: &Identifier{System: SystemURI, Value: uniqueIDValue(s.SourceID)}})
+	}
+	cb := containedBuilder{opts: opts}
+	for i, r := range s.IntendedRecipients {
+		if ref := cb.recipient(strconv.Itoa(i+1), r); ref != nil {
+			l.Extension = append(l.Extension, Extension{URL: ExtIntendedRecipient, ValueReference: ref})
+		}
+	}
+	for i, a := range s.Authors {
+		refs, org := cb.author(strconv.Itoa(i+1), a)
+		if l.Source != nil || len(refs) == 0 {
+			continue
+		}
+		l.Source = &ListSource{Reference: refs[0].Reference}
+		if org != nil {
+			l.Source.Extension = []Extension{{URL: ExtAuthorOrg, ValueReference: org}}
+		}
+	}
+	if s.Comments != "" {
+		l.Note = []Annotation{{Text: s.Comments}}
+	}
+	for _, m := range members {
+		l.Entry = append(l.Entry, ListEntry{Item: m.reference()})
+	}
+	l.Contained = cb.out
+	return l
+}
+
+// recipient adds the contained resources of one intendedRecipient
+// ("XON|XCN|XTN") and returns the reference to it.
+func (cb *containedBuilder) recipient(n, v string) *Reference {
+	parts := strings.SplitN(v, "|", 3)
+	org, person, tel := comp(parts, 0), comp(parts, 1), comp(parts, 2)
+	var telecom []ContactPoint
+	if tel != "" {
+		telecom = []ContactPoint{parseXTN(tel).contactPoint()}
+	}
+	switch {
+	case person != "" && org != "":
+		p := cb.practitioner("recipient"+n, person, telecom)
+		o := cb.organization("recipient"+n+"-org", org, nil)
+		r := &PractitionerRole{ResourceType: "PractitionerRole", ID: "recipient" + n + "-role",
+			Practitioner: &Reference{Reference: "#" + p}, Organization: &Reference{Reference: "#" + o}}
+		cb.add(r)
+		return &Reference{Reference: "#" + r.ID}
+	case person != "" || (org == "" && tel != ""):
+		return &Reference{Reference: "#" + cb.practitioner("recipient"+n, person, telecom)}
+	case org != "":
+		return &Reference{Reference: "#" + cb.organization("recipient"+n, org, telecom)}
+	}
+	return nil
+}
+
+// ListFromFolder renders a Folder as an MHD Comprehensive Folder List:
+// identifiers, status, mode working, code folder, one ihe-designationType
+// per codeList code, subject, date (lastUpdateTime), title, note and the
+// member DocumentReferences.
+func ListFromFolder(f *registry.Folder, members []ListMember, opts RenderOptions) List {
+	l := List{
+		ResourceType: "List",
+		ID:           resourceID(f.ID),
+		Meta:         &Meta{Profile: []string{ProfileFolder}},
+		Identifier:   listIdentifiers(f.UniqueID, f.ID),
+		Status:       listStatus(f.Status),
+		Mode:         "working",
+		Title:        f.Title,
+		Code:         listCode("folder"),
+		Subject:      patientReference(f.PatientID),
+		Date:         dtmToDateTime(f.LastUpdateTime),
+	}
+	for _, c := range f.Codes {
+		if cc := opts.concept(AttrFolderCode, c); cc != nil {
+			l.Extension = append(l.Extension, Extension{URL: ExtDesignationType, ValueCodeableConcept: cc})
+		}
+	}
+	if f.Comments != "" {
+		l.Note = []Annotation{{Text: f.Comments}}
+	}
+	for _, m := range members {
+		l.Entry = append(l.Entry, ListEntry{Item: m.reference()})
+	}
+	return l
+}
