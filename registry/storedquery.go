@@ -1,0 +1,827 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+)
+
+// The 14 ITI-18 stored queries (ITI TF-2 3.18.4.1.2.3.7), composed from the
+// Store's four read methods. Which associations each query returns follows
+// the NIST registry simulator (…/sim/reg/sq/*Sim.java), which implements
+// the TF text:
+//   - GetAll: the patient's DocumentEntries, SubmissionSets and Folders
+//     (each with its own status list) and the Associations linking two of
+//     the returned objects (also SubmissionSet→(Folder→DocumentEntry));
+//   - GetSubmissionSetAndContents / GetFolderAndContents: the package,
+//     its members (DocumentEntries after the format/confidentiality/type
+//     filters) and the HasMember associations among what is returned;
+//   - GetDocumentsAndAssociations / GetAssociations: every Association
+//     whose source or target is one of the given objects;
+//   - GetSubmissionSets: the SubmissionSets holding the given objects and
+//     those HasMember associations;
+//   - GetRelatedDocuments: the DocumentEntry, the DocumentEntries at the
+//     other end of associations of the requested types, and those
+//     associations — nothing when there is no related document.
+// $MetadataLevel is accepted (1 or 2) and has no effect: the registry does
+// not support Metadata Update, so there is one version of everything.
+// The request's homeCommunityId is not interpreted here (the XCA gateway
+// routes on it).
+
+type querySpec struct {
+	name   string
+	params map[string]paramSpec
+	oneOf  [][]string
+	run    func(ctx context.Context, r *Registry, p *queryParams) (*result, error)
+}
+
+var (
+	optString     = paramSpec{kind: kindSingleString}
+	optTime       = paramSpec{kind: kindTime}
+	optCodes      = paramSpec{kind: kindCodeList}
+	optCodesAndOr = paramSpec{kind: kindCodeAndOr}
+	optStrings    = paramSpec{kind: kindStringList}
+	optEntryTypes = paramSpec{kind: kindEntryTypeList}
+	reqPatient    = paramSpec{kind: kindPatientID, required: true}
+	reqStatus     = paramSpec{kind: kindStatusList, required: true}
+	reqStrings    = paramSpec{kind: kindStringList, required: true}
+)
+
+func params(kv ...any) map[string]paramSpec {
+	m := map[string]paramSpec{ParamMetadataLevel: {kind: kindNumber}}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1].(paramSpec)
+	}
+	return m
+}
+
+func findDocumentsParams(extra ...any) map[string]paramSpec {
+	return params(append([]any{
+		ParamDocumentEntryPatientID, reqPatient,
+		ParamDocumentEntryStatus, reqStatus,
+		ParamDocumentEntryClassCode, optCodes,
+		ParamDocumentEntryTypeCode, optCodes,
+		ParamDocumentEntryPracticeSettingCode, optCodes,
+		ParamDocumentEntryFacilityTypeCode, optCodes,
+		ParamDocumentEntryFormatCode, optCodes,
+		ParamDocumentEntryEventCodeList, optCodesAndOr,
+		ParamDocumentEntryConfidentialityCode, optCodesAndOr,
+		ParamDocumentEntryCreationTimeFrom, optTime,
+		ParamDocumentEntryCreationTimeTo, optTime,
+		ParamDocumentEntryServiceStartTimeFrom, optTime,
+		ParamDocumentEntryServiceStartTimeTo, optTime,
+		ParamDocumentEntryServiceStopTimeFrom, optTime,
+		ParamDocumentEntryServiceStopTimeTo, optTime,
+		ParamDocumentEntryAuthorPerson, optStrings,
+		ParamDocumentEntryType, optEntryTypes,
+	}, extra...)...)
+}
+
+// contentsParams: the document filters of GetAll and the *AndContents
+// queries.
+func contentsParams(extra ...any) map[string]paramSpec {
+	return params(append([]any{
+		ParamDocumentEntryFormatCode, optCodes,
+		ParamDocumentEntryConfidentialityCode, optCodesAndOr,
+		ParamDocumentEntryType, optEntryTypes,
+	}, extra...)...)
+}
+
+var storedQueries = map[string]*querySpec{
+	QueryFindDocuments: {
+		name: "FindDocuments", params: findDocumentsParams(), run: runFindDocuments,
+	},
+	QueryFindDocumentsByReferenceID: {
+		name:   "FindDocumentsByReferenceId",
+		params: findDocumentsParams(ParamDocumentEntryReferenceIDList, paramSpec{kind: kindStringAndOr, required: true}),
+		run:    runFindDocuments,
+	},
+	QueryFindSubmissionSets: {
+		name: "FindSubmissionSets",
+		params: params(
+			ParamSubmissionSetPatientID, reqPatient,
+			ParamSubmissionSetStatus, reqStatus,
+			ParamSubmissionSetSourceID, optStrings,
+			ParamSubmissionSetSubmissionTimeFrom, optTime,
+			ParamSubmissionSetSubmissionTimeTo, optTime,
+			ParamSubmissionSetAuthorPerson, optString,
+			ParamSubmissionSetContentType, optCodes,
+		),
+		run: runFindSubmissionSets,
+	},
+	QueryFindFolders: {
+		name: "FindFolders",
+		params: params(
+			ParamFolderPatientID, reqPatient,
+			ParamFolderStatus, reqStatus,
+			ParamFolderLastUpdateTimeFrom, optTime,
+			ParamFolderLastUpdateTimeTo, optTime,
+			ParamFolderCodeList, optCodesAndOr,
+		),
+		run: runFindFolders,
+	},
+	QueryGetAll: {
+		name: "GetAll",
+		params: contentsParams(
+			ParamPatientID, reqPatient,
+			ParamDocumentEntryStatus, reqStatus,
+			ParamSubmissionSetStatus, reqStatus,
+			ParamFolderStatus, reqStatus,
+		),
+		run: runGetAll,
+	},
+	QueryGetDocuments: {
+		name:   "GetDocuments",
+		params: params(ParamDocumentEntryEntryUUID, optStrings, ParamDocumentEntryUniqueID, optStrings, ParamDocumentEntryLogicalID, optStrings),
+		oneOf:  [][]string{{ParamDocumentEntryEntryUUID, ParamDocumentEntryUniqueID, ParamDocumentEntryLogicalID}},
+		run:    runGetDocuments,
+	},
+	QueryGetFolders: {
+		name:   "GetFolders",
+		params: params(ParamFolderEntryUUID, optStrings, ParamFolderUniqueID, optStrings, ParamFolderLogicalID, optStrings),
+		oneOf:  [][]string{{ParamFolderEntryUUID, ParamFolderUniqueID, ParamFolderLogicalID}},
+		run:    runGetFolders,
+	},
+	QueryGetAssociations: {
+		name: "GetAssociations", params: params(ParamUUID, reqStrings), run: runGetAssociations,
+	},
+	QueryGetDocumentsAndAssociations: {
+		name:   "GetDocumentsAndAssociations",
+		params: params(ParamDocumentEntryEntryUUID, optStrings, ParamDocumentEntryUniqueID, optStrings),
+		oneOf:  [][]string{{ParamDocumentEntryEntryUUID, ParamDocumentEntryUniqueID}},
+		run:    runGetDocumentsAndAssociations,
+	},
+	QueryGetSubmissionSets: {
+		name: "GetSubmissionSets", params: params(ParamUUID, reqStrings), run: runGetSubmissionSets,
+	},
+	QueryGetSubmissionSetAndContents: {
+		name:   "GetSubmissionSetAndContents",
+		params: contentsParams(ParamSubmissionSetEntryUUID, optString, ParamSubmissionSetUniqueID, optString),
+		oneOf:  [][]string{{ParamSubmissionSetEntryUUID, ParamSubmissionSetUniqueID}},
+		run:    runGetSubmissionSetAndContents,
+	},
+	QueryGetFolderAndContents: {
+		name:   "GetFolderAndContents",
+		params: contentsParams(ParamFolderEntryUUID, optString, ParamFolderUniqueID, optString),
+		oneOf:  [][]string{{ParamFolderEntryUUID, ParamFolderUniqueID}},
+		run:    runGetFolderAndContents,
+	},
+	QueryGetFoldersForDocument: {
+		name:   "GetFoldersForDocument",
+		params: params(ParamDocumentEntryEntryUUID, optString, ParamDocumentEntryUniqueID, optString),
+		oneOf:  [][]string{{ParamDocumentEntryEntryUUID, ParamDocumentEntryUniqueID}},
+		run:    runGetFoldersForDocument,
+	},
+	QueryGetRelatedDocuments: {
+		name: "GetRelatedDocuments",
+		params: params(
+			ParamDocumentEntryEntryUUID, optString,
+			ParamDocumentEntryUniqueID, optString,
+			ParamAssociationTypes, reqStrings,
+			ParamDocumentEntryType, optEntryTypes,
+		),
+		oneOf: [][]string{{ParamDocumentEntryEntryUUID, ParamDocumentEntryUniqueID}},
+		run:   runGetRelatedDocuments,
+	},
+}
+
+// StoredQueryName returns the name of a stored query id ("FindDocuments"),
+// or "" for an id the registry does not know.
+func StoredQueryName(id string) string {
+	if qs := storedQueries[id]; qs != nil {
+		return qs.name
+	}
+	return ""
+}
+
+// Query runs one ITI-18 stored query (same error convention as Register:
+// protocol problems as an ErrorList error, anything else internal).
+//
+// Errors: XDSUnknownStoredQuery, XDSStoredQueryMissingParam,
+// XDSStoredQueryParamNumber (a single-valued parameter with several values
+// or given twice; more than one of an "exactly one of" group),
+// XDSRegistryError for an unknown parameter, a malformed value or an
+// unsupported returnType, XDSTooManyResults above MaxResults objects, and
+// XDSResultNotSinglePatient when a LeafClass result spans several patients
+// (ObjectRef results may).
+func (r *Registry) Query(ctx context.Context, q *Query) (*QueryResult, error) {
+	if q == nil {
+		return nil, ErrorList{Errorf(ErrCodeRegistryError, "empty query")}
+	}
+	qs := storedQueries[q.ID]
+	if qs == nil {
+		return nil, ErrorList{Errorf(ErrCodeUnknownStoredQuery, "stored query %s is not known", q.ID)}
+	}
+	var errs ErrorList
+	switch q.ReturnType {
+	case ReturnLeafClass, ReturnObjectRef:
+	default:
+		errs = append(errs, Errorf(ErrCodeRegistryError, "returnType %q is not supported (LeafClass or ObjectRef)", q.ReturnType))
+	}
+	p, perrs := parseParams(qs, q)
+	errs = append(errs, perrs...)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	res, err := qs.run(ctx, r, p)
+	if err != nil {
+		if l, ok := AsErrors(err); ok {
+			return nil, l
+		}
+		return nil, fmt.Errorf("registry: %s: %w", qs.name, err)
+	}
+	return r.finish(q.ReturnType, res)
+}
+
+// result collects the objects a query found, once each, in the order found.
+type result struct {
+	docs    []*DocumentEntry
+	sets    []*SubmissionSet
+	folders []*Folder
+	assocs  []*Association
+	ids     map[string]bool
+	// tooMany is set when a store read hit its limit.
+	tooMany bool
+}
+
+func newResult() *result { return &result{ids: map[string]bool{}} }
+
+func (res *result) addDocs(limit int, ds []*DocumentEntry) {
+	res.tooMany = res.tooMany || len(ds) >= limit
+	for _, d := range ds {
+		if !res.ids[d.ID] {
+			res.ids[d.ID] = true
+			res.docs = append(res.docs, d)
+		}
+	}
+}
+
+func (res *result) addSets(limit int, ss []*SubmissionSet) {
+	res.tooMany = res.tooMany || len(ss) >= limit
+	for _, s := range ss {
+		if !res.ids[s.ID] {
+			res.ids[s.ID] = true
+			res.sets = append(res.sets, s)
+		}
+	}
+}
+
+func (res *result) addFolders(limit int, fs []*Folder) {
+	res.tooMany = res.tooMany || len(fs) >= limit
+	for _, f := range fs {
+		if !res.ids[f.ID] {
+			res.ids[f.ID] = true
+			res.folders = append(res.folders, f)
+		}
+	}
+}
+
+func (res *result) addAssoc(a *Association) {
+	if !res.ids[a.ID] {
+		res.ids[a.ID] = true
+		res.assocs = append(res.assocs, a)
+	}
+}
+
+// addLinking adds the candidates whose source and target are both in the
+// result, repeating so that an association between associations
+// (SubmissionSet→(Folder→DocumentEntry)) follows the one it names.
+func (res *result) addLinking(candidates []*Association) {
+	for changed := true; changed; {
+		changed = false
+		for _, a := range candidates {
+			if !res.ids[a.ID] && res.ids[a.Source] && res.ids[a.Target] {
+				res.addAssoc(a)
+				changed = true
+			}
+		}
+	}
+}
+
+func (res *result) len() int {
+	return len(res.docs) + len(res.sets) + len(res.folders) + len(res.assocs)
+}
+
+// finish applies the result limits and the return type.
+func (r *Registry) finish(returnType string, res *result) (*QueryResult, error) {
+	if res.tooMany || res.len() > r.maxResults {
+		return nil, ErrorList{Errorf(ErrCodeTooManyResults,
+			"the query matches more than %d objects; narrow it down", r.maxResults)}
+	}
+	out := &QueryResult{ReturnType: returnType}
+	if returnType == ReturnObjectRef {
+		out.Refs = make([]string, 0, res.len())
+		for _, d := range res.docs {
+			out.Refs = append(out.Refs, d.ID)
+		}
+		for _, s := range res.sets {
+			out.Refs = append(out.Refs, s.ID)
+		}
+		for _, f := range res.folders {
+			out.Refs = append(out.Refs, f.ID)
+		}
+		for _, a := range res.assocs {
+			out.Refs = append(out.Refs, a.ID)
+		}
+		return out, nil
+	}
+	patients := map[string]bool{}
+	for _, d := range res.docs {
+		patients[d.PatientID] = true
+	}
+	for _, s := range res.sets {
+		patients[s.PatientID] = true
+	}
+	for _, f := range res.folders {
+		patients[f.PatientID] = true
+	}
+	if len(patients) > 1 {
+		return nil, ErrorList{Errorf(ErrCodeResultNotSinglePatient,
+			"the LeafClass result holds objects of %d patients; ask for ObjectRef or for one patient", len(patients))}
+	}
+	if r.home != "" {
+		for _, d := range res.docs {
+			d.HomeCommunityID = r.home
+		}
+		for _, s := range res.sets {
+			s.HomeCommunityID = r.home
+		}
+		for _, f := range res.folders {
+			f.HomeCommunityID = r.home
+		}
+	}
+	out.Documents, out.SubmissionSets, out.Folders, out.Associations = res.docs, res.sets, res.folders, res.assocs
+	return out, nil
+}
+
+// limit is the Limit of every store read: one more than MaxResults, so
+// that "too many" is seen without reading everything.
+func (r *Registry) limit() int { return r.maxResults + 1 }
+
+// entryTypes is $XDSDocumentEntryType, Stable only when absent.
+func entryTypes(p *queryParams) []string {
+	if t := p.list(ParamDocumentEntryType); len(t) > 0 {
+		return t
+	}
+	return []string{ObjectTypeStable}
+}
+
+func runFindDocuments(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	f := DocumentFilter{
+		PatientID:        p.single(ParamDocumentEntryPatientID),
+		Statuses:         p.list(ParamDocumentEntryStatus),
+		ObjectTypes:      entryTypes(p),
+		Classes:          p.codeSet(ParamDocumentEntryClassCode),
+		Types:            p.codeSet(ParamDocumentEntryTypeCode),
+		PracticeSettings: p.codeSet(ParamDocumentEntryPracticeSettingCode),
+		FacilityTypes:    p.codeSet(ParamDocumentEntryFacilityTypeCode),
+		Formats:          p.codeSet(ParamDocumentEntryFormatCode),
+		Events:           p.codeAndOr(ParamDocumentEntryEventCodeList),
+		Confidentiality:  p.codeAndOr(ParamDocumentEntryConfidentialityCode),
+		CreationTime:     p.timeRange(ParamDocumentEntryCreationTimeFrom, ParamDocumentEntryCreationTimeTo),
+		ServiceStartTime: p.timeRange(ParamDocumentEntryServiceStartTimeFrom, ParamDocumentEntryServiceStartTimeTo),
+		ServiceStopTime:  p.timeRange(ParamDocumentEntryServiceStopTimeFrom, ParamDocumentEntryServiceStopTimeTo),
+		AuthorPersons:    p.list(ParamDocumentEntryAuthorPerson),
+		Limit:            r.limit(),
+	}
+	// $XDSDocumentEntryReferenceIdList (FindDocumentsByReferenceId): the
+	// first slot filters in the store; further slots (AND) filter the
+	// entries it returned.
+	refSlots := p.values[ParamDocumentEntryReferenceIDList]
+	if len(refSlots) > 0 {
+		f.ReferenceIDs = refSlots[0]
+	}
+	docs, err := r.store.Documents(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	res.tooMany = len(docs) >= f.Limit
+	for _, d := range docs {
+		if hasAllReferenceSets(d, refSlots) {
+			res.addDocs(f.Limit, []*DocumentEntry{d})
+		}
+	}
+	return res, nil
+}
+
+func hasAllReferenceSets(d *DocumentEntry, sets [][]string) bool {
+	for _, set := range sets {
+		found := false
+		for _, want := range set {
+			for _, have := range d.ReferenceIDs {
+				if have == want {
+					found = true
+				}
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func runFindSubmissionSets(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	f := SubmissionSetFilter{
+		PatientID:      p.single(ParamSubmissionSetPatientID),
+		Statuses:       p.list(ParamSubmissionSetStatus),
+		SourceIDs:      p.list(ParamSubmissionSetSourceID),
+		SubmissionTime: p.timeRange(ParamSubmissionSetSubmissionTimeFrom, ParamSubmissionSetSubmissionTimeTo),
+		ContentTypes:   p.codeSet(ParamSubmissionSetContentType),
+		Limit:          r.limit(),
+	}
+	if a := p.single(ParamSubmissionSetAuthorPerson); a != "" {
+		f.AuthorPersons = []string{a}
+	}
+	sets, err := r.store.SubmissionSets(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	res.addSets(f.Limit, sets)
+	return res, nil
+}
+
+func runFindFolders(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	f := FolderFilter{
+		PatientID:      p.single(ParamFolderPatientID),
+		Statuses:       p.list(ParamFolderStatus),
+		LastUpdateTime: p.timeRange(ParamFolderLastUpdateTimeFrom, ParamFolderLastUpdateTimeTo),
+		Codes:          p.codeAndOr(ParamFolderCodeList),
+		Limit:          r.limit(),
+	}
+	folders, err := r.store.Folders(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	res.addFolders(f.Limit, folders)
+	return res, nil
+}
+
+func runGetAll(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	pid, lim := p.single(ParamPatientID), r.limit()
+	res := newResult()
+	docs, err := r.store.Documents(ctx, DocumentFilter{
+		PatientID: pid, Statuses: p.list(ParamDocumentEntryStatus), ObjectTypes: entryTypes(p),
+		Formats: p.codeSet(ParamDocumentEntryFormatCode), Confidentiality: p.codeAndOr(ParamDocumentEntryConfidentialityCode),
+		Limit: lim,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.addDocs(lim, docs)
+	sets, err := r.store.SubmissionSets(ctx, SubmissionSetFilter{PatientID: pid, Statuses: p.list(ParamSubmissionSetStatus), Limit: lim})
+	if err != nil {
+		return nil, err
+	}
+	res.addSets(lim, sets)
+	folders, err := r.store.Folders(ctx, FolderFilter{PatientID: pid, Statuses: p.list(ParamFolderStatus), Limit: lim})
+	if err != nil {
+		return nil, err
+	}
+	res.addFolders(lim, folders)
+	if res.tooMany || res.len() > r.maxResults || res.len() == 0 {
+		return res, nil
+	}
+	assocs, err := r.store.Associations(ctx, AssociationFilter{SourceOrTarget: keys(res.ids), Limit: lim})
+	if err != nil {
+		return nil, err
+	}
+	res.tooMany = len(assocs) >= lim
+	res.addLinking(assocs)
+	return res, nil
+}
+
+// documentsByID reads the DocumentEntries named by an entryUUID or a
+// uniqueId parameter (whichever is present), with extra filter fields.
+func documentsByID(ctx context.Context, r *Registry, p *queryParams, f DocumentFilter) ([]*DocumentEntry, error) {
+	switch {
+	case p.has(ParamDocumentEntryEntryUUID):
+		f.IDs = p.list(ParamDocumentEntryEntryUUID)
+	case p.has(ParamDocumentEntryUniqueID):
+		f.UniqueIDs = p.list(ParamDocumentEntryUniqueID)
+	case p.has(ParamDocumentEntryLogicalID):
+		f.LogicalIDs = p.list(ParamDocumentEntryLogicalID)
+	default:
+		return nil, nil
+	}
+	f.Limit = r.limit()
+	return r.store.Documents(ctx, f)
+}
+
+func runGetDocuments(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	docs, err := documentsByID(ctx, r, p, DocumentFilter{})
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	res.addDocs(r.limit(), docs)
+	return res, nil
+}
+
+func foldersByID(ctx context.Context, r *Registry, p *queryParams) ([]*Folder, error) {
+	f := FolderFilter{Limit: r.limit()}
+	switch {
+	case p.has(ParamFolderEntryUUID):
+		f.IDs = p.list(ParamFolderEntryUUID)
+	case p.has(ParamFolderUniqueID):
+		f.UniqueIDs = p.list(ParamFolderUniqueID)
+	case p.has(ParamFolderLogicalID):
+		f.LogicalIDs = p.list(ParamFolderLogicalID)
+	default:
+		return nil, nil
+	}
+	return r.store.Folders(ctx, f)
+}
+
+func runGetFolders(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	folders, err := foldersByID(ctx, r, p)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	res.addFolders(r.limit(), folders)
+	return res, nil
+}
+
+func runGetAssociations(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	assocs, err := r.store.Associations(ctx, AssociationFilter{SourceOrTarget: p.list(ParamUUID), Limit: r.limit()})
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	res.tooMany = len(assocs) >= r.limit()
+	for _, a := range assocs {
+		res.addAssoc(a)
+	}
+	return res, nil
+}
+
+func runGetDocumentsAndAssociations(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	docs, err := documentsByID(ctx, r, p, DocumentFilter{})
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	res.addDocs(r.limit(), docs)
+	if len(docs) == 0 || res.tooMany {
+		return res, nil
+	}
+	assocs, err := r.store.Associations(ctx, AssociationFilter{SourceOrTarget: idsOf(docs), Limit: r.limit()})
+	if err != nil {
+		return nil, err
+	}
+	res.tooMany = len(assocs) >= r.limit()
+	for _, a := range assocs {
+		res.addAssoc(a)
+	}
+	return res, nil
+}
+
+func runGetSubmissionSets(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	has, err := r.store.Associations(ctx, AssociationFilter{Targets: p.list(ParamUUID), Types: []string{AssocHasMember}, Limit: r.limit()})
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	res.tooMany = len(has) >= r.limit()
+	if len(has) == 0 || res.tooMany {
+		return res, nil
+	}
+	var sources []string
+	for _, a := range has {
+		sources = append(sources, a.Source)
+	}
+	sets, err := r.store.SubmissionSets(ctx, SubmissionSetFilter{IDs: sources, Limit: r.limit()})
+	if err != nil {
+		return nil, err
+	}
+	res.addSets(r.limit(), sets)
+	for _, a := range has {
+		if res.ids[a.Source] {
+			res.addAssoc(a)
+		}
+	}
+	return res, nil
+}
+
+// contentsFilter is the document filter of the *AndContents queries.
+func contentsFilter(p *queryParams, ids []string, limit int) DocumentFilter {
+	return DocumentFilter{
+		IDs:             ids,
+		Formats:         p.codeSet(ParamDocumentEntryFormatCode),
+		Confidentiality: p.codeAndOr(ParamDocumentEntryConfidentialityCode),
+		ObjectTypes:     entryTypes(p),
+		Limit:           limit,
+	}
+}
+
+func runGetSubmissionSetAndContents(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	lim := r.limit()
+	f := SubmissionSetFilter{Limit: lim}
+	if id := p.single(ParamSubmissionSetEntryUUID); id != "" {
+		f.IDs = []string{id}
+	} else {
+		f.UniqueIDs = []string{p.single(ParamSubmissionSetUniqueID)}
+	}
+	sets, err := r.store.SubmissionSets(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	if len(sets) == 0 {
+		return res, nil
+	}
+	res.addSets(lim, sets)
+	has, err := r.store.Associations(ctx, AssociationFilter{Sources: idsOf(sets), Types: []string{AssocHasMember}, Limit: lim})
+	if err != nil {
+		return nil, err
+	}
+	res.tooMany = res.tooMany || len(has) >= lim
+	if len(has) == 0 || res.tooMany {
+		return res, nil
+	}
+	var targets []string
+	for _, a := range has {
+		targets = append(targets, a.Target)
+	}
+	docs, err := r.store.Documents(ctx, contentsFilter(p, targets, lim))
+	if err != nil {
+		return nil, err
+	}
+	res.addDocs(lim, docs)
+	folders, err := r.store.Folders(ctx, FolderFilter{IDs: targets, Limit: lim})
+	if err != nil {
+		return nil, err
+	}
+	res.addFolders(lim, folders)
+	// Associations that are members (Folder→DocumentEntry HasMember), and
+	// the HasMember associations between the returned Folders and
+	// DocumentEntries.
+	candidates := append([]*Association(nil), has...)
+	member, err := r.store.Associations(ctx, AssociationFilter{IDs: targets, Limit: lim})
+	if err != nil {
+		return nil, err
+	}
+	candidates = append(candidates, member...)
+	if len(folders) > 0 && len(docs) > 0 {
+		inFolders, err := r.store.Associations(ctx, AssociationFilter{
+			Sources: idsOf(folders), Targets: idsOf(docs), Types: []string{AssocHasMember}, Limit: lim})
+		if err != nil {
+			return nil, err
+		}
+		res.tooMany = res.tooMany || len(inFolders) >= lim
+		candidates = append(candidates, inFolders...)
+	}
+	res.addLinking(candidates)
+	return res, nil
+}
+
+func runGetFolderAndContents(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	lim := r.limit()
+	f := FolderFilter{Limit: lim}
+	if id := p.single(ParamFolderEntryUUID); id != "" {
+		f.IDs = []string{id}
+	} else {
+		f.UniqueIDs = []string{p.single(ParamFolderUniqueID)}
+	}
+	folders, err := r.store.Folders(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	if len(folders) == 0 {
+		return res, nil
+	}
+	res.addFolders(lim, folders)
+	has, err := r.store.Associations(ctx, AssociationFilter{Sources: idsOf(folders), Types: []string{AssocHasMember}, Limit: lim})
+	if err != nil {
+		return nil, err
+	}
+	res.tooMany = res.tooMany || len(has) >= lim
+	if len(has) == 0 || res.tooMany {
+		return res, nil
+	}
+	var targets []string
+	for _, a := range has {
+		targets = append(targets, a.Target)
+	}
+	docs, err := r.store.Documents(ctx, contentsFilter(p, targets, lim))
+	if err != nil {
+		return nil, err
+	}
+	res.addDocs(lim, docs)
+	res.addLinking(has)
+	return res, nil
+}
+
+// singleDocument reads the DocumentEntries of a single-valued entryUUID
+// or uniqueId parameter (a uniqueId may name several entries: a
+// resubmitted document).
+func singleDocument(ctx context.Context, r *Registry, p *queryParams) ([]*DocumentEntry, error) {
+	f := DocumentFilter{Limit: r.limit()}
+	if id := p.single(ParamDocumentEntryEntryUUID); id != "" {
+		f.IDs = []string{id}
+	} else {
+		f.UniqueIDs = []string{p.single(ParamDocumentEntryUniqueID)}
+	}
+	return r.store.Documents(ctx, f)
+}
+
+func runGetFoldersForDocument(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	docs, err := singleDocument(ctx, r, p)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	if len(docs) == 0 {
+		return res, nil
+	}
+	has, err := r.store.Associations(ctx, AssociationFilter{Targets: idsOf(docs), Types: []string{AssocHasMember}, Limit: r.limit()})
+	if err != nil {
+		return nil, err
+	}
+	res.tooMany = len(has) >= r.limit()
+	if len(has) == 0 || res.tooMany {
+		return res, nil
+	}
+	var sources []string
+	for _, a := range has {
+		sources = append(sources, a.Source)
+	}
+	folders, err := r.store.Folders(ctx, FolderFilter{IDs: sources, Limit: r.limit()})
+	if err != nil {
+		return nil, err
+	}
+	res.addFolders(r.limit(), folders)
+	return res, nil
+}
+
+func runGetRelatedDocuments(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	lim := r.limit()
+	focus, err := singleDocument(ctx, r, p)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult()
+	if len(focus) == 0 {
+		return res, nil
+	}
+	focusIDs := map[string]bool{}
+	for _, d := range focus {
+		focusIDs[d.ID] = true
+	}
+	assocs, err := r.store.Associations(ctx, AssociationFilter{
+		SourceOrTarget: idsOf(focus), Types: p.list(ParamAssociationTypes), Limit: lim})
+	if err != nil {
+		return nil, err
+	}
+	if len(assocs) >= lim {
+		res.tooMany = true
+		return res, nil
+	}
+	var others []string
+	for _, a := range assocs {
+		if !focusIDs[a.Source] {
+			others = append(others, a.Source)
+		}
+		if !focusIDs[a.Target] {
+			others = append(others, a.Target)
+		}
+	}
+	if len(others) == 0 {
+		return res, nil
+	}
+	related, err := r.store.Documents(ctx, DocumentFilter{IDs: others, ObjectTypes: entryTypes(p), Limit: lim})
+	if err != nil {
+		return nil, err
+	}
+	if len(related) == 0 {
+		return res, nil // no related document: nothing (NIST GetRelatedDocumentsSim)
+	}
+	res.addDocs(lim, focus)
+	res.addDocs(lim, related)
+	res.addLinking(assocs)
+	return res, nil
+}
+
+func idsOf[T interface{ objectID() string }](objs []T) []string {
+	out := make([]string, len(objs))
+	for i, o := range objs {
+		out[i] = o.objectID()
+	}
+	return out
+}
+
+func (d *DocumentEntry) objectID() string { return d.ID }
+func (s *SubmissionSet) objectID() string { return s.ID }
+func (f *Folder) objectID() string        { return f.ID }
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
