@@ -1,0 +1,373 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// CLIEnv is what `pjd audit` needs from the binary: cmd/pjd parses its
+// configuration and hands over the audit store and key.
+type CLIEnv struct {
+	// Open returns the audit store (sqlaudit.Open on the registry's
+	// database address).
+	Open func(ctx context.Context) (Store, error)
+	// Key returns the chain key (for verify).
+	Key func() (*Key, error)
+	// Log, when set, records every search and export as an AUDIT-SEARCH
+	// or AUDIT-EXPORT record (actor: the operating system user).
+	Log              func(ctx context.Context, r Record) error
+	Stdout, Stderr   io.Writer
+	Site             string
+	CurrentUsername  func() string // default: the OS user
+	ProgramName      string        // default "pjd audit"
+	DefaultPageLimit int           // default DefaultLimit
+}
+
+// ErrVerifyFailed is returned by `pjd audit verify` when the chain does
+// not verify (the report says where and why).
+var ErrVerifyFailed = errors.New("audit chain verification failed")
+
+// ErrUsage marks a command-line usage error.
+var ErrUsage = errors.New("usage")
+
+// RunCLI runs `pjd audit <search|export|verify> [flags]`.
+//
+//	search  --patient --agent --entity-id --date (repeatable) --outcome --purpose
+//	        --subtype --flagged --limit --cursor --sort --format table|json
+//	export  the same filters, --format csv|fhir (FHIR: one AuditEvent per line),
+//	        --citizen-view; every matching record, oldest first, streamed
+//	verify  [--expect-head seq:hash]; prints the report and the head to
+//	        keep for the next run; fails with ErrVerifyFailed
+func RunCLI(ctx context.Context, args []string, env CLIEnv) error {
+	if env.Stdout == nil {
+		env.Stdout = os.Stdout
+	}
+	if env.Stderr == nil {
+		env.Stderr = os.Stderr
+	}
+	if env.ProgramName == "" {
+		env.ProgramName = "pjd audit"
+	}
+	if env.CurrentUsername == nil {
+		env.CurrentUsername = func() string {
+			if u, err := user.Current(); err == nil {
+				return u.Username
+			}
+			return "unknown"
+		}
+	}
+	if len(args) == 0 {
+		fmt.Fprintf(env.Stderr, "usage: %s search|export|verify [flags]\n", env.ProgramName)
+		return ErrUsage
+	}
+	switch args[0] {
+	case "search":
+		return cliSearch(ctx, args[1:], env)
+	case "export":
+		return cliExport(ctx, args[1:], env)
+	case "verify":
+		return cliVerify(ctx, args[1:], env)
+	case "-h", "--help", "help":
+		fmt.Fprintf(env.Stdout, "usage: %s search|export|verify [flags]\n", env.ProgramName)
+		return nil
+	}
+	fmt.Fprintf(env.Stderr, "%s: unknown subcommand %q (search, export, verify)\n", env.ProgramName, args[0])
+	return ErrUsage
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// filterFlags are the search parameters as flags; they go through
+// ParseSearch so the CLI and the API accept exactly the same values.
+type filterFlags struct {
+	patient, agent, entity, outcome, purpose, subtype, sort string
+	dates                                                   multiFlag
+	flagged                                                 bool
+}
+
+func (ff *filterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&ff.patient, "patient", "", "patient national identity number")
+	fs.StringVar(&ff.agent, "agent", "", "HPR number or national identity number of who accessed")
+	fs.StringVar(&ff.entity, "entity-id", "", "document unique id")
+	fs.Var(&ff.dates, "date", "FHIR date with prefix, e.g. ge2024-03-01 (repeatable)")
+	fs.StringVar(&ff.outcome, "outcome", "", "permit, deny, error (comma = or)")
+	fs.StringVar(&ff.purpose, "purpose", "", "purpose of use: TREAT, ETREAT, COC, BTG (comma = or)")
+	fs.StringVar(&ff.subtype, "subtype", "", "transaction: ITI-67, ITI-68, UI-VIEW … (comma = or)")
+	fs.BoolVar(&ff.flagged, "flagged", false, "only records flagged for review (BTG, ETREAT, review)")
+}
+
+func (ff *filterFlags) values() url.Values {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("patient", ff.patient)
+	set("agent", ff.agent)
+	set("entity-id", ff.entity)
+	set("outcome", ff.outcome)
+	set("purpose", ff.purpose)
+	set("subtype", ff.subtype)
+	set("_sort", ff.sort)
+	for _, d := range ff.dates {
+		q.Add("date", d)
+	}
+	if ff.flagged {
+		q.Set("flagged", "true")
+	}
+	return q
+}
+
+func newCLIFlagSet(name string, env CLIEnv) *flag.FlagSet {
+	fs := flag.NewFlagSet(env.ProgramName+" "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	return fs
+}
+
+func (env CLIEnv) operator() Viewer {
+	return Viewer{Kind: ViewerCompliance, Name: "os-user:" + env.CurrentUsername(), Credential: "database-access"}
+}
+
+func (env CLIEnv) record(ctx context.Context, tx string, q url.Values, f Filter) error {
+	if env.Log == nil {
+		return nil
+	}
+	r := Record{
+		Transaction: tx, Action: ActionQuery, Outcome: OutcomePermit, Rule: "operator-database-access",
+		Reason:    "audit log read with " + env.ProgramName,
+		Actor:     Actor{Kind: ActorSystem, Name: env.operator().Name},
+		Client:    Client{ID: "pjd-cli", Name: env.ProgramName},
+		PatientID: f.PatientID, Query: q.Encode(), Credential: "database-access",
+	}
+	if err := env.Log(ctx, r); err != nil {
+		return fmt.Errorf("recording this %s in the audit log: %w", strings.ToLower(tx), err)
+	}
+	return nil
+}
+
+func cliSearch(ctx context.Context, args []string, env CLIEnv) error {
+	fs := newCLIFlagSet("search", env)
+	var ff filterFlags
+	ff.register(fs)
+	limit := fs.Int("limit", max(env.DefaultPageLimit, 0), "page size (default 50, at most 1000)")
+	cursor := fs.Int64("cursor", 0, "continue from a previous search's next cursor")
+	fs.StringVar(&ff.sort, "sort", "", "-date (newest first, default) or date")
+	format := fs.String("format", "table", "table or json")
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
+	}
+	if *format != "table" && *format != "json" {
+		return fmt.Errorf("%w: --format must be table or json", ErrUsage)
+	}
+	q := ff.values()
+	if *limit > 0 {
+		q.Set("_count", strconv.Itoa(*limit))
+	}
+	if *cursor > 0 {
+		q.Set("_cursor", strconv.FormatInt(*cursor, 10))
+	}
+	f, err := ParseSearch(q, env.operator())
+	if err != nil {
+		return err
+	}
+	s, err := env.Open(ctx)
+	if err != nil {
+		return err
+	}
+	if c, ok := s.(io.Closer); ok {
+		defer c.Close()
+	}
+	if err := env.record(ctx, TxAuditSearch, q, f); err != nil {
+		return err
+	}
+	page, err := s.Search(ctx, f)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		recs := page.Records
+		if recs == nil {
+			recs = []Record{}
+		}
+		return enc.Encode(struct {
+			Records    []Record `json:"records"`
+			NextCursor int64    `json:"next_cursor,omitempty"`
+		}{recs, page.Next})
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tTIME\tTRANSACTION\tOUTCOME\tRULE\tACTOR\tHPR\tORGANISATION\tPATIENT\tDOCS\tFLAGS")
+	for _, r := range page.Records {
+		var flags []string
+		if r.Flags.BTG {
+			flags = append(flags, "BTG")
+		}
+		if r.Flags.ETREAT {
+			flags = append(flags, "ETREAT")
+		}
+		if r.Flags.Review {
+			flags = append(flags, "REVIEW")
+		}
+		actor := r.Actor.Name
+		if actor == "" {
+			actor = string(r.Actor.Kind)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
+			r.Seq, r.Time.Format("2006-01-02 15:04:05.000Z"), r.Transaction, r.Outcome, dash(r.Rule),
+			tabSafe(actor), dash(r.Actor.HPR), tabSafe(dash(r.Actor.LegalEntity.Name)), dash(r.PatientID),
+			len(r.Documents), dash(strings.Join(flags, ",")))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if page.Next != 0 {
+		fmt.Fprintf(env.Stderr, "more: --cursor %d\n", page.Next)
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// tabSafe keeps a value from breaking the table's columns.
+func tabSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func cliExport(ctx context.Context, args []string, env CLIEnv) error {
+	fs := newCLIFlagSet("export", env)
+	var ff filterFlags
+	ff.register(fs)
+	format := fs.String("format", "csv", "csv or fhir (one FHIR AuditEvent per line)")
+	citizen := fs.Bool("citizen-view", false, "leave out health workers' national identity numbers and network details")
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
+	}
+	view := View{Site: env.Site}
+	if *citizen {
+		view.Audience = ForCitizen
+	}
+	var write func(Record) error
+	flush := func() error { return nil }
+	switch *format {
+	case "csv":
+		cw := NewCSVWriter(env.Stdout, view)
+		write, flush = cw.Write, cw.Flush
+	case "fhir":
+		write = NewNDJSONWriter(env.Stdout, view).Write
+	default:
+		return fmt.Errorf("%w: --format must be csv or fhir", ErrUsage)
+	}
+	q := ff.values()
+	f, err := ParseSearch(q, env.operator())
+	if err != nil {
+		return err
+	}
+	s, err := env.Open(ctx)
+	if err != nil {
+		return err
+	}
+	if c, ok := s.(io.Closer); ok {
+		defer c.Close()
+	}
+	if err := env.record(ctx, TxAuditExport, q, f); err != nil {
+		return err
+	}
+	f.Ascending, f.Limit, f.Cursor = true, MaxLimit, 0
+	for {
+		page, err := s.Search(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Records {
+			if err := write(r); err != nil {
+				return err
+			}
+		}
+		if page.Next == 0 {
+			return flush()
+		}
+		f.Cursor = page.Next
+	}
+}
+
+func cliVerify(ctx context.Context, args []string, env CLIEnv) error {
+	fs := newCLIFlagSet("verify", env)
+	expect := fs.String("expect-head", "", "a head (seq:hash) recorded earlier, e.g. by a previous verify; the chain must contain it")
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
+	}
+	var opts VerifyOptions
+	if *expect != "" {
+		h, err := ParseHead(*expect)
+		if err != nil {
+			return fmt.Errorf("%w: --expect-head: %v", ErrUsage, err)
+		}
+		opts.Want = &h
+	}
+	if env.Key == nil {
+		return fmt.Errorf("%w: no chain key configured", ErrBadKey)
+	}
+	key, err := env.Key()
+	if err != nil {
+		return err
+	}
+	s, err := env.Open(ctx)
+	if err != nil {
+		return err
+	}
+	if c, ok := s.(io.Closer); ok {
+		defer c.Close()
+	}
+	rep, err := VerifyWith(ctx, s, key, opts)
+	if err != nil {
+		return err
+	}
+	if !rep.OK() {
+		fmt.Fprintf(env.Stdout, "FAILED: first bad record %d: %s: %s\n", rep.Problem.Seq, rep.Problem.Kind, rep.Problem.Detail)
+		fmt.Fprintf(env.Stdout, "verified %d records up to %d before it\n", max(rep.Records-1, 0), rep.Last.Seq)
+		return ErrVerifyFailed
+	}
+	fmt.Fprintf(env.Stdout, "OK: %d records verified\nhead: %s\n", rep.Records, rep.Last)
+	return nil
+}
+
+func flagErr(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrUsage, err)
+}

@@ -1,0 +1,238 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// RecordLogger commits one audit record (Logger.Log).
+type RecordLogger interface {
+	Log(ctx context.Context, r Record) error
+}
+
+// HandlerConfig wires the audit review endpoint.
+type HandlerConfig struct {
+	// Searcher reads the log (required).
+	Searcher Searcher
+	// Authenticate returns the caller, already authenticated by the
+	// gateway's trust layer (required). An error that has an
+	// HTTPStatus() int method chooses the status (default 401); one with
+	// WWWAuthenticate() string sets that header. Its text is logged,
+	// never sent.
+	Authenticate func(r *http.Request) (Viewer, error)
+	// Log records every review search itself as an AUDIT-SEARCH record
+	// before any result leaves (required): reading the audit log is an
+	// access to personal data too.
+	Log RecordLogger
+	// BaseURL is the external FHIR base ("https://host/fhir/R4") for
+	// fullUrl and paging links. Default: derived from the request.
+	BaseURL string
+	// Site names this gateway in rendered records (source.site).
+	Site string
+	// RequestID returns the request id for the AUDIT-SEARCH record.
+	// Default: the X-Request-Id header.
+	RequestID func(r *http.Request) string
+	// ErrorLog receives server-side error detail. Default: discard.
+	ErrorLog *slog.Logger
+}
+
+// Audit rule ids for the review API's own records.
+const (
+	RuleReviewCompliance = "audit-review-compliance"
+	RuleReviewOwnLog     = "audit-review-own-log"
+	RuleUnauthenticated  = "unauthenticated"
+	RuleBadRequest       = "bad-request"
+	RuleForbidden        = "forbidden"
+)
+
+// FHIRContentType is the content type of every response.
+const FHIRContentType = "application/fhir+json"
+
+// NewHandler returns the handler for GET /fhir/R4/AuditEvent: compliance
+// staff search every record; a citizen sees accesses to their own
+// documents without health workers' national identity numbers. Every
+// search, refused or not, is itself audited before any data leaves; if
+// that record cannot be written the search fails with 503. Errors are
+// FHIR OperationOutcomes.
+func NewHandler(cfg HandlerConfig) (http.Handler, error) {
+	if cfg.Searcher == nil || cfg.Authenticate == nil || cfg.Log == nil {
+		return nil, errors.New("audit: NewHandler needs Searcher, Authenticate and Log")
+	}
+	if cfg.RequestID == nil {
+		cfg.RequestID = func(r *http.Request) string { return r.Header.Get("X-Request-Id") }
+	}
+	if cfg.ErrorLog == nil {
+		cfg.ErrorLog = slog.New(slog.DiscardHandler)
+	}
+	return &handler{cfg: cfg}, nil
+}
+
+type handler struct{ cfg HandlerConfig }
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeFHIR(w, http.StatusMethodNotAllowed, OperationOutcome("not-supported", "only GET is supported"))
+		return
+	}
+	rec := h.baseRecord(r)
+
+	viewer, err := h.cfg.Authenticate(r)
+	if err != nil {
+		status := http.StatusUnauthorized
+		var hs interface{ HTTPStatus() int }
+		if errors.As(err, &hs) && hs.HTTPStatus() >= 400 {
+			status = hs.HTTPStatus()
+		}
+		var wa interface{ WWWAuthenticate() string }
+		if errors.As(err, &wa) && wa.WWWAuthenticate() != "" {
+			w.Header().Set("WWW-Authenticate", wa.WWWAuthenticate())
+		}
+		h.cfg.ErrorLog.InfoContext(ctx, "audit review: authentication refused", "err", err)
+		rec.Outcome, rec.Rule, rec.Reason = OutcomeDeny, RuleUnauthenticated, "no valid credential"
+		if status >= 500 {
+			rec.Outcome = OutcomeError
+		}
+		h.refuse(w, r, rec, status, issueCode(status), http.StatusText(status))
+		return
+	}
+	fillActor(&rec, viewer)
+	if viewer.Kind != ViewerCompliance && viewer.Kind != ViewerCitizen {
+		rec.Outcome, rec.Rule, rec.Reason = OutcomeDeny, RuleForbidden, "caller is neither compliance staff nor a citizen"
+		h.refuse(w, r, rec, http.StatusForbidden, "forbidden", "this caller may not search the audit log")
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		rec.Outcome, rec.Rule, rec.Reason = OutcomeError, RuleBadRequest, "malformed query string"
+		h.refuse(w, r, rec, http.StatusBadRequest, "invalid", "the query string is malformed")
+		return
+	}
+	f, err := ParseSearch(q, viewer)
+	if err != nil {
+		var pe *ParamError
+		msg := "bad search parameter"
+		if errors.As(err, &pe) {
+			msg = pe.Error()
+		}
+		if errors.Is(err, ErrForbidden) {
+			rec.Outcome, rec.Rule, rec.Reason = OutcomeDeny, RuleForbidden, msg
+			h.refuse(w, r, rec, http.StatusForbidden, "forbidden", msg)
+			return
+		}
+		rec.Outcome, rec.Rule, rec.Reason = OutcomeError, RuleBadRequest, msg
+		h.refuse(w, r, rec, http.StatusBadRequest, "invalid", msg)
+		return
+	}
+	rec.Outcome = OutcomePermit
+	if viewer.Kind == ViewerCitizen {
+		rec.Rule, rec.Reason = RuleReviewOwnLog, "citizen reads their own access log"
+		rec.PatientID = viewer.PID
+	} else {
+		rec.Rule, rec.Reason = RuleReviewCompliance, "compliance follow-up control"
+		rec.PatientID = f.PatientID
+	}
+	// The record of this search is committed before any result is read.
+	if err := h.cfg.Log.Log(ctx, rec); err != nil {
+		h.cfg.ErrorLog.ErrorContext(ctx, "audit review: audit write failed; search refused", "err", err)
+		writeFHIR(w, http.StatusServiceUnavailable, OperationOutcome("transient", "the audit log is unavailable; try again later"))
+		return
+	}
+	page, err := h.cfg.Searcher.Search(ctx, f)
+	if err != nil {
+		h.cfg.ErrorLog.ErrorContext(ctx, "audit review: search failed", "err", err)
+		status, code := http.StatusInternalServerError, "exception"
+		if errors.Is(err, ErrUnavailable) {
+			status, code = http.StatusServiceUnavailable, "transient"
+		}
+		writeFHIR(w, status, OperationOutcome(code, "the audit log could not be searched"))
+		return
+	}
+	view := View{Audience: viewer.Audience(), Site: h.cfg.Site}
+	writeFHIR(w, http.StatusOK, Bundle(h.base(r), q, page, view))
+}
+
+// refuse records a refused search, then answers with an OperationOutcome.
+// If even the refusal cannot be recorded the answer is 503.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, rec Record, status int, code, msg string) {
+	if err := h.cfg.Log.Log(r.Context(), rec); err != nil {
+		h.cfg.ErrorLog.ErrorContext(r.Context(), "audit review: audit write failed", "err", err)
+		writeFHIR(w, http.StatusServiceUnavailable, OperationOutcome("transient", "the audit log is unavailable; try again later"))
+		return
+	}
+	writeFHIR(w, status, OperationOutcome(code, msg))
+}
+
+func (h *handler) baseRecord(r *http.Request) Record {
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	return Record{
+		Transaction: TxAuditSearch,
+		Action:      ActionQuery,
+		Actor:       Actor{Kind: ActorUnknown},
+		Query:       r.URL.RawQuery,
+		RequestID:   h.cfg.RequestID(r),
+		EventID:     r.Header.Get("nhn-event-id"),
+		SourceIP:    ip,
+		UserAgent:   r.UserAgent(),
+	}
+}
+
+func fillActor(rec *Record, v Viewer) {
+	kind := ActorHealthWorker
+	if v.Kind == ViewerCitizen {
+		kind = ActorCitizen
+	}
+	rec.Actor = Actor{Kind: kind, PID: v.PID, Name: v.Name, HPR: v.HPR, LegalEntity: v.Organisation}
+	rec.Client = v.Client
+	rec.Credential = v.Credential
+}
+
+func (h *handler) base(r *http.Request) string {
+	if h.cfg.BaseURL != "" {
+		return h.cfg.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	p = strings.TrimSuffix(p, "/AuditEvent")
+	return scheme + "://" + r.Host + p
+}
+
+func issueCode(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return "login"
+	case status == http.StatusForbidden:
+		return "forbidden"
+	case status >= 500:
+		return "transient"
+	}
+	return "security"
+}
+
+func writeFHIR(w http.ResponseWriter, status int, body Object) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"rendering failed"}]}`)
+	}
+	w.Header().Set("Content-Type", FHIRContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", fmt.Sprint(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

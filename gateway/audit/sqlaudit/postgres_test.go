@@ -1,0 +1,95 @@
+package sqlaudit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"pjd/conformance/testenv"
+	"pjd/gateway/audit"
+	"pjd/gateway/audit/audittest"
+	"pjd/gateway/audit/sqlaudit"
+)
+
+var postgresBackend = backend{name: "postgres", fresh: func(t *testing.T) string { return testenv.Postgres(t) }}
+
+func TestPostgres(t *testing.T) { runAll(t, postgresBackend) }
+
+var roleSeq atomic.Int64
+
+// TestPostgresAppendOnlyRole runs the audit log as a role holding exactly
+// the privileges AppendOnlyGrants documents: appending, searching and
+// verifying work; UPDATE, DELETE and TRUNCATE are refused by the
+// privilege system itself (before any trigger).
+func TestPostgresAppendOnlyRole(t *testing.T) {
+	ctx := context.Background()
+	ownerURL := testenv.Postgres(t)
+	owner := postgresBackend.open(t, ownerURL) // migrates as the owner
+	role := fmt.Sprintf("pjd_audit_app_%d", roleSeq.Add(1))
+	exec(t, owner, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN")
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, ownerURL)
+		if err == nil {
+			c.Exec(ctx, "DROP OWNED BY "+pgx.Identifier{role}.Sanitize())
+			c.Close(ctx)
+		}
+	})
+	if _, err := owner.DB().ExecContext(ctx, sqlaudit.AppendOnlyGrants(role)); err != nil {
+		t.Fatalf("AppendOnlyGrants: %v", err)
+	}
+
+	u, err := url.Parse(ownerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	app := postgresBackend.open(t, u.String())
+	key := audittest.Key(t)
+	audittest.Append(t, app, key, audittest.SimpleRecord(1, audittest.PatientA), audittest.SimpleRecord(2, audittest.PatientB))
+	l, err := audit.NewLogger(app, key, audit.LoggerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Log(ctx, audittest.FullRecord()); err != nil {
+		t.Fatalf("Log as the append-only role: %v", err)
+	}
+	l.Close(ctx)
+	if p, err := app.Search(ctx, audit.Filter{PatientID: audittest.PatientA}); err != nil || len(p.Records) != 2 {
+		t.Fatalf("Search as the append-only role: %d records, %v", len(p.Records), err)
+	}
+	if rep, err := audit.Verify(ctx, app, key); err != nil || !rep.OK() || rep.Records != 3 {
+		t.Fatalf("Verify as the append-only role: %v, %v", rep, err)
+	}
+	for _, q := range []string{
+		"UPDATE audit_records SET patient_id = 'x'",
+		"DELETE FROM audit_records",
+		"TRUNCATE audit_records",
+		"UPDATE audit_record_entities SET entity_id = 'x'",
+		"DELETE FROM audit_record_entities",
+		"UPDATE audit_heads SET seq = 99",
+		"DELETE FROM audit_heads",
+		"ALTER TABLE audit_records DISABLE TRIGGER USER",
+		"INSERT INTO audit_schema_migrations (version, name, applied_ms) VALUES (2, 'x', 0)",
+	} {
+		err := execErr(app, q)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || (pgErr.Code != "42501" && !strings.Contains(pgErr.Message, "must be owner")) {
+			t.Errorf("%s as the append-only role: got %v, want permission denied", q, err)
+			continue
+		}
+		if strings.Contains(pgErr.Message, "append-only") {
+			t.Errorf("%s: refused by the trigger, not by the grants: %v", q, err)
+		}
+	}
+	// Migrate with nothing to do needs no DDL rights.
+	if err := app.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate of an up-to-date schema as the append-only role: %v", err)
+	}
+}

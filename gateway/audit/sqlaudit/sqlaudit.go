@@ -1,0 +1,469 @@
+package sqlaudit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"pjd/gateway/audit"
+)
+
+// Store is an audit.Store in SQL tables (prefix audit_) of the registry's
+// database.
+type Store struct {
+	d    *dialect
+	w    *sql.DB // writes (and, for PostgreSQL, reads)
+	r    *sql.DB // reads
+	pool *pgxpool.Pool
+}
+
+var _ audit.Store = (*Store)(nil)
+
+// ErrInvalid is returned for an unusable path or URL.
+var ErrInvalid = errors.New("sqlaudit: invalid database address")
+
+// Open opens the audit log in the database named by dsn: a postgres:// or
+// postgresql:// URL, or a SQLite file path — the same value the registry
+// is opened with. The schema is migrated when it is older than this
+// program (which needs a role that may create tables; with an append-only
+// role run `pjd migrate` first as the owner).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return OpenPostgres(ctx, dsn)
+	}
+	return OpenSQLite(ctx, dsn)
+}
+
+// busyTimeout is how long a SQLite connection waits for another
+// connection's (the registry's, another process's) write lock.
+const busyTimeout = 10 * time.Second
+
+// OpenSQLite opens (creating it if needed) the audit tables in the SQLite
+// file at path, in WAL mode with a busy timeout and synchronous=FULL (a
+// committed record survives a power cut).
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("%w: SQLite path must name a file, got %q", ErrInvalid, path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	base := (&url.URL{Scheme: "file", Path: abs}).String()
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+		q.Add("_pragma", "synchronous(FULL)")
+		for _, e := range extra {
+			k, v, _ := strings.Cut(e, "=")
+			q.Add(k, v)
+		}
+		return base + "?" + q.Encode()
+	}
+	// One writer connection with BEGIN IMMEDIATE: an Append holds the
+	// database's write lock from the head read to the commit, so two
+	// writers (in this process or another) cannot fork the chain.
+	w, err := sql.Open("sqlite", dsn("_pragma=journal_mode(WAL)", "_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlaudit: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn("_pragma=query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlaudit: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	s := &Store{d: sqliteDialect, w: w, r: r}
+	if err := s.start(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenPostgres opens the audit tables in the PostgreSQL database at url
+// (pgx pool settings such as pool_max_conns may be given in the URL).
+func OpenPostgres(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, redactURLErr(err))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sqlaudit: %w: %v", audit.ErrUnavailable, err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	s := &Store{d: postgresDialect, w: db, r: db, pool: pool}
+	if err := s.start(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// redactURLErr keeps a password out of an error message.
+func redactURLErr(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "://"); i >= 0 {
+		if j := strings.Index(msg[i:], "@"); j >= 0 {
+			return msg[:i+3] + "…" + msg[i+j:]
+		}
+	}
+	return msg
+}
+
+func (s *Store) start(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	switch latest := latestVersion(s.d); {
+	case v > latest:
+		return fmt.Errorf("%w: audit schema version %d, this program knows %d", audit.ErrSchemaTooNew, v, latest)
+	case v < latest:
+		return s.Migrate(ctx)
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.wrap("ping", err)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil && s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// Dialect names the backend: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// DB returns the write connection pool, for tests and tools that inspect
+// the tables directly.
+func (s *Store) DB() *sql.DB { return s.w }
+
+// wrap marks a database failure as audit.ErrUnavailable, keeping context
+// cancellation visible.
+func (s *Store) wrap(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sqlaudit %s: %s: %w: %w", s.d.name, op, audit.ErrUnavailable, err)
+	}
+	return fmt.Errorf("sqlaudit %s: %s: %w: %v", s.d.name, op, audit.ErrUnavailable, err)
+}
+
+// insertChunk bounds rows per INSERT statement (parameter limits).
+const insertChunk = 200
+
+// Append implements audit.Store.
+func (s *Store) Append(ctx context.Context, key *audit.Key, recs []*audit.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	for _, r := range recs {
+		if err := r.Validate(); err != nil {
+			return err
+		}
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap("append: begin", err)
+	}
+	defer tx.Rollback()
+	if s.d.lockChain != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockChain); err != nil {
+			return s.wrap("append: lock chain", err)
+		}
+	}
+	head, err := headOf(ctx, tx)
+	if err != nil {
+		return s.wrap("append: read head", err)
+	}
+	sealed, newHead, err := audit.SealBatch(key, head, recs)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(sealed); start += insertChunk {
+		chunk := sealed[start:min(start+insertChunk, len(sealed))]
+		q := s.d.query()
+		q.WriteString(`INSERT INTO audit_records (seq, id, recorded_ms, transaction_code, outcome, patient_id,
+			actor_pid, actor_hpr, purpose_code, flagged, key_id, prev_hash, hash, body) VALUES `)
+		for i, row := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			x := row.Index
+			q.values(row.Seq, x.ID, x.TimeMS, x.Transaction, x.Outcome, x.PatientID, x.ActorPID, x.ActorHPR,
+				x.PurposeCode, x.Flagged, row.KeyID, row.Prev, row.Hash, string(row.Body))
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+			return s.wrap("append: insert records", err)
+		}
+	}
+	var ents [][2]any
+	for _, row := range sealed {
+		for _, id := range row.Index.EntityIDs {
+			ents = append(ents, [2]any{row.Seq, id})
+		}
+	}
+	for start := 0; start < len(ents); start += insertChunk * 2 {
+		chunk := ents[start:min(start+insertChunk*2, len(ents))]
+		q := s.d.query()
+		q.WriteString(`INSERT INTO audit_record_entities (seq, entity_id) VALUES `)
+		for i, e := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.values(e[0], e[1])
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+			return s.wrap("append: insert entities", err)
+		}
+	}
+	q := s.d.query()
+	q.WriteString(`INSERT INTO audit_heads (seq, hash, key_id, recorded_ms) VALUES `)
+	q.values(newHead.Seq, newHead.Hash, key.ID(), sealed[len(sealed)-1].Index.TimeMS)
+	if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+		return s.wrap("append: insert head", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap("append: commit", err)
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func headOf(ctx context.Context, q queryer) (audit.Head, error) {
+	var h audit.Head
+	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &h.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.Head{}, nil
+	}
+	return h, err
+}
+
+// Head implements audit.Store.
+func (s *Store) Head(ctx context.Context) (audit.Head, error) {
+	h, err := headOf(ctx, s.r)
+	if err != nil {
+		return audit.Head{}, s.wrap("head", err)
+	}
+	return h, nil
+}
+
+// Search implements audit.Store.
+func (s *Store) Search(ctx context.Context, f audit.Filter) (audit.Page, error) {
+	q := s.d.query()
+	q.WriteString(`SELECT seq, hash, body FROM audit_records WHERE 1=1`)
+	eq := func(col, v string) {
+		if v != "" {
+			q.WriteString(" AND " + col + " = " + q.arg(v))
+		}
+	}
+	in := func(col string, vs []string) {
+		if vs == nil {
+			return
+		}
+		if len(vs) == 0 {
+			q.WriteString(" AND 1=0")
+			return
+		}
+		q.WriteString(" AND " + col + " IN (")
+		for i, v := range vs {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(q.arg(v))
+		}
+		q.WriteString(")")
+	}
+	eq("patient_id", f.PatientID)
+	eq("actor_pid", f.AgentPID)
+	eq("actor_hpr", f.AgentHPR)
+	if f.EntityID != "" {
+		q.WriteString(" AND seq IN (SELECT seq FROM audit_record_entities WHERE entity_id = " + q.arg(f.EntityID) + ")")
+	}
+	if !f.From.IsZero() {
+		q.WriteString(" AND recorded_ms >= " + q.arg(f.From.UnixMilli()))
+	}
+	if !f.To.IsZero() {
+		q.WriteString(" AND recorded_ms < " + q.arg(f.To.UnixMilli()))
+	}
+	if f.Outcomes != nil {
+		outs := make([]string, len(f.Outcomes))
+		for i, o := range f.Outcomes {
+			outs[i] = string(o)
+		}
+		in("outcome", outs)
+	}
+	in("purpose_code", f.PurposeCodes)
+	in("transaction_code", f.Transactions)
+	if f.FlaggedOnly {
+		q.WriteString(" AND flagged = " + s.d.trueLit)
+	}
+	order := "DESC"
+	if f.Ascending {
+		if f.Cursor > 0 {
+			q.WriteString(" AND seq > " + q.arg(f.Cursor))
+		}
+		order = "ASC"
+	} else if f.Cursor > 0 {
+		q.WriteString(" AND seq < " + q.arg(f.Cursor))
+	}
+	n := f.PageSize()
+	q.WriteString(" ORDER BY seq " + order + " LIMIT " + strconv.Itoa(n+1))
+
+	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+	if err != nil {
+		return audit.Page{}, s.wrap("search", err)
+	}
+	defer rows.Close()
+	var page audit.Page
+	for rows.Next() {
+		var (
+			seq  int64
+			hash []byte
+			body string
+		)
+		if err := rows.Scan(&seq, &hash, &body); err != nil {
+			return audit.Page{}, s.wrap("search", err)
+		}
+		if len(page.Records) == n {
+			page.Next = page.Records[n-1].Seq
+			break
+		}
+		rec, err := audit.DecodeBody([]byte(body))
+		if err != nil {
+			return audit.Page{}, fmt.Errorf("sqlaudit: record %d: %w", seq, err)
+		}
+		rec.Seq = seq
+		rec.Hash = hex.EncodeToString(hash)
+		page.Records = append(page.Records, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return audit.Page{}, s.wrap("search", err)
+	}
+	return page, nil
+}
+
+// iteratePage is how many rows Iterate reads per query.
+const iteratePage = 500
+
+// Iterate implements audit.Store. It reads a page of rows, closes the
+// query, then calls fn for each, so fn never holds a connection.
+func (s *Store) Iterate(ctx context.Context, after int64, fn func(*audit.Sealed) error) error {
+	for {
+		page, err := s.readPage(ctx, after)
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			if err := fn(&page[i]); err != nil {
+				return err
+			}
+		}
+		if len(page) < iteratePage {
+			return nil
+		}
+		after = page[len(page)-1].Seq
+	}
+}
+
+func (s *Store) readPage(ctx context.Context, after int64) ([]audit.Sealed, error) {
+	q := s.d.query()
+	q.WriteString(`SELECT seq, key_id, prev_hash, hash, body, id, recorded_ms, transaction_code, outcome,
+		patient_id, actor_pid, actor_hpr, purpose_code, flagged
+		FROM audit_records WHERE seq > ` + q.arg(after) + ` ORDER BY seq LIMIT ` + strconv.Itoa(iteratePage))
+	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+	if err != nil {
+		return nil, s.wrap("iterate", err)
+	}
+	var page []audit.Sealed
+	for rows.Next() {
+		var (
+			row  audit.Sealed
+			body string
+		)
+		x := &row.Index
+		if err := rows.Scan(&row.Seq, &row.KeyID, &row.Prev, &row.Hash, &body, &x.ID, &x.TimeMS, &x.Transaction,
+			&x.Outcome, &x.PatientID, &x.ActorPID, &x.ActorHPR, &x.PurposeCode, &x.Flagged); err != nil {
+			rows.Close()
+			return nil, s.wrap("iterate", err)
+		}
+		row.Body = []byte(body)
+		page = append(page, row)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("iterate", err)
+	}
+	if len(page) == 0 {
+		return nil, nil
+	}
+	// The entity ids of this page's seq range; a full page's upper bound
+	// is its last seq, the final page takes everything after.
+	eq := s.d.query()
+	eq.WriteString(`SELECT seq, entity_id FROM audit_record_entities WHERE seq >= ` + eq.arg(page[0].Seq))
+	if len(page) == iteratePage {
+		eq.WriteString(` AND seq <= ` + eq.arg(page[len(page)-1].Seq))
+	}
+	eq.WriteString(` ORDER BY seq, entity_id`)
+	erows, err := s.r.QueryContext(ctx, eq.String(), eq.args...)
+	if err != nil {
+		return nil, s.wrap("iterate entities", err)
+	}
+	defer erows.Close()
+	bySeq := make(map[int64]int, len(page))
+	for i := range page {
+		bySeq[page[i].Seq] = i
+	}
+	for erows.Next() {
+		var (
+			seq int64
+			id  string
+		)
+		if err := erows.Scan(&seq, &id); err != nil {
+			return nil, s.wrap("iterate entities", err)
+		}
+		if i, ok := bySeq[seq]; ok {
+			page[i].Index.EntityIDs = append(page[i].Index.EntityIDs, id)
+		}
+	}
+	if err := erows.Err(); err != nil {
+		return nil, s.wrap("iterate entities", err)
+	}
+	return page, nil
+}
