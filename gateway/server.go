@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -50,6 +51,9 @@ func NewServer(log *slog.Logger, metrics Metrics, ready []ReadyCheck) *Server {
 	s.handler = s.middleware(s.mux)
 	return s
 }
+
+// AddReadyCheck adds a dependency /readyz checks.
+func (s *Server) AddReadyCheck(c ReadyCheck) { s.ready = append(s.ready, c) }
 
 // Handle mounts h at pattern (net/http ServeMux syntax, e.g. "POST /xds/registry").
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
@@ -188,4 +192,14 @@ func HTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// clientIP is the address the request came from (the direct peer; pjd does
+// not trust X-Forwarded-For unless a proxy is configured in front).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

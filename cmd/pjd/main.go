@@ -32,6 +32,8 @@ func commands() map[string]command {
 		"token":       {"get a development HelseID token (--dev servers only)", runToken},
 		"audit":       {"search, export and verify the audit log", runAudit},
 		"repository":  {"repository maintenance (pjd repository sweep)", runRepository},
+		"mhd":         {"MHD consumer: search (ITI-67) and read (ITI-68) with a dev token", runMHD},
+		"blocks":      {"manage patients' blocks (sperringer): add, list, lift", runBlocks},
 		"conformance": {"run the IHE conformance scenarios against a server", runConformance},
 		"bench":       {"run benchmarks (pjd bench registry)", runBench},
 	}

@@ -259,3 +259,52 @@ func checkDigits(d string) (string, bool) {
 	}
 	return fmt.Sprintf("%s%d%d", d, k1, k2), true
 }
+
+// Submission builds the ITI-41 metadata of d: a SubmissionSet and one
+// DocumentEntry (id "Document01") with uniqueIds under root, and — when
+// replacesEntryUUID is set — the RPLC association to the entry it
+// replaces. hash, size and repositoryUniqueId are left to the repository.
+func (d Document) Submission(root string, sourceID string, replacesEntryUUID string) *registry.Submission {
+	created := registry.FormatDTM(d.Created)
+	author := registry.Author{
+		Person: registry.XCN{ID: d.Author.HPR, FamilyName: d.Author.Family, GivenName: d.Author.Given,
+			AssigningAuthority: registry.HD{UniversalID: registry.OIDHPR, UniversalIDType: "ISO"}}.String(),
+		Institutions: []string{
+			registry.XON{OrganizationName: d.Org.Name, AssigningAuthority: registry.HD{UniversalID: registry.OIDOrgnr, UniversalIDType: "ISO"},
+				OrganizationIdentifier: d.Org.OrgNr}.String(),
+			registry.XON{OrganizationName: d.Org.Department, AssigningAuthority: registry.HD{UniversalID: registry.OIDRESH, UniversalIDType: "ISO"},
+				OrganizationIdentifier: d.Org.RESH}.String(),
+		},
+		Roles: []string{d.Author.Role},
+	}
+	pid := d.Patient.CX()
+	sub := &registry.Submission{
+		SubmissionSet: &registry.SubmissionSet{
+			ID: "SubmissionSet01", UniqueID: root + ".1", SourceID: sourceID, PatientID: pid,
+			SubmissionTime: created, Title: d.Title, ContentType: d.Class, Authors: []registry.Author{author},
+		},
+		Documents: []*registry.DocumentEntry{{
+			ID: "Document01", ObjectType: registry.ObjectTypeStable, UniqueID: root + ".2", PatientID: pid,
+			MimeType: d.MimeType, Title: d.Title, Comments: d.Comments, LanguageCode: "nb-NO",
+			CreationTime: created, ServiceStartTime: registry.FormatDTM(d.Created.Add(-48 * time.Hour)),
+			ServiceStopTime: created, SourcePatientID: pid,
+			SourcePatientInfo: []string{"PID-3|" + pid, "PID-5|" + d.Patient.Family + "^" + d.Patient.Given,
+				"PID-7|" + d.Patient.Birth, "PID-8|" + d.Patient.Gender},
+			LegalAuthenticator: author.Person,
+			Authors:            []registry.Author{author},
+			Class:              d.Class, Type: d.Type, Format: d.Format,
+			FacilityType: d.Org.Facility, PracticeSetting: d.Org.Practice,
+			Confidentiality: append([]registry.Code(nil), d.Confidentiality...),
+		}},
+		Associations: []*registry.Association{{
+			ID: "HasMember01", Type: registry.AssocHasMember, Source: "SubmissionSet01", Target: "Document01",
+			SubmissionSetStatus: registry.SubmissionSetStatusOriginal,
+		}},
+	}
+	if replacesEntryUUID != "" {
+		sub.Associations = append(sub.Associations, &registry.Association{
+			ID: "Replace01", Type: registry.AssocReplace, Source: "Document01", Target: replacesEntryUUID,
+		})
+	}
+	return sub
+}

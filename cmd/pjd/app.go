@@ -1,0 +1,438 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"pjd/gateway"
+	"pjd/gateway/access"
+	"pjd/gateway/audit"
+	"pjd/gateway/audit/sqlaudit"
+	"pjd/gateway/blocks"
+	"pjd/gateway/mhd"
+	"pjd/gateway/soap"
+	"pjd/gateway/xdsclient"
+	"pjd/registry"
+	"pjd/registry/postgres"
+	"pjd/registry/sqlite"
+	"pjd/repository"
+	"pjd/repository/fs"
+	"pjd/repository/s3"
+	"pjd/trust"
+	"pjd/trust/devissuer"
+	"pjd/trust/policy"
+)
+
+// app is a wired pjd process: its HTTP handler, its background work and
+// what must be closed.
+type app struct {
+	cfg     *serveConfig
+	log     *slog.Logger
+	handler http.Handler
+
+	reg        *registry.Registry
+	repo       *repository.Repository
+	guard      *access.Guard
+	auditLog   *audit.Logger
+	auditStore *sqlaudit.Store
+	issuer     *devissuer.Issuer
+	verifier   *trust.Verifier
+	pol        *policy.Policy
+
+	demoPatient string
+	seed        func(ctx context.Context) error
+	closers     []func()
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+func (a *app) onClose(fn func()) { a.closers = append(a.closers, fn) }
+
+// dsn is the database both the registry and the audit log use.
+func (c *serveConfig) dsn() string {
+	if c.postgresURL != "" {
+		return c.postgresURL
+	}
+	return c.dataPath("registry.db")
+}
+
+// buildApp wires every backend the configuration asks for. It is the one
+// place backends are chosen.
+func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, err error) {
+	a := &app{cfg: c, log: log}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	promReg := prometheus.NewRegistry()
+	metrics := gateway.NewPrometheusMetrics(promReg)
+	var ready []gateway.ReadyCheck
+
+	// Registry (and the database the audit log shares).
+	if c.has(roleRegistry) {
+		var store registry.Store
+		if c.postgresURL != "" {
+			pg, err := postgres.Open(ctx, c.postgresURL)
+			if err != nil {
+				return nil, fmt.Errorf("registry database: %w", err)
+			}
+			a.onClose(func() { pg.Close() })
+			if err := pg.Migrate(ctx); err != nil {
+				return nil, fmt.Errorf("registry migrations: %w", err)
+			}
+			store = pg
+		} else {
+			lite, err := sqlite.Open(ctx, c.dsn())
+			if err != nil {
+				return nil, fmt.Errorf("registry database: %w", err)
+			}
+			a.onClose(func() { lite.Close() })
+			store = lite
+		}
+		ready = append(ready, gateway.ReadyCheck{Name: "registry-database", Check: store.Ping})
+		vs := registry.DefaultValueSets()
+		if c.valueSets != "" {
+			f, err := os.Open(c.valueSets)
+			if err != nil {
+				return nil, fmt.Errorf("--value-sets: %w", err)
+			}
+			vs, err = registry.LoadValueSets(f)
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("--value-sets: %w", err)
+			}
+		}
+		a.reg, err = registry.New(registry.Config{
+			Store:           store,
+			ValueSets:       vs,
+			Patients:        registry.NorwegianPatientIDs{AllowSynthetic: c.allowSynthetic.or(c.dev)},
+			MaxResults:      c.maxResults,
+			HomeCommunityID: c.homeCommunityID,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// Repository.
+	if c.has(roleRepository) {
+		var blobs repository.BlobStore
+		if c.s3Endpoint != "" {
+			st, err := s3.Open(ctx, s3.Config{Endpoint: c.s3Endpoint, AccessKey: c.s3AccessKey, SecretKey: c.s3SecretKey,
+				Region: c.s3Region, Secure: !c.s3Insecure, Bucket: c.s3Bucket, Prefix: c.s3Prefix, CreateBucket: c.s3CreateBucket})
+			if err != nil {
+				return nil, fmt.Errorf("object storage: %w", err)
+			}
+			blobs = st
+			ready = append(ready, gateway.ReadyCheck{Name: "object-storage", Check: func(ctx context.Context) error {
+				_, err := st.Stat(ctx, "readyz-probe")
+				if errors.Is(err, repository.ErrBlobNotFound) {
+					return nil
+				}
+				return err
+			}})
+		} else {
+			dir := c.blobDir
+			if dir == "" {
+				dir = c.dataPath("blobs")
+			}
+			st, err := fs.Open(dir)
+			if err != nil {
+				return nil, fmt.Errorf("document folder: %w", err)
+			}
+			a.onClose(func() { st.Close() })
+			blobs = st
+		}
+		var regClient repository.Registry
+		if a.reg != nil {
+			regClient = repository.LocalRegistry(a.reg)
+		} else {
+			xc := &xdsclient.Client{SOAP: &soap.Client{HTTP: &http.Client{Timeout: 2 * time.Minute}}, RegistryURL: c.registryURL}
+			regClient = xdsclient.Registry{C: xc}
+		}
+		a.repo, err = repository.New(repository.Config{
+			UniqueID: c.repositoryID, Blobs: blobs, Registry: regClient,
+			MaxDocumentSize: int64(c.maxDocument), UploadTimeout: c.uploadTimeout, Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// Audit log: in the registry's database (a repository-only process keeps
+	// its own, in its data folder or its --postgres-url).
+	var auditKey *audit.Key
+	if c.auditKeyFile != "" {
+		auditKey, err = audit.LoadKey(c.auditKeyFile)
+	} else {
+		auditKey, err = audit.LoadOrCreateDevKey(c.data)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	a.auditStore, err = sqlaudit.Open(ctx, c.dsn())
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	a.onClose(func() { a.auditStore.Close() })
+	ready = append(ready, gateway.ReadyCheck{Name: "audit-log", Check: a.auditStore.Ping})
+	auditMetrics, err := audit.NewPrometheusMetrics(promReg)
+	if err != nil {
+		return nil, err
+	}
+	lopts := audit.LoggerOptions{Metrics: auditMetrics}
+	if c.syslogAddr != "" {
+		fwd, err := newSyslogForwarder(c, auditMetrics)
+		if err != nil {
+			return nil, err
+		}
+		a.onClose(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			fwd.Close(cctx)
+		})
+		lopts.OnCommit = fwd.Forward
+	}
+	a.auditLog, err = audit.NewLogger(a.auditStore, auditKey, lopts)
+	if err != nil {
+		return nil, err
+	}
+	a.onClose(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.auditLog.Close(cctx); err != nil {
+			log.Error("closing audit log", "err", err)
+		}
+	})
+
+	// Policy, blocks and the guard.
+	pol, err := policy.New(policy.Config{AllowedAuthorizations: c.authorizations})
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	a.pol = pol
+	var blockStore *blocks.Store
+	if a.reg != nil {
+		blockStore, err = blocks.Open(ctx, c.dsn())
+		if err != nil {
+			return nil, err
+		}
+		a.onClose(func() { blockStore.Close() })
+	}
+	gcfg := access.Config{Registry: a.reg, Repository: a.repo, Policy: pol, Audit: a.auditLog,
+		DevLoopbackSources: c.dev, Logger: log}
+	if blockStore != nil {
+		gcfg.Blocks = blockStore
+	}
+	a.guard, err = access.New(gcfg)
+	if err != nil {
+		return nil, err
+	}
+
+	srv := gateway.NewServer(log, metrics, ready)
+	a.handler = srv
+
+	// Trust.
+	var saml *trust.SAMLVerifier
+	if len(c.samlCerts) > 0 {
+		certs, err := loadCerts(c.samlCerts)
+		if err != nil {
+			return nil, fmt.Errorf("--saml-cert: %w", err)
+		}
+		saml, err = trust.NewSAMLVerifier(trust.SAMLConfig{TrustedCertificates: certs, Issuers: c.samlIssuers, Audiences: c.samlAudiences})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if c.has(roleGateway) {
+		if err := a.wireGateway(ctx, srv, promReg, metrics); err != nil {
+			return nil, err
+		}
+	}
+
+	// SOAP endpoints.
+	xds := &gateway.XDS{Guard: a.guard, Auth: &gateway.SOAPAuth{SAML: saml, DevLoopback: c.dev},
+		Limits: soap.Limits{MaxRequest: int64(c.maxRequest)}, Log: log, Metrics: metrics}
+	if c.has(roleRegistry) {
+		srv.Handle("POST /xds/registry", xds.RegistryHandler())
+	}
+	if c.has(roleRepository) {
+		srv.Handle("POST /xds/repository", xds.RepositoryHandler())
+	}
+	if c.dev && c.has(roleGateway) && a.demoData() {
+		a.seed = a.seedDemo
+	}
+	return a, nil
+}
+
+func (a *app) demoData() bool { return a.cfg.demoData.or(a.cfg.dev) }
+
+// wireGateway mounts the consumer-facing endpoints: MHD, audit review, the
+// dev issuer and the UI.
+func (a *app) wireGateway(ctx context.Context, srv *gateway.Server, promReg *prometheus.Registry, metrics gateway.Metrics) error {
+	c := a.cfg
+	var replay trust.ReplayCache
+	if c.redisURL != "" {
+		opt, err := redis.ParseURL(c.redisURL)
+		if err != nil {
+			return fmt.Errorf("--redis-url: %w", err)
+		}
+		rc := redis.NewClient(opt)
+		a.onClose(func() { rc.Close() })
+		replay = trust.NewRedisReplayCache(rc, "pjd:dpop:")
+		srv.AddReadyCheck(gateway.ReadyCheck{Name: "redis", Check: func(ctx context.Context) error { return rc.Ping(ctx).Err() }})
+	} else {
+		replay = trust.NewMemoryReplayCache(nil, 0)
+	}
+	var issuers []trust.IssuerConfig
+	for _, u := range c.issuers {
+		issuers = append(issuers, trust.IssuerConfig{MetadataURL: u})
+	}
+	if c.dev {
+		iss, err := devissuer.New(devissuer.DevMode(c.dev), devissuer.Options{Issuer: c.publicURL + "/dev/helseid",
+			KeyDir: c.dataPath("dev-issuer"), Audience: c.audience})
+		if err != nil {
+			return fmt.Errorf("dev issuer: %w", err)
+		}
+		a.issuer = iss
+		srv.Handle("/dev/helseid/", iss)
+		issuers = append(issuers, trust.IssuerConfig{MetadataURL: iss.MetadataURL()})
+	}
+	if len(issuers) == 0 {
+		return errors.New("no token issuer configured (--issuer)")
+	}
+	v, err := trust.NewVerifier(trust.Config{Issuers: issuers, Audience: c.audience, Replay: replay,
+		AllowDevIssuer: c.dev, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	if err != nil {
+		return fmt.Errorf("token verifier: %w", err)
+	}
+	a.verifier = v
+
+	pageKey, err := loadOrCreateHexKey(c.pageKeyFile, c.dataPath("page.key"), c.dev)
+	if err != nil {
+		return fmt.Errorf("page key: %w", err)
+	}
+	pager, err := mhd.NewPager(pageKey, time.Now, 0)
+	if err != nil {
+		return err
+	}
+	m := &gateway.MHD{Guard: a.guard, Tokens: v, Pager: pager, BaseURL: c.publicURL, MaxProvide: int64(c.maxDocument),
+		Log: a.log, Metrics: metrics}
+	m.Routes(srv)
+
+	ah, err := audit.NewHandler(audit.HandlerConfig{
+		Searcher:     a.auditStore,
+		Authenticate: gateway.AuditViewer(v, a.pol, c.publicURL),
+		Log:          a.auditLog,
+		BaseURL:      c.publicURL + "/fhir/R4",
+		Site:         "pjd",
+		RequestID:    func(r *http.Request) string { return gateway.RequestIDFrom(r.Context()) },
+		ErrorLog:     a.log,
+	})
+	if err != nil {
+		return err
+	}
+	srv.Handle("GET /fhir/R4/AuditEvent", ah)
+	return a.wireUI(ctx, srv)
+}
+
+func loadCerts(paths []string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		rest := b
+		for {
+			var block *pem.Block
+			block, rest = pem.Decode(rest)
+			if block == nil {
+				break
+			}
+			if block.Type != "CERTIFICATE" {
+				continue
+			}
+			cert, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			out = append(out, cert)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no certificates found")
+	}
+	return out, nil
+}
+
+// loadOrCreateHexKey reads a 32-byte hex key from path, or — in --dev
+// without a path — from (or into) devPath.
+func loadOrCreateHexKey(path, devPath string, dev bool) ([]byte, error) {
+	if path == "" {
+		if !dev {
+			return nil, errors.New("no key file given")
+		}
+		path = devPath
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			k := make([]byte, 32)
+			if _, err := rand.Read(k); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != 32 {
+		return nil, fmt.Errorf("%s must hold 32 bytes as 64 hex digits", path)
+	}
+	return k, nil
+}
+
+func newSyslogForwarder(c *serveConfig, m audit.Metrics) (*audit.SyslogForwarder, error) {
+	caPEM, err := os.ReadFile(c.syslogCA)
+	if err != nil {
+		return nil, fmt.Errorf("--syslog-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("--syslog-ca: no certificate in %s", c.syslogCA)
+	}
+	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if c.syslogCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.syslogCert, c.syslogKey)
+		if err != nil {
+			return nil, fmt.Errorf("--syslog-cert/--syslog-key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return audit.NewSyslogForwarder(audit.SyslogConfig{Addr: c.syslogAddr, TLS: tc, Site: "pjd", Metrics: m})
+}

@@ -1,0 +1,506 @@
+// Package access is the one enforcement layer between pjd's endpoints and
+// patient data. Every handler that finds, lists or reads documents — MHD
+// (ITI-67/66/68), XDS (ITI-18/43), the embedded UI — holds a *Guard and
+// nothing else: the Guard keeps the registry and repository unexported, so
+// no handler can reach data without going through it.
+//
+// Each Guard method, in this order: decides with trust/policy, writes the
+// audit record (committed, before anything is returned), and only then
+// hands data back. If the audit record cannot be written the method fails
+// with ErrAudit and returns nothing. Denials are audited too.
+//
+// System principals (a source's mTLS certificate, or loopback in --dev)
+// serve sources and role-to-role calls: their queries and retrievals are
+// permitted without a person's policy and audited as that system; their
+// registrations are checked against the source's own organisation.
+//
+// This package must never return a document, metadata or a count to a
+// caller before the audit record that covers it is committed, and never
+// leak whether a document exists to a principal policy refuses outright.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"pjd/gateway/audit"
+	"pjd/registry"
+	"pjd/repository"
+	"pjd/trust"
+	"pjd/trust/policy"
+)
+
+// Errors handlers map to protocol errors.
+var (
+	// ErrDenied: policy refused. Use errors.As with *Denied for the rule.
+	ErrDenied = errors.New("access denied")
+	// ErrNotFound: no such document (only returned once policy has
+	// permitted the principal in general).
+	ErrNotFound = errors.New("document not found")
+	// ErrAudit: the audit record could not be committed; nothing may be
+	// returned (503).
+	ErrAudit = errors.New("audit log unavailable")
+	// ErrTooMany: the search matched more documents than the guard will
+	// decide on at once.
+	ErrTooMany = errors.New("too many documents match")
+)
+
+// Denied is a policy refusal: the rule and the reason recorded.
+type Denied struct {
+	Rule   string
+	Reason string
+	// Conceal is set when the refusal concerns one document the principal
+	// may not know exists (NORS, a block, a time window, another
+	// patient's): the caller must answer exactly as for an unknown
+	// document.
+	Conceal bool
+}
+
+func (d *Denied) Error() string { return "access denied (" + d.Rule + "): " + d.Reason }
+
+// Is makes errors.Is(err, ErrDenied) true.
+func (d *Denied) Is(target error) bool { return target == ErrDenied }
+
+// AuditLogger commits audit records (audit.Logger).
+type AuditLogger interface {
+	Log(ctx context.Context, r audit.Record) error
+}
+
+// Config wires a Guard.
+type Config struct {
+	Registry   *registry.Registry
+	Repository *repository.Repository // nil when this process serves no repository
+	Policy     *policy.Policy
+	Audit      AuditLogger
+	Blocks     policy.BlockStore // nil: no blocks
+	// MaxDocuments caps how many documents one search decides on; more is
+	// ErrTooMany. Default 5000.
+	MaxDocuments int
+	// DevLoopbackSources lets the loopback system principal of --dev
+	// register for any organisation.
+	DevLoopbackSources bool
+	Now                func() time.Time
+	Logger             *slog.Logger
+}
+
+// Guard enforces policy and audit on every data path. It is safe for
+// concurrent use.
+type Guard struct {
+	reg     *registry.Registry
+	repo    *repository.Repository
+	pol     *policy.Policy
+	audit   AuditLogger
+	blocks  policy.BlockStore
+	max     int
+	devSrc  bool
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// New returns a Guard; Registry, Policy and Audit are required.
+func New(cfg Config) (*Guard, error) {
+	if (cfg.Registry == nil && cfg.Repository == nil) || cfg.Policy == nil || cfg.Audit == nil {
+		return nil, errors.New("access: a Registry or Repository, Policy and Audit are required")
+	}
+	g := &Guard{reg: cfg.Registry, repo: cfg.Repository, pol: cfg.Policy, audit: cfg.Audit,
+		blocks: cfg.Blocks, max: cfg.MaxDocuments, devSrc: cfg.DevLoopbackSources, now: cfg.Now, log: cfg.Logger}
+	if g.max <= 0 {
+		g.max = 5000
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	return g, nil
+}
+
+// Call describes one request for its audit record.
+type Call struct {
+	Principal   *trust.Principal
+	Transaction string // audit.TxITI67 …
+	Query       string // the search parameters as received (no secrets)
+	RequestID   string
+	EventID     string // nhn-event-id
+	SourceIP    string
+	UserAgent   string
+}
+
+func (g *Guard) record(c Call, action audit.Action) audit.Record {
+	r := audit.Record{
+		Transaction: c.Transaction,
+		Action:      action,
+		Query:       c.Query,
+		RequestID:   c.RequestID,
+		EventID:     c.EventID,
+		SourceIP:    c.SourceIP,
+		UserAgent:   c.UserAgent,
+	}
+	fillPrincipal(&r, c.Principal)
+	return r
+}
+
+func (g *Guard) commit(ctx context.Context, r audit.Record) error {
+	if err := g.audit.Log(ctx, r); err != nil {
+		g.log.ErrorContext(ctx, "audit record not committed; failing the request", "transaction", r.Transaction, "err", err)
+		return fmt.Errorf("%w: %v", ErrAudit, err)
+	}
+	return nil
+}
+
+// RecordRefusal audits a request refused before it reached the Guard's
+// data methods (no or invalid credential, malformed request naming a
+// patient). patient may be "".
+func (g *Guard) RecordRefusal(ctx context.Context, c Call, action audit.Action, patient, rule, reason string) error {
+	r := g.record(c, action)
+	r.Outcome = audit.OutcomeDeny
+	r.PatientID = patient
+	r.Rule = rule
+	r.Reason = reason
+	return g.commit(ctx, r)
+}
+
+// RecordError audits a request that failed for a reason other than policy
+// after the Guard let it through (e.g. the document stream broke).
+func (g *Guard) RecordError(ctx context.Context, c Call, action audit.Action, patient, reason string, docs ...*registry.DocumentEntry) error {
+	r := g.record(c, action)
+	r.Outcome = audit.OutcomeError
+	r.PatientID = patient
+	r.Rule = "error"
+	r.Reason = reason
+	for _, d := range docs {
+		r.Documents = append(r.Documents, auditDocument(d, audit.DocRefused))
+	}
+	return g.commit(ctx, r)
+}
+
+func (g *Guard) loadBlocks(ctx context.Context, patient string) ([]policy.Block, error) {
+	if g.blocks == nil || patient == "" {
+		return nil, nil
+	}
+	b, err := g.blocks.Blocks(ctx, patient)
+	if err != nil {
+		return nil, fmt.Errorf("access: loading blocks: %w", err)
+	}
+	return b, nil
+}
+
+func isSystem(p *trust.Principal) bool { return p != nil && p.Kind == trust.System }
+
+func flagsOf(d policy.Decision) audit.Flags {
+	var f audit.Flags
+	for _, fl := range d.Flags {
+		switch fl {
+		case policy.FlagBTG:
+			f.BTG = true
+		case policy.FlagETREAT:
+			f.ETREAT = true
+		default:
+			f.Review = true
+		}
+	}
+	return f
+}
+
+// decide runs policy for a person, or permits a system principal.
+func (g *Guard) decide(ctx context.Context, c Call, action policy.Action, patient string, docs []*registry.DocumentEntry) (policy.Decision, error) {
+	p := c.Principal
+	if isSystem(p) {
+		d := policy.Decision{Effect: policy.Permit, Rule: "system-credential",
+			Reason: fmt.Sprintf("Permitted: system credential (%s) for a source or role-to-role call.", p.Credential)}
+		for _, doc := range docs {
+			d.Visible = append(d.Visible, policyDocument(doc))
+		}
+		return d, nil
+	}
+	blocks, err := g.loadBlocks(ctx, patient)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	req := policy.Request{Principal: p, Action: action, PatientIDs: []string{patient}, Blocks: blocks, Now: g.now()}
+	if p != nil {
+		req.Scope = p.MatchedScope
+	}
+	for _, doc := range docs {
+		req.Documents = append(req.Documents, policyDocument(doc))
+	}
+	return g.pol.Decide(req), nil
+}
+
+// FindRequest is a document search for one patient.
+type FindRequest struct {
+	// Patient is the patient asked about.
+	PatientID  string // national identity number
+	PatientOID string // its assigning authority
+	// Filter selects candidate entries; the Guard sets its PatientID.
+	Filter registry.DocumentFilter
+	// Match, when set, is applied to every entry the store returns
+	// (parameters a store cannot evaluate).
+	Match func(*registry.DocumentEntry) bool
+	// Related asks for the relationship associations among the visible
+	// documents (for MHD relatesTo).
+	Related bool
+}
+
+// FindResult is what the principal may see of a search.
+type FindResult struct {
+	Documents    []*registry.DocumentEntry
+	Associations []*registry.Association
+	HiddenNORS   int
+	Hidden       int
+	Flags        audit.Flags
+	Rule         string
+}
+
+// FindDocuments searches one patient's documents (ITI-67, the UI list).
+func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*FindResult, error) {
+	patient := req.PatientID
+	// A principal policy refuses outright learns nothing, and costs no
+	// database read.
+	pre, err := g.decide(ctx, c, policy.ActionFind, patient, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !pre.Permitted() {
+		return nil, g.deny(ctx, c, audit.ActionQuery, patient, pre, nil)
+	}
+	f := req.Filter
+	f.PatientID = registry.NewPatientCX(patient, req.PatientOID).String()
+	f.Limit = g.max + 1
+	docs, err := g.reg.Reader().Documents(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("access: searching documents: %w", err)
+	}
+	if len(docs) > g.max {
+		_ = g.RecordError(ctx, c, audit.ActionQuery, patient, fmt.Sprintf("the search matched more than %d documents", g.max))
+		return nil, ErrTooMany
+	}
+	if req.Match != nil {
+		docs = slices.DeleteFunc(docs, func(d *registry.DocumentEntry) bool { return !req.Match(d) })
+	}
+	dec, err := g.decide(ctx, c, policy.ActionFind, patient, docs)
+	if err != nil {
+		return nil, err
+	}
+	if !dec.Permitted() {
+		return nil, g.deny(ctx, c, audit.ActionQuery, patient, dec, docs)
+	}
+	visible := visibleEntries(docs, dec)
+	r := g.record(c, audit.ActionQuery)
+	r.Outcome = audit.OutcomePermit
+	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
+	r.PatientID = patient
+	r.HiddenNORS = dec.HiddenNORS
+	for _, d := range docs {
+		disp := audit.DocHidden
+		if slices.Contains(visible, d) {
+			disp = audit.DocReturned
+		}
+		r.Documents = append(r.Documents, auditDocument(d, disp))
+	}
+	var assocs []*registry.Association
+	if req.Related && len(visible) > 0 {
+		assocs, err = g.relations(ctx, visible)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := g.commit(ctx, r); err != nil {
+		return nil, err
+	}
+	return &FindResult{
+		Documents:    visible,
+		Associations: assocs,
+		HiddenNORS:   dec.HiddenNORS,
+		Hidden:       len(docs) - len(visible),
+		Flags:        r.Flags,
+		Rule:         dec.Rule,
+	}, nil
+}
+
+// relations returns the document relationships whose source and target
+// are both among docs (a hidden document is never named).
+func (g *Guard) relations(ctx context.Context, docs []*registry.DocumentEntry) ([]*registry.Association, error) {
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	as, err := g.reg.Reader().Associations(ctx, registry.AssociationFilter{
+		Sources: ids,
+		Types: []string{registry.AssocReplace, registry.AssocAppend, registry.AssocTransform,
+			registry.AssocTransformReplace, registry.AssocSigns},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("access: reading relationships: %w", err)
+	}
+	return slices.DeleteFunc(as, func(a *registry.Association) bool { return !slices.Contains(ids, a.Target) }), nil
+}
+
+func visibleEntries(docs []*registry.DocumentEntry, dec policy.Decision) []*registry.DocumentEntry {
+	seen := make(map[string]bool, len(dec.Visible))
+	for _, v := range dec.Visible {
+		seen[v.UniqueID] = true
+	}
+	var out []*registry.DocumentEntry
+	for _, d := range docs {
+		if seen[d.UniqueID] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (g *Guard) deny(ctx context.Context, c Call, action audit.Action, patient string, dec policy.Decision, docs []*registry.DocumentEntry) error {
+	r := g.record(c, action)
+	r.Outcome = audit.OutcomeDeny
+	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
+	r.PatientID = patient
+	r.HiddenNORS = dec.HiddenNORS
+	for _, d := range docs {
+		r.Documents = append(r.Documents, auditDocument(d, audit.DocRefused))
+	}
+	if err := g.commit(ctx, r); err != nil {
+		return err
+	}
+	return &Denied{Rule: dec.Rule, Reason: dec.Reason, Conceal: concealed(dec.Rule) && len(docs) > 0}
+}
+
+// concealed reports whether a refusal by rule is about a document's
+// existence rather than about the principal.
+func concealed(rule string) bool {
+	switch rule {
+	case policy.RuleDocumentNORS, policy.RuleDocumentBlocked, policy.RuleDocumentOutsideWindow,
+		policy.RuleDocumentHiddenFromCitizen, policy.RuleDocumentPatientMismatch:
+		return true
+	}
+	return false
+}
+
+// Document is a document the principal may read.
+type Document struct {
+	Entry *registry.DocumentEntry
+	Flags audit.Flags
+	// Open streams the bytes; call it once. A read error mid-stream means
+	// the response must be aborted (and RecordError called).
+	Open func(ctx context.Context) (io.ReadCloser, int64, error)
+}
+
+// OpenDocument authorizes reading one document (ITI-68, the UI viewer):
+// the entry is looked up, policy decides, the retrieval is audited, and only
+// then is the caller given the means to stream it. patientHint is the
+// patient the caller said it asks about (nhn-patient-nin, the UI session);
+// "" when none was given.
+func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, uniqueID, patientHint string) (*Document, error) {
+	entries, err := g.reg.Reader().Documents(ctx, registry.DocumentFilter{
+		UniqueIDs: []string{uniqueID},
+		Statuses:  []string{registry.StatusApproved, registry.StatusDeprecated},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("access: looking up document: %w", err)
+	}
+	var d *registry.DocumentEntry
+	for _, e := range entries {
+		if e.RepositoryUniqueID == repositoryUniqueID && (d == nil || e.Status == registry.StatusApproved) {
+			d = e
+		}
+	}
+	if d == nil {
+		// Whether a document exists is itself information: only a
+		// principal policy would let read this patient's documents
+		// learns that it does not.
+		patient := patientHint
+		if patient == "" {
+			patient = impliedPatient(c.Principal)
+		}
+		dec, err := g.decide(ctx, c, policy.ActionRead, patient, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !dec.Permitted() {
+			return nil, g.deny(ctx, c, audit.ActionRead, patient, dec, nil)
+		}
+		if err := g.RecordError(ctx, c, audit.ActionRead, patient, "no such document: "+uniqueID); err != nil {
+			return nil, err
+		}
+		return nil, ErrNotFound
+	}
+	patient := patientNumber(d.PatientID)
+	if patientHint != "" && patientHint != patient {
+		// The caller asked about another patient than the document's.
+		dec := policy.Decision{Effect: policy.Deny, Rule: policy.RuleDocumentPatientMismatch,
+			Reason: "the document belongs to another patient than the one the request names."}
+		return nil, g.deny(ctx, c, audit.ActionRead, patientHint, dec, []*registry.DocumentEntry{d})
+	}
+	dec, err := g.decide(ctx, c, policy.ActionRead, patient, []*registry.DocumentEntry{d})
+	if err != nil {
+		return nil, err
+	}
+	if !dec.Permitted() || len(dec.Visible) == 0 {
+		if dec.Permitted() {
+			dec = policy.Decision{Effect: policy.Deny, Rule: policy.RuleDocumentNORS, Reason: "the document is hidden from this principal."}
+		}
+		return nil, g.deny(ctx, c, audit.ActionRead, patient, dec, []*registry.DocumentEntry{d})
+	}
+	if g.repo == nil {
+		return nil, errors.New("access: this process serves no repository")
+	}
+	r := g.record(c, audit.ActionRead)
+	r.Outcome = audit.OutcomePermit
+	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
+	r.PatientID = patient
+	r.Documents = []audit.Document{auditDocument(d, audit.DocReturned)}
+	if err := g.commit(ctx, r); err != nil {
+		return nil, err
+	}
+	repo := g.repo
+	return &Document{
+		Entry: d,
+		Flags: r.Flags,
+		Open: func(ctx context.Context) (io.ReadCloser, int64, error) {
+			return repo.Open(ctx, d)
+		},
+	}, nil
+}
+
+// impliedPatient is the patient a principal can only be asking about when
+// the request does not say: a citizen's own number, or the one patient an
+// attestation names.
+func impliedPatient(p *trust.Principal) string {
+	if p == nil {
+		return ""
+	}
+	if p.Kind == trust.Citizen {
+		return p.Subject
+	}
+	var ids []string
+	for _, ap := range p.Patients {
+		if ap.Identifier.ID != "" && !slices.Contains(ids, ap.Identifier.ID) {
+			ids = append(ids, ap.Identifier.ID)
+		}
+	}
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	return ""
+}
+
+// DisplayFunc gives code display names from the registry's value sets.
+func (g *Guard) DisplayFunc() func(attribute, scheme, code string) string {
+	vs := g.reg.ValueSets()
+	return func(attribute, scheme, code string) string { return vs.Display(attribute, scheme, code) }
+}
+
+// RepositoryUniqueID is the repositoryUniqueId of the local repository,
+// or "".
+func (g *Guard) RepositoryUniqueID() string {
+	if g.repo == nil {
+		return ""
+	}
+	return g.repo.UniqueID()
+}

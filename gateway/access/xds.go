@@ -1,0 +1,333 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"pjd/gateway/audit"
+	"pjd/registry"
+	"pjd/repository"
+	"pjd/trust"
+	"pjd/trust/policy"
+)
+
+// patientParams are the stored-query parameters that name the patient.
+var patientParams = []string{
+	registry.ParamDocumentEntryPatientID, registry.ParamSubmissionSetPatientID,
+	registry.ParamFolderPatientID, registry.ParamPatientID,
+}
+
+// queryPatient returns the national identity number a stored query names,
+// or "".
+func queryPatient(q *registry.Query) string {
+	for _, s := range q.Params {
+		if slices.Contains(patientParams, s.Name) && len(s.Values) > 0 {
+			v := s.Values[0]
+			for len(v) > 0 && (v[0] == '\'' || v[0] == '(' || v[0] == ' ') {
+				v = v[1:]
+			}
+			return patientNumber(v)
+		}
+	}
+	return ""
+}
+
+// Query runs an ITI-18 stored query. A person's query (XUA) runs as
+// LeafClass internally so policy can see the documents; documents policy
+// hides are removed with every association that names them, and the
+// result is converted back to ObjectRef when that was asked for. A system
+// principal's query runs unfiltered. Either way the query is audited
+// before the result is returned.
+func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry.QueryResult, error) {
+	p := c.Principal
+	if isSystem(p) {
+		res, err := g.reg.Query(ctx, q)
+		if err != nil {
+			if l, ok := registry.AsErrors(err); ok {
+				if aerr := g.RecordRefusal(ctx, c, audit.ActionQuery, queryPatient(q), "query-rejected", l.Error()); aerr != nil {
+					return nil, aerr
+				}
+			}
+			return nil, err
+		}
+		r := g.record(c, audit.ActionQuery)
+		r.Outcome = audit.OutcomePermit
+		r.Rule = "system-credential"
+		r.Reason = "Permitted: system credential for a source or role-to-role call."
+		r.PatientID = queryPatient(q)
+		for _, d := range res.Documents {
+			r.Documents = append(r.Documents, auditDocument(d, audit.DocReturned))
+			if r.PatientID == "" {
+				r.PatientID = patientNumber(d.PatientID)
+			}
+		}
+		for _, id := range res.Refs {
+			r.Documents = append(r.Documents, audit.Document{UniqueID: id, Disposition: audit.DocReturned})
+		}
+		if err := g.commit(ctx, r); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+
+	// A person. Refuse early what policy refuses regardless of data.
+	patient := queryPatient(q)
+	if patient == "" {
+		patient = impliedPatient(p)
+	}
+	if patient != "" {
+		pre, err := g.decide(ctx, c, policy.ActionFind, patient, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !pre.Permitted() {
+			return nil, g.deny(ctx, c, audit.ActionQuery, patient, pre, nil)
+		}
+	}
+	inner := *q
+	inner.ReturnType = registry.ReturnLeafClass
+	res, err := g.reg.Query(ctx, &inner)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range res.Documents {
+		if patient == "" {
+			patient = patientNumber(d.PatientID)
+		}
+	}
+	for _, s := range res.SubmissionSets {
+		if patient == "" {
+			patient = patientNumber(s.PatientID)
+		}
+	}
+	for _, f := range res.Folders {
+		if patient == "" {
+			patient = patientNumber(f.PatientID)
+		}
+	}
+	dec, err := g.decide(ctx, c, policy.ActionFind, patient, res.Documents)
+	if err != nil {
+		return nil, err
+	}
+	if !dec.Permitted() {
+		return nil, g.deny(ctx, c, audit.ActionQuery, patient, dec, res.Documents)
+	}
+	visible := visibleEntries(res.Documents, dec)
+	hidden := map[string]bool{}
+	r := g.record(c, audit.ActionQuery)
+	r.Outcome = audit.OutcomePermit
+	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
+	r.PatientID = patient
+	r.HiddenNORS = dec.HiddenNORS
+	for _, d := range res.Documents {
+		if slices.Contains(visible, d) {
+			r.Documents = append(r.Documents, auditDocument(d, audit.DocReturned))
+			continue
+		}
+		hidden[d.ID] = true
+		r.Documents = append(r.Documents, auditDocument(d, audit.DocHidden))
+	}
+	out := &registry.QueryResult{
+		ReturnType:     q.ReturnType,
+		Documents:      visible,
+		SubmissionSets: res.SubmissionSets,
+		Folders:        res.Folders,
+		Warnings:       res.Warnings,
+	}
+	for _, a := range res.Associations {
+		if !hidden[a.Source] && !hidden[a.Target] {
+			out.Associations = append(out.Associations, a)
+		}
+	}
+	if q.ReturnType == registry.ReturnObjectRef {
+		for _, s := range out.SubmissionSets {
+			out.Refs = append(out.Refs, s.ID)
+		}
+		for _, f := range out.Folders {
+			out.Refs = append(out.Refs, f.ID)
+		}
+		for _, d := range out.Documents {
+			out.Refs = append(out.Refs, d.ID)
+		}
+		for _, a := range out.Associations {
+			out.Refs = append(out.Refs, a.ID)
+		}
+		out.Documents, out.SubmissionSets, out.Folders, out.Associations = nil, nil, nil, nil
+	}
+	if err := g.commit(ctx, r); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Retrieve runs an ITI-43 request. For a person every requested document
+// is decided on: those policy refuses, like those that do not exist, get
+// XDSDocumentUniqueIdError (the error does not say which). The retrieval
+// is audited — delivered and refused documents — before any byte is
+// returned.
+func (g *Guard) Retrieve(ctx context.Context, c Call, reqs []repository.DocumentRequest) (*repository.RetrieveResult, error) {
+	if g.repo == nil {
+		return nil, errors.New("access: this process serves no repository")
+	}
+	permitted := reqs
+	var refused []repository.DocumentRequest
+	var decision policy.Decision
+	var entries []*registry.DocumentEntry
+	patient := ""
+	if g.reg != nil {
+		uids := make([]string, 0, len(reqs))
+		for _, rq := range reqs {
+			uids = append(uids, rq.DocumentUniqueID)
+		}
+		var err error
+		entries, err = g.reg.Reader().Documents(ctx, registry.DocumentFilter{UniqueIDs: uids,
+			Statuses: []string{registry.StatusApproved, registry.StatusDeprecated}})
+		if err != nil {
+			return nil, fmt.Errorf("access: looking up documents: %w", err)
+		}
+		patient = impliedPatient(c.Principal)
+		for _, e := range entries {
+			if patient == "" {
+				patient = patientNumber(e.PatientID)
+			}
+		}
+	}
+	if !isSystem(c.Principal) {
+		if g.reg == nil {
+			return nil, &Denied{Rule: "registry-not-served", Reason: "a person's retrieval needs the registry role in this process"}
+		}
+		var err error
+		decision, err = g.decide(ctx, c, policy.ActionRead, patient, entries)
+		if err != nil {
+			return nil, err
+		}
+		if !decision.Permitted() && len(entries) == 0 {
+			return nil, g.deny(ctx, c, audit.ActionRead, patient, decision, nil)
+		}
+		ok := map[string]bool{}
+		if decision.Permitted() {
+			for _, v := range decision.Visible {
+				ok[v.UniqueID] = true
+			}
+		}
+		permitted = nil
+		for _, rq := range reqs {
+			if ok[rq.DocumentUniqueID] {
+				permitted = append(permitted, rq)
+			} else {
+				refused = append(refused, rq)
+			}
+		}
+	}
+	var res *repository.RetrieveResult
+	if len(permitted) > 0 {
+		var err error
+		res, err = g.repo.Retrieve(ctx, permitted)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		res = &repository.RetrieveResult{}
+	}
+	for _, rq := range refused {
+		res.Response.Errors = append(res.Response.Errors, registry.Error{
+			Code: registry.ErrCodeDocumentUniqueIDError, Context: "document not available: " + rq.DocumentUniqueID,
+			Location: rq.DocumentUniqueID, Severity: registry.SeverityError})
+	}
+	switch {
+	case len(res.Response.Errors) == 0:
+		res.Response.Status = registry.ResponseSuccess
+	case len(res.Documents) > 0:
+		res.Response.Status = registry.ResponsePartialSuccess
+	default:
+		res.Response.Status = registry.ResponseFailure
+	}
+
+	r := g.record(c, audit.ActionRead)
+	r.PatientID = patient
+	switch {
+	case len(res.Documents) > 0 || decision.Permitted() || isSystem(c.Principal):
+		r.Outcome = audit.OutcomePermit
+	default:
+		r.Outcome = audit.OutcomeDeny
+	}
+	if isSystem(c.Principal) {
+		r.Rule, r.Reason = "system-credential", "Permitted: system credential for a source or role-to-role call."
+	} else {
+		r.Rule, r.Reason, r.Flags = decision.Rule, decision.Reason, flagsOf(decision)
+		r.HiddenNORS = decision.HiddenNORS
+	}
+	delivered := map[string]bool{}
+	for _, d := range res.Documents {
+		delivered[d.DocumentUniqueID] = true
+	}
+	byUID := map[string]*registry.DocumentEntry{}
+	for _, e := range entries {
+		byUID[e.UniqueID] = e
+	}
+	for _, rq := range reqs {
+		disp := audit.DocRefused
+		if delivered[rq.DocumentUniqueID] {
+			disp = audit.DocReturned
+		}
+		if e := byUID[rq.DocumentUniqueID]; e != nil {
+			r.Documents = append(r.Documents, auditDocument(e, disp))
+		} else {
+			r.Documents = append(r.Documents, audit.Document{UniqueID: rq.DocumentUniqueID, Disposition: disp})
+		}
+	}
+	if err := g.commit(ctx, r); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// CheckSource decides whether the principal may register sub: a source
+// may register documents only for its own organisation. The --dev
+// loopback source may register for any.
+func (g *Guard) CheckSource(ctx context.Context, p *trust.Principal, sub *registry.Submission) error {
+	if p == nil {
+		return &Denied{Rule: policy.RuleNoPrincipal, Reason: "no credential"}
+	}
+	if g.devSrc && p.Kind == trust.System && p.Credential == CredentialDevLoopback {
+		return nil
+	}
+	req := policy.Request{Principal: p, Action: policy.ActionRegister, Now: g.now()}
+	if sub.SubmissionSet != nil {
+		req.PatientIDs = []string{patientNumber(sub.SubmissionSet.PatientID)}
+	}
+	for _, d := range sub.Documents {
+		req.Documents = append(req.Documents, policyDocument(d))
+	}
+	dec := g.pol.Decide(req)
+	if !dec.Permitted() {
+		g.log.WarnContext(ctx, "registration refused by policy", "rule", dec.Rule, "reason", dec.Reason)
+		return &Denied{Rule: dec.Rule, Reason: dec.Reason}
+	}
+	return nil
+}
+
+// Register runs an ITI-42 registration after CheckSource.
+func (g *Guard) Register(ctx context.Context, p *trust.Principal, sub *registry.Submission) (registry.ErrorList, error) {
+	if err := g.CheckSource(ctx, p, sub); err != nil {
+		return nil, err
+	}
+	return g.reg.Register(ctx, sub)
+}
+
+// NewUpload starts an ITI-41 / ITI-65 upload after CheckSource.
+func (g *Guard) NewUpload(ctx context.Context, p *trust.Principal, sub *registry.Submission, documentIDs []string) (*repository.Upload, error) {
+	if g.repo == nil {
+		return nil, errors.New("access: this process serves no repository")
+	}
+	if err := g.CheckSource(ctx, p, sub); err != nil {
+		return nil, err
+	}
+	return g.repo.NewUpload(ctx, sub, documentIDs)
+}
+
+// CredentialDevLoopback marks the system principal pjd serve --dev gives
+// requests from the loopback interface.
+const CredentialDevLoopback trust.Credential = "dev-loopback"

@@ -1,0 +1,200 @@
+// Package blocks keeps patients' blocks (sperringer): a patient's decision
+// that named health workers or organisations may not see their documents,
+// all of them or some. trust/policy enforces them; this package stores them
+// in the registry's database (PostgreSQL, or the SQLite file of --dev) and
+// implements policy.BlockStore.
+//
+// A block is never deleted: lifting it ends its validity, so what applied
+// at any time can be reconstructed for follow-up control.
+package blocks
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // the embedded database's driver
+
+	"pjd/trust/policy"
+)
+
+// ErrNotFound: no block with that id.
+var ErrNotFound = errors.New("blocks: no such block")
+
+// Store keeps blocks in SQL.
+type Store struct {
+	db   *sql.DB
+	pg   bool
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+var _ policy.BlockStore = (*Store)(nil)
+
+// Open opens the blocks table in the database named by dsn (a postgres://
+// URL, or a SQLite file path — the value the registry is opened with) and
+// creates it when missing.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s := &Store{now: time.Now}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.pg = true
+		s.pool, err = pgxpool.New(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("blocks: %w", err)
+		}
+		s.db = stdlib.OpenDBFromPool(s.pool)
+	} else {
+		s.db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+		if err != nil {
+			return nil, fmt.Errorf("blocks: %w", err)
+		}
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	ts := "TEXT"
+	if s.pg {
+		ts = "TIMESTAMPTZ"
+	}
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS patient_blocks (
+			id TEXT PRIMARY KEY,
+			patient_id TEXT NOT NULL,
+			practitioner_id TEXT NOT NULL DEFAULT '',
+			hpr_number TEXT NOT NULL DEFAULT '',
+			org_nr TEXT NOT NULL DEFAULT '',
+			document_unique_ids TEXT NOT NULL DEFAULT '[]',
+			valid_from ` + ts + `,
+			valid_to ` + ts + `,
+			created_at ` + ts + ` NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS patient_blocks_patient ON patient_blocks (patient_id)`,
+	}
+	for _, q := range stmts {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("blocks: creating table: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) ph(n int) string {
+	if s.pg {
+		return fmt.Sprintf("$%d", n)
+	}
+	return "?"
+}
+
+func (s *Store) timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	if s.pg {
+		return t.UTC()
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func (s *Store) scanTime(v any) (time.Time, error) {
+	switch t := v.(type) {
+	case nil:
+		return time.Time{}, nil
+	case time.Time:
+		return t.UTC(), nil
+	case string:
+		return time.Parse(time.RFC3339Nano, t)
+	case []byte:
+		return time.Parse(time.RFC3339Nano, string(t))
+	}
+	return time.Time{}, fmt.Errorf("blocks: unexpected time value %T", v)
+}
+
+// Add stores a block and returns it with its id.
+func (s *Store) Add(ctx context.Context, b policy.Block) (policy.Block, error) {
+	if b.PatientID == "" || (b.PractitionerID == "" && b.HPRNumber == "" && b.OrgNr == "") {
+		return b, errors.New("blocks: a block names a patient and at least one of practitioner, HPR number or organisation")
+	}
+	if b.ID == "" {
+		b.ID = uuid.NewString()
+	}
+	docs, _ := json.Marshal(b.DocumentUniqueIDs)
+	if b.DocumentUniqueIDs == nil {
+		docs = []byte("[]")
+	}
+	q := fmt.Sprintf(`INSERT INTO patient_blocks (id, patient_id, practitioner_id, hpr_number, org_nr, document_unique_ids, valid_from, valid_to, created_at)
+		VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)`, s.ph(1), s.ph(2), s.ph(3), s.ph(4), s.ph(5), s.ph(6), s.ph(7), s.ph(8), s.ph(9))
+	_, err := s.db.ExecContext(ctx, q, b.ID, b.PatientID, b.PractitionerID, b.HPRNumber, b.OrgNr, string(docs),
+		s.timeArg(b.ValidFrom), s.timeArg(b.ValidTo), s.timeArg(s.now()))
+	if err != nil {
+		return b, fmt.Errorf("blocks: adding: %w", err)
+	}
+	return b, nil
+}
+
+// Lift ends a block's validity now.
+func (s *Store) Lift(ctx context.Context, id string) error {
+	q := fmt.Sprintf(`UPDATE patient_blocks SET valid_to = %s WHERE id = %s AND (valid_to IS NULL OR valid_to > %s)`, s.ph(1), s.ph(2), s.ph(3))
+	now := s.timeArg(s.now())
+	res, err := s.db.ExecContext(ctx, q, now, id, now)
+	if err != nil {
+		return fmt.Errorf("blocks: lifting: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Blocks implements policy.BlockStore: every block of the patient, in force
+// or not (policy decides which apply at the time of the request).
+func (s *Store) Blocks(ctx context.Context, patientID string) ([]policy.Block, error) {
+	q := fmt.Sprintf(`SELECT id, patient_id, practitioner_id, hpr_number, org_nr, document_unique_ids, valid_from, valid_to
+		FROM patient_blocks WHERE patient_id = %s ORDER BY created_at, id`, s.ph(1))
+	rows, err := s.db.QueryContext(ctx, q, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("blocks: reading: %w", err)
+	}
+	defer rows.Close()
+	var out []policy.Block
+	for rows.Next() {
+		var b policy.Block
+		var docs string
+		var from, to any
+		if err := rows.Scan(&b.ID, &b.PatientID, &b.PractitionerID, &b.HPRNumber, &b.OrgNr, &docs, &from, &to); err != nil {
+			return nil, fmt.Errorf("blocks: reading: %w", err)
+		}
+		if err := json.Unmarshal([]byte(docs), &b.DocumentUniqueIDs); err != nil {
+			return nil, fmt.Errorf("blocks: reading documents of %s: %w", b.ID, err)
+		}
+		if b.ValidFrom, err = s.scanTime(from); err != nil {
+			return nil, err
+		}
+		if b.ValidTo, err = s.scanTime(to); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,391 @@
+package gateway
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"pjd/gateway/access"
+	"pjd/gateway/audit"
+	"pjd/gateway/mhd"
+	"pjd/registry"
+	"pjd/trust"
+)
+
+// TokenVerifier verifies a HelseID DPoP request (trust.Verifier).
+type TokenVerifier interface {
+	VerifyRequest(ctx context.Context, r *http.Request, req trust.Requirement) (*trust.Principal, error)
+}
+
+// MHD serves the FHIR R4 MHD endpoints: ITI-67 and ITI-66 searches, ITI-68
+// reads and ITI-65 provide. Each request is authenticated with a HelseID
+// DPoP token (and, for health workers, the attestation) and goes through
+// the access Guard.
+type MHD struct {
+	Guard   *access.Guard
+	Tokens  TokenVerifier
+	Pager   *mhd.Pager
+	BaseURL string // public base URL, no trailing slash
+	// MaxProvide bounds an ITI-65 request body.
+	MaxProvide int64
+	Log        *slog.Logger
+	Metrics    Metrics
+}
+
+// Routes mounts the MHD endpoints on s.
+func (m *MHD) Routes(s *Server) {
+	s.Handle("GET /fhir/R4/DocumentReference", http.HandlerFunc(m.findDocuments))
+	s.Handle("POST /fhir/R4/DocumentReference/_search", http.HandlerFunc(m.findDocuments))
+	s.Handle("GET /fhir/R4/List", http.HandlerFunc(m.findLists))
+	s.Handle("POST /fhir/R4/List/_search", http.HandlerFunc(m.findLists))
+	s.Handle("GET /mhd/document", http.HandlerFunc(m.retrieve))
+	s.Handle("POST /fhir/R4", http.HandlerFunc(m.provide))
+	s.Handle("POST /fhir/R4/", http.HandlerFunc(m.provide))
+}
+
+// Scope sets of the endpoints: the PJD scopes, and the citizen's.
+var (
+	scopesSearch = []string{trust.ScopeReadDocumentReferences, trust.ScopeReadDocumentReferencesKJ, trust.ScopeCitizen}
+	scopesRead   = []string{trust.ScopeReadDocument, trust.ScopeCitizen}
+	scopesCreate = []string{trust.ScopeRegister}
+)
+
+func writeFHIR(w http.ResponseWriter, status int, v any, pretty bool) {
+	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = mhd.Encode(w, v, pretty)
+}
+
+func writeOutcome(w http.ResponseWriter, e *mhd.Error) {
+	writeFHIR(w, e.Status, e.Outcome, false)
+}
+
+func (m *MHD) call(r *http.Request, p *trust.Principal, tx string) access.Call {
+	q := r.URL.RawQuery
+	if r.Method == http.MethodPost && r.PostForm != nil {
+		q = r.PostForm.Encode()
+	}
+	return access.Call{
+		Principal:   p,
+		Transaction: tx,
+		Query:       redactQuery(q),
+		RequestID:   RequestIDFrom(r.Context()),
+		EventID:     r.Header.Get(mhd.HeaderEventID),
+		SourceIP:    clientIP(r),
+		UserAgent:   r.UserAgent(),
+	}
+}
+
+// redactQuery drops the page token (opaque, and carries the patient
+// sealed) from what is recorded.
+func redactQuery(q string) string {
+	parts := strings.Split(q, "&")
+	parts = slices.DeleteFunc(parts, func(s string) bool { return strings.HasPrefix(s, "_page=") })
+	return strings.Join(parts, "&")
+}
+
+// authenticate verifies the request's token for scopes, answering 401/403
+// (with WWW-Authenticate) and recording the refusal when it fails.
+func (m *MHD) authenticate(w http.ResponseWriter, r *http.Request, tx string, action audit.Action, scopes []string) (*trust.Principal, bool) {
+	p, err := m.Tokens.VerifyRequest(r.Context(), r, trust.Requirement{Scopes: scopes, HTU: m.BaseURL + r.URL.Path})
+	if err == nil {
+		return p, true
+	}
+	m.Log.WarnContext(r.Context(), "MHD request refused: credential not accepted", "err", err)
+	patient := r.Header.Get(mhd.HeaderPatientNIN)
+	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, nil, tx), action, patient, "authentication", trust.Description(err)); aerr != nil {
+		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the access log is unavailable; try again later"))
+		return nil, false
+	}
+	status := trust.HTTPStatus(err)
+	if h := trust.WWWAuthenticate(err, scopes[0]); h != "" {
+		w.Header().Set("WWW-Authenticate", h)
+	}
+	code := "login"
+	if status == http.StatusForbidden {
+		code = "forbidden"
+	} else if status >= 500 {
+		code = "transient"
+	}
+	writeOutcome(w, mhd.NewError(status, code, "", "%s", trust.Description(err)))
+	return nil, false
+}
+
+// guardError answers an error from the Guard.
+func (m *MHD) guardError(w http.ResponseWriter, r *http.Request, err error) {
+	var d *access.Denied
+	switch {
+	case errors.As(err, &d) && d.Conceal, errors.Is(err, access.ErrNotFound):
+		writeOutcome(w, mhd.NotFound("no such document"))
+	case errors.As(err, &d):
+		writeOutcome(w, mhd.Forbidden("access denied by policy (%s)", d.Rule))
+	case errors.Is(err, access.ErrAudit):
+		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the access log is unavailable, so nothing can be returned; try again later"))
+	case errors.Is(err, access.ErrTooMany):
+		writeOutcome(w, mhd.NewError(http.StatusBadRequest, "too-costly", "", "the search matches too many documents; narrow it"))
+	default:
+		if e := mhd.FromRegistryErrors(err); e != nil && e.Status != http.StatusInternalServerError {
+			writeOutcome(w, e)
+			return
+		}
+		m.Log.ErrorContext(r.Context(), "MHD request failed", "err", err)
+		writeOutcome(w, mhd.Internal())
+	}
+}
+
+func (m *MHD) renderOptions() mhd.RenderOptions {
+	return mhd.RenderOptions{BaseURL: m.BaseURL, Display: m.Guard.DisplayFunc()}
+}
+
+// findDocuments is ITI-67 Find Document References.
+func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
+	p, ok := m.authenticate(w, r, audit.TxITI67, audit.ActionQuery, scopesSearch)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeOutcome(w, mhd.NewError(http.StatusBadRequest, "invalid", "", "the request body is not a valid form"))
+		return
+	}
+	s, err := mhd.ParseDocumentSearch(r.Form, r.Header)
+	if err == nil {
+		err = s.Resume(m.Pager)
+	}
+	var f registry.DocumentFilter
+	if err == nil {
+		f, err = s.Filter()
+	}
+	if err != nil {
+		m.badRequest(w, r, p, audit.TxITI67, err)
+		return
+	}
+	res, err := m.Guard.FindDocuments(r.Context(), m.call(r, p, audit.TxITI67), access.FindRequest{
+		PatientID: s.Patient.ID, PatientOID: s.Patient.OID, Filter: f, Match: s.Match, Related: true,
+	})
+	if err != nil {
+		m.guardError(w, r, err)
+		return
+	}
+	docs := res.Documents
+	// Newest first, and stable, so pages do not shift between requests.
+	slices.SortStableFunc(docs, func(a, b *registry.DocumentEntry) int {
+		if c := cmp.Compare(normDTM(b.CreationTime), normDTM(a.CreationTime)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.UniqueID, b.UniqueID)
+	})
+	from, to := s.PageBounds(len(docs))
+	opts := m.renderOptions()
+	entries := make([]mhd.Resource, 0, to-from)
+	for _, d := range docs[from:to] {
+		entries = append(entries, mhd.R(mhd.DocumentReferenceFrom(d, res.Associations, opts)))
+	}
+	self, next := s.Links(m.Pager, m.BaseURL, len(docs))
+	b := mhd.SearchSet(entries, len(docs), self, next)
+	markEmergency(w, &b, res.Flags)
+	w.Header().Set(mhd.HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
+	m.Metrics.Transaction("ITI-67", "Success")
+	writeFHIR(w, http.StatusOK, b, s.Pretty)
+}
+
+// markEmergency marks an answer given under emergency access (BTG or
+// ETREAT) in a response header and the Bundle's security labels.
+func markEmergency(w http.ResponseWriter, b *mhd.Bundle, f audit.Flags) {
+	var codes []string
+	if f.BTG {
+		codes = append(codes, "BTG")
+	}
+	if f.ETREAT {
+		codes = append(codes, "ETREAT")
+	}
+	if len(codes) == 0 {
+		return
+	}
+	w.Header().Set("NHN-Emergency-Access", strings.Join(codes, ","))
+	if b.Meta == nil {
+		b.Meta = &mhd.Meta{}
+	}
+	for _, c := range codes {
+		b.Meta.Security = append(b.Meta.Security, mhd.Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActReason", Code: c})
+	}
+}
+
+func normDTM(s string) string {
+	if n, err := registry.NormalizeDTM(s); err == nil {
+		return n
+	}
+	return s
+}
+
+// badRequest answers (and records) a request with invalid parameters.
+func (m *MHD) badRequest(w http.ResponseWriter, r *http.Request, p *trust.Principal, tx string, err error) {
+	patient := r.Header.Get(mhd.HeaderPatientNIN)
+	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, p, tx), audit.ActionQuery, patient, "invalid-request", "the request's parameters were rejected"); aerr != nil {
+		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the access log is unavailable; try again later"))
+		return
+	}
+	var e *mhd.Error
+	if errors.As(err, &e) {
+		writeOutcome(w, e)
+		return
+	}
+	writeOutcome(w, mhd.NewError(http.StatusBadRequest, "invalid", "", "invalid request"))
+}
+
+// findLists is ITI-66 Find Document Lists.
+func (m *MHD) findLists(w http.ResponseWriter, r *http.Request) {
+	p, ok := m.authenticate(w, r, audit.TxITI66, audit.ActionQuery, scopesSearch)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeOutcome(w, mhd.NewError(http.StatusBadRequest, "invalid", "", "the request body is not a valid form"))
+		return
+	}
+	s, err := mhd.ParseListSearch(r.Form, r.Header)
+	if err == nil {
+		err = s.Resume(m.Pager)
+	}
+	req := access.ListsRequest{MatchSubmissionSet: nil, MatchFolder: nil}
+	if err == nil {
+		var ssf registry.SubmissionSetFilter
+		var ff registry.FolderFilter
+		var okSS, okF bool
+		if ssf, okSS, err = s.SubmissionSetFilter(); err == nil && okSS {
+			req.SubmissionSets = &ssf
+			req.MatchSubmissionSet = s.MatchSubmissionSet
+		}
+		if err == nil {
+			if ff, okF, err = s.FolderFilter(); err == nil && okF {
+				req.Folders = &ff
+				req.MatchFolder = s.MatchFolder
+			}
+		}
+	}
+	if err != nil {
+		m.badRequest(w, r, p, audit.TxITI66, err)
+		return
+	}
+	req.PatientID, req.PatientOID = s.Patient.ID, s.Patient.OID
+	res, err := m.Guard.FindLists(r.Context(), m.call(r, p, audit.TxITI66), req)
+	if err != nil {
+		m.guardError(w, r, err)
+		return
+	}
+	folderIDs := map[string]bool{}
+	for _, f := range res.Folders {
+		folderIDs[f.ID] = true
+	}
+	kind := func(id string) mhd.MemberKind {
+		switch {
+		case res.Documents[id]:
+			return mhd.MemberDocument
+		case folderIDs[id]:
+			return mhd.MemberFolder
+		}
+		return mhd.MemberOther
+	}
+	opts := m.renderOptions()
+	var lists []mhd.Resource
+	for _, ss := range res.SubmissionSets {
+		lists = append(lists, mhd.R(mhd.ListFromSubmissionSet(ss, mhd.Members(ss.ID, res.Members, kind), opts)))
+	}
+	for _, f := range res.Folders {
+		lists = append(lists, mhd.R(mhd.ListFromFolder(f, mhd.Members(f.ID, res.Members, kind), opts)))
+	}
+	from, to := s.PageBounds(len(lists))
+	self, next := s.Links(m.Pager, m.BaseURL, len(lists))
+	w.Header().Set(mhd.HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
+	m.Metrics.Transaction("ITI-66", "Success")
+	writeFHIR(w, http.StatusOK, mhd.SearchSet(lists[from:to], len(lists), self, next), s.Pretty)
+}
+
+// retrieve is ITI-68 Retrieve Document.
+func (m *MHD) retrieve(w http.ResponseWriter, r *http.Request) {
+	p, ok := m.authenticate(w, r, audit.TxITI68, audit.ActionRead, scopesRead)
+	if !ok {
+		return
+	}
+	repoID, uid, err := mhd.ParseRetrieveQuery(r.URL.Query())
+	if err != nil {
+		m.badRequest(w, r, p, audit.TxITI68, err)
+		return
+	}
+	call := m.call(r, p, audit.TxITI68)
+	doc, err := m.Guard.OpenDocument(r.Context(), call, repoID, uid, r.Header.Get(mhd.HeaderPatientNIN))
+	if err != nil {
+		m.guardError(w, r, err)
+		return
+	}
+	serveDocument(w, r, m.Guard, call, doc, m.Log, false)
+	m.Metrics.Transaction("ITI-68", "Success")
+}
+
+// serveDocument streams an authorized document: Content-Type from the
+// metadata, Content-Length, an ETag of its hash (If-None-Match → 304). A
+// stream that breaks midway aborts the response so the client cannot take
+// a truncated document for a whole one, and is recorded.
+func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call access.Call, doc *access.Document, log *slog.Logger, inline bool) {
+	d := doc.Entry
+	etag := mhd.DocumentETag(d.Hash)
+	h := w.Header()
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if doc.Flags.BTG || doc.Flags.ETREAT {
+		h.Set("NHN-Emergency-Access", map[bool]string{true: "BTG", false: "ETREAT"}[doc.Flags.BTG])
+	}
+	if etag != "" {
+		h.Set("ETag", etag)
+		if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	rc, size, err := doc.Open(r.Context())
+	if err != nil {
+		log.ErrorContext(r.Context(), "opening document failed after it was authorized", "err", err)
+		_ = g.RecordError(context.WithoutCancel(r.Context()), call, audit.ActionRead, "", "the document could not be read from storage", d)
+		writeOutcome(w, mhd.Internal())
+		return
+	}
+	defer rc.Close()
+	h.Set("Content-Type", d.MimeType)
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	if inline {
+		h.Set("Content-Disposition", "inline")
+	} else {
+		h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", safeFilename(d)))
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	buf := make([]byte, 256<<10)
+	if _, err := io.CopyBuffer(w, rc, buf); err != nil {
+		log.ErrorContext(r.Context(), "document stream failed; response aborted", "err", err)
+		_ = g.RecordError(context.WithoutCancel(r.Context()), call, audit.ActionRead, "", "the document stream broke off", d)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// safeFilename is a download name built from the uniqueId and media type.
+func safeFilename(d *registry.DocumentEntry) string {
+	var b strings.Builder
+	for _, c := range d.UniqueID {
+		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '-' {
+			b.WriteRune(c)
+		}
+	}
+	ext := map[string]string{"application/pdf": ".pdf", "text/plain": ".txt", "image/jpeg": ".jpg", "image/png": ".png",
+		"text/xml": ".xml", "application/xml": ".xml"}[d.MimeType]
+	return b.String() + ext
+}

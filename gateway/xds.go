@@ -1,0 +1,404 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"pjd/gateway/access"
+	"pjd/gateway/audit"
+	"pjd/gateway/soap"
+	"pjd/registry"
+	"pjd/registry/ebrim"
+	"pjd/repository"
+	"pjd/trust"
+)
+
+// WS-Addressing actions of the XDS.b transactions (xds_metadata.md §1).
+const (
+	ActionRegister    = "urn:ihe:iti:2007:RegisterDocumentSet-b"
+	ActionStoredQuery = "urn:ihe:iti:2007:RegistryStoredQuery"
+	ActionProvide     = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
+	ActionRetrieve    = "urn:ihe:iti:2007:RetrieveDocumentSet"
+	responseSuffix    = "Response"
+)
+
+// XDS serves the SOAP endpoints /xds/registry (ITI-42, ITI-18) and
+// /xds/repository (ITI-41, ITI-43). Every data path goes through the
+// access Guard.
+type XDS struct {
+	Guard   *access.Guard
+	Auth    *SOAPAuth
+	Limits  soap.Limits
+	Log     *slog.Logger
+	Metrics Metrics
+}
+
+// RegistryHandler is the /xds/registry endpoint.
+func (x *XDS) RegistryHandler() http.Handler {
+	m := &soap.Mux{Limits: x.Limits, Logger: x.Log}
+	m.Handle(ActionRegister, x.register)
+	m.Handle(ActionStoredQuery, x.storedQuery)
+	return m
+}
+
+// RepositoryHandler is the /xds/repository endpoint.
+func (x *XDS) RepositoryHandler() http.Handler {
+	m := &soap.Mux{Limits: x.Limits, Logger: x.Log}
+	m.Handle(ActionProvide, x.provide)
+	m.Handle(ActionRetrieve, x.retrieve)
+	return m
+}
+
+// principal authenticates req or answers with a WS-Security fault.
+func (x *XDS) principal(w http.ResponseWriter, req *soap.Request) (*trust.Principal, bool) {
+	p, err := x.Auth.Principal(req.HTTP.Context(), req)
+	if err == nil {
+		return p, true
+	}
+	x.Log.WarnContext(req.HTTP.Context(), "SOAP request refused: no valid credential", "err", err)
+	reason := "authentication failed"
+	sub := "FailedAuthentication"
+	if errors.Is(err, errNoCredential) {
+		reason = "authentication required: an XUA assertion or a client certificate"
+		sub = "SecurityTokenUnavailable"
+	} else if te := (*trust.Error)(nil); errors.As(err, &te) {
+		reason = te.Description
+		sub = trust.WSSecurityFault(err)
+	}
+	f := soap.SenderFault(reason, err)
+	f.Subcodes = []soap.QName{{Space: soap.NSSecurity, Local: sub}}
+	f.RelatesTo = req.Addressing.MessageID
+	_ = soap.WriteFault(w, f)
+	return nil, false
+}
+
+// requireSystem answers a fault when a person tries a source transaction.
+func requireSystem(w http.ResponseWriter, req *soap.Request, p *trust.Principal) bool {
+	if p.Kind == trust.System {
+		return true
+	}
+	f := soap.SenderFault("this transaction is for document sources: authenticate with the source's client certificate", nil)
+	f.Subcodes = []soap.QName{{Space: soap.NSSecurity, Local: "FailedAuthentication"}}
+	f.RelatesTo = req.Addressing.MessageID
+	_ = soap.WriteFault(w, f)
+	return false
+}
+
+func (x *XDS) call(req *soap.Request, p *trust.Principal, tx string) access.Call {
+	r := req.HTTP
+	return access.Call{
+		Principal:   p,
+		Transaction: tx,
+		RequestID:   RequestIDFrom(r.Context()),
+		EventID:     r.Header.Get("nhn-event-id"),
+		SourceIP:    clientIP(r),
+		UserAgent:   r.UserAgent(),
+	}
+}
+
+// protocolErrors turns any error from below into RegistryErrors a client
+// may see, logging what it may not. code is the endpoint's generic code
+// (XDSRegistryError or XDSRepositoryError).
+func (x *XDS) protocolErrors(ctx context.Context, err error, code string) registry.ErrorList {
+	if l, ok := registry.AsErrors(err); ok {
+		return l
+	}
+	var d *access.Denied
+	switch {
+	case errors.As(err, &d):
+		return registry.ErrorList{registry.Errorf(code, "access denied by policy (%s)", d.Rule)}
+	case errors.Is(err, access.ErrAudit):
+		x.Log.ErrorContext(ctx, "request failed: audit log unavailable", "err", err)
+		return registry.ErrorList{registry.Errorf(code, "the access log is unavailable, so nothing can be returned; try again later")}
+	case errors.Is(err, repository.ErrRegistry):
+		x.Log.ErrorContext(ctx, "registry unreachable", "err", err)
+		return registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryNotAvailable, "the registry did not answer; the submission may or may not be registered")}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return registry.ErrorList{registry.Errorf(code, "the request was cancelled or timed out")}
+	}
+	x.Log.ErrorContext(ctx, "internal error", "err", err)
+	return registry.ErrorList{registry.Errorf(code, "internal error (request id %s)", RequestIDFrom(ctx))}
+}
+
+func (x *XDS) writeRegistryResponse(w http.ResponseWriter, req *soap.Request, action string, resp registry.Response) {
+	x.Metrics.Transaction(txName(action), outcomeName(resp.Status))
+	if err := soap.WriteResponse(w, action+responseSuffix, req.Addressing.MessageID, ebrim.EncodeRegistryResponse(resp)); err != nil {
+		x.Log.ErrorContext(req.HTTP.Context(), "writing SOAP response", "err", err)
+	}
+}
+
+func failed(errs registry.ErrorList) registry.Response {
+	return registry.Response{Status: registry.StatusFor(errs), Errors: errs}
+}
+
+// register is ITI-42 Register Document Set-b.
+func (x *XDS) register(w http.ResponseWriter, req *soap.Request) {
+	ctx := req.HTTP.Context()
+	p, ok := x.principal(w, req)
+	if !ok || !requireSystem(w, req, p) {
+		return
+	}
+	body := req.Body()
+	if body.Tag != "SubmitObjectsRequest" {
+		x.writeRegistryResponse(w, req, ActionRegister, failed(registry.ErrorList{
+			registry.Errorf(registry.ErrCodeRegistryMetadataError, "expected lcm:SubmitObjectsRequest, got %s", body.Tag)}))
+		return
+	}
+	sub, err := ebrim.ParseSubmitObjectsRequest(body)
+	if err != nil {
+		x.writeRegistryResponse(w, req, ActionRegister, failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryMetadataError)))
+		return
+	}
+	warnings, err := x.Guard.Register(ctx, p, sub)
+	if err != nil {
+		x.writeRegistryResponse(w, req, ActionRegister, failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)))
+		return
+	}
+	x.writeRegistryResponse(w, req, ActionRegister, registry.Response{Status: registry.ResponseSuccess, Errors: warnings})
+}
+
+// storedQuery is ITI-18 Registry Stored Query.
+func (x *XDS) storedQuery(w http.ResponseWriter, req *soap.Request) {
+	ctx := req.HTTP.Context()
+	p, ok := x.principal(w, req)
+	if !ok {
+		return
+	}
+	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
+		status := registry.StatusFor(errs)
+		if res == nil {
+			res = &registry.QueryResult{ReturnType: registry.ReturnLeafClass}
+		}
+		x.Metrics.Transaction("ITI-18", outcomeName(status))
+		if err := soap.WriteResponse(w, ActionStoredQuery+responseSuffix, req.Addressing.MessageID,
+			ebrim.EncodeAdhocQueryResponse(res, status, errs)); err != nil {
+			x.Log.ErrorContext(ctx, "writing SOAP response", "err", err)
+		}
+	}
+	body := req.Body()
+	if body.Tag != "AdhocQueryRequest" {
+		answer(nil, registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryError, "expected query:AdhocQueryRequest, got %s", body.Tag)})
+		return
+	}
+	q, err := ebrim.ParseAdhocQueryRequest(body)
+	if err != nil {
+		answer(nil, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
+		return
+	}
+	res, err := x.Guard.Query(ctx, x.call(req, p, audit.TxITI18), q)
+	if err != nil {
+		answer(&registry.QueryResult{ReturnType: q.ReturnType}, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
+		return
+	}
+	answer(res, res.Warnings)
+}
+
+// provide is ITI-41 Provide and Register Document Set-b: documents stream
+// from the MTOM parts (or inline base64) into the repository, which
+// registers them once all are stored.
+func (x *XDS) provide(w http.ResponseWriter, req *soap.Request) {
+	ctx := req.HTTP.Context()
+	p, ok := x.principal(w, req)
+	if !ok || !requireSystem(w, req, p) {
+		return
+	}
+	respond := func(resp registry.Response) { x.writeRegistryResponse(w, req, ActionProvide, resp) }
+	body := req.Body()
+	if body.Tag != "ProvideAndRegisterDocumentSetRequest" {
+		respond(failed(registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryMetadataError,
+			"expected xdsb:ProvideAndRegisterDocumentSetRequest, got %s", body.Tag)}))
+		return
+	}
+	sub, parts, err := ebrim.ParseProvideAndRegister(body)
+	if err != nil {
+		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryMetadataError)))
+		return
+	}
+	ids := make([]string, len(parts))
+	byCID := map[string]string{}
+	for i, pt := range parts {
+		ids[i] = pt.ID
+		if pt.IncludeHref != "" {
+			byCID[cidOf(pt.IncludeHref)] = pt.ID
+		}
+	}
+	up, err := x.Guard.NewUpload(ctx, p, sub, ids)
+	if err != nil {
+		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError)))
+		return
+	}
+	fail := func(err error) {
+		up.Abort(context.WithoutCancel(ctx))
+		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError)))
+	}
+	for _, pt := range parts {
+		if pt.IncludeHref == "" {
+			if err := up.Put(ctx, pt.ID, bytes.NewReader(pt.Inline)); err != nil {
+				fail(err)
+				return
+			}
+		}
+	}
+	for {
+		part, err := req.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, soap.ErrTooLarge) {
+				up.Abort(context.WithoutCancel(ctx))
+				respond(failed(registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryError,
+					"the request is larger than this repository accepts (%d bytes)", x.Limits.MaxRequest)}))
+				return
+			}
+			fail(registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryError, "the MTOM package is malformed: %s", faultReason(err))})
+			return
+		}
+		id, known := byCID[part.ContentID]
+		if !known {
+			fail(registry.ErrorList{registry.Errorf(registry.ErrCodeMissingDocumentMetadata,
+				"MIME part %q is not referenced by any Document", part.ContentID)})
+			return
+		}
+		if err := up.Put(ctx, id, part.Body); err != nil {
+			if errors.Is(err, soap.ErrTooLarge) {
+				fail(registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryError,
+					"the request is larger than this repository accepts (%d bytes)", x.Limits.MaxRequest)})
+				return
+			}
+			fail(err)
+			return
+		}
+	}
+	warnings, err := up.Commit(ctx)
+	if err != nil {
+		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError)))
+		return
+	}
+	respond(registry.Response{Status: registry.ResponseSuccess, Errors: warnings})
+}
+
+// retrieve is ITI-43 Retrieve Document Set: an MTOM response whose
+// attachments stream from the blob store.
+func (x *XDS) retrieve(w http.ResponseWriter, req *soap.Request) {
+	ctx := req.HTTP.Context()
+	p, ok := x.principal(w, req)
+	if !ok {
+		return
+	}
+	action := ActionRetrieve + responseSuffix
+	mw := soap.NewMTOMWriter(w, action, req.Addressing.MessageID)
+	failWith := func(errs registry.ErrorList) {
+		x.Metrics.Transaction("ITI-43", "Failure")
+		body := ebrim.EncodeRetrieveDocumentSetResponse(registry.Response{Status: registry.ResponseFailure, Errors: errs}, nil)
+		if err := mw.WriteEnvelope(body); err == nil {
+			_ = mw.Close()
+		}
+	}
+	body := req.Body()
+	if body.Tag != "RetrieveDocumentSetRequest" {
+		failWith(registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryError, "expected xdsb:RetrieveDocumentSetRequest, got %s", body.Tag)})
+		return
+	}
+	drs, err := ebrim.ParseRetrieveDocumentSetRequest(body)
+	if err != nil {
+		failWith(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError))
+		return
+	}
+	reqs := make([]repository.DocumentRequest, len(drs))
+	for i, d := range drs {
+		reqs[i] = repository.DocumentRequest{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID, DocumentUniqueID: d.DocumentUniqueID}
+	}
+	call := x.call(req, p, audit.TxITI43)
+	res, err := x.Guard.Retrieve(ctx, call, reqs)
+	if err != nil {
+		failWith(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError))
+		return
+	}
+	out := make([]ebrim.DocumentResponse, len(res.Documents))
+	cids := make([]string, len(res.Documents))
+	for i, d := range res.Documents {
+		_, cid := soap.NewInclude()
+		cids[i] = cid
+		out[i] = ebrim.DocumentResponse{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID,
+			DocumentUniqueID: d.DocumentUniqueID, MimeType: d.MimeType, IncludeHref: "cid:" + cid}
+	}
+	if err := mw.WriteEnvelope(ebrim.EncodeRetrieveDocumentSetResponse(res.Response, out)); err != nil {
+		x.Log.ErrorContext(ctx, "writing ITI-43 response", "err", err)
+		return
+	}
+	for i, d := range res.Documents {
+		rc, err := d.Open(ctx)
+		if err != nil {
+			x.abortRetrieve(ctx, call, d, err)
+			return
+		}
+		_, err = mw.WriteAttachment(cids[i], d.MimeType, rc)
+		rc.Close()
+		if err != nil {
+			x.abortRetrieve(ctx, call, d, err)
+			return
+		}
+	}
+	if err := mw.Close(); err != nil {
+		x.Log.ErrorContext(ctx, "closing ITI-43 response", "err", err)
+		return
+	}
+	x.Metrics.Transaction("ITI-43", outcomeName(res.Response.Status))
+}
+
+// abortRetrieve leaves an MTOM response without its closing boundary (so
+// the client sees it truncated, never complete) and records the failure.
+func (x *XDS) abortRetrieve(ctx context.Context, call access.Call, d repository.RetrievedDocument, err error) {
+	x.Log.ErrorContext(ctx, "ITI-43 document stream failed; response aborted", "err", err)
+	x.Metrics.Transaction("ITI-43", "Aborted")
+	if aerr := x.Guard.RecordError(context.WithoutCancel(ctx), call, audit.ActionRead, "",
+		fmt.Sprintf("document %s could not be streamed", d.DocumentUniqueID)); aerr != nil {
+		x.Log.ErrorContext(ctx, "recording failed retrieval", "err", aerr)
+	}
+}
+
+func cidOf(href string) string {
+	if len(href) > 4 && (href[:4] == "cid:" || href[:4] == "CID:") {
+		return href[4:]
+	}
+	return href
+}
+
+func faultReason(err error) string {
+	var f *soap.Fault
+	if errors.As(err, &f) {
+		return f.Reason
+	}
+	return "invalid message"
+}
+
+func txName(action string) string {
+	switch action {
+	case ActionRegister:
+		return "ITI-42"
+	case ActionStoredQuery:
+		return "ITI-18"
+	case ActionProvide:
+		return "ITI-41"
+	case ActionRetrieve:
+		return "ITI-43"
+	}
+	return action
+}
+
+func outcomeName(status string) string {
+	switch status {
+	case registry.ResponseSuccess:
+		return "Success"
+	case registry.ResponsePartialSuccess:
+		return "PartialSuccess"
+	default:
+		return "Failure"
+	}
+}

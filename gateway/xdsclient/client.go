@@ -1,0 +1,223 @@
+// Package xdsclient is pjd's XDS.b client: ITI-41, ITI-42, ITI-18 and
+// ITI-43 over SOAP 1.2 (MTOM where IHE asks for it), streaming documents
+// both ways. The repository role uses it to reach a registry running in
+// another process, the pjd CLI uses it as a source and consumer, and the
+// conformance suite uses it as the actors it plays.
+//
+// It must never buffer a document, and never treat an unanswered
+// registration as a failure: ErrUnanswered means the outcome is unknown.
+package xdsclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"pjd/gateway/soap"
+	"pjd/registry"
+	"pjd/registry/ebrim"
+	"pjd/repository"
+)
+
+// Actions of the transactions this client sends.
+const (
+	ActionRegister    = "urn:ihe:iti:2007:RegisterDocumentSet-b"
+	ActionStoredQuery = "urn:ihe:iti:2007:RegistryStoredQuery"
+	ActionProvide     = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
+	ActionRetrieve    = "urn:ihe:iti:2007:RetrieveDocumentSet"
+)
+
+// ErrUnanswered: the request was sent but no valid answer came back; the
+// server may or may not have acted on it.
+var ErrUnanswered = errors.New("xdsclient: no answer from the server")
+
+// Client calls a registry and a repository.
+type Client struct {
+	SOAP          *soap.Client
+	RegistryURL   string // …/xds/registry
+	RepositoryURL string // …/xds/repository
+}
+
+// New returns a Client for a pjd server at base (e.g. http://127.0.0.1:8080)
+// serving both roles.
+func New(base string, hc *http.Client) *Client {
+	base = strings.TrimRight(base, "/")
+	return &Client{SOAP: &soap.Client{HTTP: hc}, RegistryURL: base + "/xds/registry", RepositoryURL: base + "/xds/repository"}
+}
+
+// Register sends ITI-42. Rejections come back in the list (Error
+// severity) with a nil error.
+func (c *Client) Register(ctx context.Context, sub *registry.Submission) (registry.ErrorList, error) {
+	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ActionRegister, ebrim.EncodeSubmitObjectsRequest(sub))
+	if err != nil {
+		return nil, unanswered(err)
+	}
+	defer resp.Close()
+	rr, err := ebrim.ParseRegistryResponse(resp.Body())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnanswered, err)
+	}
+	return rr.Errors, nil
+}
+
+// Query sends ITI-18 and returns the result and the response status with
+// its errors. err is non-nil only when no valid answer came back.
+func (c *Client) Query(ctx context.Context, q *registry.Query) (*registry.QueryResult, registry.Response, error) {
+	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ActionStoredQuery, ebrim.EncodeAdhocQueryRequest(q))
+	if err != nil {
+		return nil, registry.Response{}, unanswered(err)
+	}
+	defer resp.Close()
+	res, rr, err := ebrim.ParseAdhocQueryResponse(resp.Body())
+	if err != nil {
+		return nil, registry.Response{}, fmt.Errorf("%w: %v", ErrUnanswered, err)
+	}
+	return res, rr, nil
+}
+
+// DocumentsByUniqueID runs GetDocuments (LeafClass) for the uniqueIds:
+// the DocumentEntries of every availability status.
+func (c *Client) DocumentsByUniqueID(ctx context.Context, uniqueIDs []string) ([]*registry.DocumentEntry, error) {
+	if len(uniqueIDs) == 0 {
+		return nil, nil
+	}
+	quoted := make([]string, len(uniqueIDs))
+	for i, u := range uniqueIDs {
+		quoted[i] = "'" + strings.ReplaceAll(u, "'", "''") + "'"
+	}
+	q := &registry.Query{ID: registry.QueryGetDocuments, ReturnType: registry.ReturnLeafClass, Params: []registry.Slot{
+		{Name: registry.ParamDocumentEntryUniqueID, Values: []string{"(" + strings.Join(quoted, ",") + ")"}},
+	}}
+	res, rr, err := c.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if rr.Errors.Failed() {
+		return nil, rr.Errors
+	}
+	return res.Documents, nil
+}
+
+// Document is one document to provide: the DocumentEntry id it belongs to,
+// its media type and its bytes (read once, streaming).
+type Document struct {
+	ID       string
+	MimeType string
+	Body     io.Reader
+}
+
+// Provide sends ITI-41 with the documents as MTOM attachments, streamed.
+// Rejections come back in the Response with a nil error.
+func (c *Client) Provide(ctx context.Context, sub *registry.Submission, docs []Document) (registry.Response, error) {
+	parts := make([]ebrim.DocumentPart, len(docs))
+	atts := make([]soap.Attachment, len(docs))
+	for i, d := range docs {
+		_, cid := soap.NewInclude()
+		parts[i] = ebrim.DocumentPart{ID: d.ID, IncludeHref: "cid:" + cid}
+		ct := d.MimeType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		atts[i] = soap.Attachment{ContentID: cid, ContentType: ct, Body: d.Body}
+	}
+	resp, err := c.SOAP.CallMTOM(ctx, c.RepositoryURL, ActionProvide, ebrim.EncodeProvideAndRegister(sub, parts), atts)
+	if err != nil {
+		return registry.Response{}, unanswered(err)
+	}
+	defer resp.Close()
+	rr, err := ebrim.ParseRegistryResponse(resp.Body())
+	if err != nil {
+		return registry.Response{}, fmt.Errorf("%w: %v", ErrUnanswered, err)
+	}
+	return rr, nil
+}
+
+// Retrieved is the answer to an ITI-43 request. Call Next for each
+// document in turn; its Body streams from the connection until the next
+// call. Close when done.
+type Retrieved struct {
+	Response registry.Response
+	Docs     []ebrim.DocumentResponse
+	resp     *soap.Response
+	byCID    map[string]int
+}
+
+// Next returns the next attachment's document response and a reader of its
+// bytes, or io.EOF. Inline (base64) documents are returned by Next too.
+func (r *Retrieved) Next() (*ebrim.DocumentResponse, io.Reader, error) {
+	part, err := r.resp.NextPart()
+	if err != nil {
+		return nil, nil, err
+	}
+	i, ok := r.byCID[part.ContentID]
+	if !ok {
+		return nil, nil, fmt.Errorf("xdsclient: response part %q matches no DocumentResponse", part.ContentID)
+	}
+	return &r.Docs[i], part.Body, nil
+}
+
+// Close releases the connection.
+func (r *Retrieved) Close() error { return r.resp.Close() }
+
+// Retrieve sends ITI-43 to the repository.
+func (c *Client) Retrieve(ctx context.Context, reqs []repository.DocumentRequest) (*Retrieved, error) {
+	drs := make([]ebrim.DocumentRequest, len(reqs))
+	for i, r := range reqs {
+		drs[i] = ebrim.DocumentRequest{HomeCommunityID: r.HomeCommunityID, RepositoryUniqueID: r.RepositoryUniqueID, DocumentUniqueID: r.DocumentUniqueID}
+	}
+	resp, err := c.SOAP.CallMTOM(ctx, c.RepositoryURL, ActionRetrieve, ebrim.EncodeRetrieveDocumentSetRequest(drs), nil)
+	if err != nil {
+		return nil, unanswered(err)
+	}
+	rr, docs, err := ebrim.ParseRetrieveDocumentSetResponse(resp.Body())
+	if err != nil {
+		resp.Close()
+		return nil, fmt.Errorf("%w: %v", ErrUnanswered, err)
+	}
+	out := &Retrieved{Response: rr, Docs: docs, resp: resp, byCID: map[string]int{}}
+	for i, d := range docs {
+		if d.IncludeHref != "" {
+			out.byCID[strings.TrimPrefix(d.IncludeHref, "cid:")] = i
+		}
+	}
+	return out, nil
+}
+
+// unanswered keeps SOAP faults as they are (the server answered, with a
+// fault) and marks transport failures as ErrUnanswered.
+func unanswered(err error) error {
+	var f *soap.Fault
+	if errors.As(err, &f) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrUnanswered, err)
+}
+
+// Registry adapts a Client to repository.Registry for a repository whose
+// registry runs in another process.
+type Registry struct{ C *Client }
+
+// Register implements repository.Registry: an unanswered ITI-42 wraps
+// repository.ErrRegistry, so the repository leaves its blobs for the
+// sweeper instead of deleting what may have been registered.
+func (r Registry) Register(ctx context.Context, sub *registry.Submission) (registry.ErrorList, error) {
+	l, err := r.C.Register(ctx, sub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", repository.ErrRegistry, err)
+	}
+	return l, nil
+}
+
+// DocumentsByUniqueID implements repository.Registry.
+func (r Registry) DocumentsByUniqueID(ctx context.Context, uids []string) ([]*registry.DocumentEntry, error) {
+	d, err := r.C.DocumentsByUniqueID(ctx, uids)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", repository.ErrRegistry, err)
+	}
+	return d, nil
+}
+
+var _ repository.Registry = Registry{}
