@@ -91,15 +91,15 @@ type Config struct {
 // Guard enforces policy and audit on every data path. It is safe for
 // concurrent use.
 type Guard struct {
-	reg     *registry.Registry
-	repo    *repository.Repository
-	pol     *policy.Policy
-	audit   AuditLogger
-	blocks  policy.BlockStore
-	max     int
-	devSrc  bool
-	now     func() time.Time
-	log     *slog.Logger
+	reg    *registry.Registry
+	repo   *repository.Repository
+	pol    *policy.Policy
+	audit  AuditLogger
+	blocks policy.BlockStore
+	max    int
+	devSrc bool
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 // New returns a Guard; Registry, Policy and Audit are required.

@@ -145,4 +145,3 @@ func fillPrincipal(r *audit.Record, p *trust.Principal) {
 	}
 	r.Client = audit.Client{ID: p.Client.ID, Name: p.Client.Name, OrgNr: org}
 }
-
