@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"pjd/conformance/testenv"
+	"pjd/gateway"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// Backends a test server can run on.
+const (
+	backendEmbedded   = "embedded"   // SQLite + local files + in-memory replay cache (what --dev uses)
+	backendProduction = "production" // PostgreSQL + S3 (versitygw) + Redis, started by testenv
+)
+
+// testServer is a pjd serve --dev process wired in-process (buildApp, the
+// same code pjd serve runs) and listening on a loopback port.
+type testServer struct {
+	URL  string
+	Data string
+	app  *app
+	cfg  *serveConfig
+}
+
+// startServer starts pjd on backend with extra serve flags; it stops at
+// the end of the test. Demo data is off unless extra turns it on.
+func startServer(t testing.TB, backend string, extra ...string) *testServer {
+	t.Helper()
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	args := []string{"--dev", "--listen", "127.0.0.1:" + strconv.Itoa(port), "--data", data,
+		"--demo-data=false", "--sweep-interval=0", "--log-level", "warn"}
+	if backend == backendProduction {
+		s3 := testenv.S3(t)
+		args = append(args,
+			"--postgres-url", testenv.Postgres(t),
+			"--redis-url", "redis://"+testenv.Redis(t)+"/0",
+			"--s3-endpoint", s3.Endpoint, "--s3-bucket", s3.Bucket,
+			"--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey, "--s3-insecure")
+	}
+	args = append(args, extra...)
+	return startServerArgs(t, args)
+}
+
+// startServerArgs starts pjd with exactly these serve flags.
+func startServerArgs(t testing.TB, args []string) *testServer {
+	t.Helper()
+	fs := newFlagSet("serve", io.Discard)
+	c := defineServeFlags(fs)
+	if err := loadConfig(fs, args, func(string) string { return "" }); err != nil {
+		t.Fatalf("serve flags: %v", err)
+	}
+	if err := c.validate(); err != nil {
+		t.Fatalf("serve configuration: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(gateway.NewRedactingHandler(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, err := buildApp(ctx, c, log)
+	if err != nil {
+		cancel()
+		t.Fatalf("building the server: %v", err)
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		cancel()
+		a.close()
+		t.Fatal(err)
+	}
+	srv := gateway.HTTPServer(c.listen, a.handler, log)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	a.startBackground(ctx)
+	if a.seed != nil {
+		if err := a.seed(ctx); err != nil {
+			t.Fatalf("seeding demo data: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		cancel()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+		a.close()
+	})
+	return &testServer{URL: c.publicURL, Data: c.data, app: a, cfg: c}
+}
+
+// testLogWriter sends server logs to the test log.
+type testLogWriter struct{ t testing.TB }
+
+func (w testLogWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(p))
+	return len(p), nil
+}
