@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // byteSize is a flag holding a size in bytes: "512MiB", "1GiB", "2048".
@@ -101,10 +100,3 @@ func (t triBool) or(def bool) bool {
 }
 
 var _ flag.Value = (*byteSize)(nil)
-
-func durationOr(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
-}
