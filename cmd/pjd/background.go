@@ -41,6 +41,10 @@ func (a *app) startBackground(ctx context.Context) {
 	}()
 }
 
+// demoRoot is the OID under which demo uniqueIds are made: document i
+// (from 1) of demo.Documents is demoRoot.i.2, its SubmissionSet demoRoot.i.1.
+const demoRoot = "2.999.578.10"
+
 // seedDemo registers the synthetic demo documents through this server's
 // own ITI-41 endpoint (the path every source takes), once per data folder.
 func (a *app) seedDemo(ctx context.Context) error {
@@ -53,7 +57,9 @@ func (a *app) seedDemo(ctx context.Context) error {
 	base := "http://" + c.listen
 	client := xdsclient.New(base, &http.Client{Timeout: time.Minute})
 	docs := demo.Documents(time.Now())
-	root := fmt.Sprintf("2.999.578.10.%d", time.Now().Unix())
+	// Fixed uniqueIds, so the README's examples name real documents; the
+	// marker file keeps a data folder from being seeded twice.
+	root := demoRoot
 	entryUUID := make([]string, len(docs))
 	for i, d := range docs {
 		replaces := ""
