@@ -262,15 +262,15 @@ type AttestationInfo struct {
 
 // AuditRow is one access: one query or one retrieval.
 type AuditRow struct {
-	ID          string
-	Time        time.Time
-	Transaction string // UI-LIST, UI-VIEW, ITI-67, ITI-68 …
-	Action      string // query, read
-	Outcome     Outcome
-	Rule        string
-	Reason      string
-	Flags       []Flag
-	Worker      Person
+	ID           string
+	Time         time.Time
+	Transaction  string // UI-LIST, UI-VIEW, ITI-67, ITI-68 …
+	Action       string // query, read
+	Outcome      Outcome
+	Rule         string
+	Reason       string
+	Flags        []Flag
+	Worker       Person
 	Organisation Org // legal entity
 	PointOfCare  Org
 	Department   Org

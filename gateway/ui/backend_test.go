@@ -155,14 +155,14 @@ func (b *testBackend) principal(c launchCred) *trust.Principal {
 	p, _ := b.persona(c.persona)
 	now := b.now()
 	pr := &trust.Principal{
-		Credential: trust.CredentialHelseIDDPoP,
-		Kind:       trust.PrincipalKind(p.Kind),
-		Issuer:     "https://helseid.test",
-		IssuedAt:   now,
-		ExpiresAt:  now.Add(time.Hour),
-		Subject:    p.PID,
-		Name:       p.Name,
-		HPRNumber:  p.HPR,
+		Credential:  trust.CredentialHelseIDDPoP,
+		Kind:        trust.PrincipalKind(p.Kind),
+		Issuer:      "https://helseid.test",
+		IssuedAt:    now,
+		ExpiresAt:   now.Add(time.Hour),
+		Subject:     p.PID,
+		Name:        p.Name,
+		HPRNumber:   p.HPR,
 		LegalEntity: trust.Identifier{ID: p.Org.ID, System: trust.OIDOrgNr, Name: p.Org.Name},
 		PointOfCare: trust.Identifier{ID: p.Org.ID, System: trust.OIDOrgNr, Name: p.Org.Name},
 		Client:      trust.Client{ID: "demo-epj", Name: "Demo-EPJ"},

@@ -229,6 +229,8 @@ func formatLabel(mimeType string) string {
 		return "Tekst"
 	case mt == "text/html":
 		return "HTML"
+	case mt == "image/svg+xml":
+		return "SVG"
 	case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
 		return "XML"
 	case strings.HasPrefix(mt, "image/"):

@@ -503,7 +503,7 @@ func TestListFiltersAndSorting(t *testing.T) {
 func TestListSortLinksKeepFilters(t *testing.T) {
 	e := newEnv(t)
 	_, body := e.login("lege", patientKari).get("/ui/?kategori=E00-1")
-	wantContains(t, body, `href="/ui/?kategori=E00-1&amp;sorter=tittel&amp;retning=stigende"`)
+	wantContains(t, body, `href="/ui/?kategori=E00-1&amp;retning=stigende&amp;sorter=tittel"`)
 	wantContains(t, body, `href="/ui/?kategori=E00-1&amp;retning=stigende&amp;sorter=dato"`)
 }
 
@@ -536,7 +536,7 @@ func TestListStates(t *testing.T) {
 		})
 	}
 	t.Run("attestation expired", func(t *testing.T) {
-		e := newEnv(t, func(c *ui.Config) { c.SessionIdleTTL = time.Hour; c.SessionTTL = 2 * time.Hour })
+		e := newEnv(t, func(c *ui.Config) { c.SessionIdleTTL = 2 * time.Hour; c.SessionTTL = 3 * time.Hour })
 		br := e.login("lege", patientKari)
 		e.clock.Advance(61 * time.Minute)
 		resp, body := br.get("/ui/")
@@ -632,7 +632,9 @@ func TestContentHeaders(t *testing.T) {
 				}
 			}},
 		{"plain text", "id=" + docs["text"], "text/html; charset=utf-8", `inline; filename="Poliklinisk notat_ hjertepoliklinikken.html"`, true,
-			func(t *testing.T, body string) { wantContains(t, body, "<pre>POLIKLINISK NOTAT – HJERTEPOLIKLINIKKEN") }},
+			func(t *testing.T, body string) {
+				wantContains(t, body, "<pre>POLIKLINISK NOTAT – HJERTEPOLIKLINIKKEN")
+			}},
 		{"xml shown escaped", "id=" + docs["xml"], "text/html; charset=utf-8", "inline;", true,
 			func(t *testing.T, body string) {
 				wantContains(t, body, "&lt;html:script&gt;document.title = &#34;XSS&#34;", "&lt;html:img src=&#34;x&#34; onerror=")
@@ -643,7 +645,7 @@ func TestContentHeaders(t *testing.T) {
 				wantContains(t, body, "&lt;script&gt;")
 				wantNotContains(t, body, "<svg", "<script")
 			}},
-		{"image", "id=" + docs["png"], "image/png", `inline; filename="Røntgen thorax.png"`, true, nil},
+		{"image", "id=" + docs["png"], "image/png", `inline; filename="R_ntgen thorax.png"; filename*=UTF-8''R%C3%B8ntgen%20thorax.png`, true, nil},
 		{"unknown type downloads", "id=" + docs["dicom"], "application/octet-stream", `attachment; filename="CT abdomen_ bildeserie.bin"`, true, nil},
 		{"explicit download", "id=" + docs["pdf"] + "&last-ned=1", "application/octet-stream", "attachment;", true, nil},
 	} {
@@ -756,8 +758,8 @@ func TestRoles(t *testing.T) {
 	}
 }
 
-// seedAudit makes some accesses: a list and two views by lege, a list by
-// lege-btg (flagged), and returns the env.
+// seedAudit makes four accesses: a list and two views by lege, a list by
+// lege-btg (flagged); it returns the env and a compliance officer.
 func seedAudit(t *testing.T) (*env, *browser) {
 	e := newEnv(t)
 	lege := e.login("lege", patientKari)
@@ -779,15 +781,15 @@ func TestAuditSearch(t *testing.T) {
 		rows   int
 		want   []string
 	}{
-		{"everything", "", 200, 5, []string{"5 treff.", "Ingrid Berg", "Henrik Dahl", "Lege", "HPR 9144889", "Nordvik legevakt"}},
-		{"by patient", "pasient=" + patientKari, 200, 5, []string{`<input type="text" id="pasient" name="pasient" value="15838210012"`}},
-		{"patient with space", "pasient=" + url.QueryEscape("158382 10012"), 200, 5, nil},
+		{"everything", "", 200, 4, []string{"4 treff.", "Ingrid Berg", "Henrik Dahl", "Lege", "HPR 9144889", "Nordvik legevakt"}},
+		{"by patient", "pasient=" + patientKari, 200, 4, []string{`<input type="text" id="pasient" name="pasient" value="15838210012"`}},
+		{"patient with space", "pasient=" + url.QueryEscape("158382 10012"), 200, 4, nil},
 		{"by other patient", "pasient=" + patientOla, 200, 0, []string{"Ingen tilganger passer søket."}},
 		{"by HPR", "helsepersonell=9144897", 200, 1, []string{"Henrik Dahl"}},
 		{"by worker F-nr", "helsepersonell=21916510001", 200, 3, nil},
 		{"by organisation", "virksomhet=991000054", 200, 1, nil},
 		{"by document", "dokument=" + docs["pdf"], 200, 3, []string{"Epikrise etter innleggelse"}},
-		{"by period", "fra=2026-01-15&til=2026-01-15", 200, 5, nil},
+		{"by period", "fra=2026-01-15&til=2026-01-15", 200, 4, nil},
 		{"period without hits", "til=2025-12-31", 200, 0, nil},
 		{"bad patient", "pasient=12345", 400, 0, []string{`id="form-errors"`, "«Pasient» må være et fødselsnummer"}},
 		{"bad worker", "helsepersonell=abc", 400, 0, []string{"«Helsepersonell»"}},
@@ -863,7 +865,7 @@ func TestAuditChain(t *testing.T) {
 	e, kontroll := seedAudit(t)
 	resp, body := kontroll.get("/ui/audit/chain")
 	wantStatus(t, resp, body, 200)
-	wantContains(t, body, `data-ok="true"`, "Loggen er intakt", "Alle 5 poster")
+	wantContains(t, body, `data-ok="true"`, "Loggen er intakt", "Alle 4 poster")
 	e.b.tamper(2, func(r *ui.AuditRow) { r.Worker.Name = "Noen andre" })
 	resp, body = kontroll.get("/ui/audit/chain")
 	wantStatus(t, resp, body, 200)
@@ -878,7 +880,7 @@ func TestAuditExportCSV(t *testing.T) {
 		Reason:    "+SUM(A1:A9)",
 		Rule:      "-2+3",
 		Client:    "@cmd",
-		RequestID: "\tx",
+		Action:    "\tx",
 		Documents: []ui.AuditDocument{{ID: "=1+1"}},
 	}
 	e.b.appendRow(evil)
@@ -894,7 +896,7 @@ func TestAuditExportCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 7 { // header + 5 seeded + the evil row
+	if len(recs) != 6 { // header + 4 seeded + the evil row
 		t.Fatalf("%d records", len(recs))
 	}
 	if recs[0][0] != "Tidspunkt" || recs[0][7] != "Helsepersonell" {
@@ -910,7 +912,7 @@ func TestAuditExportCSV(t *testing.T) {
 	row := recs[1] // newest first: the evil row
 	col := func(name string) string { return row[slices.Index(recs[0], name)] }
 	if col("Helsepersonell") != `'=HYPERLINK("http://evil.example","klikk")` || col("Begrunnelse") != "'+SUM(A1:A9)" ||
-		col("Regel") != "'-2+3" || col("Klientsystem") != "'@cmd" || col("Forespørsels-ID") != "'\tx" || col("Dokumenter") != "'=1+1" {
+		col("Regel") != "'-2+3" || col("Klientsystem") != "'@cmd" || col("Handling") != "'\tx" || col("Dokumenter") != "'=1+1" {
 		t.Errorf("formula cells not neutralised: %q", row)
 	}
 	if got := recs[2][slices.Index(recs[0], "HPR-nummer")]; got != "9144897" {
@@ -995,6 +997,7 @@ func TestDemoHost(t *testing.T) {
 	wantStatus(t, resp, body, 200)
 	wantContains(t, body, `id="host-error"`, "Ukjent persona")
 	resp, body = br.get("/ui/demo-host?persona=system")
+	wantStatus(t, resp, body, 200)
 	wantContains(t, body, `id="host-error"`, "Oppstarten ble avvist")
 
 	// The JSON launch the browser tests use.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"pjd/trust"
@@ -228,11 +227,3 @@ func (u *UI) launchGet(w http.ResponseWriter, r *http.Request) {
 }
 
 type launchedData struct{ Next string }
-
-// launchURLPath returns the path of a launch URL (absolute or not).
-func launchURLPath(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Path
-	}
-	return s
-}

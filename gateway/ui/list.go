@@ -128,6 +128,7 @@ type option struct {
 }
 
 type sortHeader struct {
+	Key   string
 	Label string
 	URL   string
 	Aria  string // aria-sort: ascending, descending or ""
@@ -267,7 +268,7 @@ func sortHeaders(lq listQuery) []sortHeader {
 	var hs []sortHeader
 	for _, c := range sortColumns {
 		q := lq
-		h := sortHeader{Label: c.Label}
+		h := sortHeader{Key: c.Key, Label: c.Label}
 		if lq.Sort == c.Key {
 			q.Desc = !lq.Desc
 			if lq.Desc {

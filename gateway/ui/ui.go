@@ -408,11 +408,11 @@ var deniedMessages = map[string]string{
 
 // pageData is what every page template gets.
 type pageData struct {
-	Title  string
-	Nav    string
-	Kind   string // principal kind, "" without session
-	User   string
-	CSRF   string
+	Title   string
+	Nav     string
+	Kind    string // principal kind, "" without session
+	User    string
+	CSRF    string
 	Status  int
 	Refresh string // moves on to this path at once (after a launch)
 	Data    any
@@ -453,7 +453,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, s *reqSession, statu
 }
 
 type errorData struct {
-	Message string
+	Message  string
 	Relaunch bool
 }
 

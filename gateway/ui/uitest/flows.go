@@ -1,0 +1,786 @@
+package uitest
+
+import (
+	"context"
+	_ "embed"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+//go:embed js/a11y.js
+var a11yJS string
+
+//go:embed js/contrast.js
+var contrastJS string
+
+// pdfViewerURL is the origin of Chromium's built-in PDF viewer; a frame
+// of it appears when a PDF is rendered (and not when it is blocked).
+const pdfViewerURL = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"
+
+// Target is a running pjd whose UI the flows drive. It must serve the
+// demo host (pjd serve --dev, or a test server with Dev set).
+type Target struct {
+	// BaseURL is pjd's URL, e.g. http://127.0.0.1:8080.
+	BaseURL string
+	// Patient is a demo patient (national identity number) with at least
+	// one PDF and one plain-text document the Clinician may see.
+	Patient string
+	// Demo persona ids (as the demo host offers them): a health worker
+	// with an ordinary care relation (purpose TREAT), a compliance
+	// officer, and the citizen who is Patient.
+	Clinician, Compliance, Citizen string
+	// Launch makes the host's server-to-server launch call and returns
+	// the launch URL (absolute or a path). Nil: POST /ui/demo-host/launch.
+	Launch func(ctx context.Context, persona, patient string) (string, error)
+	// Artifacts is where screenshots and the exported CSV go; default
+	// ArtifactsDir(t, "ui-browser").
+	Artifacts string
+	// ReadmeScreenshots, when set, also receives the screenshots the
+	// README shows (list.png, viewer-pdf.png, compliance.png …).
+	ReadmeScreenshots string
+}
+
+// Result is what a run produced.
+type Result struct {
+	// Screenshots by name (without ".png").
+	Screenshots map[string][]byte
+	// ExportCSV is the downloaded compliance export.
+	ExportCSV []byte
+}
+
+// ReadmeNames maps the README's screenshot files to the run's screenshots.
+var ReadmeNames = map[string]string{
+	"demo-host.png":   "01-demo-host",
+	"list.png":        "02-list",
+	"viewer-pdf.png":  "03-viewer-pdf",
+	"viewer-text.png": "04-viewer-text",
+	"list-360.png":    "06-list-360",
+	"compliance.png":  "07-compliance-search",
+	"flagged.png":     "08-flagged",
+	"citizen.png":     "10-citizen",
+}
+
+type run struct {
+	tg     Target
+	b      *Browser
+	res    *Result
+	parent *testing.T // tabs live as long as the whole run
+
+	clinician, compliance context.Context
+	clinicianName         string
+	pdf, text, xml        docLink
+	baseline              map[string]int // UI-VIEW rows per document before the views
+}
+
+type docLink struct{ ID, Title, Href string }
+
+// Run drives every flow against tg, each as a subtest, in order.
+func Run(t *testing.T, tg Target) *Result {
+	t.Helper()
+	tg.BaseURL = strings.TrimSuffix(tg.BaseURL, "/")
+	if tg.Artifacts == "" {
+		tg.Artifacts = ArtifactsDir(t, "ui-browser")
+	}
+	if tg.Launch == nil {
+		tg.Launch = demoLauncher(tg.BaseURL)
+	}
+	b := NewBrowser(t, tg.Artifacts)
+	if b == nil {
+		return nil
+	}
+	r := &run{tg: tg, b: b, parent: t, res: &Result{Screenshots: map[string][]byte{}}, baseline: map[string]int{}}
+	for _, f := range []struct {
+		name string
+		fn   func(t *testing.T)
+	}{
+		{"EmbedThroughDemoHost", r.embed},
+		{"List", r.list},
+		{"FilterAndSort", r.filterAndSort},
+		{"ComplianceBaseline", r.complianceBaseline},
+		{"OpenPDF", r.openPDF},
+		{"OpenText", r.openText},
+		{"ViewsAreAudited", r.viewsAudited},
+		{"KeyboardOnly", r.keyboard},
+		{"NarrowFrame", r.narrow},
+		{"ComplianceSearchAndExport", r.complianceSearch},
+		{"FlaggedAndChain", r.flaggedAndChain},
+		{"Citizen", r.citizen},
+		{"SecurityHeaders", r.headers},
+		{"FrameAncestorsEnforced", r.frameAncestors},
+		{"LaunchURLSingleUse", r.singleUse},
+	} {
+		t.Run(f.name, f.fn)
+	}
+	if tg.ReadmeScreenshots != "" {
+		for file, shot := range ReadmeNames {
+			if png, ok := r.res.Screenshots[shot]; ok {
+				if err := os.WriteFile(filepath.Join(tg.ReadmeScreenshots, file), png, 0o644); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	}
+	return r.res
+}
+
+// demoLauncher asks the demo host for a launch URL (dev only).
+func demoLauncher(base string) func(ctx context.Context, persona, patient string) (string, error) {
+	return func(ctx context.Context, persona, patient string) (string, error) {
+		form := url.Values{"persona": {persona}, "patient": {patient}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/ui/demo-host/launch", strings.NewReader(form.Encode()))
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("demo launch: %s: %s", resp.Status, body)
+		}
+		var lr struct {
+			LaunchURL string `json:"launch_url"`
+		}
+		if err := json.Unmarshal(body, &lr); err != nil {
+			return "", fmt.Errorf("demo launch: %w", err)
+		}
+		return lr.LaunchURL, nil
+	}
+}
+
+func (r *run) abs(u string) string {
+	if strings.HasPrefix(u, "/") {
+		return r.tg.BaseURL + u
+	}
+	return u
+}
+
+func (r *run) shot(t *testing.T, ctx context.Context, name string) {
+	r.res.Screenshots[name] = r.b.Screenshot(t, ctx, name)
+}
+
+// checkPage runs the accessibility and contrast checks on the tab's page.
+func checkPage(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	for _, p := range eval[[]string](t, ctx, a11yJS) {
+		t.Errorf("%s: accessibility: %s", what, p)
+	}
+	for _, p := range eval[[]string](t, ctx, contrastJS) {
+		t.Errorf("%s: contrast: %s", what, p)
+	}
+}
+
+// openAs loads the demo host for persona and waits until the embedded
+// frame shows a pjd page with one of the selectors; the tab's browser
+// context then holds the persona's session.
+func (r *run) openAs(t *testing.T, ctx context.Context, persona, patient, ready string) {
+	t.Helper()
+	q := url.Values{"persona": {persona}, "patient": {patient}}
+	navigate(t, ctx, r.tg.BaseURL+"/ui/demo-host?"+q.Encode())
+	waitFor(t, ctx, "the embedded UI", `document.getElementById("pjd-frame").contentDocument.querySelector(`+jsString(ready)+`)`)
+}
+
+func (r *run) requireClinician(t *testing.T) {
+	if r.clinician == nil {
+		t.Skip("the clinician's session was not set up")
+	}
+}
+
+func (r *run) embed(t *testing.T) {
+	r.clinician = r.b.Tab(r.parent)
+	ctx := r.clinician
+	r.openAs(t, ctx, r.tg.Clinician, r.tg.Patient, "#documents")
+	rows := eval[int](t, ctx, `document.getElementById("pjd-frame").contentDocument.querySelectorAll("#documents tbody tr").length`)
+	if rows == 0 {
+		t.Fatal("the embedded list has no documents")
+	}
+	if src := eval[string](t, ctx, `document.getElementById("pjd-frame").contentWindow.location.pathname`); src != "/ui/" {
+		t.Errorf("the frame ended at %s, want /ui/ (the launch page moves on by itself)", src)
+	}
+	checkPage(t, ctx, "demo host")
+	r.shot(t, ctx, "01-demo-host")
+}
+
+func (r *run) list(t *testing.T) {
+	r.requireClinician(t)
+	ctx := r.clinician
+	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	waitFor(t, ctx, "the document table", `document.querySelector("#documents tbody tr")`)
+	checkPage(t, ctx, "list")
+	r.clinicianName = eval[string](t, ctx, `(document.querySelector(".app-user__name")||{textContent:""}).textContent.split(",")[0].trim()`)
+	find := func(sel string) docLink {
+		v := eval[[]string](t, ctx, `(() => { const a = document.querySelector(`+jsString(sel)+`); if (!a) return []; return [new URL(a.href).searchParams.get("id"), a.textContent.trim(), a.getAttribute("href")]; })()`)
+		if len(v) != 3 {
+			return docLink{}
+		}
+		return docLink{ID: v[0], Title: v[1], Href: v[2]}
+	}
+	r.pdf = find(`tr[data-mime^="application/pdf"] a.row-link`)
+	r.text = find(`tr[data-mime^="text/plain"] a.row-link`)
+	r.xml = find(`tr[data-mime$="/xml"] a.row-link`)
+	if r.pdf.ID == "" || r.text.ID == "" {
+		t.Fatalf("patient %s needs a PDF and a plain-text document in the list", r.tg.Patient)
+	}
+	dates := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#documents tbody time")).map(e => e.getAttribute("datetime"))`)
+	for i := 1; i < len(dates); i++ {
+		if dates[i] > dates[i-1] {
+			t.Errorf("not newest first: %s after %s", dates[i], dates[i-1])
+		}
+	}
+	if got := eval[string](t, ctx, `document.querySelector("#documents th[aria-sort]").textContent`); !strings.HasPrefix(got, "Dato") {
+		t.Errorf("sorted column %q, want Dato", got)
+	}
+	r.shot(t, ctx, "02-list")
+}
+
+func (r *run) filterAndSort(t *testing.T) {
+	r.requireClinician(t)
+	ctx := r.clinician
+	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	// The loading state: submit the filter form, held back so the page
+	// stays, and look at what ui.js did.
+	loading := eval[[]string](t, ctx, `(() => {
+		const f = document.querySelector("form.filters");
+		f.addEventListener("submit", (e) => e.preventDefault(), {once: true});
+		f.requestSubmit();
+		return [document.getElementById("status").textContent, String(document.querySelector(".results").getAttribute("aria-busy"))]; })()`)
+	if len(loading) != 2 || !strings.HasPrefix(loading[0], "Henter") || loading[1] != "true" {
+		t.Errorf("no loading state on submit: %q", loading)
+	}
+	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	total := eval[int](t, ctx, `document.querySelectorAll("#documents tbody tr").length`)
+	class := eval[string](t, ctx, `document.querySelector('#kategori option:not([value=""])').value`)
+	step(t, ctx, "choosing a category", chromedp.SetValue(chromedp.ID("kategori"), class))
+	clickAndLoad(t, ctx, chromedp.ID("apply-filter"))
+	if p := path(t, ctx); !strings.Contains(p, "kategori="+url.QueryEscape(class)) {
+		t.Errorf("filter form went to %s", p)
+	}
+	classes := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#documents tbody tr")).map(tr => tr.dataset.class)`)
+	if len(classes) == 0 || len(classes) > total {
+		t.Errorf("%d documents after filtering %d", len(classes), total)
+	}
+	for _, c := range classes {
+		if c != class {
+			t.Errorf("filter on category %s shows a document of category %s", class, c)
+		}
+	}
+	if s := eval[string](t, ctx, `document.getElementById("status").textContent`); !strings.Contains(s, "Viser") {
+		t.Errorf("status %q", s)
+	}
+	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	clickAndLoad(t, ctx, chromedp.CSS(`a[data-sort="tittel"]`))
+	ok := eval[bool](t, ctx, `(() => {
+		const t = Array.from(document.querySelectorAll("#documents a.row-link")).map(a => a.textContent.trim().toLowerCase());
+		for (let i = 1; i < t.length; i++) if (t[i-1].localeCompare(t[i], "nb") > 0) return false;
+		return t.length > 1; })()`)
+	if !ok {
+		t.Error("sorting by title did not sort A–Å")
+	}
+	if got := eval[string](t, ctx, `document.querySelector('a[data-sort="tittel"]').closest("th").getAttribute("aria-sort")`); got != "ascending" {
+		t.Errorf("aria-sort %q", got)
+	}
+}
+
+// clickAndLoad clicks the element and waits for the page it loads.
+func clickAndLoad[S chromedp.Selectable](t *testing.T, ctx context.Context, sel S) *network.Response {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(sctx, chromedp.Click(sel, chromedp.NodeVisible))
+	if err != nil {
+		t.Fatalf("clicking %v: %v", sel, err)
+	}
+	return resp
+}
+
+// auditViews counts the UI-VIEW rows for a document on the compliance
+// search page.
+func (r *run) auditViews(t *testing.T, id string) int {
+	t.Helper()
+	navigate(t, r.compliance, r.tg.BaseURL+"/ui/audit/?"+url.Values{"dokument": {id}}.Encode())
+	waitFor(t, r.compliance, "audit results", `document.querySelector("#audit-results, #empty-state")`)
+	return eval[int](t, r.compliance, `document.querySelectorAll('#audit-results tr[data-transaction="UI-VIEW"]').length`)
+}
+
+func (r *run) complianceBaseline(t *testing.T) {
+	r.compliance = r.b.Tab(r.parent)
+	r.openAs(t, r.compliance, r.tg.Compliance, "", "#audit-results, #empty-state")
+	for _, d := range []docLink{r.pdf, r.text} {
+		if d.ID != "" {
+			r.baseline[d.ID] = r.auditViews(t, d.ID)
+		}
+	}
+}
+
+func (r *run) openPDF(t *testing.T) {
+	r.requireClinician(t)
+	ctx := r.clinician
+	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	clickAndLoad(t, ctx, chromedp.CSS(`tr[data-mime^="application/pdf"] a.row-link`))
+	if p := path(t, ctx); !strings.HasPrefix(p, "/ui/document?") {
+		t.Fatalf("the link went to %s", p)
+	}
+	if kind := eval[string](t, ctx, `document.getElementById("doc-content").dataset.kind`); kind != "pdf" {
+		t.Fatalf("viewer kind %q", kind)
+	}
+	// Chromium's PDF viewer shows up as a frame of its own origin when it
+	// renders the document; a CSP or sandbox that blocks it leaves none.
+	deadline := time.Now().Add(StepTimeout)
+	for {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, in := range infos {
+			if strings.HasPrefix(in.URL, pdfViewerURL) {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Chromium's PDF viewer did not render the document")
+		}
+		step(t, ctx, "waiting for the PDF viewer", chromedp.Sleep(200*time.Millisecond))
+	}
+	checkPage(t, ctx, "viewer (PDF)")
+	step(t, ctx, "letting the PDF render", chromedp.Sleep(time.Second))
+	r.shot(t, ctx, "03-viewer-pdf")
+}
+
+// frameText returns the text of sel in the viewer's content frame. The
+// frame is sandboxed (an opaque origin the page cannot read, which
+// Chromium runs as a target of its own), so it is read through the
+// DevTools protocol.
+func frameText(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	src := eval[string](t, ctx, `document.getElementById("doc-content").src`)
+	deadline := time.Now().Add(StepTimeout)
+	for {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range infos {
+			if in.Type != "iframe" || in.URL != src {
+				continue
+			}
+			fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
+			defer cancel()
+			sctx, scancel := context.WithTimeout(fctx, StepTimeout)
+			defer scancel()
+			txt, err := chromedp.Run(sctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(`+jsString(sel)+`); return e ? e.textContent : ""; })()`))
+			if err != nil {
+				t.Fatalf("reading %s in the content frame: %v", sel, err)
+			}
+			return txt
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no frame target for %s", src)
+		}
+		step(t, ctx, "waiting for the content frame", chromedp.Sleep(100*time.Millisecond))
+	}
+}
+
+func (r *run) openText(t *testing.T) {
+	r.requireClinician(t)
+	ctx := r.clinician
+	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	clickAndLoad(t, ctx, chromedp.CSS(`tr[data-mime^="text/plain"] a.row-link`))
+	if kind := eval[string](t, ctx, `document.getElementById("doc-content").dataset.kind`); kind != "text" {
+		t.Fatalf("viewer kind %q", kind)
+	}
+	if txt := frameText(t, ctx, "pre"); len(strings.TrimSpace(txt)) == 0 {
+		t.Error("the text document is empty in the viewer")
+	}
+	checkPage(t, ctx, "viewer (text)")
+	r.shot(t, ctx, "04-viewer-text")
+
+	if r.xml.ID == "" {
+		t.Log("no XML document for this patient; the escaping check is skipped")
+		return
+	}
+	title := eval[string](t, ctx, `document.title`)
+	navigate(t, ctx, r.abs(r.xml.Href))
+	txt := frameText(t, ctx, "pre")
+	if !strings.Contains(txt, "<") {
+		t.Error("the XML is not shown as its source text")
+	}
+	step(t, ctx, "letting scripts run, if any could", chromedp.Sleep(300*time.Millisecond))
+	if got := eval[string](t, ctx, `document.title`); got == "XSS" || got == title {
+		t.Errorf("a script in the XML document ran, or the viewer did not open it (title %q)", got)
+	}
+	if frameTitle := frameText(t, ctx, "title"); frameTitle == "XSS" {
+		t.Error("a script in the XML document ran in the content frame")
+	}
+	r.shot(t, ctx, "04b-viewer-xml")
+}
+
+func (r *run) viewsAudited(t *testing.T) {
+	if r.compliance == nil || r.pdf.ID == "" {
+		t.Skip("no compliance session or documents")
+	}
+	for _, d := range []docLink{r.pdf, r.text} {
+		got := r.auditViews(t, d.ID)
+		if want := r.baseline[d.ID] + 1; got != want {
+			t.Errorf("%q: %d UI-VIEW records after one view, want %d (every view is exactly one audited retrieval)", d.Title, got, want)
+		}
+	}
+}
+
+func activeIs(t *testing.T, ctx context.Context, sel string) bool {
+	return eval[bool](t, ctx, `!!document.activeElement && document.activeElement.matches(`+jsString(sel)+`)`)
+}
+
+func press(t *testing.T, ctx context.Context, key string) {
+	t.Helper()
+	step(t, ctx, "pressing a key", chromedp.KeyEvent(key))
+}
+
+func (r *run) keyboard(t *testing.T) {
+	r.requireClinician(t)
+	ctx := r.clinician
+	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	eval[chromedp.Void](t, ctx, `document.activeElement && document.activeElement.blur()`)
+	press(t, ctx, kb.Tab)
+	if !activeIs(t, ctx, "a.skip-link") {
+		t.Fatal("the first Tab does not reach the skip link")
+	}
+	if top := eval[float64](t, ctx, `document.activeElement.getBoundingClientRect().top`); top < 0 {
+		t.Error("the focused skip link is not visible")
+	}
+	press(t, ctx, kb.Enter)
+	waitFor(t, ctx, "focus on main", `document.activeElement && document.activeElement.id === "main"`)
+	reached := false
+	for range 60 {
+		press(t, ctx, kb.Tab)
+		focusVisible := eval[bool](t, ctx, `(() => { const s = getComputedStyle(document.activeElement);
+			return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none"; })()`)
+		if !focusVisible {
+			t.Errorf("no visible focus on %s", eval[string](t, ctx, `document.activeElement.outerHTML.slice(0, 100)`))
+		}
+		if activeIs(t, ctx, "#documents a.row-link") {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Fatal("Tab never reached the first document")
+	}
+	first := eval[string](t, ctx, `document.activeElement.textContent`)
+	press(t, ctx, kb.ArrowDown)
+	second := eval[string](t, ctx, `document.activeElement.textContent`)
+	if !activeIs(t, ctx, "#documents a.row-link") || second == first {
+		t.Fatal("ArrowDown did not move to the next document")
+	}
+	r.shot(t, ctx, "05-keyboard-focus")
+	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+	_, err := chromedp.RunResponse(sctx, chromedp.KeyEvent(kb.Enter))
+	cancel()
+	if err != nil {
+		t.Fatalf("Enter on a document: %v", err)
+	}
+	if p := path(t, ctx); !strings.HasPrefix(p, "/ui/document?") {
+		t.Fatalf("Enter went to %s", p)
+	}
+	reached = false
+	for range 10 {
+		press(t, ctx, kb.Tab)
+		if activeIs(t, ctx, "#back-link") {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Fatal("Tab never reached the back link in the viewer")
+	}
+	sctx, cancel = context.WithTimeout(ctx, StepTimeout)
+	_, err = chromedp.RunResponse(sctx, chromedp.KeyEvent(kb.Enter))
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := path(t, ctx); p != "/ui/" {
+		t.Errorf("the back link went to %s", p)
+	}
+}
+
+func (r *run) narrow(t *testing.T) {
+	r.requireClinician(t)
+	ctx := r.clinician
+	step(t, ctx, "narrowing the viewport", chromedp.EmulateViewport(360, 740))
+	defer step(t, ctx, "restoring the viewport", chromedp.EmulateViewport(1280, 900))
+	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	waitFor(t, ctx, "the list", `document.querySelector("#documents")`)
+	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 360 {
+		t.Errorf("the list is %d px wide in a 360 px frame (horizontal scrolling)", w)
+	}
+	checkPage(t, ctx, "list at 360 px")
+	r.res.Screenshots["06-list-360"] = r.b.FullScreenshot(t, ctx, "06-list-360")
+}
+
+func (r *run) complianceSearch(t *testing.T) {
+	if r.compliance == nil {
+		t.Skip("no compliance session")
+	}
+	ctx := r.compliance
+	navigate(t, ctx, r.tg.BaseURL+"/ui/audit/")
+	step(t, ctx, "typing the patient", chromedp.SendKeys(chromedp.ID("pasient"), r.tg.Patient))
+	clickAndLoad(t, ctx, chromedp.ID("search-button"))
+	patients := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#audit-results td[data-label="Pasient"]')).map(td => td.textContent.replace(/\s/g, ""))`)
+	if len(patients) == 0 {
+		t.Fatal("the search found nothing")
+	}
+	for _, p := range patients {
+		if p != r.tg.Patient {
+			t.Errorf("a row for patient %s in a search for %s", p, r.tg.Patient)
+		}
+	}
+	if r.clinicianName != "" && !eval[bool](t, ctx, `document.getElementById("audit-results").textContent.includes(`+jsString(r.clinicianName)+`)`) {
+		t.Errorf("the clinician %s is not in the log", r.clinicianName)
+	}
+	checkPage(t, ctx, "compliance search")
+	r.shot(t, ctx, "07-compliance-search")
+
+	// The export, downloaded by the browser.
+	dir := filepath.Join(r.b.Artifacts(), "downloads")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bctx := chromedp.FromContext(ctx).BrowserContextID
+	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+	defer cancel()
+	if _, err := chromedp.CallBrowser(sctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, BrowserContextID: bctx, DownloadPath: dir, EventsEnabled: ptr(true),
+	}); err != nil {
+		t.Fatalf("allowing downloads: %v", err)
+	}
+	progress := chromedp.BrowserEvents(sctx, browser.DownloadProgress)
+	step(t, ctx, "clicking export", chromedp.Click(chromedp.ID("export-link"), chromedp.NodeVisible))
+	var file string
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("waiting for the download: %v", err)
+		}
+		if ev.State == browser.DownloadProgressStateCompleted {
+			file = filepath.Join(dir, ev.GUID)
+			break
+		}
+		if ev.State == browser.DownloadProgressStateCanceled {
+			t.Fatal("the download was cancelled")
+		}
+	}
+	r.checkExportHeaders(t, ctx)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.res.ExportCSV = data
+	_ = os.WriteFile(filepath.Join(r.b.Artifacts(), "compliance-export.csv"), data, 0o644)
+	recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	if err != nil {
+		t.Fatalf("the export is not CSV: %v", err)
+	}
+	if len(recs) < 2 || recs[0][0] != "Tidspunkt" {
+		t.Fatalf("export: %d records, header %q", len(recs), recs[0])
+	}
+	col := -1
+	for i, h := range recs[0] {
+		if h == "Pasient" {
+			col = i
+		}
+	}
+	for _, rec := range recs[1:] {
+		if rec[col] != r.tg.Patient {
+			t.Errorf("exported row for patient %s", rec[col])
+		}
+	}
+	if len(recs)-1 < len(patients) {
+		t.Errorf("the export has %d rows, the search page %d", len(recs)-1, len(patients))
+	}
+}
+
+// checkExportHeaders fetches the export link with the browser's own
+// session cookie (a download shows no response to the page) and checks
+// how it is served.
+func (r *run) checkExportHeaders(t *testing.T, ctx context.Context) {
+	t.Helper()
+	href := eval[string](t, ctx, `document.getElementById("export-link").href`)
+	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+	defer cancel()
+	cookies, err := chromedp.Call(sctx, network.GetCookies, network.GetCookiesParams{URLs: []string{href}})
+	if err != nil {
+		t.Fatalf("reading the session cookie: %v", err)
+	}
+	req, err := http.NewRequestWithContext(sctx, http.MethodGet, href, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies.Cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("export: %s", resp.Status)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+		t.Errorf("export Content-Type %q", ct)
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") {
+		t.Errorf("export Content-Disposition %q", cd)
+	}
+}
+
+func header(h network.Headers, name string) any {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (r *run) flaggedAndChain(t *testing.T) {
+	if r.compliance == nil {
+		t.Skip("no compliance session")
+	}
+	ctx := r.compliance
+	navigate(t, ctx, r.tg.BaseURL+"/ui/audit/flagged")
+	waitFor(t, ctx, "the queue", `document.querySelector("#flagged-list, #empty-state")`)
+	checkPage(t, ctx, "flagged accesses")
+	r.shot(t, ctx, "08-flagged")
+	navigate(t, ctx, r.tg.BaseURL+"/ui/audit/chain")
+	if ok := eval[string](t, ctx, `document.getElementById("chain-status").dataset.ok`); ok != "true" {
+		t.Errorf("the audit chain does not verify (data-ok=%q)", ok)
+	}
+	checkPage(t, ctx, "chain")
+	r.shot(t, ctx, "09-chain")
+}
+
+func (r *run) citizen(t *testing.T) {
+	ctx := r.b.Tab(r.parent)
+	r.openAs(t, ctx, r.tg.Citizen, r.tg.Patient, "#access-log, #empty-state")
+	navigate(t, ctx, r.tg.BaseURL+"/ui/citizen/")
+	waitFor(t, ctx, "the access log", `document.querySelector("#access-log")`)
+	if r.clinicianName != "" && !eval[bool](t, ctx, `document.getElementById("access-log").textContent.includes(`+jsString(r.clinicianName)+`)`) {
+		t.Errorf("the citizen does not see that %s looked", r.clinicianName)
+	}
+	checkPage(t, ctx, "citizen")
+	r.shot(t, ctx, "10-citizen")
+}
+
+func (r *run) headers(t *testing.T) {
+	r.requireClinician(t)
+	ctx := r.clinician
+	check := func(path string, wantScript bool) {
+		sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+		defer cancel()
+		resp, err := chromedp.Run(sctx, chromedp.NavigateResponse(r.tg.BaseURL+path))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		csp := fmt.Sprint(header(resp.Headers, "Content-Security-Policy"))
+		if !strings.Contains(csp, "frame-ancestors 'self'") || !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if hasScript := strings.Contains(csp, "script-src 'self'"); hasScript != wantScript {
+			t.Errorf("%s: script-src 'self' present = %v (CSP %q)", path, hasScript, csp)
+		}
+		for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+			if got := fmt.Sprint(header(resp.Headers, k)); got != v {
+				t.Errorf("%s: %s %q, want %q", path, k, got, v)
+			}
+		}
+	}
+	check("/ui/", true)
+	if r.text.ID != "" {
+		check("/ui/content?"+url.Values{"id": {r.text.ID}}.Encode(), false)
+	}
+}
+
+// frameAncestors embeds the UI in a page of another origin and expects
+// Chromium to refuse the frame.
+func (r *run) frameAncestors(t *testing.T) {
+	r.requireClinician(t)
+	ctx := r.clinician
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><title>foreign</title><iframe id="f" title="x" src="%s/ui/"></iframe>`, r.tg.BaseURL)
+	}))
+	defer foreign.Close()
+	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+	defer cancel()
+	messages := chromedp.Console(sctx)
+	navigate(t, ctx, foreign.URL)
+	for m, err := range messages {
+		if err != nil {
+			t.Fatalf("no frame-ancestors refusal seen: %v", err)
+		}
+		if strings.Contains(m.Text, "frame-ancestors") {
+			t.Logf("refused as expected: %s", m.Text)
+			break
+		}
+	}
+}
+
+func (r *run) singleUse(t *testing.T) {
+	sctx, cancel := context.WithTimeout(context.Background(), StepTimeout)
+	defer cancel()
+	launch, err := r.tg.Launch(sctx, r.tg.Clinician, r.tg.Patient)
+	if err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	launch = r.abs(launch)
+	if !regexp.MustCompile(`/ui/launch/[A-Za-z0-9_-]{43}$`).MatchString(launch) {
+		t.Errorf("launch URL %s does not carry a 256-bit token", launch)
+	}
+	ctx := r.b.Tab(r.parent)
+	nctx, ncancel := context.WithTimeout(ctx, StepTimeout)
+	resp, err := chromedp.Run(nctx, chromedp.NavigateResponse(launch))
+	ncancel()
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("first use: %v %v", resp, err)
+	}
+	waitFor(t, ctx, "the list after launch", `location.pathname === "/ui/" && document.querySelector("#documents, #empty-state")`)
+	nctx, ncancel = context.WithTimeout(ctx, StepTimeout)
+	resp, err = chromedp.Run(nctx, chromedp.NavigateResponse(launch))
+	ncancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != 404 {
+		t.Errorf("second use answered %d, want 404", resp.Status)
+	}
+	if h1 := eval[string](t, ctx, `document.querySelector("h1").textContent`); h1 != "Lenken er ikke gyldig" {
+		t.Errorf("second use shows %q", h1)
+	}
+	r.shot(t, ctx, "11-launch-refused")
+}
