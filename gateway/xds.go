@@ -54,13 +54,23 @@ func (x *XDS) RepositoryHandler() http.Handler {
 	return m
 }
 
-// principal authenticates req or answers with a WS-Security fault.
-func (x *XDS) principal(w http.ResponseWriter, req *soap.Request) (*trust.Principal, bool) {
-	p, err := x.Auth.Principal(req.HTTP.Context(), req)
+// principal authenticates req or answers with a WS-Security fault; a
+// refused credential on a data transaction (tx not "") is audited first.
+func (x *XDS) principal(w http.ResponseWriter, req *soap.Request, tx string, action audit.Action) (*trust.Principal, bool) {
+	ctx := req.HTTP.Context()
+	p, err := x.Auth.Principal(ctx, req)
 	if err == nil {
 		return p, true
 	}
-	x.Log.WarnContext(req.HTTP.Context(), "SOAP request refused: no valid credential", "err", err)
+	x.Log.WarnContext(ctx, "SOAP request refused: no valid credential", "err", err)
+	if tx != "" {
+		if aerr := x.Guard.RecordRefusal(ctx, x.call(req, nil, tx), action, "", "authentication", trust.Description(err)); aerr != nil {
+			f := soap.ReceiverFault("the access log is unavailable; try again later", aerr)
+			f.RelatesTo = req.Addressing.MessageID
+			_ = soap.WriteFault(w, f)
+			return nil, false
+		}
+	}
 	reason := "authentication failed"
 	sub := "FailedAuthentication"
 	if errors.Is(err, errNoCredential) {
@@ -139,7 +149,7 @@ func failed(errs registry.ErrorList) registry.Response {
 // register is ITI-42 Register Document Set-b.
 func (x *XDS) register(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req)
+	p, ok := x.principal(w, req, "", "")
 	if !ok || !requireSystem(w, req, p) {
 		return
 	}
@@ -165,7 +175,7 @@ func (x *XDS) register(w http.ResponseWriter, req *soap.Request) {
 // storedQuery is ITI-18 Registry Stored Query.
 func (x *XDS) storedQuery(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req)
+	p, ok := x.principal(w, req, audit.TxITI18, audit.ActionQuery)
 	if !ok {
 		return
 	}
@@ -203,7 +213,7 @@ func (x *XDS) storedQuery(w http.ResponseWriter, req *soap.Request) {
 // registers them once all are stored.
 func (x *XDS) provide(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req)
+	p, ok := x.principal(w, req, "", "")
 	if !ok || !requireSystem(w, req, p) {
 		return
 	}
@@ -287,7 +297,7 @@ func (x *XDS) provide(w http.ResponseWriter, req *soap.Request) {
 // attachments stream from the blob store.
 func (x *XDS) retrieve(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req)
+	p, ok := x.principal(w, req, audit.TxITI43, audit.ActionRead)
 	if !ok {
 		return
 	}

@@ -52,6 +52,8 @@ type app struct {
 	issuer     *devissuer.Issuer
 	verifier   *trust.Verifier
 	pol        *policy.Policy
+	auditKey   *audit.Key
+	redis      *redis.Client
 
 	demoPatient string
 	seed        func(ctx context.Context) error
@@ -192,6 +194,7 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
+	a.auditKey = auditKey
 	a.auditStore, err = sqlaudit.Open(ctx, c.dsn())
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
@@ -300,6 +303,7 @@ func (a *app) wireGateway(ctx context.Context, srv *gateway.Server, promReg *pro
 			return fmt.Errorf("--redis-url: %w", err)
 		}
 		rc := redis.NewClient(opt)
+		a.redis = rc
 		a.onClose(func() { rc.Close() })
 		replay = trust.NewRedisReplayCache(rc, "pjd:dpop:")
 		srv.AddReadyCheck(gateway.ReadyCheck{Name: "redis", Check: func(ctx context.Context) error { return rc.Ping(ctx).Err() }})

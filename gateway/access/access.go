@@ -223,14 +223,26 @@ func (g *Guard) decide(ctx context.Context, c Call, action policy.Action, patien
 	if err != nil {
 		return policy.Decision{}, err
 	}
-	req := policy.Request{Principal: p, Action: action, PatientIDs: []string{patient}, Blocks: blocks, Now: g.now()}
-	if p != nil {
-		req.Scope = p.MatchedScope
-	}
+	req := policy.Request{Principal: p, Action: action, PatientIDs: []string{patient}, Blocks: blocks, Now: g.now(),
+		Scope: effectiveScope(p)}
 	for _, doc := range docs {
 		req.Documents = append(req.Documents, policyDocument(doc))
 	}
 	return g.pol.Decide(req), nil
+}
+
+// effectiveScope is the scope policy decides under. A principal whose
+// only document-search grant is the kjernejournalforskriften scope is held
+// to its windows on every path, reads included: otherwise a document the
+// search hid could be read by its URL.
+func effectiveScope(p *trust.Principal) string {
+	if p == nil {
+		return ""
+	}
+	if p.HasScope(trust.ScopeReadDocumentReferencesKJ) && !p.HasScope(trust.ScopeReadDocumentReferences) {
+		return trust.ScopeReadDocumentReferencesKJ
+	}
+	return p.MatchedScope
 }
 
 // FindRequest is a document search for one patient.
@@ -372,11 +384,16 @@ func (g *Guard) deny(ctx context.Context, c Call, action audit.Action, patient s
 }
 
 // concealed reports whether a refusal by rule is about a document's
-// existence rather than about the principal.
+// existence rather than about the principal. A refusal because the
+// document belongs to another patient than the one the principal may ask
+// about (the attested patient, the citizen's own number) is such a
+// refusal too: answered any other way than "no such document" it would
+// tell the caller that a document with that uniqueId exists.
 func concealed(rule string) bool {
 	switch rule {
 	case policy.RuleDocumentNORS, policy.RuleDocumentBlocked, policy.RuleDocumentOutsideWindow,
-		policy.RuleDocumentHiddenFromCitizen, policy.RuleDocumentPatientMismatch:
+		policy.RuleDocumentHiddenFromCitizen, policy.RuleDocumentPatientMismatch,
+		policy.RuleAttestationPatientBinding, policy.RuleCitizenOtherPatient:
 		return true
 	}
 	return false

@@ -39,18 +39,13 @@ func queryPatient(q *registry.Query) string {
 // hides are removed with every association that names them, and the
 // result is converted back to ObjectRef when that was asked for. A system
 // principal's query runs unfiltered. Either way the query is audited
-// before the result is returned.
+// before the result is returned, and so is a query the registry rejects.
 func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry.QueryResult, error) {
 	p := c.Principal
 	if isSystem(p) {
 		res, err := g.reg.Query(ctx, q)
 		if err != nil {
-			if l, ok := registry.AsErrors(err); ok {
-				if aerr := g.RecordRefusal(ctx, c, audit.ActionQuery, queryPatient(q), "query-rejected", l.Error()); aerr != nil {
-					return nil, aerr
-				}
-			}
-			return nil, err
+			return nil, g.queryRejected(ctx, c, q, err)
 		}
 		r := g.record(c, audit.ActionQuery)
 		r.Outcome = audit.OutcomePermit
@@ -90,7 +85,7 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 	inner.ReturnType = registry.ReturnLeafClass
 	res, err := g.reg.Query(ctx, &inner)
 	if err != nil {
-		return nil, err
+		return nil, g.queryRejected(ctx, c, q, err)
 	}
 	for _, d := range res.Documents {
 		if patient == "" {
@@ -136,11 +131,22 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 		Folders:        res.Folders,
 		Warnings:       res.Warnings,
 	}
-	for _, a := range res.Associations {
-		if !hidden[a.Source] && !hidden[a.Target] {
-			out.Associations = append(out.Associations, a)
-		}
+	// An association that names a hidden object is hidden too, and so
+	// is one that names such an association (SubmissionSet → (Folder →
+	// DocumentEntry)): nothing in the answer may point at what was left
+	// out.
+	kept := res.Associations
+	for changed := len(hidden) > 0; changed; {
+		changed = false
+		kept = slices.DeleteFunc(kept, func(a *registry.Association) bool {
+			if hidden[a.Source] || hidden[a.Target] {
+				hidden[a.ID], changed = true, true
+				return true
+			}
+			return false
+		})
 	}
+	out.Associations = kept
 	if q.ReturnType == registry.ReturnObjectRef {
 		for _, s := range out.SubmissionSets {
 			out.Refs = append(out.Refs, s.ID)
@@ -160,6 +166,17 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 		return nil, err
 	}
 	return out, nil
+}
+
+// queryRejected records a query the registry refused (or failed on) and
+// returns err.
+func (g *Guard) queryRejected(ctx context.Context, c Call, q *registry.Query, err error) error {
+	if l, ok := registry.AsErrors(err); ok {
+		if aerr := g.RecordRefusal(ctx, c, audit.ActionQuery, queryPatient(q), "query-rejected", l.Error()); aerr != nil {
+			return aerr
+		}
+	}
+	return err
 }
 
 // Retrieve runs an ITI-43 request. For a person every requested document
@@ -203,8 +220,11 @@ func (g *Guard) Retrieve(ctx context.Context, c Call, reqs []repository.Document
 		if err != nil {
 			return nil, err
 		}
-		if !decision.Permitted() && len(entries) == 0 {
-			return nil, g.deny(ctx, c, audit.ActionRead, patient, decision, nil)
+		// A refusal that is not about the documents themselves (the
+		// principal is refused outright) is the same answer whether the
+		// documents exist or not.
+		if !decision.Permitted() && (len(entries) == 0 || !concealed(decision.Rule)) {
+			return nil, g.deny(ctx, c, audit.ActionRead, patient, decision, entries)
 		}
 		ok := map[string]bool{}
 		if decision.Permitted() {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"pjd/trust"
 	"strings"
 	"time"
 )
@@ -59,6 +60,13 @@ type Config struct {
 	// DemoPersonas and DemoPatients are offered by the demo host.
 	DemoPersonas []DemoPersona
 	DemoPatients []DemoPatient
+
+	// RecordRefusal, when set, records a request to a session page that
+	// was refused before the Backend was asked (no or expired session,
+	// cross-site, wrong role): tx is the transaction the page would have
+	// been (UI-LIST, UI-VIEW, AUDIT-SEARCH) and p the session's principal
+	// when there was one. An error makes the answer 503.
+	RecordRefusal func(r *http.Request, p *trust.Principal, tx, reason string) error
 
 	Logger *slog.Logger
 	Now    func() time.Time

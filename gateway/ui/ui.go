@@ -209,10 +209,37 @@ func (u *UI) contentRoute(h sessionHandler) http.Handler {
 	})
 }
 
+// refused records a refused request to a session page (Config.RecordRefusal);
+// false means the record could not be written and the request has been
+// answered with 503.
+func (u *UI) refused(w http.ResponseWriter, r *http.Request, p *trust.Principal, reason string) bool {
+	if u.cfg.RecordRefusal == nil {
+		return true
+	}
+	tx := "UI-LIST"
+	switch {
+	case r.URL.Path == "/ui/document" || r.URL.Path == "/ui/content":
+		tx = "UI-VIEW"
+	case strings.HasPrefix(r.URL.Path, "/ui/audit/") || strings.HasPrefix(r.URL.Path, "/ui/citizen/"):
+		tx = "AUDIT-SEARCH"
+	case r.URL.Path == "/ui/logout":
+		return true
+	}
+	if err := u.cfg.RecordRefusal(r, p, tx, reason); err != nil {
+		u.log.ErrorContext(r.Context(), "ui: recording a refusal failed", "err", err)
+		u.renderError(w, r, nil, http.StatusServiceUnavailable, "Tjenesten er midlertidig utilgjengelig", "Prøv igjen om litt.")
+		return false
+	}
+	return true
+}
+
 // only lets principals of kind through; others get 403.
 func (u *UI) only(kind trust.PrincipalKind, h sessionHandler) sessionHandler {
 	return func(w http.ResponseWriter, r *http.Request, s *reqSession) {
 		if s.Principal == nil || s.Principal.Kind != kind {
+			if !u.refused(w, r, s.Principal, "this page is not for the session's role") {
+				return
+			}
 			u.renderError(w, r, s, http.StatusForbidden, "Ingen tilgang",
 				"Du har ikke tilgang til denne siden med den rollen du er logget inn med.")
 			return
@@ -238,12 +265,18 @@ func crossSiteRefused(r *http.Request) bool {
 // returns false it has answered the request.
 func (u *UI) loadSession(w http.ResponseWriter, r *http.Request) (*reqSession, bool) {
 	if crossSiteRefused(r) {
+		if !u.refused(w, r, nil, "cross-site request") {
+			return nil, false
+		}
 		u.renderError(w, r, nil, http.StatusForbidden, "Ingen tilgang",
 			"Siden kan bare åpnes fra Pasientens journaldokumenter selv.")
 		return nil, false
 	}
 	c, err := r.Cookie(u.cookieName)
 	if err != nil || !validSecret(c.Value) {
+		if !u.refused(w, r, nil, "no session") {
+			return nil, false
+		}
 		u.renderError(w, r, nil, http.StatusUnauthorized, "Økten er avsluttet",
 			"Du er ikke logget inn, eller økten er utløpt. Åpne dokumentlisten på nytt fra journalsystemet.")
 		return nil, false
@@ -251,6 +284,9 @@ func (u *UI) loadSession(w http.ResponseWriter, r *http.Request) (*reqSession, b
 	key := storeKey(c.Value)
 	s, err := u.store.GetSession(r.Context(), key)
 	if errors.Is(err, ErrSessionNotFound) {
+		if !u.refused(w, r, nil, "unknown or ended session") {
+			return nil, false
+		}
 		u.clearCookie(w)
 		u.renderError(w, r, nil, http.StatusUnauthorized, "Økten er avsluttet",
 			"Økten er utløpt eller avsluttet. Åpne dokumentlisten på nytt fra journalsystemet.")
@@ -266,6 +302,9 @@ func (u *UI) loadSession(w http.ResponseWriter, r *http.Request) (*reqSession, b
 	if !now.Before(s.Expires) || now.Sub(s.LastSeen) >= u.cfg.SessionIdleTTL || s.Principal == nil {
 		_ = u.store.DeleteSession(r.Context(), key)
 		u.clearCookie(w)
+		if !u.refused(w, r, s.Principal, "expired session") {
+			return nil, false
+		}
 		u.renderError(w, r, nil, http.StatusUnauthorized, "Økten er utløpt",
 			"Økten er utløpt. Åpne dokumentlisten på nytt fra journalsystemet.")
 		return nil, false

@@ -1,0 +1,269 @@
+package access_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+
+	"pjd/gateway/access"
+	"pjd/gateway/audit"
+	"pjd/registry"
+	"pjd/trust"
+	"pjd/trust/policy"
+)
+
+func TestCheckSource(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	dev := newEnv(t, envOpts{devSources: true})
+	loopback := &trust.Principal{Kind: trust.System, Credential: access.CredentialDevLoopback, Client: trust.Client{ID: "dev-loopback"}}
+	foreign := source()
+	foreign.LegalEntity.ID, foreign.Client.OrgNrParent = "910000047", "910000047"
+	sub := func() *registry.Submission {
+		return registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP)})
+	}
+	noDocs := sub()
+	noDocs.Documents, noDocs.Associations = nil, nil
+	for _, c := range []struct {
+		name string
+		g    *access.Guard
+		p    *trust.Principal
+		sub  *registry.Submission
+		rule string // "" = permitted
+	}{
+		{"source of its own organisation", e.guard, source(), sub(), ""},
+		{"source of another organisation", e.guard, foreign, sub(), policy.RuleSourceForeignOrganisation},
+		{"source acting for the author as point of care", e.guard, &trust.Principal{Kind: trust.System, Credential: "mtls",
+			LegalEntity: foreign.LegalEntity, PointOfCare: trust.Identifier{ID: registry.SampleOrgnr}}, sub(), ""},
+		{"system without an organisation", e.guard, &trust.Principal{Kind: trust.System, Credential: "mtls"}, sub(), policy.RuleSourceForeignOrganisation},
+		{"dev loopback without --dev sources", e.guard, loopback, sub(), policy.RuleSourceForeignOrganisation},
+		{"dev loopback with --dev sources", dev.guard, loopback, sub(), ""},
+		{"dev sources do not extend to other systems", dev.guard, foreign, sub(), policy.RuleSourceForeignOrganisation},
+		{"citizen", e.guard, citizen(patientP), sub(), policy.RuleRegisterNotPermitted},
+		{"no principal", e.guard, nil, sub(), policy.RuleNoPrincipal},
+		{"no documents", e.guard, source(), noDocs, policy.RuleRegisterNotPermitted},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.g.CheckSource(context.Background(), c.p, c.sub)
+			if c.rule == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var d *access.Denied
+			if !errors.As(err, &d) || d.Rule != c.rule || d.Conceal {
+				t.Fatalf("CheckSource = %v, want a denial by %s", err, c.rule)
+			}
+		})
+	}
+}
+
+func TestRegisterAndUploadAreChecked(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOpts{})
+	foreign := source()
+	foreign.LegalEntity.ID, foreign.Client.OrgNrParent = "910000047", "910000047"
+
+	sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 77})
+	if _, err := e.guard.Register(ctx, foreign, sub); !errors.Is(err, access.ErrDenied) {
+		t.Fatalf("Register by another organisation = %v", err)
+	}
+	if _, err := e.guard.NewUpload(ctx, foreign, sub, []string{"Document01"}); !errors.Is(err, access.ErrDenied) {
+		t.Fatalf("NewUpload by another organisation = %v", err)
+	}
+	if ds, _ := e.reg.Reader().Documents(ctx, registry.DocumentFilter{}); len(ds) != 0 {
+		t.Fatalf("a refused source stored %d documents", len(ds))
+	}
+	// Metadata errors come back as the registry's RegistryErrors.
+	bad := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 78})
+	bad.Documents[0].MimeType = ""
+	if _, err := e.guard.Register(ctx, source(), bad); err == nil {
+		t.Fatal("invalid metadata registered")
+	} else if l, ok := registry.AsErrors(err); !ok || !l.Failed() {
+		t.Fatalf("Register error %v is not a RegistryError list", err)
+	}
+	// And a valid one is registered.
+	if w, err := e.guard.Register(ctx, source(), sub); err != nil || w.Failed() {
+		t.Fatalf("Register = %v, %v", w, err)
+	}
+	if ds, _ := e.reg.Reader().Documents(ctx, registry.DocumentFilter{UniqueIDs: []string{registry.SampleUniqueID(77, 0)}}); len(ds) != 1 {
+		t.Fatal("the registration is not in the registry")
+	}
+}
+
+// When the audit log cannot be written, no data method returns data.
+func TestAuditUnavailableFailsEveryDataPath(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOpts{})
+	e.seed()
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reqs := []repositoryRequest{{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal}}
+	hw, sys := healthWorker(patientP), source()
+	for _, c := range []struct {
+		name string
+		run  func() (any, error)
+	}{
+		{"FindDocuments", func() (any, error) {
+			return e.guard.FindDocuments(ctx, call(hw, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+		}},
+		{"FindDocuments denied", func() (any, error) {
+			return e.guard.FindDocuments(ctx, call(healthWorker(patientP, nurse), audit.TxITI67), access.FindRequest{PatientID: patientP})
+		}},
+		{"FindDocuments system", func() (any, error) {
+			return e.guard.FindDocuments(ctx, call(sys, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+		}},
+		{"OpenDocument", func() (any, error) {
+			return e.guard.OpenDocument(ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidNormal, patientP)
+		}},
+		{"OpenDocument NORS", func() (any, error) {
+			return e.guard.OpenDocument(ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidNORS, patientP)
+		}},
+		{"OpenDocument unknown", func() (any, error) {
+			return e.guard.OpenDocument(ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidUnknown, patientP)
+		}},
+		{"Query person", func() (any, error) {
+			return e.guard.Query(ctx, call(hw, audit.TxITI18), getAll(patientP, registry.ReturnLeafClass))
+		}},
+		{"Query system", func() (any, error) {
+			return e.guard.Query(ctx, call(sys, audit.TxITI18), getAll(patientP, registry.ReturnObjectRef))
+		}},
+		{"Retrieve person", func() (any, error) { return e.guard.Retrieve(ctx, call(hw, audit.TxITI43), reqs) }},
+		{"Retrieve system", func() (any, error) { return e.guard.Retrieve(ctx, call(sys, audit.TxITI43), reqs) }},
+		{"FindLists", func() (any, error) {
+			return e.guard.FindLists(ctx, call(hw, audit.TxITI66), access.ListsRequest{PatientID: patientP, PatientOID: registry.OIDFnr,
+				SubmissionSets: &registry.SubmissionSetFilter{}, Folders: &registry.FolderFilter{}})
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := c.run()
+			if !errors.Is(err, access.ErrAudit) {
+				t.Fatalf("err = %v, want ErrAudit", err)
+			}
+			var d *access.Denied
+			if errors.As(err, &d) {
+				t.Fatalf("an unrecorded denial was returned as a denial: %v", err)
+			}
+			switch x := v.(type) {
+			case *access.FindResult:
+				if x != nil {
+					t.Fatal("data returned")
+				}
+			case *access.Document:
+				if x != nil {
+					t.Fatal("data returned")
+				}
+			case *registry.QueryResult:
+				if x != nil {
+					t.Fatal("data returned")
+				}
+			case *retrieveResult:
+				if x != nil {
+					t.Fatal("data returned")
+				}
+			case *access.ListsResult:
+				if x != nil {
+					t.Fatal("data returned")
+				}
+			default:
+				t.Fatalf("unexpected result type %T", v)
+			}
+		})
+	}
+	if err := e.guard.RecordRefusal(ctx, call(nil, audit.TxITI67), audit.ActionQuery, patientP, "authentication", "no token"); !errors.Is(err, access.ErrAudit) {
+		t.Fatalf("RecordRefusal = %v", err)
+	}
+	if err := e.guard.RecordError(ctx, call(hw, audit.TxITI68), audit.ActionRead, patientP, "stream broke"); !errors.Is(err, access.ErrAudit) {
+		t.Fatalf("RecordError = %v", err)
+	}
+}
+
+func TestRecordRefusalAndError(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOpts{})
+	e.seed()
+	rec := e.oneRecord(t, func() {
+		if err := e.guard.RecordRefusal(ctx, call(nil, audit.TxITI67), audit.ActionQuery, patientP, "authentication", "the access token has expired"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	checkRecord(t, rec, wantRecord{tx: audit.TxITI67, action: audit.ActionQuery, outcome: audit.OutcomeDeny, rule: "authentication",
+		patient: patientP, actor: audit.ActorUnknown})
+	d := e.entry(uidNormal)
+	rec = e.oneRecord(t, func() {
+		if err := e.guard.RecordError(ctx, call(healthWorker(patientP), audit.TxITI68), audit.ActionRead, patientP, "the stream broke off", d); err != nil {
+			t.Fatal(err)
+		}
+	})
+	checkRecord(t, rec, wantRecord{tx: audit.TxITI68, action: audit.ActionRead, outcome: audit.OutcomeError, rule: "error",
+		patient: patientP, actor: audit.ActorHealthWorker, docs: map[string]audit.Disposition{uidNormal: audit.DocRefused}})
+	// The record carries who asked and on what grounds.
+	if rec.Actor.HPR != "565500013" || rec.Attestation.PurposeOfUse.Code != trust.PurposeTreat || rec.Client.ID != "legekontor-epj" ||
+		rec.Credential != string(trust.CredentialHelseIDDPoP) || rec.Attestation.DecisionRef.ID == "" || rec.Attestation.TOA == 0 {
+		t.Fatalf("record lacks the principal: %+v", rec)
+	}
+	if rec.Documents[0].Class.Code != "A00-1" || rec.Documents[0].SourceOrg.ID != registry.SampleOrgnr {
+		t.Fatalf("record document %+v lacks class or source organisation", rec.Documents[0])
+	}
+}
+
+func TestDisplayFunc(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	if got := e.guard.DisplayFunc()("classCode", registry.OIDVolven9602, "A00-1"); got == "" {
+		t.Fatal("no display name for classCode A00-1")
+	}
+	if got := e.guard.RepositoryUniqueID(); got != registry.SampleRepositoryUniqueID {
+		t.Fatalf("RepositoryUniqueID = %q", got)
+	}
+}
+
+// The guard is used by every request at once.
+func TestGuardConcurrent(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOpts{})
+	e.seed()
+	h := e.head()
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for range 20 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			res, err := e.guard.FindDocuments(ctx, call(healthWorker(patientP), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+			if err == nil && len(res.Documents) != 3 {
+				err = errors.New("wrong documents")
+			}
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			doc, err := e.guard.OpenDocument(ctx, call(healthWorker(patientP), audit.TxITI68), registry.SampleRepositoryUniqueID, uidNormal, "")
+			if err == nil {
+				var rc io.ReadCloser
+				if rc, _, err = doc.Open(ctx); err == nil {
+					var b []byte
+					b, err = io.ReadAll(rc)
+					rc.Close()
+					if err == nil && !bytes.Equal(b, registry.SampleDocument(seqMixed, 0, cx(patientP))) {
+						err = errors.New("wrong content")
+					}
+				}
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(e.since(h)); n != 40 {
+		t.Fatalf("%d audit records for 40 requests", n)
+	}
+}
