@@ -363,9 +363,18 @@ func (iss *Issuer) Mint(_ context.Context, p Persona, patient, jkt string, scope
 	set("helseid://claims/client/claims/orgnr_parent", p.Client.OrgNrParent)
 	set("helseid://claims/client/claims/orgnr_child", p.Client.OrgNrChild)
 	set("helseid://claims/client/claims/orgnr_supplier", p.Client.OrgNrSupplier)
-	if p.PID != "" {
+	pid := p.PID
+	if p.Kind == trust.Citizen && patient != "" {
+		// A citizen token for a patient logs in as that patient, so the
+		// demo patients can see their own documents and access log.
+		if !trust.ValidNIN(patient) {
+			return "", fmt.Errorf("devissuer: %q is not a valid national identity number", patient)
+		}
+		pid = patient
+	}
+	if pid != "" {
 		claims["sub"] = "dev-" + p.ID
-		claims["helseid://claims/identity/pid"] = p.PID
+		claims["helseid://claims/identity/pid"] = pid
 		claims["helseid://claims/identity/security_level"] = "4"
 		claims["helseid://claims/identity/assurance_level"] = "high"
 		claims["helseid://claims/identity/network"] = "helsenett"
