@@ -390,7 +390,11 @@ func runFind(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if d.Status == registry.StatusDeprecated {
 			title += " (replaced)"
 		}
-		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\n", d.CreationTime, d.Class.Code, d.Type.Code, title, d.MimeType, size, d.UniqueID)
+		created := d.CreationTime
+		if t, err := registry.ParseDTM(created); err == nil {
+			created = t.Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\n", created, d.Class.Code, d.Type.Code, title, d.MimeType, size, d.UniqueID)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

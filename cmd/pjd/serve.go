@@ -459,10 +459,13 @@ func printBanner(w io.Writer, c *serveConfig, a *app) {
 		}
 		fmt.Fprintf(w, "  Data folder     %s\n\n", c.data)
 		if a.demoPatient != "" {
-			fmt.Fprintf(w, "Try it (demo patient %s):\n\n", a.demoPatient)
+			fmt.Fprintf(w, "Try it (demo patient %s; see README.md):\n\n", a.demoPatient)
 			fmt.Fprintf(w, "  ./bin/pjd find --url %s --patient %s\n", u, a.demoPatient)
-			fmt.Fprintf(w, "  TOKEN=$(./bin/pjd token --url %s --persona fastlege --patient %s --format json)\n", u, a.demoPatient)
-			fmt.Fprintf(w, "  ./bin/pjd mhd search --url %s --patient %s\n\n", u, a.demoPatient)
+			fmt.Fprintf(w, "  ./bin/pjd get --url %s %s.7.2 -o poliklinisk.pdf\n", u, demoRoot)
+			fmt.Fprintf(w, "  ./bin/pjd token --url %s --persona fastlege --patient %s --format json > fastlege.json\n", u, a.demoPatient)
+			fmt.Fprintf(w, "  ./bin/pjd mhd search --url %s --token-file fastlege.json --patient %s\n", u, a.demoPatient)
+			fmt.Fprintf(w, "  ./bin/pjd audit search --data %s --patient %s\n", c.data, a.demoPatient)
+			fmt.Fprintf(w, "  open %s/ui/demo-host in a browser\n\n", u)
 		}
 	}
 }

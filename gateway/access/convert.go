@@ -113,6 +113,9 @@ func fillPrincipal(r *audit.Record, p *trust.Principal) {
 	r.Credential = string(p.Credential)
 	r.Actor.PID = p.Subject
 	r.Actor.Name = p.Name
+	if r.Actor.Name == "" && p.Kind == trust.System {
+		r.Actor.Name = p.Client.Name
+	}
 	r.Actor.HPR = p.HPRNumber
 	r.Actor.Authorization = auditCode(p.Authorization)
 	r.Actor.LegalEntity = auditIdent(p.LegalEntity)
