@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
-	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -17,8 +19,6 @@ var sensitiveKeys = map[string]bool{
 	"name": true, "given": true, "family": true, "person": true, "subject": true, "ssn": true,
 	"authorization_header": true, "token": true, "access_token": true, "dpop": true,
 }
-
-var ninPattern = regexp.MustCompile(`\b\d{11}\b`)
 
 // RedactingHandler wraps a slog.Handler and removes personal data from
 // every record: attributes with sensitive keys, and identity-number-shaped
@@ -77,8 +77,29 @@ func redactAttr(a slog.Attr) (slog.Attr, bool) {
 		}
 		return slog.Group(a.Key, kept...), true
 	case slog.KindAny:
-		if err, ok := v.Any().(error); ok {
+		x := v.Any()
+		if err, ok := x.(error); ok {
 			return slog.String(a.Key, maskNIN(err.Error())), true
+		}
+		// Any other value (a slice, a struct, a URL, raw JSON …) is
+		// rendered by the next handler with fmt or encoding/json; if
+		// either rendering would show an identity number, the value is
+		// logged as its masked rendering instead.
+		if f := render(func() string { return fmt.Sprintf("%+v", x) }); hasNIN(f) {
+			return slog.String(a.Key, maskNIN(f)), true
+		}
+		if j := render(func() string { b, _ := json.Marshal(x); return string(b) }); hasNIN(j) {
+			return slog.String(a.Key, maskNIN(j)), true
+		}
+		return slog.Attr{Key: a.Key, Value: v}, true
+	case slog.KindInt64, slog.KindUint64, slog.KindFloat64:
+		// An identity number parsed into a number is still one.
+		s := v.String()
+		if v.Kind() == slog.KindFloat64 {
+			s = strconv.FormatFloat(v.Float64(), 'f', -1, 64)
+		}
+		if hasNIN(s) {
+			return slog.String(a.Key, maskNIN(s)), true
 		}
 		return slog.Attr{Key: a.Key, Value: v}, true
 	default:
@@ -86,11 +107,46 @@ func redactAttr(a slog.Attr) (slog.Attr, bool) {
 	}
 }
 
+// maskNIN replaces every run of exactly eleven digits in s — however it is
+// surrounded ("pid12345678901", "fnr_…", "…^^^&OID") — with asterisks.
 func maskNIN(s string) string {
 	if !strings.ContainsAny(s, "0123456789") {
 		return s
 	}
-	return ninPattern.ReplaceAllString(s, "***********")
+	var b []byte
+	run := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			run++
+			continue
+		}
+		if run == 11 {
+			if b == nil {
+				b = []byte(s)
+			}
+			for j := i - 11; j < i; j++ {
+				b[j] = '*'
+			}
+		}
+		run = 0
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
+}
+
+func hasNIN(s string) bool { return maskNIN(s) != s }
+
+// render calls fn, treating a panic (from a value's String or MarshalJSON
+// method) as an empty rendering.
+func render(fn func() string) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = ""
+		}
+	}()
+	return fn()
 }
 
 type ctxKey int

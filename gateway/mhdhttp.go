@@ -101,7 +101,7 @@ func (m *MHD) authenticate(w http.ResponseWriter, r *http.Request, tx string, ac
 		return p, true
 	}
 	m.Log.WarnContext(r.Context(), "MHD request refused: credential not accepted", "err", err)
-	patient := r.Header.Get(mhd.HeaderPatientNIN)
+	patient := headerPatient(r)
 	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, nil, tx), action, patient, "authentication", trust.Description(err)); aerr != nil {
 		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the access log is unavailable; try again later"))
 		return nil, false
@@ -226,9 +226,20 @@ func normDTM(s string) string {
 	return s
 }
 
+// headerPatient is the patient the nhn-patient-nin header names, or ""
+// when it names none or something that is not a national identity number:
+// an unchecked header must not go into an audit record (where a value
+// the record refuses would turn a 400 or 401 into a 503).
+func headerPatient(r *http.Request) string {
+	if p := r.Header.Get(mhd.HeaderPatientNIN); trust.ValidNIN(p) {
+		return p
+	}
+	return ""
+}
+
 // badRequest answers (and records) a request with invalid parameters.
 func (m *MHD) badRequest(w http.ResponseWriter, r *http.Request, p *trust.Principal, tx string, err error) {
-	patient := r.Header.Get(mhd.HeaderPatientNIN)
+	patient := headerPatient(r)
 	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, p, tx), audit.ActionQuery, patient, "invalid-request", "the request's parameters were rejected"); aerr != nil {
 		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the access log is unavailable; try again later"))
 		return
@@ -316,12 +327,16 @@ func (m *MHD) retrieve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	repoID, uid, err := mhd.ParseRetrieveQuery(r.URL.Query())
+	if err == nil && len(r.Header.Values(mhd.HeaderPatientNIN)) > 0 && headerPatient(r) == "" {
+		err = mhd.NewError(http.StatusBadRequest, mhd.IssueInvalid, mhd.HeaderPatientNIN,
+			"header %s: not a valid national identity number", mhd.HeaderPatientNIN)
+	}
 	if err != nil {
 		m.badRequest(w, r, p, audit.TxITI68, err)
 		return
 	}
 	call := m.call(r, p, audit.TxITI68)
-	doc, err := m.Guard.OpenDocument(r.Context(), call, repoID, uid, r.Header.Get(mhd.HeaderPatientNIN))
+	doc, err := m.Guard.OpenDocument(r.Context(), call, repoID, uid, headerPatient(r))
 	if err != nil {
 		m.guardError(w, r, err)
 		return

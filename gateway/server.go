@@ -120,13 +120,19 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
+			// A response cut off on purpose (http.ErrAbortHandler, e.g. a
+			// document stream that broke) and a panic after the response
+			// started both end in an aborted connection, so the client
+			// can never take a partial response for a whole one; either
+			// way the request is still logged and counted.
+			v := recover()
+			abort := v == http.ErrAbortHandler
+			if v != nil && !abort {
 				s.log.ErrorContext(ctx, "panic serving request", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, map[string]string{"error": "internal error", "request_id": id})
+				} else {
+					abort = true
 				}
 			}
 			route := r.Pattern
@@ -140,7 +146,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			d := time.Since(start)
 			s.metrics.Request(route, r.Method, status, d)
 			s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", status,
-				"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
+				"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr, "aborted", abort)
+			if abort {
+				panic(http.ErrAbortHandler)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})

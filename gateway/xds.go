@@ -201,6 +201,12 @@ func (x *XDS) storedQuery(w http.ResponseWriter, req *soap.Request) {
 		return
 	}
 	res, err := x.Guard.Query(ctx, x.call(req, p, audit.TxITI18), q)
+	if d := (*access.Denied)(nil); errors.As(err, &d) && d.Conceal {
+		// The refusal is about documents the caller may not know exist
+		// (another patient's): answer as for documents that do not.
+		answer(&registry.QueryResult{ReturnType: q.ReturnType}, nil)
+		return
+	}
 	if err != nil {
 		answer(&registry.QueryResult{ReturnType: q.ReturnType}, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
 		return

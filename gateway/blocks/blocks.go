@@ -22,11 +22,28 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // the embedded database's driver
 
+	"pjd/trust"
 	"pjd/trust/policy"
 )
 
-// ErrNotFound: no block with that id.
-var ErrNotFound = errors.New("blocks: no such block")
+// Errors of the store; test with errors.Is.
+var (
+	// ErrNotFound: no block in force with that id.
+	ErrNotFound = errors.New("blocks: no such block")
+	// ErrInvalid: the block cannot be stored as given (the error says
+	// why). A block that could never match a request — a patient or
+	// practitioner that is not a national identity number, an
+	// organisation number with a bad check digit — is refused rather than
+	// stored, so a patient is never told they are protected when they are
+	// not.
+	ErrInvalid = errors.New("blocks: invalid block")
+)
+
+// sqliteTime is how times are stored in SQLite: fixed width, so that
+// comparing and ordering the TEXT values is comparing and ordering the
+// times (RFC 3339 with trimmed fractions would sort "…:05Z" after
+// "…:05.5Z").
+const sqliteTime = "2006-01-02T15:04:05.000000000Z07:00"
 
 // Store keeps blocks in SQL.
 type Store struct {
@@ -114,7 +131,7 @@ func (s *Store) timeArg(t time.Time) any {
 	if s.pg {
 		return t.UTC()
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return t.UTC().Format(sqliteTime)
 }
 
 func (s *Store) scanTime(v any) (time.Time, error) {
@@ -131,10 +148,53 @@ func (s *Store) scanTime(v any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("blocks: unexpected time value %T", v)
 }
 
-// Add stores a block and returns it with its id.
+// validate checks that b names a patient and someone to block in the forms
+// policy compares them in.
+func validate(b policy.Block) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+	}
+	switch {
+	case !trust.ValidNIN(b.PatientID):
+		return bad("the patient must be a national identity number (11 digits, valid check digits)")
+	case b.PractitionerID == "" && b.HPRNumber == "" && b.OrgNr == "":
+		return bad("a block names at least one of practitioner, HPR number or organisation")
+	case b.PractitionerID != "" && !trust.ValidNIN(b.PractitionerID):
+		return bad("the practitioner must be a national identity number")
+	case b.HPRNumber != "" && !allDigits(b.HPRNumber, 12):
+		return bad("the HPR number must be digits only")
+	case b.OrgNr != "" && !trust.ValidOrgNr(b.OrgNr):
+		return bad("the organisation number must have nine digits and a valid check digit")
+	case !b.ValidFrom.IsZero() && !b.ValidTo.IsZero() && !b.ValidTo.After(b.ValidFrom):
+		return bad("the block must end after it starts")
+	case len(b.ID) > 64:
+		return bad("the id is longer than 64 characters")
+	}
+	for _, d := range b.DocumentUniqueIDs {
+		if d == "" || len(d) > 128 {
+			return bad("a document uniqueId is empty or longer than 128 characters")
+		}
+	}
+	return nil
+}
+
+func allDigits(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Add stores a block and returns it with its id. A malformed block is
+// refused with an error matching ErrInvalid.
 func (s *Store) Add(ctx context.Context, b policy.Block) (policy.Block, error) {
-	if b.PatientID == "" || (b.PractitionerID == "" && b.HPRNumber == "" && b.OrgNr == "") {
-		return b, errors.New("blocks: a block names a patient and at least one of practitioner, HPR number or organisation")
+	if err := validate(b); err != nil {
+		return b, err
 	}
 	if b.ID == "" {
 		b.ID = uuid.NewString()

@@ -9,6 +9,7 @@
 package xdsclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -143,20 +144,38 @@ type Retrieved struct {
 	Docs     []ebrim.DocumentResponse
 	resp     *soap.Response
 	byCID    map[string]int
+	// partsDone is set once every attachment has been read; inline is
+	// the index of the next Docs entry to look at for inline documents.
+	partsDone bool
+	inline    int
 }
 
 // Next returns the next attachment's document response and a reader of its
-// bytes, or io.EOF. Inline (base64) documents are returned by Next too.
+// bytes, or io.EOF. Inline (base64) documents are returned by Next too,
+// after the attachments.
 func (r *Retrieved) Next() (*ebrim.DocumentResponse, io.Reader, error) {
-	part, err := r.resp.NextPart()
-	if err != nil {
-		return nil, nil, err
+	if !r.partsDone {
+		part, err := r.resp.NextPart()
+		if err == nil {
+			i, ok := r.byCID[part.ContentID]
+			if !ok {
+				return nil, nil, fmt.Errorf("xdsclient: response part %q matches no DocumentResponse", part.ContentID)
+			}
+			return &r.Docs[i], part.Body, nil
+		}
+		if !errors.Is(err, io.EOF) {
+			return nil, nil, err
+		}
+		r.partsDone = true
 	}
-	i, ok := r.byCID[part.ContentID]
-	if !ok {
-		return nil, nil, fmt.Errorf("xdsclient: response part %q matches no DocumentResponse", part.ContentID)
+	for r.inline < len(r.Docs) {
+		d := &r.Docs[r.inline]
+		r.inline++
+		if d.IncludeHref == "" {
+			return d, bytes.NewReader(d.Inline), nil
+		}
 	}
-	return &r.Docs[i], part.Body, nil
+	return nil, nil, io.EOF
 }
 
 // Close releases the connection.
