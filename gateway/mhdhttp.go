@@ -168,29 +168,32 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 		m.badRequest(w, r, p, audit.TxITI67, err)
 		return
 	}
+	var from, to int
 	res, err := m.Guard.FindDocuments(r.Context(), m.call(r, p, audit.TxITI67), access.FindRequest{
 		PatientID: s.Patient.ID, PatientOID: s.Patient.OID, Filter: f, Match: s.Match, Related: true,
+		Page: func(docs []*registry.DocumentEntry) []*registry.DocumentEntry {
+			// Newest first, and stable, so pages do not shift between requests.
+			slices.SortStableFunc(docs, func(a, b *registry.DocumentEntry) int {
+				if c := cmp.Compare(normDTM(b.CreationTime), normDTM(a.CreationTime)); c != 0 {
+					return c
+				}
+				return cmp.Compare(a.UniqueID, b.UniqueID)
+			})
+			from, to = s.PageBounds(len(docs))
+			return docs[from:to]
+		},
 	})
 	if err != nil {
 		m.guardError(w, r, err)
 		return
 	}
-	docs := res.Documents
-	// Newest first, and stable, so pages do not shift between requests.
-	slices.SortStableFunc(docs, func(a, b *registry.DocumentEntry) int {
-		if c := cmp.Compare(normDTM(b.CreationTime), normDTM(a.CreationTime)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.UniqueID, b.UniqueID)
-	})
-	from, to := s.PageBounds(len(docs))
 	opts := m.renderOptions()
-	entries := make([]mhd.Resource, 0, to-from)
-	for _, d := range docs[from:to] {
+	entries := make([]mhd.Resource, 0, len(res.Documents))
+	for _, d := range res.Documents {
 		entries = append(entries, mhd.R(mhd.DocumentReferenceFrom(d, res.Associations, opts)))
 	}
-	self, next := s.Links(m.Pager, m.BaseURL, len(docs))
-	b := mhd.SearchSet(entries, len(docs), self, next)
+	self, next := s.Links(m.Pager, m.BaseURL, res.Total)
+	b := mhd.SearchSet(entries, res.Total, self, next)
 	markEmergency(w, &b, res.Flags)
 	w.Header().Set(mhd.HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
 	m.Metrics.Transaction("ITI-67", "Success")

@@ -258,16 +258,23 @@ type FindRequest struct {
 	// Related asks for the relationship associations among the visible
 	// documents (for MHD relatesTo).
 	Related bool
+	// Page, when set, picks (and orders) the documents actually returned
+	// from all the principal may see — one page of a paged search — so
+	// the audit record names exactly what left.
+	Page func(visible []*registry.DocumentEntry) []*registry.DocumentEntry
 }
 
 // FindResult is what the principal may see of a search.
 type FindResult struct {
+	// Documents are the documents returned (the page, with Page).
 	Documents    []*registry.DocumentEntry
 	Associations []*registry.Association
-	HiddenNORS   int
-	Hidden       int
-	Flags        audit.Flags
-	Rule         string
+	// Total is how many documents the principal may see in all.
+	Total      int
+	HiddenNORS int
+	Hidden     int
+	Flags      audit.Flags
+	Rule       string
 }
 
 // FindDocuments searches one patient's documents (ITI-67, the UI list).
@@ -280,7 +287,7 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 		return nil, err
 	}
 	if !pre.Permitted() {
-		return nil, g.deny(ctx, c, audit.ActionQuery, patient, pre, nil)
+		return g.findDenied(ctx, c, patient, pre, nil)
 	}
 	f := req.Filter
 	f.PatientID = registry.NewPatientCX(patient, req.PatientOID).String()
@@ -301,24 +308,29 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 		return nil, err
 	}
 	if !dec.Permitted() {
-		return nil, g.deny(ctx, c, audit.ActionQuery, patient, dec, docs)
+		return g.findDenied(ctx, c, patient, dec, docs)
 	}
 	visible := visibleEntries(docs, dec)
+	returned := visible
+	if req.Page != nil {
+		returned = req.Page(slices.Clone(visible))
+	}
 	r := g.record(c, audit.ActionQuery)
 	r.Outcome = audit.OutcomePermit
 	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
 	r.PatientID = patient
 	r.HiddenNORS = dec.HiddenNORS
 	for _, d := range docs {
-		disp := audit.DocHidden
-		if slices.Contains(visible, d) {
-			disp = audit.DocReturned
+		switch {
+		case slices.Contains(returned, d):
+			r.Documents = append(r.Documents, auditDocument(d, audit.DocReturned))
+		case !slices.Contains(visible, d):
+			r.Documents = append(r.Documents, auditDocument(d, audit.DocHidden))
 		}
-		r.Documents = append(r.Documents, auditDocument(d, disp))
 	}
 	var assocs []*registry.Association
-	if req.Related && len(visible) > 0 {
-		assocs, err = g.relations(ctx, visible)
+	if req.Related && len(returned) > 0 {
+		assocs, err = g.relations(ctx, returned)
 		if err != nil {
 			return nil, err
 		}
@@ -327,13 +339,27 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 		return nil, err
 	}
 	return &FindResult{
-		Documents:    visible,
+		Documents:    returned,
 		Associations: assocs,
+		Total:        len(visible),
 		HiddenNORS:   dec.HiddenNORS,
 		Hidden:       len(docs) - len(visible),
 		Flags:        r.Flags,
 		Rule:         dec.Rule,
 	}, nil
+}
+
+// findDenied answers a refused search. A patient's block hides everything
+// without saying so: the search is recorded as refused, and the caller
+// gets an empty result, as for a patient with no documents. Any other
+// refusal is an error.
+func (g *Guard) findDenied(ctx context.Context, c Call, patient string, dec policy.Decision, docs []*registry.DocumentEntry) (*FindResult, error) {
+	err := g.deny(ctx, c, audit.ActionQuery, patient, dec, docs)
+	var d *Denied
+	if dec.Rule == policy.RulePatientBlock && errors.As(err, &d) {
+		return &FindResult{Rule: dec.Rule}, nil
+	}
+	return nil, err
 }
 
 // relations returns the document relationships whose source and target
@@ -393,7 +419,7 @@ func concealed(rule string) bool {
 	switch rule {
 	case policy.RuleDocumentNORS, policy.RuleDocumentBlocked, policy.RuleDocumentOutsideWindow,
 		policy.RuleDocumentHiddenFromCitizen, policy.RuleDocumentPatientMismatch,
-		policy.RuleAttestationPatientBinding, policy.RuleCitizenOtherPatient:
+		policy.RuleAttestationPatientBinding, policy.RuleCitizenOtherPatient, policy.RulePatientBlock:
 		return true
 	}
 	return false

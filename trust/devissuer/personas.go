@@ -148,5 +148,5 @@ func PersonaByID(id string) (Persona, bool) {
 // SyntheticPatients are demo patients (synthetic F-nr, month+80 and
 // month+65 styles, valid check digits).
 func SyntheticPatients() []string {
-	return []string{"14865940093", "02819540023", "30827740043", "29698496140"}
+	return []string{"14865940093", "02819540023", "28827740065", "29698496140"}
 }
