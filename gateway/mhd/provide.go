@@ -437,7 +437,12 @@ func (pp *provideParser) submissionSet(e *entry) {
 		}
 	}
 	if l.Source != nil {
-		a := cs.author(&Reference{Reference: l.Source.Reference, Type: l.Source.Type, Identifier: l.Source.Identifier}, "source")
+		// A source that only carries ihe-authorOrg (no Practitioner)
+		// is an institution-only author.
+		var a registry.Author
+		if l.Source.Reference != "" || l.Source.Identifier != nil {
+			a = cs.author(&Reference{Reference: l.Source.Reference, Type: l.Source.Type, Identifier: l.Source.Identifier}, "source")
+		}
 		for _, x := range l.Source.Extension {
 			if x.URL == ExtAuthorOrg && x.ValueReference != nil {
 				org := cs.author(x.ValueReference, "source.extension")

@@ -414,3 +414,35 @@ func TestFromRegistryErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestParseProvideBundleSourceOrgOnly: a SubmissionSet List whose source
+// carries only ihe-authorOrg is an institution-only author.
+func TestParseProvideBundleSourceOrgOnly(t *testing.T) {
+	m := bundleMap(t)
+	var list map[string]any
+	for _, e := range m["entry"].([]any) {
+		if r := e.(map[string]any)["resource"].(map[string]any); r["resourceType"] == "List" && strings.Contains(string(mustJSON(t, r["code"])), "submissionset") {
+			list = r
+		}
+	}
+	if list == nil {
+		t.Fatal("no List in the sample bundle")
+	}
+	list["contained"] = append(asSlice(list["contained"]), map[string]any{"resourceType": "Organization", "id": "org1",
+		"name": "Syntetisk sykehus HF",
+		"identifier": []any{map[string]any{"system": "urn:oid:2.16.578.1.12.4.1.4.101", "value": "991919198"}}})
+	list["source"] = map[string]any{"extension": []any{map[string]any{"url": ExtAuthorOrg, "valueReference": map[string]any{"reference": "#org1"}}}}
+	p, err := ParseProvideBundle(bytes.NewReader(mustJSON(t, m)), limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := p.Submission.SubmissionSet.Authors
+	if len(as) != 1 || as[0].Person != "" || len(as[0].Institutions) != 1 || !strings.Contains(as[0].Institutions[0], "991919198") {
+		t.Fatalf("authors %+v, want one institution-only author", as)
+	}
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
