@@ -429,7 +429,7 @@ func TestParseProvideBundleSourceOrgOnly(t *testing.T) {
 		t.Fatal("no List in the sample bundle")
 	}
 	list["contained"] = append(asSlice(list["contained"]), map[string]any{"resourceType": "Organization", "id": "org1",
-		"name": "Syntetisk sykehus HF",
+		"name":       "Syntetisk sykehus HF",
 		"identifier": []any{map[string]any{"system": "urn:oid:2.16.578.1.12.4.1.4.101", "value": "991919198"}}})
 	list["source"] = map[string]any{"extension": []any{map[string]any{"url": ExtAuthorOrg, "valueReference": map[string]any{"reference": "#org1"}}}}
 	p, err := ParseProvideBundle(bytes.NewReader(mustJSON(t, m)), limit)
