@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"pjd/conformance/testenv"
+	"pjd/gateway"
+	"pjd/registry/postgres"
+)
+
+// The benchmarks of pjd as a whole. They measure the same cases as pjd
+// bench (bench.go), on services testenv starts, and report each case's
+// figures with b.ReportMetric next to its baseline from the same run:
+//
+//	go test -run '^$' -bench Transfer -benchtime 8x ./cmd/pjd/
+//	go test -run '^$' -bench MHD -benchtime 500x -timeout 20m ./cmd/pjd/
+//	go test -run '^$' -bench Registry -benchtime 2000x -timeout 60m ./cmd/pjd/ -pjd.bench.docs 1000000
+//
+// (the -pjd.bench.* flags go after the package). Serial cases run b.N
+// operations; fixed-rate and closed-loop cases run once for
+// -pjd.bench.duration whatever b.N is.
+//
+// They never judge a time; an operation that fails (a wrong answer, a
+// dropped request) fails the benchmark.
+var (
+	benchSize     = flag.Int64("pjd.bench.size", 64<<20, "BenchmarkTransfer: document size in bytes")
+	benchRate     = flag.Float64("pjd.bench.rate", 200, "BenchmarkMHD: offered requests/s of the fixed-rate runs")
+	benchDuration = flag.Duration("pjd.bench.duration", 10*time.Second, "BenchmarkMHD: length of each fixed-rate and maximum-throughput run; BenchmarkRegistry: of each parallel run")
+	benchWorkers  = flag.Int("pjd.bench.workers", 8, "BenchmarkMHD: clients of the maximum-throughput runs")
+	benchMHDDocs  = flag.Int("pjd.bench.mhd-docs", 20, "BenchmarkMHD: documents the patient has")
+	benchRegDocs  = flag.Int("pjd.bench.docs", 20_000, "BenchmarkRegistry: synthetic DocumentEntries loaded (1000000 for the reference figure)")
+)
+
+// testServices are the services testenv provides, as a benchmark run's.
+func testServices(b *testing.B, pg, rd, s3 bool) *benchServices {
+	b.Helper()
+	svc := &benchServices{s3Insecure: true}
+	if pg {
+		svc.postgresURL = testenv.Postgres(b)
+	}
+	if rd {
+		r := testenv.RedisDB(b)
+		svc.redisURL = "redis://" + r.Addr + "/" + strconv.Itoa(r.DB)
+	}
+	if s3 {
+		svc.s3 = testenv.S3(b)
+	}
+	return svc
+}
+
+func benchLog(b *testing.B) *slog.Logger {
+	return slog.New(gateway.NewRedactingHandler(slog.NewTextHandler(testLogWriter{b}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+// report puts a case's figures on the benchmark line, with its ratio to
+// its baseline when the baseline ran before it. A timed run (fixed-rate
+// or closed-loop, which ignores b.N) reports as ns/op its wall time per
+// completed operation.
+func report(b *testing.B, row benchRow, done map[string]benchRow, timed bool) {
+	b.Helper()
+	l := row.Lat
+	if timed && l.OK > 0 {
+		b.ReportMetric(float64(l.Elapsed.Nanoseconds())/float64(l.OK), "ns/op")
+	}
+	if l.Errors > 0 || l.Dropped > 0 {
+		b.Errorf("%d operations failed, %d not sent; first error: %v", l.Errors, l.Dropped, l.FirstErr)
+	}
+	b.ReportMetric(float64(l.P50)/1e6, "p50-ms")
+	b.ReportMetric(float64(l.P99)/1e6, "p99-ms")
+	b.ReportMetric(l.PerSecond(), row.Unit+"/s")
+	if row.Bytes > 0 {
+		b.ReportMetric(row.mbPerSecond(), "MB/s")
+	}
+	if l.Offered > 0 {
+		b.ReportMetric(l.Offered, "offered/s")
+	}
+	if base, ok := done[row.Baseline]; ok {
+		if x, what, ok := row.versus(base); ok {
+			b.ReportMetric(x, "x-baseline-"+what)
+		}
+	}
+	done[row.Name] = row
+}
+
+// serial measures c one operation at a time, b.N times.
+func serial(b *testing.B, c benchCase, done map[string]benchRow) {
+	ctx := context.Background()
+	var col collector
+	i := uint64(0)
+	start := time.Now()
+	for b.Loop() {
+		t0 := time.Now()
+		if err := c.Op(ctx, i); err != nil {
+			b.Fatal(err)
+		}
+		col.add(time.Since(t0), nil)
+		i++
+	}
+	report(b, c.row(col.result(time.Since(start))), done, false)
+}
+
+// BenchmarkTransfer: ITI-41 and ITI-43 MB/s through a pjd server on S3
+// (versitygw) and PostgreSQL, next to plain minio-go PutObject/GetObject
+// of documents of the same size against the same S3 server.
+func BenchmarkTransfer(b *testing.B) {
+	t, err := newTransferBench(context.Background(), testServices(b, true, false, true), benchLog(b), *benchSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer t.close()
+	done := map[string]benchRow{}
+	for _, c := range t.cases() {
+		b.Run(c.Name, func(b *testing.B) { serial(b, c, done) })
+	}
+}
+
+// BenchmarkMHD: ITI-67 searches and ITI-68 reads (1 MiB) with full
+// verification on PostgreSQL + Redis + S3, next to the same endpoints with
+// audit records discarded and to the direct registry/repository path:
+// serially (b.N), at a fixed offered rate and closed loop at the most the
+// server takes (each of those once, for -pjd.bench.duration).
+func BenchmarkMHD(b *testing.B) {
+	ctx := context.Background()
+	o := mhdOptions{Rate: *benchRate, Duration: *benchDuration, Workers: *benchWorkers, Documents: *benchMHDDocs}
+	m, err := newMHDBench(ctx, testServices(b, true, true, true), benchLog(b), o.Documents)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.close()
+	done := map[string]benchRow{}
+	for _, c := range m.cases() {
+		b.Run(c.Name, func(b *testing.B) {
+			if c.Mode == "serial" {
+				serial(b, c.benchCase, done)
+				return
+			}
+			// One run of -pjd.bench.duration is the measurement, whatever
+			// b.N is (ns/op is then the run's length).
+			report(b, c.row(c.run(ctx, o)), done, true)
+		})
+	}
+}
+
+// BenchmarkRegistry: FindDocuments through registry.Registry.Query (the
+// ITI-18 stored-query path) on PostgreSQL with -pjd.bench.docs synthetic
+// DocumentEntries, next to a plain pgx query of the same index lookup;
+// serially (b.N) and from 4×GOMAXPROCS clients (for -pjd.bench.duration).
+func BenchmarkRegistry(b *testing.B) {
+	ctx := context.Background()
+	r, err := newRegistryBench(ctx, testenv.Postgres(b), registryOptions{Documents: *benchRegDocs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.close()
+	b.Logf("%d synthetic DocumentEntries for %d patients, loaded in %v", r.loaded.Documents, r.loaded.Patients, r.loaded.Elapsed.Round(time.Millisecond))
+	done := map[string]benchRow{}
+	for _, c := range r.cases() {
+		b.Run(c.Name, func(b *testing.B) {
+			if !c.Parallel {
+				serial(b, c.benchCase, done)
+				return
+			}
+			report(b, c.row(runClosedLoop(ctx, registryWorkers(), *benchDuration, c.Op)), done, true)
+		})
+	}
+}
+
+// TestBenchCommand runs each pjd bench benchmark briefly, on services
+// named by flag as an operator would, and checks the table it prints: a
+// row per case, every operation successful. It judges no figure.
+func TestBenchCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and services: skipped with -short")
+	}
+	s3 := func() []string {
+		info := testenv.S3(t)
+		return []string{"--s3-endpoint", info.Endpoint, "--s3-bucket", info.Bucket, "--s3-access-key", info.AccessKey,
+			"--s3-secret-key", info.SecretKey, "--s3-insecure"}
+	}
+	rows := []struct {
+		name  string
+		args  func() []string
+		cases []string
+	}{
+		{"transfer", func() []string {
+			return append([]string{"--postgres-url", testenv.Postgres(t), "--size", "1MiB", "--count", "2"}, s3()...)
+		}, []string{"s3-put", "iti-41", "s3-get", "iti-43"}},
+		{"mhd", func() []string {
+			r := testenv.RedisDB(t)
+			return append([]string{"--postgres-url", testenv.Postgres(t), "--redis-url", "redis://" + r.Addr + "/" + strconv.Itoa(r.DB),
+				"--count", "5", "--rate", "20", "--duration", "250ms", "--workers", "2", "--docs", "3"}, s3()...)
+		}, []string{"iti-67/direct", "iti-67/no-audit", "iti-67/full", "iti-67/full/rate", "iti-67/no-audit/max", "iti-68/full/max"}},
+		{"registry", func() []string {
+			return []string{"--postgres-url", testenv.Postgres(t), "--docs", "2000", "--count", "20", "--duration", "200ms"}
+		}, []string{"pgx/serial", "pgx+json/serial", "registry-query/serial", "registry-query/parallel"}},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			if code := run(ctx, append([]string{"bench", row.name}, row.args()...), &stdout, &stderr); code != 0 {
+				t.Fatalf("pjd bench %s: exit %d\n%s\n%s", row.name, code, stdout.String(), stderr.String())
+			}
+			out := stdout.String()
+			for _, c := range row.cases {
+				if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(c) + `\s+[1-9]\d*\s+0\s`).MatchString(out) {
+					t.Errorf("no successful row %q (ok > 0, no errors) in:\n%s", c, out)
+				}
+			}
+			if strings.Contains(out, "first error") {
+				t.Errorf("errors reported:\n%s", out)
+			}
+		})
+	}
+	t.Run("unknown", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{"bench", "nope"}, &stdout, &stderr); code != 2 {
+			t.Errorf("pjd bench nope: exit %d, want 2", code)
+		}
+	})
+}
+
+// TestBenchRefusesData: a benchmark that registers documents refuses a
+// database or bucket that already holds some.
+func TestBenchRefusesData(t *testing.T) {
+	ctx := context.Background()
+	full := testenv.Postgres(t)
+	st, err := postgres.Open(ctx, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.LoadSynthetic(ctx, postgres.LoadOptions{Documents: 3, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	migrated := testenv.Postgres(t)
+	st2, err := postgres.Open(ctx, migrated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if err := st2.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	emptyBucket := testenv.S3(t)
+	fullBucket := testenv.S3(t)
+	c := newS3Store(t, fullBucket).c
+	if _, err := c.PutObject(ctx, fullBucket.Bucket, "somebody/else.txt", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rows := []struct {
+		name   string
+		svc    benchServices
+		refuse bool
+	}{
+		{"fresh database", benchServices{postgresURL: testenv.Postgres(t), givenPostgres: true}, false},
+		{"empty registry", benchServices{postgresURL: migrated, givenPostgres: true}, false},
+		{"registry with documents", benchServices{postgresURL: full, givenPostgres: true}, true},
+		{"throwaway database is not checked", benchServices{postgresURL: full}, false},
+		{"empty bucket", benchServices{s3: emptyBucket, s3Insecure: true, givenS3: true}, false},
+		{"bucket with objects", benchServices{s3: fullBucket, s3Insecure: true, givenS3: true}, true},
+	}
+	for _, row := range rows {
+		t.Run(strings.ReplaceAll(row.name, " ", "_"), func(t *testing.T) {
+			err := row.svc.refuseData(ctx)
+			if (err != nil) != row.refuse {
+				t.Errorf("refuseData: %v, want refusal %v", err, row.refuse)
+			}
+		})
+	}
+}
