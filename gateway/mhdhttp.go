@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -169,6 +170,7 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var from, to int
+	opts := m.renderOptions()
 	res, err := m.Guard.FindDocuments(r.Context(), m.call(r, p, audit.TxITI67), access.FindRequest{
 		PatientID: s.Patient.ID, PatientOID: s.Patient.OID, Filter: f, Match: s.Match, Related: true,
 		Page: func(docs []*registry.DocumentEntry) []*registry.DocumentEntry {
@@ -182,27 +184,50 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 			from, to = s.PageBounds(len(docs))
 			return docs[from:to]
 		},
+		// Rendered while the audit record commits.
+		Render: func(res *access.FindResult) ([]byte, error) {
+			entries := make([]mhd.Resource, 0, len(res.Documents))
+			for _, d := range res.Documents {
+				entries = append(entries, mhd.R(mhd.DocumentReferenceFrom(d, res.Associations, opts)))
+			}
+			self, next := s.Links(m.Pager, m.BaseURL, res.Total)
+			b := mhd.SearchSet(entries, res.Total, self, next)
+			if codes := emergencyCodes(res.Flags); len(codes) > 0 {
+				if b.Meta == nil {
+					b.Meta = &mhd.Meta{}
+				}
+				for _, c := range codes {
+					b.Meta.Security = append(b.Meta.Security, mhd.Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActReason", Code: c})
+				}
+			}
+			var buf bytes.Buffer
+			if err := mhd.Encode(&buf, b, s.Pretty); err != nil {
+				return nil, err
+			}
+			return buf.Bytes(), nil
+		},
 	})
 	if err != nil {
 		m.guardError(w, r, err)
 		return
 	}
-	opts := m.renderOptions()
-	entries := make([]mhd.Resource, 0, len(res.Documents))
-	for _, d := range res.Documents {
-		entries = append(entries, mhd.R(mhd.DocumentReferenceFrom(d, res.Associations, opts)))
+	if codes := emergencyCodes(res.Flags); len(codes) > 0 {
+		w.Header().Set("NHN-Emergency-Access", strings.Join(codes, ","))
 	}
-	self, next := s.Links(m.Pager, m.BaseURL, res.Total)
-	b := mhd.SearchSet(entries, res.Total, self, next)
-	markEmergency(w, &b, res.Flags)
 	w.Header().Set(mhd.HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
+	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", strconv.Itoa(len(res.Rendered)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(res.Rendered)
 	m.Metrics.Transaction("ITI-67", "Success")
-	writeFHIR(w, http.StatusOK, b, s.Pretty)
 }
 
-// markEmergency marks an answer given under emergency access (BTG or
-// ETREAT) in a response header and the Bundle's security labels.
-func markEmergency(w http.ResponseWriter, b *mhd.Bundle, f audit.Flags) {
+// emergencyCodes are the purposes of use (BTG, ETREAT) under which an
+// answer was given through emergency access: the response says so in the
+// NHN-Emergency-Access header and the Bundle's security labels.
+func emergencyCodes(f audit.Flags) []string {
 	var codes []string
 	if f.BTG {
 		codes = append(codes, "BTG")
@@ -210,16 +235,7 @@ func markEmergency(w http.ResponseWriter, b *mhd.Bundle, f audit.Flags) {
 	if f.ETREAT {
 		codes = append(codes, "ETREAT")
 	}
-	if len(codes) == 0 {
-		return
-	}
-	w.Header().Set("NHN-Emergency-Access", strings.Join(codes, ","))
-	if b.Meta == nil {
-		b.Meta = &mhd.Meta{}
-	}
-	for _, c := range codes {
-		b.Meta.Security = append(b.Meta.Security, mhd.Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActReason", Code: c})
-	}
+	return codes
 }
 
 func normDTM(s string) string {
@@ -364,6 +380,9 @@ func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call
 	if etag != "" {
 		h.Set("ETag", etag)
 		if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+			if doc.Discard != nil {
+				doc.Discard()
+			}
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}

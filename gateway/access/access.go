@@ -26,6 +26,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"pjd/gateway/audit"
@@ -262,6 +263,9 @@ type FindRequest struct {
 	// from all the principal may see — one page of a paged search — so
 	// the audit record names exactly what left.
 	Page func(visible []*registry.DocumentEntry) []*registry.DocumentEntry
+	// Render, when set, turns the result into the response body while the
+	// audit record commits (FindResult.Rendered).
+	Render func(res *FindResult) ([]byte, error)
 }
 
 // FindResult is what the principal may see of a search.
@@ -275,6 +279,8 @@ type FindResult struct {
 	Hidden     int
 	Flags      audit.Flags
 	Rule       string
+	// Rendered is what FindRequest.Render made of the result.
+	Rendered []byte
 }
 
 // FindDocuments searches one patient's documents (ITI-67, the UI list).
@@ -328,25 +334,32 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 			r.Documents = append(r.Documents, auditDocument(d, audit.DocHidden))
 		}
 	}
-	var assocs []*registry.Association
-	if req.Related && len(returned) > 0 {
-		assocs, err = g.relations(ctx, returned)
-		if err != nil {
-			return nil, err
-		}
+	// The record commits while the relationships are read and the answer
+	// is rendered; the result leaves only once the commit succeeded.
+	committed := make(chan error, 1)
+	go func() { committed <- g.commit(ctx, r) }()
+	res := &FindResult{
+		Documents:  returned,
+		Total:      len(visible),
+		HiddenNORS: dec.HiddenNORS,
+		Hidden:     len(docs) - len(visible),
+		Flags:      r.Flags,
+		Rule:       dec.Rule,
 	}
-	if err := g.commit(ctx, r); err != nil {
+	var werr error
+	if req.Related && len(returned) > 0 {
+		res.Associations, werr = g.relations(ctx, returned)
+	}
+	if werr == nil && req.Render != nil {
+		res.Rendered, werr = req.Render(res)
+	}
+	if err := <-committed; err != nil {
 		return nil, err
 	}
-	return &FindResult{
-		Documents:    returned,
-		Associations: assocs,
-		Total:        len(visible),
-		HiddenNORS:   dec.HiddenNORS,
-		Hidden:       len(docs) - len(visible),
-		Flags:        r.Flags,
-		Rule:         dec.Rule,
-	}, nil
+	if werr != nil {
+		return nil, werr
+	}
+	return res, nil
 }
 
 // findDenied answers a refused search. A patient's block hides everything
@@ -432,6 +445,8 @@ type Document struct {
 	// Open streams the bytes; call it once. A read error mid-stream means
 	// the response must be aborted (and RecordError called).
 	Open func(ctx context.Context) (io.ReadCloser, int64, error)
+	// Discard releases the document when it will not be opened (a 304).
+	Discard func()
 }
 
 // OpenDocument authorizes reading one document (ITI-68, the UI viewer):
@@ -498,15 +513,44 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
 	r.PatientID = patient
 	r.Documents = []audit.Document{auditDocument(d, audit.DocReturned)}
+	// The blob is located and opened while the record commits (object
+	// storage answers in milliseconds); nothing of it reaches the caller
+	// unless the commit succeeded.
+	type opened struct {
+		rc   io.ReadCloser
+		size int64
+		err  error
+	}
+	pre := make(chan opened, 1)
+	go func() {
+		rc, size, err := g.repo.Open(ctx, d)
+		pre <- opened{rc, size, err}
+	}()
 	if err := g.commit(ctx, r); err != nil {
+		if o := <-pre; o.rc != nil {
+			o.rc.Close()
+		}
 		return nil, err
 	}
-	repo := g.repo
+	var once sync.Once
+	take := func() (o opened, taken bool) {
+		once.Do(func() { o, taken = <-pre, true })
+		return o, taken
+	}
 	return &Document{
 		Entry: d,
 		Flags: r.Flags,
-		Open: func(ctx context.Context) (io.ReadCloser, int64, error) {
-			return repo.Open(ctx, d)
+		Open: func(context.Context) (io.ReadCloser, int64, error) {
+			o, taken := take()
+			if !taken {
+				return nil, 0, errors.New("access: document already opened")
+			}
+			return o.rc, o.size, o.err
+		},
+		Discard: func() {
+			if o, taken := take(); taken && o.rc != nil {
+				o.rc.Close()
+			}
 		},
 	}, nil
 }

@@ -213,53 +213,82 @@ func (s *Store) Append(ctx context.Context, key *audit.Key, recs []*audit.Record
 	if err != nil {
 		return err
 	}
-	for start := 0; start < len(sealed); start += insertChunk {
-		chunk := sealed[start:min(start+insertChunk, len(sealed))]
-		q := s.d.query()
-		q.WriteString(`INSERT INTO audit_records (seq, id, recorded_ms, transaction_code, outcome, patient_id,
-			actor_pid, actor_hpr, purpose_code, flagged, key_id, prev_hash, hash, body) VALUES `)
-		for i, row := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			x := row.Index
-			q.values(row.Seq, x.ID, x.TimeMS, x.Transaction, x.Outcome, x.PatientID, x.ActorPID, x.ActorHPR,
-				x.PurposeCode, x.Flagged, row.KeyID, row.Prev, row.Hash, string(row.Body))
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
-			return s.wrap("append: insert records", err)
-		}
-	}
 	var ents [][2]any
 	for _, row := range sealed {
 		for _, id := range row.Index.EntityIDs {
 			ents = append(ents, [2]any{row.Seq, id})
 		}
 	}
-	for start := 0; start < len(ents); start += insertChunk * 2 {
-		chunk := ents[start:min(start+insertChunk*2, len(ents))]
+	if s.d.dollar && len(sealed) <= insertChunk && len(ents) <= insertChunk*2 {
+		// PostgreSQL: the records, their entities and the head checkpoint
+		// in one statement (data-modifying CTEs), one round trip.
 		q := s.d.query()
-		q.WriteString(`INSERT INTO audit_record_entities (seq, entity_id) VALUES `)
-		for i, e := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.values(e[0], e[1])
+		q.WriteString(`WITH r AS (`)
+		s.insertRecords(q, sealed)
+		q.WriteString(`)`)
+		if len(ents) > 0 {
+			q.WriteString(`, e AS (`)
+			insertEntities(q, ents)
+			q.WriteString(`)`)
 		}
+		q.WriteString(` `)
+		insertHead(q, newHead, key, sealed)
 		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
-			return s.wrap("append: insert entities", err)
+			return s.wrap("append: insert", err)
 		}
-	}
-	q := s.d.query()
-	q.WriteString(`INSERT INTO audit_heads (seq, hash, key_id, recorded_ms) VALUES `)
-	q.values(newHead.Seq, newHead.Hash, key.ID(), sealed[len(sealed)-1].Index.TimeMS)
-	if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
-		return s.wrap("append: insert head", err)
+	} else {
+		for start := 0; start < len(sealed); start += insertChunk {
+			q := s.d.query()
+			s.insertRecords(q, sealed[start:min(start+insertChunk, len(sealed))])
+			if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+				return s.wrap("append: insert records", err)
+			}
+		}
+		for start := 0; start < len(ents); start += insertChunk * 2 {
+			q := s.d.query()
+			insertEntities(q, ents[start:min(start+insertChunk*2, len(ents))])
+			if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+				return s.wrap("append: insert entities", err)
+			}
+		}
+		q := s.d.query()
+		insertHead(q, newHead, key, sealed)
+		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+			return s.wrap("append: insert head", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return s.wrap("append: commit", err)
 	}
 	return nil
+}
+
+func (s *Store) insertRecords(q *query, chunk []audit.Sealed) {
+	q.WriteString(`INSERT INTO audit_records (seq, id, recorded_ms, transaction_code, outcome, patient_id,
+			actor_pid, actor_hpr, purpose_code, flagged, key_id, prev_hash, hash, body) VALUES `)
+	for i, row := range chunk {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		x := row.Index
+		q.values(row.Seq, x.ID, x.TimeMS, x.Transaction, x.Outcome, x.PatientID, x.ActorPID, x.ActorHPR,
+			x.PurposeCode, x.Flagged, row.KeyID, row.Prev, row.Hash, string(row.Body))
+	}
+}
+
+func insertEntities(q *query, chunk [][2]any) {
+	q.WriteString(`INSERT INTO audit_record_entities (seq, entity_id) VALUES `)
+	for i, e := range chunk {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.values(e[0], e[1])
+	}
+}
+
+func insertHead(q *query, head audit.Head, key *audit.Key, sealed []audit.Sealed) {
+	q.WriteString(`INSERT INTO audit_heads (seq, hash, key_id, recorded_ms) VALUES `)
+	q.values(head.Seq, head.Hash, key.ID(), sealed[len(sealed)-1].Index.TimeMS)
 }
 
 type queryer interface {
