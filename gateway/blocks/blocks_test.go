@@ -336,9 +336,10 @@ func testGuard(t *testing.T, b backend) {
 	}
 	c.t = t0.Add(time.Hour)
 	gp.AttestedAt = c.t.Add(-time.Minute)
-	var d *access.Denied
-	if _, err := find(); !errors.As(err, &d) || d.Rule != policy.RulePatientBlock {
-		t.Fatalf("with the organisation blocked: %v", err)
+	// The block hides everything, without announcing itself: an empty
+	// answer, recorded as refused by the block.
+	if res, err := find(); err != nil || len(res.Documents) != 0 || res.Rule != policy.RulePatientBlock {
+		t.Fatalf("with the organisation blocked: %+v, %v", res, err)
 	}
 	if err := s.Lift(ctx, one.ID); err != nil {
 		t.Fatal(err)
