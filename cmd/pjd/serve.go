@@ -453,8 +453,8 @@ func printBanner(w io.Writer, c *serveConfig, a *app) {
 	}
 	fmt.Fprintf(w, "  Health          %s/healthz  %s/readyz  %s/metrics\n", u, u, u)
 	if c.dev {
-		fmt.Fprintf(w, "  Dev issuer      %s/dev/helseid/.well-known/openid-configuration\n", u)
 		if c.has(roleGateway) {
+			fmt.Fprintf(w, "  Dev issuer      %s/dev/helseid/.well-known/openid-configuration\n", u)
 			fmt.Fprintf(w, "  Demo host       %s/ui/demo-host\n", u)
 		}
 		fmt.Fprintf(w, "  Data folder     %s\n\n", c.data)
