@@ -64,6 +64,56 @@ func (t *T) seed(ctx context.Context, patient string, n int, mutate func(*regist
 	return t.provided(ctx, patient, n, mutate)
 }
 
+// seedNew provides n documents for a new patient through ITI-41 and
+// returns the patient, the entries and the contents.
+func (t *T) seedNew(ctx context.Context, n int) (patient string, entries []*registry.DocumentEntry, bodies [][]byte, err error) {
+	patient = t.NewPatient()
+	entries, bodies, err = t.seed(ctx, patient, n, nil)
+	return patient, entries, bodies, err
+}
+
+// as returns a client presenting a dev token of persona (for patient; ""
+// for none), with the persona's scopes or the ones named.
+func (t *T) as(ctx context.Context, persona, patient string, scopes ...string) (*http.Client, error) {
+	tok, err := t.Token(ctx, persona, patient, scopes...)
+	if err != nil {
+		return nil, err
+	}
+	return t.As(tok), nil
+}
+
+// searchAs runs ITI-67 for patient as persona, attested for attested.
+func (t *T) searchAs(ctx context.Context, persona, attested, patient string) (Answer, error) {
+	c, err := t.as(ctx, persona, attested)
+	if err != nil {
+		return Answer{}, err
+	}
+	return t.SearchDocuments(ctx, c, patient, nil)
+}
+
+// searchLists runs ITI-66 for patient with c.
+func (t *T) searchLists(ctx context.Context, c *http.Client, patient string, extra url.Values) (Answer, error) {
+	return t.MHDGet(ctx, c, "/fhir/R4/List", patientQuery(patient, extra), patient)
+}
+
+// wantFound checks that a is a searchset of exactly the documents uids.
+func wantFound(what string, a Answer, uids ...string) (*SearchSet, error) {
+	s, err := wantSearchSet(what, a)
+	if err != nil {
+		return nil, err
+	}
+	return s, wantDocRefs(what, s, uids...)
+}
+
+// wantPatientAudit checks the patient's audit records of transaction tx.
+func (t *T) wantPatientAudit(ctx context.Context, what, patient, tx string, w AuditWant) error {
+	ev, err := t.PatientAudit(ctx, patient, tx)
+	if err != nil {
+		return err
+	}
+	return wantAudit(what, ev, w)
+}
+
 func uids(entries []*registry.DocumentEntry) []string {
 	out := make([]string, len(entries))
 	for i, e := range entries {
@@ -81,48 +131,33 @@ func dispositions(disp string, uids ...string) map[string]string {
 }
 
 func fastlegeSearch(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	entries, _, err := t.seed(ctx, p, 2, nil)
+	p, entries, _, err := t.seedNew(ctx, 2)
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "fastlege", p)
+	a, err := t.searchAs(ctx, "fastlege", p, p)
 	if err != nil {
 		return err
 	}
-	a, err := t.SearchDocuments(ctx, t.As(tok), p, nil)
-	if err != nil {
-		return err
-	}
-	s, err := wantSearchSet("ITI-67 as fastlege", a)
-	if err != nil {
-		return err
-	}
-	if err := wantDocRefs("ITI-67 as fastlege", s, uids(entries)...); err != nil {
+	if _, err := wantFound("ITI-67 as fastlege", a, uids(entries)...); err != nil {
 		return err
 	}
 	if got := a.Header.Get("NHN-SecurityLabel-Nors-Count"); got != "0" {
 		return fmt.Errorf("ITI-67: NHN-SecurityLabel-Nors-Count %q, want 0", got)
 	}
-	ev, err := t.PatientAudit(ctx, p, tx67)
-	if err != nil {
-		return err
-	}
-	return wantAudit("ITI-67 as fastlege", ev, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care",
+	return t.wantPatientAudit(ctx, "ITI-67 as fastlege", p, tx67, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care",
 		Documents: dispositions("returned", uids(entries)...)})
 }
 
 func fastlegeRead(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	entries, bodies, err := t.seed(ctx, p, 1, nil)
+	p, entries, bodies, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "fastlege", p)
+	c, err := t.as(ctx, "fastlege", p)
 	if err != nil {
 		return err
 	}
-	c := t.As(tok)
 	s, err := t.SearchDocuments(ctx, c, p, nil)
 	if err != nil {
 		return err
@@ -145,99 +180,72 @@ func fastlegeRead(ctx context.Context, t *T) error {
 	if ct := a.Header.Get("Content-Type"); !strings.HasPrefix(ct, entries[0].MimeType) {
 		return fmt.Errorf("ITI-68: Content-Type %q, want %s", ct, entries[0].MimeType)
 	}
-	ev, err := t.PatientAudit(ctx, p, tx68)
-	if err != nil {
-		return err
-	}
-	return wantAudit("ITI-68 as fastlege", ev, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care",
+	return t.wantPatientAudit(ctx, "ITI-68 as fastlege", p, tx68, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care",
 		Documents: dispositions("returned", entries[0].UniqueID)})
 }
 
 func sykepleierSearch(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	entries, _, err := t.seed(ctx, p, 1, nil)
-	if err != nil {
-		return err
-	}
-	tok, err := t.Token(ctx, "sykepleier", p)
-	if err != nil {
-		return err
-	}
-	a, err := t.SearchDocuments(ctx, t.As(tok), p, nil)
-	if err != nil {
-		return err
-	}
-	if err := wantRefused("ITI-67 as sykepleier", a, uids(entries), http.StatusForbidden); err != nil {
-		return err
-	}
-	ev, err := t.PatientAudit(ctx, p, tx67)
-	if err != nil {
-		return err
-	}
-	return wantAudit("ITI-67 as sykepleier", ev, AuditWant{Outcome: AuditDeny, Rule: "authorization-not-allowed", Documents: map[string]string{}})
+	return t.refusedSearch(ctx, "ITI-67 as sykepleier", "sykepleier", false, "authorization-not-allowed")
 }
 
 func sykepleierRead(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	entries, bodies, err := t.seed(ctx, p, 1, nil)
+	p, entries, bodies, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "sykepleier", p)
+	c, err := t.as(ctx, "sykepleier", p)
 	if err != nil {
 		return err
 	}
-	a, err := t.ReadDocument(ctx, t.As(tok), t.retrieveURL(entries[0].RepositoryUniqueID, entries[0].UniqueID), p)
+	a, err := t.ReadDocument(ctx, c, t.retrieveURL(entries[0].RepositoryUniqueID, entries[0].UniqueID), p)
 	if err != nil {
 		return err
 	}
 	if err := wantRefused("ITI-68 as sykepleier", a, []string{string(bodies[0])}, http.StatusForbidden); err != nil {
 		return err
 	}
-	ev, err := t.PatientAudit(ctx, p, tx68)
-	if err != nil {
-		return err
-	}
-	return wantAudit("ITI-68 as sykepleier", ev, AuditWant{Outcome: AuditDeny, Rule: "authorization-not-allowed"})
+	return t.wantPatientAudit(ctx, "ITI-68 as sykepleier", p, tx68, AuditWant{Outcome: AuditDeny, Rule: "authorization-not-allowed"})
 }
 
 func otherPatientSearch(ctx context.Context, t *T) error {
-	a, b := t.NewPatient(), t.NewPatient()
-	entries, _, err := t.seed(ctx, b, 1, nil)
+	return t.refusedSearch(ctx, "ITI-67 for patient B with an attestation for A", "fastlege", true, "attestation-patient-mismatch")
+}
+
+// refusedSearch: an ITI-67 search by persona, attested for the patient
+// (for another patient when otherPatient), of a patient with one document
+// is refused (403) without naming it and recorded as a deny by rule.
+func (t *T) refusedSearch(ctx context.Context, what, persona string, otherPatient bool, rule string) error {
+	p, entries, _, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "fastlege", a)
+	attested := p
+	if otherPatient {
+		attested = t.NewPatient()
+	}
+	a, err := t.searchAs(ctx, persona, attested, p)
 	if err != nil {
 		return err
 	}
-	ans, err := t.SearchDocuments(ctx, t.As(tok), b, nil)
-	if err != nil {
+	if err := wantRefused(what, a, uids(entries), http.StatusForbidden); err != nil {
 		return err
 	}
-	if err := wantRefused("ITI-67 for patient B with an attestation for A", ans, uids(entries), http.StatusForbidden); err != nil {
-		return err
-	}
-	ev, err := t.PatientAudit(ctx, b, tx67)
-	if err != nil {
-		return err
-	}
-	return wantAudit("ITI-67 for B attested for A", ev, AuditWant{Outcome: AuditDeny, Rule: "attestation-patient-mismatch", Documents: map[string]string{}})
+	return t.wantPatientAudit(ctx, what, p, tx67, AuditWant{Outcome: AuditDeny, Rule: rule, Documents: map[string]string{}})
 }
 
 func otherPatientRead(ctx context.Context, t *T) error {
-	a, b := t.NewPatient(), t.NewPatient()
-	entries, bodies, err := t.seed(ctx, b, 1, nil)
+	a := t.NewPatient()
+	b, entries, bodies, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "fastlege", a)
+	c, err := t.as(ctx, "fastlege", a)
 	if err != nil {
 		return err
 	}
 	u := t.retrieveURL(entries[0].RepositoryUniqueID, entries[0].UniqueID)
 	for _, hint := range []string{b, ""} {
-		ans, err := t.ReadDocument(ctx, t.As(tok), u, hint)
+		ans, err := t.ReadDocument(ctx, c, u, hint)
 		if err != nil {
 			return err
 		}
@@ -262,8 +270,7 @@ func otherPatientRead(ctx context.Context, t *T) error {
 }
 
 func expiredAttestation(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	entries, _, err := t.seed(ctx, p, 1, nil)
+	p, entries, _, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
@@ -278,11 +285,7 @@ func expiredAttestation(ctx context.Context, t *T) error {
 	if err := wantRefused("ITI-67 with a 61-minute-old attestation", ans, uids(entries), http.StatusUnauthorized, http.StatusForbidden); err != nil {
 		return err
 	}
-	ev, err := t.PatientAudit(ctx, p, tx67)
-	if err != nil {
-		return err
-	}
-	if err := wantAudit("ITI-67 with an expired attestation", ev, AuditWant{Outcome: AuditDeny, Documents: map[string]string{}}); err != nil {
+	if err := t.wantPatientAudit(ctx, "ITI-67 with an expired attestation", p, tx67, AuditWant{Outcome: AuditDeny, Documents: map[string]string{}}); err != nil {
 		return err
 	}
 	// The same persona attested now is permitted: the age made the
@@ -295,11 +298,8 @@ func expiredAttestation(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	s, err := wantSearchSet("ITI-67 with a fresh attestation", ans)
-	if err != nil {
-		return err
-	}
-	return wantDocRefs("ITI-67 with a fresh attestation", s, uids(entries)...)
+	_, err = wantFound("ITI-67 with a fresh attestation", ans, uids(entries)...)
+	return err
 }
 
 // norsSeed provides a Normal and a NORS document for patient.
@@ -319,19 +319,11 @@ func norsHidden(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "fastlege", p)
+	a, err := t.searchAs(ctx, "fastlege", p, p)
 	if err != nil {
 		return err
 	}
-	a, err := t.SearchDocuments(ctx, t.As(tok), p, nil)
-	if err != nil {
-		return err
-	}
-	s, err := wantSearchSet("ITI-67 with a NORS document", a)
-	if err != nil {
-		return err
-	}
-	if err := wantDocRefs("ITI-67 with a NORS document", s, normal.UniqueID); err != nil {
+	if _, err := wantFound("ITI-67 with a NORS document", a, normal.UniqueID); err != nil {
 		return err
 	}
 	if bytes.Contains(a.Body, []byte(nors.UniqueID)) {
@@ -340,11 +332,7 @@ func norsHidden(ctx context.Context, t *T) error {
 	if got := a.Header.Get("NHN-SecurityLabel-Nors-Count"); got != "1" {
 		return fmt.Errorf("NHN-SecurityLabel-Nors-Count %q, want 1", got)
 	}
-	ev, err := t.PatientAudit(ctx, p, tx67)
-	if err != nil {
-		return err
-	}
-	return wantAudit("ITI-67 with a NORS document", ev, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care", HiddenNORS: 1,
+	return t.wantPatientAudit(ctx, "ITI-67 with a NORS document", p, tx67, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care", HiddenNORS: 1,
 		Documents: map[string]string{normal.UniqueID: "returned", nors.UniqueID: "hidden"}})
 }
 
@@ -354,11 +342,10 @@ func norsRead(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "fastlege", p)
+	c, err := t.as(ctx, "fastlege", p)
 	if err != nil {
 		return err
 	}
-	c := t.As(tok)
 	hidden, err := t.ReadDocument(ctx, c, t.retrieveURL(nors.RepositoryUniqueID, nors.UniqueID), p)
 	if err != nil {
 		return err
@@ -409,50 +396,38 @@ func kjWindows(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	kj, err := t.Token(ctx, "fastlege", p, trust.ScopeReadDocumentReferencesKJ, trust.ScopeReadDocument, trust.AttestationType)
+	kj, err := t.as(ctx, "fastlege", p, trust.ScopeReadDocumentReferencesKJ, trust.ScopeReadDocument, trust.AttestationType)
 	if err != nil {
 		return err
 	}
-	a, err := t.SearchDocuments(ctx, t.As(kj), p, nil)
+	a, err := t.SearchDocuments(ctx, kj, p, nil)
 	if err != nil {
 		return err
 	}
-	s, err := wantSearchSet("ITI-67 under kjernejournalforskriften", a)
-	if err != nil {
+	if _, err := wantFound("ITI-67 under kjernejournalforskriften", a, entries[0].UniqueID, entries[2].UniqueID); err != nil {
 		return err
 	}
-	if err := wantDocRefs("ITI-67 under kjernejournalforskriften", s, entries[0].UniqueID, entries[2].UniqueID); err != nil {
-		return err
-	}
-	ev, err := t.PatientAudit(ctx, p, tx67)
-	if err != nil {
-		return err
-	}
-	if err := wantAudit("ITI-67 under kjernejournalforskriften", ev, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care",
+	if err := t.wantPatientAudit(ctx, "ITI-67 under kjernejournalforskriften", p, tx67, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care",
 		Documents: map[string]string{entries[0].UniqueID: "returned", entries[1].UniqueID: "hidden",
 			entries[2].UniqueID: "returned", entries[3].UniqueID: "hidden"}}); err != nil {
 		return err
 	}
 	// The ordinary scope has no windows.
-	full, err := t.Token(ctx, "fastlege", p, trust.ScopeReadDocumentReferences, trust.ScopeReadDocument, trust.AttestationType)
+	full, err := t.as(ctx, "fastlege", p, trust.ScopeReadDocumentReferences, trust.ScopeReadDocument, trust.AttestationType)
 	if err != nil {
 		return err
 	}
-	a, err = t.SearchDocuments(ctx, t.As(full), p, nil)
+	a, err = t.SearchDocuments(ctx, full, p, nil)
 	if err != nil {
 		return err
 	}
-	s, err = wantSearchSet("ITI-67 with the ordinary scope", a)
-	if err != nil {
-		return err
-	}
-	if err := wantDocRefs("ITI-67 with the ordinary scope", s, uids(entries)...); err != nil {
+	if _, err := wantFound("ITI-67 with the ordinary scope", a, uids(entries)...); err != nil {
 		return err
 	}
 	// A token whose only search scope is the regulation's may not read
 	// what the regulation hides: outside the window, a document is
 	// answered as unknown (404) by ITI-68 too.
-	ans, err := t.ReadDocument(ctx, t.As(kj), t.retrieveURL(entries[1].RepositoryUniqueID, entries[1].UniqueID), p)
+	ans, err := t.ReadDocument(ctx, kj, t.retrieveURL(entries[1].RepositoryUniqueID, entries[1].UniqueID), p)
 	if err != nil {
 		return err
 	}
@@ -460,8 +435,7 @@ func kjWindows(ctx context.Context, t *T) error {
 }
 
 func breakTheGlass(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	entries, bodies, err := t.seed(ctx, p, 1, nil)
+	p, entries, bodies, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
@@ -476,11 +450,8 @@ func breakTheGlass(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	s, err := wantSearchSet("ITI-67 with break the glass", a)
+	s, err := wantFound("ITI-67 with break the glass", a, entries[0].UniqueID)
 	if err != nil {
-		return err
-	}
-	if err := wantDocRefs("ITI-67 with break the glass", s, entries[0].UniqueID); err != nil {
 		return err
 	}
 	if got := a.Header.Get("NHN-Emergency-Access"); got != "BTG" {
@@ -498,11 +469,7 @@ func breakTheGlass(ctx context.Context, t *T) error {
 			r, r.Header.Get("NHN-Emergency-Access"))
 	}
 	for _, tx := range []string{tx67, tx68} {
-		ev, err := t.PatientAudit(ctx, p, tx)
-		if err != nil {
-			return err
-		}
-		if err := wantAudit(tx+" with break the glass", ev, AuditWant{Outcome: AuditPermit, Rule: "health-worker-emergency-review",
+		if err := t.wantPatientAudit(ctx, tx+" with break the glass", p, tx, AuditWant{Outcome: AuditPermit, Rule: "health-worker-emergency-review",
 			Documents: dispositions("returned", entries[0].UniqueID), Flags: []string{"btg"}}); err != nil {
 			return err
 		}
@@ -526,11 +493,10 @@ func citizenOwn(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "citizen", "")
+	c, err := t.as(ctx, "citizen", "")
 	if err != nil {
 		return err
 	}
-	c := t.As(tok)
 	a, err := t.SearchDocuments(ctx, c, me, nil)
 	if err != nil {
 		return err
@@ -560,8 +526,7 @@ func citizenOwn(ctx context.Context, t *T) error {
 		return err
 	}
 	// Another patient's documents are not the citizen's.
-	other := t.NewPatient()
-	oe, _, err := t.seed(ctx, other, 1, nil)
+	other, oe, _, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
@@ -572,11 +537,7 @@ func citizenOwn(ctx context.Context, t *T) error {
 	if err := wantRefused("ITI-67 as the citizen for another patient", a, uids(oe), http.StatusForbidden); err != nil {
 		return err
 	}
-	ev, err = t.PatientAudit(ctx, other, tx67)
-	if err != nil {
-		return err
-	}
-	return wantAudit("ITI-67 as the citizen for another patient", ev, AuditWant{Outcome: AuditDeny, Rule: "citizen-other-patient"})
+	return t.wantPatientAudit(ctx, "ITI-67 as the citizen for another patient", other, tx67, AuditWant{Outcome: AuditDeny, Rule: "citizen-other-patient"})
 }
 
 func citizenAuditView(ctx context.Context, t *T) error {
@@ -585,11 +546,11 @@ func citizenAuditView(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	gp, err := t.Token(ctx, "fastlege", me)
+	gp, err := t.as(ctx, "fastlege", me)
 	if err != nil {
 		return err
 	}
-	r, err := t.ReadDocument(ctx, t.As(gp), t.retrieveURL(entries[0].RepositoryUniqueID, entries[0].UniqueID), me)
+	r, err := t.ReadDocument(ctx, gp, t.retrieveURL(entries[0].RepositoryUniqueID, entries[0].UniqueID), me)
 	if err != nil {
 		return err
 	}
@@ -607,11 +568,11 @@ func citizenAuditView(ctx context.Context, t *T) error {
 	}
 	// … the citizen sees the read, with the fastlege's name and HPR
 	// number, never the F-nr.
-	tok, err := t.Token(ctx, "citizen", "")
+	citizen, err := t.as(ctx, "citizen", "")
 	if err != nil {
 		return err
 	}
-	mine, body, status, err := t.auditGet(ctx, t.As(tok), url.Values{"subtype": {tx68},
+	mine, body, status, err := t.auditGet(ctx, citizen, url.Values{"subtype": {tx68},
 		"date": {"ge" + t.start.Add(-5*time.Minute).UTC().Format("2006-01-02T15:04:05") + "+00:00"}, "_count": {"1000"}})
 	if err != nil {
 		return err
@@ -672,11 +633,11 @@ func listsScenario(ctx context.Context, t *T) error {
 	if err := wantSuccess("ITI-41", rr); err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "fastlege", p)
+	c, err := t.as(ctx, "fastlege", p)
 	if err != nil {
 		return err
 	}
-	a, err := t.MHDGet(ctx, t.As(tok), "/fhir/R4/List", patientQuery(p, nil), p)
+	a, err := t.searchLists(ctx, c, p, nil)
 	if err != nil {
 		return err
 	}
@@ -688,7 +649,7 @@ func listsScenario(ctx context.Context, t *T) error {
 	if s.Total != 2 || !slices.Equal(s.Lists, []string{"folder", "submissionset"}) {
 		return fmt.Errorf("ITI-66: total %d lists %v, want a folder and a submissionset", s.Total, s.Lists)
 	}
-	a, err = t.MHDGet(ctx, t.As(tok), "/fhir/R4/List", patientQuery(p, url.Values{"code": {"folder"}}), p)
+	a, err = t.searchLists(ctx, c, p, url.Values{"code": {"folder"}})
 	if err != nil {
 		return err
 	}
@@ -713,7 +674,7 @@ func listsScenario(ctx context.Context, t *T) error {
 // and its bytes with ITI-43.
 func provideBundle(ctx context.Context, t *T) error {
 	p := t.NewPatient()
-	tok, err := t.Token(ctx, "sykehus-epj", "")
+	epj, err := t.as(ctx, "sykehus-epj", "")
 	if err != nil {
 		return err
 	}
@@ -729,7 +690,7 @@ func provideBundle(ctx context.Context, t *T) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/fhir+json")
-	resp, rbody, err := t.do(t.As(tok), req)
+	resp, rbody, err := t.do(epj, req)
 	if err != nil {
 		return err
 	}
@@ -813,11 +774,11 @@ func listsNors(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "fastlege", p)
+	c, err := t.as(ctx, "fastlege", p)
 	if err != nil {
 		return err
 	}
-	a, err := t.MHDGet(ctx, t.As(tok), "/fhir/R4/List", patientQuery(p, nil), p)
+	a, err := t.searchLists(ctx, c, p, nil)
 	if err != nil {
 		return err
 	}
@@ -836,26 +797,22 @@ func listsNors(ctx context.Context, t *T) error {
 	if got := a.Header.Get("NHN-SecurityLabel-Nors-Count"); got != "1" {
 		return fmt.Errorf("ITI-66 with a NORS member: NHN-SecurityLabel-Nors-Count %q, want 1", got)
 	}
-	ev, err := t.PatientAudit(ctx, p, tx66)
-	if err != nil {
-		return err
-	}
-	return wantAudit("ITI-66 with a NORS member", ev, AuditWant{Outcome: AuditPermit, HiddenNORS: 1})
+	return t.wantPatientAudit(ctx, "ITI-66 with a NORS member", p, tx66, AuditWant{Outcome: AuditPermit, HiddenNORS: 1})
 }
 
 // twoPatients: patient.identifier and nhn-patient-nin naming different
 // patients is refused (one patient per request), and recorded.
 func twoPatients(ctx context.Context, t *T) error {
-	p, other := t.NewPatient(), t.NewPatient()
-	entries, _, err := t.seed(ctx, p, 1, nil)
+	other := t.NewPatient()
+	p, entries, _, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
-	tok, err := t.Token(ctx, "fastlege", p)
+	c, err := t.as(ctx, "fastlege", p)
 	if err != nil {
 		return err
 	}
-	a, err := t.MHDGet(ctx, t.As(tok), "/fhir/R4/DocumentReference", patientQuery(p, nil), other)
+	a, err := t.MHDGet(ctx, c, "/fhir/R4/DocumentReference", patientQuery(p, nil), other)
 	if err != nil {
 		return err
 	}

@@ -37,8 +37,7 @@ func newPatient() string {
 	for {
 		birth := time.Date(1920, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(randUint(365*99)))
 		// 000–499 are the 1900s individual numbers for every birth year.
-		d := fmt.Sprintf("%02d%02d%02d%03d", birth.Day(), int(birth.Month())+80, birth.Year()%100, randUint(500))
-		id, ok := withCheckDigits(d)
+		id, ok := registry.SyntheticNorwegianID(birth.Day(), int(birth.Month()), birth.Year()%100, int(randUint(500)))
 		if !ok {
 			continue
 		}
@@ -46,36 +45,6 @@ func newPatient() string {
 			return id
 		}
 	}
-}
-
-var (
-	weights1 = []int{3, 7, 6, 1, 8, 9, 4, 5, 2}
-	weights2 = []int{5, 4, 3, 2, 7, 6, 5, 4, 3, 2}
-)
-
-func withCheckDigits(d string) (string, bool) {
-	digits := make([]int, 10)
-	for i := 0; i < 9; i++ {
-		digits[i] = int(d[i] - '0')
-	}
-	s := 0
-	for i, w := range weights1 {
-		s += w * digits[i]
-	}
-	k1 := (11 - s%11) % 11
-	if k1 == 10 {
-		return "", false
-	}
-	digits[9] = k1
-	s = 0
-	for i, w := range weights2 {
-		s += w * digits[i]
-	}
-	k2 := (11 - s%11) % 11
-	if k2 == 10 {
-		return "", false
-	}
-	return fmt.Sprintf("%s%d%d", d, k1, k2), true
 }
 
 // CX is the XDS patient id of an F-nr.

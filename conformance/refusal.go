@@ -78,11 +78,7 @@ func (t *T) credentialed(ctx context.Context, k credKind, persona, patient strin
 	case credBad:
 		return t.WithHeader("Authorization", "DPoP eyJhbGciOiJub25lIn0.eyJzdWIiOiJmb3JnZWQifQ."), nil
 	}
-	tok, err := t.Token(ctx, persona, patient)
-	if err != nil {
-		return nil, err
-	}
-	return t.As(tok), nil
+	return t.as(ctx, persona, patient)
 }
 
 // refusalRecord checks that the request reqID left exactly one audit

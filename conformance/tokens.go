@@ -2,14 +2,9 @@ package conformance
 
 import (
 	"context"
-	"crypto"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,15 +41,7 @@ func KeyDirMinter(mode devissuer.Mode, issuerURL, keyDir, audience string) (Mint
 		if err != nil {
 			return nil, err
 		}
-		key, err := devissuer.NewDPoPKey()
-		if err != nil {
-			return nil, err
-		}
-		tp, err := key.Thumbprint(crypto.SHA256)
-		if err != nil {
-			return nil, err
-		}
-		tok, err := iss.Mint(ctx, p, patient, base64.RawURLEncoding.EncodeToString(tp), p.Scopes)
+		tok, key, err := iss.MintBound(ctx, p, patient)
 		if err != nil {
 			return nil, err
 		}
@@ -93,54 +80,15 @@ func Persona(id string) devissuer.Persona {
 	return p
 }
 
-// fetchToken is devissuer.Client.Token with an explicit scope list.
+// fetchToken gets a token from the target's dev token endpoint
+// (devissuer.Client.TokenAt), with the scopes named (nil: the persona's).
 func (e *Env) fetchToken(ctx context.Context, persona, patient string, scopes []string) (*devissuer.Token, error) {
-	key, err := devissuer.NewDPoPKey()
-	if err != nil {
-		return nil, err
-	}
-	endpoint := e.target.BaseURL + "/dev/helseid/connect/token"
-	proof, err := devissuer.Proof(key, http.MethodPost, endpoint, "", time.Now())
-	if err != nil {
-		return nil, err
-	}
-	form := url.Values{"grant_type": {"client_credentials"}, "persona": {persona}}
-	if patient != "" {
-		form.Set("patient", patient)
-	}
-	if len(scopes) > 0 {
-		form.Set("scope", strings.Join(scopes, " "))
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("DPoP", proof)
-	resp, err := (&http.Client{Transport: e.base, Timeout: 30 * time.Second}).Do(req)
+	c := &devissuer.Client{HTTP: &http.Client{Transport: e.base, Timeout: 30 * time.Second}}
+	tok, err := c.TokenAt(ctx, e.target.BaseURL+"/dev/helseid/connect/token", persona, patient, scopes, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dev token for %s: %w", persona, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-		ExpiresIn   int    `json:"expires_in"`
-		Scope       string `json:"scope"`
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return nil, fmt.Errorf("dev token for %s: status %d: %w", persona, resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
-		return nil, fmt.Errorf("dev token for %s: %s: %s", persona, tr.Error, tr.Description)
-	}
-	return &devissuer.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType, ExpiresIn: tr.ExpiresIn, Scope: tr.Scope, Key: key}, nil
+	return tok, nil
 }
 
 type tokenEntry struct {

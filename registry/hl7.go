@@ -67,6 +67,17 @@ func CheckOID(s string) error {
 
 // --- escaping ---
 
+// HL7Unescape decodes the escape sequences \F\ \S\ \T\ \R\ \E\ of an HL7 v2
+// value (a component or subcomponent already split off).
+func HL7Unescape(s string) string { return hl7Unescape(s) }
+
+// HL7Escape escapes all five delimiters (| ^ & ~ \) of a value, '&'
+// included, so that it reads back as itself in any component or
+// subcomponent: for data from outside HL7 (FHIR), where a '&' is text.
+// (The String methods of this file keep a '&' outside an HD as it is: a
+// subcomponent separator, e.g. of XCN.2.)
+func HL7Escape(s string) string { return hl7Escape(s, true) }
+
 func hl7Unescape(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
@@ -183,18 +194,21 @@ type HD struct {
 	UniversalIDType string
 }
 
-// ParseHD parses the subcomponents of an HD.
+// ParseHD parses the subcomponents of an HD. With an error it still
+// returns the first three subcomponents (as every Parse function of this
+// file returns, with an error, the parts it could read: for a renderer
+// that shows what a value holds).
 func ParseHD(s string) (HD, error) {
 	parts := strings.Split(s, "&")
-	if len(parts) > 3 {
-		return HD{}, formatErr("HD", s, "more than 3 subcomponents")
-	}
 	h := HD{NamespaceID: hl7Unescape(parts[0])}
 	if len(parts) > 1 {
 		h.UniversalID = hl7Unescape(parts[1])
 	}
 	if len(parts) > 2 {
 		h.UniversalIDType = hl7Unescape(parts[2])
+	}
+	if len(parts) > 3 {
+		return h, formatErr("HD", s, "more than 3 subcomponents")
 	}
 	return h, nil
 }
@@ -244,24 +258,15 @@ type CX struct {
 }
 
 // ParseCX parses a CX. It fails only on structure (empty value, too many
-// components, bad HD); the XDS rules are checked by CheckPatientIDFormat
-// and CheckCXi.
+// components, bad HD), returning with the error the parts it could read;
+// the XDS rules are checked by CheckPatientIDFormat and CheckCXi.
 func ParseCX(s string) (CX, error) {
 	if s == "" {
 		return CX{}, formatErr("CX", s, "empty")
 	}
 	c, raw := components(s)
-	if len(c) > 10 {
-		return CX{}, formatErr("CX", s, "more than 10 components")
-	}
-	aa, err := ParseHD(comp(raw, 3))
-	if err != nil {
-		return CX{}, formatErr("CX", s, "CX.4: %v", err)
-	}
-	fac, err := ParseHD(comp(raw, 5))
-	if err != nil {
-		return CX{}, formatErr("CX", s, "CX.6: %v", err)
-	}
+	aa, aaErr := ParseHD(comp(raw, 3))
+	fac, facErr := ParseHD(comp(raw, 5))
 	cx := CX{
 		ID:                 comp(c, 0),
 		CheckDigit:         comp(c, 1),
@@ -273,8 +278,15 @@ func ParseCX(s string) (CX, error) {
 	if len(raw) > 6 {
 		cx.Rest = trimEmpty(raw[6:])
 	}
-	if cx.String() == "" {
-		return CX{}, formatErr("CX", s, "no component is set")
+	switch {
+	case len(c) > 10:
+		return cx, formatErr("CX", s, "more than 10 components")
+	case aaErr != nil:
+		return cx, formatErr("CX", s, "CX.4: %v", aaErr)
+	case facErr != nil:
+		return cx, formatErr("CX", s, "CX.6: %v", facErr)
+	case cx.String() == "":
+		return cx, formatErr("CX", s, "no component is set")
 	}
 	return cx, nil
 }
@@ -362,19 +374,13 @@ type XCN struct {
 	Rest []string
 }
 
-// ParseXCN parses an XCN.
+// ParseXCN parses an XCN (with an error, the parts it could read).
 func ParseXCN(s string) (XCN, error) {
 	if s == "" {
 		return XCN{}, formatErr("XCN", s, "empty")
 	}
 	c, raw := components(s)
-	if len(c) > 23 {
-		return XCN{}, formatErr("XCN", s, "more than 23 components")
-	}
-	aa, err := ParseHD(comp(raw, 8))
-	if err != nil {
-		return XCN{}, formatErr("XCN", s, "XCN.9: %v", err)
-	}
+	aa, aaErr := ParseHD(comp(raw, 8))
 	x := XCN{
 		ID: comp(c, 0), FamilyName: comp(c, 1), GivenName: comp(c, 2), FurtherGivenNames: comp(c, 3),
 		Suffix: comp(c, 4), Prefix: comp(c, 5), Degree: comp(c, 6), SourceTable: comp(c, 7),
@@ -384,8 +390,13 @@ func ParseXCN(s string) (XCN, error) {
 	if len(raw) > 13 {
 		x.Rest = trimEmpty(raw[13:])
 	}
-	if x.String() == "" {
-		return XCN{}, formatErr("XCN", s, "no component is set")
+	switch {
+	case len(c) > 23:
+		return x, formatErr("XCN", s, "more than 23 components")
+	case aaErr != nil:
+		return x, formatErr("XCN", s, "XCN.9: %v", aaErr)
+	case x.String() == "":
+		return x, formatErr("XCN", s, "no component is set")
 	}
 	return x, nil
 }
@@ -443,30 +454,28 @@ type XON struct {
 	OrganizationIdentifier string // XON.10
 }
 
-// ParseXON parses an XON.
+// ParseXON parses an XON (with an error, the parts it could read).
 func ParseXON(s string) (XON, error) {
 	if s == "" {
 		return XON{}, formatErr("XON", s, "empty")
 	}
 	c, raw := components(s)
-	if len(c) > 10 {
-		return XON{}, formatErr("XON", s, "more than 10 components")
-	}
-	aa, err := ParseHD(comp(raw, 5))
-	if err != nil {
-		return XON{}, formatErr("XON", s, "XON.6: %v", err)
-	}
-	fac, err := ParseHD(comp(raw, 7))
-	if err != nil {
-		return XON{}, formatErr("XON", s, "XON.8: %v", err)
-	}
+	aa, aaErr := ParseHD(comp(raw, 5))
+	fac, facErr := ParseHD(comp(raw, 7))
 	x := XON{
 		OrganizationName: comp(c, 0), TypeCode: comp(c, 1), IDNumber: comp(c, 2), CheckDigit: comp(c, 3),
 		CheckDigitScheme: comp(c, 4), AssigningAuthority: aa, IdentifierTypeCode: comp(c, 6),
 		AssigningFacility: fac, NameRepresentationCode: comp(c, 8), OrganizationIdentifier: comp(c, 9),
 	}
-	if x.String() == "" {
-		return XON{}, formatErr("XON", s, "no component is set")
+	switch {
+	case len(c) > 10:
+		return x, formatErr("XON", s, "more than 10 components")
+	case aaErr != nil:
+		return x, formatErr("XON", s, "XON.6: %v", aaErr)
+	case facErr != nil:
+		return x, formatErr("XON", s, "XON.8: %v", facErr)
+	case x.String() == "":
+		return x, formatErr("XON", s, "no component is set")
 	}
 	return x, nil
 }
@@ -524,22 +533,22 @@ type XTN struct {
 	UnformattedNumber string // XTN.12
 }
 
-// ParseXTN parses an XTN.
+// ParseXTN parses an XTN (with an error, the parts it could read).
 func ParseXTN(s string) (XTN, error) {
 	if s == "" {
 		return XTN{}, formatErr("XTN", s, "empty")
 	}
 	c, _ := components(s)
-	if len(c) > 12 {
-		return XTN{}, formatErr("XTN", s, "more than 12 components")
-	}
 	x := XTN{
 		Number: comp(c, 0), UseCode: comp(c, 1), EquipmentType: comp(c, 2), Email: comp(c, 3),
 		CountryCode: comp(c, 4), AreaCode: comp(c, 5), LocalNumber: comp(c, 6), Extension: comp(c, 7),
 		AnyText: comp(c, 8), ExtensionPrefix: comp(c, 9), SpeedDialCode: comp(c, 10), UnformattedNumber: comp(c, 11),
 	}
-	if x.String() == "" {
-		return XTN{}, formatErr("XTN", s, "no component is set")
+	switch {
+	case len(c) > 12:
+		return x, formatErr("XTN", s, "more than 12 components")
+	case x.String() == "":
+		return x, formatErr("XTN", s, "no component is set")
 	}
 	return x, nil
 }

@@ -225,3 +225,67 @@ func TestOID(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePartsWithError: on a structure error every Parse function
+// still returns the parts it could read (what a renderer shows).
+func TestParsePartsWithError(t *testing.T) {
+	aa := HD{NamespaceID: "x", UniversalID: "1.2", UniversalIDType: "ISO"}
+	if h, err := ParseHD("x&1.2&ISO&extra"); !errors.Is(err, ErrFormat) || h != aa {
+		t.Errorf("ParseHD: %+v, %v", h, err)
+	}
+	if c, err := ParseCX("id^^^x&1.2&ISO&extra^T"); !errors.Is(err, ErrFormat) || c.ID != "id" || c.AssigningAuthority != aa || c.IdentifierTypeCode != "T" {
+		t.Errorf("ParseCX (bad CX.4): %+v, %v", c, err)
+	}
+	if c, err := ParseCX("id^^^&1.2&ISO^T^^7^8^9^10^11"); !errors.Is(err, ErrFormat) || c.ID != "id" || c.AssigningAuthority.UniversalID != "1.2" || c.IdentifierTypeCode != "T" {
+		t.Errorf("ParseCX (11 components): %+v, %v", c, err)
+	}
+	if x, err := ParseXCN(`1^Fam\T\ily^Given^^^^^^x&1.2&ISO&extra`); !errors.Is(err, ErrFormat) || x.ID != "1" || x.FamilyName != "Fam&ily" || x.GivenName != "Given" || x.AssigningAuthority != aa {
+		t.Errorf("ParseXCN: %+v, %v", x, err)
+	}
+	if x, err := ParseXON("Org^^^^^x&1.2&ISO&extra^^^^99"); !errors.Is(err, ErrFormat) || x.OrganizationName != "Org" || x.AssigningAuthority != aa || x.OrganizationIdentifier != "99" {
+		t.Errorf("ParseXON: %+v, %v", x, err)
+	}
+	if x, err := ParseXTN("^WPN^PH^^^^22^^^^^^13"); !errors.Is(err, ErrFormat) || x.UseCode != "WPN" || x.LocalNumber != "22" {
+		t.Errorf("ParseXTN: %+v, %v", x, err)
+	}
+	for _, f := range []func(string) error{
+		func(s string) error { _, err := ParseCX(s); return err },
+		func(s string) error { _, err := ParseXCN(s); return err },
+		func(s string) error { _, err := ParseXON(s); return err },
+		func(s string) error { _, err := ParseXTN(s); return err },
+	} {
+		if err := f("^^^"); !errors.Is(err, ErrFormat) {
+			t.Errorf("no component set: %v", err)
+		}
+	}
+}
+
+func TestHL7EscapeUnescape(t *testing.T) {
+	for in, want := range map[string]string{
+		"":              "",
+		"plain":         "plain",
+		`a|b^c&d~e\f`:   `a\F\b\S\c\T\d\R\e\E\f`,
+		"Hansen & Co":   `Hansen \T\ Co`,
+		`\S\ as text`:   `\E\S\E\ as text`,
+		"ÆØÅ æøå":       "ÆØÅ æøå",
+		"^^":            `\S\\S\`,
+		"trailing\\":    `trailing\E\`,
+		"&leading":      `\T\leading`,
+		"mid~dle|":      `mid\R\dle\F\`,
+		"no delimiters": "no delimiters",
+	} {
+		got := HL7Escape(in)
+		if got != want {
+			t.Errorf("HL7Escape(%q) = %q, want %q", in, got, want)
+		}
+		if back := HL7Unescape(got); back != in {
+			t.Errorf("HL7Unescape(%q) = %q, want %q", got, back, in)
+		}
+	}
+	// Unknown or unfinished escapes stay as they are.
+	for _, s := range []string{`\X\`, `\S`, `a\`, `\\`} {
+		if got := HL7Unescape(s); got != s {
+			t.Errorf("HL7Unescape(%q) = %q", s, got)
+		}
+	}
+}

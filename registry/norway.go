@@ -44,38 +44,100 @@ func invalidNO(id, format string, args ...any) error {
 	return fmt.Errorf("%w %q: %s", ErrInvalidNorwegianID, id, fmt.Sprintf(format, args...))
 }
 
+// checkSum is the weighted sum Σ w[i]·d[i] of the check-digit rules.
+func checkSum(w, d []int) int {
+	s := 0
+	for i, x := range w {
+		s += x * d[i]
+	}
+	return s
+}
+
+// parseDigits fills d from s when s is exactly len(d) decimal digits.
+func parseDigits(s string, d []int) bool {
+	if len(s) != len(d) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		d[i] = int(s[i] - '0')
+	}
+	return true
+}
+
+// checkRemainders returns the two check-digit remainders of an 11-digit
+// identifier: r1 = (w1·d + k1) mod 11 and r2 = (w2·(d, k1) + k2) mod 11.
+// The classic rule wants both 0; from 2032 r1 may be 0, 1, 2 or 3
+// (Skatteetaten's new scheme; norway.md: validators should accept them).
+func checkRemainders(d *[11]int) (r1, r2 int) {
+	return (checkSum(weights1[:], d[:9]) + d[9]) % 11, (checkSum(weights2[:], d[:10]) + d[10]) % 11
+}
+
+// NorwegianIDCheckDigitsValid reports whether id is 11 digits with valid
+// check digits (F-nr, D-nr and H-nr share them; the first-check-digit
+// remainders 0–3 of the 2032 scheme are accepted). Unlike
+// ValidNorwegianID it checks neither the date nor the kind.
+func NorwegianIDCheckDigitsValid(id string) bool {
+	var d [11]int
+	if !parseDigits(id, d[:]) {
+		return false
+	}
+	r1, r2 := checkRemainders(&d)
+	return r1 <= 3 && r2 == 0
+}
+
+// NorwegianIDWithCheckDigits completes the first nine digits of a
+// Norwegian person identifier (DDMMYY and the individual number) with the
+// two check digits of the classic rule. ok is false when d9 is not nine
+// digits or when a check digit would be 10 (no identifier starts so).
+func NorwegianIDWithCheckDigits(d9 string) (id string, ok bool) {
+	var d [10]int
+	if !parseDigits(d9, d[:9]) {
+		return "", false
+	}
+	k1 := (11 - checkSum(weights1[:], d[:9])%11) % 11
+	if k1 == 10 {
+		return "", false
+	}
+	d[9] = k1
+	k2 := (11 - checkSum(weights2[:], d[:])%11) % 11
+	if k2 == 10 {
+		return "", false
+	}
+	return d9 + string(rune('0'+k1)) + string(rune('0'+k2)), true
+}
+
+// SyntheticNorwegianID returns the synthetic test number (Test-Norge
+// style, month + 80) with day digits day (1–31, or + 40 for a D-nummer),
+// month 1–12, two-digit year yy and individual number ind (0–999), with
+// its check digits. ok is false when these are out of range or have no
+// valid check digits (try the next individual number).
+func SyntheticNorwegianID(day, month, yy, ind int) (id string, ok bool) {
+	if day < 1 || day > 71 || month < 1 || month > 12 || yy < 0 || yy > 99 || ind < 0 || ind > 999 {
+		return "", false
+	}
+	return NorwegianIDWithCheckDigits(fmt.Sprintf("%02d%02d%02d%03d", day, month+80, yy, ind))
+}
+
 func parseNorwegianID(id string) (norwegianID, error) {
 	var n norwegianID
 	if len(id) != 11 {
 		return n, invalidNO(id, "want 11 digits")
 	}
 	var d [11]int
-	for i := 0; i < 11; i++ {
-		if id[i] < '0' || id[i] > '9' {
-			return n, invalidNO(id, "not all digits")
-		}
-		d[i] = int(id[i] - '0')
+	if !parseDigits(id, d[:]) {
+		return n, invalidNO(id, "not all digits")
 	}
-
-	// Check digits. Classic rule: k1 = 11 − (w1·d mod 11), 11 → 0, 10
-	// invalid; i.e. (w1·d + k1) mod 11 == 0. From 2032 the first check
-	// digit may leave a remainder of 0, 1, 2 or 3 (Skatteetaten's new
-	// scheme; norway.md: validators should accept them). The second check
-	// digit is unchanged: (w2·(d, k1) + k2) mod 11 == 0.
-	s1 := d[9]
-	for i, w := range weights1 {
-		s1 += w * d[i]
-	}
-	r1 := s1 % 11
+	// Check digits: the classic rule, or the 2032 scheme's first check
+	// digit (see checkRemainders). The second check digit is unchanged.
+	r1, r2 := checkRemainders(&d)
 	if r1 > 3 {
 		return n, invalidNO(id, "first check digit is wrong")
 	}
 	n.newScheme = r1 != 0
-	s2 := d[10]
-	for i, w := range weights2 {
-		s2 += w * d[i]
-	}
-	if s2%11 != 0 {
+	if r2 != 0 {
 		return n, invalidNO(id, "second check digit is wrong")
 	}
 

@@ -138,3 +138,58 @@ func TestSyntheticFnr(t *testing.T) {
 		t.Errorf("SamplePatientID(3) = %s: %v", SamplePatientID(3), err)
 	}
 }
+
+func TestNorwegianIDCheckDigits(t *testing.T) {
+	// Worked by hand: 0·3+1·7+8·6+1·1+7·8+5·9+1·4+2·5+4·2 = 179, 179 mod 11
+	// = 3, k1 = 8; 0·5+1·4+8·3+1·2+7·7+5·6+1·5+2·4+4·3+8·2 = 150, 150 mod 11
+	// = 7, k2 = 4. With individual number 123 the first sum is 177 → k1 = 10:
+	// no valid number.
+	for _, c := range []struct {
+		d9, want string // want "": no valid number
+	}{
+		{"018175124", "01817512484"},
+		{"018175123", ""},
+		{fnrFuture[:9], fnrFuture},
+		{fnrSyn80[:9], fnrSyn80},
+		{dnrSyn80[:9], dnrSyn80},
+		{"01817512", ""},   // eight digits
+		{"0181751240", ""}, // ten digits
+		{"01817512X", ""},
+		{"", ""},
+	} {
+		id, ok := NorwegianIDWithCheckDigits(c.d9)
+		if ok != (c.want != "") || id != c.want {
+			t.Errorf("NorwegianIDWithCheckDigits(%q) = %q, %v; want %q", c.d9, id, ok, c.want)
+		}
+	}
+	for _, c := range []struct {
+		id    string
+		valid bool
+	}{
+		{fnrFuture, true}, {dnrFuture, true}, {hnrFuture, true}, {fnrSyn65, true},
+		{new2032r2, true}, {new2032r3, true},
+		// Check digits alone: a date that does not exist still passes.
+		{feb29y2023, true}, {badMonth13, true}, {badDay32, true},
+		{badR5, false}, {badK2, false}, {tooShort, false}, {notAllDigit, false}, {"", false},
+	} {
+		if got := NorwegianIDCheckDigitsValid(c.id); got != c.valid {
+			t.Errorf("NorwegianIDCheckDigitsValid(%q) = %v, want %v", c.id, got, c.valid)
+		}
+	}
+	for _, c := range []struct {
+		day, month, yy, ind int
+		want                string
+	}{
+		{15, 1, 75, 100, fnrSyn80},
+		{55, 1, 75, 100, dnrSyn80}, // D-nr: day + 40
+	} {
+		if id, ok := SyntheticNorwegianID(c.day, c.month, c.yy, c.ind); !ok || id != c.want {
+			t.Errorf("SyntheticNorwegianID(%d, %d, %d, %d) = %q, %v; want %q", c.day, c.month, c.yy, c.ind, id, ok, c.want)
+		}
+	}
+	for _, bad := range [][4]int{{0, 1, 75, 100}, {72, 1, 75, 100}, {15, 0, 75, 100}, {15, 13, 75, 100}, {15, 1, -1, 100}, {15, 1, 100, 100}, {15, 1, 75, -1}, {15, 1, 75, 1000}} {
+		if id, ok := SyntheticNorwegianID(bad[0], bad[1], bad[2], bad[3]); ok {
+			t.Errorf("SyntheticNorwegianID(%v) = %q, want out of range", bad, id)
+		}
+	}
+}

@@ -53,41 +53,13 @@ func SyntheticFnr(i int) string {
 	// birth date apart.
 	k := i / 18250
 	for individual := 0; ; individual++ {
-		d := fmt.Sprintf("%02d%02d%02d%03d", birth.Day(), int(birth.Month())+80, birth.Year()%100, individual%500)
-		if id, ok := withCheckDigits(d); ok {
+		if id, ok := SyntheticNorwegianID(birth.Day(), int(birth.Month()), birth.Year()%100, individual%500); ok {
 			if k == 0 {
 				return id
 			}
 			k--
 		}
 	}
-}
-
-// withCheckDigits appends the classic check digits to nine digits; ok is
-// false when a check digit would be 10.
-func withCheckDigits(d string) (string, bool) {
-	var digits [11]int
-	for i := 0; i < 9; i++ {
-		digits[i] = int(d[i] - '0')
-	}
-	s := 0
-	for i, w := range weights1 {
-		s += w * digits[i]
-	}
-	k1 := (11 - s%11) % 11
-	if k1 == 10 {
-		return "", false
-	}
-	digits[9] = k1
-	s = 0
-	for i, w := range weights2 {
-		s += w * digits[i]
-	}
-	k2 := (11 - s%11) % 11
-	if k2 == 10 {
-		return "", false
-	}
-	return fmt.Sprintf("%s%d%d", d, k1, k2), true
 }
 
 // SamplePatientID returns the CX of the i-th synthetic patient

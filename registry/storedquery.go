@@ -245,35 +245,21 @@ type result struct {
 
 func newResult() *result { return &result{ids: map[string]bool{}} }
 
-func (res *result) addDocs(limit int, ds []*DocumentEntry) {
-	res.tooMany = res.tooMany || len(ds) >= limit
-	for _, d := range ds {
-		if !res.ids[d.ID] {
-			res.ids[d.ID] = true
-			res.docs = append(res.docs, d)
+// addObjects appends to *list the objects of a store read not yet in the
+// result, noting when the read (of at most limit objects) hit its limit.
+func addObjects[T interface{ objectID() string }](res *result, limit int, list *[]T, objs []T) {
+	res.tooMany = res.tooMany || len(objs) >= limit
+	for _, o := range objs {
+		if id := o.objectID(); !res.ids[id] {
+			res.ids[id] = true
+			*list = append(*list, o)
 		}
 	}
 }
 
-func (res *result) addSets(limit int, ss []*SubmissionSet) {
-	res.tooMany = res.tooMany || len(ss) >= limit
-	for _, s := range ss {
-		if !res.ids[s.ID] {
-			res.ids[s.ID] = true
-			res.sets = append(res.sets, s)
-		}
-	}
-}
-
-func (res *result) addFolders(limit int, fs []*Folder) {
-	res.tooMany = res.tooMany || len(fs) >= limit
-	for _, f := range fs {
-		if !res.ids[f.ID] {
-			res.ids[f.ID] = true
-			res.folders = append(res.folders, f)
-		}
-	}
-}
+func (res *result) addDocs(limit int, ds []*DocumentEntry) { addObjects(res, limit, &res.docs, ds) }
+func (res *result) addSets(limit int, ss []*SubmissionSet) { addObjects(res, limit, &res.sets, ss) }
+func (res *result) addFolders(limit int, fs []*Folder)     { addObjects(res, limit, &res.folders, fs) }
 
 func (res *result) addAssoc(a *Association) {
 	if !res.ids[a.ID] {
@@ -310,18 +296,10 @@ func (r *Registry) finish(returnType string, res *result) (*QueryResult, error) 
 	out := &QueryResult{ReturnType: returnType}
 	if returnType == ReturnObjectRef {
 		out.Refs = make([]string, 0, res.len())
-		for _, d := range res.docs {
-			out.Refs = append(out.Refs, d.ID)
-		}
-		for _, s := range res.sets {
-			out.Refs = append(out.Refs, s.ID)
-		}
-		for _, f := range res.folders {
-			out.Refs = append(out.Refs, f.ID)
-		}
-		for _, a := range res.assocs {
-			out.Refs = append(out.Refs, a.ID)
-		}
+		out.Refs = append(out.Refs, idsOf(res.docs)...)
+		out.Refs = append(out.Refs, idsOf(res.sets)...)
+		out.Refs = append(out.Refs, idsOf(res.folders)...)
+		out.Refs = append(out.Refs, idsOf(res.assocs)...)
 		return out, nil
 	}
 	patients := map[string]bool{}
@@ -496,18 +474,36 @@ func runGetAll(ctx context.Context, r *Registry, p *queryParams) (*result, error
 // documentsByID reads the DocumentEntries named by an entryUUID or a
 // uniqueId parameter (whichever is present), with extra filter fields.
 func documentsByID(ctx context.Context, r *Registry, p *queryParams, f DocumentFilter) ([]*DocumentEntry, error) {
-	switch {
-	case p.has(ParamDocumentEntryEntryUUID):
-		f.IDs = p.list(ParamDocumentEntryEntryUUID)
-	case p.has(ParamDocumentEntryUniqueID):
-		f.UniqueIDs = p.list(ParamDocumentEntryUniqueID)
-	case p.has(ParamDocumentEntryLogicalID):
-		f.LogicalIDs = p.list(ParamDocumentEntryLogicalID)
-	default:
+	var ok bool
+	if f.IDs, f.UniqueIDs, f.LogicalIDs, ok = p.idLists(ParamDocumentEntryEntryUUID, ParamDocumentEntryUniqueID, ParamDocumentEntryLogicalID); !ok {
 		return nil, nil
 	}
 	f.Limit = r.limit()
 	return r.store.Documents(ctx, f)
+}
+
+// idLists reads whichever of the list parameters entryUUID, uniqueID and
+// logicalID is present (in that order of preference) into ids, uniqueIDs
+// or logicalIDs; ok is false when none is.
+func (p *queryParams) idLists(entryUUID, uniqueID, logicalID string) (ids, uniqueIDs, logicalIDs []string, ok bool) {
+	switch {
+	case p.has(entryUUID):
+		return p.list(entryUUID), nil, nil, true
+	case p.has(uniqueID):
+		return nil, p.list(uniqueID), nil, true
+	case p.has(logicalID):
+		return nil, nil, p.list(logicalID), true
+	}
+	return nil, nil, nil, false
+}
+
+// idOrUniqueID reads the single-valued entryUUID parameter, or else the
+// uniqueID one, as a one-element list.
+func (p *queryParams) idOrUniqueID(entryUUID, uniqueID string) (ids, uniqueIDs []string) {
+	if id := p.single(entryUUID); id != "" {
+		return []string{id}, nil
+	}
+	return nil, []string{p.single(uniqueID)}
 }
 
 func runGetDocuments(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
@@ -522,14 +518,8 @@ func runGetDocuments(ctx context.Context, r *Registry, p *queryParams) (*result,
 
 func foldersByID(ctx context.Context, r *Registry, p *queryParams) ([]*Folder, error) {
 	f := FolderFilter{Limit: r.limit()}
-	switch {
-	case p.has(ParamFolderEntryUUID):
-		f.IDs = p.list(ParamFolderEntryUUID)
-	case p.has(ParamFolderUniqueID):
-		f.UniqueIDs = p.list(ParamFolderUniqueID)
-	case p.has(ParamFolderLogicalID):
-		f.LogicalIDs = p.list(ParamFolderLogicalID)
-	default:
+	var ok bool
+	if f.IDs, f.UniqueIDs, f.LogicalIDs, ok = p.idLists(ParamFolderEntryUUID, ParamFolderUniqueID, ParamFolderLogicalID); !ok {
 		return nil, nil
 	}
 	return r.store.Folders(ctx, f)
@@ -546,16 +536,51 @@ func runGetFolders(ctx context.Context, r *Registry, p *queryParams) (*result, e
 }
 
 func runGetAssociations(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
-	assocs, err := r.store.Associations(ctx, AssociationFilter{SourceOrTarget: p.list(ParamUUID), Limit: r.limit()})
-	if err != nil {
-		return nil, err
-	}
 	res := newResult()
-	res.tooMany = len(assocs) >= r.limit()
+	return res, res.addAssociationsOf(ctx, r, p.list(ParamUUID))
+}
+
+// addAssociationsOf adds every Association whose source or target is one
+// of ids.
+func (res *result) addAssociationsOf(ctx context.Context, r *Registry, ids []string) error {
+	assocs, err := r.store.Associations(ctx, AssociationFilter{SourceOrTarget: ids, Limit: r.limit()})
+	if err != nil {
+		return err
+	}
+	res.tooMany = res.tooMany || len(assocs) >= r.limit()
 	for _, a := range assocs {
 		res.addAssoc(a)
 	}
-	return res, nil
+	return nil
+}
+
+// hasMember reads the HasMember associations whose source (fromSources)
+// or else target is one of ids, noting in res when the read hit the
+// limit. others are the objects at their other ends: none when there are
+// no such associations or too many.
+func (res *result) hasMember(ctx context.Context, r *Registry, ids []string, fromSources bool) (has []*Association, others []string, err error) {
+	f := AssociationFilter{Types: []string{AssocHasMember}, Limit: r.limit()}
+	if fromSources {
+		f.Sources = ids
+	} else {
+		f.Targets = ids
+	}
+	has, err = r.store.Associations(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	res.tooMany = res.tooMany || len(has) >= r.limit()
+	if len(has) == 0 || res.tooMany {
+		return has, nil, nil
+	}
+	for _, a := range has {
+		if fromSources {
+			others = append(others, a.Target)
+		} else {
+			others = append(others, a.Source)
+		}
+	}
+	return has, others, nil
 }
 
 func runGetDocumentsAndAssociations(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
@@ -568,30 +593,14 @@ func runGetDocumentsAndAssociations(ctx context.Context, r *Registry, p *queryPa
 	if len(docs) == 0 || res.tooMany {
 		return res, nil
 	}
-	assocs, err := r.store.Associations(ctx, AssociationFilter{SourceOrTarget: idsOf(docs), Limit: r.limit()})
-	if err != nil {
-		return nil, err
-	}
-	res.tooMany = len(assocs) >= r.limit()
-	for _, a := range assocs {
-		res.addAssoc(a)
-	}
-	return res, nil
+	return res, res.addAssociationsOf(ctx, r, idsOf(docs))
 }
 
 func runGetSubmissionSets(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
-	has, err := r.store.Associations(ctx, AssociationFilter{Targets: p.list(ParamUUID), Types: []string{AssocHasMember}, Limit: r.limit()})
-	if err != nil {
-		return nil, err
-	}
 	res := newResult()
-	res.tooMany = len(has) >= r.limit()
-	if len(has) == 0 || res.tooMany {
-		return res, nil
-	}
-	var sources []string
-	for _, a := range has {
-		sources = append(sources, a.Source)
+	has, sources, err := res.hasMember(ctx, r, p.list(ParamUUID), false)
+	if err != nil || len(sources) == 0 {
+		return res, err
 	}
 	sets, err := r.store.SubmissionSets(ctx, SubmissionSetFilter{IDs: sources, Limit: r.limit()})
 	if err != nil {
@@ -620,11 +629,7 @@ func contentsFilter(p *queryParams, ids []string, limit int) DocumentFilter {
 func runGetSubmissionSetAndContents(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
 	lim := r.limit()
 	f := SubmissionSetFilter{Limit: lim}
-	if id := p.single(ParamSubmissionSetEntryUUID); id != "" {
-		f.IDs = []string{id}
-	} else {
-		f.UniqueIDs = []string{p.single(ParamSubmissionSetUniqueID)}
-	}
+	f.IDs, f.UniqueIDs = p.idOrUniqueID(ParamSubmissionSetEntryUUID, ParamSubmissionSetUniqueID)
 	sets, err := r.store.SubmissionSets(ctx, f)
 	if err != nil {
 		return nil, err
@@ -634,23 +639,10 @@ func runGetSubmissionSetAndContents(ctx context.Context, r *Registry, p *queryPa
 		return res, nil
 	}
 	res.addSets(lim, sets)
-	has, err := r.store.Associations(ctx, AssociationFilter{Sources: idsOf(sets), Types: []string{AssocHasMember}, Limit: lim})
-	if err != nil {
-		return nil, err
+	has, targets, docs, err := res.addMemberDocs(ctx, r, p, idsOf(sets))
+	if err != nil || len(targets) == 0 {
+		return res, err
 	}
-	res.tooMany = res.tooMany || len(has) >= lim
-	if len(has) == 0 || res.tooMany {
-		return res, nil
-	}
-	var targets []string
-	for _, a := range has {
-		targets = append(targets, a.Target)
-	}
-	docs, err := r.store.Documents(ctx, contentsFilter(p, targets, lim))
-	if err != nil {
-		return nil, err
-	}
-	res.addDocs(lim, docs)
 	folders, err := r.store.Folders(ctx, FolderFilter{IDs: targets, Limit: lim})
 	if err != nil {
 		return nil, err
@@ -678,14 +670,25 @@ func runGetSubmissionSetAndContents(ctx context.Context, r *Registry, p *queryPa
 	return res, nil
 }
 
-func runGetFolderAndContents(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
-	lim := r.limit()
-	f := FolderFilter{Limit: lim}
-	if id := p.single(ParamFolderEntryUUID); id != "" {
-		f.IDs = []string{id}
-	} else {
-		f.UniqueIDs = []string{p.single(ParamFolderUniqueID)}
+// addMemberDocs adds the DocumentEntries (after the *AndContents filters)
+// that are HasMember targets of the packages ids, and returns those
+// associations, all their targets and the entries.
+func (res *result) addMemberDocs(ctx context.Context, r *Registry, p *queryParams, ids []string) (has []*Association, targets []string, docs []*DocumentEntry, err error) {
+	has, targets, err = res.hasMember(ctx, r, ids, true)
+	if err != nil || len(targets) == 0 {
+		return has, nil, nil, err
 	}
+	docs, err = r.store.Documents(ctx, contentsFilter(p, targets, r.limit()))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	res.addDocs(r.limit(), docs)
+	return has, targets, docs, nil
+}
+
+func runGetFolderAndContents(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
+	f := FolderFilter{Limit: r.limit()}
+	f.IDs, f.UniqueIDs = p.idOrUniqueID(ParamFolderEntryUUID, ParamFolderUniqueID)
 	folders, err := r.store.Folders(ctx, f)
 	if err != nil {
 		return nil, err
@@ -694,24 +697,11 @@ func runGetFolderAndContents(ctx context.Context, r *Registry, p *queryParams) (
 	if len(folders) == 0 {
 		return res, nil
 	}
-	res.addFolders(lim, folders)
-	has, err := r.store.Associations(ctx, AssociationFilter{Sources: idsOf(folders), Types: []string{AssocHasMember}, Limit: lim})
-	if err != nil {
-		return nil, err
+	res.addFolders(r.limit(), folders)
+	has, targets, _, err := res.addMemberDocs(ctx, r, p, idsOf(folders))
+	if err != nil || len(targets) == 0 {
+		return res, err
 	}
-	res.tooMany = res.tooMany || len(has) >= lim
-	if len(has) == 0 || res.tooMany {
-		return res, nil
-	}
-	var targets []string
-	for _, a := range has {
-		targets = append(targets, a.Target)
-	}
-	docs, err := r.store.Documents(ctx, contentsFilter(p, targets, lim))
-	if err != nil {
-		return nil, err
-	}
-	res.addDocs(lim, docs)
 	res.addLinking(has)
 	return res, nil
 }
@@ -721,11 +711,7 @@ func runGetFolderAndContents(ctx context.Context, r *Registry, p *queryParams) (
 // resubmitted document).
 func singleDocument(ctx context.Context, r *Registry, p *queryParams) ([]*DocumentEntry, error) {
 	f := DocumentFilter{Limit: r.limit()}
-	if id := p.single(ParamDocumentEntryEntryUUID); id != "" {
-		f.IDs = []string{id}
-	} else {
-		f.UniqueIDs = []string{p.single(ParamDocumentEntryUniqueID)}
-	}
+	f.IDs, f.UniqueIDs = p.idOrUniqueID(ParamDocumentEntryEntryUUID, ParamDocumentEntryUniqueID)
 	return r.store.Documents(ctx, f)
 }
 
@@ -738,17 +724,9 @@ func runGetFoldersForDocument(ctx context.Context, r *Registry, p *queryParams) 
 	if len(docs) == 0 {
 		return res, nil
 	}
-	has, err := r.store.Associations(ctx, AssociationFilter{Targets: idsOf(docs), Types: []string{AssocHasMember}, Limit: r.limit()})
-	if err != nil {
-		return nil, err
-	}
-	res.tooMany = len(has) >= r.limit()
-	if len(has) == 0 || res.tooMany {
-		return res, nil
-	}
-	var sources []string
-	for _, a := range has {
-		sources = append(sources, a.Source)
+	_, sources, err := res.hasMember(ctx, r, idsOf(docs), false)
+	if err != nil || len(sources) == 0 {
+		return res, err
 	}
 	folders, err := r.store.Folders(ctx, FolderFilter{IDs: sources, Limit: r.limit()})
 	if err != nil {
@@ -817,6 +795,7 @@ func idsOf[T interface{ objectID() string }](objs []T) []string {
 func (d *DocumentEntry) objectID() string { return d.ID }
 func (s *SubmissionSet) objectID() string { return s.ID }
 func (f *Folder) objectID() string        { return f.ID }
+func (a *Association) objectID() string   { return a.ID }
 
 func keys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))

@@ -57,16 +57,25 @@ type app struct {
 
 	demoPatient string
 	seed        func(ctx context.Context) error
-	closers     []func()
+	closers     closers
 }
 
-func (a *app) close() {
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
+func (a *app) close() { a.closers.close() }
+
+func (a *app) onClose(fn func()) { a.closers.add(fn) }
+
+// closers are cleanups, run in the reverse order of adding.
+type closers []func()
+
+func (c *closers) add(fn func()) { *c = append(*c, fn) }
+
+// close runs every cleanup, the last added first, and forgets them.
+func (c *closers) close() {
+	for i := len(*c) - 1; i >= 0; i-- {
+		(*c)[i]()
 	}
+	*c = nil
 }
-
-func (a *app) onClose(fn func()) { a.closers = append(a.closers, fn) }
 
 // dsn is the database both the registry and the audit log use.
 func (c *serveConfig) dsn() string {

@@ -196,7 +196,7 @@ type benchServices struct {
 	// given: the database or bucket was named by flag (or environment),
 	// not started for the run.
 	givenPostgres, givenS3 bool
-	closers                []func()
+	closers                closers
 }
 
 // refuseData makes sure a database or bucket given to a benchmark that
@@ -239,12 +239,7 @@ func (s *benchServices) refuseData(ctx context.Context) error {
 	return nil
 }
 
-func (s *benchServices) close() {
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		s.closers[i]()
-	}
-	s.closers = nil
-}
+func (s *benchServices) close() { s.closers.close() }
 
 // start gives the run the services it needs: those named by flag, and
 // throwaway ones for the rest.
@@ -255,7 +250,7 @@ func (f *benchServiceFlags) start(ctx context.Context, pg, rd, s3 bool) (*benchS
 		if err != nil {
 			return svc, fmt.Errorf("starting a throwaway PostgreSQL (or give --postgres-url): %w", err)
 		}
-		svc.closers = append(svc.closers, srv.Stop)
+		svc.closers.add(srv.Stop)
 		if svc.postgresURL, err = srv.CreateDatabase(ctx, "pjd_bench"); err != nil {
 			return svc, err
 		}
@@ -265,7 +260,7 @@ func (f *benchServiceFlags) start(ctx context.Context, pg, rd, s3 bool) (*benchS
 		if err != nil {
 			return svc, fmt.Errorf("starting a throwaway redis-server (or give --redis-url): %w", err)
 		}
-		svc.closers = append(svc.closers, stop)
+		svc.closers.add(stop)
 		svc.redisURL = "redis://" + addr + "/0"
 	}
 	if s3 {
@@ -276,7 +271,7 @@ func (f *benchServiceFlags) start(ctx context.Context, pg, rd, s3 bool) (*benchS
 			svc.s3 = testenv.S3Info{Endpoint: f.s3Endpoint, Bucket: f.s3Bucket, AccessKey: f.s3Access, SecretKey: f.s3Key}
 			svc.s3Insecure, svc.givenS3 = f.s3Insecure, true
 		} else {
-			svc.closers = append(svc.closers, testenv.StopAll) // stops the versitygw NewS3Bucket starts
+			svc.closers.add(testenv.StopAll) // stops the versitygw NewS3Bucket starts
 			info, err := testenv.NewS3Bucket(ctx)
 			if err != nil {
 				return svc, fmt.Errorf("starting a throwaway versitygw (or give --s3-endpoint …): %w", err)
@@ -406,6 +401,30 @@ func newBenchDataDir() (string, func(), error) {
 		return "", nil, err
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// startBenchServerOn starts a benchmark server on svc (with the extra
+// serve flags) in a new data folder; cs stops it and removes the folder.
+func startBenchServerOn(ctx context.Context, svc *benchServices, log *slog.Logger, cs *closers, extra ...string) (*benchServer, error) {
+	data, rm, err := newBenchDataDir()
+	if err != nil {
+		return nil, err
+	}
+	cs.add(rm)
+	srv, err := startBenchServer(ctx, append(svc.serveArgs(data), extra...), log)
+	if err != nil {
+		return nil, err
+	}
+	cs.add(srv.close)
+	return srv, nil
+}
+
+// randomSeq is a random first seq for the documents of a run, so that
+// runs on one database do not collide (with room to count up).
+func randomSeq() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:]) >> 24
 }
 
 // benchOp is one measured operation; i numbers the operations of a run.
@@ -628,7 +647,7 @@ type transferBench struct {
 	size    int64
 	patient string
 	seq     atomic.Uint64
-	closers []func()
+	closers closers
 
 	mu       sync.Mutex
 	uploaded []pattern // documents registered, by uniqueId order
@@ -643,26 +662,17 @@ func newTransferBench(ctx context.Context, svc *benchServices, log *slog.Logger,
 			t.close()
 		}
 	}()
-	data, rm, err := newBenchDataDir()
-	if err != nil {
-		return nil, err
-	}
-	t.closers = append(t.closers, rm)
-	args := append(svc.serveArgs(data), "--max-document-size", strconv.FormatInt(size, 10),
+	t.srv, err = startBenchServerOn(ctx, svc, log, &t.closers, "--max-document-size", strconv.FormatInt(size, 10),
 		"--max-request-size", strconv.FormatInt(size+16<<20, 10))
-	t.srv, err = startBenchServer(ctx, args, log)
 	if err != nil {
 		return nil, err
 	}
-	t.closers = append(t.closers, t.srv.close)
 	t.xc = xdsclient.New(t.srv.URL, &http.Client{Timeout: 30 * time.Minute})
 	t.s3, err = minio.New(svc.s3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(svc.s3.AccessKey, svc.s3.SecretKey, ""), Secure: !svc.s3Insecure})
 	if err != nil {
 		return nil, err
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	t.seq.Store(binary.BigEndian.Uint64(b[:]) >> 24)
+	t.seq.Store(randomSeq())
 	// One document each way first: connections, pools and caches warm,
 	// and something to read in the read runs.
 	if err := t.provide(ctx, 0); err != nil {
@@ -674,12 +684,7 @@ func newTransferBench(ctx context.Context, svc *benchServices, log *slog.Logger,
 	return t, nil
 }
 
-func (t *transferBench) close() {
-	for i := len(t.closers) - 1; i >= 0; i-- {
-		t.closers[i]()
-	}
-	t.closers = nil
-}
+func (t *transferBench) close() { t.closers.close() }
 
 // provide registers one document with ITI-41 (size and hash not declared:
 // the repository measures them as it streams).
@@ -843,7 +848,7 @@ type mhdBench struct {
 	readPath   string // ITI-68 path and query
 	readDoc    pattern
 	readUID    string
-	closers    []func()
+	closers    closers
 }
 
 // discardAudit takes audit records and keeps none. It backs only the
@@ -860,25 +865,17 @@ func newMHDBench(ctx context.Context, svc *benchServices, log *slog.Logger, docs
 			m.close()
 		}
 	}()
-	data, rm, err := newBenchDataDir()
+	m.srv, err = startBenchServerOn(ctx, svc, log, &m.closers)
 	if err != nil {
 		return nil, err
 	}
-	m.closers = append(m.closers, rm)
-	m.srv, err = startBenchServer(ctx, svc.serveArgs(data), log)
-	if err != nil {
-		return nil, err
-	}
-	m.closers = append(m.closers, m.srv.close)
 	a := m.srv.app
 
 	// The patient's documents, registered through ITI-41 like any source's:
 	// small text documents and the 1 MiB one ITI-68 reads.
 	xc := xdsclient.New(m.srv.URL, &http.Client{Timeout: 5 * time.Minute})
 	cx := registry.NewPatientCX(m.patient, registry.OIDFnr).String()
-	var seed [8]byte
-	_, _ = rand.Read(seed[:])
-	seq := binary.BigEndian.Uint64(seed[:]) >> 24
+	seq := randomSeq()
 	m.readDoc = pattern{seed: seq, size: mhdReadSize}.withHash()
 	small := make([]pattern, docs-1)
 	for i := range small {
@@ -904,7 +901,7 @@ func newMHDBench(ctx context.Context, svc *benchServices, log *slog.Logger, docs
 	// A fastlege's token with the attestation naming the patient, and a
 	// client that makes a fresh DPoP proof for every request.
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
-	m.closers = append(m.closers, tr.CloseIdleConnections)
+	m.closers.add(tr.CloseIdleConnections)
 	tok, err := (&devissuer.Client{HTTP: &http.Client{Transport: tr, Timeout: time.Minute}, Issuer: m.srv.URL + "/dev/helseid"}).Token(ctx, "fastlege", m.patient, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dev token: %w", err)
@@ -916,7 +913,7 @@ func newMHDBench(ctx context.Context, svc *benchServices, log *slog.Logger, docs
 	if err != nil {
 		return nil, err
 	}
-	m.closers = append(m.closers, func() { bs.Close() })
+	m.closers.add(func() { bs.Close() })
 	g, err := access.New(access.Config{Registry: a.reg, Repository: a.repo, Policy: a.pol, Audit: discardAudit{},
 		Blocks: bs, DevLoopbackSources: true, Logger: log})
 	if err != nil {
@@ -942,7 +939,7 @@ func newMHDBench(ctx context.Context, svc *benchServices, log *slog.Logger, docs
 		defer close(done)
 		_ = m.noAudit.Serve(ln)
 	}()
-	m.closers = append(m.closers, func() {
+	m.closers.add(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = m.noAudit.Shutdown(sctx)
@@ -960,12 +957,7 @@ func newMHDBench(ctx context.Context, svc *benchServices, log *slog.Logger, docs
 	return m, nil
 }
 
-func (m *mhdBench) close() {
-	for i := len(m.closers) - 1; i >= 0; i-- {
-		m.closers[i]()
-	}
-	m.closers = nil
-}
+func (m *mhdBench) close() { m.closers.close() }
 
 // search is one ITI-67 search (POST _search) at base; the answer must be
 // a searchset with every document of the patient.
@@ -977,16 +969,11 @@ func (m *mhdBench) search(base string) benchOp {
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/fhir+json")
-		req.Header.Set(mhd.HeaderPatientNIN, m.patient)
-		resp, err := m.hc.Do(req)
+		resp, err := m.do(req, "ITI-67")
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-			return fmt.Errorf("ITI-67: %s: %s", resp.Status, b)
-		}
 		var b struct {
 			Total *int              `json:"total"`
 			Entry []json.RawMessage `json:"entry"`
@@ -1009,19 +996,31 @@ func (m *mhdBench) read(base string) benchOp {
 		if err != nil {
 			return err
 		}
-		req.Header.Set(mhd.HeaderPatientNIN, m.patient)
-		resp, err := m.hc.Do(req)
+		resp, err := m.do(req, "ITI-68")
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-			return fmt.Errorf("ITI-68: %s: %s", resp.Status, b)
-		}
 		_, err = m.readDoc.verify(resp.Body)
 		return err
 	}
+}
+
+// do sends req (transaction tx) for the patient with the fastlege's
+// client; an answer other than 200 OK is an error with the start of its
+// body.
+func (m *mhdBench) do(req *http.Request, tx string) (*http.Response, error) {
+	req.Header.Set(mhd.HeaderPatientNIN, m.patient)
+	resp, err := m.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return nil, fmt.Errorf("%s: %s: %s", tx, resp.Status, b)
+	}
+	return resp, nil
 }
 
 // searchDirect is the ITI-67 baseline: the same parsed search, registry

@@ -225,39 +225,11 @@ func syntheticID(day, month, year, start int, dnr bool) string {
 		day += 40
 	}
 	for ind := 100 + start; ind < 500; ind++ {
-		d := fmt.Sprintf("%02d%02d%02d%03d", day, month+80, year%100, ind)
-		if id, ok := checkDigits(d); ok {
+		if id, ok := registry.SyntheticNorwegianID(day, month, year%100, ind); ok {
 			return id
 		}
 	}
 	panic("no synthetic id for that date") // cannot happen: many individual numbers are valid
-}
-
-func checkDigits(d string) (string, bool) {
-	w1 := []int{3, 7, 6, 1, 8, 9, 4, 5, 2}
-	w2 := []int{5, 4, 3, 2, 7, 6, 5, 4, 3, 2}
-	digits := make([]int, 0, 11)
-	for _, c := range d {
-		digits = append(digits, int(c-'0'))
-	}
-	s := 0
-	for i, w := range w1 {
-		s += w * digits[i]
-	}
-	k1 := (11 - s%11) % 11
-	if k1 == 10 {
-		return "", false
-	}
-	digits = append(digits, k1)
-	s = 0
-	for i, w := range w2 {
-		s += w * digits[i]
-	}
-	k2 := (11 - s%11) % 11
-	if k2 == 10 {
-		return "", false
-	}
-	return fmt.Sprintf("%s%d%d", d, k1, k2), true
 }
 
 // Submission builds the ITI-41 metadata of d: a SubmissionSet and one

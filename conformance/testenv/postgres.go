@@ -35,9 +35,7 @@ import (
 // directory they use is handed to that user.
 
 var (
-	pgMu     sync.Mutex
-	pgShared *PostgresServer
-	pgErr    error
+	pgShared shared[PostgresServer]
 	pgSeq    atomic.Int64
 )
 
@@ -84,24 +82,7 @@ func Postgres(tb testing.TB) string {
 }
 
 func sharedPostgres() (*PostgresServer, error) {
-	pgMu.Lock()
-	defer pgMu.Unlock()
-	if pgShared != nil || pgErr != nil {
-		return pgShared, pgErr
-	}
-	s, err := StartPostgres()
-	if err != nil {
-		pgErr = err
-		return nil, err
-	}
-	pgShared = s
-	OnExit(func() {
-		pgMu.Lock()
-		defer pgMu.Unlock()
-		s.Stop()
-		pgShared, pgErr = nil, nil
-	})
-	return s, nil
+	return pgShared.get(StartPostgres, (*PostgresServer).Stop)
 }
 
 // URL returns the connection URL of database db as the superuser.

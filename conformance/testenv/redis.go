@@ -23,9 +23,7 @@ import (
 const redisDatabases = 1024
 
 var (
-	redisMu     sync.Mutex
-	redisShared *RedisServer
-	redisErr    error
+	redisShared shared[RedisServer]
 	redisNextDB atomic.Int64
 	redisSeq    atomic.Int64
 )
@@ -105,24 +103,7 @@ func StartRedis(tb testing.TB) *RedisServer {
 }
 
 func sharedRedis() (*RedisServer, error) {
-	redisMu.Lock()
-	defer redisMu.Unlock()
-	if redisShared != nil || redisErr != nil {
-		return redisShared, redisErr
-	}
-	s, err := startRedisServer()
-	if err != nil {
-		redisErr = err
-		return nil, err
-	}
-	redisShared = s
-	OnExit(func() {
-		redisMu.Lock()
-		defer redisMu.Unlock()
-		s.Stop()
-		redisShared = nil
-	})
-	return s, nil
+	return redisShared.get(startRedisServer, (*RedisServer).Stop)
 }
 
 func redisBinary() (string, error) {

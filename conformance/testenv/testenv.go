@@ -63,6 +63,37 @@ func OnExit(fn func()) {
 	stoppers = append(stoppers, fn)
 }
 
+// shared is a service the tests of one process share: started by the
+// first caller, a failure remembered so that later callers fail at once
+// with the same reason, stopped by StopAll (after which the next caller
+// starts a new one).
+type shared[T any] struct {
+	mu  sync.Mutex
+	v   *T
+	err error
+}
+
+func (s *shared[T]) get(start func() (*T, error), stop func(*T)) (*T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.v != nil || s.err != nil {
+		return s.v, s.err
+	}
+	v, err := start()
+	if err != nil {
+		s.err = err
+		return nil, err
+	}
+	s.v = v
+	OnExit(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		stop(v)
+		s.v, s.err = nil, nil
+	})
+	return v, nil
+}
+
 // StopAll stops every service started so far. Main calls it; a program
 // that is not a test (pjd bench) calls it itself.
 func StopAll() {

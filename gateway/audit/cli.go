@@ -167,11 +167,8 @@ func cliSearch(ctx context.Context, args []string, env CLIEnv) error {
 	cursor := fs.Int64("cursor", 0, "continue from a previous search's next cursor")
 	fs.StringVar(&ff.sort, "sort", "", "-date (newest first, default) or date")
 	format := fs.String("format", "table", "table or json")
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *format != "table" && *format != "json" {
 		return fmt.Errorf("%w: --format must be table or json", ErrUsage)
@@ -183,20 +180,11 @@ func cliSearch(ctx context.Context, args []string, env CLIEnv) error {
 	if *cursor > 0 {
 		q.Set("_cursor", strconv.FormatInt(*cursor, 10))
 	}
-	f, err := ParseSearch(q, env.operator())
+	s, f, closeStore, err := env.openRecorded(ctx, TxAuditSearch, q)
 	if err != nil {
 		return err
 	}
-	s, err := env.Open(ctx)
-	if err != nil {
-		return err
-	}
-	if c, ok := s.(io.Closer); ok {
-		defer c.Close()
-	}
-	if err := env.record(ctx, TxAuditSearch, q, f); err != nil {
-		return err
-	}
+	defer closeStore()
 	page, err := s.Search(ctx, f)
 	if err != nil {
 		return err
@@ -216,16 +204,6 @@ func cliSearch(ctx context.Context, args []string, env CLIEnv) error {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tTIME\tTRANSACTION\tOUTCOME\tRULE\tACTOR\tHPR\tORGANISATION\tPATIENT\tDOCS\tFLAGS")
 	for _, r := range page.Records {
-		var flags []string
-		if r.Flags.BTG {
-			flags = append(flags, "BTG")
-		}
-		if r.Flags.ETREAT {
-			flags = append(flags, "ETREAT")
-		}
-		if r.Flags.Review {
-			flags = append(flags, "REVIEW")
-		}
 		actor := r.Actor.Name
 		if actor == "" {
 			actor = string(r.Actor.Kind)
@@ -233,7 +211,7 @@ func cliSearch(ctx context.Context, args []string, env CLIEnv) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
 			r.Seq, r.Time.Format("2006-01-02 15:04:05.000Z"), r.Transaction, r.Outcome, dash(r.Rule),
 			tabSafe(actor), dash(r.Actor.HPR), tabSafe(dash(r.Actor.LegalEntity.Name)), dash(r.PatientID),
-			len(r.Documents), dash(strings.Join(flags, ",")))
+			len(r.Documents), dash(strings.ToUpper(strings.Join(r.Flags.codes(), ","))))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -267,11 +245,8 @@ func cliExport(ctx context.Context, args []string, env CLIEnv) error {
 	ff.register(fs)
 	format := fs.String("format", "csv", "csv or fhir (one FHIR AuditEvent per line)")
 	citizen := fs.Bool("citizen-view", false, "leave out health workers' national identity numbers and network details")
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	view := View{Site: env.Site}
 	if *citizen {
@@ -288,21 +263,11 @@ func cliExport(ctx context.Context, args []string, env CLIEnv) error {
 	default:
 		return fmt.Errorf("%w: --format must be csv or fhir", ErrUsage)
 	}
-	q := ff.values()
-	f, err := ParseSearch(q, env.operator())
+	s, f, closeStore, err := env.openRecorded(ctx, TxAuditExport, ff.values())
 	if err != nil {
 		return err
 	}
-	s, err := env.Open(ctx)
-	if err != nil {
-		return err
-	}
-	if c, ok := s.(io.Closer); ok {
-		defer c.Close()
-	}
-	if err := env.record(ctx, TxAuditExport, q, f); err != nil {
-		return err
-	}
+	defer closeStore()
 	f.Ascending, f.Limit, f.Cursor = true, MaxLimit, 0
 	for {
 		page, err := s.Search(ctx, f)
@@ -324,11 +289,8 @@ func cliExport(ctx context.Context, args []string, env CLIEnv) error {
 func cliVerify(ctx context.Context, args []string, env CLIEnv) error {
 	fs := newCLIFlagSet("verify", env)
 	expect := fs.String("expect-head", "", "a head (seq:hash) recorded earlier, e.g. by a previous verify; the chain must contain it")
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	var opts VerifyOptions
 	if *expect != "" {
@@ -345,13 +307,11 @@ func cliVerify(ctx context.Context, args []string, env CLIEnv) error {
 	if err != nil {
 		return err
 	}
-	s, err := env.Open(ctx)
+	s, closeStore, err := env.open(ctx)
 	if err != nil {
 		return err
 	}
-	if c, ok := s.(io.Closer); ok {
-		defer c.Close()
-	}
+	defer closeStore()
 	rep, err := VerifyWith(ctx, s, key, opts)
 	if err != nil {
 		return err
@@ -362,6 +322,49 @@ func cliVerify(ctx context.Context, args []string, env CLIEnv) error {
 		return ErrVerifyFailed
 	}
 	fmt.Fprintf(env.Stdout, "OK: %d records verified\nhead: %s\n", rep.Records, rep.Last)
+	return nil
+}
+
+// open opens the store; closeStore closes it (when it is an io.Closer).
+func (env CLIEnv) open(ctx context.Context) (s Store, closeStore func(), err error) {
+	s, err = env.Open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() {
+		if c, ok := s.(io.Closer); ok {
+			c.Close()
+		}
+	}, nil
+}
+
+// openRecorded checks the search q as the operator's, opens the store and
+// records the read (transaction tx) in the audit log before anything is
+// read.
+func (env CLIEnv) openRecorded(ctx context.Context, tx string, q url.Values) (s Store, f Filter, closeStore func(), err error) {
+	f, err = ParseSearch(q, env.operator())
+	if err != nil {
+		return nil, f, nil, err
+	}
+	s, closeStore, err = env.open(ctx)
+	if err != nil {
+		return nil, f, nil, err
+	}
+	if err := env.record(ctx, tx, q, f); err != nil {
+		closeStore()
+		return nil, f, nil, err
+	}
+	return s, f, closeStore, nil
+}
+
+// parseFlags parses args into fs; positional arguments are a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
+	}
 	return nil
 }
 

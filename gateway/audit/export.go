@@ -56,16 +56,7 @@ func (c *CSVWriter) Write(r Record) error {
 		}
 		return s
 	}
-	var flags []string
-	if r.Flags.BTG {
-		flags = append(flags, "btg")
-	}
-	if r.Flags.ETREAT {
-		flags = append(flags, "etreat")
-	}
-	if r.Flags.Review {
-		flags = append(flags, "review")
-	}
+	flags := r.Flags.codes()
 	docs := map[Disposition][]string{}
 	for _, d := range r.Documents {
 		docs[d.Disposition] = append(docs[d.Disposition], d.UniqueID)

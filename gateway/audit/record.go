@@ -101,6 +101,21 @@ type Flags struct {
 // Any reports whether any flag is set.
 func (f Flags) Any() bool { return f.BTG || f.ETREAT || f.Review }
 
+// codes names the flags set: "btg", "etreat", "review".
+func (f Flags) codes() []string {
+	var out []string
+	if f.BTG {
+		out = append(out, "btg")
+	}
+	if f.ETREAT {
+		out = append(out, "etreat")
+	}
+	if f.Review {
+		out = append(out, "review")
+	}
+	return out
+}
+
 // Actor is who asked: the person and the organisation they acted for.
 type Actor struct {
 	Kind ActorKind `json:"kind"`

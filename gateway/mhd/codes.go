@@ -15,11 +15,6 @@ import (
 // "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R" finds what
 // was registered with scheme 2.16.840.1.113883.5.25.
 
-var oidRE = regexp.MustCompile(`^[0-2](\.(0|[1-9][0-9]*))+$`)
-
-// isOID reports whether s is an OID (first arc 0–2, at most 64 chars).
-func isOID(s string) bool { return len(s) <= 64 && oidRE.MatchString(s) }
-
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 func isUUID(s string) bool { return uuidRE.MatchString(s) }
@@ -35,7 +30,7 @@ var systemAliases = map[string]string{
 
 // SystemFor returns the FHIR system for an XDS codingScheme.
 func SystemFor(scheme string) string {
-	if isOID(scheme) {
+	if registry.ValidOID(scheme) {
 		return "urn:oid:" + scheme
 	}
 	return scheme
@@ -95,33 +90,6 @@ var personOIDs = map[string]string{
 	registry.OIDFnr: "F-nr",
 	registry.OIDDnr: "D-nr",
 	registry.OIDHnr: "H-nr",
-}
-
-// validNIN reports whether s is 11 digits with valid modulus-11 check
-// digits (F-nr, D-nr and H-nr share them). From 2032 the first check digit
-// may leave a remainder of 0–3 (reference/norway.md); both rules are
-// accepted.
-func validNIN(s string) bool {
-	if len(s) != 11 {
-		return false
-	}
-	var d [11]int
-	for i := 0; i < 11; i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		d[i] = int(s[i] - '0')
-	}
-	w1 := [10]int{3, 7, 6, 1, 8, 9, 4, 5, 2, 1}
-	w2 := [11]int{5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1}
-	s1, s2 := 0, 0
-	for i := 0; i < 10; i++ {
-		s1 += w1[i] * d[i]
-	}
-	for i := 0; i < 11; i++ {
-		s2 += w2[i] * d[i]
-	}
-	return s1%11 <= 3 && s2%11 == 0
 }
 
 // ninOID classifies a national identity number: D-nr (first digit + 4),

@@ -69,7 +69,7 @@ func resourceID(entryUUID string) string {
 // anything else (OID^extension) is given as it is.
 func uniqueIDValue(u string) string {
 	switch {
-	case isOID(u):
+	case registry.ValidOID(u):
 		return "urn:oid:" + u
 	case isUUID(u):
 		return "urn:uuid:" + strings.ToLower(u)
@@ -100,8 +100,8 @@ func patientReference(patientID string) *Reference {
 	if patientID == "" {
 		return nil
 	}
-	p := parseCX(patientID)
-	return &Reference{Type: "Patient", Identifier: &Identifier{System: SystemFor(p.Authority.UniversalID), Value: p.ID}}
+	p := readCX(patientID)
+	return &Reference{Type: "Patient", Identifier: &Identifier{System: SystemFor(p.AssigningAuthority.UniversalID), Value: p.ID}}
 }
 
 // hashBase64 renders the XDS hash (SHA-1, hex) as FHIR base64Binary: the
@@ -238,9 +238,9 @@ func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Associatio
 		ctx.SourcePatientInfo = &Reference{Reference: "#" + id}
 	}
 	for _, r := range d.ReferenceIDs {
-		x := parseCX(r)
+		x := readCX(r)
 		ref := Reference{Identifier: cxiIdentifier(x)}
-		if x.IDType == EncounterIDType {
+		if x.IdentifierTypeCode == EncounterIDType {
 			ctx.Encounter = append(ctx.Encounter, ref)
 		} else {
 			ctx.Related = append(ctx.Related, ref)
@@ -268,34 +268,35 @@ func statusCode(s string) string {
 // cxiIdentifier renders a referenceIdList CXi as an Identifier: value is
 // CX.1, system the assigning authority (urn:oid:<OID>, or the namespace
 // when it is the only part given), type the CXi identifier type code.
-func cxiIdentifier(x cx) *Identifier {
+func cxiIdentifier(x registry.CX) *Identifier {
 	id := &Identifier{Value: x.ID}
-	switch {
-	case x.Authority.UniversalID != "":
-		id.System = SystemFor(x.Authority.UniversalID)
-	case x.Authority.Namespace != "":
-		id.System = x.Authority.Namespace
+	switch aa := x.AssigningAuthority; {
+	case aa.UniversalID != "":
+		id.System = SystemFor(aa.UniversalID)
+	case aa.NamespaceID != "":
+		id.System = aa.NamespaceID
 	}
-	if x.IDType != "" {
-		id.Type = &CodeableConcept{Coding: []Coding{{Code: x.IDType}}}
+	if x.IdentifierTypeCode != "" {
+		id.Type = &CodeableConcept{Coding: []Coding{{Code: x.IdentifierTypeCode}}}
 	}
 	return id
 }
 
 // cxiFromIdentifier is the inverse of cxiIdentifier.
 func cxiFromIdentifier(id *Identifier, defaultType string) string {
-	x := cx{ID: id.Value, IDType: defaultType}
+	idType := defaultType
 	if id.Type != nil && len(id.Type.Coding) > 0 && id.Type.Coding[0].Code != "" {
-		x.IDType = id.Type.Coding[0].Code
+		idType = id.Type.Coding[0].Code
 	}
+	var aa registry.HD
 	if id.System != "" {
-		if s := SchemeFor(id.System); isOID(s) {
-			x.Authority = hd{UniversalID: s, Type: "ISO"}
+		if s := SchemeFor(id.System); registry.ValidOID(s) {
+			aa = isoAuthority(s)
 		} else {
-			x.Authority = hd{Namespace: id.System}
+			aa = registry.HD{NamespaceID: id.System}
 		}
 	}
-	return x.String()
+	return cxValue(id.Value, aa, idType)
 }
 
 // containedBuilder collects the contained resources of one rendered
@@ -309,17 +310,17 @@ func (cb *containedBuilder) add(r any) { cb.out = append(cb.out, R(r)) }
 
 // practitioner adds a contained Practitioner for an XCN and returns its id.
 func (cb *containedBuilder) practitioner(id, person string, telecom []ContactPoint) string {
-	x := parseXCN(person)
+	x := readXCN(person)
 	p := &Practitioner{ResourceType: "Practitioner", ID: id, Telecom: telecom}
 	if x.ID != "" {
 		ident := Identifier{Value: x.ID}
-		if x.Authority.UniversalID != "" {
-			ident.System = SystemFor(x.Authority.UniversalID)
+		if x.AssigningAuthority.UniversalID != "" {
+			ident.System = SystemFor(x.AssigningAuthority.UniversalID)
 		}
 		p.Identifier = []Identifier{ident}
 	}
-	n := HumanName{Family: x.Family}
-	for _, g := range []string{x.Given, x.Middle} {
+	n := HumanName{Family: x.FamilyName}
+	for _, g := range []string{x.GivenName, x.FurtherGivenNames} {
 		if g != "" {
 			n.Given = append(n.Given, g)
 		}
@@ -339,12 +340,12 @@ func (cb *containedBuilder) practitioner(id, person string, telecom []ContactPoi
 
 // organization adds a contained Organization for an XON.
 func (cb *containedBuilder) organization(id, inst string, telecom []ContactPoint) string {
-	x := parseXON(inst)
-	o := &Organization{ResourceType: "Organization", ID: id, Name: x.Name, Telecom: telecom}
-	if x.ID != "" {
-		ident := Identifier{Value: x.ID}
-		if x.Authority.UniversalID != "" {
-			ident.System = SystemFor(x.Authority.UniversalID)
+	x := readXON(inst)
+	o := &Organization{ResourceType: "Organization", ID: id, Name: x.OrganizationName, Telecom: telecom}
+	if oid := orgID(x); oid != "" {
+		ident := Identifier{Value: oid}
+		if x.AssigningAuthority.UniversalID != "" {
+			ident.System = SystemFor(x.AssigningAuthority.UniversalID)
 		}
 		o.Identifier = []Identifier{ident}
 	}
@@ -356,15 +357,15 @@ func (cb *containedBuilder) organization(id, inst string, telecom []ContactPoint
 // (code^^^&OID&ISO) becomes a coding, free text stays text.
 func (cb *containedBuilder) roleConcept(attr, v string) CodeableConcept {
 	if strings.Contains(v, "^") {
-		x := parseCX(v)
-		if x.ID != "" && x.Authority.UniversalID != "" {
-			return CodeableConcept{Coding: []Coding{cb.opts.coding(attr, registry.Code{Code: x.ID, Scheme: x.Authority.UniversalID})}}
+		x := readCX(v)
+		if x.ID != "" && x.AssigningAuthority.UniversalID != "" {
+			return CodeableConcept{Coding: []Coding{cb.opts.coding(attr, registry.Code{Code: x.ID, Scheme: x.AssigningAuthority.UniversalID})}}
 		}
 		if x.ID != "" {
 			return CodeableConcept{Text: x.ID}
 		}
 	}
-	return CodeableConcept{Text: hl7Unescape(v)}
+	return CodeableConcept{Text: registry.HL7Unescape(v)}
 }
 
 // author adds the contained resources of one author and returns the
@@ -372,7 +373,7 @@ func (cb *containedBuilder) roleConcept(attr, v string) CodeableConcept {
 func (cb *containedBuilder) author(n string, a registry.Author) (refs []Reference, firstOrg *Reference) {
 	var telecom []ContactPoint
 	for _, t := range a.Telecoms {
-		telecom = append(telecom, parseXTN(t).contactPoint())
+		telecom = append(telecom, contactPoint(t))
 	}
 	var personID string
 	var orgIDs []string
@@ -442,16 +443,17 @@ func (cb *containedBuilder) sourcePatient(id string, info []string) string {
 	p := &Patient{ResourceType: "Patient", ID: "sourcePatient"}
 	seen := map[string]bool{}
 	addID := func(v string) {
-		x := parseCX(v)
+		x := readCX(v)
 		if x.ID == "" {
 			return
 		}
-		key := x.ID + "|" + x.Authority.UniversalID
+		uid := x.AssigningAuthority.UniversalID
+		key := x.ID + "|" + uid
 		if seen[key] {
 			return
 		}
 		seen[key] = true
-		p.Identifier = append(p.Identifier, Identifier{System: SystemFor(x.Authority.UniversalID), Value: x.ID})
+		p.Identifier = append(p.Identifier, Identifier{System: SystemFor(uid), Value: x.ID})
 	}
 	if id != "" {
 		addID(id)
@@ -469,17 +471,17 @@ func (cb *containedBuilder) sourcePatient(id string, info []string) string {
 		case "PID-5":
 			for _, rep := range strings.Split(value, "~") {
 				c := components(rep)
-				n := HumanName{Family: hl7Unescape(comp(c, 0))}
+				n := HumanName{Family: registry.HL7Unescape(comp(c, 0))}
 				for _, g := range []string{comp(c, 1), comp(c, 2)} {
 					if g != "" {
-						n.Given = append(n.Given, hl7Unescape(g))
+						n.Given = append(n.Given, registry.HL7Unescape(g))
 					}
 				}
 				if s := comp(c, 3); s != "" {
-					n.Suffix = []string{hl7Unescape(s)}
+					n.Suffix = []string{registry.HL7Unescape(s)}
 				}
 				if s := comp(c, 4); s != "" {
-					n.Prefix = []string{hl7Unescape(s)}
+					n.Prefix = []string{registry.HL7Unescape(s)}
 				}
 				if n.Family != "" || len(n.Given) > 0 {
 					p.Name = append(p.Name, n)
@@ -492,10 +494,10 @@ func (cb *containedBuilder) sourcePatient(id string, info []string) string {
 		case "PID-11":
 			for _, rep := range strings.Split(value, "~") {
 				c := components(rep)
-				a := Address{City: hl7Unescape(comp(c, 2)), State: hl7Unescape(comp(c, 3)), PostalCode: hl7Unescape(comp(c, 4)), Country: hl7Unescape(comp(c, 5))}
+				a := Address{City: registry.HL7Unescape(comp(c, 2)), State: registry.HL7Unescape(comp(c, 3)), PostalCode: registry.HL7Unescape(comp(c, 4)), Country: registry.HL7Unescape(comp(c, 5))}
 				for _, l := range []string{comp(c, 0), comp(c, 1)} {
 					if l != "" {
-						a.Line = append(a.Line, hl7Unescape(l))
+						a.Line = append(a.Line, registry.HL7Unescape(l))
 					}
 				}
 				if a.City != "" || len(a.Line) > 0 || a.PostalCode != "" || a.Country != "" {
@@ -505,7 +507,7 @@ func (cb *containedBuilder) sourcePatient(id string, info []string) string {
 		case "PID-13":
 			for _, rep := range strings.Split(value, "~") {
 				if rep != "" {
-					p.Telecom = append(p.Telecom, parseXTN(rep).contactPoint())
+					p.Telecom = append(p.Telecom, contactPoint(rep))
 				}
 			}
 		}

@@ -60,10 +60,7 @@ func ParseDocumentSearch(q url.Values, h http.Header) (*DocumentSearch, error) {
 	p := newParser("DocumentReference", q)
 	s := &DocumentSearch{}
 	f := &s.filter
-	p.patient(h)
-	p.count()
-	p.page()
-	p.format()
+	p.readFirstParams(h)
 
 	statuses, _ := p.statuses("status", false)
 	f.Statuses = statuses
@@ -72,16 +69,7 @@ func ParseDocumentSearch(q url.Values, h http.Header) (*DocumentSearch, error) {
 	var names nameConds
 	for _, name := range p.names() {
 		base, mod, _ := strings.Cut(name, ":")
-		switch base {
-		case "patient.identifier", "status", "_count", "_page", "_format", "_pretty":
-			if mod != "" {
-				p.unsupported(name, "parameter %s: modifier :%s is not supported", base, mod)
-			}
-			continue
-		case "patient":
-			continue // reported by patient()
-		}
-		if strings.HasPrefix(base, "patient.") {
+		if p.readFirst(name, base, mod) {
 			continue
 		}
 		switch base {
@@ -229,32 +217,15 @@ func (s *DocumentSearch) multiCode(p *parser, name, mod string, sets *[]registry
 // identifier handles identifier: masterIdentifier (uniqueId) or
 // identifier (entryUUID), system urn:ietf:rfc:3986 or none.
 func (s *DocumentSearch) identifier(p *parser, name string) {
-	occ := p.codes(name)
-	for i, cc := range occ {
-		allOID := true
-		var uids []string
-		for _, t := range cc {
-			if t.HasSystem && t.System != SystemURI {
-				p.bad(name, "parameter identifier: system must be %s (or none)", SystemURI)
-				return
-			}
-			if u, ok := strings.CutPrefix(t.Code, "urn:oid:"); ok {
-				uids = append(uids, u)
-			} else {
-				allOID = false
-			}
+	for i, cc := range p.codes(name) {
+		uids, allOID, ok := cc.identifierUIDs(p, name)
+		if !ok {
+			return
 		}
 		if i == 0 && allOID {
 			s.filter.UniqueIDs = uids
 		}
-		s.add(func(d *registry.DocumentEntry) bool {
-			for _, t := range cc {
-				if t.Code == d.ID || t.Code == d.UniqueID || t.Code == uniqueIDValue(d.UniqueID) {
-					return true
-				}
-			}
-			return false
-		})
+		s.add(func(d *registry.DocumentEntry) bool { return cc.namesObject(d.ID, d.UniqueID) })
 	}
 }
 
@@ -263,7 +234,8 @@ func (s *DocumentSearch) identifier(p *parser, name string) {
 // the entry's referenceIdList CXi values.
 func matchReferenceIDs(cc codeCond, refs []string) bool {
 	for _, r := range refs {
-		x := parseCX(r)
+		x := readCX(r)
+		aa := x.AssigningAuthority
 		for _, t := range cc {
 			if t.Code != "" && t.Code != x.ID {
 				continue
@@ -271,10 +243,10 @@ func matchReferenceIDs(cc codeCond, refs []string) bool {
 			if !t.HasSystem {
 				return true
 			}
-			if x.Authority.UniversalID != "" && SchemeFor(t.System) == x.Authority.UniversalID {
+			if aa.UniversalID != "" && SchemeFor(t.System) == aa.UniversalID {
 				return true
 			}
-			if x.Authority.UniversalID == "" && t.System == x.Authority.Namespace {
+			if aa.UniversalID == "" && t.System == aa.NamespaceID {
 				return true
 			}
 		}

@@ -1,33 +1,36 @@
 package mhd
 
 import (
+	"cmp"
 	"strings"
+
+	"pjd/registry"
 )
 
-// HL7 v2 data types as XDS metadata carries them (CX, CXi, XCN, XON, XTN),
-// split into their parts and built from them. Only what the MHD mapping
-// needs; the registry validates the full rules.
+// HL7 v2 data types as XDS metadata carries them.
+//
+// XDS → FHIR: CX, XCN, XON and XTN are read with the registry's types.
+// Rendering shows what a value holds even when it breaks a structure rule
+// (the registry's parsers return the parts they could read with the
+// error), so the errors are ignored here; the registry checks the rules
+// when the metadata is registered.
+//
+// FHIR → XDS: values that come from FHIR are text in every component, so
+// every delimiter, '&' included, is escaped (registry.HL7Escape). The
+// registry's String methods keep a '&' outside an HD as a subcomponent
+// separator, which would change such a value, so they are not used here.
 
-// hl7Unescape undoes the HL7 v2 escape sequences for the delimiters.
-func hl7Unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	r := strings.NewReplacer(`\S\`, "^", `\T\`, "&", `\F\`, "|", `\R\`, "~", `\E\`, `\`)
-	return r.Replace(s)
-}
+func readCX(s string) registry.CX   { x, _ := registry.ParseCX(s); return x }
+func readXCN(s string) registry.XCN { x, _ := registry.ParseXCN(s); return x }
+func readXON(s string) registry.XON { x, _ := registry.ParseXON(s); return x }
 
-// hl7Escape escapes the HL7 v2 delimiters in a component value.
-func hl7Escape(s string) string {
-	if !strings.ContainsAny(s, `^&|~\`) {
-		return s
-	}
-	r := strings.NewReplacer(`\`, `\E\`, "^", `\S\`, "&", `\T\`, "|", `\F\`, "~", `\R\`)
-	return r.Replace(s)
-}
+// orgID is an XON's organisation identifier: XON.10, or the deprecated
+// XON.3 when XON.10 is empty.
+func orgID(x registry.XON) string { return cmp.Or(x.OrganizationIdentifier, x.IDNumber) }
 
 // components splits an HL7 v2 value on ^ (not unescaped: sub-components
-// may still need splitting).
+// may still need splitting), for the types the registry has no type for
+// (XPN and XAD in sourcePatientInfo).
 func components(s string) []string { return strings.Split(s, "^") }
 
 func comp(c []string, i int) string {
@@ -35,111 +38,6 @@ func comp(c []string, i int) string {
 		return c[i]
 	}
 	return ""
-}
-
-// hd is an HL7 v2 HD (hierarchic designator): namespace&universalId&type.
-type hd struct {
-	Namespace, UniversalID, Type string
-}
-
-func parseHD(s string) hd {
-	p := strings.Split(s, "&")
-	return hd{
-		Namespace:   hl7Unescape(comp(p, 0)),
-		UniversalID: hl7Unescape(comp(p, 1)),
-		Type:        hl7Unescape(comp(p, 2)),
-	}
-}
-
-// cx is an HL7 v2 CX as XDS uses it: patient ids (id^^^&OID&ISO) and the
-// CXi of referenceIdList (id^^^AA^idType).
-type cx struct {
-	ID        string
-	Authority hd
-	IDType    string
-}
-
-func parseCX(s string) cx {
-	c := components(s)
-	return cx{ID: hl7Unescape(comp(c, 0)), Authority: parseHD(comp(c, 3)), IDType: hl7Unescape(comp(c, 4))}
-}
-
-// String renders the CX: id^^^ns&OID&ISO[^idType].
-func (x cx) String() string {
-	var b strings.Builder
-	b.WriteString(hl7Escape(x.ID))
-	b.WriteString("^^^")
-	if x.Authority != (hd{}) {
-		b.WriteString(hl7Escape(x.Authority.Namespace))
-		if x.Authority.UniversalID != "" || x.Authority.Type != "" {
-			b.WriteString("&" + hl7Escape(x.Authority.UniversalID) + "&" + hl7Escape(x.Authority.Type))
-		}
-	}
-	if x.IDType != "" {
-		b.WriteString("^" + hl7Escape(x.IDType))
-	}
-	return b.String()
-}
-
-// patientCX is the XDS patientId for an identifier in an ISO OID domain.
-func patientCX(id, oid string) string {
-	return cx{ID: id, Authority: hd{UniversalID: oid, Type: "ISO"}}.String()
-}
-
-// xcn is an HL7 v2 XCN (a person): 1 id, 2 family, 3 given, 4 further
-// given, 5 suffix, 6 prefix, 9 assigning authority.
-type xcn struct {
-	ID, Family, Given, Middle, Suffix, Prefix string
-	Authority                                 hd
-}
-
-func parseXCN(s string) xcn {
-	c := components(s)
-	return xcn{
-		ID:        hl7Unescape(comp(c, 0)),
-		Family:    hl7Unescape(comp(c, 1)),
-		Given:     hl7Unescape(comp(c, 2)),
-		Middle:    hl7Unescape(comp(c, 3)),
-		Suffix:    hl7Unescape(comp(c, 4)),
-		Prefix:    hl7Unescape(comp(c, 5)),
-		Authority: parseHD(comp(c, 8)),
-	}
-}
-
-func (x xcn) String() string {
-	c := []string{hl7Escape(x.ID), hl7Escape(x.Family), hl7Escape(x.Given), hl7Escape(x.Middle), hl7Escape(x.Suffix), hl7Escape(x.Prefix), "", "", ""}
-	if x.Authority != (hd{}) {
-		c[8] = hl7Escape(x.Authority.Namespace) + "&" + hl7Escape(x.Authority.UniversalID) + "&" + hl7Escape(x.Authority.Type)
-	}
-	return trimComponents(c)
-}
-
-// xon is an HL7 v2 XON (an organisation): 1 name, 6 assigning authority,
-// 10 organisation identifier (3 is the deprecated id number).
-type xon struct {
-	Name, ID  string
-	Authority hd
-}
-
-func parseXON(s string) xon {
-	c := components(s)
-	id := hl7Unescape(comp(c, 9))
-	if id == "" {
-		id = hl7Unescape(comp(c, 2))
-	}
-	return xon{Name: hl7Unescape(comp(c, 0)), ID: id, Authority: parseHD(comp(c, 5))}
-}
-
-func (x xon) String() string {
-	c := make([]string, 10)
-	c[0] = hl7Escape(x.Name)
-	if x.ID != "" {
-		if x.Authority != (hd{}) {
-			c[5] = hl7Escape(x.Authority.Namespace) + "&" + hl7Escape(x.Authority.UniversalID) + "&" + hl7Escape(x.Authority.Type)
-		}
-		c[9] = hl7Escape(x.ID)
-	}
-	return trimComponents(c)
 }
 
 // trimComponents joins components with ^ and drops trailing empty ones.
@@ -151,44 +49,46 @@ func trimComponents(c []string) string {
 	return strings.Join(c[:n], "^")
 }
 
-// xtn is an HL7 v2 XTN: 2 use code, 3 equipment type, 4 e-mail, 7 local
-// number, 12 unformatted number.
-type xtn struct {
-	Use, Equipment, Email, Number string
+// isoAuthority is the assigning authority of an ISO OID.
+func isoAuthority(oid string) registry.HD {
+	return registry.HD{UniversalID: oid, UniversalIDType: "ISO"}
 }
 
-func parseXTN(s string) xtn {
-	c := components(s)
-	n := hl7Unescape(comp(c, 11))
-	if n == "" {
-		n = hl7Unescape(comp(c, 6))
+// cxValue renders a CX from FHIR values: id^^^authority[^idType].
+func cxValue(id string, authority registry.HD, idType string) string {
+	v := registry.HL7Escape(id) + "^^^" + authority.String()
+	if idType != "" {
+		v += "^" + registry.HL7Escape(idType)
 	}
-	if n == "" {
-		n = hl7Unescape(comp(c, 0))
-	}
-	return xtn{Use: hl7Unescape(comp(c, 1)), Equipment: hl7Unescape(comp(c, 2)), Email: hl7Unescape(comp(c, 3)), Number: n}
+	return v
 }
+
+// patientCX is the XDS patientId for an identifier (from FHIR) in an ISO
+// OID domain.
+func patientCX(id, oid string) string { return cxValue(id, isoAuthority(oid), "") }
 
 // contactPoint maps an XTN to a FHIR ContactPoint.
-func (x xtn) contactPoint() ContactPoint {
+func contactPoint(xtn string) ContactPoint {
+	x, _ := registry.ParseXTN(xtn)
+	number := cmp.Or(x.UnformattedNumber, x.LocalNumber, x.Number)
 	cp := ContactPoint{}
 	switch {
-	case x.Email != "" || strings.EqualFold(x.Equipment, "Internet"):
+	case x.Email != "" || strings.EqualFold(x.EquipmentType, "Internet"):
 		cp.System, cp.Value = "email", x.Email
-	case strings.EqualFold(x.Equipment, "FX"):
-		cp.System, cp.Value = "fax", x.Number
-	case strings.EqualFold(x.Equipment, "BP"):
-		cp.System, cp.Value = "pager", x.Number
+	case strings.EqualFold(x.EquipmentType, "FX"):
+		cp.System, cp.Value = "fax", number
+	case strings.EqualFold(x.EquipmentType, "BP"):
+		cp.System, cp.Value = "pager", number
 	default:
-		cp.System, cp.Value = "phone", x.Number
+		cp.System, cp.Value = "phone", number
 	}
-	switch strings.ToUpper(x.Use) {
+	switch strings.ToUpper(x.UseCode) {
 	case "WPN":
 		cp.Use = "work"
 	case "PRN", "ORN":
 		cp.Use = "home"
 	}
-	if strings.EqualFold(x.Equipment, "CP") {
+	if strings.EqualFold(x.EquipmentType, "CP") {
 		cp.Use = "mobile"
 	}
 	return cp
@@ -198,9 +98,9 @@ func (x xtn) contactPoint() ContactPoint {
 func xtnFromContactPoint(cp ContactPoint) string {
 	switch cp.System {
 	case "email":
-		return "^NET^Internet^" + hl7Escape(cp.Value)
+		return "^NET^Internet^" + registry.HL7Escape(cp.Value)
 	case "fax":
-		return "^WPN^FX^^^^^^^^^" + hl7Escape(cp.Value)
+		return "^WPN^FX^^^^^^^^^" + registry.HL7Escape(cp.Value)
 	}
 	equip := "PH"
 	if cp.Use == "mobile" {
@@ -210,5 +110,5 @@ func xtnFromContactPoint(cp ContactPoint) string {
 	if cp.Use == "home" {
 		use = "PRN"
 	}
-	return "^" + use + "^" + equip + "^^^^^^^^^" + hl7Escape(cp.Value)
+	return "^" + use + "^" + equip + "^^^^^^^^^" + registry.HL7Escape(cp.Value)
 }

@@ -140,7 +140,7 @@ func (cb *containedBuilder) recipient(n, v string) *Reference {
 	org, person, tel := comp(parts, 0), comp(parts, 1), comp(parts, 2)
 	var telecom []ContactPoint
 	if tel != "" {
-		telecom = []ContactPoint{parseXTN(tel).contactPoint()}
+		telecom = []ContactPoint{contactPoint(tel)}
 	}
 	switch {
 	case person != "" && org != "":

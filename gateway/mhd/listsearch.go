@@ -39,10 +39,7 @@ type ListSearch struct {
 func ParseListSearch(q url.Values, h http.Header) (*ListSearch, error) {
 	p := newParser("List", q)
 	s := &ListSearch{SubmissionSets: true, Folders: true}
-	p.patient(h)
-	p.count()
-	p.page()
-	p.format()
+	p.readFirstParams(h)
 
 	statuses, _ := p.statuses("status", true)
 	s.ssFilter.Statuses, s.fFilter.Statuses = statuses, statuses
@@ -52,16 +49,7 @@ func ParseListSearch(q url.Values, h http.Header) (*ListSearch, error) {
 	var names nameConds
 	for _, name := range p.names() {
 		base, mod, _ := strings.Cut(name, ":")
-		switch base {
-		case "patient.identifier", "status", "_count", "_page", "_format", "_pretty":
-			if mod != "" {
-				p.unsupported(name, "parameter %s: modifier :%s is not supported", base, mod)
-			}
-			continue
-		case "patient":
-			continue
-		}
-		if strings.HasPrefix(base, "patient.") {
+		if p.readFirst(name, base, mod) {
 			continue
 		}
 		switch base {
@@ -163,32 +151,15 @@ func (s *ListSearch) code(p *parser, name string) {
 
 func (s *ListSearch) identifier(p *parser, name string) {
 	for i, cc := range p.codes(name) {
-		allOID := true
-		var uids []string
-		for _, t := range cc {
-			if t.HasSystem && t.System != SystemURI {
-				p.bad(name, "parameter identifier: system must be %s (or none)", SystemURI)
-				return
-			}
-			if u, ok := strings.CutPrefix(t.Code, "urn:oid:"); ok {
-				uids = append(uids, u)
-			} else {
-				allOID = false
-			}
+		uids, allOID, ok := cc.identifierUIDs(p, name)
+		if !ok {
+			return
 		}
 		if i == 0 && allOID {
 			s.ssFilter.UniqueIDs, s.fFilter.UniqueIDs = uids, uids
 		}
-		match := func(id, uid string) bool {
-			for _, t := range cc {
-				if t.Code == id || t.Code == uid || t.Code == uniqueIDValue(uid) {
-					return true
-				}
-			}
-			return false
-		}
-		s.ss(func(x *registry.SubmissionSet) bool { return match(x.ID, x.UniqueID) })
-		s.folder(func(x *registry.Folder) bool { return match(x.ID, x.UniqueID) })
+		s.ss(func(x *registry.SubmissionSet) bool { return cc.namesObject(x.ID, x.UniqueID) })
+		s.folder(func(x *registry.Folder) bool { return cc.namesObject(x.ID, x.UniqueID) })
 	}
 }
 

@@ -110,6 +110,64 @@ func (t token) dbCode() (registry.Code, bool) {
 // codeCond is one parameter occurrence: OR over its tokens.
 type codeCond []token
 
+// readFirstParams reads what every search reads first: the patient (from
+// the query or header h), _count, _page and _format.
+func (p *parser) readFirstParams(h http.Header) {
+	p.patient(h)
+	p.count()
+	p.page()
+	p.format()
+}
+
+// readFirst reports whether parameter name (base and modifier mod) is one
+// that every search reads before the others: the patient (checked by
+// patient), status, _count, _page, _format and _pretty; a modifier on one
+// of them is reported here.
+func (p *parser) readFirst(name, base, mod string) bool {
+	switch base {
+	case "patient.identifier", "status", "_count", "_page", "_format", "_pretty":
+		if mod != "" {
+			p.unsupported(name, "parameter %s: modifier :%s is not supported", base, mod)
+		}
+		return true
+	case "patient":
+		return true // reported by patient()
+	}
+	return strings.HasPrefix(base, "patient.")
+}
+
+// identifierUIDs reads one occurrence of an identifier parameter (tokens
+// of system urn:ietf:rfc:3986 or none, each an entryUUID or a uniqueId):
+// uids are the uniqueIds given as urn:oid:<OID>, allOID whether every
+// token is one. ok is false, and the parameter reported, when a token has
+// another system.
+func (cc codeCond) identifierUIDs(p *parser, name string) (uids []string, allOID, ok bool) {
+	allOID = true
+	for _, t := range cc {
+		if t.HasSystem && t.System != SystemURI {
+			p.bad(name, "parameter identifier: system must be %s (or none)", SystemURI)
+			return nil, false, false
+		}
+		if u, isOID := strings.CutPrefix(t.Code, "urn:oid:"); isOID {
+			uids = append(uids, u)
+		} else {
+			allOID = false
+		}
+	}
+	return uids, allOID, true
+}
+
+// namesObject reports whether a token names the object with entryUUID id
+// and uniqueId uid.
+func (cc codeCond) namesObject(id, uid string) bool {
+	for _, t := range cc {
+		if t.Code == id || t.Code == uid || t.Code == uniqueIDValue(uid) {
+			return true
+		}
+	}
+	return false
+}
+
 func (cc codeCond) match(codes ...registry.Code) bool {
 	for _, t := range cc {
 		for _, c := range codes {
@@ -330,14 +388,14 @@ func (n nameConds) match(authors []registry.Author) bool {
 	if n.empty() {
 		return true
 	}
-	check := func(sc stringConds, pick func(xcn) []string) bool {
+	check := func(sc stringConds, pick func(registry.XCN) []string) bool {
 		for _, or := range sc {
 			found := false
 			for _, a := range authors {
 				if a.Person == "" {
 					continue
 				}
-				if (stringConds{or}).match(pick(parseXCN(a.Person))...) {
+				if (stringConds{or}).match(pick(readXCN(a.Person))...) {
 					found = true
 					break
 				}
@@ -348,8 +406,8 @@ func (n nameConds) match(authors []registry.Author) bool {
 		}
 		return true
 	}
-	return check(n.family, func(x xcn) []string { return []string{x.Family} }) &&
-		check(n.given, func(x xcn) []string { return []string{x.Given, x.Middle} })
+	return check(n.family, func(x registry.XCN) []string { return []string{x.FamilyName} }) &&
+		check(n.given, func(x registry.XCN) []string { return []string{x.GivenName, x.FurtherGivenNames} })
 }
 
 // likePatterns are store AuthorPersons LIKE patterns that select a superset
@@ -367,7 +425,7 @@ func (n nameConds) likePatterns() []string {
 			if c.modifier != "exact" {
 				return nil, false
 			}
-			out = append(out, hl7Escape(c.value))
+			out = append(out, registry.HL7Escape(c.value))
 		}
 		return out, true
 	}
@@ -403,7 +461,7 @@ func (p PatientID) CX() string {
 	if p.ID == "" {
 		return ""
 	}
-	return patientCX(p.ID, p.OID)
+	return registry.NewPatientCX(p.ID, p.OID).String()
 }
 
 // IsZero reports whether no patient is set.
@@ -687,7 +745,7 @@ func (p *parser) patient(h http.Header) {
 				p.bad("patient.identifier", "parameter patient.identifier: system must be urn:oid:%s (F-nr), urn:oid:%s (D-nr) or urn:oid:%s (H-nr)", registry.OIDFnr, registry.OIDDnr, registry.OIDHnr)
 				break
 			}
-			if !validNIN(t.Code) {
+			if !registry.NorwegianIDCheckDigitsValid(t.Code) {
 				p.bad("patient.identifier", "parameter patient.identifier: not a valid %s (11 digits with valid check digits)", personOIDs[oid])
 				break
 			}
@@ -705,7 +763,7 @@ func (p *parser) patient(h http.Header) {
 			switch {
 			case len(vs) != 1:
 				p.bad(HeaderPatientNIN, "header %s: exactly one patient per request", HeaderPatientNIN)
-			case !validNIN(v):
+			case !registry.NorwegianIDCheckDigitsValid(v):
 				p.bad(HeaderPatientNIN, "header %s: not a valid national identity number (11 digits with valid check digits)", HeaderPatientNIN)
 			default:
 				fromHeader = PatientID{ID: v, OID: ninOID(v)}

@@ -361,11 +361,11 @@ func (pp *provideParser) subject(e *entry, ref *Reference) string {
 		return ""
 	}
 	oid, ok := strings.CutPrefix(system, "urn:oid:")
-	if !ok || !isOID(oid) || value == "" {
+	if !ok || !registry.ValidOID(oid) || value == "" {
 		pp.unprocessable(registry.ErrCodeUnknownPatientID, expr, "the patient identifier needs system urn:oid:<OID> and a value")
 		return ""
 	}
-	if kind, person := personOIDs[oid]; person && !validNIN(value) {
+	if kind, person := personOIDs[oid]; person && !registry.NorwegianIDCheckDigitsValid(value) {
 		pp.unprocessable(registry.ErrCodeUnknownPatientID, expr, "the patient identifier is not a valid %s", kind)
 		return ""
 	}
@@ -894,16 +894,16 @@ func roleValue(cc CodeableConcept) string {
 	for _, c := range cc.Coding {
 		if c.Code != "" && c.System != "" {
 			s := SchemeFor(c.System)
-			if isOID(s) {
-				return cx{ID: c.Code, Authority: hd{UniversalID: s, Type: "ISO"}}.String()
+			if registry.ValidOID(s) {
+				return cxValue(c.Code, isoAuthority(s), "")
 			}
-			return hl7Escape(c.Code)
+			return registry.HL7Escape(c.Code)
 		}
 	}
 	if len(cc.Coding) > 0 && cc.Coding[0].Code != "" {
-		return hl7Escape(cc.Coding[0].Code)
+		return registry.HL7Escape(cc.Coding[0].Code)
 	}
-	return hl7Escape(cc.Text)
+	return registry.HL7Escape(cc.Text)
 }
 
 func practitionerXCN(p *Practitioner) string {
@@ -918,30 +918,32 @@ func practitionerXCN(p *Practitioner) string {
 	return xcnFrom(id, n)
 }
 
+// xcnFrom renders an XCN: 1 id, 2 family, 3 given, 4 further given, 5
+// suffix, 6 prefix, 9 assigning authority.
 func xcnFrom(id *Identifier, n *HumanName) string {
-	var x xcn
+	c := make([]string, 9)
 	if id != nil && id.Value != "" {
-		x.ID = id.Value
-		if s := SchemeFor(id.System); isOID(s) {
-			x.Authority = hd{UniversalID: s, Type: "ISO"}
+		c[0] = registry.HL7Escape(id.Value)
+		if s := SchemeFor(id.System); registry.ValidOID(s) {
+			c[8] = isoAuthority(s).String()
 		}
 	}
 	if n != nil {
-		x.Family = n.Family
+		c[1] = registry.HL7Escape(n.Family)
 		if len(n.Given) > 0 {
-			x.Given = n.Given[0]
+			c[2] = registry.HL7Escape(n.Given[0])
 		}
 		if len(n.Given) > 1 {
-			x.Middle = strings.Join(n.Given[1:], " ")
-		}
-		if len(n.Prefix) > 0 {
-			x.Prefix = n.Prefix[0]
+			c[3] = registry.HL7Escape(strings.Join(n.Given[1:], " "))
 		}
 		if len(n.Suffix) > 0 {
-			x.Suffix = n.Suffix[0]
+			c[4] = registry.HL7Escape(n.Suffix[0])
+		}
+		if len(n.Prefix) > 0 {
+			c[5] = registry.HL7Escape(n.Prefix[0])
 		}
 	}
-	return x.String()
+	return trimComponents(c)
 }
 
 func organizationXON(o *Organization) string {
@@ -952,15 +954,18 @@ func organizationXON(o *Organization) string {
 	return xonFrom(o.Name, id)
 }
 
+// xonFrom renders an XON: 1 name, 6 assigning authority, 10 organisation
+// identifier.
 func xonFrom(name string, id *Identifier) string {
-	x := xon{Name: name}
+	c := make([]string, 10)
+	c[0] = registry.HL7Escape(name)
 	if id != nil && id.Value != "" {
-		x.ID = id.Value
-		if s := SchemeFor(id.System); isOID(s) {
-			x.Authority = hd{UniversalID: s, Type: "ISO"}
+		if s := SchemeFor(id.System); registry.ValidOID(s) {
+			c[5] = isoAuthority(s).String()
 		}
+		c[9] = registry.HL7Escape(id.Value)
 	}
-	return x.String()
+	return trimComponents(c)
 }
 
 // sourcePatient maps the contained sourcePatientInfo Patient to
@@ -975,7 +980,7 @@ func (c *contained) sourcePatient(ref *Reference) (id string, info []string) {
 	var pid3 []string
 	for _, ident := range p.Identifier {
 		s := SchemeFor(ident.System)
-		if ident.Value == "" || !isOID(s) {
+		if ident.Value == "" || !registry.ValidOID(s) {
 			continue
 		}
 		v := patientCX(ident.Value, s)
@@ -997,12 +1002,12 @@ func (c *contained) sourcePatient(ref *Reference) (id string, info []string) {
 		if len(n.Given) > 1 {
 			middle = strings.Join(n.Given[1:], " ")
 		}
-		c := []string{hl7Escape(n.Family), hl7Escape(given), hl7Escape(middle), "", ""}
+		c := []string{registry.HL7Escape(n.Family), registry.HL7Escape(given), registry.HL7Escape(middle), "", ""}
 		if len(n.Suffix) > 0 {
-			c[3] = hl7Escape(n.Suffix[0])
+			c[3] = registry.HL7Escape(n.Suffix[0])
 		}
 		if len(n.Prefix) > 0 {
-			c[4] = hl7Escape(n.Prefix[0])
+			c[4] = registry.HL7Escape(n.Prefix[0])
 		}
 		if v := trimComponents(c); v != "" {
 			names = append(names, v)
@@ -1037,7 +1042,7 @@ func (c *contained) sourcePatient(ref *Reference) (id string, info []string) {
 		if len(a.Line) > 1 {
 			line2 = strings.Join(a.Line[1:], " ")
 		}
-		if v := trimComponents([]string{hl7Escape(line1), hl7Escape(line2), hl7Escape(a.City), hl7Escape(a.State), hl7Escape(a.PostalCode), hl7Escape(a.Country)}); v != "" {
+		if v := trimComponents([]string{registry.HL7Escape(line1), registry.HL7Escape(line2), registry.HL7Escape(a.City), registry.HL7Escape(a.State), registry.HL7Escape(a.PostalCode), registry.HL7Escape(a.Country)}); v != "" {
 			addrs = append(addrs, v)
 		}
 	}

@@ -419,8 +419,8 @@ func TestNIN(t *testing.T) {
 		{"1381851001a", false, ""},
 		{"", false, ""},
 	} {
-		if got := validNIN(c.nin); got != c.valid {
-			t.Errorf("validNIN(%q) = %v", c.nin, got)
+		if got := registry.NorwegianIDCheckDigitsValid(c.nin); got != c.valid {
+			t.Errorf("NorwegianIDCheckDigitsValid(%q) = %v", c.nin, got)
 		}
 		if c.valid && ninOID(c.nin) != c.oid {
 			t.Errorf("ninOID(%q) = %q, want %q", c.nin, ninOID(c.nin), c.oid)

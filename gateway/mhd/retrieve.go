@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"pjd/registry"
 )
 
 // ParseRetrieveQuery reads the query of an ITI-68 URL (as RetrieveURL
@@ -36,7 +38,7 @@ func ParseRetrieveQuery(q url.Values) (repositoryUniqueID, uniqueID string, err 
 		return ""
 	}
 	repositoryUniqueID, uniqueID = one(retrieveParamRepository), one(retrieveParamDocument)
-	if repositoryUniqueID != "" && !isOID(repositoryUniqueID) {
+	if repositoryUniqueID != "" && !registry.ValidOID(repositoryUniqueID) {
 		e.add(http.StatusBadRequest, IssueValue, retrieveParamRepository, "parameter %s: not an OID", retrieveParamRepository)
 	}
 	if uniqueID != "" && !printableASCII(uniqueID, 128) {

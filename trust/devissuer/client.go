@@ -146,7 +146,20 @@ func (c *Client) Token(ctx context.Context, persona, patient string, key jwk.Key
 	if md.TokenEndpoint == "" {
 		return nil, errors.New("devissuer: the issuer has no token endpoint")
 	}
-	proof, err := Proof(key, http.MethodPost, md.TokenEndpoint, "", c.now())
+	return c.TokenAt(ctx, md.TokenEndpoint, persona, patient, nil, key)
+}
+
+// TokenAt fetches a token for persona (and patient) from the dev token
+// endpoint at endpoint (no discovery), bound to key (a new key when nil),
+// with the scopes named (nil: the persona's own).
+func (c *Client) TokenAt(ctx context.Context, endpoint, persona, patient string, scopes []string, key jwk.Key) (*Token, error) {
+	if key == nil {
+		var err error
+		if key, err = NewDPoPKey(); err != nil {
+			return nil, err
+		}
+	}
+	proof, err := Proof(key, http.MethodPost, endpoint, "", c.now())
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +167,10 @@ func (c *Client) Token(ctx context.Context, persona, patient string, key jwk.Key
 	if patient != "" {
 		form.Set("patient", patient)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, md.TokenEndpoint, strings.NewReader(form.Encode()))
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err
 	}

@@ -321,20 +321,30 @@ func (iss *Issuer) IssueToken(ctx context.Context, personaID, patient string) (*
 	if patient != "" && !trust.ValidNIN(patient) {
 		return nil, fmt.Errorf("devissuer: patient is not a valid national identity number")
 	}
-	key, err := NewDPoPKey()
-	if err != nil {
-		return nil, err
-	}
-	tp, err := key.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	tok, err := iss.Mint(ctx, p, patient, base64.RawURLEncoding.EncodeToString(tp), p.Scopes)
+	tok, key, err := iss.MintBound(ctx, p, patient)
 	if err != nil {
 		return nil, err
 	}
 	return &Token{AccessToken: tok, TokenType: "DPoP", ExpiresIn: int(iss.opts.TokenLifetime / time.Second),
 		Scope: strings.Join(p.Scopes, " "), Key: key, Now: iss.opts.Now}, nil
+}
+
+// MintBound mints an access token for persona (and patient) with the
+// persona's scopes, bound to a new DPoP key, and returns both.
+func (iss *Issuer) MintBound(ctx context.Context, p Persona, patient string) (accessToken string, key jwk.Key, err error) {
+	key, err = NewDPoPKey()
+	if err != nil {
+		return "", nil, err
+	}
+	tp, err := key.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", nil, err
+	}
+	accessToken, err = iss.Mint(ctx, p, patient, base64.RawURLEncoding.EncodeToString(tp), p.Scopes)
+	if err != nil {
+		return "", nil, err
+	}
+	return accessToken, key, nil
 }
 
 // Mint signs an access token for persona (and patient, for health

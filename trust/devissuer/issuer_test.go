@@ -398,3 +398,47 @@ func TestIssueTokenInProcess(t *testing.T) {
 		t.Fatal("unknown persona accepted")
 	}
 }
+
+// TestTokenAtWithScopes: the token endpoint named directly (no discovery),
+// with the scopes asked for, and a scope the persona lacks refused.
+func TestTokenAtWithScopes(t *testing.T) {
+	s := newServer(t, t.TempDir(), true)
+	ctx := context.Background()
+	endpoint := s.iss.Load().TokenEndpoint()
+	tok, err := s.client().TokenAt(ctx, endpoint, "fastlege", patient,
+		[]string{trust.ScopeReadDocumentReferences, trust.AttestationType}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.TokenType != "DPoP" || tok.Key == nil || tok.ExpiresIn <= 0 ||
+		tok.Scope != trust.ScopeReadDocumentReferences+" "+trust.AttestationType {
+		t.Fatalf("token %+v", tok)
+	}
+	if resp, p := s.search(t, tok); p == nil || p.MatchedScope != trust.ScopeReadDocumentReferences {
+		t.Fatalf("status %d principal %+v", resp.StatusCode, p)
+	}
+	if _, err := s.client().TokenAt(ctx, endpoint, "fastlege", patient, []string{trust.ScopeAudit}, nil); err == nil ||
+		!strings.Contains(err.Error(), "invalid_scope") {
+		t.Fatalf("a scope the persona lacks: %v", err)
+	}
+}
+
+// TestMintBound: the token is bound to the key returned with it.
+func TestMintBound(t *testing.T) {
+	s := newServer(t, t.TempDir(), true)
+	p, _ := devissuer.PersonaByID("sykehuslege")
+	at, key, err := s.iss.Load().MintBound(context.Background(), p, patient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, pr := s.search(t, &devissuer.Token{AccessToken: at, TokenType: "DPoP", Key: key}); pr == nil || pr.Kind != trust.HealthWorker {
+		t.Fatalf("status %d principal %+v", resp.StatusCode, pr)
+	}
+	other, err := devissuer.NewDPoPKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, pr := s.search(t, &devissuer.Token{AccessToken: at, TokenType: "DPoP", Key: other}); pr != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a proof with another key: status %d principal %+v", resp.StatusCode, pr)
+	}
+}

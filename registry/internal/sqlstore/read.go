@@ -73,15 +73,21 @@ func (b *builder) eq(col, v string) {
 	}
 }
 
-// in: col is one of vs. nil: no constraint; empty: nothing matches.
-func (b *builder) in(col string, vs []string) {
+// list adds the condition cond makes for the list vs: nil, no
+// constraint; empty, nothing matches.
+func (b *builder) list(vs []string, cond func() string) {
 	switch {
 	case vs == nil:
 	case len(vs) == 0:
 		b.none = true
 	default:
-		b.where(b.inCond(col, vs))
+		b.where(cond())
 	}
+}
+
+// in: col is one of vs (see list).
+func (b *builder) in(col string, vs []string) {
+	b.list(vs, func() string { return b.inCond(col, vs) })
 }
 
 // inCond returns the condition "col is one of vs" (vs not empty).
@@ -201,6 +207,17 @@ func (b *builder) sql(cols, from, seqCol string, limit int) string {
 	return sb.String()
 }
 
+// query returns what the *Query functions return: the SELECT and its
+// arguments, or run false when a condition matches nothing, or the error
+// of a condition.
+func (b *builder) query(cols, from, seqCol string, limit int) (query string, args []any, run bool, err error) {
+	if b.err != nil || b.none {
+		return "", nil, false, b.err
+	}
+	query = b.sql(cols, from, seqCol, limit)
+	return query, b.args, true, nil
+}
+
 // start checks what every read checks first: the context, the limit, the
 // strings of the filter.
 func (r *reader) start(ctx context.Context, filter any, limit int) error {
@@ -234,47 +251,16 @@ func DocumentQuery(d *Dialect, f *registry.DocumentFilter) (query string, args [
 	b.timeRange("d.service_start_time", f.ServiceStartTime)
 	b.timeRange("d.service_stop_time", f.ServiceStopTime)
 	b.authors("document_authors", "doc_seq", "d.seq", f.AuthorPersons)
-	if f.ReferenceIDs != nil {
-		if len(f.ReferenceIDs) == 0 {
-			b.none = true
-		} else {
-			b.where("EXISTS (SELECT 1 FROM document_references r WHERE r.doc_seq = d.seq AND " + b.inCond("r.ref", f.ReferenceIDs) + ")")
-		}
-	}
-	if b.err != nil || b.none {
-		return "", nil, false, b.err
-	}
-	return b.sql("d.status, d.body", "documents d", "d.seq", f.Limit), b.args, true, nil
+	b.list(f.ReferenceIDs, func() string {
+		return "EXISTS (SELECT 1 FROM document_references r WHERE r.doc_seq = d.seq AND " + b.inCond("r.ref", f.ReferenceIDs) + ")"
+	})
+	return b.query("d.status, d.body", "documents d", "d.seq", f.Limit)
 }
 
 // Documents implements registry.Reader.
 func (r *reader) Documents(ctx context.Context, f registry.DocumentFilter) ([]*registry.DocumentEntry, error) {
-	if err := r.start(ctx, f, f.Limit); err != nil {
-		return nil, err
-	}
-	query, args, run, err := DocumentQuery(r.s.d, &f)
-	if err != nil || !run {
-		return []*registry.DocumentEntry{}, err
-	}
-	out := []*registry.DocumentEntry{}
-	err = r.query(ctx, "documents", query, args, func(rows *sql.Rows) error {
-		var status string
-		var body []byte
-		if err := rows.Scan(&status, &body); err != nil {
-			return err
-		}
-		d := new(registry.DocumentEntry)
-		if err := json.Unmarshal(body, d); err != nil {
-			return fmt.Errorf("decoding stored DocumentEntry: %w", err)
-		}
-		d.Status = status
-		out = append(out, d)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return readObjects(ctx, r, f, f.Limit, "documents", func() (string, []any, bool, error) { return DocumentQuery(r.s.d, &f) },
+		scanStatusBody("DocumentEntry", func(d *registry.DocumentEntry, status string) { d.Status = status }))
 }
 
 // SubmissionSetQuery builds the SELECT that SubmissionSets runs for f.
@@ -288,40 +274,13 @@ func SubmissionSetQuery(d *Dialect, f *registry.SubmissionSetFilter) (query stri
 	b.timeRange("s.submission_time", f.SubmissionTime)
 	b.authors("submission_set_authors", "set_seq", "s.seq", f.AuthorPersons)
 	b.codes("s.content_code", "s.content_scheme", f.ContentTypes)
-	if b.err != nil || b.none {
-		return "", nil, false, b.err
-	}
-	return b.sql("s.status, s.body", "submission_sets s", "s.seq", f.Limit), b.args, true, nil
+	return b.query("s.status, s.body", "submission_sets s", "s.seq", f.Limit)
 }
 
 // SubmissionSets implements registry.Reader.
 func (r *reader) SubmissionSets(ctx context.Context, f registry.SubmissionSetFilter) ([]*registry.SubmissionSet, error) {
-	if err := r.start(ctx, f, f.Limit); err != nil {
-		return nil, err
-	}
-	query, args, run, err := SubmissionSetQuery(r.s.d, &f)
-	if err != nil || !run {
-		return []*registry.SubmissionSet{}, err
-	}
-	out := []*registry.SubmissionSet{}
-	err = r.query(ctx, "submission sets", query, args, func(rows *sql.Rows) error {
-		var status string
-		var body []byte
-		if err := rows.Scan(&status, &body); err != nil {
-			return err
-		}
-		v := new(registry.SubmissionSet)
-		if err := json.Unmarshal(body, v); err != nil {
-			return fmt.Errorf("decoding stored SubmissionSet: %w", err)
-		}
-		v.Status = status
-		out = append(out, v)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return readObjects(ctx, r, f, f.Limit, "submission sets", func() (string, []any, bool, error) { return SubmissionSetQuery(r.s.d, &f) },
+		scanStatusBody("SubmissionSet", func(v *registry.SubmissionSet, status string) { v.Status = status }))
 }
 
 // FolderQuery builds the SELECT that Folders runs for f.
@@ -334,84 +293,65 @@ func FolderQuery(d *Dialect, f *registry.FolderFilter) (query string, args []any
 	b.in("f.status", f.Statuses)
 	b.timeRange("f.last_update_norm", f.LastUpdateTime)
 	b.childCodes("folder_codes", "folder_seq", "f.seq", f.Codes)
-	if b.err != nil || b.none {
-		return "", nil, false, b.err
-	}
-	return b.sql("f.status, f.last_update_time, f.body", "folders f", "f.seq", f.Limit), b.args, true, nil
+	return b.query("f.status, f.last_update_time, f.body", "folders f", "f.seq", f.Limit)
 }
 
 // Folders implements registry.Reader.
 func (r *reader) Folders(ctx context.Context, f registry.FolderFilter) ([]*registry.Folder, error) {
-	if err := r.start(ctx, f, f.Limit); err != nil {
-		return nil, err
-	}
-	query, args, run, err := FolderQuery(r.s.d, &f)
-	if err != nil || !run {
-		return []*registry.Folder{}, err
-	}
-	out := []*registry.Folder{}
-	err = r.query(ctx, "folders", query, args, func(rows *sql.Rows) error {
-		var status, lut string
-		var body []byte
-		if err := rows.Scan(&status, &lut, &body); err != nil {
-			return err
-		}
-		v := new(registry.Folder)
-		if err := json.Unmarshal(body, v); err != nil {
-			return fmt.Errorf("decoding stored Folder: %w", err)
-		}
-		v.Status, v.LastUpdateTime = status, lut
-		out = append(out, v)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return readObjects(ctx, r, f, f.Limit, "folders", func() (string, []any, bool, error) { return FolderQuery(r.s.d, &f) },
+		func(rows *sql.Rows) (*registry.Folder, error) {
+			var status, lut string
+			var body []byte
+			if err := rows.Scan(&status, &lut, &body); err != nil {
+				return nil, err
+			}
+			v, err := decodeBody[registry.Folder]("Folder", body)
+			if err != nil {
+				return nil, err
+			}
+			v.Status, v.LastUpdateTime = status, lut
+			return v, nil
+		})
 }
 
 // AssociationQuery builds the SELECT that Associations runs for f.
 func AssociationQuery(d *Dialect, f *registry.AssociationFilter) (query string, args []any, run bool, err error) {
 	b := &builder{d: d}
 	b.in("a.id", f.IDs)
-	if f.SourceOrTarget != nil {
-		if len(f.SourceOrTarget) == 0 {
-			b.none = true
-		} else {
-			b.where("(" + b.inCond("a.source", f.SourceOrTarget) + " OR " + b.inCond("a.target", f.SourceOrTarget) + ")")
-		}
-	}
+	b.list(f.SourceOrTarget, func() string {
+		return "(" + b.inCond("a.source", f.SourceOrTarget) + " OR " + b.inCond("a.target", f.SourceOrTarget) + ")"
+	})
 	b.in("a.source", f.Sources)
 	b.in("a.target", f.Targets)
 	b.in("a.type", f.Types)
 	b.in("a.status", f.Statuses)
-	if b.err != nil || b.none {
-		return "", nil, false, b.err
-	}
-	return b.sql("a.status, a.body", "associations a", "a.seq", f.Limit), b.args, true, nil
+	return b.query("a.status, a.body", "associations a", "a.seq", f.Limit)
 }
 
 // Associations implements registry.Reader.
 func (r *reader) Associations(ctx context.Context, f registry.AssociationFilter) ([]*registry.Association, error) {
-	if err := r.start(ctx, f, f.Limit); err != nil {
+	return readObjects(ctx, r, f, f.Limit, "associations", func() (string, []any, bool, error) { return AssociationQuery(r.s.d, &f) },
+		scanStatusBody("Association", func(v *registry.Association, status string) { v.Status = status }))
+}
+
+// readObjects is what the four reads share: the checks of start, the
+// SELECT that build makes (none when it matches nothing: an empty, non-nil
+// result), and one object per row from scan.
+func readObjects[T any](ctx context.Context, r *reader, filter any, limit int, what string,
+	build func() (query string, args []any, run bool, err error), scan func(*sql.Rows) (*T, error)) ([]*T, error) {
+	if err := r.start(ctx, filter, limit); err != nil {
 		return nil, err
 	}
-	query, args, run, err := AssociationQuery(r.s.d, &f)
+	query, args, run, err := build()
 	if err != nil || !run {
-		return []*registry.Association{}, err
+		return []*T{}, err
 	}
-	out := []*registry.Association{}
-	err = r.query(ctx, "associations", query, args, func(rows *sql.Rows) error {
-		var status string
-		var body []byte
-		if err := rows.Scan(&status, &body); err != nil {
+	out := []*T{}
+	err = r.query(ctx, what, query, args, func(rows *sql.Rows) error {
+		v, err := scan(rows)
+		if err != nil {
 			return err
 		}
-		v := new(registry.Association)
-		if err := json.Unmarshal(body, v); err != nil {
-			return fmt.Errorf("decoding stored Association: %w", err)
-		}
-		v.Status = status
 		out = append(out, v)
 		return nil
 	})
@@ -419,6 +359,33 @@ func (r *reader) Associations(ctx context.Context, f registry.AssociationFilter)
 		return nil, err
 	}
 	return out, nil
+}
+
+// scanStatusBody reads a row of (status, JSON body) into a new T (a kind
+// of object) and sets its status.
+func scanStatusBody[T any](kind string, setStatus func(*T, string)) func(*sql.Rows) (*T, error) {
+	return func(rows *sql.Rows) (*T, error) {
+		var status string
+		var body []byte
+		if err := rows.Scan(&status, &body); err != nil {
+			return nil, err
+		}
+		v, err := decodeBody[T](kind, body)
+		if err != nil {
+			return nil, err
+		}
+		setStatus(v, status)
+		return v, nil
+	}
+}
+
+// decodeBody decodes the stored JSON body of an object of kind.
+func decodeBody[T any](kind string, body []byte) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(body, v); err != nil {
+		return nil, fmt.Errorf("decoding stored %s: %w", kind, err)
+	}
+	return v, nil
 }
 
 // query runs a SELECT and calls scan for every row.

@@ -24,9 +24,8 @@ func SyntheticFnr(n int) string {
 	yy := (n / 336) % 100
 	block := n / 33600 // 25 individual numbers per block, ≤ 40 blocks
 	for ind := (block % 40) * 25; ind < (block%40)*25+25; ind++ {
-		s := fmt.Sprintf("%02d%02d%02d%03d", day, month+80, yy, ind)
-		if k, ok := fnrCheckDigits(s); ok {
-			return s + k
+		if id, ok := registry.SyntheticNorwegianID(day, month, yy, ind); ok {
+			return id
 		}
 	}
 	// 25 consecutive individual numbers without valid check digits do
@@ -37,38 +36,6 @@ func SyntheticFnr(n int) string {
 // SyntheticPatientID returns the CX patient id of SyntheticFnr(n).
 func SyntheticPatientID(n int) string {
 	return SyntheticFnr(n) + "^^^&" + registry.OIDFnr + "&ISO"
-}
-
-// fnrCheckDigits computes k1 k2 for the first nine digits of an F-nr;
-// ok is false when a check digit would be 10 (no valid number).
-func fnrCheckDigits(d9 string) (string, bool) {
-	w1 := []int{3, 7, 6, 1, 8, 9, 4, 5, 2}
-	w2 := []int{5, 4, 3, 2, 7, 6, 5, 4, 3, 2}
-	digits := make([]int, 0, 10)
-	for _, c := range d9 {
-		digits = append(digits, int(c-'0'))
-	}
-	k := func(w []int) (int, bool) {
-		sum := 0
-		for i, x := range w {
-			sum += x * digits[i]
-		}
-		r := 11 - sum%11
-		if r == 11 {
-			r = 0
-		}
-		return r, r != 10
-	}
-	k1, ok := k(w1)
-	if !ok {
-		return "", false
-	}
-	digits = append(digits, k1)
-	k2, ok := k(w2)
-	if !ok {
-		return "", false
-	}
-	return strconv.Itoa(k1) + strconv.Itoa(k2), true
 }
 
 // Volven 9602 class/type pairs used by synthetic documents, with rough
