@@ -93,7 +93,7 @@ func TestPostgresDropsDatabaseAtCleanup(t *testing.T) {
 // it, and rebuilds it when it is incomplete or damaged.
 func TestPostgresTemplateCache(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs initdb several times")
+		t.Skip("skipped with -short (make test does not pass -short): runs initdb several times")
 	}
 	in, err := findPostgres()
 	if err != nil {
