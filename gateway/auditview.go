@@ -19,6 +19,7 @@ type viewerError struct {
 func (e *viewerError) Error() string           { return e.msg }
 func (e *viewerError) HTTPStatus() int         { return e.status }
 func (e *viewerError) WWWAuthenticate() string { return e.www }
+func (e *viewerError) AuditReason() string     { return e.msg }
 
 // AuditViewer authenticates callers of GET /fhir/R4/AuditEvent: a
 // compliance officer (the audit scope) or a citizen (the citizen scope,

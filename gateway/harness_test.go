@@ -66,6 +66,11 @@ type harness struct {
 	server  *gateway.Server
 	blobDir string
 	xds     *xdsclient.Client
+
+	verifier *trust.Verifier
+	pol      *policy.Policy
+	auditLog *audit.Logger
+	auditKey *audit.Key
 }
 
 type options struct {
@@ -77,6 +82,7 @@ type options struct {
 	maxProvide  int64
 	ready       []gateway.ReadyCheck
 	extra       func(s *gateway.Server) // more routes
+	ui          bool                    // mount the embeddable UI (/ui/)
 }
 
 // syncBuffer collects log output from concurrent handlers.
@@ -144,6 +150,7 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	t.Cleanup(func() { h.blocks.Close() })
 	pol := policy.Default()
+	h.pol, h.auditLog, h.auditKey = pol, auditLog, key
 	h.guard, err = access.New(access.Config{Registry: h.reg, Repository: h.repo, Policy: pol, Audit: auditLog,
 		Blocks: h.blocks, DevLoopbackSources: o.devLoopback, Now: o.now, Logger: log})
 	if err != nil {
@@ -165,6 +172,7 @@ func newHarness(t *testing.T, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.verifier = verifier
 
 	h.srv = httptest.NewUnstartedServer(nil)
 	scheme := "http://"
@@ -193,6 +201,9 @@ func newHarness(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	h.server.Handle("GET /fhir/R4/AuditEvent", ah)
+	if o.ui {
+		h.mountUI(log)
+	}
 	if o.extra != nil {
 		o.extra(h.server)
 	}

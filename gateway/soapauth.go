@@ -105,7 +105,7 @@ func systemFromCert(c *x509.Certificate) *trust.Principal {
 	}
 	return &trust.Principal{
 		Kind:        trust.System,
-		Credential:  "mtls",
+		Credential:  trust.CredentialMTLS,
 		Issuer:      c.Issuer.String(),
 		LegalEntity: trust.Identifier{ID: org, System: "2.16.578.1.12.4.1.4.101", Name: name},
 		Client:      trust.Client{ID: c.Subject.CommonName, Name: name, OrgNrParent: org},

@@ -52,6 +52,12 @@ func (b *UIBackend) now() time.Time {
 func (b *UIBackend) AuthenticateLaunch(r *http.Request) (*trust.Principal, error) {
 	p, err := b.Tokens.VerifyRequest(r.Context(), r, trust.Requirement{Scopes: scopesLaunch, HTU: b.PublicURL + r.URL.Path})
 	if err != nil {
+		// A refused launch is recorded like a refused MHD request: the
+		// host asked to open a patient's documents.
+		c := access.Call{Transaction: audit.TxUIList, RequestID: RequestIDFrom(r.Context()), SourceIP: clientIP(r), UserAgent: r.UserAgent()}
+		if aerr := b.Guard.RecordRefusal(r.Context(), c, audit.ActionQuery, "", "authentication", trust.Description(err)); aerr != nil {
+			return nil, fmt.Errorf("%w: %v", ui.ErrUnavailable, aerr)
+		}
 		return nil, &ui.AuthError{Status: trust.HTTPStatus(err), Code: trust.OAuthError(err), Description: trust.Description(err),
 			WWWAuthenticate: trust.WWWAuthenticate(err, scopesLaunch[0]), Err: err}
 	}

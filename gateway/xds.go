@@ -87,9 +87,10 @@ func (x *XDS) principal(w http.ResponseWriter, req *soap.Request, tx string, act
 	return nil, false
 }
 
-// requireSystem answers a fault when a person tries a source transaction.
+// requireSystem answers a fault when anyone but a system (a certificate,
+// or the --dev loopback) tries a source transaction.
 func requireSystem(w http.ResponseWriter, req *soap.Request, p *trust.Principal) bool {
-	if p.Kind == trust.System {
+	if p.IsSystem() {
 		return true
 	}
 	f := soap.SenderFault("this transaction is for document sources: authenticate with the source's client certificate", nil)

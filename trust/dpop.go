@@ -182,7 +182,9 @@ func (v *ProofVerifier) check(proof string, c ProofCheck) (*Proof, error) {
 	}
 	want, err := NormalizeHTU(c.HTU)
 	if err != nil {
-		return nil, &Error{Kind: KindInternal, Description: "internal error", Detail: "request HTU " + c.HTU, Err: err}
+		// The request's own URL: too long, or a path that is no URL
+		// path. The client sent it, so it is the client's error.
+		return nil, &Error{Kind: KindRequestURL, Description: "the request URL is too long or malformed", Detail: "request HTU " + firstN(c.HTU, 128), Err: err}
 	}
 	got, err := NormalizeHTU(*cl.HTU)
 	if err != nil || got != want {
@@ -289,9 +291,14 @@ func numericDate(raw json.RawMessage) (time.Time, bool) {
 // default port dropped, percent-encoding normalised, dot segments removed,
 // an empty path made "/", query and fragment dropped. URLs with userinfo or
 // without a host are refused.
+//
+// Input and output are at most MaxHTULength bytes: percent-encoding can
+// make the output longer than the input (a raw byte becomes three), and an
+// output over the limit is refused too, so that every result normalises
+// to itself.
 func NormalizeHTU(raw string) (string, error) {
-	if len(raw) > 4096 {
-		return "", fmt.Errorf("url too long")
+	if len(raw) > MaxHTULength {
+		return "", errHTUTooLong
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -323,8 +330,17 @@ func NormalizeHTU(raw string) (string, error) {
 	if p == "" {
 		p = "/"
 	}
-	return scheme + "://" + host + p, nil
+	out := scheme + "://" + host + p
+	if len(out) > MaxHTULength {
+		return "", errHTUTooLong
+	}
+	return out, nil
 }
+
+// MaxHTULength bounds an htu and a request URL compared with it.
+const MaxHTULength = 4096
+
+var errHTUTooLong = fmt.Errorf("url longer than %d bytes", MaxHTULength)
 
 // validHost accepts an IP address or a DNS name (letters, digits, '-', '.', '_').
 func validHost(h string) bool {

@@ -33,6 +33,8 @@ const (
 	KindTokenNotBound     // DPoP scheme but the token has no cnf.jkt
 	KindInsufficientScope // the token lacks the endpoint's scope
 	KindSecurityLevel     // a person's token without security level 4
+	KindPersonRequired    // a token naming no person (no pid) at an endpoint that serves a person
+	KindRequestURL        // the request's own URL cannot be checked against htu (too long, malformed)
 
 	// DPoP proof (RFC 9449).
 	KindDPoPMissing     // no DPoP header
@@ -97,6 +99,8 @@ var kindNames = [...]string{
 	KindTokenNotBound:           "token_not_bound",
 	KindInsufficientScope:       "insufficient_scope",
 	KindSecurityLevel:           "security_level",
+	KindPersonRequired:          "person_required",
+	KindRequestURL:              "request_url",
 	KindDPoPMissing:             "dpop_missing",
 	KindDPoPMalformed:           "dpop_malformed",
 	KindDPoPType:                "dpop_type",
@@ -212,6 +216,8 @@ var (
 	ErrTokenNotBound           = &Error{Kind: KindTokenNotBound}
 	ErrInsufficientScope       = &Error{Kind: KindInsufficientScope}
 	ErrSecurityLevel           = &Error{Kind: KindSecurityLevel}
+	ErrPersonRequired          = &Error{Kind: KindPersonRequired}
+	ErrRequestURL              = &Error{Kind: KindRequestURL}
 	ErrDPoPMissing             = &Error{Kind: KindDPoPMissing}
 	ErrDPoPMalformed           = &Error{Kind: KindDPoPMalformed}
 	ErrDPoPType                = &Error{Kind: KindDPoPType}
@@ -278,8 +284,10 @@ func OAuthError(err error) string {
 		return ""
 	case k == KindInsufficientScope:
 		return "insufficient_scope"
-	case k == KindSecurityLevel:
+	case k == KindSecurityLevel, k == KindPersonRequired:
 		return "insufficient_user_authentication"
+	case k == KindRequestURL:
+		return "invalid_request"
 	case k >= KindDPoPMissing && k <= KindDPoPReplay:
 		return "invalid_dpop_proof"
 	default:
@@ -288,9 +296,17 @@ func OAuthError(err error) string {
 }
 
 // HTTPStatus is the status code a refusal maps to: 401 for credentials that
-// are missing or invalid, 403 for a valid token without the needed scope,
-// 503 when a dependency (JWKS, replay cache) is unavailable — the request is
-// refused, never let through — and 500 for anything else.
+// are missing or invalid, 403 for a valid token without the needed scope
+// or without the person the endpoint serves, 400 for a request URL that
+// cannot be checked, 503 when a dependency (JWKS, replay cache) is
+// unavailable — the request is refused, never let through — and 500 for
+// anything else.
+//
+// A token without a person (client credentials) at a person's endpoint is
+// 403, not 401: the token is valid and was refused for what it is, and no
+// other token of that client will do. Its error code is RFC 9470's
+// insufficient_user_authentication, which names the remedy (a token with
+// a user's authentication).
 func HTTPStatus(err error) int {
 	if err == nil {
 		return http.StatusOK
@@ -300,8 +316,10 @@ func HTTPStatus(err error) int {
 		return http.StatusInternalServerError
 	case KindIssuerUnavailable, KindReplayUnavailable:
 		return http.StatusServiceUnavailable
-	case KindInsufficientScope:
+	case KindInsufficientScope, KindPersonRequired:
 		return http.StatusForbidden
+	case KindRequestURL:
+		return http.StatusBadRequest
 	default:
 		return http.StatusUnauthorized
 	}

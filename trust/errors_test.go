@@ -25,6 +25,8 @@ func TestErrorEdgeMapping(t *testing.T) {
 		{trust.KindAttestationExpired, 401, `DPoP error="invalid_token", error_description="attestation_has_expired`, "InvalidSecurityToken"},
 		{trust.KindInsufficientScope, 403, `DPoP error="insufficient_scope"`, "InvalidSecurityToken"},
 		{trust.KindSecurityLevel, 401, `DPoP error="insufficient_user_authentication"`, "InvalidSecurityToken"},
+		{trust.KindPersonRequired, 403, `DPoP error="insufficient_user_authentication"`, "InvalidSecurityToken"},
+		{trust.KindRequestURL, 400, "", "InvalidSecurityToken"},
 		{trust.KindReplayUnavailable, 503, "", "FailedCheck"},
 		{trust.KindIssuerUnavailable, 503, "", "FailedCheck"},
 		{trust.KindInternal, 500, "", "FailedCheck"},

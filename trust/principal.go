@@ -12,6 +12,12 @@ type Credential string
 const (
 	CredentialHelseIDDPoP Credential = "helseid-dpop" // HelseID access token + DPoP proof
 	CredentialXUASAML     Credential = "xua-saml"     // XUA SAML 2.0 assertion in WS-Security
+	// CredentialMTLS is a source's organisation certificate, verified by
+	// mutual TLS.
+	CredentialMTLS Credential = "mtls"
+	// CredentialDevLoopback is what pjd serve --dev gives SOAP requests
+	// from the loopback interface.
+	CredentialDevLoopback Credential = "dev-loopback"
 )
 
 // PrincipalKind says what sort of party is asking.
@@ -26,9 +32,17 @@ const (
 	// Compliance is a person reviewing the access log (no patient care,
 	// no attestation); only the audit endpoints accept this kind.
 	Compliance PrincipalKind = "compliance"
-	// System is a client acting for an organisation without a user
-	// (client credentials), e.g. a hospital EPJ registering documents.
+	// System is a source system or another pjd role, authenticated by
+	// its organisation certificate (mutual TLS) or, in --dev only, by
+	// calling from loopback. Nothing else makes a System principal: see
+	// Principal.IsSystem.
 	System PrincipalKind = "system"
+	// ClientCredentials is a client system with a HelseID token that
+	// names no person (client credentials), e.g. a hospital EPJ
+	// registering documents over MHD ITI-65. It may register documents
+	// for its own organisation and nothing else: it is never a System
+	// principal, and every patient-data path refuses it.
+	ClientCredentials PrincipalKind = "client-credentials"
 )
 
 // Coding is a coded value {code, system} (HelseID adds text).
@@ -115,6 +129,16 @@ type Principal struct {
 	MatchedScope    string   `json:"matched_scope,omitempty"` // the required scope the token held
 	KeyThumbprint   string   `json:"jkt,omitempty"`           // DPoP key the token is bound to
 	HomeCommunityID string   `json:"home_community_id,omitempty"`
+}
+
+// IsSystem reports whether p is a system principal from a credential
+// that can make one: a verified client certificate (mTLS) or the --dev
+// loopback source. A principal that says System but was built from any
+// other credential (a token, an assertion) is not one; callers that let
+// systems through without a person's policy must ask this, never Kind
+// alone.
+func (p *Principal) IsSystem() bool {
+	return p != nil && p.Kind == System && (p.Credential == CredentialMTLS || p.Credential == CredentialDevLoopback)
 }
 
 // HasScope reports whether p was granted scope.

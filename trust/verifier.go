@@ -50,6 +50,11 @@ type Config struct {
 	// ComplianceScopes mark a person's token as a compliance officer's
 	// (audit review, no attestation). Default: ScopeAudit.
 	ComplianceScopes []string
+	// SourceScopes are the scopes a token without a person (client
+	// credentials) may be used for: registering documents (ITI-65). Such a
+	// token becomes a ClientCredentials principal; at any other endpoint
+	// it is refused with KindPersonRequired. Default: ScopeRegister.
+	SourceScopes []string
 
 	// AllowDevIssuer accepts issuers whose metadata says they are pjd's
 	// development issuer. Only pjd serve --dev sets it.
@@ -120,6 +125,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	if cfg.ComplianceScopes == nil {
 		cfg.ComplianceScopes = []string{ScopeAudit}
+	}
+	if cfg.SourceScopes == nil {
+		cfg.SourceScopes = []string{ScopeRegister}
 	}
 	v := &Verifier{cfg: cfg, attPol: AttestationPolicy{MaxAge: cfg.AttestationMaxAge, Skew: cfg.Skew}}
 	seen := map[string]bool{}
@@ -490,7 +498,16 @@ func (v *Verifier) principal(at *accessToken, req Requirement) (*Principal, erro
 	}
 
 	if p.Subject == "" {
-		p.Kind = System
+		// No person: a client acting for its organisation. It may
+		// register documents for that organisation (policy checks which);
+		// every other endpoint serves a person and refuses it here, so it
+		// can never reach patient data. It is never a System principal:
+		// those come from a certificate (mTLS) alone.
+		if !slices.Contains(v.cfg.SourceScopes, matched) {
+			return nil, newErr(KindPersonRequired, "the access token names no person (no pid); this endpoint serves requests on behalf of a person",
+				"client "+firstN(p.Client.ID, 64)+", scope "+matched)
+		}
+		p.Kind = ClientCredentials
 		return p, nil
 	}
 	if n, err := strconv.Atoi(level); err == nil {

@@ -173,6 +173,31 @@ func tokenRejections() []tokenRow {
 		{name: "security level missing", kind: trust.KindSecurityLevel, req: withClaims(func(e *env, c map[string]any) {
 			delete(c, "helseid://claims/identity/security_level")
 		})},
+		// A token that names no person (client credentials) serves a
+		// source's registration only; everywhere else it is refused,
+		// whatever scopes it carries.
+		{name: "no pid, read scope", kind: trust.KindPersonRequired, req: withClaims(func(e *env, c map[string]any) {
+			dropPerson(c)
+		})},
+		{name: "no pid, citizen scope", kind: trust.KindPersonRequired, need: &trust.Requirement{Scopes: []string{trust.ScopeReadDocumentReferences, trust.ScopeCitizen}, HTU: testHTU},
+			req: withClaims(func(e *env, c map[string]any) {
+				dropPerson(c)
+				c["scope"] = []string{trust.ScopeCitizen}
+			})},
+		{name: "no pid, audit scope", kind: trust.KindPersonRequired, need: &trust.Requirement{Scope: trust.ScopeAudit, HTU: testHTU},
+			req: withClaims(func(e *env, c map[string]any) {
+				dropPerson(c)
+				c["scope"] = []string{trust.ScopeAudit}
+			})},
+		{name: "empty pid, read scope", kind: trust.KindPersonRequired, req: withClaims(func(e *env, c map[string]any) {
+			c["helseid://claims/identity/pid"] = ""
+		})},
+		// The request's own URL, over the htu limit (a 4,000-byte path):
+		// the client's error, not the server's.
+		{name: "request URL too long", kind: trust.KindRequestURL, need: &trust.Requirement{Scope: trust.ScopeReadDocumentReferences, HTU: testHTU + "/" + strings.Repeat("a", trust.MaxHTULength)},
+			req: withClaims(func(e *env, c map[string]any) {})},
+		{name: "request URL not a URL", kind: trust.KindRequestURL, need: &trust.Requirement{Scope: trust.ScopeReadDocumentReferences, HTU: testHTU + "/%zz"},
+			req: withClaims(func(e *env, c map[string]any) {})},
 		{name: "development token outside dev mode", kind: trust.KindTokenIssuer, req: withClaims(func(e *env, c map[string]any) {
 			c["pjd_dev"] = true
 		})},
@@ -510,18 +535,17 @@ func TestPrincipalKinds(t *testing.T) {
 			t.Fatalf("principal %+v", p)
 		}
 	})
-	t.Run("system (client credentials)", func(t *testing.T) {
+	t.Run("source client (client credentials, register scope)", func(t *testing.T) {
 		e := newEnv(t)
 		c := e.healthWorkerClaims()
-		for _, k := range []string{"authorization_details", "helseid://claims/identity/pid", "helseid://claims/identity/security_level",
-			"helseid://claims/hpr/hpr_number", "name", "sub"} {
-			delete(c, k)
-		}
-		p, err := e.v.VerifyRequest(context.Background(), e.validRequest(c), readReq)
+		dropPerson(c)
+		c["scope"] = []string{trust.ScopeRegister}
+		p, err := e.v.VerifyRequest(context.Background(), e.validRequest(c), trust.Requirement{Scope: trust.ScopeRegister, HTU: testHTU})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Kind != trust.System || p.Subject != "" || p.Client.OrgNrParent != "100100673" {
+		// Never a System principal: those come from a certificate alone.
+		if p.Kind != trust.ClientCredentials || p.IsSystem() || p.Subject != "" || p.Client.OrgNrParent != "100100673" {
 			t.Fatalf("principal %+v", p)
 		}
 	})
@@ -578,5 +602,14 @@ func TestHTUNormalisation(t *testing.T) {
 		if got, err := trust.NormalizeHTU(bad); err == nil {
 			t.Errorf("NormalizeHTU(%q) = %q, want error", bad, got)
 		}
+	}
+}
+
+// dropPerson removes every claim about the user from token claims: what a
+// client-credentials token looks like.
+func dropPerson(c map[string]any) {
+	for _, k := range []string{"authorization_details", "helseid://claims/identity/pid", "helseid://claims/identity/security_level",
+		"helseid://claims/hpr/hpr_number", "name", "sub"} {
+		delete(c, k)
 	}
 }

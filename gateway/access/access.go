@@ -12,7 +12,12 @@
 // System principals (a source's mTLS certificate, or loopback in --dev)
 // serve sources and role-to-role calls: their queries and retrievals are
 // permitted without a person's policy and audited as that system; their
-// registrations are checked against the source's own organisation.
+// registrations are checked against the source's own organisation. Only
+// the credential makes a system (trust.Principal.IsSystem): a principal
+// that says System but came from a token or an assertion is refused on
+// every data path (rule system-credential-origin), and a token without a
+// person (trust.ClientCredentials) goes through policy like anyone else,
+// which lets it register for its own organisation and read nothing.
 //
 // This package must never return a document, metadata or a count to a
 // caller before the audit record that covers it is committed, and never
@@ -192,7 +197,25 @@ func (g *Guard) loadBlocks(ctx context.Context, patient string) ([]policy.Block,
 	return b, nil
 }
 
-func isSystem(p *trust.Principal) bool { return p != nil && p.Kind == trust.System }
+// isSystem reports whether p is a system the Guard serves without a
+// person's policy: one from a certificate or the --dev loopback.
+func isSystem(p *trust.Principal) bool { return p.IsSystem() }
+
+// RuleSystemCredentialOrigin refuses a principal that says it is a system
+// but was not built from a credential that can make one (mTLS, --dev
+// loopback): no token or assertion may open the system path.
+const RuleSystemCredentialOrigin = "system-credential-origin"
+
+// forgedSystem reports whether p claims the System kind without the
+// credential that makes one.
+func forgedSystem(p *trust.Principal) bool {
+	return p != nil && p.Kind == trust.System && !p.IsSystem()
+}
+
+func systemOriginDenied(p *trust.Principal) policy.Decision {
+	return policy.Decision{Effect: policy.Deny, Rule: RuleSystemCredentialOrigin,
+		Reason: fmt.Sprintf("Denied: a system principal must come from a client certificate (mTLS); this one came from %q.", p.Credential)}
+}
 
 func flagsOf(d policy.Decision) audit.Flags {
 	var f audit.Flags
@@ -212,6 +235,9 @@ func flagsOf(d policy.Decision) audit.Flags {
 // decide runs policy for a person, or permits a system principal.
 func (g *Guard) decide(ctx context.Context, c Call, action policy.Action, patient string, docs []*registry.DocumentEntry) (policy.Decision, error) {
 	p := c.Principal
+	if forgedSystem(p) {
+		return systemOriginDenied(p), nil
+	}
 	if isSystem(p) {
 		d := policy.Decision{Effect: policy.Permit, Rule: "system-credential",
 			Reason: fmt.Sprintf("Permitted: system credential (%s) for a source or role-to-role call.", p.Credential)}

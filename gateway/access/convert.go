@@ -105,7 +105,7 @@ func fillPrincipal(r *audit.Record, p *trust.Principal) {
 		r.Actor.Kind = audit.ActorHealthWorker
 	case trust.Citizen:
 		r.Actor.Kind = audit.ActorCitizen
-	case trust.System:
+	case trust.System, trust.ClientCredentials:
 		r.Actor.Kind = audit.ActorSystem
 	default:
 		r.Actor.Kind = audit.ActorUnknown
@@ -113,7 +113,7 @@ func fillPrincipal(r *audit.Record, p *trust.Principal) {
 	r.Credential = string(p.Credential)
 	r.Actor.PID = p.Subject
 	r.Actor.Name = p.Name
-	if r.Actor.Name == "" && p.Kind == trust.System {
+	if r.Actor.Name == "" && (p.Kind == trust.System || p.Kind == trust.ClientCredentials) {
 		r.Actor.Name = p.Client.Name
 	}
 	r.Actor.HPR = p.HPRNumber

@@ -67,7 +67,8 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 		return res, nil
 	}
 
-	// A person. Refuse early what policy refuses regardless of data.
+	// A person (or a principal that only claims to be a system: decide
+	// refuses it). Refuse early what policy refuses regardless of data.
 	patient := queryPatient(q)
 	if patient == "" {
 		patient = impliedPatient(p)
@@ -314,6 +315,11 @@ func (g *Guard) CheckSource(ctx context.Context, p *trust.Principal, sub *regist
 	if g.devSrc && p.Kind == trust.System && p.Credential == CredentialDevLoopback {
 		return nil
 	}
+	if forgedSystem(p) {
+		dec := systemOriginDenied(p)
+		g.log.WarnContext(ctx, "registration refused", "rule", dec.Rule, "reason", dec.Reason)
+		return &Denied{Rule: dec.Rule, Reason: dec.Reason}
+	}
 	req := policy.Request{Principal: p, Action: policy.ActionRegister, Now: g.now()}
 	if sub.SubmissionSet != nil {
 		req.PatientIDs = []string{patientNumber(sub.SubmissionSet.PatientID)}
@@ -350,4 +356,4 @@ func (g *Guard) NewUpload(ctx context.Context, p *trust.Principal, sub *registry
 
 // CredentialDevLoopback marks the system principal pjd serve --dev gives
 // requests from the loopback interface.
-const CredentialDevLoopback trust.Credential = "dev-loopback"
+const CredentialDevLoopback = trust.CredentialDevLoopback

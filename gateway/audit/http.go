@@ -24,8 +24,9 @@ type HandlerConfig struct {
 	// Authenticate returns the caller, already authenticated by the
 	// gateway's trust layer (required). An error that has an
 	// HTTPStatus() int method chooses the status (default 401); one with
-	// WWWAuthenticate() string sets that header. Its text is logged,
-	// never sent.
+	// WWWAuthenticate() string sets that header; one with AuditReason()
+	// string gives the refusal record's reason (client-safe text, e.g.
+	// why the token was not accepted). Its text is logged, never sent.
 	Authenticate func(r *http.Request) (Viewer, error)
 	// Log records every review search itself as an AUDIT-SEARCH record
 	// before any result leaves (required): reading the audit log is an
@@ -98,6 +99,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.cfg.ErrorLog.InfoContext(ctx, "audit review: authentication refused", "err", err)
 		rec.Outcome, rec.Rule, rec.Reason = OutcomeDeny, RuleUnauthenticated, "no valid credential"
+		var ar interface{ AuditReason() string }
+		if errors.As(err, &ar) && ar.AuditReason() != "" {
+			rec.Reason = "no valid credential: " + ar.AuditReason()
+		}
 		if status >= 500 {
 			rec.Outcome = OutcomeError
 		}

@@ -127,7 +127,7 @@ func Personas() []Persona {
 			Client: trust.Client{ID: "pjd-dev-innbyggerportal", Name: "pjd dev innbyggerportal"},
 		},
 		{
-			ID: "sykehus-epj", Description: "a hospital EPJ registering documents (client credentials, no user)", Kind: trust.System,
+			ID: "sykehus-epj", Description: "a hospital EPJ registering documents (client credentials, no user)", Kind: trust.ClientCredentials,
 			LegalEntity: helseforetak, PointOfCare: sykehusSted,
 			Scopes: []string{trust.ScopeRegister},
 			Client: client("sykehus-epj", helseforetak, sykehusSted),

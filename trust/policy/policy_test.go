@@ -46,6 +46,13 @@ func system() *trust.Principal {
 	return &trust.Principal{Kind: trust.System, Client: trust.Client{ID: "epj", OrgNrParent: "993467049", OrgNrChild: "874716782"}}
 }
 
+// clientCredentials is a HelseID token without a person.
+func clientCredentials() *trust.Principal {
+	p := system()
+	p.Kind, p.Credential = trust.ClientCredentials, trust.CredentialHelseIDDPoP
+	return p
+}
+
 func doc(id, class string, age time.Duration, conf ...string) policy.Document {
 	d := policy.Document{
 		UniqueID:           id,
@@ -227,6 +234,16 @@ func rows() []row {
 			effect: policy.Deny, rule: policy.RuleSecurityLevel},
 		{name: "system reading documents", req: find(system()),
 			effect: policy.Deny, rule: policy.RulePatientDataNotPermitted},
+		{name: "client-credentials token reading documents", req: find(clientCredentials()),
+			effect: policy.Deny, rule: policy.RulePatientDataNotPermitted},
+		{name: "client-credentials token reading a document", req: read(clientCredentials(), "journal"),
+			effect: policy.Deny, rule: policy.RulePatientDataNotPermitted},
+		{name: "client-credentials token reading the access log", req: func() policy.Request {
+			return policy.Request{Principal: clientCredentials(), Action: policy.ActionAudit, PatientIDs: []string{patient}, Now: now}
+		}, effect: policy.Deny, rule: policy.RuleAuditNotPermitted},
+		{name: "client-credentials source registers for its own organisation", req: func() policy.Request {
+			return policy.Request{Principal: clientCredentials(), Action: policy.ActionRegister, PatientIDs: []string{patient}, Documents: []policy.Document{doc("new", "A00-1", 0)}, Now: now}
+		}, effect: policy.Permit, rule: policy.RuleSourceOwnOrganisation, visible: []string{"new"}},
 		{name: "compliance officer reading documents", req: find(&trust.Principal{Kind: trust.Compliance, Subject: "28839040085", SecurityLevel: 4}),
 			effect: policy.Deny, rule: policy.RulePatientDataNotPermitted},
 		{name: "compliance officer reviewing the log", req: func() policy.Request {
