@@ -37,10 +37,18 @@ var (
 // re-signed by s; mutate (may be nil) changes the assertion after signing.
 func xuaSecurity(t *testing.T, s *xuaSigner, mutate func(a *etree.Element)) *etree.Element {
 	t.Helper()
+	return xuaSecurityFor(t, s, xuaPatient, mutate)
+}
+
+// xuaSecurityFor is xuaSecurity with the assertion attested for patient
+// (before it is signed).
+func xuaSecurityFor(t *testing.T, s *xuaSigner, patient string, mutate func(a *etree.Element)) *etree.Element {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", "trust", "saml", "xca_iti38_request_helseid_saml_trustframework_kj.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	b = bytes.ReplaceAll(b, []byte(xuaPatient), []byte(patient))
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(b); err != nil {
 		t.Fatal(err)

@@ -319,7 +319,7 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 		return nil, err
 	}
 	if !pre.Permitted() {
-		return g.findDenied(ctx, c, patient, pre, nil)
+		return g.findDenied(ctx, c, req, pre, nil)
 	}
 	f := req.Filter
 	f.PatientID = registry.NewPatientCX(patient, req.PatientOID).String()
@@ -340,7 +340,7 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 		return nil, err
 	}
 	if !dec.Permitted() {
-		return g.findDenied(ctx, c, patient, dec, docs)
+		return g.findDenied(ctx, c, req, dec, docs)
 	}
 	visible := visibleEntries(docs, dec)
 	returned := visible
@@ -390,15 +390,40 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 
 // findDenied answers a refused search. A patient's block hides everything
 // without saying so: the search is recorded as refused, and the caller
-// gets an empty result, as for a patient with no documents. Any other
-// refusal is an error.
-func (g *Guard) findDenied(ctx context.Context, c Call, patient string, dec policy.Decision, docs []*registry.DocumentEntry) (*FindResult, error) {
-	err := g.deny(ctx, c, audit.ActionQuery, patient, dec, docs)
+// gets the result a patient with no documents gets — rendered the same
+// way, with the same flags — so nothing in the answer tells the two
+// apart. Any other refusal is an error.
+func (g *Guard) findDenied(ctx context.Context, c Call, req FindRequest, dec policy.Decision, docs []*registry.DocumentEntry) (*FindResult, error) {
+	err := g.deny(ctx, c, audit.ActionQuery, req.PatientID, dec, docs)
 	var d *Denied
-	if dec.Rule == policy.RulePatientBlock && errors.As(err, &d) {
-		return &FindResult{Rule: dec.Rule}, nil
+	if !concealBlock(dec) || !errors.As(err, &d) {
+		return nil, err
 	}
-	return nil, err
+	res := &FindResult{Rule: dec.Rule, Flags: g.unblockedFlags(c.Principal, policy.ActionFind, req.PatientID)}
+	if req.Page != nil {
+		res.Documents = req.Page(nil)
+	}
+	if req.Render != nil {
+		if res.Rendered, err = req.Render(res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// concealBlock reports whether dec is a patient's block, which every
+// search answers as if the patient had no documents.
+func concealBlock(dec policy.Decision) bool { return dec.Rule == policy.RulePatientBlock }
+
+// unblockedFlags are the flags (BTG, ETREAT) the principal's search of a
+// patient without documents would carry: a blocked search must carry them
+// too, or the missing emergency label would tell it apart.
+func (g *Guard) unblockedFlags(p *trust.Principal, action policy.Action, patient string) audit.Flags {
+	d := g.pol.Decide(policy.Request{Principal: p, Action: action, PatientIDs: []string{patient}, Now: g.now(), Scope: effectiveScope(p)})
+	if !d.Permitted() {
+		return audit.Flags{}
+	}
+	return flagsOf(d)
 }
 
 // relations returns the document relationships whose source and target

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -45,7 +46,7 @@ func (g *Guard) FindLists(ctx context.Context, c Call, req ListsRequest) (*Lists
 		return nil, err
 	}
 	if !pre.Permitted() {
-		return nil, g.deny(ctx, c, audit.ActionQuery, patient, pre, nil)
+		return g.listsDenied(ctx, c, patient, pre, nil)
 	}
 	cx := registry.NewPatientCX(patient, req.PatientOID).String()
 	rd := g.reg.Reader()
@@ -110,7 +111,7 @@ func (g *Guard) FindLists(ctx context.Context, c Call, req ListsRequest) (*Lists
 		return nil, err
 	}
 	if !dec.Permitted() {
-		return nil, g.deny(ctx, c, audit.ActionQuery, patient, dec, docs)
+		return g.listsDenied(ctx, c, patient, dec, docs)
 	}
 	for _, d := range visibleEntries(docs, dec) {
 		out.Documents[d.ID] = true
@@ -141,4 +142,15 @@ func (g *Guard) FindLists(ctx context.Context, c Call, req ListsRequest) (*Lists
 		return nil, err
 	}
 	return out, nil
+}
+
+// listsDenied answers a refused list search: a patient's block as a
+// patient without lists (recorded as refused), anything else as an error.
+func (g *Guard) listsDenied(ctx context.Context, c Call, patient string, dec policy.Decision, docs []*registry.DocumentEntry) (*ListsResult, error) {
+	err := g.deny(ctx, c, audit.ActionQuery, patient, dec, docs)
+	var d *Denied
+	if concealBlock(dec) && errors.As(err, &d) {
+		return &ListsResult{Documents: map[string]bool{}}, nil
+	}
+	return nil, err
 }

@@ -79,7 +79,7 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 			return nil, err
 		}
 		if !pre.Permitted() {
-			return nil, g.deny(ctx, c, audit.ActionQuery, patient, pre, nil)
+			return g.queryDenied(ctx, c, q, patient, pre, nil)
 		}
 	}
 	inner := *q
@@ -108,7 +108,7 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 		return nil, err
 	}
 	if !dec.Permitted() {
-		return nil, g.deny(ctx, c, audit.ActionQuery, patient, dec, res.Documents)
+		return g.queryDenied(ctx, c, q, patient, dec, res.Documents)
 	}
 	visible := visibleEntries(res.Documents, dec)
 	hidden := map[string]bool{}
@@ -167,6 +167,18 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 		return nil, err
 	}
 	return out, nil
+}
+
+// queryDenied answers a refused stored query: a patient's block as a
+// query that found nothing (recorded as refused), anything else as an
+// error.
+func (g *Guard) queryDenied(ctx context.Context, c Call, q *registry.Query, patient string, dec policy.Decision, docs []*registry.DocumentEntry) (*registry.QueryResult, error) {
+	err := g.deny(ctx, c, audit.ActionQuery, patient, dec, docs)
+	var d *Denied
+	if concealBlock(dec) && errors.As(err, &d) {
+		return &registry.QueryResult{ReturnType: q.ReturnType}, nil
+	}
+	return nil, err
 }
 
 // queryRejected records a query the registry refused (or failed on) and
