@@ -13,7 +13,7 @@ func TestUncheckableRequestURL(t *testing.T) {
 	h := newHarness(t, options{})
 	epj := h.tokenAs(mustPersona("sykehus-epj"), "")
 	for name, path := range map[string]string{
-		"path over 4,096 bytes": "/fhir/R4/" + strings.Repeat("a", 4200),
+		"path over 4,096 bytes":            "/fhir/R4/" + strings.Repeat("a", 4200),
 		"path that decodes to no URL path": "/fhir/R4/%25zz",
 	} {
 		t.Run(name, func(t *testing.T) {
