@@ -251,6 +251,21 @@ func (x *XDS) provide(w http.ResponseWriter, req *soap.Request) {
 	}
 	fail := func(err error) {
 		up.Abort(context.WithoutCancel(ctx))
+		if f := (*soap.Fault)(nil); errors.As(err, &f) && !errors.Is(err, soap.ErrTooLarge) {
+			// The MIME package itself is broken: the body ended before
+			// its closing boundary (a dropped connection, a proxy that
+			// cut it), a part is malformed. That is a SOAP-level error
+			// of the sender — the message never arrived whole, so there
+			// is no ProvideAndRegister request to answer with a
+			// RegistryResponse — hence a SOAP 1.2 env:Sender fault (HTTP
+			// 400), not an XDSRepositoryError, which says the repository
+			// failed. Nothing was registered; the source may resend.
+			x.Log.InfoContext(ctx, "ITI-41 refused: the MTOM package is malformed", "err", err)
+			x.Metrics.Transaction("ITI-41", "Failure")
+			f.RelatesTo = req.Addressing.MessageID
+			_ = soap.WriteFault(w, f)
+			return
+		}
 		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError)))
 	}
 	for _, pt := range parts {
@@ -273,7 +288,7 @@ func (x *XDS) provide(w http.ResponseWriter, req *soap.Request) {
 					"the request is larger than this repository accepts (%d bytes)", x.Limits.MaxRequest)}))
 				return
 			}
-			fail(registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryError, "the MTOM package is malformed: %s", faultReason(err))})
+			fail(err)
 			return
 		}
 		id, known := byCID[part.ContentID]
@@ -387,13 +402,6 @@ func cidOf(href string) string {
 	return href
 }
 
-func faultReason(err error) string {
-	var f *soap.Fault
-	if errors.As(err, &f) {
-		return f.Reason
-	}
-	return "invalid message"
-}
 
 func txName(action string) string {
 	switch action {
