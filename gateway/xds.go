@@ -402,7 +402,6 @@ func cidOf(href string) string {
 	return href
 }
 
-
 func txName(action string) string {
 	switch action {
 	case ActionRegister:
