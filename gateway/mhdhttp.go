@@ -367,13 +367,17 @@ func (m *MHD) retrieve(w http.ResponseWriter, r *http.Request) {
 // serveDocument streams an authorized document: Content-Type from the
 // metadata, Content-Length, an ETag of its hash (If-None-Match → 304). A
 // stream that breaks midway aborts the response so the client cannot take
-// a truncated document for a whole one, and is recorded.
+// a truncated document for a whole one, and is recorded. Whatever type the
+// source declared, the document is sandboxed (DocumentCSP) and never
+// sniffed: an HTML or SVG document opened from its URL runs nothing in
+// pjd's origin.
 func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call access.Call, doc *access.Document, log *slog.Logger, inline bool) {
 	d := doc.Entry
 	etag := mhd.DocumentETag(d.Hash)
 	h := w.Header()
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", DocumentCSP)
 	if doc.Flags.BTG || doc.Flags.ETREAT {
 		h.Set("NHN-Emergency-Access", map[bool]string{true: "BTG", false: "ETREAT"}[doc.Flags.BTG])
 	}

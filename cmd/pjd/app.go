@@ -265,6 +265,9 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 
 	srv := gateway.NewServer(log, metrics, ready)
 	a.handler = srv
+	if c.tlsCert != "" {
+		a.handler = gateway.StrictTransportSecurity(srv)
+	}
 
 	// Trust.
 	var saml *trust.SAMLVerifier
