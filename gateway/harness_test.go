@@ -29,6 +29,7 @@ import (
 	"pjd/gateway/soap"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
+	"pjd/registry/postgres"
 	"pjd/registry/sqlite"
 	"pjd/repository"
 	"pjd/repository/fs"
@@ -83,6 +84,13 @@ type options struct {
 	ready       []gateway.ReadyCheck
 	extra       func(s *gateway.Server) // more routes
 	ui          bool                    // mount the embeddable UI (/ui/)
+	// postgresURL puts the registry, the blocks and the audit log in this
+	// PostgreSQL database instead of a SQLite file.
+	postgresURL string
+	// blobs replaces the local document files (an S3 bucket).
+	blobs repository.BlobStore
+	// wrapBlocks, when set, wraps the blocks store the guard reads.
+	wrapBlocks func(policy.BlockStore) policy.BlockStore
 }
 
 // syncBuffer collects log output from concurrent handlers.
@@ -109,21 +117,39 @@ func newHarness(t *testing.T, o options) *harness {
 	dir := t.TempDir()
 	h := &harness{t: t, logs: &syncBuffer{}, blobDir: filepath.Join(dir, "blobs")}
 	dbPath := filepath.Join(dir, "registry.db")
-	st, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
+	if o.postgresURL != "" {
+		pg, err := postgres.Open(ctx, o.postgresURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pg.Close() })
+		if err := pg.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		h.store, dbPath = pg, o.postgresURL
+	} else {
+		st, err := sqlite.Open(ctx, dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		h.store = st
 	}
-	t.Cleanup(func() { st.Close() })
-	h.store = st
+	st := h.store
+	var err error
 	h.reg, err = registry.New(registry.Config{Store: st, Patients: registry.NorwegianPatientIDs{AllowSynthetic: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	blobs, err := fs.Open(h.blobDir)
-	if err != nil {
-		t.Fatal(err)
+	var blobs repository.BlobStore = o.blobs
+	if blobs == nil {
+		local, err := fs.Open(h.blobDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { local.Close() })
+		blobs = local
 	}
-	t.Cleanup(func() { blobs.Close() })
 	log := slog.New(gateway.NewRedactingHandler(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	h.repo, err = repository.New(repository.Config{UniqueID: registry.SampleRepositoryUniqueID, Blobs: blobs,
 		Registry: repository.LocalRegistry(h.reg), Logger: log})
@@ -151,8 +177,12 @@ func newHarness(t *testing.T, o options) *harness {
 	t.Cleanup(func() { h.blocks.Close() })
 	pol := policy.Default()
 	h.pol, h.auditLog, h.auditKey = pol, auditLog, key
+	var blockStore policy.BlockStore = h.blocks
+	if o.wrapBlocks != nil {
+		blockStore = o.wrapBlocks(blockStore)
+	}
 	h.guard, err = access.New(access.Config{Registry: h.reg, Repository: h.repo, Policy: pol, Audit: auditLog,
-		Blocks: h.blocks, DevLoopbackSources: o.devLoopback, Now: o.now, Logger: log})
+		Blocks: blockStore, DevLoopbackSources: o.devLoopback, Now: o.now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,21 +104,26 @@ func (m *MHD) authenticate(w http.ResponseWriter, r *http.Request, tx string, ac
 	m.Log.WarnContext(r.Context(), "MHD request refused: credential not accepted", "err", err)
 	patient := headerPatient(r)
 	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, nil, tx), action, patient, "authentication", trust.Description(err)); aerr != nil {
-		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the access log is unavailable; try again later"))
+		writeTransient(w, "the access log is unavailable; try again later")
 		return nil, false
 	}
+	writeAuthError(w, err, scopes[0])
+	return nil, false
+}
+
+// writeAuthError answers a refused credential: its status, the DPoP
+// challenge, and an OperationOutcome; a dependency of the check that is
+// unavailable (the replay cache, the issuer's keys) is a transient 503.
+func writeAuthError(w http.ResponseWriter, err error, scope string) {
 	status := trust.HTTPStatus(err)
-	if h := trust.WWWAuthenticate(err, scopes[0]); h != "" {
+	if status == http.StatusServiceUnavailable {
+		writeTransient(w, trust.Description(err))
+		return
+	}
+	if h := trust.WWWAuthenticate(err, scope); h != "" {
 		w.Header().Set("WWW-Authenticate", h)
 	}
-	code := "login"
-	if status == http.StatusForbidden {
-		code = "forbidden"
-	} else if status >= 500 {
-		code = "transient"
-	}
-	writeOutcome(w, mhd.NewError(status, code, "", "%s", trust.Description(err)))
-	return nil, false
+	writeOutcome(w, mhd.NewError(status, authOutcome(status), "", "%s", trust.Description(err)))
 }
 
 // guardError answers an error from the Guard.
@@ -130,7 +135,14 @@ func (m *MHD) guardError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &d):
 		writeOutcome(w, mhd.Forbidden("access denied by policy (%s)", d.Rule))
 	case errors.Is(err, access.ErrAudit):
-		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the access log is unavailable, so nothing can be returned; try again later"))
+		m.Log.WarnContext(r.Context(), "MHD request failed: the audit log is unavailable", "err", err)
+		writeTransient(w, "the access log is unavailable, so nothing can be returned; try again later")
+	case access.Unavailable(err):
+		m.Log.WarnContext(r.Context(), "MHD request failed: a dependency is unavailable", "err", err)
+		writeTransient(w, "the service is temporarily unavailable; try again later")
+	case clientGone(r, err):
+		m.Log.InfoContext(r.Context(), "MHD request cancelled by the client", "err", err)
+		writeTransient(w, "the request was cancelled")
 	case errors.Is(err, access.ErrTooMany):
 		writeOutcome(w, mhd.NewError(http.StatusBadRequest, "too-costly", "", "the search matches too many documents; narrow it"))
 	default:
@@ -260,7 +272,7 @@ func headerPatient(r *http.Request) string {
 func (m *MHD) badRequest(w http.ResponseWriter, r *http.Request, p *trust.Principal, tx string, err error) {
 	patient := headerPatient(r)
 	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, p, tx), audit.ActionQuery, patient, "invalid-request", "the request's parameters were rejected"); aerr != nil {
-		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the access log is unavailable; try again later"))
+		writeTransient(w, "the access log is unavailable; try again later")
 		return
 	}
 	var e *mhd.Error
@@ -393,9 +405,17 @@ func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call
 	}
 	rc, size, err := doc.Open(r.Context())
 	if err != nil {
-		log.ErrorContext(r.Context(), "opening document failed after it was authorized", "err", err)
 		_ = g.RecordError(context.WithoutCancel(r.Context()), call, audit.ActionRead, "", "the document could not be read from storage", d)
-		writeOutcome(w, mhd.Internal())
+		switch {
+		case access.Unavailable(err):
+			log.WarnContext(r.Context(), "opening document failed: storage unavailable", "err", err)
+			writeTransient(w, "the document store is temporarily unavailable; try again later")
+		case clientGone(r, err):
+			log.InfoContext(r.Context(), "opening document cancelled by the client", "err", err)
+		default:
+			log.ErrorContext(r.Context(), "opening document failed after it was authorized", "err", err)
+			writeOutcome(w, mhd.Internal())
+		}
 		return
 	}
 	defer rc.Close()
@@ -411,11 +431,33 @@ func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call
 		return
 	}
 	buf := make([]byte, 256<<10)
-	if _, err := io.CopyBuffer(w, rc, buf); err != nil {
-		log.ErrorContext(r.Context(), "document stream failed; response aborted", "err", err)
+	sr := &sourceReader{r: rc}
+	if _, err := io.CopyBuffer(w, sr, buf); err != nil {
+		if sr.err != nil {
+			// Storage broke off mid-document: pjd's problem.
+			log.ErrorContext(r.Context(), "document stream failed; response aborted", "err", err)
+		} else {
+			// Writing to the client failed: it went away.
+			log.InfoContext(r.Context(), "document stream not taken by the client; response aborted", "err", err)
+		}
 		_ = g.RecordError(context.WithoutCancel(r.Context()), call, audit.ActionRead, "", "the document stream broke off", d)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// sourceReader remembers a read error, so that a failed copy can tell a
+// broken source (storage) from a broken destination (the client).
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
 }
 
 // safeFilename is a download name built from the uniqueId and media type.

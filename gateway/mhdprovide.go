@@ -21,10 +21,7 @@ func (m *MHD) provide(w http.ResponseWriter, r *http.Request) {
 	p, err := m.Tokens.VerifyRequest(ctx, r, trust.Requirement{Scopes: scopesCreate, HTU: m.BaseURL + r.URL.Path})
 	if err != nil {
 		m.Log.WarnContext(ctx, "ITI-65 refused: credential not accepted", "err", err)
-		if h := trust.WWWAuthenticate(err, scopesCreate[0]); h != "" {
-			w.Header().Set("WWW-Authenticate", h)
-		}
-		writeOutcome(w, mhd.NewError(trust.HTTPStatus(err), "login", "", "%s", trust.Description(err)))
+		writeAuthError(w, err, scopesCreate[0])
 		return
 	}
 	if r.URL.Path != "/fhir/R4" && r.URL.Path != "/fhir/R4/" {

@@ -76,8 +76,8 @@ func uiError(err error) error {
 		return ui.ErrNotFound
 	case errors.As(err, &d):
 		return &ui.DeniedError{Rule: d.Rule, Reason: d.Reason}
-	case errors.Is(err, access.ErrAudit), errors.Is(err, registry.ErrUnavailable):
-		return fmt.Errorf("%w: %v", ui.ErrUnavailable, err)
+	case access.Unavailable(err):
+		return fmt.Errorf("%w: %w", ui.ErrUnavailable, err)
 	}
 	return err
 }

@@ -114,23 +114,45 @@ func (x *XDS) call(req *soap.Request, p *trust.Principal, tx string) access.Call
 
 // protocolErrors turns any error from below into RegistryErrors a client
 // may see, logging what it may not. code is the endpoint's generic code
-// (XDSRegistryError or XDSRepositoryError).
+// (XDSRegistryError or XDSRepositoryError, or a metadata error code).
+//
+// A dependency that is unavailable (access.Unavailable: the database,
+// object storage, the audit log, the request's deadline) is reported with
+// the transient code of the side that failed — XDSRegistryBusy for the
+// registry endpoint, XDSRepositoryBusy for the repository's, the only
+// ITI TF codes that tell a source to try again later ("too much activity
+// to process the request"), and which IHE allows for ITI-18/42 and
+// ITI-41/43 respectively — with a codeContext saying the service is
+// temporarily unavailable. A registry the repository could not reach is
+// XDSRegistryNotAvailable, the code ITI-41 defines for exactly that.
 func (x *XDS) protocolErrors(ctx context.Context, err error, code string) registry.ErrorList {
 	if l, ok := registry.AsErrors(err); ok {
 		return l
+	}
+	busy := registry.ErrCodeRegistryBusy
+	if code == registry.ErrCodeRepositoryError || code == registry.ErrCodeRepositoryMetadataError {
+		busy = registry.ErrCodeRepositoryBusy
 	}
 	var d *access.Denied
 	switch {
 	case errors.As(err, &d):
 		return registry.ErrorList{registry.Errorf(code, "access denied by policy (%s)", d.Rule)}
 	case errors.Is(err, access.ErrAudit):
-		x.Log.ErrorContext(ctx, "request failed: audit log unavailable", "err", err)
-		return registry.ErrorList{registry.Errorf(code, "the access log is unavailable, so nothing can be returned; try again later")}
+		x.Log.WarnContext(ctx, "request failed: audit log unavailable", "err", err)
+		return registry.ErrorList{registry.Errorf(busy, "the access log is temporarily unavailable, so nothing can be returned; try again later (request id %s)", RequestIDFrom(ctx))}
 	case errors.Is(err, repository.ErrRegistry):
-		x.Log.ErrorContext(ctx, "registry unreachable", "err", err)
-		return registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryNotAvailable, "the registry did not answer; the submission may or may not be registered")}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return registry.ErrorList{registry.Errorf(code, "the request was cancelled or timed out")}
+		x.Log.WarnContext(ctx, "registry unreachable", "err", err)
+		return registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryNotAvailable, "the registry is temporarily unavailable; the submission may or may not be registered: query it, or send it again later (request id %s)", RequestIDFrom(ctx))}
+	case access.Unavailable(err):
+		x.Log.WarnContext(ctx, "request failed: a dependency is unavailable", "err", err)
+		what := "the registry"
+		if busy == registry.ErrCodeRepositoryBusy {
+			what = "the repository"
+		}
+		return registry.ErrorList{registry.Errorf(busy, "%s is temporarily unavailable; try again later (request id %s)", what, RequestIDFrom(ctx))}
+	case errors.Is(err, context.Canceled):
+		x.Log.InfoContext(ctx, "request cancelled by the client", "err", err)
+		return registry.ErrorList{registry.Errorf(code, "the request was cancelled")}
 	}
 	x.Log.ErrorContext(ctx, "internal error", "err", err)
 	return registry.ErrorList{registry.Errorf(code, "internal error (request id %s)", RequestIDFrom(ctx))}
@@ -139,7 +161,7 @@ func (x *XDS) protocolErrors(ctx context.Context, err error, code string) regist
 func (x *XDS) writeRegistryResponse(w http.ResponseWriter, req *soap.Request, action string, resp registry.Response) {
 	x.Metrics.Transaction(txName(action), outcomeName(resp.Status))
 	if err := soap.WriteResponse(w, action+responseSuffix, req.Addressing.MessageID, ebrim.EncodeRegistryResponse(resp)); err != nil {
-		x.Log.ErrorContext(req.HTTP.Context(), "writing SOAP response", "err", err)
+		x.logWriteError(req.HTTP.Context(), "writing SOAP response", err)
 	}
 }
 
@@ -188,7 +210,7 @@ func (x *XDS) storedQuery(w http.ResponseWriter, req *soap.Request) {
 		x.Metrics.Transaction("ITI-18", outcomeName(status))
 		if err := soap.WriteResponse(w, ActionStoredQuery+responseSuffix, req.Addressing.MessageID,
 			ebrim.EncodeAdhocQueryResponse(res, status, errs)); err != nil {
-			x.Log.ErrorContext(ctx, "writing SOAP response", "err", err)
+			x.logWriteError(ctx, "writing SOAP response", err)
 		}
 	}
 	body := req.Body()
@@ -361,7 +383,7 @@ func (x *XDS) retrieve(w http.ResponseWriter, req *soap.Request) {
 			DocumentUniqueID: d.DocumentUniqueID, MimeType: d.MimeType, IncludeHref: "cid:" + cid}
 	}
 	if err := mw.WriteEnvelope(ebrim.EncodeRetrieveDocumentSetResponse(res.Response, out)); err != nil {
-		x.Log.ErrorContext(ctx, "writing ITI-43 response", "err", err)
+		x.logWriteError(ctx, "writing ITI-43 response", err)
 		return
 	}
 	for i, d := range res.Documents {
@@ -378,7 +400,7 @@ func (x *XDS) retrieve(w http.ResponseWriter, req *soap.Request) {
 		}
 	}
 	if err := mw.Close(); err != nil {
-		x.Log.ErrorContext(ctx, "closing ITI-43 response", "err", err)
+		x.logWriteError(ctx, "closing ITI-43 response", err)
 		return
 	}
 	x.Metrics.Transaction("ITI-43", outcomeName(res.Response.Status))
@@ -387,12 +409,26 @@ func (x *XDS) retrieve(w http.ResponseWriter, req *soap.Request) {
 // abortRetrieve leaves an MTOM response without its closing boundary (so
 // the client sees it truncated, never complete) and records the failure.
 func (x *XDS) abortRetrieve(ctx context.Context, call access.Call, d repository.RetrievedDocument, err error) {
-	x.Log.ErrorContext(ctx, "ITI-43 document stream failed; response aborted", "err", err)
+	if ctx.Err() != nil {
+		x.Log.InfoContext(ctx, "ITI-43 response not taken by the client; aborted", "err", err)
+	} else {
+		x.Log.ErrorContext(ctx, "ITI-43 document stream failed; response aborted", "err", err)
+	}
 	x.Metrics.Transaction("ITI-43", "Aborted")
 	if aerr := x.Guard.RecordError(context.WithoutCancel(ctx), call, audit.ActionRead, "",
 		fmt.Sprintf("document %s could not be streamed", d.DocumentUniqueID)); aerr != nil {
 		x.Log.ErrorContext(ctx, "recording failed retrieval", "err", aerr)
 	}
+}
+
+// logWriteError logs a failure to write a response: at INFO when the
+// client went away (its request context ended), at ERROR otherwise.
+func (x *XDS) logWriteError(ctx context.Context, msg string, err error) {
+	if ctx.Err() != nil {
+		x.Log.InfoContext(ctx, msg+": the client went away", "err", err)
+		return
+	}
+	x.Log.ErrorContext(ctx, msg, "err", err)
 }
 
 func cidOf(href string) string {

@@ -14,6 +14,7 @@ const (
 	ErrCodeRepositoryMetadataError              = "XDSRepositoryMetadataError"
 	ErrCodeRegistryNotAvailable                 = "XDSRegistryNotAvailable"
 	ErrCodeRegistryBusy                         = "XDSRegistryBusy"
+	ErrCodeRepositoryBusy                       = "XDSRepositoryBusy"
 	ErrCodeMissingDocument                      = "XDSMissingDocument"
 	ErrCodeMissingDocumentMetadata              = "XDSMissingDocumentMetadata"
 	ErrCodeRegistryDuplicateUniqueIDInMessage   = "XDSRegistryDuplicateUniqueIdInMessage"

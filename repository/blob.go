@@ -63,6 +63,11 @@ var (
 	ErrBlobNotFound = errors.New("repository: blob not found")
 	// ErrInvalidKey: the key (or list prefix) breaks ValidateKey's rules.
 	ErrInvalidKey = errors.New("repository: invalid blob key")
+	// ErrUnavailable: the store could not be reached or answered that it
+	// cannot serve now (connection refused or broken, a timeout, a 5xx or
+	// SlowDown): nothing is wrong with the request, and trying again later
+	// may succeed. Errors of the caller's own reader are never marked so.
+	ErrUnavailable = errors.New("repository: object storage unavailable")
 )
 
 // MaxKeyLen is the longest key a BlobStore accepts, in bytes.

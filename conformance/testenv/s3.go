@@ -111,6 +111,7 @@ type s3Server struct {
 	dir       string // posix backend root: one directory per bucket
 	exited    chan struct{}
 	stderr    *capBuffer
+	stop      func() // stops the server and removes its directory; safe to call again
 }
 
 var (
@@ -175,16 +176,20 @@ func launchVersitygw(ctx context.Context, bin string) (*s3Server, error) {
 		cmd.Wait()
 		close(srv.exited)
 	}()
+	var once sync.Once
 	stop := func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-srv.exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-srv.exited
-		}
-		os.RemoveAll(dir)
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-srv.exited:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-srv.exited
+			}
+			os.RemoveAll(dir)
+		})
 	}
+	srv.stop = stop
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := WaitTCP(wctx, srv.endpoint, srv.exited); err != nil {

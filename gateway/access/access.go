@@ -56,6 +56,25 @@ var (
 	ErrTooMany = errors.New("too many documents match")
 )
 
+// Unavailable reports whether err means that something pjd depends on
+// could not be reached or did not answer in time — the registry or blocks
+// database, object storage, the audit log, a remote registry, the
+// request's own deadline — so that the request may succeed if tried again.
+// Each backend marks such errors with its own sentinel; this is the one
+// place that knows them all, and the protocol edges answer every one the
+// same way: 503 + Retry-After (MHD: OperationOutcome transient), an XDS
+// error saying the service is busy. A client that went away
+// (context.Canceled) is not unavailability.
+func Unavailable(err error) bool {
+	for _, target := range []error{ErrAudit, registry.ErrUnavailable, repository.ErrUnavailable, repository.ErrRegistry,
+		policy.ErrBlocksUnavailable, audit.ErrUnavailable, audit.ErrTimeout, context.DeadlineExceeded} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
 // Denied is a policy refusal: the rule and the reason recorded.
 type Denied struct {
 	Rule   string
@@ -154,8 +173,14 @@ func (g *Guard) record(c Call, action audit.Action) audit.Record {
 
 func (g *Guard) commit(ctx context.Context, r audit.Record) error {
 	if err := g.audit.Log(ctx, r); err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			// The client went away before its record was committed:
+			// nothing is returned, and nothing is wrong with pjd.
+			g.log.InfoContext(ctx, "audit record not committed: the request was cancelled", "transaction", r.Transaction)
+			return fmt.Errorf("access: committing the audit record: %w", err)
+		}
 		g.log.ErrorContext(ctx, "audit record not committed; failing the request", "transaction", r.Transaction, "err", err)
-		return fmt.Errorf("%w: %v", ErrAudit, err)
+		return fmt.Errorf("%w: %w", ErrAudit, err)
 	}
 	return nil
 }

@@ -148,17 +148,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The record of this search is committed before any result is read.
 	if err := h.cfg.Log.Log(ctx, rec); err != nil {
 		h.cfg.ErrorLog.ErrorContext(ctx, "audit review: audit write failed; search refused", "err", err)
-		writeFHIR(w, http.StatusServiceUnavailable, OperationOutcome("transient", "the audit log is unavailable; try again later"))
+		writeTransient(w, "the audit log is unavailable; try again later")
 		return
 	}
 	page, err := h.cfg.Searcher.Search(ctx, f)
 	if err != nil {
-		h.cfg.ErrorLog.ErrorContext(ctx, "audit review: search failed", "err", err)
-		status, code := http.StatusInternalServerError, "exception"
-		if errors.Is(err, ErrUnavailable) {
-			status, code = http.StatusServiceUnavailable, "transient"
+		switch {
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			h.cfg.ErrorLog.InfoContext(ctx, "audit review: search cancelled by the client", "err", err)
+		case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+			h.cfg.ErrorLog.WarnContext(ctx, "audit review: search failed: the audit log is unavailable", "err", err)
+			writeTransient(w, "the audit log could not be searched; try again later")
+		default:
+			h.cfg.ErrorLog.ErrorContext(ctx, "audit review: search failed", "err", err)
+			writeFHIR(w, http.StatusInternalServerError, OperationOutcome("exception", "the audit log could not be searched"))
 		}
-		writeFHIR(w, status, OperationOutcome(code, "the audit log could not be searched"))
 		return
 	}
 	view := View{Audience: viewer.Audience(), Site: h.cfg.Site}
@@ -170,7 +174,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, rec Record, status int, code, msg string) {
 	if err := h.cfg.Log.Log(r.Context(), rec); err != nil {
 		h.cfg.ErrorLog.ErrorContext(r.Context(), "audit review: audit write failed", "err", err)
-		writeFHIR(w, http.StatusServiceUnavailable, OperationOutcome("transient", "the audit log is unavailable; try again later"))
+		writeTransient(w, "the audit log is unavailable; try again later")
 		return
 	}
 	writeFHIR(w, status, OperationOutcome(code, msg))
@@ -240,4 +244,11 @@ func writeFHIR(w http.ResponseWriter, status int, body Object) {
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)+1))
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// writeTransient answers 503 with Retry-After and an OperationOutcome
+// transient: the audit log (or its database) is unavailable for now.
+func writeTransient(w http.ResponseWriter, msg string) {
+	w.Header().Set("Retry-After", "5")
+	writeFHIR(w, http.StatusServiceUnavailable, OperationOutcome("transient", msg))
 }

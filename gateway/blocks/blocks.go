@@ -22,6 +22,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // the embedded database's driver
 
+	"pjd/registry/postgres"
+	"pjd/registry/sqlite"
 	"pjd/trust"
 	"pjd/trust/policy"
 )
@@ -234,7 +236,7 @@ func (s *Store) Blocks(ctx context.Context, patientID string) ([]policy.Block, e
 		FROM patient_blocks WHERE patient_id = %s ORDER BY created_at, id`, s.ph(1))
 	rows, err := s.db.QueryContext(ctx, q, patientID)
 	if err != nil {
-		return nil, fmt.Errorf("blocks: reading: %w", err)
+		return nil, s.wrap("reading", err)
 	}
 	defer rows.Close()
 	var out []policy.Block
@@ -243,7 +245,7 @@ func (s *Store) Blocks(ctx context.Context, patientID string) ([]policy.Block, e
 		var docs string
 		var from, to any
 		if err := rows.Scan(&b.ID, &b.PatientID, &b.PractitionerID, &b.HPRNumber, &b.OrgNr, &docs, &from, &to); err != nil {
-			return nil, fmt.Errorf("blocks: reading: %w", err)
+			return nil, s.wrap("reading", err)
 		}
 		if err := json.Unmarshal([]byte(docs), &b.DocumentUniqueIDs); err != nil {
 			return nil, fmt.Errorf("blocks: reading documents of %s: %w", b.ID, err)
@@ -256,5 +258,17 @@ func (s *Store) Blocks(ctx context.Context, patientID string) ([]policy.Block, e
 		}
 		out = append(out, b)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("reading", err)
+	}
+	return out, nil
+}
+
+// wrap prefixes a database error with the operation and marks one that
+// means the database could not be reached as policy.ErrBlocksUnavailable.
+func (s *Store) wrap(op string, err error) error {
+	if s.pg && postgres.IsUnavailable(err) || !s.pg && sqlite.IsUnavailable(err) {
+		return fmt.Errorf("blocks: %s: %w: %w", op, policy.ErrBlocksUnavailable, err)
+	}
+	return fmt.Errorf("blocks: %s: %w", op, err)
 }

@@ -401,9 +401,15 @@ func (u *UI) staticURL(name string) string {
 // backendError answers a failed Backend call with the right page.
 func (u *UI) backendError(w http.ResponseWriter, r *http.Request, s *reqSession, what string, err error) {
 	status, title, msg := describeError(err)
-	if status >= 500 {
+	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The user went away (closed the tab, navigated on): nothing
+		// failed, and nobody is left to answer.
+		u.log.InfoContext(r.Context(), "ui: "+what+" cancelled by the client", "err", err)
+		return
+	case status >= 500:
 		u.log.ErrorContext(r.Context(), "ui: "+what, "err", err)
-	} else {
+	default:
 		u.log.InfoContext(r.Context(), "ui: "+what+" refused", "err", err)
 	}
 	u.renderError(w, r, s, status, title, msg)

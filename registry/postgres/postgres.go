@@ -155,6 +155,13 @@ func dialect() *sqlstore.Dialect {
 	}
 }
 
+// IsUnavailable reports whether err (from pgx, directly or through
+// database/sql) means PostgreSQL could not be reached or is going away: a
+// failed connection, a broken one, a server shutting down or refusing
+// connections. Other stores in the same database (blocks) classify their
+// errors with it, so every caller can answer "try again" the same way.
+func IsUnavailable(err error) bool { return err != nil && classify(err) == sqlstore.KindUnavailable }
+
 // classify sorts PostgreSQL errors (SQLSTATE) and connection failures.
 func classify(err error) sqlstore.ErrorKind {
 	var pgErr *pgconn.PgError

@@ -201,6 +201,11 @@ func LikeToGlob(p string) string {
 	return b.String()
 }
 
+// IsUnavailable reports whether err (from the SQLite driver) means the
+// database file cannot be used: not openable, an I/O error, full,
+// read-only or corrupt.
+func IsUnavailable(err error) bool { return err != nil && classify(err) == sqlstore.KindUnavailable }
+
 func classify(err error) sqlstore.ErrorKind {
 	var e *msqlite.Error
 	if !errors.As(err, &e) {

@@ -9,6 +9,11 @@
 // multipart upload completes, and every request carries the SHA-256 of its
 // payload, which the server verifies and keeps (x-amz-checksum-sha256).
 //
+// An error of a call to the server that means it could not be reached or
+// cannot serve now (refused, reset, timed out, 5xx, SlowDown) wraps
+// repository.ErrUnavailable, after at most Config.MaxRetries tries; an
+// error of the caller's reader never does.
+//
 // It must never buffer a whole object, leave an unfinished multipart upload
 // behind when it can abort it (SweepIncomplete removes those a crash left),
 // or touch an object outside its prefix or with a key that

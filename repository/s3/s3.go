@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -54,7 +56,16 @@ type Config struct {
 	PartSize int64
 	// Transport replaces the HTTP transport (custom TLS roots, timeouts).
 	Transport http.RoundTripper
+	// MaxRetries bounds how often one call is tried when the server does
+	// not answer (minio-go backs off between tries); 0 means
+	// DefaultMaxRetries. More tries make an outage slower to report, not
+	// less of an outage.
+	MaxRetries int
 }
+
+// DefaultMaxRetries: an unreachable server is reported within about two
+// seconds (minio-go's own default, ten tries, takes about eight).
+const DefaultMaxRetries = 3
 
 // Store is a repository.BlobStore over an S3 bucket.
 type Store struct {
@@ -87,11 +98,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.PartSize < MinPartSize || cfg.PartSize > MaxPartSize {
 		return nil, fmt.Errorf("s3: part size %d outside [%d, %d]", cfg.PartSize, MinPartSize, MaxPartSize)
 	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = DefaultMaxRetries
+	}
 	core, err := minio.NewCore(cfg.Endpoint, &minio.Options{
-		Creds:     credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure:    cfg.Secure,
-		Region:    cfg.Region,
-		Transport: cfg.Transport,
+		Creds:      credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:     cfg.Secure,
+		Region:     cfg.Region,
+		Transport:  cfg.Transport,
+		MaxRetries: cfg.MaxRetries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
@@ -176,7 +191,7 @@ func (s *Store) putSingle(ctx context.Context, key, obj string, data []byte) (in
 		UserMetadata:         map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sum[:])},
 	}
 	if _, err := s.core.PutObject(ctx, s.bucket, obj, bytes.NewReader(data), int64(len(data)), "", hex.EncodeToString(sum[:]), opts); err != nil {
-		return 0, fmt.Errorf("s3: put %s: %w", key, err)
+		return 0, fmt.Errorf("s3: put %s: %w", key, classify(err))
 	}
 	return int64(len(data)), nil
 }
@@ -187,7 +202,7 @@ func (s *Store) putMultipart(ctx context.Context, obj string, r io.Reader, buf [
 	opts := minio.PutObjectOptions{UserMetadata: map[string]string{"x-amz-checksum-algorithm": "SHA256"}}
 	id, err := s.core.NewMultipartUpload(ctx, s.bucket, obj, opts)
 	if err != nil {
-		return 0, err
+		return 0, classify(err)
 	}
 	defer func() {
 		if err != nil {
@@ -208,7 +223,7 @@ func (s *Store) putMultipart(ctx context.Context, obj string, r io.Reader, buf [
 		p, err := s.core.PutObjectPart(ctx, s.bucket, obj, id, num, bytes.NewReader(part), int64(len(part)),
 			minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(sum[:]), DisableContentSha256: true, CustomHeader: hdr})
 		if err != nil {
-			return 0, err
+			return 0, classify(err)
 		}
 		parts = append(parts, minio.CompletePart{PartNumber: num, ETag: p.ETag, ChecksumSHA256: p.ChecksumSHA256})
 		total += int64(len(part))
@@ -225,7 +240,7 @@ func (s *Store) putMultipart(ctx context.Context, obj string, r io.Reader, buf [
 		part = buf[:n]
 	}
 	if _, err := s.core.CompleteMultipartUpload(ctx, s.bucket, obj, id, parts, minio.PutObjectOptions{}); err != nil {
-		return 0, err
+		return 0, classify(err)
 	}
 	return total, nil
 }
@@ -278,7 +293,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	err := s.core.RemoveObject(ctx, s.bucket, s.prefix+key, minio.RemoveObjectOptions{})
 	if err != nil && !errors.Is(s.mapErr(key, err), repository.ErrBlobNotFound) {
-		return fmt.Errorf("s3: delete %s: %w", key, err)
+		return fmt.Errorf("s3: delete %s: %w", key, classify(err))
 	}
 	return nil
 }
@@ -297,7 +312,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(repository.Blob
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			return fmt.Errorf("s3: list %s: %w", prefix, oi.Err)
+			return fmt.Errorf("s3: list %s: %w", prefix, classify(oi.Err))
 		}
 		key := strings.TrimPrefix(oi.Key, s.prefix)
 		if repository.ValidateKey(key) != nil {
@@ -317,13 +332,13 @@ func (s *Store) SweepIncomplete(ctx context.Context, cutoff time.Time) (int, err
 	n := 0
 	for u := range s.core.ListIncompleteUploads(ctx, s.bucket, s.prefix, true) {
 		if u.Err != nil {
-			return n, fmt.Errorf("s3: listing incomplete uploads: %w", u.Err)
+			return n, fmt.Errorf("s3: listing incomplete uploads: %w", classify(u.Err))
 		}
 		if !u.Initiated.Before(cutoff) || !strings.HasPrefix(u.Key, s.prefix) {
 			continue
 		}
 		if err := s.core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID); err != nil {
-			return n, fmt.Errorf("s3: aborting incomplete upload of %s: %w", u.Key, err)
+			return n, fmt.Errorf("s3: aborting incomplete upload of %s: %w", u.Key, classify(err))
 		}
 		n++
 	}
@@ -335,5 +350,37 @@ func (s *Store) mapErr(key string, err error) error {
 	case "NoSuchKey", "NotFound", "ObjectParentIsFile", "ExistingObjectIsDirectory":
 		return fmt.Errorf("s3: %s: %w", key, repository.ErrBlobNotFound)
 	}
-	return fmt.Errorf("s3: %s: %w", key, err)
+	return fmt.Errorf("s3: %s: %w", key, classify(err))
+}
+
+// classify marks an error of a call to the S3 server that means the
+// server could not be reached or cannot serve now as
+// repository.ErrUnavailable: a network error (refused, reset, timed out,
+// the connection closed mid-answer) or an answer saying so (5xx,
+// SlowDown, RequestTimeout). Only errors of minio-go calls come here, never
+// those of the caller's reader, and the context's own end is left as it is.
+func classify(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", repository.ErrUnavailable, err)
+	}
+	return err
+}
+
+func unavailable(err error) bool {
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	r := minio.ToErrorResponse(err)
+	switch r.Code {
+	case "SlowDown", "SlowDownRead", "SlowDownWrite", "ServiceUnavailable", "InternalError", "RequestTimeout",
+		"XMinioServerNotInitialized", "Throttling", "RequestLimitExceeded":
+		return true
+	}
+	return r.StatusCode >= 500
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -70,10 +71,18 @@ type Block struct {
 }
 
 // BlockStore loads a patient's blocks. The gateway implements it over the
-// database; Decide takes the result, so policy itself stays pure.
+// database; Decide takes the result, so policy itself stays pure. An error
+// that means the store could not be reached (the database is down, a
+// connection broke) wraps ErrBlocksUnavailable, so the caller can answer
+// "try again" rather than "internal error"; no error may be taken for
+// "no blocks".
 type BlockStore interface {
 	Blocks(ctx context.Context, patientID string) ([]Block, error)
 }
+
+// ErrBlocksUnavailable is wrapped by a BlockStore error when the store
+// could not be reached.
+var ErrBlocksUnavailable = errors.New("policy: the blocks store is unavailable")
 
 // Request is everything a decision depends on.
 type Request struct {

@@ -1,0 +1,237 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"pjd/conformance/testenv"
+	"pjd/gateway/mhd"
+	"pjd/gateway/xdsclient"
+	"pjd/registry"
+	"pjd/repository"
+	"pjd/repository/s3"
+	"pjd/trust/policy"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// wantTransient checks an MHD answer to a request that met an outage:
+// 503, Retry-After, an OperationOutcome with code transient that says to
+// try again, and nothing of the cause.
+func wantTransient(t *testing.T, what string, resp *http.Response) {
+	t.Helper()
+	o := wantOutcome(t, resp, http.StatusServiceUnavailable, "transient")
+	if resp.Header.Get("Retry-After") == "" {
+		t.Errorf("%s: 503 without Retry-After", what)
+	}
+	d := strings.ToLower(o.Issue[0].Diagnostics)
+	if !strings.Contains(d, "try again") {
+		t.Errorf("%s: %q does not say to try again", what, o.Issue[0].Diagnostics)
+	}
+	for _, leak := range []string{"sql", "postgres", "dial", "refused", "127.0.0.1", "s3:"} {
+		if strings.Contains(d, leak) {
+			t.Errorf("%s: internal detail %q in %q", what, leak, o.Issue[0].Diagnostics)
+		}
+	}
+}
+
+// wantBusy checks an XDS answer to a request that met an outage: Failure
+// with the transient code of the side that failed and a codeContext that
+// says the service is temporarily unavailable.
+func wantBusy(t *testing.T, what string, rr registry.Response, code string) {
+	t.Helper()
+	if rr.Status != registry.ResponseFailure || len(rr.Errors) != 1 || rr.Errors[0].Code != code ||
+		!strings.Contains(rr.Errors[0].Context, "temporarily unavailable") {
+		t.Fatalf("%s: %+v, want Failure with %s saying the service is temporarily unavailable", what, rr, code)
+	}
+	if strings.Contains(rr.Errors[0].Context, "internal error") {
+		t.Fatalf("%s: %q", what, rr.Errors[0].Context)
+	}
+}
+
+func noErrorLogged(t *testing.T, h *harness, from int) {
+	t.Helper()
+	if n := strings.Count(h.logs.String()[from:], `"level":"ERROR"`); n > 0 {
+		t.Errorf("%d ERROR log lines for an outage pjd answered as one:\n%s", n, h.logs.String()[from:])
+	}
+}
+
+// PostgreSQL (the registry, the blocks and the audit log) goes down:
+// every MHD request answers 503 transient with Retry-After — a person's
+// search fails first on the patient's blocks — and every XDS request
+// answers the transient code of its side. Before, MHD answered 500
+// "internal error" (the blocks error was not marked unavailable) and
+// ITI-18 XDSRegistryError "internal error".
+func TestPostgresOutage(t *testing.T) {
+	ctx := context.Background()
+	srv, dsn := testenv.StartPostgresDB(t)
+	h := newHarness(t, options{devLoopback: true, postgresURL: dsn})
+	h.seed()
+	tok := h.token("fastlege", patientP)
+	if resp := h.do(tok, http.MethodGet, searchURL(patientP), nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("search before the outage: %d", resp.StatusCode)
+	}
+	srv.Stop()
+	from := len(h.logs.String())
+
+	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	ident := "urn:oid:" + registry.OIDFnr + "|" + patientP
+	for name, send := range map[string]func() *http.Response{
+		"ITI-67 GET": func() *http.Response {
+			return h.do(h.token("fastlege", patientP), http.MethodGet, searchURL(patientP), nil, nil)
+		},
+		"ITI-67 POST": func() *http.Response {
+			return h.do(h.token("fastlege", patientP), http.MethodPost, "/fhir/R4/DocumentReference/_search",
+				strings.NewReader(url.Values{"patient.identifier": {ident}}.Encode()), form)
+		},
+		"ITI-66": func() *http.Response {
+			return h.do(h.token("fastlege", patientP), http.MethodGet, "/fhir/R4/List?"+url.Values{"patient.identifier": {ident}}.Encode(), nil, nil)
+		},
+		"ITI-68": func() *http.Response {
+			return h.do(h.token("fastlege", patientP), http.MethodGet, mhd.RetrieveURL(h.base, registry.SampleRepositoryUniqueID, uidNormal), nil, nil)
+		},
+	} {
+		t.Run(name, func(t *testing.T) { wantTransient(t, name, send()) })
+	}
+	t.Run("ITI-18", func(t *testing.T) {
+		_, rr, err := h.xds.Query(ctx, findDocuments(patientP))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBusy(t, "ITI-18", rr, registry.ErrCodeRegistryBusy)
+	})
+	t.Run("ITI-43", func(t *testing.T) {
+		res, err := h.xds.Retrieve(ctx, []repository.DocumentRequest{{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Close()
+		wantBusy(t, "ITI-43", res.Response, registry.ErrCodeRepositoryBusy)
+	})
+	t.Run("ITI-41", func(t *testing.T) {
+		// The document is stored; registering it needs the registry.
+		sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9501})
+		rr, err := h.xds.Provide(ctx, sub, []xdsclient.Document{{ID: "Document01", MimeType: "text/plain",
+			Body: bytes.NewReader(registry.SampleDocument(9501, 0, cx(patientP)))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBusy(t, "ITI-41", rr, registry.ErrCodeRegistryNotAvailable)
+	})
+	noErrorLogged(t, h, from)
+}
+
+// Object storage (S3) goes down: reading and storing documents answers
+// 503 transient (MHD) or XDSRepositoryBusy (XDS) — before, ITI-41
+// answered XDSRepositoryError "internal error" — while searching, which
+// needs only the registry, still works.
+func TestObjectStorageOutage(t *testing.T) {
+	ctx := context.Background()
+	s3srv := testenv.StartS3(t)
+	blobs, err := s3.Open(ctx, s3.Config{Endpoint: s3srv.Endpoint, AccessKey: s3srv.AccessKey, SecretKey: s3srv.SecretKey, Bucket: s3srv.Bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, options{devLoopback: true, blobs: blobs})
+	h.seed()
+	s3srv.Stop()
+	from := len(h.logs.String())
+
+	t.Run("ITI-68", func(t *testing.T) {
+		resp := h.do(h.token("fastlege", patientP), http.MethodGet, mhd.RetrieveURL(h.base, registry.SampleRepositoryUniqueID, uidNormal), nil, nil)
+		wantTransient(t, "ITI-68", resp)
+	})
+	t.Run("ITI-65", func(t *testing.T) {
+		resp := h.do(h.tokenAs(mustPersona("sykehus-epj"), ""), http.MethodPost, "/fhir/R4",
+			bytes.NewReader(readFixture(t, "iti65_provide.json")), http.Header{"Content-Type": {"application/fhir+json"}})
+		wantTransient(t, "ITI-65", resp)
+	})
+	t.Run("ITI-41", func(t *testing.T) {
+		sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9502})
+		rr, err := h.xds.Provide(ctx, sub, []xdsclient.Document{{ID: "Document01", MimeType: "text/plain",
+			Body: bytes.NewReader(registry.SampleDocument(9502, 0, cx(patientP)))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBusy(t, "ITI-41", rr, registry.ErrCodeRepositoryBusy)
+	})
+	t.Run("ITI-43", func(t *testing.T) {
+		res, err := h.xds.Retrieve(ctx, []repository.DocumentRequest{{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Close()
+		wantBusy(t, "ITI-43", res.Response, registry.ErrCodeRepositoryBusy)
+	})
+	t.Run("search still works", func(t *testing.T) {
+		if resp := h.do(h.token("fastlege", patientP), http.MethodGet, searchURL(patientP), nil, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("search: %d", resp.StatusCode)
+		}
+	})
+	noErrorLogged(t, h, from)
+}
+
+// stallingBlocks is the real blocks store behind a gate: a read waits
+// until its context ends, as a query to a stalled database does.
+type stallingBlocks struct {
+	policy.BlockStore
+	entered chan struct{}
+	once    sync.Once
+}
+
+func (s *stallingBlocks) Blocks(ctx context.Context, patient string) ([]policy.Block, error) {
+	s.once.Do(func() { close(s.entered) })
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A client that gives up (its request context is cancelled while pjd
+// waits on the database) is not a server error: nothing is logged at
+// ERROR.
+func TestCancelledRequestIsNotAnError(t *testing.T) {
+	gate := &stallingBlocks{entered: make(chan struct{})}
+	h := newHarness(t, options{wrapBlocks: func(b policy.BlockStore) policy.BlockStore { gate.BlockStore = b; return gate }})
+	h.seed()
+	tok := h.token("fastlege", patientP)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+searchURL(patientP), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.Authorize(req); err != nil {
+		t.Fatal(err)
+	}
+	from := len(h.logs.String())
+	done := make(chan error, 1)
+	go func() {
+		resp, err := h.srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case <-gate.entered: // the server is waiting on the database
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request never reached the blocks store")
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the cancelled request got an answer")
+	}
+	// The handler has finished once its request line is logged.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(h.logs.String()[from:], `"msg":"request"`); {
+		if time.Now().After(deadline) {
+			t.Fatal("the cancelled request was never logged as finished")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	noErrorLogged(t, h, from)
+}
