@@ -64,7 +64,10 @@
 // base64url(SHA-256(token)); the jwk's RFC 7638 thumbprint equal to the
 // token's cnf.jkt; and, last of all, the jti (hashed with the thumbprint)
 // unseen in the ReplayCache, stored until the proof could no longer pass
-// the iat check. A Redis error is KindReplayUnavailable (503).
+// the iat check. A Redis error is KindReplayUnavailable (503). A Redis
+// restart (a new run_id, read whenever the client had to dial) empties the
+// cache: proofs issued before it are refused (KindDPoPIssuedAt) until they
+// are too old anyway, on every node (RedisReplayCache, ForgottenBefore).
 //
 // Attestation (tillitsrammeverk v1.1): read from authorization_details (an
 // object or an array, the entry of type nhn:tillitsrammeverk:parameters)

@@ -238,6 +238,29 @@ func (v *ProofVerifier) remember(ctx context.Context, p *Proof) error {
 	if replayed {
 		return dpopErr(KindDPoPReplay, "the DPoP proof has been used before", "")
 	}
+	// A cache that lost its memory (Redis restarted without persistence)
+	// cannot say whether a proof issued before that was used: such proofs
+	// are refused until they are too old anyway (fail closed). The skew
+	// allows for a client clock ahead of the node that saw a restart; when
+	// the time is only this process's start (the first run it sees), for
+	// a client clock behind it.
+	if f, ok := v.replay.(ForgetfulReplayCache); ok {
+		since, observed, err := f.ForgottenBefore(ctx)
+		if err != nil {
+			return &Error{Kind: KindReplayUnavailable, Description: "the DPoP replay cache is unavailable; try again later", Err: err}
+		}
+		switch {
+		case since.IsZero():
+		case observed:
+			since = since.Add(v.skew)
+		default:
+			since = since.Add(-v.skew)
+		}
+		if !since.IsZero() && p.IssuedAt.Before(since) {
+			return dpopErr(KindDPoPIssuedAt, "the DPoP proof was issued before the server's replay cache restarted; send a new proof",
+				"iat "+p.IssuedAt.Format(time.RFC3339)+", replay cache restarted "+since.Format(time.RFC3339))
+		}
+	}
 	return nil
 }
 

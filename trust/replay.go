@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -96,28 +99,76 @@ func (c *MemoryReplayCache) Len() int {
 	return len(c.entries)
 }
 
+// ForgetfulReplayCache is a ReplayCache that can lose what it recorded —
+// Redis restarted without persistence (or from an older snapshot) — and
+// knows when. ForgottenBefore returns the time before which ids may have
+// been forgotten (the zero time when nothing was), learning it first if
+// the cache may have restarted since it last asked; observed says that
+// time is a restart seen while running (so a client clock running ahead
+// of the observer must be allowed for) rather than the start of this
+// process. The proof verifier refuses a proof issued before it, because it
+// can no longer tell whether that proof was used. An error means the cache
+// could not be asked (fail closed).
+type ForgetfulReplayCache interface {
+	ReplayCache
+	ForgottenBefore(ctx context.Context) (since time.Time, observed bool, err error)
+}
+
 // RedisReplayCache is a ReplayCache shared by every gateway node: SET NX
 // with a TTL, so the first node to record an id wins atomically.
+//
+// It also detects a Redis restart, after which every id recorded before is
+// gone. Redis gives every start a new run_id (INFO server); the cache
+// reads it whenever its client has dialled a new connection since it last
+// looked (a restart breaks every connection, so the first command after
+// one dials) — no extra round trip otherwise. The first gateway node to
+// see a run_id records under a key of that run_id (SET NX, no TTL) since
+// when ids may be missing: the time it saw the new run when it had seen
+// another before (a restart observed), or its own start when this run is
+// the first it sees (ids recorded before this process started may be gone;
+// none recorded since). Every node takes what that key says
+// (ForgottenBefore).
 type RedisReplayCache struct {
 	client *redis.Client
 	prefix string
 	now    func() time.Time
+	state  *restartState
 }
 
-var _ ReplayCache = (*RedisReplayCache)(nil)
+// restartState is what a cache knows of its Redis run; shared by the
+// copies WithClock makes.
+type restartState struct {
+	dialled  atomic.Bool // a connection was dialled since the run_id was last read
+	mu       sync.Mutex
+	start    time.Time // when this cache was made
+	runID    string
+	since    time.Time // from when ids are known to be kept in the current run
+	observed bool      // since is a restart seen while running
+}
+
+var _ ForgetfulReplayCache = (*RedisReplayCache)(nil)
 
 // NewRedisReplayCache returns a cache storing ids under prefix in client's
 // database. The TTL of each key is exp minus the current time (at least one
-// second).
+// second). It adds a dial hook to client to notice new connections.
 func NewRedisReplayCache(client *redis.Client, prefix string) *RedisReplayCache {
-	return &RedisReplayCache{client: client, prefix: prefix, now: time.Now}
+	st := &restartState{start: time.Now()}
+	st.dialled.Store(true) // read the run_id on first use
+	client.AddHook(dialWatch{st})
+	return &RedisReplayCache{client: client, prefix: prefix, now: time.Now, state: st}
 }
 
-// WithClock returns c using now to compute TTLs (tests pin it).
+// WithClock returns c using now to compute TTLs and restart times (tests
+// pin it); until c has read Redis's run, its start is now's time.
 func (c *RedisReplayCache) WithClock(now func() time.Time) *RedisReplayCache {
 	cp := *c
 	if now != nil {
 		cp.now = now
+		c.state.mu.Lock()
+		if c.state.runID == "" {
+			c.state.start = now()
+		}
+		c.state.mu.Unlock()
 	}
 	return &cp
 }
@@ -133,4 +184,92 @@ func (c *RedisReplayCache) Seen(ctx context.Context, id string, exp time.Time) (
 		return false, fmt.Errorf("redis SET NX: %w", err)
 	}
 	return !ok, nil
+}
+
+// ForgottenBefore implements ForgetfulReplayCache. Call it after Seen: if
+// Seen's command had to dial (Redis restarted under it), the run_id is read
+// now, before the proof is judged.
+func (c *RedisReplayCache) ForgottenBefore(ctx context.Context) (time.Time, bool, error) {
+	st := c.state
+	if st.dialled.Swap(false) {
+		if err := c.readRun(ctx); err != nil {
+			st.dialled.Store(true) // ask again next time
+			return time.Time{}, false, err
+		}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.since, st.observed, nil
+}
+
+// readRun reads Redis's run_id and, when it is not the one this cache
+// knows, since when ids are kept in it: as recorded by the first node to
+// see this run, which may be this one.
+func (c *RedisReplayCache) readRun(ctx context.Context) error {
+	info, err := c.client.Info(ctx, "server").Result()
+	if err != nil {
+		return fmt.Errorf("redis INFO server: %w", err)
+	}
+	runID := infoField(info, "run_id")
+	if runID == "" {
+		return fmt.Errorf("redis INFO server: no run_id")
+	}
+	st := c.state
+	st.mu.Lock()
+	known, start := st.runID, st.start
+	st.mu.Unlock()
+	if runID == known {
+		return nil
+	}
+	mark := start.UTC().Format(time.RFC3339Nano) + " start"
+	if known != "" {
+		mark = c.now().UTC().Format(time.RFC3339Nano) + " observed"
+	}
+	key := c.prefix + "run:" + runID
+	if _, err := c.client.SetNX(ctx, key, mark, 0).Result(); err != nil {
+		return fmt.Errorf("redis SET NX %s: %w", key, err)
+	}
+	v, err := c.client.Get(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("redis GET %s: %w", key, err)
+	}
+	ts, kind, _ := strings.Cut(v, " ")
+	since, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return fmt.Errorf("redis %s: %q does not start with a time: %w", key, v, err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.runID, st.since, st.observed = runID, since, kind == "observed"
+	return nil
+}
+
+// infoField returns the value of name in an INFO reply ("name:value"
+// lines).
+func infoField(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// dialWatch notes every connection its client dials.
+type dialWatch struct{ st *restartState }
+
+func (d dialWatch) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := next(ctx, network, addr)
+		if err == nil {
+			d.st.dialled.Store(true)
+		}
+		return conn, err
+	}
+}
+
+func (dialWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (dialWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }

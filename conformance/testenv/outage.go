@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,4 +88,38 @@ func StartPostgresDB(tb testing.TB) (*PostgresServer, string) {
 		tb.Fatalf("testenv: %v", err)
 	}
 	return srv, url
+}
+
+// Restart stops the private redis-server (SIGTERM; it keeps no data: no
+// RDB, no AOF) and starts it again on the same port, empty, with a new
+// run_id — what a Redis restart without persistence looks like to its
+// clients. Only for servers from StartRedis.
+func (s *RedisServer) Restart(tb testing.TB) {
+	tb.Helper()
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		s.kill()
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(s.args[0], s.args[1:]...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("testenv: restarting redis-server: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := WaitTCP(ctx, s.Addr, exited); err != nil {
+		tb.Fatalf("testenv: redis-server did not come back: %v; output: %s", err, out.String())
+	}
+	if err := pingRedis(s.Addr); err != nil {
+		tb.Fatalf("testenv: redis-server did not come back: %v; output: %s", err, out.String())
+	}
 }

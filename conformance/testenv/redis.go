@@ -33,6 +33,7 @@ type RedisServer struct {
 	Addr string // 127.0.0.1:port
 
 	cmd    *exec.Cmd
+	args   []string // to start it again (Restart)
 	dir    string
 	exited chan struct{}
 	once   sync.Once
@@ -139,7 +140,7 @@ func startRedisServer() (*RedisServer, error) {
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		var out bytes.Buffer
-		cmd := exec.Command(bin,
+		args := []string{bin,
 			"--port", strconv.Itoa(port),
 			"--bind", "127.0.0.1",
 			"--protected-mode", "yes",
@@ -149,7 +150,8 @@ func startRedisServer() (*RedisServer, error) {
 			"--dir", dir,
 			"--daemonize", "no",
 			"--loglevel", "warning",
-		)
+		}
+		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Stdout = &out
 		cmd.Stderr = &out
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -157,7 +159,7 @@ func startRedisServer() (*RedisServer, error) {
 			_ = os.RemoveAll(dir)
 			return nil, fmt.Errorf("starting %s: %w", bin, err)
 		}
-		s := &RedisServer{Addr: addr, cmd: cmd, dir: dir, exited: make(chan struct{})}
+		s := &RedisServer{Addr: addr, cmd: cmd, args: args, dir: dir, exited: make(chan struct{})}
 		go func() { _ = cmd.Wait(); close(s.exited) }()
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		err = WaitTCP(ctx, addr, s.exited)
