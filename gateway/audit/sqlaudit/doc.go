@@ -33,9 +33,13 @@
 // Migrations run as the owning role (`pjd migrate`), which the server
 // should not use. As defence in depth the migrations install triggers
 // that refuse UPDATE, DELETE (per row) and TRUNCATE (per statement) on
-// every audit table, for every role; only an owner who first disables the
-// triggers can change rows, and the hash chain (audit.Verify) exposes
-// that.
+// every audit table, for every role — and, in SQLite, any INSERT whose keys
+// are taken, since INSERT OR REPLACE deletes the row in its way without
+// firing a DELETE trigger (a PostgreSQL upsert's update fires the UPDATE
+// trigger); only an owner who first disables the triggers can change
+// rows, and the hash chain (audit.Verify) exposes that, up to the newest
+// records: deleting those with their checkpoints shows only against a head
+// kept outside the database (audit.Witness).
 //
 // This package must never offer a way to change or remove a record, and
 // must never build SQL from values: every value is a bound parameter.
