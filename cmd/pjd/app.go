@@ -49,6 +49,7 @@ type app struct {
 	guard      *access.Guard
 	auditLog   *audit.Logger
 	auditStore *sqlaudit.Store
+	witness    audit.Witness // nil: none
 	issuer     *devissuer.Issuer
 	verifier   *trust.Verifier
 	pol        *policy.Policy
@@ -210,6 +211,11 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	}
 	a.onClose(func() { a.auditStore.Close() })
 	ready = append(ready, gateway.ReadyCheck{Name: "audit-log", Check: a.auditStore.Ping})
+	// The chain's head, kept outside the database (startBackground writes it).
+	a.witness, err = openWitness(ctx, c.witness.resolve(c.s3Settings()), c.data, c.s3Settings())
+	if err != nil {
+		return nil, err
+	}
 	auditMetrics, err := audit.NewPrometheusMetrics(promReg)
 	if err != nil {
 		return nil, err

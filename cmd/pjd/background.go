@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pjd/conformance/demo"
+	"pjd/gateway/audit"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 )
@@ -18,6 +19,21 @@ import (
 // repository's orphan sweep. It stops with ctx.
 func (a *app) startBackground(ctx context.Context) {
 	c := a.cfg
+	if a.witness != nil {
+		// The audit chain's head, outside the database; the last write
+		// happens as ctx ends, before the audit store closes.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			audit.RunWitness(ctx, a.auditStore, a.witness, c.witness.interval, nil, a.log)
+		}()
+		a.onClose(func() {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+			}
+		})
+	}
 	if a.repo == nil || c.sweepInterval <= 0 {
 		return
 	}

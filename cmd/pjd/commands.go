@@ -108,11 +108,13 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit", stderr)
 	d := defineDBFlags(fs)
+	wf := defineWitnessCLIFlags(fs)
 	// The subcommand and its flags follow our own flags.
 	i := 0
 	for i < len(args) && strings.HasPrefix(args[i], "-") {
-		if !strings.Contains(args[i], "=") {
-			i++
+		name := strings.TrimLeft(args[i], "-")
+		if f := fs.Lookup(name); !strings.Contains(args[i], "=") && (f == nil || !isBoolFlag(f)) {
+			i++ // the flag's value
 		}
 		i++
 	}
@@ -148,6 +150,9 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if logger != nil {
 		env.Log = logger.Log
+	}
+	if wf.resolve(wf.s3) != "none" {
+		env.Witness = func(ctx context.Context) (audit.Witness, error) { return wf.open(ctx, d.data) }
 	}
 	return audit.RunCLI(ctx, args[i:], env)
 }
@@ -422,4 +427,10 @@ func runRepository(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 func openSQLiteRegistry(ctx context.Context, path string) (interface{ Close() error }, error) {
 	return sqlite.Open(ctx, path)
+}
+
+// isBoolFlag reports whether f takes no value (--s3-insecure).
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

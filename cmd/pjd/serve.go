@@ -71,6 +71,7 @@ type serveConfig struct {
 	tlsClientCA string
 
 	auditKeyFile string
+	witness      witnessFlags
 	syslogAddr   string
 	syslogCA     string
 	syslogCert   string
@@ -131,6 +132,7 @@ func defineServeFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "CA (PEM) whose client certificates identify document sources (mutual TLS)")
 
 	fs.StringVar(&c.auditKeyFile, "audit-key-file", "", "file with the hex key sealing the audit chain (generated in --data with --dev)")
+	c.witness.define(fs)
 	fs.StringVar(&c.syslogAddr, "syslog-addr", "", "forward audit records to this ATNA repository (host:port, RFC 5425 TLS)")
 	fs.StringVar(&c.syslogCA, "syslog-ca", "", "CA (PEM) of the syslog receiver")
 	fs.StringVar(&c.syslogCert, "syslog-cert", "", "client certificate (PEM) for the syslog receiver")
@@ -238,6 +240,7 @@ func (c *serveConfig) validate() error {
 	default:
 		p.addf("--ui-cookie-samesite: %q is not strict, lax or none", c.cookieSameSite)
 	}
+	c.witness.validate(c.s3Settings(), &p)
 	if c.syslogAddr != "" && c.syslogCA == "" {
 		p.addf("--syslog-addr needs --syslog-ca (RFC 5425 is TLS)")
 	}
@@ -472,3 +475,9 @@ func printBanner(w io.Writer, c *serveConfig, a *app) {
 
 // dataPath is a path inside the data folder.
 func (c *serveConfig) dataPath(name string) string { return filepath.Join(c.data, name) }
+
+// s3Settings are the object storage settings (for the audit witness).
+func (c *serveConfig) s3Settings() s3Settings {
+	return s3Settings{endpoint: c.s3Endpoint, bucket: c.s3Bucket, prefix: c.s3Prefix, accessKey: c.s3AccessKey,
+		secretKey: c.s3SecretKey, region: c.s3Region, insecure: c.s3Insecure}
+}

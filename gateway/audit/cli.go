@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // CLIEnv is what `pjd audit` needs from the binary: cmd/pjd parses its
@@ -23,6 +24,10 @@ type CLIEnv struct {
 	Open func(ctx context.Context) (Store, error)
 	// Key returns the chain key (for verify).
 	Key func() (*Key, error)
+	// Witness, when set, returns where the chain's head is kept outside
+	// the database; verify checks against its newest head unless told
+	// --no-witness. nil: none is configured.
+	Witness func(ctx context.Context) (Witness, error)
 	// Log, when set, records every search and export as an AUDIT-SEARCH
 	// or AUDIT-EXPORT record (actor: the operating system user).
 	Log              func(ctx context.Context, r Record) error
@@ -46,8 +51,10 @@ var ErrUsage = errors.New("usage")
 //	        --subtype --flagged --limit --cursor --sort --format table|json
 //	export  the same filters, --format csv|fhir (FHIR: one AuditEvent per line),
 //	        --citizen-view; every matching record, oldest first, streamed
-//	verify  [--expect-head seq:hash]; prints the report and the head to
-//	        keep for the next run; fails with ErrVerifyFailed
+//	verify  [--expect-head seq:hash] [--no-witness]; checks the chain and,
+//	        by default, that it holds the newest head the witness has; prints
+//	        the report, what it compared, and the head to keep for the next
+//	        run; fails with ErrVerifyFailed
 func RunCLI(ctx context.Context, args []string, env CLIEnv) error {
 	if env.Stdout == nil {
 		env.Stdout = os.Stdout
@@ -289,6 +296,7 @@ func cliExport(ctx context.Context, args []string, env CLIEnv) error {
 func cliVerify(ctx context.Context, args []string, env CLIEnv) error {
 	fs := newCLIFlagSet("verify", env)
 	expect := fs.String("expect-head", "", "a head (seq:hash) recorded earlier, e.g. by a previous verify; the chain must contain it")
+	noWitness := fs.Bool("no-witness", false, "do not check the chain against the witness's newest head")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -307,6 +315,28 @@ func cliVerify(ctx context.Context, args []string, env CLIEnv) error {
 	if err != nil {
 		return err
 	}
+	var witnessNote string
+	switch {
+	case *noWitness:
+		witnessNote = "witness: not checked (--no-witness)"
+	case env.Witness == nil:
+		witnessNote = "witness: none configured; deleting the newest records with their checkpoints would go unnoticed"
+	default:
+		w, err := env.Witness(ctx)
+		if err != nil {
+			return fmt.Errorf("audit witness: %w", err)
+		}
+		wh, ok, err := w.Latest(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the audit witness %s: %w (use --no-witness to verify without it)", w, err)
+		}
+		if ok {
+			opts.Witness, opts.WitnessWhere = &wh, w.String()
+			witnessNote = fmt.Sprintf("witness: head %d matches the witness written at %s (%s)", wh.Head.Seq, wh.WrittenAt.UTC().Format(time.RFC3339), w)
+		} else {
+			witnessNote = fmt.Sprintf("witness: %s holds no head yet", w)
+		}
+	}
 	s, closeStore, err := env.open(ctx)
 	if err != nil {
 		return err
@@ -319,9 +349,13 @@ func cliVerify(ctx context.Context, args []string, env CLIEnv) error {
 	if !rep.OK() {
 		fmt.Fprintf(env.Stdout, "FAILED: first bad record %d: %s: %s\n", rep.Problem.Seq, rep.Problem.Kind, rep.Problem.Detail)
 		fmt.Fprintf(env.Stdout, "verified %d records up to %d before it\n", max(rep.Records-1, 0), rep.Last.Seq)
+		if opts.Witness != nil && rep.Problem.Kind == ProblemTruncated && rep.Last.Seq < opts.Witness.Head.Seq {
+			fmt.Fprintf(env.Stdout, "records after %d up to the witness head %d (written at %s to %s) are missing\n",
+				rep.Last.Seq, opts.Witness.Head.Seq, opts.Witness.WrittenAt.UTC().Format(time.RFC3339), opts.WitnessWhere)
+		}
 		return ErrVerifyFailed
 	}
-	fmt.Fprintf(env.Stdout, "OK: %d records verified\nhead: %s\n", rep.Records, rep.Last)
+	fmt.Fprintf(env.Stdout, "OK: %d records verified\nhead: %s\n%s\n", rep.Records, rep.Last, witnessNote)
 	return nil
 }
 

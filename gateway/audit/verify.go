@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ProblemKind classifies what Verify found wrong.
@@ -74,6 +75,10 @@ type VerifyOptions struct {
 	// who deletes the newest records and the newest checkpoints together
 	// is caught only this way.
 	Want *Head
+	// Witness is the newest head a Witness holds, and WitnessWhere where
+	// it is kept: the chain must contain it too; a failure names it.
+	Witness      *WitnessHead
+	WitnessWhere string
 }
 
 // Verify walks the whole chain in s and checks every record against key:
@@ -94,6 +99,10 @@ func VerifyWith(ctx context.Context, s Store, key *Key, opts VerifyOptions) (Rep
 		return Report{}, err
 	}
 	v := &verifier{key: key, prev: make([]byte, HashSize), expect: 1, checkpoint: cp, want: opts.Want}
+	if opts.Witness != nil {
+		v.witness = &opts.Witness.Head
+		v.witnessWhat = fmt.Sprintf("the witness head (written %s to %s)", opts.Witness.WrittenAt.UTC().Format(time.RFC3339), opts.WitnessWhere)
+	}
 	v.report.Checkpoint = cp
 	errStop := errors.New("stop")
 	var pending *Sealed
@@ -125,9 +134,12 @@ type verifier struct {
 	expect     int64  // seq the next record must have
 	checkpoint Head
 	want       *Head
-	// hashes seen at the checkpoint's and the wanted head's seq
-	cpHash, wantHash []byte
-	report           Report
+	witness    *Head
+	// hashes seen at the checkpoint's, the wanted head's and the
+	// witness head's seq
+	cpHash, wantHash, witnessHash []byte
+	witnessWhat                   string
+	report                        Report
 }
 
 func (v *verifier) fail(seq int64, kind ProblemKind, format string, args ...any) bool {
@@ -203,6 +215,9 @@ func (v *verifier) check(row, next *Sealed) bool {
 	if v.want != nil && row.Seq == v.want.Seq {
 		v.wantHash = row.Hash
 	}
+	if v.witness != nil && row.Seq == v.witness.Seq {
+		v.witnessHash = row.Hash
+	}
 	v.prev = row.Hash
 	v.expect = e + 1
 	v.report.Last = Head{Seq: row.Seq, Hash: row.Hash}
@@ -232,8 +247,11 @@ func (v *verifier) finish() {
 	} else if compare(v.checkpoint, v.cpHash, "the head checkpoint") {
 		return
 	}
-	if v.want != nil {
-		compare(*v.want, v.wantHash, "the expected head")
+	if v.want != nil && compare(*v.want, v.wantHash, "the expected head") {
+		return
+	}
+	if v.witness != nil {
+		compare(*v.witness, v.witnessHash, v.witnessWhat)
 	}
 }
 
