@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"pjd/gateway/xdsclient"
+	"pjd/trust/policy"
 )
 
 // Scenario is one conformance scenario: a named check of one transaction
@@ -51,6 +52,10 @@ type Target struct {
 	// scenarios need it, since the dev issuer's token endpoint only
 	// issues fresh attestations with the personas' own purpose of use.
 	Mint MintFunc
+	// AddBlock, when set, stores a patient's block in the target's
+	// database (blocks are managed with pjd blocks, not over the API): the
+	// block-concealment scenarios need it.
+	AddBlock func(ctx context.Context, b policy.Block) error
 }
 
 // Outcome of a scenario.
@@ -216,7 +221,7 @@ func Scenarios() []Scenario {
 	var all []Scenario
 	for _, group := range [][]Scenario{
 		registerScenarios(), queryScenarios(), provideScenarios(), retrieveScenarios(),
-		consumerScenarios(), refusalScenarios(),
+		consumerScenarios(), refusalScenarios(), accessScenarios(),
 	} {
 		all = append(all, group...)
 	}

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"pjd/conformance"
+	"pjd/gateway/blocks"
 	"pjd/trust/devissuer"
+	"pjd/trust/policy"
 )
 
 // runConformance is pjd conformance: the IHE scenarios of package
@@ -34,6 +36,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	sourceOrg := fs.String("source-org", "", "organisation number the source credential acts for (authorInstitution of the submissions)")
 	devKeys := fs.String("dev-issuer-keys", "", "the server's <data>/dev-issuer folder (a local --dev server): lets the suite mint expired and break-the-glass attestations")
 	audience := fs.String("audience", "nhn:phr", "the server's --audience (for minted tokens)")
+	blocksDB := fs.String("blocks-db", "", "the server's database (its <data>/registry.db or --postgres-url): lets the suite add patients' blocks for the block-concealment scenarios")
 	if err := loadConfig(fs, args, os.Getenv); err != nil {
 		return err
 	}
@@ -96,6 +99,9 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		target.Mint = mint
 	}
+	if *blocksDB != "" {
+		target.AddBlock = blocksAdder(*blocksDB)
+	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	results, err := conformance.Run(ctx, target, filter)
@@ -145,4 +151,18 @@ func printResults(w io.Writer, results []conformance.Result, asJSON bool) error 
 	}
 	_, err := fmt.Fprintf(w, "conformance: %d passed, %d failed, %d skipped\n", n[conformance.Pass], n[conformance.Fail], n[conformance.Skip])
 	return err
+}
+
+// blocksAdder adds patients' blocks to the blocks table of the database
+// named by dsn, as pjd blocks add does.
+func blocksAdder(dsn string) func(ctx context.Context, b policy.Block) error {
+	return func(ctx context.Context, b policy.Block) error {
+		st, err := blocks.Open(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		_, err = st.Add(ctx, b)
+		return err
+	}
 }

@@ -27,7 +27,8 @@ func conformanceServer(t *testing.T, backend string) (*testServer, conformance.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, conformance.Target{BaseURL: s.URL, MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint}
+	return s, conformance.Target{BaseURL: s.URL, MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint,
+		AddBlock: blocksAdder(s.cfg.dsn())}
 }
 
 // notInProcess are the scenarios that cannot run against an in-process
