@@ -38,9 +38,11 @@
 // why: changed (contents, hash or an index column), inserted (a forgery
 // or a copy), removed, reordered, truncated tail, head mismatch, or sealed
 // with another key. Deleting the newest records together with their
-// checkpoints can only be seen against a head kept outside the database
-// (VerifyOptions.Want: the head a previous `pjd audit verify` printed, or
-// the seq/hash every forwarded syslog message carries).
+// checkpoints can only be seen against a head kept outside the database:
+// the Witness pjd serve writes the head to every interval (RunWitness;
+// VerifyOptions.Witness, which `pjd audit verify` uses by default),
+// VerifyOptions.Want (the head a previous `pjd audit verify` printed), or
+// the seq/hash every forwarded syslog message carries.
 //
 // Stores (gateway/audit/sqlaudit: PostgreSQL and SQLite, in the registry's
 // database) only ever insert. See sqlaudit for the grants of an
