@@ -91,6 +91,8 @@ type options struct {
 	blobs repository.BlobStore
 	// wrapBlocks, when set, wraps the blocks store the guard reads.
 	wrapBlocks func(policy.BlockStore) policy.BlockStore
+	// replay replaces the verifier's in-memory DPoP replay cache.
+	replay trust.ReplayCache
 }
 
 // syncBuffer collects log output from concurrent handlers.
@@ -197,8 +199,12 @@ func newHarness(t *testing.T, o options) *harness {
 	issSrv.Config.Handler = h.iss
 	issSrv.Start()
 	t.Cleanup(issSrv.Close)
+	var replay trust.ReplayCache = trust.NewMemoryReplayCache(nil, 0)
+	if o.replay != nil {
+		replay = o.replay
+	}
 	verifier, err := trust.NewVerifier(trust.Config{Issuers: []trust.IssuerConfig{{MetadataURL: h.iss.MetadataURL()}},
-		Audience: devissuer.DefaultAudience, Replay: trust.NewMemoryReplayCache(nil, 0), AllowDevIssuer: true})
+		Audience: devissuer.DefaultAudience, Replay: replay, AllowDevIssuer: true})
 	if err != nil {
 		t.Fatal(err)
 	}

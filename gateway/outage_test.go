@@ -11,12 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"pjd/conformance/testenv"
 	"pjd/gateway/mhd"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 	"pjd/repository"
 	"pjd/repository/s3"
+	"pjd/trust"
 	"pjd/trust/policy"
 )
 
@@ -234,4 +237,28 @@ func TestCancelledRequestIsNotAnError(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	noErrorLogged(t, h, from)
+}
+
+// The DPoP replay cache (Redis) goes down: no request can be accepted —
+// a proof cannot be checked for replay — and each is answered as
+// transient: MHD 503 + Retry-After, the UI launch 503
+// temporarily_unavailable, never a 500 or a 401 that would send the
+// client for a new token.
+func TestReplayCacheOutage(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rc := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: 1})
+	t.Cleanup(func() { _ = rc.Close() })
+	h := newHarness(t, options{ui: true, replay: trust.NewRedisReplayCache(rc, "dpop:")})
+	h.seed()
+	if resp := h.do(h.token("fastlege", patientP), http.MethodGet, searchURL(patientP), nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("search before the outage: %d", resp.StatusCode)
+	}
+	srv.Stop()
+	wantTransient(t, "ITI-67", h.do(h.token("fastlege", patientP), http.MethodGet, searchURL(patientP), nil, nil))
+	resp := h.do(h.token("fastlege", patientP), http.MethodPost, "/ui/launch", strings.NewReader("patient="+patientP),
+		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+	b := readBody(t, resp)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "temporarily_unavailable") {
+		t.Fatalf("UI launch: %d %s", resp.StatusCode, b)
+	}
 }

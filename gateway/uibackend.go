@@ -58,6 +58,11 @@ func (b *UIBackend) AuthenticateLaunch(r *http.Request) (*trust.Principal, error
 		if aerr := b.Guard.RecordRefusal(r.Context(), c, audit.ActionQuery, "", "authentication", trust.Description(err)); aerr != nil {
 			return nil, fmt.Errorf("%w: %v", ui.ErrUnavailable, aerr)
 		}
+		if trust.HTTPStatus(err) == http.StatusServiceUnavailable {
+			// The replay cache or the issuer's keys are unavailable: the
+			// host should try again, not get a new token.
+			return nil, fmt.Errorf("%w: %w", ui.ErrUnavailable, err)
+		}
 		return nil, &ui.AuthError{Status: trust.HTTPStatus(err), Code: trust.OAuthError(err), Description: trust.Description(err),
 			WWWAuthenticate: trust.WWWAuthenticate(err, scopesLaunch[0]), Err: err}
 	}
