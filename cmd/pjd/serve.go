@@ -79,6 +79,10 @@ type serveConfig struct {
 	frameAncestors listFlag
 	cookieSameSite string
 	demoData       triBool
+
+	// noListener: the configuration is not for a server (pjd repository
+	// sweep), so it needs no TLS settings.
+	noListener bool
 }
 
 func defineServeFlags(fs *flag.FlagSet) *serveConfig {
@@ -277,10 +281,10 @@ func (c *serveConfig) validate() error {
 		if c.auditKeyFile == "" && (c.has(roleGateway) || c.has(roleRegistry) || c.has(roleRepository)) {
 			p.addf("--audit-key-file: the audit chain key is required without --dev")
 		}
-		if c.tlsCert == "" {
+		if c.tlsCert == "" && !c.noListener {
 			p.addf("--tls-cert/--tls-key: HTTPS is required without --dev")
 		}
-		if c.tlsClientCA == "" {
+		if c.tlsClientCA == "" && !c.noListener {
 			p.addf("--tls-client-ca: document sources authenticate with client certificates; required without --dev")
 		}
 		if c.publicURL != "" && strings.HasPrefix(c.publicURL, "http://") {
@@ -354,34 +358,51 @@ func newLogger(c *serveConfig, w io.Writer) *slog.Logger {
 	return slog.New(gateway.NewRedactingHandler(h))
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", stderr)
-	c := defineServeFlags(fs)
-	if err := loadConfig(fs, args, os.Getenv); err != nil {
-		return err
+func serveCmd() *cmd {
+	var c *serveConfig
+	return &cmd{
+		name: "serve", summary: "run the server (pjd serve --dev for a local demo)",
+		doc:   "Without --dev, every setting production needs must be given; all problems are listed at once.",
+		flags: func(fs *flag.FlagSet) { c = defineServeFlags(fs) },
+		run: func(ctx context.Context, inv *invocation) error {
+			return serve(ctx, c, inv.stdout, inv.stderr)
+		},
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
+}
+
+// serve runs the server until ctx ends. It listens before it creates
+// anything, so a busy port leaves no data folder behind.
+func serve(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) (err error) {
 	if err := c.validate(); err != nil {
 		return err
 	}
 	log := newLogger(c, stderr)
-	a, err := buildApp(ctx, c, log)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.listen, err)
 	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
+	// A data folder made by this run is removed again if the server
+	// cannot start.
+	_, statErr := os.Stat(c.data)
+	created := errors.Is(statErr, os.ErrNotExist)
+	a, err := buildApp(ctx, c, log)
+	if err != nil {
+		if created {
+			os.RemoveAll(c.data)
+		}
+		return err
+	}
+	defer a.close()
+
 	srv := gateway.HTTPServer(c.listen, a.handler, log)
 	if c.tlsCert != "" {
 		tc, err := serverTLS(c)
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		srv.TLSConfig = tc
