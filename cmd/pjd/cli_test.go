@@ -10,11 +10,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"pjd/conformance/demo"
+	"pjd/conformance/testenv"
 )
 
 // The command-line contract of pjd (cli.go): every command's -h, the exit
@@ -279,6 +283,88 @@ func TestVersion(t *testing.T) {
 	for _, want := range []string{"pjd v1.2.3", "commit 0123abcd+changes (2026-01-02T03:04:05Z)", "go1.26.0"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("versionString = %q, want it to say %q", got, want)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestBannerCommandsWork: every command the pjd serve --dev banner prints
+// (make run's) runs as printed.
+func TestBannerCommandsWork(t *testing.T) {
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	t.Chdir(work)
+	ctx, cancel := context.WithCancel(context.Background())
+	var banner, logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--dev", "--listen", "127.0.0.1:" + strconv.Itoa(port), "--data", filepath.Join(work, "data"),
+			"--log-level", "warn", "--sweep-interval", "0"}, &banner, &logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("pjd serve exit %d: %s", code, logs.String())
+		}
+	})
+	for !strings.Contains(banner.String(), "in a browser") {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("pjd serve exit %d before its banner: %s", code, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	var commands []string
+	for _, l := range strings.Split(banner.String(), "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "./bin/pjd ") || strings.HasPrefix(l, "mkdir ") {
+			commands = append(commands, l)
+		}
+	}
+	if len(commands) < 6 {
+		t.Fatalf("the banner has %d commands:\n%s", len(commands), banner.String())
+	}
+	for _, line := range commands {
+		args := strings.Fields(line)
+		if args[0] == "mkdir" {
+			if err := os.MkdirAll(args[len(args)-1], 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		args = args[1:]
+		var redirect string
+		if i := slices.Index(args, ">"); i >= 0 {
+			redirect, args = args[i+1], args[:i]
+		}
+		code, stdout, stderr := pjdRun(t, args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", line, code, stdout, stderr)
+		}
+		if redirect != "" {
+			if err := os.WriteFile(redirect, []byte(stdout), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

@@ -101,7 +101,7 @@ func versionString(bi *debug.BuildInfo) string {
 	fmt.Fprintf(&b, "pjd %s", version)
 	switch {
 	case commit == "":
-		b.WriteString(", commit unknown (built without version control information: make build records it)")
+		b.WriteString(", commit unknown (built without version control information)")
 	default:
 		fmt.Fprintf(&b, ", commit %s", commit)
 		if modified {

@@ -480,12 +480,22 @@ func printBanner(w io.Writer, c *serveConfig, a *app) {
 		}
 		fmt.Fprintf(w, "  Data folder     %s\n\n", c.data)
 		if a.demoPatient != "" {
-			fmt.Fprintf(w, "Try it (demo patient %s; see README.md):\n\n", a.demoPatient)
-			fmt.Fprintf(w, "  ./bin/pjd find --url %s --patient %s\n", u, a.demoPatient)
-			fmt.Fprintf(w, "  ./bin/pjd get --url %s %s.7.2 -o poliklinisk.pdf\n", u, demoRoot)
-			fmt.Fprintf(w, "  ./bin/pjd token --url %s --persona fastlege --patient %s --format json > fastlege.json\n", u, a.demoPatient)
-			fmt.Fprintf(w, "  ./bin/pjd mhd search --url %s --token-file fastlege.json --patient %s\n", u, a.demoPatient)
-			fmt.Fprintf(w, "  ./bin/pjd audit search --data %s --patient %s\n", c.data, a.demoPatient)
+			// The README's commands; --url and --data only where this
+			// server is not where they look by default.
+			url, data := "", ""
+			if u != "http://127.0.0.1:8080" {
+				url = " --url " + u
+			}
+			if c.data != "./pjd-data" {
+				data = " --data " + c.data
+			}
+			fmt.Fprintf(w, "Try it in a second terminal (demo patient %s; see README.md):\n\n", a.demoPatient)
+			fmt.Fprintf(w, "  mkdir -p try\n")
+			fmt.Fprintf(w, "  ./bin/pjd find%s --patient %s\n", url, a.demoPatient)
+			fmt.Fprintf(w, "  ./bin/pjd get%s %s.7.2 -o try/poliklinisk.pdf\n", url, demoRoot)
+			fmt.Fprintf(w, "  ./bin/pjd token%s --persona fastlege --patient %s > try/fastlege.json\n", url, a.demoPatient)
+			fmt.Fprintf(w, "  ./bin/pjd mhd search%s --token-file try/fastlege.json --patient %s\n", url, a.demoPatient)
+			fmt.Fprintf(w, "  ./bin/pjd audit search%s --patient %s\n", data, a.demoPatient)
 			fmt.Fprintf(w, "  open %s/ui/demo-host in a browser\n\n", u)
 		}
 	}
