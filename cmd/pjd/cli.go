@@ -52,6 +52,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -78,6 +79,12 @@ type cmd struct {
 	required []string
 	// ids are flags holding a Norwegian national identity number.
 	ids []string
+	// shown, when set, are the only flags the usage lists (with a note
+	// that the others are accepted): for a command that takes another
+	// command's flags so that it can share its configuration.
+	shown []string
+	// shownNote says what the flags not shown are.
+	shownNote string
 	// run runs a leaf. A group (subs) has none.
 	run  func(ctx context.Context, inv *invocation) error
 	subs []*cmd
@@ -254,6 +261,10 @@ func split(root *cmd, args []string) (*parsed, error) {
 			kinds = s.flagKinds()
 			continue
 		}
+		if a == "help" && len(p.cmd.subs) == 0 && p.cmd.maxArgs == 0 {
+			p.help = true // a command without arguments: "help" can mean nothing else
+			continue
+		}
 		p.positional = append(p.positional, a)
 	}
 	return p, nil
@@ -419,15 +430,23 @@ func (c *cmd) printUsage(w io.Writer) {
 		} else {
 			fmt.Fprintln(w, "\nFlags:")
 		}
-		printFlags(w, fs)
+		printFlags(w, fs, c.shown)
+		if c.shownNote != "" {
+			fmt.Fprintf(w, "\n%s\n", c.shownNote)
+		}
 	}
 	switch {
 	case len(c.subs) > 0:
 		fmt.Fprintf(w, "\nRun '%s <command> -h' for the flags of a command.\n", c.path())
 	case hasFlags:
 		example := ""
+		for _, name := range []string{"url", "postgres-url", "data", "listen"} {
+			if fs.Lookup(name) != nil && example == "" {
+				example = name
+			}
+		}
 		fs.VisitAll(func(f *flag.Flag) {
-			if example == "" || (!strings.Contains(example, "-") && strings.Contains(f.Name, "-")) {
+			if example == "" {
 				example = f.Name
 			}
 		})
@@ -440,9 +459,14 @@ func (c *cmd) printUsage(w io.Writer) {
 	}
 }
 
-func printFlags(w io.Writer, fs *flag.FlagSet) {
+// printFlags lists the flags of fs (only those named in shown, when set).
+func printFlags(w io.Writer, fs *flag.FlagSet, shown []string) {
 	var all []*flag.Flag
-	fs.VisitAll(func(f *flag.Flag) { all = append(all, f) })
+	fs.VisitAll(func(f *flag.Flag) {
+		if shown == nil || slices.Contains(shown, f.Name) {
+			all = append(all, f)
+		}
+	})
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	for _, f := range all {
 		name, usage := flag.UnquoteUsage(f)

@@ -552,8 +552,8 @@ func blocksCmd() *cmd {
 	}
 }
 
-// sweepFlags are the serve flags pjd repository sweep takes: what names
-// the repository's storage and its registry.
+// sweepFlags are the serve flags that matter to pjd repository sweep:
+// what names the repository's storage and its registry.
 var sweepFlags = []string{"config", "dev", "data", "postgres-url", "registry-url", "repository-unique-id",
 	"blob-dir", "s3-endpoint", "s3-bucket", "s3-prefix", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
 	"sweep-grace", "upload-timeout", "audit-key-file", "allow-synthetic-patients", "log-level", "log-format"}
@@ -565,16 +565,12 @@ func repositoryCmd() *cmd {
 		name: "repository", summary: "repository maintenance: sweep orphan documents",
 		subs: []*cmd{{
 			name: "sweep", summary: "delete stored documents no registry entry refers to (what serve does every --sweep-interval)",
-			flags: func(fs *flag.FlagSet) {
-				// The serve flags that matter here, defined by serve's own
-				// code (the rest keep their defaults).
-				all := flag.NewFlagSet("serve", flag.ContinueOnError)
-				c = defineServeFlags(all)
-				for _, name := range sweepFlags {
-					f := all.Lookup(name)
-					fs.Var(f.Value, f.Name, f.Usage)
-				}
-			},
+			// It takes every serve flag, so that it runs with the server's
+			// own command line, environment or --config file; its usage
+			// lists those that matter here.
+			flags:     func(fs *flag.FlagSet) { c = defineServeFlags(fs) },
+			shown:     sweepFlags,
+			shownNote: "It also accepts every other flag of pjd serve (and ignores it), so that it can run with the\nserver's own settings.",
 			run: func(ctx context.Context, inv *invocation) error {
 				return sweep(ctx, c, inv.stdout, inv.stderr)
 			},
