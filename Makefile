@@ -1,25 +1,30 @@
 # pjd — see README.md. `make run` starts a local demo server; `make test` runs everything.
 SHELL := /bin/bash
 GO ?= go
-CACHE ?= $(or $(PJD_CACHE),$(HOME)/.cache/pjd)
-STATICCHECK_VERSION := v0.8.2
-STATICCHECK := $(CACHE)/bin/staticcheck-$(STATICCHECK_VERSION)
-VERSITYGW_VERSION := v1.8.0
-VERSITYGW := $(CACHE)/bin/versitygw-$(VERSITYGW_VERSION)
+# Tools and the PostgreSQL template cluster are cached here, outside the
+# repository; conformance/testenv and .ci/setup read the same variable.
+export PJD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pjd
 TEST_TIMEOUT ?= 45m
-export PJD_VERSITYGW ?= $(VERSITYGW)
+# Packages outside ./... (the Go tool skips dot-directories) that are built,
+# vetted and tested too.
+CI_PACKAGES := ./.ci/testsummary
 
-.PHONY: run build test lint vet fmt-check staticcheck unit tidy-check tools versitygw clean
+.PHONY: run build test setup lint vet fmt-check staticcheck unit tidy-check tools versitygw clean
 
 ## run: build pjd and start a local demo server (SQLite + files in ./pjd-data, dev token issuer, demo patients)
 run: build
 	./bin/pjd serve --dev
 
+# -buildvcs=auto: record the commit (pjd version) even where GOFLAGS turns it off.
 build:
-	$(GO) build -o bin/pjd ./cmd/pjd
+	$(GO) build -buildvcs=auto -o bin/pjd ./cmd/pjd
 
-## test: formatting, vet, staticcheck, go.mod tidiness, then every test with -race
-test: lint unit
+## test: set-up (.ci/setup), formatting, vet, staticcheck, go.mod tidiness, then every test with -race and a summary
+test: setup lint unit
+
+## setup: install or build what the tests use where possible, say what is missing (.ci/setup)
+setup:
+	@.ci/setup
 
 lint: fmt-check vet staticcheck tidy-check
 
@@ -28,35 +33,29 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet ./... $(CI_PACKAGES)
 
-staticcheck: $(STATICCHECK)
-	$(STATICCHECK) ./...
+# The pinned staticcheck, found or built by .ci/setup; when it cannot be had,
+# this step says so and is skipped (with CI=true it fails).
+staticcheck:
+	@.ci/setup run staticcheck ./... $(CI_PACKAGES)
 
 tidy-check:
-	@cp go.mod /tmp/pjd-go.mod.bak && cp go.sum /tmp/pjd-go.sum.bak; \
-	$(GO) mod tidy >/dev/null 2>&1; \
-	if ! diff -q go.mod /tmp/pjd-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/pjd-go.sum.bak >/dev/null; then \
-	  cp /tmp/pjd-go.mod.bak go.mod; cp /tmp/pjd-go.sum.bak go.sum; \
-	  echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; fi
+	@if ! $(GO) mod tidy -diff >/dev/null 2>&1; then \
+	  $(GO) mod tidy -diff; echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; fi
 
+# Every test, with the race detector; .ci/testsummary prints failures in full
+# and ends with how many tests passed and which were skipped, and why.
 unit:
-	$(GO) test -race -timeout $(TEST_TIMEOUT) -count=1 ./...
+	@set -o pipefail; $(GO) test -race -json -timeout $(TEST_TIMEOUT) -count=1 ./... $(CI_PACKAGES) 2>&1 | \
+	  $(GO) run $(CI_PACKAGES) $(if $(filter true 1,$(CI)),-strict)
 
-tools: $(STATICCHECK) $(VERSITYGW)
-
-$(STATICCHECK):
-	@mkdir -p $(dir $@)
-	GOBIN=$(CACHE)/bin/.staticcheck-build $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	mv $(CACHE)/bin/.staticcheck-build/staticcheck $@ && rmdir $(CACHE)/bin/.staticcheck-build
+## tools: the pinned staticcheck and versitygw, built once into $(PJD_CACHE)/bin (.ci/setup tools)
+tools:
+	@.ci/setup tools
 
 ## versitygw: the S3 server the tests start (built once from source, ~2.5 min, cached outside the repo)
-versitygw: $(VERSITYGW)
-
-$(VERSITYGW):
-	@mkdir -p $(dir $@)
-	GOBIN=$(CACHE)/bin/.versitygw-build $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
-	mv $(CACHE)/bin/.versitygw-build/versitygw $@ && rmdir $(CACHE)/bin/.versitygw-build
+versitygw: tools
 
 clean:
 	rm -rf bin

@@ -55,117 +55,107 @@ import (
 	"pjd/trust/devissuer"
 )
 
-const benchUsage = `usage: pjd bench <name> [flags]
-
-  transfer   ITI-41 and ITI-43 MB/s through a pjd server on S3 (and
-             PostgreSQL), next to plain minio-go PutObject/GetObject of the
-             same bytes against the same S3 server
-  mhd        ITI-67 searches and ITI-68 reads of a 1 MiB document with full
-             verification (DPoP, token, attestation, policy, audit write) on
-             PostgreSQL + Redis + S3: serially, at a fixed offered rate and at
-             the most the server takes; next to the same without the audit
-             write, and to the direct registry/repository path
-  registry   FindDocuments through the registry's stored-query path
-             (registry.Registry.Query, ITI-18) on PostgreSQL loaded with
-             synthetic DocumentEntries, next to a plain pgx query of the same
-             index lookup
-
-Services not given by flag are started for the run on loopback ports
+const benchDoc = `Services not given by flag are started for the run on loopback ports
 (throwaway PostgreSQL, Redis, versitygw) and removed afterwards. The
 benchmarks register synthetic documents: never point them at a database,
-bucket or Redis that holds real data.
+bucket or Redis that holds real data.`
 
-Run 'pjd bench <name> -h' for the flags of each.`
-
-// runBench is pjd bench.
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, benchUsage)
-		if len(args) == 0 {
-			return errUsage
+// benchCmd is pjd bench: one subcommand per benchmark, the services they
+// run on named by the flags they share.
+func benchCmd() *cmd {
+	sf := &benchServiceFlags{}
+	// bench runs one benchmark on the services it needs.
+	bench := func(name string, pg, rd, s3 bool, run func(ctx context.Context, svc *benchServices, log *slog.Logger, stderr io.Writer) ([]benchRow, error)) func(ctx context.Context, inv *invocation) error {
+		return func(ctx context.Context, inv *invocation) error {
+			log := slog.New(gateway.NewRedactingHandler(slog.NewTextHandler(inv.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+			svc, err := sf.start(ctx, pg, rd, s3)
+			if svc != nil {
+				defer svc.close()
+			}
+			if err != nil {
+				return err
+			}
+			rows, err := run(ctx, svc, log, inv.stderr)
+			if len(rows) > 0 {
+				printBenchTable(inv.stdout, name, rows)
+			}
+			return err
 		}
-		return nil
 	}
-	name := args[0]
-	fs := newFlagSet("bench "+name, stderr)
-	sf := defineBenchServiceFlags(fs)
-	var run func(ctx context.Context, svc *benchServices, log *slog.Logger) ([]benchRow, error)
-	var needPG, needRedis, needS3 bool
-	switch name {
-	case "transfer":
-		size := byteSize(64 << 20)
-		fs.Var(&size, "size", "document size")
-		count := fs.Int("count", 8, "documents moved each way, by pjd and by the baseline")
-		needPG, needS3 = true, true
-		run = func(ctx context.Context, svc *benchServices, log *slog.Logger) ([]benchRow, error) {
-			if *count < 1 || size < 1 {
-				return nil, errors.New("--count and --size must be positive")
-			}
-			if err := svc.refuseData(ctx); err != nil {
-				return nil, err
-			}
-			return transferBenchmark(ctx, svc, log, int64(size), *count)
-		}
-	case "mhd":
-		o := mhdOptions{}
-		fs.IntVar(&o.Count, "count", 500, "requests of each kind in the serial runs")
-		fs.Float64Var(&o.Rate, "rate", 200, "offered rate of the fixed-rate runs, requests/s")
-		fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each fixed-rate and maximum-throughput run")
-		fs.IntVar(&o.Workers, "workers", 8, "concurrent clients of the maximum-throughput runs")
-		fs.IntVar(&o.Documents, "docs", 20, "documents the patient has (one of them the 1 MiB document ITI-68 reads)")
-		needPG, needRedis, needS3 = true, true, true
-		run = func(ctx context.Context, svc *benchServices, log *slog.Logger) ([]benchRow, error) {
-			if o.Count < 1 || o.Rate <= 0 || o.Duration <= 0 || o.Workers < 1 || o.Documents < 1 {
-				return nil, errors.New("--count, --rate, --duration, --workers and --docs must be positive")
-			}
-			if err := svc.refuseData(ctx); err != nil {
-				return nil, err
-			}
-			return mhdBenchmark(ctx, svc, log, o)
-		}
-	case "registry":
-		o := registryOptions{}
-		fs.IntVar(&o.Documents, "docs", 1_000_000, "synthetic DocumentEntries to load")
-		fs.IntVar(&o.Patients, "patients", 0, "synthetic patients they are spread over (0: docs/10)")
-		fs.BoolVar(&o.Reuse, "reuse", false, "use the synthetic documents a previous run loaded into --postgres-url instead of loading")
-		fs.IntVar(&o.Count, "count", 2000, "queries of each kind in the serial runs")
-		fs.DurationVar(&o.Duration, "duration", 5*time.Second, "length of each parallel run")
-		needPG = true
-		run = func(ctx context.Context, svc *benchServices, log *slog.Logger) ([]benchRow, error) {
-			if o.Documents < 1 || o.Count < 1 || o.Duration <= 0 || o.Patients < 0 {
-				return nil, errors.New("--docs, --count and --duration must be positive")
-			}
-			o.Progress = func(loaded int) {
-				if loaded%100_000 == 0 || loaded == o.Documents {
-					fmt.Fprintf(stderr, "loaded %d of %d DocumentEntries\n", loaded, o.Documents)
+	size := byteSize(64 << 20)
+	var count int
+	mo := mhdOptions{}
+	ro := registryOptions{}
+	return &cmd{
+		name: "bench", summary: "run benchmarks: transfer, mhd, registry",
+		doc:   benchDoc,
+		flags: sf.define,
+		subs: []*cmd{{
+			name: "transfer", summary: "ITI-41 and ITI-43 MB/s through pjd on S3, next to plain S3 PutObject/GetObject",
+			doc: "ITI-41 and ITI-43 MB/s through a pjd server on S3 (and PostgreSQL), next to plain\n" +
+				"minio-go PutObject/GetObject of the same bytes against the same S3 server.\n\n" + benchDoc,
+			flags: func(fs *flag.FlagSet) {
+				size = 64 << 20
+				fs.Var(&size, "size", "document size")
+				fs.IntVar(&count, "count", 8, "documents moved each way, by pjd and by the baseline")
+			},
+			run: bench("transfer", true, false, true, func(ctx context.Context, svc *benchServices, log *slog.Logger, _ io.Writer) ([]benchRow, error) {
+				if count < 1 || size < 1 {
+					return nil, usageErrorf("--count and --size must be positive")
 				}
-			}
-			o.Notes = stderr
-			return registryBenchmark(ctx, svc, o)
-		}
-	default:
-		fmt.Fprintf(stderr, "pjd bench: unknown benchmark %q\n\n%s\n", name, benchUsage)
-		return errUsage
+				if err := svc.refuseData(ctx); err != nil {
+					return nil, err
+				}
+				return transferBenchmark(ctx, svc, log, int64(size), count)
+			}),
+		}, {
+			name: "mhd", summary: "ITI-67 searches and ITI-68 reads with full verification, next to the same without audit",
+			doc: "ITI-67 searches and ITI-68 reads of a 1 MiB document with full verification (DPoP,\n" +
+				"token, attestation, policy, audit write) on PostgreSQL + Redis + S3: serially, at a\n" +
+				"fixed offered rate and at the most the server takes; next to the same without the\n" +
+				"audit write, and to the direct registry/repository path.\n\n" + benchDoc,
+			flags: func(fs *flag.FlagSet) {
+				fs.IntVar(&mo.Count, "count", 500, "requests of each kind in the serial runs")
+				fs.Float64Var(&mo.Rate, "rate", 200, "offered rate of the fixed-rate runs, requests/s")
+				fs.DurationVar(&mo.Duration, "duration", 10*time.Second, "length of each fixed-rate and maximum-throughput run")
+				fs.IntVar(&mo.Workers, "workers", 8, "concurrent clients of the maximum-throughput runs")
+				fs.IntVar(&mo.Documents, "docs", 20, "documents the patient has (one of them the 1 MiB document ITI-68 reads)")
+			},
+			run: bench("mhd", true, true, true, func(ctx context.Context, svc *benchServices, log *slog.Logger, _ io.Writer) ([]benchRow, error) {
+				if mo.Count < 1 || mo.Rate <= 0 || mo.Duration <= 0 || mo.Workers < 1 || mo.Documents < 1 {
+					return nil, usageErrorf("--count, --rate, --duration, --workers and --docs must be positive")
+				}
+				if err := svc.refuseData(ctx); err != nil {
+					return nil, err
+				}
+				return mhdBenchmark(ctx, svc, log, mo)
+			}),
+		}, {
+			name: "registry", summary: "ITI-18 FindDocuments on PostgreSQL with synthetic entries, next to a plain pgx query",
+			doc: "FindDocuments through the registry's stored-query path (ITI-18) on PostgreSQL loaded\n" +
+				"with synthetic DocumentEntries, next to a plain pgx query of the same index lookup.\n\n" + benchDoc,
+			flags: func(fs *flag.FlagSet) {
+				fs.IntVar(&ro.Documents, "docs", 1_000_000, "synthetic DocumentEntries to load")
+				fs.IntVar(&ro.Patients, "patients", 0, "synthetic patients they are spread over (0: docs/10)")
+				fs.BoolVar(&ro.Reuse, "reuse", false, "use the synthetic documents a previous run loaded into --postgres-url instead of loading")
+				fs.IntVar(&ro.Count, "count", 2000, "queries of each kind in the serial runs")
+				fs.DurationVar(&ro.Duration, "duration", 5*time.Second, "length of each parallel run")
+			},
+			run: bench("registry", true, false, false, func(ctx context.Context, svc *benchServices, _ *slog.Logger, stderr io.Writer) ([]benchRow, error) {
+				if ro.Documents < 1 || ro.Count < 1 || ro.Duration <= 0 || ro.Patients < 0 {
+					return nil, usageErrorf("--docs, --count and --duration must be positive")
+				}
+				o := ro
+				o.Progress = func(loaded int) {
+					if loaded%100_000 == 0 || loaded == o.Documents {
+						fmt.Fprintf(stderr, "loaded %d of %d DocumentEntries\n", loaded, o.Documents)
+					}
+				}
+				o.Notes = stderr
+				return registryBenchmark(ctx, svc, o)
+			}),
+		}},
 	}
-	if err := loadConfig(fs, args[1:], os.Getenv); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	log := slog.New(gateway.NewRedactingHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	svc, err := sf.start(ctx, needPG, needRedis, needS3)
-	if svc != nil {
-		defer svc.close()
-	}
-	if err != nil {
-		return err
-	}
-	rows, err := run(ctx, svc, log)
-	if len(rows) > 0 {
-		printBenchTable(stdout, name, rows)
-	}
-	return err
 }
 
 // benchServiceFlags name the services a benchmark runs on.
@@ -175,8 +165,7 @@ type benchServiceFlags struct {
 	s3Insecure                            bool
 }
 
-func defineBenchServiceFlags(fs *flag.FlagSet) *benchServiceFlags {
-	f := &benchServiceFlags{}
+func (f *benchServiceFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.postgresURL, "postgres-url", "", "PostgreSQL database to use (default: a throwaway server)")
 	fs.StringVar(&f.redisURL, "redis-url", "", "Redis to use (default: a throwaway redis-server)")
 	fs.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint host:port to use (default: a throwaway versitygw)")
@@ -184,7 +173,6 @@ func defineBenchServiceFlags(fs *flag.FlagSet) *benchServiceFlags {
 	fs.StringVar(&f.s3Access, "s3-access-key", "", "S3 access key (with --s3-endpoint)")
 	fs.StringVar(&f.s3Key, "s3-secret-key", "", "S3 secret key (with --s3-endpoint; prefer PJD_S3_SECRET_KEY)")
 	fs.BoolVar(&f.s3Insecure, "s3-insecure", false, "plain HTTP to a loopback --s3-endpoint")
-	return f
 }
 
 // benchServices are the services one benchmark run uses.

@@ -182,25 +182,27 @@ func TestBenchCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers and services: skipped with -short")
 	}
-	s3 := func() []string {
+	// Every service is asked for with the subtest's own t: a subtest that
+	// skipped or failed its parent would end the parent's goroutine.
+	s3 := func(t *testing.T) []string {
 		info := testenv.S3(t)
 		return []string{"--s3-endpoint", info.Endpoint, "--s3-bucket", info.Bucket, "--s3-access-key", info.AccessKey,
 			"--s3-secret-key", info.SecretKey, "--s3-insecure"}
 	}
 	rows := []struct {
 		name  string
-		args  func() []string
+		args  func(t *testing.T) []string
 		cases []string
 	}{
-		{"transfer", func() []string {
-			return append([]string{"--postgres-url", testenv.Postgres(t), "--size", "1MiB", "--count", "2"}, s3()...)
+		{"transfer", func(t *testing.T) []string {
+			return append([]string{"--postgres-url", testenv.Postgres(t), "--size", "1MiB", "--count", "2"}, s3(t)...)
 		}, []string{"s3-put", "iti-41", "s3-get", "iti-43"}},
-		{"mhd", func() []string {
+		{"mhd", func(t *testing.T) []string {
 			r := testenv.RedisDB(t)
 			return append([]string{"--postgres-url", testenv.Postgres(t), "--redis-url", "redis://" + r.Addr + "/" + strconv.Itoa(r.DB),
-				"--count", "5", "--rate", "20", "--duration", "250ms", "--workers", "2", "--docs", "3"}, s3()...)
+				"--count", "5", "--rate", "20", "--duration", "250ms", "--workers", "2", "--docs", "3"}, s3(t)...)
 		}, []string{"iti-67/direct", "iti-67/no-audit", "iti-67/full", "iti-67/full/rate", "iti-67/no-audit/max", "iti-68/full/max"}},
-		{"registry", func() []string {
+		{"registry", func(t *testing.T) []string {
 			return []string{"--postgres-url", testenv.Postgres(t), "--docs", "2000", "--count", "20", "--duration", "200ms"}
 		}, []string{"pgx/serial", "pgx+json/serial", "registry-query/serial", "registry-query/parallel"}},
 	}
@@ -209,7 +211,7 @@ func TestBenchCommand(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			if code := run(ctx, append([]string{"bench", row.name}, row.args()...), &stdout, &stderr); code != 0 {
+			if code := run(ctx, append([]string{"bench", row.name}, row.args(t)...), &stdout, &stderr); code != 0 {
 				t.Fatalf("pjd bench %s: exit %d\n%s\n%s", row.name, code, stdout.String(), stderr.String())
 			}
 			out := stdout.String()

@@ -12,9 +12,11 @@ import (
 	"io"
 	"math/big"
 	"mime"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,24 +33,23 @@ type clientFlags struct {
 	timeout time.Duration
 }
 
-func defineClientFlags(fs *flag.FlagSet) *clientFlags {
-	c := &clientFlags{}
+func (c *clientFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&c.config, "config", "", "read settings from this file (lines of 'name = value')")
-	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "base URL of the pjd server")
+	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "base URL of the pjd server (also PJD_URL)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
-	return c
 }
 
 func (c *clientFlags) xds() *xdsclient.Client {
 	return xdsclient.New(c.url, &http.Client{Timeout: c.timeout})
 }
 
-// patientCX turns a national identity number into the XDS patient id with
-// the assigning authority its kind implies.
+// patientCX turns a national identity number (checked by the command
+// line, cmd.ids) into the XDS patient id with the assigning authority its
+// kind implies.
 func patientCX(id string) (string, error) {
 	kind, err := registry.ValidNorwegianID(id)
 	if err != nil {
-		return "", fmt.Errorf("--patient: %v", err)
+		return "", usageErrorf("--patient: %v", checkNationalID(id))
 	}
 	oid := map[string]string{registry.KindFnr: registry.OIDFnr, registry.KindDnr: registry.OIDDnr, registry.KindHnr: registry.OIDHnr}[kind]
 	return registry.NewPatientCX(id, oid).String(), nil
@@ -75,82 +76,100 @@ func parseCode(s, defaultScheme string) (registry.Code, error) {
 	return registry.Code{Code: code, Scheme: scheme}, nil
 }
 
-func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("submit", stderr)
-	cf := defineClientFlags(fs)
-	patient := fs.String("patient", "", "patient F-nr, D-nr or H-nr (required)")
-	class := fs.String("class", "A00-1", "classCode (Volven 9602, X00-1); code or code^scheme")
-	typ := fs.String("type", "A03-2", "typeCode (Volven 9602, Xnn-2); code or code^scheme")
-	title := fs.String("title", "", "document title (default: the file name)")
-	comments := fs.String("comments", "", "document comments")
-	mimeType := fs.String("mime-type", "", "media type (default: from the file name)")
-	orgName := fs.String("org-name", "Syntetisk sykehus HF", "author institution name")
-	orgNr := fs.String("org-nr", "991919198", "author institution organisation number")
-	department := fs.String("department", "", "author department name")
-	resh := fs.String("resh", "", "author department RESH id")
-	authorHPR := fs.String("author-hpr", "", "author's HPR number")
-	authorName := fs.String("author-name", "", "author's name, 'Given Family'")
-	facility := fs.String("facility", "86.101^2.16.578.1.12.4.1.1.1303", "healthcareFacilityTypeCode (code^scheme)")
-	practice := fs.String("practice-setting", "S03^2.16.578.1.12.4.1.1.8655", "practiceSettingCode (code^scheme)")
-	conf := fs.String("confidentiality", "N^2.16.578.1.12.4.1.1.9603", "confidentialityCode (code^scheme)")
-	sourceID := fs.String("source-id", "2.999.578.2", "sourceId (OID) of this source")
-	created := fs.String("created", "", "creationTime (YYYYMMDDhhmmss; default now)")
-	if err := loadConfig(fs, args, os.Getenv); err != nil {
-		return err
+// submitOptions are the flags of pjd submit.
+type submitOptions struct {
+	clientFlags
+	patient, class, typ, title, comments, mimeType, orgName, orgNr, department, resh string
+	authorHPR, authorName, facility, practice, conf, sourceID, created               string
+}
+
+func submitCmd() *cmd {
+	o := &submitOptions{}
+	return &cmd{
+		name: "submit", summary: "register documents (ITI-41) with a repository",
+		args: "FILE...", minArgs: 1, maxArgs: -1,
+		flags: func(fs *flag.FlagSet) {
+			o.clientFlags.define(fs)
+			fs.StringVar(&o.patient, "patient", "", patientUsage)
+			fs.StringVar(&o.class, "class", "A00-1", "classCode (Volven 9602, X00-1); code or code^scheme")
+			fs.StringVar(&o.typ, "type", "A03-2", "typeCode (Volven 9602, Xnn-2); code or code^scheme")
+			fs.StringVar(&o.title, "title", "", "document title (default: the file name)")
+			fs.StringVar(&o.comments, "comments", "", "document comments")
+			fs.StringVar(&o.mimeType, "mime-type", "", "media type (default: from the file name)")
+			fs.StringVar(&o.orgName, "org-name", "Syntetisk sykehus HF", "author institution name")
+			fs.StringVar(&o.orgNr, "org-nr", "991919198", "author institution organisation number")
+			fs.StringVar(&o.department, "department", "", "author department name")
+			fs.StringVar(&o.resh, "resh", "", "author department RESH id")
+			fs.StringVar(&o.authorHPR, "author-hpr", "", "author's HPR number")
+			fs.StringVar(&o.authorName, "author-name", "", "author's name, 'Given Family'")
+			fs.StringVar(&o.facility, "facility", "86.101^2.16.578.1.12.4.1.1.1303", "healthcareFacilityTypeCode (code^scheme)")
+			fs.StringVar(&o.practice, "practice-setting", "S03^2.16.578.1.12.4.1.1.8655", "practiceSettingCode (code^scheme)")
+			fs.StringVar(&o.conf, "confidentiality", "N^2.16.578.1.12.4.1.1.9603", "confidentialityCode (code^scheme)")
+			fs.StringVar(&o.sourceID, "source-id", "2.999.578.2", "sourceId (OID) of this source")
+			fs.StringVar(&o.created, "created", "", "creationTime (YYYYMMDDhhmmss; default now)")
+		},
+		required: []string{"patient"}, ids: []string{"patient"},
+		run: func(ctx context.Context, inv *invocation) error {
+			return submit(ctx, o, inv.args, inv.stdout, inv.stderr)
+		},
 	}
-	files := fs.Args()
-	var p problems
-	if *patient == "" {
-		p.addf("--patient is required")
-	}
-	if len(files) == 0 {
-		p.addf("name at least one FILE to submit")
-	}
-	pid, err := patientCX(*patient)
-	if *patient != "" && err != nil {
-		p.addf("%v", err)
+}
+
+func submit(ctx context.Context, o *submitOptions, files []string, stdout, stderr io.Writer) error {
+	var msgs []string
+	pid, err := patientCX(o.patient)
+	if err != nil {
+		msgs = append(msgs, err.Error())
 	}
 	codes := map[string]*registry.Code{}
 	for name, v := range map[string]struct {
 		val, scheme string
-	}{"--class": {*class, registry.OIDVolven9602}, "--type": {*typ, registry.OIDVolven9602}, "--facility": {*facility, ""},
-		"--practice-setting": {*practice, ""}, "--confidentiality": {*conf, registry.OIDVolven9603}} {
+	}{"--class": {o.class, registry.OIDVolven9602}, "--type": {o.typ, registry.OIDVolven9602}, "--facility": {o.facility, ""},
+		"--practice-setting": {o.practice, ""}, "--confidentiality": {o.conf, registry.OIDVolven9603}} {
 		c, err := parseCode(v.val, v.scheme)
 		if err != nil || c.Scheme == "" {
-			p.addf("%s: give code^scheme", name)
+			msgs = append(msgs, name+": give code^scheme")
 			continue
 		}
 		codes[name] = &c
 	}
 	when := time.Now().UTC()
-	if *created != "" {
-		t, err := registry.ParseDTM(*created)
+	if o.created != "" {
+		t, err := registry.ParseDTM(o.created)
 		if err != nil {
-			p.addf("--created: %v", err)
+			msgs = append(msgs, fmt.Sprintf("--created: %v", err))
 		}
 		when = t
 	}
-	if err := p.err(); err != nil {
-		return err
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil {
+			msgs = append(msgs, fmt.Sprintf("cannot read %s: %v", f, cause(err)))
+		} else if !fi.Mode().IsRegular() {
+			msgs = append(msgs, fmt.Sprintf("%s is not a file", f))
+		}
+	}
+	if len(msgs) > 0 {
+		sort.Strings(msgs)
+		return &usageError{msg: strings.Join(msgs, "\n")}
 	}
 	dtm := registry.FormatDTM(when)
-	author := registry.Author{Institutions: []string{registry.XON{OrganizationName: *orgName,
-		AssigningAuthority: registry.HD{UniversalID: registry.OIDOrgnr, UniversalIDType: "ISO"}, OrganizationIdentifier: *orgNr}.String()}}
-	if *department != "" && *resh != "" {
-		author.Institutions = append(author.Institutions, registry.XON{OrganizationName: *department,
-			AssigningAuthority: registry.HD{UniversalID: registry.OIDRESH, UniversalIDType: "ISO"}, OrganizationIdentifier: *resh}.String())
+	author := registry.Author{Institutions: []string{registry.XON{OrganizationName: o.orgName,
+		AssigningAuthority: registry.HD{UniversalID: registry.OIDOrgnr, UniversalIDType: "ISO"}, OrganizationIdentifier: o.orgNr}.String()}}
+	if o.department != "" && o.resh != "" {
+		author.Institutions = append(author.Institutions, registry.XON{OrganizationName: o.department,
+			AssigningAuthority: registry.HD{UniversalID: registry.OIDRESH, UniversalIDType: "ISO"}, OrganizationIdentifier: o.resh}.String())
 	}
-	if *authorHPR != "" || *authorName != "" {
-		given, family, _ := strings.Cut(*authorName, " ")
-		x := registry.XCN{ID: *authorHPR, GivenName: given, FamilyName: family}
-		if *authorHPR != "" {
+	if o.authorHPR != "" || o.authorName != "" {
+		given, family, _ := strings.Cut(o.authorName, " ")
+		x := registry.XCN{ID: o.authorHPR, GivenName: given, FamilyName: family}
+		if o.authorHPR != "" {
 			x.AssigningAuthority = registry.HD{UniversalID: registry.OIDHPR, UniversalIDType: "ISO"}
 		}
 		author.Person = x.String()
 	}
 	root := newOID()
 	sub := &registry.Submission{SubmissionSet: &registry.SubmissionSet{
-		ID: "SubmissionSet01", UniqueID: root + ".1", SourceID: *sourceID, PatientID: pid, SubmissionTime: dtm,
+		ID: "SubmissionSet01", UniqueID: root + ".1", SourceID: o.sourceID, PatientID: pid, SubmissionTime: dtm,
 		ContentType: *codes["--class"], Authors: []registry.Author{author},
 	}}
 	var docs []xdsclient.Document
@@ -166,7 +185,7 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		opened = append(opened, f)
-		mt := *mimeType
+		mt := o.mimeType
 		if mt == "" {
 			mt = mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
 			if i := strings.IndexByte(mt, ';'); i >= 0 {
@@ -176,7 +195,7 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				mt = "application/octet-stream"
 			}
 		}
-		t := *title
+		t := o.title
 		if t == "" {
 			t = filepath.Base(name)
 		} else if len(files) > 1 {
@@ -185,7 +204,7 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		id := fmt.Sprintf("Document%02d", i+1)
 		sub.Documents = append(sub.Documents, &registry.DocumentEntry{
 			ID: id, ObjectType: registry.ObjectTypeStable, UniqueID: fmt.Sprintf("%s.2.%d", root, i+1), PatientID: pid,
-			MimeType: mt, Title: t, Comments: *comments, LanguageCode: "nb-NO", CreationTime: dtm, SourcePatientID: pid,
+			MimeType: mt, Title: t, Comments: o.comments, LanguageCode: "nb-NO", CreationTime: dtm, SourcePatientID: pid,
 			Authors: []registry.Author{author}, Class: *codes["--class"], Type: *codes["--type"],
 			Format:       formatFor(mt),
 			FacilityType: *codes["--facility"], PracticeSetting: *codes["--practice-setting"],
@@ -195,9 +214,9 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			Type: registry.AssocHasMember, Source: "SubmissionSet01", Target: id, SubmissionSetStatus: registry.SubmissionSetStatusOriginal})
 		docs = append(docs, xdsclient.Document{ID: id, MimeType: mt, Body: f})
 	}
-	resp, err := cf.xds().Provide(ctx, sub, docs)
+	resp, err := o.xds().Provide(ctx, sub, docs)
 	if err != nil {
-		return err
+		return o.explain(err)
 	}
 	for _, e := range resp.Errors {
 		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
@@ -225,24 +244,35 @@ func formatFor(mt string) registry.Code {
 	return registry.Code{Code: "urn:ihe:iti:xds:2017:mimeTypeSufficient", Scheme: "1.3.6.1.4.1.19376.1.2.3"}
 }
 
-func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("get", stderr)
-	cf := defineClientFlags(fs)
-	out := fs.String("o", "", "write the document to this file (default: its uniqueId + an extension)")
-	repoID := fs.String("repository", "", "repositoryUniqueId (default: looked up in the registry)")
-	if err := loadConfig(fs, append([]string(nil), reorderArgs(args)...), os.Getenv); err != nil {
-		return err
+func getCmd() *cmd {
+	cf := &clientFlags{}
+	var out, repoID string
+	return &cmd{
+		name: "get", summary: "retrieve a document (ITI-43) by its uniqueId",
+		args: "DOCUMENT-UNIQUE-ID", minArgs: 1, maxArgs: 1,
+		flags: func(fs *flag.FlagSet) {
+			cf.define(fs)
+			fs.StringVar(&out, "o", "", "write the document to this file (default: its uniqueId + an extension, in this folder)")
+			fs.StringVar(&repoID, "repository", "", "repositoryUniqueId (default: looked up in the registry)")
+		},
+		run: func(ctx context.Context, inv *invocation) error {
+			return get(ctx, cf, inv.args[0], out, repoID, inv.stdout, inv.stderr)
+		},
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("usage: pjd get DOCUMENT-UNIQUE-ID [-o FILE] [--repository ID]")
+}
+
+func get(ctx context.Context, cf *clientFlags, uid, out, repoID string, stdout, stderr io.Writer) error {
+	if out != "" {
+		if err := checkOutputDir(out); err != nil {
+			return err
+		}
 	}
-	uid := fs.Arg(0)
 	xc := cf.xds()
 	var entry *registry.DocumentEntry
-	if *repoID == "" {
+	if repoID == "" {
 		entries, err := xc.DocumentsByUniqueID(ctx, []string{uid})
 		if err != nil {
-			return fmt.Errorf("looking the document up in the registry: %w", err)
+			return fmt.Errorf("looking the document up in the registry: %w", cf.explain(err))
 		}
 		for _, e := range entries {
 			if entry == nil || e.Status == registry.StatusApproved {
@@ -252,11 +282,11 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if entry == nil {
 			return fmt.Errorf("the registry has no document %s", uid)
 		}
-		*repoID = entry.RepositoryUniqueID
+		repoID = entry.RepositoryUniqueID
 	}
-	res, err := xc.Retrieve(ctx, []repository.DocumentRequest{{RepositoryUniqueID: *repoID, DocumentUniqueID: uid}})
+	res, err := xc.Retrieve(ctx, []repository.DocumentRequest{{RepositoryUniqueID: repoID, DocumentUniqueID: uid}})
 	if err != nil {
-		return err
+		return cf.explain(err)
 	}
 	defer res.Close()
 	for _, e := range res.Response.Errors {
@@ -269,62 +299,96 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	name := *out
+	name := out
 	if name == "" {
 		name = uid + extFor(d.MimeType)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".pjd-get-*")
+	var check func(sum []byte) error
+	if entry != nil && entry.Hash != "" {
+		check = func(sum []byte) error {
+			if hex.EncodeToString(sum) != entry.Hash {
+				return errors.New("the document's SHA-1 does not match the registry's hash")
+			}
+			return nil
+		}
+	}
+	n, err := writeFileAtomically(name, body, check)
 	if err != nil {
-		return err
-	}
-	h := sha1.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), body)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && entry != nil && entry.Hash != "" && hex.EncodeToString(h.Sum(nil)) != entry.Hash {
-		err = errors.New("the document's SHA-1 does not match the registry's hash")
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		os.Remove(tmp.Name())
 		return err
 	}
 	fmt.Fprintf(stdout, "%s  %d bytes  %s\n", name, n, d.MimeType)
 	return nil
 }
 
-// reorderArgs moves flags before positional arguments so "get ID -o f"
-// works as well as "get -o f ID".
-func reorderArgs(args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if strings.HasPrefix(a, "-") && a != "-" {
-			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && takesValue(a) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-			continue
-		}
-		pos = append(pos, a)
+// checkOutputDir checks, before anything is fetched, that the folder a
+// file is to be written into exists.
+func checkOutputDir(name string) error {
+	dir := filepath.Dir(name)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot write %s: the folder %s does not exist", name, dir)
+	case !fi.IsDir():
+		return fmt.Errorf("cannot write %s: %s is not a folder", name, dir)
 	}
-	return append(flags, pos...)
+	return nil
 }
 
-func takesValue(flag string) bool {
-	switch strings.TrimLeft(flag, "-") {
-	case "h", "help", "json":
-		return false
+// writeFileAtomically writes r to name through a temporary file in the
+// same folder, renamed into place once complete (and, with check, once
+// check accepts the SHA-1 of the bytes). Errors name the file, never the
+// temporary one.
+func writeFileAtomically(name string, r io.Reader, check func(sha1 []byte) error) (int64, error) {
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, ".pjd-get-*")
+	if err != nil {
+		return 0, fmt.Errorf("cannot write %s in the folder %s: %w", filepath.Base(name), dir, cause(err))
 	}
-	return true
+	h := sha1.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), r)
+	if err != nil {
+		err = fmt.Errorf("receiving the document: %w", err)
+	}
+	if err == nil {
+		if err = tmp.Sync(); err != nil {
+			err = fmt.Errorf("writing %s: %w", name, cause(err))
+		}
+	}
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing %s: %w", name, cause(cerr))
+	}
+	if err == nil && check != nil {
+		err = check(h.Sum(nil))
+	}
+	if err == nil {
+		if rerr := os.Rename(tmp.Name(), name); rerr != nil {
+			err = fmt.Errorf("cannot write %s: %w", name, cause(rerr))
+		}
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return 0, err
+	}
+	return n, nil
+}
+
+// cause is the reason inside an *os.PathError or *os.LinkError ("no such
+// file or directory"), for a message that names the file itself.
+func cause(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
+
+// explain puts a failed XDS call in words: a server that cannot be reached
+// is named with how to name another.
+func (c *clientFlags) explain(err error) error {
+	var oe *net.OpError
+	if errors.Is(err, xdsclient.ErrUnanswered) && errors.As(err, &oe) && oe.Op == "dial" {
+		return fmt.Errorf("cannot reach the pjd server at %s (is it running? --url or PJD_URL names another): %v", c.url, oe.Err)
+	}
+	return err
 }
 
 func extFor(mt string) string {
@@ -343,21 +407,32 @@ func extFor(mt string) string {
 	return ""
 }
 
-func runFind(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("find", stderr)
-	cf := defineClientFlags(fs)
-	patient := fs.String("patient", "", "patient F-nr, D-nr or H-nr (required)")
-	all := fs.Bool("all", false, "include deprecated (replaced) documents")
-	asJSON := fs.Bool("json", false, "print the DocumentEntries as JSON")
-	if err := loadConfig(fs, args, os.Getenv); err != nil {
-		return err
+func findCmd() *cmd {
+	cf := &clientFlags{}
+	var patient string
+	var all, asJSON bool
+	return &cmd{
+		name: "find", summary: "find a patient's documents (ITI-18 FindDocuments)",
+		flags: func(fs *flag.FlagSet) {
+			cf.define(fs)
+			fs.StringVar(&patient, "patient", "", patientUsage)
+			fs.BoolVar(&all, "all", false, "include deprecated (replaced) documents")
+			fs.BoolVar(&asJSON, "json", false, "print the DocumentEntries as JSON")
+		},
+		required: []string{"patient"}, ids: []string{"patient"},
+		run: func(ctx context.Context, inv *invocation) error {
+			return find(ctx, cf, patient, all, asJSON, inv.stdout, inv.stderr)
+		},
 	}
-	pid, err := patientCX(*patient)
+}
+
+func find(ctx context.Context, cf *clientFlags, patient string, all, asJSON bool, stdout, stderr io.Writer) error {
+	pid, err := patientCX(patient)
 	if err != nil {
 		return err
 	}
 	status := "('" + registry.StatusApproved + "')"
-	if *all {
+	if all {
 		status = "('" + registry.StatusApproved + "','" + registry.StatusDeprecated + "')"
 	}
 	res, rr, err := cf.xds().Query(ctx, &registry.Query{ID: registry.QueryFindDocuments, ReturnType: registry.ReturnLeafClass,
@@ -366,7 +441,7 @@ func runFind(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			{Name: registry.ParamDocumentEntryStatus, Values: []string{status}},
 		}})
 	if err != nil {
-		return err
+		return cf.explain(err)
 	}
 	for _, e := range rr.Errors {
 		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
@@ -374,7 +449,7 @@ func runFind(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if rr.Errors.Failed() {
 		return errors.New("the registry rejected the query")
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(res.Documents)

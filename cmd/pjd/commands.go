@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,38 +34,53 @@ type dbFlags struct {
 	auditKeyFile string
 }
 
-func defineDBFlags(fs *flag.FlagSet) *dbFlags {
-	d := &dbFlags{}
+func (d *dbFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&d.config, "config", "", "read settings from this file (lines of 'name = value')")
 	fs.StringVar(&d.data, "data", "./pjd-data", "data folder of a --dev server (its SQLite database and dev keys)")
 	fs.StringVar(&d.postgresURL, "postgres-url", "", "PostgreSQL URL (production); without it the SQLite database in --data")
 	fs.StringVar(&d.auditKeyFile, "audit-key-file", "", "audit chain key file (default: the dev key in --data)")
-	return d
 }
 
 func (d *dbFlags) dsn() string {
 	if d.postgresURL != "" {
 		return d.postgresURL
 	}
-	return d.data + "/registry.db"
+	return filepath.Join(d.data, "registry.db")
+}
+
+// existingDSN is dsn for a command that reads an existing database: a
+// missing SQLite file is an error here, not a new empty database.
+func (d *dbFlags) existingDSN() (string, error) {
+	if d.postgresURL == "" {
+		if _, err := os.Stat(d.dsn()); err != nil {
+			return "", fmt.Errorf("no pjd database at %s: give --data (the data folder of a pjd serve --dev) or --postgres-url", d.dsn())
+		}
+	}
+	return d.dsn(), nil
 }
 
 func (d *dbFlags) auditKey() (*audit.Key, error) {
 	if d.auditKeyFile != "" {
 		return audit.LoadKey(d.auditKeyFile)
 	}
-	if _, err := os.Stat(d.data + "/" + audit.DevKeyFile); err != nil {
-		return nil, fmt.Errorf("no --audit-key-file and no dev key in %s: %w", d.data, err)
+	if _, err := os.Stat(filepath.Join(d.data, audit.DevKeyFile)); err != nil {
+		return nil, fmt.Errorf("no --audit-key-file, and no dev key in %s", d.data)
 	}
 	return audit.LoadOrCreateDevKey(d.data)
 }
 
-func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("migrate", stderr)
-	d := defineDBFlags(fs)
-	if err := loadConfig(fs, args, os.Getenv); err != nil {
-		return err
+func migrateCmd() *cmd {
+	d := &dbFlags{}
+	return &cmd{
+		name: "migrate", summary: "apply database migrations and exit",
+		flags: d.define,
+		run: func(ctx context.Context, inv *invocation) error {
+			return migrate(ctx, d, inv.stdout)
+		},
 	}
+}
+
+func migrate(ctx context.Context, d *dbFlags, stdout io.Writer) error {
 	if d.postgresURL != "" {
 		st, err := postgres.Open(ctx, d.postgresURL)
 		if err != nil {
@@ -105,42 +121,43 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("audit", stderr)
-	d := defineDBFlags(fs)
-	wf := defineWitnessCLIFlags(fs)
-	// The subcommand and its flags follow our own flags.
-	i := 0
-	for i < len(args) && strings.HasPrefix(args[i], "-") {
-		name := strings.TrimLeft(args[i], "-")
-		if f := fs.Lookup(name); !strings.Contains(args[i], "=") && (f == nil || !isBoolFlag(f)) {
-			i++ // the flag's value
-		}
-		i++
+// auditCmd is pjd audit: its subcommands come from gateway/audit, the
+// database they read from the flags here.
+func auditCmd() *cmd {
+	d := &dbFlags{}
+	var wf *witnessCLIFlags
+	c := &cmd{name: "audit", summary: "search, export and verify the audit log", flags: func(fs *flag.FlagSet) {
+		d.define(fs)
+		wf = defineWitnessCLIFlags(fs)
+	}}
+	for _, ac := range audit.CLICommands() {
+		var run func(context.Context, audit.CLIEnv) error
+		c.subs = append(c.subs, &cmd{
+			name: ac.Name, summary: ac.Summary,
+			flags: func(fs *flag.FlagSet) { run = ac.Define(fs) },
+			ids:   []string{"patient"},
+			run: func(ctx context.Context, inv *invocation) error {
+				return runAudit(ctx, d, wf, inv, run)
+			},
+		})
 	}
-	if i > len(args) {
-		i = len(args)
-	}
-	if err := loadConfig(fs, args[:i], os.Getenv); err != nil {
+	return c
+}
+
+func runAudit(ctx context.Context, d *dbFlags, wf *witnessCLIFlags, inv *invocation, run func(context.Context, audit.CLIEnv) error) error {
+	dsn, err := d.existingDSN()
+	if err != nil {
 		return err
 	}
-	store, err := sqlaudit.Open(ctx, d.dsn())
+	store, err := sqlaudit.Open(ctx, dsn)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	defer store.Close()
-	var logger *audit.Logger
-	if key, err := d.auditKey(); err == nil {
-		logger, err = audit.NewLogger(store, key, audit.LoggerOptions{})
-		if err != nil {
-			return err
-		}
-		defer logger.Close(context.WithoutCancel(ctx))
-	}
 	env := audit.CLIEnv{
 		Open:   func(context.Context) (audit.Store, error) { return store, nil },
 		Key:    d.auditKey,
-		Stdout: stdout, Stderr: stderr, Site: "pjd",
+		Stdout: inv.stdout, Stderr: inv.stderr, Site: "pjd", ProgramName: inv.cmd.path(),
 		CurrentUsername: func() string {
 			if u, err := user.Current(); err == nil {
 				return u.Username
@@ -148,37 +165,50 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return "unknown"
 		},
 	}
-	if logger != nil {
+	if key, err := d.auditKey(); err == nil {
+		logger, err := audit.NewLogger(store, key, audit.LoggerOptions{})
+		if err != nil {
+			return err
+		}
+		defer logger.Close(context.WithoutCancel(ctx))
 		env.Log = logger.Log
 	}
 	if wf.resolve(wf.s3) != "none" {
 		env.Witness = func(ctx context.Context) (audit.Witness, error) { return wf.open(ctx, d.data) }
 	}
-	return audit.RunCLI(ctx, args[i:], env)
+	return run(ctx, env)
 }
 
-func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("token", stderr)
-	cf := defineClientFlags(fs)
-	persona := fs.String("persona", "fastlege", "persona: "+personaIDs())
-	patient := fs.String("patient", "", "the patient the attestation names (health workers)")
-	format := fs.String("format", "json", "json (access token, token type, expiry and the private DPoP key) or token")
-	if err := loadConfig(fs, args, os.Getenv); err != nil {
-		return err
+func tokenCmd() *cmd {
+	cf := &clientFlags{}
+	var persona, patient, format string
+	return &cmd{
+		name: "token", summary: "get a development HelseID token (--dev servers only)",
+		flags: func(fs *flag.FlagSet) {
+			cf.define(fs)
+			fs.StringVar(&persona, "persona", "fastlege", "persona: "+personaIDs())
+			fs.StringVar(&patient, "patient", "", "the patient the attestation names (health workers): "+patientUsage)
+			fs.StringVar(&format, "format", "json", "json (access token, token type, expiry and the private DPoP key) or token")
+		},
+		ids: []string{"patient"},
+		run: func(ctx context.Context, inv *invocation) error {
+			if format != "json" && format != "token" {
+				return usageErrorf("--format: %q is not json or token", format)
+			}
+			if err := checkPersona(persona); err != nil {
+				return err
+			}
+			tok, err := cf.devToken(ctx, persona, patient)
+			if err != nil {
+				return err
+			}
+			if format == "token" {
+				_, err := fmt.Fprintln(inv.stdout, tok.AccessToken)
+				return err
+			}
+			return tok.WriteJSON(inv.stdout)
+		},
 	}
-	c := &devissuer.Client{HTTP: &http.Client{Timeout: cf.timeout}, Issuer: strings.TrimRight(cf.url, "/") + "/dev/helseid"}
-	tok, err := c.Token(ctx, *persona, *patient, nil)
-	if err != nil {
-		return fmt.Errorf("getting a token from the dev issuer at %s (is the server running with --dev?): %w", c.Issuer, err)
-	}
-	switch *format {
-	case "json":
-		return tok.WriteJSON(stdout)
-	case "token":
-		_, err := fmt.Fprintln(stdout, tok.AccessToken)
-		return err
-	}
-	return fmt.Errorf("--format: %q is not json or token", *format)
 }
 
 func personaIDs() string {
@@ -189,114 +219,213 @@ func personaIDs() string {
 	return strings.Join(ids, ", ")
 }
 
-// consumerToken returns the token a consumer command uses: read from
-// --token-file (what pjd token printed), or fetched from the dev issuer.
-func consumerToken(ctx context.Context, cf *clientFlags, tokenFile, persona, patient string) (*devissuer.Token, error) {
-	if tokenFile != "" {
-		f, err := os.Open(tokenFile)
-		if err != nil {
-			return nil, err
+func checkPersona(id string) error {
+	for _, p := range devissuer.Personas() {
+		if p.ID == id {
+			return nil
 		}
-		defer f.Close()
-		return devissuer.ReadToken(f)
 	}
-	c := &devissuer.Client{HTTP: &http.Client{Timeout: cf.timeout}, Issuer: strings.TrimRight(cf.url, "/") + "/dev/helseid"}
-	return c.Token(ctx, persona, patient, nil)
+	return usageErrorf("--persona: %q is not one of %s", id, personaIDs())
 }
 
-// runMHD is the consumer side of MHD: search (ITI-67) and read (ITI-68)
+// devToken fetches a token from the dev issuer of the server at --url.
+func (cf *clientFlags) devToken(ctx context.Context, persona, patient string) (*devissuer.Token, error) {
+	c := &devissuer.Client{HTTP: &http.Client{Timeout: cf.timeout}, Issuer: strings.TrimRight(cf.url, "/") + "/dev/helseid"}
+	tok, err := c.Token(ctx, persona, patient, nil)
+	if err != nil {
+		return nil, fmt.Errorf("getting a token from the dev issuer at %s (is a pjd serve --dev running there? --url or PJD_URL names another): %w", c.Issuer, err)
+	}
+	return tok, nil
+}
+
+// mhdFlags are the flags of both pjd mhd commands.
+type mhdFlags struct {
+	clientFlags
+	persona, tokenFile, patient string
+}
+
+func (m *mhdFlags) define(fs *flag.FlagSet) {
+	m.clientFlags.define(fs)
+	fs.StringVar(&m.persona, "persona", "fastlege", "dev persona to get a token for: "+personaIDs())
+	fs.StringVar(&m.tokenFile, "token-file", "", "use the token pjd token printed (JSON) instead of fetching one")
+	fs.StringVar(&m.patient, "patient", "", patientUsage)
+}
+
+// token returns the token a consumer command uses: read from
+// --token-file (what pjd token printed), or fetched from the dev issuer.
+func (m *mhdFlags) token(ctx context.Context) (*devissuer.Token, error) {
+	if m.tokenFile == "" {
+		if err := checkPersona(m.persona); err != nil {
+			return nil, err
+		}
+		return m.devToken(ctx, m.persona, m.patient)
+	}
+	f, err := os.Open(m.tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("--token-file: %w", err)
+	}
+	defer f.Close()
+	tok, err := devissuer.ReadToken(f)
+	if err != nil {
+		return nil, fmt.Errorf("--token-file %s: not a token pjd token printed: %w", m.tokenFile, err)
+	}
+	return tok, nil
+}
+
+func (m *mhdFlags) httpClient(tok *devissuer.Token) *http.Client {
+	return &http.Client{Timeout: m.timeout, Transport: tok.Transport(http.DefaultTransport)}
+}
+
+// mhdCmd is the consumer side of MHD: search (ITI-67) and read (ITI-68)
 // with a HelseID DPoP token.
-func runMHD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "search" && args[0] != "read") {
-		return fmt.Errorf("usage: pjd mhd search|read [flags]  (%w)", errUsage)
-	}
-	sub := args[0]
-	fs := newFlagSet("mhd "+sub, stderr)
-	cf := defineClientFlags(fs)
-	persona := fs.String("persona", "fastlege", "dev persona to get a token for: "+personaIDs())
-	tokenFile := fs.String("token-file", "", "use the token pjd token printed (JSON) instead of fetching one")
-	patient := fs.String("patient", "", "the patient (nhn-patient-nin)")
-	out := fs.String("o", "", "read: write the document here (default stdout)")
-	raw := fs.Bool("json", false, "search: print the FHIR Bundle")
+func mhdCmd() *cmd {
+	m := &mhdFlags{}
+	var raw bool
 	var params listFlag
-	fs.Var(&params, "param", "search: extra search parameter name=value (repeatable)")
-	if err := loadConfig(fs, reorderArgs(args[1:]), os.Getenv); err != nil {
-		return err
+	var out string
+	return &cmd{
+		name: "mhd", summary: "MHD consumer: search (ITI-67) and read (ITI-68) with a HelseID DPoP token",
+		flags: m.define,
+		subs: []*cmd{{
+			name: "search", summary: "find the patient's documents (ITI-67 DocumentReference search)",
+			flags: func(fs *flag.FlagSet) {
+				fs.BoolVar(&raw, "json", false, "print the FHIR Bundle")
+				params = nil
+				fs.Var(&params, "param", "extra search parameter name=value (repeatable)")
+			},
+			required: []string{"patient"}, ids: []string{"patient"},
+			run: func(ctx context.Context, inv *invocation) error {
+				return mhdSearch(ctx, m, params, raw, inv.stdout)
+			},
+		}, {
+			name: "read", summary: "read a document (ITI-68) by the attachment URL mhd search printed",
+			args: "ATTACHMENT-URL", minArgs: 1, maxArgs: 1,
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&out, "o", "", "write the document to this file (default: standard output)")
+			},
+			ids: []string{"patient"},
+			run: func(ctx context.Context, inv *invocation) error {
+				return mhdRead(ctx, m, inv.args[0], out, inv.stdout)
+			},
+		}},
 	}
-	tok, err := consumerToken(ctx, cf, *tokenFile, *persona, *patient)
+}
+
+func mhdSearch(ctx context.Context, m *mhdFlags, params listFlag, raw bool, stdout io.Writer) error {
+	form := url.Values{}
+	for _, p := range params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return usageErrorf("--param %q: write name=value, e.g. --param type=http://snomed.info/sct|371530004", p)
+		}
+		form.Add(k, v)
+	}
+	tok, err := m.token(ctx)
 	if err != nil {
 		return err
 	}
-	hc := &http.Client{Timeout: cf.timeout, Transport: tok.Transport(http.DefaultTransport)}
-	base := strings.TrimRight(cf.url, "/")
-	switch sub {
-	case "search":
-		form := url.Values{}
-		for _, p := range params {
-			k, v, _ := strings.Cut(p, "=")
-			form.Add(k, v)
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/fhir/R4/DocumentReference/_search", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Accept", "application/fhir+json")
-		req.Header.Set(mhd.HeaderPatientNIN, *patient)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK || *raw {
-			stdout.Write(body)
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("HTTP %s", resp.Status)
-			}
-			return nil
-		}
-		return printBundle(stdout, body, resp.Header.Get(mhd.HeaderNorsCount))
-	default:
-		if fs.NArg() != 1 {
-			return errors.New("usage: pjd mhd read [flags] ATTACHMENT-URL")
-		}
-		target := fs.Arg(0)
-		if !strings.HasPrefix(target, "http") {
-			target = base + target
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-		if *patient != "" {
-			req.Header.Set(mhd.HeaderPatientNIN, *patient)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			stderr.Write(b)
-			return fmt.Errorf("HTTP %s", resp.Status)
-		}
-		w := stdout
-		if *out != "" {
-			f, err := os.Create(*out)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			w = f
-		}
-		n, err := io.Copy(w, resp.Body)
-		if err != nil {
-			return err
-		}
-		if *out != "" {
-			fmt.Fprintf(stdout, "%s  %d bytes  %s\n", *out, n, resp.Header.Get("Content-Type"))
-		}
-		return nil
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(m.url, "/")+"/fhir/R4/DocumentReference/_search", strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("--url: %w", err)
 	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/fhir+json")
+	req.Header.Set(mhd.HeaderPatientNIN, m.patient)
+	resp, err := m.httpClient(tok).Do(req)
+	if err != nil {
+		return fmt.Errorf("no answer from %s: %w", m.url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return refusal("search", resp, body)
+	}
+	if raw {
+		_, err := stdout.Write(body)
+		return err
+	}
+	return printBundle(stdout, body, resp.Header.Get(mhd.HeaderNorsCount))
+}
+
+func mhdRead(ctx context.Context, m *mhdFlags, target, out string, stdout io.Writer) error {
+	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
+		if !strings.HasPrefix(target, "/") {
+			return usageErrorf("%q is not an attachment URL: give the URL mhd search printed (http://…/mhd/document?…)", target)
+		}
+		target = strings.TrimRight(m.url, "/") + target
+	}
+	if out != "" {
+		if err := checkOutputDir(out); err != nil {
+			return err
+		}
+	}
+	tok, err := m.token(ctx)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return usageErrorf("%q is not an attachment URL: %v", target, err)
+	}
+	if m.patient != "" {
+		req.Header.Set(mhd.HeaderPatientNIN, m.patient)
+	}
+	resp, err := m.httpClient(tok).Do(req)
+	if err != nil {
+		return fmt.Errorf("no answer from %s: %w", req.URL.Host, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return refusal("read", resp, b)
+	}
+	if out == "" {
+		_, err := io.Copy(stdout, resp.Body)
+		return err
+	}
+	n, err := writeFileAtomically(out, resp.Body, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s  %d bytes  %s\n", out, n, resp.Header.Get("Content-Type"))
+	return nil
+}
+
+// refusal turns an MHD error response into words: the OperationOutcome's
+// diagnostics, or the OAuth error of a refused token.
+func refusal(what string, resp *http.Response, body []byte) error {
+	var why []string
+	var oo mhd.OperationOutcome
+	if json.Unmarshal(body, &oo) == nil && oo.ResourceType == "OperationOutcome" {
+		for _, is := range oo.Issue {
+			msg := is.Diagnostics
+			if msg == "" && is.Details != nil {
+				msg = is.Details.Text
+			}
+			if msg == "" {
+				msg = is.Code
+			}
+			if len(is.Expression) > 0 {
+				msg += " (" + strings.Join(is.Expression, ", ") + ")"
+			}
+			why = append(why, msg)
+		}
+	}
+	if len(why) == 0 {
+		if h := resp.Header.Get("WWW-Authenticate"); h != "" {
+			why = append(why, "the token was refused: "+h)
+		} else if t := strings.TrimSpace(string(body)); t != "" && len(t) < 300 && !strings.ContainsAny(t, "{<") {
+			why = append(why, t)
+		}
+	}
+	msg := fmt.Sprintf("the server refused the %s (HTTP %s)", what, resp.Status)
+	if len(why) > 0 {
+		msg += ": " + strings.Join(why, "; ")
+	}
+	return errors.New(msg)
 }
 
 func printBundle(w io.Writer, body []byte, nors string) error {
@@ -338,72 +467,125 @@ func printBundle(w io.Writer, body []byte, nors string) error {
 	return nil
 }
 
-// runBlocks manages patients' blocks (sperringer).
-func runBlocks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("usage: pjd blocks add|list|lift [flags]  (%w)", errUsage)
-	}
-	sub := args[0]
-	fs := newFlagSet("blocks "+sub, stderr)
-	d := defineDBFlags(fs)
-	patient := fs.String("patient", "", "the patient's F-nr/D-nr")
-	hpr := fs.String("hpr", "", "add: block this health worker (HPR number)")
-	practitioner := fs.String("practitioner", "", "add: block this health worker (F-nr)")
-	org := fs.String("org", "", "add: block this organisation (org.nr)")
+// blocksCmd manages patients' blocks (sperringer).
+func blocksCmd() *cmd {
+	d := &dbFlags{}
+	var patient, hpr, practitioner, org string
 	var docs listFlag
-	fs.Var(&docs, "document", "add: block only these document uniqueIds (repeatable)")
-	if err := loadConfig(fs, reorderArgs(args[1:]), os.Getenv); err != nil {
-		return err
-	}
-	st, err := blocks.Open(ctx, d.dsn())
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	switch sub {
-	case "add":
-		b, err := st.Add(ctx, policy.Block{PatientID: *patient, HPRNumber: *hpr, PractitionerID: *practitioner, OrgNr: *org,
-			DocumentUniqueIDs: docs, ValidFrom: time.Now()})
+	patientFlag := func(fs *flag.FlagSet) { fs.StringVar(&patient, "patient", "", patientUsage) }
+	open := func(ctx context.Context) (*blocks.Store, error) {
+		dsn, err := d.existingDSN()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		fmt.Fprintln(stdout, b.ID)
-		return nil
-	case "list":
-		bs, err := st.Blocks(ctx, *patient)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tHPR\tPRACTITIONER\tORG\tDOCUMENTS\tFROM\tTO")
-		for _, b := range bs {
-			to := ""
-			if !b.ValidTo.IsZero() {
-				to = b.ValidTo.Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.HPRNumber, b.PractitionerID, b.OrgNr,
-				strings.Join(b.DocumentUniqueIDs, ","), b.ValidFrom.Format(time.RFC3339), to)
-		}
-		return tw.Flush()
-	case "lift":
-		if fs.NArg() != 1 {
-			return errors.New("usage: pjd blocks lift BLOCK-ID")
-		}
-		return st.Lift(ctx, fs.Arg(0))
+		return blocks.Open(ctx, dsn)
 	}
-	return fmt.Errorf("unknown subcommand %q: add, list or lift", sub)
+	return &cmd{
+		name: "blocks", summary: "manage patients' blocks (sperringer): add, list, lift",
+		flags: d.define,
+		subs: []*cmd{{
+			name: "add", summary: "block a health worker or an organisation from a patient's documents; prints the block's id",
+			flags: func(fs *flag.FlagSet) {
+				patientFlag(fs)
+				fs.StringVar(&hpr, "hpr", "", "block this health worker, by HPR number")
+				fs.StringVar(&practitioner, "practitioner", "", "block this health worker, by fødselsnummer or D-nummer")
+				fs.StringVar(&org, "org", "", "block this organisation, by organisation number (9 digits)")
+				docs = nil
+				fs.Var(&docs, "document", "block only these document uniqueIds (repeatable; default: every document)")
+			},
+			required: []string{"patient"}, ids: []string{"patient", "practitioner"},
+			run: func(ctx context.Context, inv *invocation) error {
+				if hpr == "" && practitioner == "" && org == "" {
+					return usageErrorf("say who is blocked: --hpr, --practitioner or --org")
+				}
+				st, err := open(ctx)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				b, err := st.Add(ctx, policy.Block{PatientID: patient, HPRNumber: hpr, PractitionerID: practitioner, OrgNr: org,
+					DocumentUniqueIDs: docs, ValidFrom: time.Now()})
+				if errors.Is(err, blocks.ErrInvalid) {
+					return usageErrorf("%v", err)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(inv.stdout, b.ID)
+				return nil
+			},
+		}, {
+			name: "list", summary: "list a patient's blocks, lifted ones included",
+			flags: patientFlag, required: []string{"patient"}, ids: []string{"patient"},
+			run: func(ctx context.Context, inv *invocation) error {
+				st, err := open(ctx)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				bs, err := st.Blocks(ctx, patient)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(inv.stdout, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tHPR\tPRACTITIONER\tORG\tDOCUMENTS\tFROM\tTO")
+				for _, b := range bs {
+					to := ""
+					if !b.ValidTo.IsZero() {
+						to = b.ValidTo.Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.HPRNumber, b.PractitionerID, b.OrgNr,
+						strings.Join(b.DocumentUniqueIDs, ","), b.ValidFrom.Format(time.RFC3339), to)
+				}
+				return tw.Flush()
+			},
+		}, {
+			name: "lift", summary: "end a block now (by the id blocks add or list printed)",
+			args: "BLOCK-ID", minArgs: 1, maxArgs: 1,
+			run: func(ctx context.Context, inv *invocation) error {
+				st, err := open(ctx)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if err := st.Lift(ctx, inv.args[0]); errors.Is(err, blocks.ErrNotFound) {
+					return fmt.Errorf("no block %s in force", inv.args[0])
+				} else if err != nil {
+					return err
+				}
+				return nil
+			},
+		}},
+	}
 }
 
-// runRepository runs repository maintenance: pjd repository sweep.
-func runRepository(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "sweep" {
-		return fmt.Errorf("usage: pjd repository sweep [serve flags]  (%w)", errUsage)
+// sweepFlags are the serve flags that matter to pjd repository sweep:
+// what names the repository's storage and its registry.
+var sweepFlags = []string{"config", "dev", "data", "postgres-url", "registry-url", "repository-unique-id",
+	"blob-dir", "s3-endpoint", "s3-bucket", "s3-prefix", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
+	"sweep-grace", "upload-timeout", "audit-key-file", "allow-synthetic-patients", "log-level", "log-format"}
+
+// repositoryCmd is repository maintenance: pjd repository sweep.
+func repositoryCmd() *cmd {
+	var c *serveConfig
+	return &cmd{
+		name: "repository", summary: "repository maintenance: sweep orphan documents",
+		subs: []*cmd{{
+			name: "sweep", summary: "delete stored documents no registry entry refers to (what serve does every --sweep-interval)",
+			// It takes every serve flag, so that it runs with the server's
+			// own command line, environment or --config file; its usage
+			// lists those that matter here.
+			flags:     func(fs *flag.FlagSet) { c = defineServeFlags(fs) },
+			shown:     sweepFlags,
+			shownNote: "It also accepts every other flag of pjd serve (and ignores it), so that it can run with the\nserver's own settings.",
+			run: func(ctx context.Context, inv *invocation) error {
+				return sweep(ctx, c, inv.stdout, inv.stderr)
+			},
+		}},
 	}
-	fs := newFlagSet("repository sweep", stderr)
-	c := defineServeFlags(fs)
-	if err := loadConfig(fs, args[1:], os.Getenv); err != nil {
-		return err
-	}
+}
+
+func sweep(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) error {
 	if len(c.roles) == 0 {
 		c.roles = listFlag{roleRepository}
 		if c.registryURL == "" {
@@ -411,8 +593,12 @@ func runRepository(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 	}
 	c.sweepInterval = 0
+	c.noListener = true
 	if err := c.validate(); err != nil {
 		return err
+	}
+	if _, err := os.Stat(c.data); err != nil && c.dev {
+		return fmt.Errorf("no data folder %s: give --data (the data folder of a pjd serve --dev)", c.data)
 	}
 	a, err := buildApp(ctx, c, newLogger(c, stderr))
 	if err != nil {
@@ -427,10 +613,4 @@ func runRepository(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 func openSQLiteRegistry(ctx context.Context, path string) (interface{ Close() error }, error) {
 	return sqlite.Open(ctx, path)
-}
-
-// isBoolFlag reports whether f takes no value (--s3-insecure).
-func isBoolFlag(f *flag.Flag) bool {
-	b, ok := f.Value.(interface{ IsBoolFlag() bool })
-	return ok && b.IsBoolFlag()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,12 +17,32 @@ import (
 // flag can be set in every way; problems are collected and reported
 // together.
 
-// loadConfig parses args into fs and fills every flag not given on the
-// command line from the environment and then from the config file.
+// loadConfig parses args into fs as every pjd command does (flags before,
+// after and between positional arguments, which fs.Args then returns) and
+// fills every flag not given on the command line from the environment and
+// then from the config file. Commands of the tree (cli.go) get this done
+// for them; loadConfig is for a FlagSet of its own (tests, pjd bench's
+// in-process servers).
 func loadConfig(fs *flag.FlagSet, args []string, env func(string) string) error {
-	if err := fs.Parse(args); err != nil {
+	leaf := &cmd{name: fs.Name(), maxArgs: -1, flags: func(dst *flag.FlagSet) {
+		fs.VisitAll(func(f *flag.Flag) { dst.Var(f.Value, f.Name, f.Usage) })
+	}}
+	p, err := split(leaf, args)
+	if err != nil {
 		return err
 	}
+	if p.help {
+		return flag.ErrHelp
+	}
+	if err := p.parse(fs, env); err != nil {
+		return err
+	}
+	return fs.Parse(append([]string{"--"}, p.positional...))
+}
+
+// applyEnvAndFile fills every flag of fs not set on the command line from
+// the environment (PJD_<FLAG>) and then from the --config file.
+func applyEnvAndFile(fs *flag.FlagSet, env func(string) string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
@@ -149,4 +168,10 @@ func (p problems) err() error {
 	return &configError{problems: p}
 }
 
-var errUsage = errors.New("usage")
+// newFlagSet is a FlagSet for loadConfig: errors are returned, not
+// printed (the caller reports them).
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("pjd "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

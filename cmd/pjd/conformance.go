@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,66 +21,81 @@ import (
 	"pjd/trust/policy"
 )
 
-// runConformance is pjd conformance: the IHE scenarios of package
+// conformanceOptions are the flags of pjd conformance.
+type conformanceOptions struct {
+	clientFlags
+	runRE, clientCert, clientKey, caFile, sourceOrg, devKeys, audience, blocksDB string
+	asJSON                                                             bool
+	maxResults                                                         int
+	maxDoc                                                             byteSize
+}
+
+// conformanceCmd is pjd conformance: the IHE scenarios of package
 // conformance against a running server.
-func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("conformance", stderr)
-	cf := defineClientFlags(fs)
-	runRE := fs.String("run", "", "run only the scenarios whose name or transaction matches this regular expression")
-	asJSON := fs.Bool("json", false, "print the results as JSON")
-	clientCert := fs.String("client-cert", "", "client certificate (PEM) for mutual TLS: the source identity of the SOAP scenarios")
-	clientKey := fs.String("client-key", "", "client key (PEM) for mutual TLS")
-	caFile := fs.String("ca", "", "CA (PEM) to verify the server's certificate (default: the system roots)")
-	maxResults := fs.Int("max-results", 0, "the server's --max-results, for the XDSTooManyResults scenario (0: unknown, skipped)")
-	var maxDoc byteSize
-	fs.Var(&maxDoc, "max-document-size", "the server's --max-document-size, for the over-size scenarios (0: unknown, skipped)")
-	sourceOrg := fs.String("source-org", "", "organisation number the source credential acts for (authorInstitution of the submissions)")
-	devKeys := fs.String("dev-issuer-keys", "", "the server's <data>/dev-issuer folder (a local --dev server): lets the suite mint expired and break-the-glass attestations")
-	audience := fs.String("audience", "nhn:phr", "the server's --audience (for minted tokens)")
-	blocksDB := fs.String("blocks-db", "", "the server's database (its <data>/registry.db or --postgres-url): lets the suite add patients' blocks for the block-concealment scenarios")
-	if err := loadConfig(fs, args, os.Getenv); err != nil {
-		return err
+func conformanceCmd() *cmd {
+	o := &conformanceOptions{}
+	return &cmd{
+		name: "conformance", summary: "run the IHE conformance scenarios against a server",
+		flags: func(fs *flag.FlagSet) {
+			o.clientFlags.define(fs)
+			fs.StringVar(&o.runRE, "run", "", "run only the scenarios whose name or transaction matches this regular expression")
+			fs.BoolVar(&o.asJSON, "json", false, "print the results as JSON")
+			fs.StringVar(&o.clientCert, "client-cert", "", "client certificate (PEM) for mutual TLS: the source identity of the SOAP scenarios")
+			fs.StringVar(&o.clientKey, "client-key", "", "client key (PEM) for mutual TLS")
+			fs.StringVar(&o.caFile, "ca", "", "CA (PEM) to verify the server's certificate (default: the system roots)")
+			fs.IntVar(&o.maxResults, "max-results", 0, "the server's --max-results, for the XDSTooManyResults scenario (0: unknown, skipped)")
+			o.maxDoc = 0
+			fs.Var(&o.maxDoc, "max-document-size", "the server's --max-document-size, for the over-size scenarios (0: unknown, skipped)")
+			fs.StringVar(&o.sourceOrg, "source-org", "", "organisation number the source credential acts for (authorInstitution of the submissions)")
+			fs.StringVar(&o.devKeys, "dev-issuer-keys", "", "the server's <data>/dev-issuer folder (a local --dev server): lets the suite mint expired and break-the-glass attestations")
+			fs.StringVar(&o.audience, "audience", "nhn:phr", "the server's --audience (for minted tokens)")
+			fs.StringVar(&o.blocksDB, "blocks-db", "", "the server's database (its <data>/registry.db or --postgres-url): lets the suite add patients' blocks for the block-concealment scenarios")
+		},
+		run: func(ctx context.Context, inv *invocation) error {
+			return runConformance(ctx, o, inv.stdout)
+		},
 	}
-	var p problems
+}
+
+func runConformance(ctx context.Context, o *conformanceOptions, stdout io.Writer) error {
+	cf := &o.clientFlags
+	var p []string
 	var filter *regexp.Regexp
-	if *runRE != "" {
-		re, err := regexp.Compile(*runRE)
+	if o.runRE != "" {
+		re, err := regexp.Compile(o.runRE)
 		if err != nil {
-			p.addf("--run: %v", err)
+			p = append(p, fmt.Sprintf("--run: %v", err))
 		}
 		filter = re
 	}
-	if (*clientCert == "") != (*clientKey == "") {
-		p.addf("--client-cert and --client-key go together")
+	if (o.clientCert == "") != (o.clientKey == "") {
+		p = append(p, "--client-cert and --client-key go together")
 	}
-	if *maxResults < 0 {
-		p.addf("--max-results: must not be negative")
+	if o.maxResults < 0 {
+		p = append(p, "--max-results: must not be negative")
 	}
-	if fs.NArg() > 0 {
-		p.addf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	if err := p.err(); err != nil {
-		return err
+	if len(p) > 0 {
+		return &usageError{msg: strings.Join(p, "\n")}
 	}
 	base := strings.TrimRight(cf.url, "/")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if *clientCert != "" || *caFile != "" {
+	if o.clientCert != "" || o.caFile != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if *clientCert != "" {
-			cert, err := tls.LoadX509KeyPair(*clientCert, *clientKey)
+		if o.clientCert != "" {
+			cert, err := tls.LoadX509KeyPair(o.clientCert, o.clientKey)
 			if err != nil {
 				return fmt.Errorf("--client-cert/--client-key: %w", err)
 			}
 			tc.Certificates = []tls.Certificate{cert}
 		}
-		if *caFile != "" {
-			pem, err := os.ReadFile(*caFile)
+		if o.caFile != "" {
+			pem, err := os.ReadFile(o.caFile)
 			if err != nil {
 				return fmt.Errorf("--ca: %w", err)
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("--ca: no certificate in %s", *caFile)
+				return fmt.Errorf("--ca: no certificate in %s", o.caFile)
 			}
 			tc.RootCAs = pool
 		}
@@ -88,19 +104,19 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	target := conformance.Target{
 		BaseURL:         base,
 		HTTP:            &http.Client{Transport: tr, Timeout: time.Minute},
-		MaxResults:      *maxResults,
-		MaxDocumentSize: int64(maxDoc),
-		SourceOrgNr:     *sourceOrg,
+		MaxResults:      o.maxResults,
+		MaxDocumentSize: int64(o.maxDoc),
+		SourceOrgNr:     o.sourceOrg,
 	}
-	if *devKeys != "" {
-		mint, err := conformance.KeyDirMinter(devissuer.DevMode(true), base+"/dev/helseid", *devKeys, *audience)
+	if o.devKeys != "" {
+		mint, err := conformance.KeyDirMinter(devissuer.DevMode(true), base+"/dev/helseid", o.devKeys, o.audience)
 		if err != nil {
 			return fmt.Errorf("--dev-issuer-keys: %w", err)
 		}
 		target.Mint = mint
 	}
-	if *blocksDB != "" {
-		target.AddBlock = blocksAdder(*blocksDB)
+	if o.blocksDB != "" {
+		target.AddBlock = blocksAdder(o.blocksDB)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
@@ -109,9 +125,9 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if len(results) == 0 {
-		return fmt.Errorf("no scenario matches --run %q", *runRE)
+		return fmt.Errorf("no scenario matches --run %q", o.runRE)
 	}
-	if werr := printResults(stdout, results, *asJSON); werr != nil {
+	if werr := printResults(stdout, results, o.asJSON); werr != nil {
 		return werr
 	}
 	if err != nil {

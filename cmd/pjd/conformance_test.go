@@ -129,9 +129,9 @@ func TestConformanceCommand(t *testing.T) {
 		t.Fatalf("output:\n%s\nstderr:\n%s", out.String(), errb.String())
 	}
 
-	// Bad flags are reported together.
+	// Bad flags are reported together, as a usage error.
 	errb.Reset()
-	if code := run(ctx, []string{"conformance", "--url", s.URL, "--run", "(", "--client-cert", "x.pem"}, &out, &errb); code != 1 ||
+	if code := run(ctx, []string{"conformance", "--url", s.URL, "--run", "(", "--client-cert", "x.pem"}, &out, &errb); code != 2 ||
 		!strings.Contains(errb.String(), "--run") || !strings.Contains(errb.String(), "--client-key") {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

@@ -1,42 +1,46 @@
 // Command pjd is the one binary of pasientens journaldokumenter: the server
 // (pjd serve) and the tools around it (migrations, client commands for
 // sources and consumers, audit review, conformance runs, benchmarks).
+//
+// Every command follows the conventions of cli.go: flags anywhere, -h for
+// usage, exit status 2 for a wrong invocation and 1 for a failure.
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
 
-// A command is one subcommand of pjd.
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
-
-func commands() map[string]command {
-	return map[string]command{
-		"serve":       {"run the server (pjd serve --dev for a local demo)", runServe},
-		"migrate":     {"apply database migrations and exit", runMigrate},
-		"submit":      {"register documents (ITI-41) with a repository", runSubmit},
-		"get":         {"retrieve a document (ITI-43)", runGet},
-		"find":        {"find a patient's documents (ITI-18 FindDocuments)", runFind},
-		"token":       {"get a development HelseID token (--dev servers only)", runToken},
-		"audit":       {"search, export and verify the audit log", runAudit},
-		"repository":  {"repository maintenance (pjd repository sweep)", runRepository},
-		"mhd":         {"MHD consumer: search (ITI-67) and read (ITI-68) with a dev token", runMHD},
-		"blocks":      {"manage patients' blocks (sperringer): add, list, lift", runBlocks},
-		"conformance": {"run the IHE conformance scenarios against a server", runConformance},
-		"bench":       {"run benchmarks (pjd bench registry)", runBench},
-	}
+// commandTree is every pjd command. A new command goes in subs (see
+// cli.go for how to write one).
+func commandTree() *cmd {
+	return (&cmd{
+		name: "pjd",
+		doc: "pasientens journaldokumenter: an IHE XDS.b registry and repository and an MHD gateway\n" +
+			"for Norwegian document sharing. 'pjd serve --dev' runs a local demo (see README.md).",
+		subs: []*cmd{
+			serveCmd(),
+			migrateCmd(),
+			submitCmd(),
+			getCmd(),
+			findCmd(),
+			tokenCmd(),
+			mhdCmd(),
+			auditCmd(),
+			blocksCmd(),
+			repositoryCmd(),
+			conformanceCmd(),
+			benchCmd(),
+			versionCmd(),
+		},
+	}).link()
 }
 
 func main() {
@@ -46,54 +50,69 @@ func main() {
 	os.Exit(code)
 }
 
+// run runs the command line args and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr, cmds)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
 	}
-	c, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "pjd: unknown command %q\n\n", args[0])
-		usage(stderr, cmds)
-		return 2
-	}
-	if err := c.run(ctx, args[1:], stdout, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		if errors.Is(err, errUsage) {
-			return 2
-		}
-		fmt.Fprintf(stderr, "pjd %s: %v\n", args[0], err)
-		return 1
-	}
-	return 0
+	return execute(ctx, commandTree(), args, os.Getenv, stdout, stderr)
 }
 
-func usage(w io.Writer, cmds map[string]command) {
-	fmt.Fprintln(w, "usage: pjd <command> [flags]")
-	fmt.Fprintln(w)
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
+func versionCmd() *cmd {
+	return &cmd{
+		name: "version", summary: "print the version of pjd, its commit and Go version (also: pjd --version)",
+		run: func(_ context.Context, inv *invocation) error {
+			_, err := fmt.Fprintln(inv.stdout, versionString(readBuildInfo()))
+			return err
+		},
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'pjd <command> -h' for the flags of a command. Every flag can also be set")
-	fmt.Fprintln(w, "as PJD_<FLAG_NAME> in the environment or as 'flag-name = value' in a --config file.")
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("pjd "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
+// readBuildInfo is the running binary's build information (nil when it
+// has none).
+func readBuildInfo() *debug.BuildInfo {
+	bi, _ := debug.ReadBuildInfo()
+	return bi
+}
+
+// versionString says which pjd this is: its module version, the commit it
+// was built from (with "+changes" when the tree had uncommitted changes)
+// and the Go version, from the build information Go records.
+func versionString(bi *debug.BuildInfo) string {
+	version, commit, when, modified := "(unknown)", "", "", false
+	goVersion := runtime.Version()
+	if bi != nil {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		goVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.time":
+				when = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "pjd %s", version)
+	switch {
+	case commit == "":
+		b.WriteString(", commit unknown (built without version control information)")
+	default:
+		fmt.Fprintf(&b, ", commit %s", commit)
+		if modified {
+			b.WriteString("+changes")
+		}
+		if when != "" {
+			fmt.Fprintf(&b, " (%s)", when)
+		}
+	}
+	fmt.Fprintf(&b, ", %s %s/%s", goVersion, runtime.GOOS, runtime.GOARCH)
+	return b.String()
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

@@ -80,6 +80,10 @@ type serveConfig struct {
 	frameAncestors listFlag
 	cookieSameSite string
 	demoData       triBool
+
+	// noListener: the configuration is not for a server (pjd repository
+	// sweep), so it needs no TLS settings.
+	noListener bool
 }
 
 func defineServeFlags(fs *flag.FlagSet) *serveConfig {
@@ -280,10 +284,10 @@ func (c *serveConfig) validate() error {
 		if c.auditKeyFile == "" && (c.has(roleGateway) || c.has(roleRegistry) || c.has(roleRepository)) {
 			p.addf("--audit-key-file: the audit chain key is required without --dev")
 		}
-		if c.tlsCert == "" {
+		if c.tlsCert == "" && !c.noListener {
 			p.addf("--tls-cert/--tls-key: HTTPS is required without --dev")
 		}
-		if c.tlsClientCA == "" {
+		if c.tlsClientCA == "" && !c.noListener {
 			p.addf("--tls-client-ca: document sources authenticate with client certificates; required without --dev")
 		}
 		if c.publicURL != "" && strings.HasPrefix(c.publicURL, "http://") {
@@ -357,34 +361,51 @@ func newLogger(c *serveConfig, w io.Writer) *slog.Logger {
 	return slog.New(gateway.NewRedactingHandler(h))
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", stderr)
-	c := defineServeFlags(fs)
-	if err := loadConfig(fs, args, os.Getenv); err != nil {
-		return err
+func serveCmd() *cmd {
+	var c *serveConfig
+	return &cmd{
+		name: "serve", summary: "run the server (pjd serve --dev for a local demo)",
+		doc:   "Without --dev, every setting production needs must be given; all problems are listed at once.",
+		flags: func(fs *flag.FlagSet) { c = defineServeFlags(fs) },
+		run: func(ctx context.Context, inv *invocation) error {
+			return serve(ctx, c, inv.stdout, inv.stderr)
+		},
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
+}
+
+// serve runs the server until ctx ends. It listens before it creates
+// anything, so a busy port leaves no data folder behind.
+func serve(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) (err error) {
 	if err := c.validate(); err != nil {
 		return err
 	}
 	log := newLogger(c, stderr)
-	a, err := buildApp(ctx, c, log)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.listen, err)
 	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
+	// A data folder made by this run is removed again if the server
+	// cannot start.
+	_, statErr := os.Stat(c.data)
+	created := errors.Is(statErr, os.ErrNotExist)
+	a, err := buildApp(ctx, c, log)
+	if err != nil {
+		if created {
+			os.RemoveAll(c.data)
+		}
+		return err
+	}
+	defer a.close()
+
 	srv := gateway.HTTPServer(c.listen, a.handler, log)
 	if c.tlsCert != "" {
 		tc, err := serverTLS(c)
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		srv.TLSConfig = tc
@@ -462,12 +483,22 @@ func printBanner(w io.Writer, c *serveConfig, a *app) {
 		}
 		fmt.Fprintf(w, "  Data folder     %s\n\n", c.data)
 		if a.demoPatient != "" {
-			fmt.Fprintf(w, "Try it (demo patient %s; see README.md):\n\n", a.demoPatient)
-			fmt.Fprintf(w, "  ./bin/pjd find --url %s --patient %s\n", u, a.demoPatient)
-			fmt.Fprintf(w, "  ./bin/pjd get --url %s %s.7.2 -o poliklinisk.pdf\n", u, demoRoot)
-			fmt.Fprintf(w, "  ./bin/pjd token --url %s --persona fastlege --patient %s --format json > fastlege.json\n", u, a.demoPatient)
-			fmt.Fprintf(w, "  ./bin/pjd mhd search --url %s --token-file fastlege.json --patient %s\n", u, a.demoPatient)
-			fmt.Fprintf(w, "  ./bin/pjd audit search --data %s --patient %s\n", c.data, a.demoPatient)
+			// The README's commands; --url and --data only where this
+			// server is not where they look by default.
+			url, data := "", ""
+			if u != "http://127.0.0.1:8080" {
+				url = " --url " + u
+			}
+			if c.data != "./pjd-data" {
+				data = " --data " + c.data
+			}
+			fmt.Fprintf(w, "Try it in a second terminal (demo patient %s; see README.md):\n\n", a.demoPatient)
+			fmt.Fprintf(w, "  mkdir -p try\n")
+			fmt.Fprintf(w, "  ./bin/pjd find%s --patient %s\n", url, a.demoPatient)
+			fmt.Fprintf(w, "  ./bin/pjd get%s %s.7.2 -o try/poliklinisk.pdf\n", url, demoRoot)
+			fmt.Fprintf(w, "  ./bin/pjd token%s --persona fastlege --patient %s > try/fastlege.json\n", url, a.demoPatient)
+			fmt.Fprintf(w, "  ./bin/pjd mhd search%s --token-file try/fastlege.json --patient %s\n", url, a.demoPatient)
+			fmt.Fprintf(w, "  ./bin/pjd audit search%s --patient %s\n", data, a.demoPatient)
 			fmt.Fprintf(w, "  open %s/ui/demo-host in a browser\n\n", u)
 		}
 	}

@@ -153,6 +153,9 @@ type pgInstall struct {
 }
 
 func findPostgres() (*pgInstall, error) {
+	if err := Without("postgres"); err != nil {
+		return nil, err
+	}
 	// PJD_PG_BINDIR, when set, is the only place looked at.
 	candidates := []string{os.Getenv("PJD_PG_BINDIR")}
 	if candidates[0] == "" {

@@ -108,6 +108,9 @@ func sharedRedis() (*RedisServer, error) {
 }
 
 func redisBinary() (string, error) {
+	if err := Without("redis"); err != nil {
+		return "", err
+	}
 	if p := os.Getenv("PJD_REDIS_SERVER"); p != "" {
 		return p, nil
 	}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -85,23 +87,38 @@ func NewS3Bucket(ctx context.Context) (S3Info, error) {
 	}
 }
 
-// VersitygwBinary finds the versitygw executable: $PJD_VERSITYGW, then
-// CacheDir()/bin/versitygw-VERSION, then versitygw on PATH.
+// VersitygwBinary finds the versitygw executable: $PJD_VERSITYGW (when its
+// file exists), then CacheDir()/bin/versitygw-VERSION (where make test
+// builds it), then versitygw on PATH. When none is there, the error says
+// where it looked and — when make test's set-up could not build it — why
+// (the reason .ci/setup left in CacheDir()/bin/versitygw-VERSION.unavailable).
 func VersitygwBinary() (string, error) {
+	if err := Without("versitygw"); err != nil {
+		return "", err
+	}
+	var looked []string
 	if p := os.Getenv("PJD_VERSITYGW"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("PJD_VERSITYGW: %w", err)
+		if isExecutable(p) {
+			return p, nil
 		}
-		return p, nil
+		looked = append(looked, "$PJD_VERSITYGW="+p+" (missing)")
 	}
 	p := filepath.Join(CacheDir(), "bin", "versitygw-"+VersitygwVersion)
-	if _, err := os.Stat(p); err == nil {
+	if isExecutable(p) {
 		return p, nil
 	}
+	looked = append(looked, p)
 	if p, err := exec.LookPath("versitygw"); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("versitygw %s not found (looked at $PJD_VERSITYGW, %s and PATH)", VersitygwVersion, p)
+	looked = append(looked, "PATH")
+	msg := fmt.Sprintf("versitygw %s not found (looked at %s)", VersitygwVersion, strings.Join(looked, ", "))
+	if why, err := os.ReadFile(p + ".unavailable"); err == nil && len(bytes.TrimSpace(why)) > 0 {
+		msg += "; " + string(bytes.TrimSpace(why))
+	} else {
+		msg += "; make test builds it (or: make versitygw)"
+	}
+	return "", errors.New(msg)
 }
 
 type s3Server struct {

@@ -13,7 +13,13 @@
 //
 // When a service cannot be started the test is skipped with the reason —
 // unless services are required (CI=true, or PJD_REQUIRE_SERVICES=1), in
-// which case the test fails. Tests never skip silently in CI.
+// which case the test fails. Tests never skip silently in CI. The skip
+// message has one shape ("skipped: <service> unavailable: <reason>"), which
+// make test's summary groups by service.
+//
+// PJD_TEST_WITHOUT (a comma-separated list of postgres, redis, versitygw,
+// rsyslog, chromium, or "all") makes the tests treat those services as not
+// installed, to see what a machine without them runs (see Without).
 //
 // testenv must never import pjd's own packages: every package's tests may
 // use it.
@@ -25,6 +31,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,12 +49,33 @@ func Required() bool {
 
 // Unavailable ends tb because a service it needs cannot be had: Fatal when
 // services are Required, Skip otherwise.
+//
+// Call it with the *testing.T of the test that needs the service — inside
+// a subtest, the subtest's own: Skip or Fatal on a parent from a subtest
+// ends the parent's goroutine and fails the run ("subtest may have called
+// FailNow on a parent test").
 func Unavailable(tb testing.TB, service string, err error) {
 	tb.Helper()
 	if Required() {
 		tb.Fatalf("%s is required (CI=true or PJD_REQUIRE_SERVICES=1) but unavailable: %v", service, err)
 	}
-	tb.Skipf("%s unavailable, skipping (set CI=true to make this a failure): %v", service, err)
+	tb.Skipf("%s%s unavailable: %v", SkipPrefix, service, err)
+}
+
+// SkipPrefix starts the message of every test Unavailable skips:
+// "skipped: <service> unavailable: <reason>".
+const SkipPrefix = "skipped: "
+
+// Without returns an error when PJD_TEST_WITHOUT names service (or is
+// "all"): the tests then treat it as not installed, as on a machine
+// without it. Services: postgres, redis, versitygw, rsyslog, chromium.
+func Without(service string) error {
+	for _, s := range strings.Split(os.Getenv("PJD_TEST_WITHOUT"), ",") {
+		if s = strings.TrimSpace(s); s == service || s == "all" {
+			return fmt.Errorf("%s treated as not installed (PJD_TEST_WITHOUT=%s)", service, os.Getenv("PJD_TEST_WITHOUT"))
+		}
+	}
+	return nil
 }
 
 var (

@@ -24,13 +24,13 @@ type CLIEnv struct {
 	Open func(ctx context.Context) (Store, error)
 	// Key returns the chain key (for verify).
 	Key func() (*Key, error)
+	// Log, when set, records every search and export as an AUDIT-SEARCH
+	// or AUDIT-EXPORT record (actor: the operating system user).
+	Log func(ctx context.Context, r Record) error
 	// Witness, when set, returns where the chain's head is kept outside
 	// the database; verify checks against its newest head unless told
 	// --no-witness. nil: none is configured.
-	Witness func(ctx context.Context) (Witness, error)
-	// Log, when set, records every search and export as an AUDIT-SEARCH
-	// or AUDIT-EXPORT record (actor: the operating system user).
-	Log              func(ctx context.Context, r Record) error
+	Witness          func(ctx context.Context) (Witness, error)
 	Stdout, Stderr   io.Writer
 	Site             string
 	CurrentUsername  func() string // default: the OS user
@@ -55,7 +55,52 @@ var ErrUsage = errors.New("usage")
 //	        by default, that it holds the newest head the witness has; prints
 //	        the report, what it compared, and the head to keep for the next
 //	        run; fails with ErrVerifyFailed
+//
+// cmd/pjd parses its own command lines and uses CLICommands instead.
 func RunCLI(ctx context.Context, args []string, env CLIEnv) error {
+	env = env.withDefaults()
+	if len(args) == 0 {
+		fmt.Fprintf(env.Stderr, "usage: %s search|export|verify [flags]\n", env.ProgramName)
+		return ErrUsage
+	}
+	for _, c := range CLICommands() {
+		if c.Name == args[0] {
+			fs := newCLIFlagSet(c.Name, env)
+			run := c.Define(fs)
+			if err := parseFlags(fs, args[1:]); err != nil {
+				return err
+			}
+			return run(ctx, env)
+		}
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintf(env.Stdout, "usage: %s search|export|verify [flags]\n", env.ProgramName)
+		return nil
+	}
+	fmt.Fprintf(env.Stderr, "%s: unknown subcommand %q (search, export, verify)\n", env.ProgramName, args[0])
+	return ErrUsage
+}
+
+// CLICommand is one subcommand of `pjd audit`, for a caller that parses
+// the command line itself: Define registers the subcommand's flags on fs
+// and returns the function that runs it once fs is parsed. Errors that
+// wrap ErrUsage are wrong invocations.
+type CLICommand struct {
+	Name, Summary string
+	Define        func(fs *flag.FlagSet) func(ctx context.Context, env CLIEnv) error
+}
+
+// CLICommands are the subcommands of `pjd audit`.
+func CLICommands() []CLICommand {
+	return []CLICommand{
+		{"search", "search the audit log, newest first", defineSearch},
+		{"export", "export matching records, oldest first, as CSV or FHIR AuditEvents", defineExport},
+		{"verify", "verify the hash chain and print the head to keep for the next run", defineVerify},
+	}
+}
+
+func (env CLIEnv) withDefaults() CLIEnv {
 	if env.Stdout == nil {
 		env.Stdout = os.Stdout
 	}
@@ -73,23 +118,7 @@ func RunCLI(ctx context.Context, args []string, env CLIEnv) error {
 			return "unknown"
 		}
 	}
-	if len(args) == 0 {
-		fmt.Fprintf(env.Stderr, "usage: %s search|export|verify [flags]\n", env.ProgramName)
-		return ErrUsage
-	}
-	switch args[0] {
-	case "search":
-		return cliSearch(ctx, args[1:], env)
-	case "export":
-		return cliExport(ctx, args[1:], env)
-	case "verify":
-		return cliVerify(ctx, args[1:], env)
-	case "-h", "--help", "help":
-		fmt.Fprintf(env.Stdout, "usage: %s search|export|verify [flags]\n", env.ProgramName)
-		return nil
-	}
-	fmt.Fprintf(env.Stderr, "%s: unknown subcommand %q (search, export, verify)\n", env.ProgramName, args[0])
-	return ErrUsage
+	return env
 }
 
 type multiFlag []string
@@ -166,26 +195,31 @@ func (env CLIEnv) record(ctx context.Context, tx string, q url.Values, f Filter)
 	return nil
 }
 
-func cliSearch(ctx context.Context, args []string, env CLIEnv) error {
-	fs := newCLIFlagSet("search", env)
+func defineSearch(fs *flag.FlagSet) func(ctx context.Context, env CLIEnv) error {
 	var ff filterFlags
 	ff.register(fs)
-	limit := fs.Int("limit", max(env.DefaultPageLimit, 0), "page size (default 50, at most 1000)")
+	limit := fs.Int("limit", 0, "page size (default 50, at most 1000)")
 	cursor := fs.Int64("cursor", 0, "continue from a previous search's next cursor")
 	fs.StringVar(&ff.sort, "sort", "", "-date (newest first, default) or date")
 	format := fs.String("format", "table", "table or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	return func(ctx context.Context, env CLIEnv) error {
+		if *limit == 0 {
+			*limit = max(env.DefaultPageLimit, 0)
+		}
+		return cliSearch(ctx, env.withDefaults(), &ff, *limit, *cursor, *format)
 	}
-	if *format != "table" && *format != "json" {
+}
+
+func cliSearch(ctx context.Context, env CLIEnv, ff *filterFlags, limit int, cursor int64, format string) error {
+	if format != "table" && format != "json" {
 		return fmt.Errorf("%w: --format must be table or json", ErrUsage)
 	}
 	q := ff.values()
-	if *limit > 0 {
-		q.Set("_count", strconv.Itoa(*limit))
+	if limit > 0 {
+		q.Set("_count", strconv.Itoa(limit))
 	}
-	if *cursor > 0 {
-		q.Set("_cursor", strconv.FormatInt(*cursor, 10))
+	if cursor > 0 {
+		q.Set("_cursor", strconv.FormatInt(cursor, 10))
 	}
 	s, f, closeStore, err := env.openRecorded(ctx, TxAuditSearch, q)
 	if err != nil {
@@ -196,7 +230,7 @@ func cliSearch(ctx context.Context, args []string, env CLIEnv) error {
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
+	if format == "json" {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
 		recs := page.Records
@@ -246,22 +280,24 @@ func tabSafe(s string) string {
 	}, s)
 }
 
-func cliExport(ctx context.Context, args []string, env CLIEnv) error {
-	fs := newCLIFlagSet("export", env)
+func defineExport(fs *flag.FlagSet) func(ctx context.Context, env CLIEnv) error {
 	var ff filterFlags
 	ff.register(fs)
 	format := fs.String("format", "csv", "csv or fhir (one FHIR AuditEvent per line)")
 	citizen := fs.Bool("citizen-view", false, "leave out health workers' national identity numbers and network details")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	return func(ctx context.Context, env CLIEnv) error {
+		return cliExport(ctx, env.withDefaults(), &ff, *format, *citizen)
 	}
+}
+
+func cliExport(ctx context.Context, env CLIEnv, ff *filterFlags, format string, citizen bool) error {
 	view := View{Site: env.Site}
-	if *citizen {
+	if citizen {
 		view.Audience = ForCitizen
 	}
 	var write func(Record) error
 	flush := func() error { return nil }
-	switch *format {
+	switch format {
 	case "csv":
 		cw := NewCSVWriter(env.Stdout, view)
 		write, flush = cw.Write, cw.Flush
@@ -293,16 +329,18 @@ func cliExport(ctx context.Context, args []string, env CLIEnv) error {
 	}
 }
 
-func cliVerify(ctx context.Context, args []string, env CLIEnv) error {
-	fs := newCLIFlagSet("verify", env)
+func defineVerify(fs *flag.FlagSet) func(ctx context.Context, env CLIEnv) error {
 	expect := fs.String("expect-head", "", "a head (seq:hash) recorded earlier, e.g. by a previous verify; the chain must contain it")
 	noWitness := fs.Bool("no-witness", false, "do not check the chain against the witness's newest head")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	return func(ctx context.Context, env CLIEnv) error {
+		return cliVerify(ctx, env.withDefaults(), *expect, *noWitness)
 	}
+}
+
+func cliVerify(ctx context.Context, env CLIEnv, expect string, noWitness bool) error {
 	var opts VerifyOptions
-	if *expect != "" {
-		h, err := ParseHead(*expect)
+	if expect != "" {
+		h, err := ParseHead(expect)
 		if err != nil {
 			return fmt.Errorf("%w: --expect-head: %v", ErrUsage, err)
 		}
@@ -317,7 +355,7 @@ func cliVerify(ctx context.Context, args []string, env CLIEnv) error {
 	}
 	var witnessNote string
 	switch {
-	case *noWitness:
+	case noWitness:
 		witnessNote = "witness: not checked (--no-witness)"
 	case env.Witness == nil:
 		witnessNote = "witness: none configured; deleting the newest records with their checkpoints would go unnoticed"

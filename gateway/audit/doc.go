@@ -59,7 +59,7 @@
 // itself recorded (AUDIT-SEARCH) before results leave. Records are
 // rendered as FHIR R4 AuditEvents following HL7 Norway's trust-framework
 // AuditEvent IG (ToAuditEvent), exported as CSV or FHIR NDJSON, and
-// `pjd audit search|export|verify` is RunCLI.
+// `pjd audit search|export|verify` is CLICommands (RunCLI runs them alone).
 //
 // # Forwarding
 //

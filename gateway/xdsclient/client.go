@@ -35,6 +35,36 @@ const (
 // server may or may not have acted on it.
 var ErrUnanswered = errors.New("xdsclient: no answer from the server")
 
+// ErrAnswerTooLarge: the server answered with more than the client's
+// limits accept (see ResponseLimits). The answer was not read, so what the
+// server did is unknown: the error matches ErrUnanswered too.
+var ErrAnswerTooLarge = errors.New("xdsclient: the answer was larger than this client accepts")
+
+// Budgets of one registry object (a DocumentEntry, SubmissionSet, Folder
+// or Association) in a query response, for ResponseLimits. A
+// DocumentEntry with the Norwegian profile's metadata (an author with a
+// person, two institutions and a role, sourcePatientInfo, a legal
+// authenticator, service times) encodes to about 60 elements and 2.8 KB;
+// the budgets leave room for several authors, event codes and long titles
+// and comments in every entry at once.
+const (
+	ObjectElements = 256
+	ObjectBytes    = 16 << 10
+)
+
+// ResponseLimits bound the responses a client reads so that a stored
+// query answering maxResults objects — the most a registry returns before
+// it answers XDSTooManyResults instead — is always read. The registry's
+// limit (registry.Config.MaxResults, pjd serve --max-results) is at most
+// registry.DefaultMaxResults, which New uses: a client made by New reads
+// the full answer of any pjd registry.
+func ResponseLimits(maxResults int) soap.Limits {
+	return soap.Limits{
+		MaxEnvelope: int64(maxResults)*ObjectBytes + 1<<20,
+		MaxElements: maxResults*ObjectElements + 10_000,
+	}
+}
+
 // Client calls a registry and a repository.
 type Client struct {
 	SOAP          *soap.Client
@@ -46,7 +76,8 @@ type Client struct {
 // serving both roles.
 func New(base string, hc *http.Client) *Client {
 	base = strings.TrimRight(base, "/")
-	return &Client{SOAP: &soap.Client{HTTP: hc}, RegistryURL: base + "/xds/registry", RepositoryURL: base + "/xds/repository"}
+	return &Client{SOAP: &soap.Client{HTTP: hc, Limits: ResponseLimits(registry.DefaultMaxResults)},
+		RegistryURL: base + "/xds/registry", RepositoryURL: base + "/xds/repository"}
 }
 
 // Register sends ITI-42. Rejections come back in the list (Error
@@ -206,14 +237,39 @@ func (c *Client) Retrieve(ctx context.Context, reqs []repository.DocumentRequest
 }
 
 // unanswered keeps SOAP faults as they are (the server answered, with a
-// fault) and marks transport failures as ErrUnanswered.
+// fault), marks an answer over the client's limits as ErrAnswerTooLarge
+// and other failures as ErrUnanswered.
 func unanswered(err error) error {
+	var re *soap.ResponseError
+	if errors.As(err, &re) && (errors.Is(err, soap.ErrTooLarge) || errors.Is(err, soap.ErrLimit)) {
+		return &tooLargeError{status: re.StatusCode, cause: err}
+	}
 	var f *soap.Fault
 	if errors.As(err, &f) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", ErrUnanswered, err)
+	return fmt.Errorf("%w: %w", ErrUnanswered, err)
 }
+
+// tooLargeError is an answer the client's limits refused.
+type tooLargeError struct {
+	status int
+	cause  error
+}
+
+func (e *tooLargeError) Error() string {
+	detail := e.cause.Error()
+	var f *soap.Fault
+	if errors.As(e.cause, &f) {
+		// "soap fault env:Sender: The message has too many elements: elements > 200000"
+		if _, rest, ok := strings.Cut(f.Error(), ": "); ok {
+			detail = rest
+		}
+	}
+	return fmt.Sprintf("%v (HTTP %d): %s", ErrAnswerTooLarge, e.status, detail)
+}
+
+func (e *tooLargeError) Unwrap() []error { return []error{ErrAnswerTooLarge, ErrUnanswered, e.cause} }
 
 // Registry adapts a Client to repository.Registry for a repository whose
 // registry runs in another process.

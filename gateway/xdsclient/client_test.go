@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beevik/etree"
 
 	"pjd/gateway"
 	"pjd/gateway/access"
@@ -473,5 +476,104 @@ func TestRetrieveInline(t *testing.T) {
 	}
 	if got["2.999.1.1"] != string(inline) || got["2.999.1.2"] != "an attached document" || len(got) != 2 {
 		t.Fatalf("documents %v", got)
+	}
+}
+
+// richEntry is a DocumentEntry with more metadata than Norwegian sources
+// send: three authors (each with a person, two institutions, a role, a
+// specialty and a telecom), five event codes, two confidentiality codes,
+// three reference ids, a long title and long comments, every slot the
+// registry fills in.
+func richEntry(i int) *registry.DocumentEntry {
+	d := sample(uint64(i+1), 1).Documents[0]
+	d.ID = fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", i)
+	d.LogicalID, d.Version, d.Status = d.ID, "1", registry.StatusApproved
+	d.HomeCommunityID = "urn:oid:2.16.578.1.12.4.5.100.1"
+	d.Title = strings.Repeat("Epikrise etter innleggelse ", 5)[:128]
+	d.Comments = strings.Repeat("Pasienten ble innlagt med brystsmerter og utredet. ", 20)
+	author := registry.SampleAuthor()
+	author.Institutions = append(author.Institutions, registry.XON{OrganizationName: "Medisinsk avdeling",
+		AssigningAuthority: registry.HD{UniversalID: registry.OIDRESH, UniversalIDType: "ISO"}, OrganizationIdentifier: "4208723"}.String())
+	d.Authors = []registry.Author{author, author, author}
+	for e := range 5 {
+		d.Events = append(d.Events, registry.Code{Code: fmt.Sprintf("E%d", e), Scheme: "2.16.578.1.12.4.1.1.7615", Display: "Hendelse"})
+	}
+	d.Confidentiality = append(d.Confidentiality, registry.Code{Code: "NORS", Scheme: registry.OIDVolven9603, Display: "Nors"})
+	d.ReferenceIDs = []string{"1^^^&2.999.1&ISO^urn:ihe:iti:xds:2013:referral", "2^^^&2.999.1&ISO^urn:ihe:iti:xds:2013:order",
+		"3^^^&2.999.1&ISO^urn:ihe:iti:xds:2013:accession"}
+	d.URI = "https://example.no/" + d.UniqueID
+	d.DocumentAvailability = "urn:ihe:iti:2010:DocumentAvailability:Online"
+	return d
+}
+
+// TestResponseLimitsHoldMaxResults: the limits of a client made by New
+// read a FindDocuments answer of registry.DefaultMaxResults entries (the
+// most any registry answers before XDSTooManyResults), even when every
+// entry carries far more metadata than sources send. Reading such an
+// answer under -race is too heavy for the suite, so the answer's size is
+// measured on 100 entries and scaled; cmd/pjd's TestFindReadsALargeAnswer
+// reads 4,000 entries for real.
+func TestResponseLimitsHoldMaxResults(t *testing.T) {
+	const sampleN = 100
+	res := &registry.QueryResult{ReturnType: registry.ReturnLeafClass}
+	for i := range sampleN {
+		res.Documents = append(res.Documents, richEntry(i))
+	}
+	doc := etree.NewDocument()
+	doc.SetRoot(ebrim.EncodeAdhocQueryResponse(res, registry.ResponseSuccess, nil))
+	var buf bytes.Buffer
+	if _, err := doc.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	elements := 0
+	var count func(e *etree.Element)
+	count = func(e *etree.Element) {
+		elements++
+		for _, c := range e.ChildElements() {
+			count(c)
+		}
+	}
+	count(doc.Root())
+	perElements, perBytes := elements/sampleN+1, buf.Len()/sampleN+1
+	t.Logf("a rich entry: %d elements, %d bytes (budget %d, %d)", perElements, perBytes, xdsclient.ObjectElements, xdsclient.ObjectBytes)
+	if perElements > xdsclient.ObjectElements || perBytes > xdsclient.ObjectBytes {
+		t.Fatalf("a rich entry (%d elements, %d bytes) exceeds the budget of one object (%d, %d)",
+			perElements, perBytes, xdsclient.ObjectElements, xdsclient.ObjectBytes)
+	}
+	lim := xdsclient.New("http://127.0.0.1:1", nil).SOAP.Limits
+	if want := xdsclient.ResponseLimits(registry.DefaultMaxResults); lim != want {
+		t.Fatalf("New's limits %+v, want ResponseLimits(registry.DefaultMaxResults) %+v", lim, want)
+	}
+	if n := registry.DefaultMaxResults; n*perElements > lim.MaxElements || int64(n*perBytes) > lim.MaxEnvelope {
+		t.Fatalf("%d rich entries (%d elements, %d bytes) exceed the client's limits %+v", n, n*perElements, n*perBytes, lim)
+	}
+}
+
+// TestAnswerTooLarge: an answer over the client's limits is an answer —
+// the error says it was too large, not that none came — and, as it was
+// not read, it still counts as unanswered for callers that must not
+// assume an outcome.
+func TestAnswerTooLarge(t *testing.T) {
+	ctx := context.Background()
+	s := newServer(t, false)
+	if l, err := s.reg.Register(ctx, sample(77, 20)); err != nil || l.Failed() {
+		t.Fatalf("Register: %v %v", l, err)
+	}
+	c := xdsclient.New(s.url, nil)
+	c.SOAP.Limits = xdsclient.ResponseLimits(5) // an answer of 20 entries is more
+	c.SOAP.Limits.MaxElements = 5 * 40
+	_, _, err := c.Query(ctx, findDocuments())
+	if !errors.Is(err, xdsclient.ErrAnswerTooLarge) || !errors.Is(err, xdsclient.ErrUnanswered) {
+		t.Fatalf("Query: %v, want ErrAnswerTooLarge (and ErrUnanswered)", err)
+	}
+	for _, want := range []string{"the answer was larger than this client accepts", "HTTP 200", "too many elements"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// The same answer within the limits is read.
+	res, _, err := xdsclient.New(s.url, nil).Query(ctx, findDocuments())
+	if err != nil || len(res.Documents) != 20 {
+		t.Fatalf("Query with New's limits: %d documents, %v", len(res.Documents), err)
 	}
 }

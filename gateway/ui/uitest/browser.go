@@ -40,6 +40,9 @@ const (
 // ChromiumPath finds Chromium: $PJD_CHROMIUM, /usr/bin/chromium, or
 // chromium / chromium-browser / google-chrome on PATH.
 func ChromiumPath() (string, error) {
+	if err := testenv.Without("chromium"); err != nil {
+		return "", err
+	}
 	if p := os.Getenv("PJD_CHROMIUM"); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("PJD_CHROMIUM: %w", err)
