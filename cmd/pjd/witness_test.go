@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -54,8 +55,14 @@ func TestAuditWitness(t *testing.T) {
 						"--s3-access-key", c.s3AccessKey, "--s3-secret-key", c.s3SecretKey, "--s3-insecure")
 				}
 				var out bytes.Buffer
-				err := runAudit(ctx, append(append(args, "verify"), extra...), &out, &out)
-				return out.String(), err
+				code := run(ctx, append(append([]string{"audit"}, args...), append([]string{"verify"}, extra...)...), &out, &out)
+				switch code {
+				case 0:
+					return out.String(), nil
+				case 1:
+					return out.String(), audit.ErrVerifyFailed
+				}
+				return out.String(), fmt.Errorf("pjd audit verify: exit status %d", code)
 			}
 			out, err := verify()
 			if err != nil || !strings.Contains(out, "matches the witness written at") {
