@@ -284,7 +284,6 @@ func TestRequestDeadlines(t *testing.T) {
 // ignores its context is not started again while it still runs.
 func TestReadyzChecksInParallel(t *testing.T) {
 	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
 	var stubbornRuns atomic.Int32
 	s := gateway.NewServer(nil, nil, []gateway.ReadyCheck{
 		{Name: "object-storage", Timeout: 200 * time.Millisecond, Check: func(ctx context.Context) error {
@@ -301,6 +300,7 @@ func TestReadyzChecksInParallel(t *testing.T) {
 	})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // before srv.Close (cleanups run last first)
 	for range 2 {
 		resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(srv.URL + "/readyz")
 		if err != nil {
