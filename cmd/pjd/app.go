@@ -209,7 +209,6 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	a.onClose(func() { a.auditStore.Close() })
-	ready = append(ready, gateway.ReadyCheck{Name: "audit-log", Check: a.auditStore.Ping})
 	auditMetrics, err := audit.NewPrometheusMetrics(promReg)
 	if err != nil {
 		return nil, err
@@ -231,6 +230,9 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	if err != nil {
 		return nil, err
 	}
+	// Ready when the database answers, the role may insert, and appends
+	// are not failing.
+	ready = append(ready, gateway.ReadyCheck{Name: "audit-log", Check: a.auditLog.Ready})
 	a.onClose(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
