@@ -266,6 +266,8 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	}
 
 	srv := gateway.NewServer(log, metrics, ready)
+	srv.SetLimits(gateway.Limits{IdleTimeout: c.bodyIdleTimeout, RequestTimeout: c.requestTimeout,
+		MaxSearches: c.maxSearches, MaxTransfers: c.maxTransfers})
 	a.handler = srv
 
 	// Trust.
@@ -288,7 +290,8 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 
 	// SOAP endpoints.
 	xds := &gateway.XDS{Guard: a.guard, Auth: &gateway.SOAPAuth{SAML: saml, DevLoopback: c.dev},
-		Limits: soap.Limits{MaxRequest: int64(c.maxRequest)}, Log: log, Metrics: metrics}
+		Limits: soap.Limits{MaxRequest: int64(c.maxRequest), MaxEnvelope: int64(c.maxEnvelope)},
+		Gate:   soap.NewGate(soap.GateConfig{Concurrent: c.maxEnvelopes}), Log: log, Metrics: metrics}
 	if c.has(roleRegistry) {
 		srv.Handle("POST /xds/registry", xds.RegistryHandler())
 	}
@@ -338,8 +341,12 @@ func (a *app) wireGateway(ctx context.Context, srv *gateway.Server, promReg *pro
 	if len(issuers) == 0 {
 		return errors.New("no token issuer configured (--issuer)")
 	}
+	issuerHTTP, err := issuerClient(c.issuerCAs)
+	if err != nil {
+		return err
+	}
 	v, err := trust.NewVerifier(trust.Config{Issuers: issuers, Audience: c.audience, Replay: replay,
-		AllowDevIssuer: c.dev, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		AllowDevIssuer: c.dev, HTTPClient: issuerHTTP})
 	if err != nil {
 		return fmt.Errorf("token verifier: %w", err)
 	}
@@ -371,6 +378,31 @@ func (a *app) wireGateway(ctx context.Context, srv *gateway.Server, promReg *pro
 	}
 	srv.Handle("GET /fhir/R4/AuditEvent", ah)
 	return a.wireUI(ctx, srv)
+}
+
+// issuerClient is the HTTP client that fetches issuer metadata and keys:
+// the system roots, plus the --issuer-ca certificates when given (a
+// private issuer such as pjd dev-issuer).
+func issuerClient(caFiles []string) (*http.Client, error) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	if len(caFiles) == 0 {
+		return c, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	certs, err := loadCerts(caFiles)
+	if err != nil {
+		return nil, fmt.Errorf("--issuer-ca: %w", err)
+	}
+	for _, cert := range certs {
+		pool.AddCert(cert)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	c.Transport = tr
+	return c, nil
 }
 
 func loadCerts(paths []string) ([]*x509.Certificate, error) {
