@@ -8,15 +8,20 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"pjd/conformance/testenv"
 	"pjd/registry"
+	"pjd/trust/devissuer"
 )
 
 // hugeStoredQuery is an ITI-18 request whose one attribute holds size
@@ -160,5 +165,234 @@ func TestEnvelopeBurstMemory(t *testing.T) {
 	c := xdsClient(p.URL, p.URL, time.Minute)
 	if _, err := findDocuments(context.Background(), c, registry.NewPatientCX("13915810033", registry.OIDFnr).String()); err != nil {
 		t.Fatalf("a normal query after the burst: %v", err)
+	}
+}
+
+// slowProxy forwards TCP connections to a server (PostgreSQL), holding
+// every chunk the server sends back for a settable delay: each round trip
+// gets slower by that much.
+type slowProxy struct {
+	ln     net.Listener
+	target string
+	delay  atomic.Int64 // time.Duration
+	mu     sync.Mutex
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func startSlowProxy(t *testing.T, target string) *slowProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &slowProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *slowProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *slowProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns == nil {
+		return false // closed
+	}
+	p.conns = append(p.conns, c)
+	return true
+}
+
+func (p *slowProxy) accept() {
+	defer p.wg.Done()
+	p.mu.Lock()
+	p.conns = []net.Conn{}
+	p.mu.Unlock()
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		if !p.track(client) || !p.track(server) {
+			client.Close()
+			server.Close()
+			return
+		}
+		p.wg.Add(2)
+		go func() { // to the server: as is
+			defer p.wg.Done()
+			_, _ = io.Copy(server, client)
+			server.Close()
+		}()
+		go func() { // back to the client: each chunk late
+			defer p.wg.Done()
+			defer client.Close()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := server.Read(buf)
+				if n > 0 {
+					time.Sleep(time.Duration(p.delay.Load()))
+					if _, werr := client.Write(buf[:n]); werr != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+func (p *slowProxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// TestSlowDatabaseShedsAndBoundsSearches is the drill of issue 9, item 5:
+// with seconds added to every PostgreSQL round trip, MHD searches waited
+// until their clients gave up while the server's goroutines grew into the
+// thousands. Now every search has a deadline (--request-timeout) and each
+// route a bound on requests in flight (--max-concurrent-searches): a burst
+// of searches against a slow database is answered — 200 when the
+// database was fast enough, else 503 with Retry-After and a transient
+// OperationOutcome — before the clients give up, and the server's
+// goroutines stay bounded and come back down.
+func TestSlowDatabaseShedsAndBoundsSearches(t *testing.T) {
+	pgURL, err := url.Parse(testenv.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startSlowProxy(t, pgURL.Host)
+	pgURL.Host = proxy.addr()
+	const requestTimeout = 2 * time.Second
+	d := newDeployment(t, backendEmbedded)
+	p := startPJD(t, "slow-db", d.with("--postgres-url", pgURL.String(),
+		"--request-timeout", requestTimeout.String(), "--max-concurrent-searches", "8", "--log-level", "error")...)
+
+	ctx := context.Background()
+	patient := devissuer.SyntheticPatients()[0]
+	tok, err := (&devissuer.Client{}).TokenAt(ctx, p.URL+"/dev/helseid/connect/token", "fastlege", patient, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Clients give up after three deadlines: a server that answers only
+	// when the database finally does fails here.
+	hc := &http.Client{Transport: tok.Transport(http.DefaultTransport), Timeout: 3 * requestTimeout}
+	search := func() (*http.Response, []byte, error) {
+		q := url.Values{"patient.identifier": {"urn:oid:" + registry.OIDFnr + "|" + patient}}
+		req, _ := http.NewRequest(http.MethodGet, p.URL+"/fhir/R4/DocumentReference?"+q.Encode(), nil)
+		req.Header.Set("nhn-patient-nin", patient)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp, b, err
+	}
+	if resp, b, err := search(); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("a search with a fast database: %v %v %s", resp, err, b)
+	}
+	goroutines := func() int {
+		v, err := p.metric("go_goroutines")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(v)
+	}
+	base := goroutines()
+
+	proxy.delay.Store(int64(time.Second))
+	const clients = 60
+	type answer struct {
+		status     int
+		retryAfter string
+		body       []byte
+		err        error
+	}
+	answers := make(chan answer, clients)
+	stop := make(chan struct{})
+	peak := make(chan int, 1)
+	go func() { // the server's goroutines while the burst lasts
+		m := 0
+		for {
+			select {
+			case <-stop:
+				peak <- m
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if v, err := p.metric("go_goroutines"); err == nil {
+				m = max(m, int(v))
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, b, err := search()
+			if err != nil {
+				answers <- answer{err: err}
+				return
+			}
+			answers <- answer{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: b}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	close(answers)
+	counts := map[int]int{}
+	for a := range answers {
+		switch {
+		case a.err != nil:
+			t.Errorf("a search got no answer before its client gave up: %v", a.err)
+		case a.status == http.StatusOK:
+		case a.status == http.StatusServiceUnavailable:
+			if a.retryAfter == "" || !strings.Contains(string(a.body), `"OperationOutcome"`) || !strings.Contains(string(a.body), `"transient"`) {
+				t.Errorf("503 without Retry-After or a transient OperationOutcome: %q %s", a.retryAfter, a.body)
+			}
+		default:
+			t.Errorf("a search answered %d: %.300s", a.status, a.body)
+		}
+		counts[a.status]++
+	}
+	pk := <-peak
+	t.Logf("answers by status %v; server goroutines %d before, %d at most during the burst", counts, base, pk)
+	if counts[http.StatusServiceUnavailable] == 0 {
+		t.Error("no search was shed or timed out against a database a second slower per round trip")
+	}
+	// Each client connection has a goroutine; beyond those, the work in
+	// flight is bounded by the route's limit, not by the clients.
+	if limit := base + 2*clients + 100; pk > limit {
+		t.Errorf("%d goroutines during the burst, want at most %d", pk, limit)
+	}
+	// Once answered, the work is over: goroutines come back down (the
+	// database is still slow, so nothing may be left waiting on it).
+	var now int
+	for deadline := time.Now().Add(6 * requestTimeout); ; {
+		now = goroutines()
+		if now <= base+20 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if now > base+20 {
+		t.Errorf("%d goroutines after the burst, %d before", now, base)
 	}
 }
