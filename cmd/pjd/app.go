@@ -110,8 +110,8 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 				return nil, fmt.Errorf("registry database: %w", err)
 			}
 			a.onClose(func() { pg.Close() })
-			if err := pg.Migrate(ctx); err != nil {
-				return nil, fmt.Errorf("registry migrations: %w", err)
+			if err := migrateIfBehind(ctx, pg); err != nil {
+				return nil, err
 			}
 			store = pg
 		} else {
@@ -206,7 +206,7 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	a.auditKey = auditKey
 	a.auditStore, err = sqlaudit.Open(ctx, c.dsn())
 	if err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
+		return nil, ownerHint(fmt.Errorf("audit log: %w", err))
 	}
 	a.onClose(func() { a.auditStore.Close() })
 	auditMetrics, err := audit.NewPrometheusMetrics(promReg)
@@ -250,6 +250,9 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	var blockStore *blocks.Store
 	if a.reg != nil {
 		blockStore, err = blocks.Open(ctx, c.dsn())
+		if errors.Is(err, blocks.ErrSchemaMissing) {
+			return nil, fmt.Errorf("%w; run `pjd migrate` as the schema owner", err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -305,6 +308,33 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 }
 
 func (a *app) demoData() bool { return a.cfg.demoData.or(a.cfg.dev) }
+
+// migrateIfBehind migrates the registry schema only when it is older than
+// this pjd: the service role pjd serve runs as may read the schema's
+// version but not change it (README, "Database roles").
+func migrateIfBehind(ctx context.Context, pg *postgres.Store) error {
+	cur, latest, err := pg.SchemaStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("registry schema: %w", err)
+	}
+	if cur == latest {
+		return nil
+	}
+	if err := pg.Migrate(ctx); err != nil {
+		return fmt.Errorf("the registry schema is at version %d and this pjd needs %d, and this role could not migrate it; "+
+			"run `pjd migrate` as the schema owner: %w", cur, latest, err)
+	}
+	return nil
+}
+
+// ownerHint says what to do when opening a store failed because its
+// schema is behind and this role may not change it (SQLSTATE 42501).
+func ownerHint(err error) error {
+	if err != nil && strings.Contains(err.Error(), "42501") {
+		return fmt.Errorf("%w; the schema may be behind this pjd: run `pjd migrate` as the schema owner", err)
+	}
+	return err
+}
 
 // wireGateway mounts the consumer-facing endpoints: MHD, audit review, the
 // dev issuer and the UI.
