@@ -66,9 +66,9 @@ type Issuer struct {
 	opts       Options
 	standalone bool   // no development marks (Standalone)
 	prefix     string // path of Options.Issuer
-	key    jwk.Key
-	pub    jwk.Key
-	proofs *trust.ProofVerifier
+	key        jwk.Key
+	pub        jwk.Key
+	proofs     *trust.ProofVerifier
 }
 
 // DefaultAudience is the audience of dev tokens.
