@@ -25,14 +25,16 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	cf := defineClientFlags(fs)
 	runRE := fs.String("run", "", "run only the scenarios whose name or transaction matches this regular expression")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	clientCert := fs.String("client-cert", "", "client certificate (PEM) for mutual TLS: the source identity of the SOAP scenarios")
+	clientCert := fs.String("client-cert", "", "client certificate (PEM) for mutual TLS: the source identity of the SOAP source transactions (ITI-41/42)")
 	clientKey := fs.String("client-key", "", "client key (PEM) for mutual TLS")
-	caFile := fs.String("ca", "", "CA (PEM) to verify the server's certificate (default: the system roots)")
+	var caFiles listFlag
+	fs.Var(&caFiles, "ca", "CA (PEM) to verify the server's and the dev issuer's certificates (default: the system roots); repeatable")
+	issuerURL := fs.String("dev-issuer-url", "", "URL of the dev issuer when it runs apart (pjd dev-issuer); default: the server's own /dev/helseid")
 	maxResults := fs.Int("max-results", 0, "the server's --max-results, for the XDSTooManyResults scenario (0: unknown, skipped)")
 	var maxDoc byteSize
 	fs.Var(&maxDoc, "max-document-size", "the server's --max-document-size, for the over-size scenarios (0: unknown, skipped)")
 	sourceOrg := fs.String("source-org", "", "organisation number the source credential acts for (authorInstitution of the submissions)")
-	devKeys := fs.String("dev-issuer-keys", "", "the server's <data>/dev-issuer folder (a local --dev server): lets the suite mint expired and break-the-glass attestations")
+	devKeys := fs.String("dev-issuer-keys", "", "the dev issuer's key folder (<data>/dev-issuer of a local --dev server, or pjd dev-issuer's --dir): lets the suite mint expired and break-the-glass attestations")
 	audience := fs.String("audience", "nhn:phr", "the server's --audience (for minted tokens)")
 	if err := loadConfig(fs, args, os.Getenv); err != nil {
 		return err
@@ -60,37 +62,48 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	base := strings.TrimRight(cf.url, "/")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if *clientCert != "" || *caFile != "" {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if *clientCert != "" {
-			cert, err := tls.LoadX509KeyPair(*clientCert, *clientKey)
-			if err != nil {
-				return fmt.Errorf("--client-cert/--client-key: %w", err)
-			}
-			tc.Certificates = []tls.Certificate{cert}
-		}
-		if *caFile != "" {
-			pem, err := os.ReadFile(*caFile)
+	if len(caFiles) > 0 {
+		pool := x509.NewCertPool()
+		for _, f := range caFiles {
+			pem, err := os.ReadFile(f)
 			if err != nil {
 				return fmt.Errorf("--ca: %w", err)
 			}
-			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("--ca: no certificate in %s", *caFile)
+				return fmt.Errorf("--ca: no certificate in %s", f)
 			}
-			tc.RootCAs = pool
 		}
-		tr.TLSClientConfig = tc
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
 	}
 	target := conformance.Target{
 		BaseURL:         base,
 		HTTP:            &http.Client{Transport: tr, Timeout: time.Minute},
+		IssuerURL:       strings.TrimRight(*issuerURL, "/"),
 		MaxResults:      *maxResults,
 		MaxDocumentSize: int64(maxDoc),
 		SourceOrgNr:     *sourceOrg,
 	}
+	if *clientCert != "" {
+		// Only the source's transactions present the certificate: the
+		// other scenarios are consumers, or nobody.
+		cert, err := tls.LoadX509KeyPair(*clientCert, *clientKey)
+		if err != nil {
+			return fmt.Errorf("--client-cert/--client-key: %w", err)
+		}
+		str := tr.Clone()
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		if tr.TLSClientConfig != nil {
+			tc.RootCAs = tr.TLSClientConfig.RootCAs
+		}
+		str.TLSClientConfig = tc
+		target.Source = &http.Client{Transport: str, Timeout: time.Minute}
+	}
 	if *devKeys != "" {
-		mint, err := conformance.KeyDirMinter(devissuer.DevMode(true), base+"/dev/helseid", *devKeys, *audience)
+		mode, iss := devissuer.DevMode(true), base+"/dev/helseid"
+		if target.IssuerURL != "" {
+			mode, iss = devissuer.Standalone(), target.IssuerURL
+		}
+		mint, err := conformance.KeyDirMinter(mode, iss, *devKeys, *audience)
 		if err != nil {
 			return fmt.Errorf("--dev-issuer-keys: %w", err)
 		}

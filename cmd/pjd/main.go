@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"mhd":         {"MHD consumer: search (ITI-67) and read (ITI-68) with a dev token", runMHD},
 		"blocks":      {"manage patients' blocks (sperringer): add, list, lift", runBlocks},
 		"conformance": {"run the IHE conformance scenarios against a server", runConformance},
+		"dev-issuer":  {"run the development token issuer over HTTPS with its own CA (testing production mode)", runDevIssuer},
 		"bench":       {"run benchmarks (pjd bench registry)", runBench},
 	}
 }
