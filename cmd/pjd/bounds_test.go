@@ -5,6 +5,7 @@ package main
 // slow.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"pjd/conformance/testenv"
+	"pjd/gateway/xdsclient"
 	"pjd/registry"
 	"pjd/trust/devissuer"
 )
@@ -394,5 +396,69 @@ func TestSlowDatabaseShedsAndBoundsSearches(t *testing.T) {
 	}
 	if now > base+20 {
 		t.Errorf("%d goroutines after the burst, %d before", now, base)
+	}
+}
+
+// slowReader yields chunk bytes every interval, n times.
+type slowReader struct {
+	chunk    []byte
+	n        int
+	interval time.Duration
+	tick     *time.Ticker
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		if r.tick != nil {
+			r.tick.Stop()
+		}
+		return 0, io.EOF
+	}
+	if r.tick == nil {
+		r.tick = time.NewTicker(r.interval)
+	}
+	<-r.tick.C
+	r.n--
+	return copy(p, r.chunk), nil
+}
+
+// TestIdleUploadDropped is issue 9, item 4 on a real pjd serve with a
+// short --body-idle-timeout: an ITI-41 that sends 20 of 100,000 declared
+// bytes and goes idle is answered (408) and its connection closed, while
+// an ITI-41 whose document trickles in — a few bytes every third of the
+// timeout, for several timeouts in all — is registered.
+func TestIdleUploadDropped(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	d := newDeployment(t, backendEmbedded)
+	p := startPJD(t, "idle", d.with("--body-idle-timeout", idle.String())...)
+
+	c, err := net.Dial("tcp", strings.TrimPrefix(p.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /xds/repository HTTP/1.1\r\nHost: pjd\r\nContent-Type: multipart/related; type=\"application/xop+xml\"; "+
+		"boundary=\"b\"; start-info=\"application/soap+xml\"\r\nContent-Length: 100000\r\n\r\n--b\r\nContent-Type: app")
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second)) // the guard: far beyond the idle timeout
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("an idle ITI-41 got no answer: %v (the request is still open)", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "Fault") {
+		t.Fatalf("an idle ITI-41: %d %s, want a 408 SOAP fault", resp.StatusCode, b)
+	}
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the idle ITI-41's connection stays open")
+	}
+
+	patient := registry.NewPatientCX(devissuer.SyntheticPatients()[3], registry.OIDFnr).String()
+	sub := registry.SampleSubmission(registry.SampleOptions{Patient: patient})
+	sub.Documents[0].Hash, sub.Documents[0].Size = "", nil
+	body := &slowReader{chunk: []byte("Kontrolltime.\n"), n: 15, interval: idle / 3}
+	xc := xdsClient(p.URL, p.URL, time.Minute)
+	rr, err := xc.Provide(context.Background(), sub, []xdsclient.Document{{ID: sub.Documents[0].ID, MimeType: sub.Documents[0].MimeType, Body: body}})
+	if err != nil || rr.Status != registry.ResponseSuccess {
+		t.Fatalf("a slow, steady ITI-41: %+v %v", rr, err)
 	}
 }
