@@ -28,7 +28,9 @@ import (
 //     /xds/repository, ITI-68 /mhd/document, ITI-65 POST /fhir/R4, the
 //     UI's document content and CSV export under /ui/): no total deadline,
 //     but cancelled once they make no progress (no body byte read, no
-//     response byte written) for RequestTimeout;
+//     response byte written) for StallFactor × RequestTimeout — more than
+//     a search may take, since a transfer's quiet phases include storing
+//     a part in object storage and completing a large upload;
 //   - everything else (searches and queries, ITI-42, the audit API, the
 //     dev issuer): a deadline of RequestTimeout.
 //
@@ -39,8 +41,8 @@ type Limits struct {
 	// IdleTimeout ends a request whose body delivers no byte, or whose
 	// response the client does not take, for this long.
 	IdleTimeout time.Duration
-	// RequestTimeout is the deadline of a non-streaming request, and how
-	// long a streaming one may go without progress.
+	// RequestTimeout is the deadline of a non-streaming request; a
+	// streaming one may go StallFactor times as long without progress.
 	RequestTimeout time.Duration
 	// MaxSearches and MaxTransfers bound the requests in flight per route
 	// (pattern) of each class.
@@ -50,6 +52,10 @@ type Limits struct {
 	// before it is refused with 503.
 	QueueWait time.Duration
 }
+
+// StallFactor × RequestTimeout is how long a transfer may go without
+// progress.
+const StallFactor = 4
 
 // DefaultLimits are the limits of a Server that is not told otherwise.
 var DefaultLimits = Limits{
@@ -89,7 +95,8 @@ var (
 	// when its deadline passes (ctx.Err() is context.DeadlineExceeded).
 	ErrRequestTimeout = errors.New("gateway: request deadline exceeded")
 	// ErrNoProgress is the cause of a streaming request's context when it
-	// made no progress for RequestTimeout (ctx.Err() is context.Canceled).
+	// made no progress for StallFactor × RequestTimeout (ctx.Err() is
+	// context.Canceled).
 	ErrNoProgress = errors.New("gateway: the request made no progress")
 )
 
@@ -202,7 +209,7 @@ func (s *Server) limit(pattern string, h http.Handler) http.Handler {
 		ctx := r.Context()
 		if class == classTransfer {
 			var stop func()
-			ctx, stop = watchProgress(ctx, progressOf(w), l.RequestTimeout)
+			ctx, stop = watchProgress(ctx, progressOf(w), StallFactor*l.RequestTimeout)
 			defer stop()
 		} else {
 			var cancel context.CancelFunc

@@ -229,7 +229,8 @@ func TestRouteInFlightLimit(t *testing.T) {
 
 // TestRequestDeadlines: a search gets a deadline (cause
 // ErrRequestTimeout); a transfer has none while it makes progress, and is
-// cancelled (cause ErrNoProgress) once it makes none.
+// cancelled (cause ErrNoProgress) once it makes none for StallFactor
+// deadlines.
 func TestRequestDeadlines(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	type outcome struct {
@@ -244,9 +245,9 @@ func TestRequestDeadlines(t *testing.T) {
 		s.Handle("GET /fhir/R4/DocumentReference", wait)
 		s.Handle("POST /fhir/R4", wait) // ITI-65: a transfer
 		s.Handle("GET /mhd/document", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// A download that writes a little every timeout/4, for five
-			// timeouts in all.
-			for range 20 {
+			// A download that writes a little every timeout/4, for ten
+			// timeouts in all (2.5 times as long as a transfer may stall).
+			for range 40 {
 				if _, err := w.Write([]byte("x")); err != nil {
 					break
 				}

@@ -132,7 +132,7 @@ func defineServeFlags(fs *flag.FlagSet) *serveConfig {
 	fs.IntVar(&c.maxEnvelopes, "max-concurrent-envelopes", soap.DefaultConcurrentEnvelopes(), "SOAP envelopes read and parsed at once; more wait briefly, then get 503")
 	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
 	fs.DurationVar(&c.bodyIdleTimeout, "body-idle-timeout", gateway.DefaultLimits.IdleTimeout, "a request body, or a response, that moves no byte for this long is dropped (uploads and downloads may take as long as bytes keep moving)")
-	fs.DurationVar(&c.requestTimeout, "request-timeout", gateway.DefaultLimits.RequestTimeout, "deadline of searches, queries and registrations; streaming transfers are cancelled after this long without progress")
+	fs.DurationVar(&c.requestTimeout, "request-timeout", gateway.DefaultLimits.RequestTimeout, "deadline of searches, queries and registrations; streaming transfers are cancelled after four times this long without progress")
 	fs.IntVar(&c.maxSearches, "max-concurrent-searches", gateway.DefaultLimits.MaxSearches, "requests in flight per search route (MHD, ITI-18/42, audit); more wait briefly, then get 503")
 	fs.IntVar(&c.maxTransfers, "max-concurrent-transfers", gateway.DefaultLimits.MaxTransfers, "requests in flight per transfer route (ITI-41/43, ITI-65/68, UI content); more wait briefly, then get 503")
 
