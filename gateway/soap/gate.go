@@ -175,14 +175,23 @@ func (b *gatedBody) Read(p []byte) (int, error) {
 	if b.released {
 		return b.r.Read(p)
 	}
-	if b.now().After(b.deadline) {
-		f := faultf(CodeSender, ErrTimeout, nil, "The SOAP envelope did not arrive in time")
-		f.status = http.StatusRequestTimeout
-		return 0, f
+	if b.late() {
+		return 0, b.timeout()
 	}
 	n, err := b.r.Read(p)
 	b.envelope += int64(n)
+	if b.late() { // what arrived after the deadline does not count
+		return 0, b.timeout()
+	}
 	return n, err
+}
+
+func (b *gatedBody) late() bool { return b.now().After(b.deadline) }
+
+func (b *gatedBody) timeout() error {
+	f := faultf(CodeSender, ErrTimeout, nil, "The SOAP envelope did not arrive in time")
+	f.status = http.StatusRequestTimeout
+	return f
 }
 
 func (b *gatedBody) Close() error { return b.r.Close() }

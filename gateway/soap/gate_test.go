@@ -62,10 +62,10 @@ func TestOversizeEnvelopeCostsItsLimit(t *testing.T) {
 	t.Logf("allocated %d bytes", alloc)
 }
 
-// stallBody delivers head and then blocks until released.
+// stallBody delivers head, blocks until released, then delivers rest.
 type stallBody struct {
-	head    io.Reader
-	release chan struct{}
+	head, rest io.Reader
+	release    chan struct{}
 }
 
 func (s *stallBody) Read(p []byte) (int, error) {
@@ -73,7 +73,7 @@ func (s *stallBody) Read(p []byte) (int, error) {
 		return n, err
 	}
 	<-s.release
-	return s.head.Read(p) // the rest, set before release
+	return s.rest.Read(p)
 }
 
 // TestGateBoundsConcurrentEnvelopes: with Concurrent turns taken by
@@ -99,7 +99,7 @@ func TestGateBoundsConcurrentEnvelopes(t *testing.T) {
 	var wg sync.WaitGroup
 	statuses := make(chan int, 2)
 	for range 2 {
-		s := &stallBody{head: strings.NewReader(body[:half]), release: make(chan struct{})}
+		s := &stallBody{head: strings.NewReader(body[:half]), rest: strings.NewReader(body[half:]), release: make(chan struct{})}
 		stalls = append(stalls, s)
 		req, _ := http.NewRequest(http.MethodPost, srv.URL, s)
 		req.Header.Set("Content-Type", ct12)
@@ -130,7 +130,6 @@ func TestGateBoundsConcurrentEnvelopes(t *testing.T) {
 	}
 	// The stalled requests were never harmed.
 	for _, s := range stalls {
-		s.head = strings.NewReader(body[half:])
 		close(s.release)
 	}
 	wg.Wait()
