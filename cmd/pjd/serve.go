@@ -232,8 +232,8 @@ func (c *serveConfig) validate() error {
 	if c.uploadTimeout <= 0 {
 		p.addf("--upload-timeout: must be positive")
 	}
-	if c.maxEnvelope <= 0 || c.maxEnvelope > c.maxRequest {
-		p.addf("--max-envelope-size: must be positive and at most --max-request-size")
+	if c.maxEnvelope <= 0 {
+		p.addf("--max-envelope-size: must be positive")
 	}
 	for _, f := range []struct {
 		name string
