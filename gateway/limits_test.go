@@ -326,3 +326,41 @@ func TestReadyzChecksInParallel(t *testing.T) {
 		t.Fatalf("a check still running was started again: %d runs", n)
 	}
 }
+
+// TestReadyzConcurrentProbes: probes at the same moment (several load
+// balancers) all see a slow but answering check as ok.
+func TestReadyzConcurrentProbes(t *testing.T) {
+	var inside atomic.Int32
+	both := make(chan struct{})
+	var once sync.Once
+	s := gateway.NewServer(nil, nil, []gateway.ReadyCheck{{Name: "registry-database", Check: func(ctx context.Context) error {
+		if inside.Add(1) == 2 {
+			once.Do(func() { close(both) })
+		}
+		select { // answers once both probes are in
+		case <-both:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	codes := make(chan int, 2)
+	for range 2 {
+		go func() {
+			resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(srv.URL + "/readyz")
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	for range 2 {
+		if c := <-codes; c != http.StatusOK {
+			t.Fatalf("a concurrent probe: %d, want 200", c)
+		}
+	}
+}

@@ -43,10 +43,11 @@ type Server struct {
 	routes  int // patterns mounted with Handle
 }
 
-// readyCheck is a ReadyCheck and whether a run of it is still going.
+// readyCheck is a ReadyCheck and how many of its runs were abandoned at
+// their deadline and have not returned yet.
 type readyCheck struct {
 	ReadyCheck
-	running atomic.Bool
+	abandoned atomic.Int32
 }
 
 // NewServer returns a Server with the operational endpoints (/healthz,
@@ -123,32 +124,48 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, map[string]any{"status": state, "checks": checks})
 }
 
-// errCheckRunning: the previous run of a check has not returned yet.
-var errCheckRunning = errors.New("the previous check has not finished")
+// errCheckStuck: a run of the check abandoned at its deadline has not
+// returned yet.
+var errCheckStuck = errors.New("an earlier run of the check has not returned")
+
+// Run states of one readiness check run.
+const (
+	runGoing int32 = iota
+	runDone
+	runAbandoned
+)
 
 // runCheck runs c under its deadline. A check that ignores its context is
-// abandoned at the deadline (and reported unavailable until it returns),
-// so each check has at most one run going.
+// abandoned at the deadline, and while an abandoned run has not returned
+// the check is reported unavailable without starting another, so a hung
+// dependency cannot pile up goroutines. Concurrent probes of a check that
+// answers run side by side.
 func (s *Server) runCheck(ctx context.Context, c *readyCheck) error {
-	if !c.running.CompareAndSwap(false, true) {
-		return errCheckRunning
+	if c.abandoned.Load() > 0 {
+		return errCheckStuck
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	var state atomic.Int32
 	done := make(chan error, 1)
 	go func() {
-		defer c.running.Store(false)
 		defer func() {
 			if v := recover(); v != nil {
 				done <- fmt.Errorf("check panicked: %v", v)
 			}
+			if !state.CompareAndSwap(runGoing, runDone) {
+				c.abandoned.Add(-1)
+			}
 		}()
 		done <- c.Check(ctx)
 	}()
-	defer cancel()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		if state.CompareAndSwap(runGoing, runAbandoned) {
+			c.abandoned.Add(1)
+		}
 		return fmt.Errorf("no answer within %v: %w", c.Timeout, ctx.Err())
 	}
 }
