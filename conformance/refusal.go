@@ -100,7 +100,7 @@ func (t *T) refusalRecord(ctx context.Context, what, tx, reqID string) error {
 func mhdRefusal(tx string, k credKind, query func(*T, string, *registry.DocumentEntry) (string, url.Values)) func(context.Context, *T) error {
 	return func(ctx context.Context, t *T) error {
 		if !t.env.devIssuer && k != credNone && k != credBad {
-			return Skipf("needs the dev issuer (a pjd serve --dev target)")
+			return Skipf("needs the dev issuer (a pjd serve --dev target, or pjd dev-issuer: --dev-issuer-url)")
 		}
 		p := t.NewPatient()
 		entries, bodies, err := t.seed(ctx, p, 1, nil)
@@ -142,7 +142,7 @@ func mhdRefusal(tx string, k credKind, query func(*T, string, *registry.Document
 func auditRefusal(k credKind) func(context.Context, *T) error {
 	return func(ctx context.Context, t *T) error {
 		if !t.env.devIssuer {
-			return Skipf("needs the dev issuer (a pjd serve --dev target) to read the audit API")
+			return Skipf("needs the dev issuer (a pjd serve --dev target, or pjd dev-issuer: --dev-issuer-url) to read the audit API")
 		}
 		p := t.NewPatient()
 		// Something in the log for the patient: a refused search.
@@ -246,7 +246,7 @@ func soapRefusal(tx string, k credKind) func(context.Context, *T) error {
 // credential-less SOAP call as a source (--dev from loopback): an ITI-18
 // of an empty patient is answered.
 func (t *T) isDevLoopbackSource(ctx context.Context) bool {
-	_, rr, err := t.XDS.Query(ctx, NewQuery(registry.QueryFindDocuments, registry.ReturnObjectRef).
+	_, rr, err := xdsclient.New(t.env.target.BaseURL, t.HTTP).Query(ctx, NewQuery(registry.QueryFindDocuments, registry.ReturnObjectRef).
 		Str(registry.ParamDocumentEntryPatientID, CX(t.NewPatient())).List(registry.ParamDocumentEntryStatus, registry.StatusApproved).Query())
 	return err == nil && rr.Status == registry.ResponseSuccess
 }

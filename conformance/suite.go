@@ -47,6 +47,17 @@ type Target struct {
 	// registry.SampleOrgnr (any organisation is accepted from loopback in
 	// --dev).
 	SourceOrgNr string
+	// IssuerURL is the dev issuer's URL when it runs apart from the target
+	// (pjd dev-issuer, e.g. https://127.0.0.1:8443); "" means the target's
+	// own, at BaseURL/dev/helseid (pjd serve --dev). Its requests go
+	// through HTTP, whose transport must trust the issuer's CA.
+	IssuerURL string
+	// Source, when set, carries the transactions of a document source
+	// (ITI-41, ITI-42, and the XDS queries a source makes): a client that
+	// presents the source's certificate for mutual TLS. Nil: HTTP, as on a
+	// --dev target, where loopback callers are sources. HTTP itself then
+	// stays a client without credentials.
+	Source *http.Client
 	// Mint, when set, mints dev tokens for any persona at any attestation
 	// time (see KeyDirMinter): the expired-attestation and break-the-glass
 	// scenarios need it, since the dev issuer's token endpoint only
@@ -102,6 +113,8 @@ func IsSkip(err error) (string, bool) {
 type Env struct {
 	target    Target
 	base      http.RoundTripper
+	source    http.RoundTripper // the source's transport (Target.Source), else base
+	issuer    string            // the dev issuer's URL
 	devIssuer bool
 	uiMounted bool
 
@@ -126,7 +139,16 @@ func NewEnv(ctx context.Context, tg Target) (*Env, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	e := &Env{target: tg, base: base}
+	e := &Env{target: tg, base: base, source: base, issuer: strings.TrimRight(tg.IssuerURL, "/")}
+	if e.issuer == "" {
+		e.issuer = tg.BaseURL + "/dev/helseid"
+	}
+	if tg.Source != nil {
+		e.source = tg.Source.Transport
+		if e.source == nil {
+			e.source = http.DefaultTransport
+		}
+	}
 	hc := &http.Client{Transport: base, Timeout: 30 * time.Second}
 	status := func(path string) (int, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, tg.BaseURL+path, nil)
@@ -147,8 +169,11 @@ func NewEnv(ctx context.Context, tg Target) (*Env, error) {
 	if st != http.StatusOK {
 		return nil, fmt.Errorf("conformance: %s/healthz answered %d", tg.BaseURL, st)
 	}
-	if st, err := status("/dev/helseid/.well-known/openid-configuration"); err == nil && st == http.StatusOK {
-		e.devIssuer = true
+	if req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.issuer+"/.well-known/openid-configuration", nil); err == nil {
+		if resp, err := hc.Do(req); err == nil {
+			resp.Body.Close()
+			e.devIssuer = resp.StatusCode == http.StatusOK
+		}
 	}
 	if st, err := status("/ui/static/ui.css"); err == nil && st == http.StatusOK {
 		e.uiMounted = true
@@ -255,8 +280,8 @@ type T struct {
 	// HTTP is a plain client (no credential) whose requests carry
 	// X-Request-Id.
 	HTTP *http.Client
-	// XDS is an XDS.b client of the target (as a source: loopback in
-	// --dev, or the Target's client certificate).
+	// XDS is an XDS.b client of the target as a source (loopback in
+	// --dev, or Target.Source's client certificate).
 	XDS *xdsclient.Client
 }
 
@@ -265,7 +290,7 @@ func (e *Env) newT(s Scenario) *T {
 	_, _ = rand.Read(b[:])
 	t := &T{env: e, scenario: s, start: time.Now(), prefix: "cf-" + hex.EncodeToString(b[:])}
 	t.HTTP = t.client(nil)
-	t.XDS = xdsclient.New(e.target.BaseURL, t.HTTP)
+	t.XDS = xdsclient.New(e.target.BaseURL, t.clientOver(e.source, nil))
 	return t
 }
 
@@ -310,7 +335,11 @@ func (rt requestIDTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 // client returns an HTTP client over the target's transport; wrap, if
 // set, adds a credential.
 func (t *T) client(wrap func(http.RoundTripper) http.RoundTripper) *http.Client {
-	var rt http.RoundTripper = t.env.base
+	return t.clientOver(t.env.base, wrap)
+}
+
+// clientOver is client over transport rt.
+func (t *T) clientOver(rt http.RoundTripper, wrap func(http.RoundTripper) http.RoundTripper) *http.Client {
 	if wrap != nil {
 		rt = wrap(rt)
 	}

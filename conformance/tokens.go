@@ -23,10 +23,12 @@ type MintFunc func(ctx context.Context, p devissuer.Persona, patient string, att
 const devKeyFile = "dev-helseid-signing-key.jwk.json"
 
 // KeyDirMinter returns a MintFunc that signs with the dev issuer's key in
-// keyDir (<pjd serve --data>/dev-issuer), for the issuer at issuerURL
-// (<base URL>/dev/helseid) and audience. mode must be
-// devissuer.DevMode(true): these tokens are only for a --dev server on
-// this machine, whose key folder the caller can read.
+// keyDir (<pjd serve --data>/dev-issuer, or pjd dev-issuer's --dir), for
+// the issuer at issuerURL (<base URL>/dev/helseid, or pjd dev-issuer's
+// URL) and audience. mode must be the issuer's: devissuer.DevMode(true)
+// for a --dev server, devissuer.Standalone() for pjd dev-issuer. These
+// tokens are only for servers on this machine, whose key folder the
+// caller can read.
 func KeyDirMinter(mode devissuer.Mode, issuerURL, keyDir, audience string) (MintFunc, error) {
 	if _, err := os.Stat(filepath.Join(keyDir, devKeyFile)); err != nil {
 		return nil, fmt.Errorf("conformance: no dev issuer signing key in %s: %w", keyDir, err)
@@ -54,7 +56,7 @@ func KeyDirMinter(mode devissuer.Mode, issuerURL, keyDir, audience string) (Mint
 // returns Skipf when the target has no dev issuer.
 func (t *T) Token(ctx context.Context, persona, patient string, scopes ...string) (*devissuer.Token, error) {
 	if !t.env.devIssuer {
-		return nil, Skipf("needs the dev issuer (a pjd serve --dev target)")
+		return nil, Skipf("needs the dev issuer (a pjd serve --dev target, or pjd dev-issuer: --dev-issuer-url)")
 	}
 	return t.env.fetchToken(ctx, persona, patient, scopes)
 }
@@ -62,10 +64,10 @@ func (t *T) Token(ctx context.Context, persona, patient string, scopes ...string
 // Mint mints a token through the Target's MintFunc, or returns Skipf.
 func (t *T) Mint(ctx context.Context, p devissuer.Persona, patient string, attestedAt time.Time) (*devissuer.Token, error) {
 	if !t.env.devIssuer {
-		return nil, Skipf("needs the dev issuer (a pjd serve --dev target)")
+		return nil, Skipf("needs the dev issuer (a pjd serve --dev target, or pjd dev-issuer: --dev-issuer-url)")
 	}
 	if t.env.target.Mint == nil {
-		return nil, Skipf("needs the dev issuer's signing key to mint this attestation (pjd conformance --dev-issuer-keys <data>/dev-issuer); " +
+		return nil, Skipf("needs the dev issuer's signing key to mint this attestation (pjd conformance --dev-issuer-keys <data>/dev-issuer, or pjd dev-issuer's --dir); " +
 			"the dev token endpoint only issues fresh attestations with each persona's own purpose of use")
 	}
 	return t.env.target.Mint(ctx, p, patient, attestedAt)
@@ -84,7 +86,7 @@ func Persona(id string) devissuer.Persona {
 // (devissuer.Client.TokenAt), with the scopes named (nil: the persona's).
 func (e *Env) fetchToken(ctx context.Context, persona, patient string, scopes []string) (*devissuer.Token, error) {
 	c := &devissuer.Client{HTTP: &http.Client{Transport: e.base, Timeout: 30 * time.Second}}
-	tok, err := c.TokenAt(ctx, e.target.BaseURL+"/dev/helseid/connect/token", persona, patient, scopes, nil)
+	tok, err := c.TokenAt(ctx, e.issuer+"/connect/token", persona, patient, scopes, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dev token for %s: %w", persona, err)
 	}
@@ -100,7 +102,7 @@ type tokenEntry struct {
 // scenarios of one Env.
 func (e *Env) complianceToken(ctx context.Context) (*devissuer.Token, error) {
 	if !e.devIssuer {
-		return nil, Skipf("reading the audit API needs the dev issuer's compliance persona (a pjd serve --dev target)")
+		return nil, Skipf("reading the audit API needs the dev issuer's compliance persona (a pjd serve --dev target, or pjd dev-issuer: --dev-issuer-url)")
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -19,6 +19,10 @@ type Metrics interface {
 	// Transaction records one IHE transaction outcome (e.g. "ITI-18",
 	// "Success"/"Failure"/"PartialSuccess"/"Fault").
 	Transaction(tx, outcome string)
+	// InFlight adds delta to the requests in flight on route.
+	InFlight(route string, delta int)
+	// Shed records a request on route refused because the route was full.
+	Shed(route string)
 	// Handler serves the metrics, or nil when there is nothing to serve.
 	Handler() http.Handler
 }
@@ -28,6 +32,8 @@ type NopMetrics struct{}
 
 func (NopMetrics) Request(string, string, int, time.Duration) {}
 func (NopMetrics) Transaction(string, string)                 {}
+func (NopMetrics) InFlight(string, int)                       {}
+func (NopMetrics) Shed(string)                                {}
 func (NopMetrics) Handler() http.Handler                      { return nil }
 
 // PrometheusMetrics records into a Prometheus registry.
@@ -35,6 +41,8 @@ type PrometheusMetrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.HistogramVec
 	txs      *prometheus.CounterVec
+	inFlight *prometheus.GaugeVec
+	shed     *prometheus.CounterVec
 }
 
 // NewPrometheusMetrics registers pjd's collectors (and the Go/process
@@ -54,7 +62,17 @@ func NewPrometheusMetrics(reg *prometheus.Registry) *PrometheusMetrics {
 			Help:      "IHE transactions by transaction and outcome.",
 		}, []string{"transaction", "outcome"}),
 	}
-	reg.MustRegister(m.requests, m.txs,
+	m.inFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "pjd",
+		Name:      "http_requests_in_flight",
+		Help:      "HTTP requests being served, by route.",
+	}, []string{"route"})
+	m.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "pjd",
+		Name:      "http_requests_shed_total",
+		Help:      "HTTP requests refused with 503 because their route was at its limit, by route.",
+	}, []string{"route"})
+	reg.MustRegister(m.requests, m.txs, m.inFlight, m.shed,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -67,6 +85,12 @@ func (m *PrometheusMetrics) Request(route, method string, status int, d time.Dur
 func (m *PrometheusMetrics) Transaction(tx, outcome string) {
 	m.txs.WithLabelValues(tx, outcome).Inc()
 }
+
+func (m *PrometheusMetrics) InFlight(route string, delta int) {
+	m.inFlight.WithLabelValues(route).Add(float64(delta))
+}
+
+func (m *PrometheusMetrics) Shed(route string) { m.shed.WithLabelValues(route).Inc() }
 
 func (m *PrometheusMetrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

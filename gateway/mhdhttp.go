@@ -145,6 +145,12 @@ func (m *MHD) guardError(w http.ResponseWriter, r *http.Request, err error) {
 		writeTransient(w, "the request was cancelled")
 	case errors.Is(err, access.ErrTooMany):
 		writeOutcome(w, mhd.NewError(http.StatusBadRequest, "too-costly", "", "the search matches too many documents; narrow it"))
+	case errors.Is(err, context.DeadlineExceeded) && errors.Is(context.Cause(r.Context()), ErrRequestTimeout):
+		// The request's deadline (Limits.RequestTimeout) passed: a
+		// dependency is slow. Transient, and nothing was returned.
+		m.Log.WarnContext(r.Context(), "MHD request timed out", "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the service did not answer in time; try again later"))
 	default:
 		if e := mhd.FromRegistryErrors(err); e != nil && e.Status != http.StatusInternalServerError {
 			writeOutcome(w, e)

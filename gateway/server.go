@@ -5,20 +5,30 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // ReadyCheck is one dependency /readyz checks (database, object storage,
-// Redis …). Check must honour ctx.
+// Redis …). Check should honour ctx; one that does not is reported
+// unavailable when its deadline passes, and is not started again while it
+// still runs.
 type ReadyCheck struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Timeout bounds this check; default ReadyTimeout.
+	Timeout time.Duration
 }
+
+// ReadyTimeout is how long a readiness check may take by default.
+const ReadyTimeout = 2 * time.Second
 
 // Server is pjd's HTTP front: one mux with every endpoint of the roles this
 // process serves, wrapped in the common middleware (request ids, recovery,
@@ -27,8 +37,17 @@ type Server struct {
 	log     *slog.Logger
 	metrics Metrics
 	mux     *http.ServeMux
-	ready   []ReadyCheck
+	ready   []*readyCheck
 	handler http.Handler
+	limits  Limits
+	routes  int // patterns mounted with Handle
+}
+
+// readyCheck is a ReadyCheck and how many of its runs were abandoned at
+// their deadline and have not returned yet.
+type readyCheck struct {
+	ReadyCheck
+	abandoned atomic.Int32
 }
 
 // NewServer returns a Server with the operational endpoints (/healthz,
@@ -40,7 +59,10 @@ func NewServer(log *slog.Logger, metrics Metrics, ready []ReadyCheck) *Server {
 	if metrics == nil {
 		metrics = NopMetrics{}
 	}
-	s := &Server{log: log, metrics: metrics, mux: http.NewServeMux(), ready: ready}
+	s := &Server{log: log, metrics: metrics, mux: http.NewServeMux(), limits: DefaultLimits}
+	for _, c := range ready {
+		s.AddReadyCheck(c)
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -53,24 +75,44 @@ func NewServer(log *slog.Logger, metrics Metrics, ready []ReadyCheck) *Server {
 }
 
 // AddReadyCheck adds a dependency /readyz checks.
-func (s *Server) AddReadyCheck(c ReadyCheck) { s.ready = append(s.ready, c) }
+func (s *Server) AddReadyCheck(c ReadyCheck) {
+	if c.Timeout <= 0 {
+		c.Timeout = ReadyTimeout
+	}
+	s.ready = append(s.ready, &readyCheck{ReadyCheck: c})
+}
 
-// Handle mounts h at pattern (net/http ServeMux syntax, e.g. "POST /xds/registry").
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// Handle mounts h at pattern (net/http ServeMux syntax, e.g. "POST
+// /xds/registry") behind the limits of its route class (see Limits).
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.routes++
+	s.mux.Handle(pattern, s.limit(pattern, h))
+}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// readyz runs every check at once, each under its own deadline, so a
+// dependency that hangs is reported unavailable without making the
+// others look unavailable too.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
+	results := make([]error, len(s.ready))
+	var wg sync.WaitGroup
+	for i, c := range s.ready {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.runCheck(r.Context(), c)
+		}()
+	}
+	wg.Wait()
 	status := http.StatusOK
 	checks := map[string]string{}
-	for _, c := range s.ready {
-		if err := c.Check(ctx); err != nil {
+	for i, c := range s.ready {
+		if err := results[i]; err != nil {
 			status = http.StatusServiceUnavailable
 			checks[c.Name] = "unavailable"
-			s.log.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)
+			s.log.WarnContext(r.Context(), "readiness check failed", "check", c.Name, "err", err)
 			continue
 		}
 		checks[c.Name] = "ok"
@@ -82,11 +124,61 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, map[string]any{"status": state, "checks": checks})
 }
 
-// statusWriter remembers the status code and bytes written.
+// errCheckStuck: a run of the check abandoned at its deadline has not
+// returned yet.
+var errCheckStuck = errors.New("an earlier run of the check has not returned")
+
+// Run states of one readiness check run.
+const (
+	runGoing int32 = iota
+	runDone
+	runAbandoned
+)
+
+// runCheck runs c under its deadline. A check that ignores its context is
+// abandoned at the deadline, and while an abandoned run has not returned
+// the check is reported unavailable without starting another, so a hung
+// dependency cannot pile up goroutines. Concurrent probes of a check that
+// answers run side by side.
+func (s *Server) runCheck(ctx context.Context, c *readyCheck) error {
+	if c.abandoned.Load() > 0 {
+		return errCheckStuck
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	var state atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("check panicked: %v", v)
+			}
+			if !state.CompareAndSwap(runGoing, runDone) {
+				c.abandoned.Add(-1)
+			}
+		}()
+		done <- c.Check(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		if state.CompareAndSwap(runGoing, runAbandoned) {
+			c.abandoned.Add(1)
+		}
+		return fmt.Errorf("no answer within %v: %w", c.Timeout, ctx.Err())
+	}
+}
+
+// statusWriter remembers the status code and bytes written, writes with a
+// deadline extended on progress, and marks progress.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status   int
+	bytes    int64
+	rc       *http.ResponseController
+	idle     time.Duration
+	progress *progress
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -100,8 +192,12 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
+	if n > 0 {
+		w.progress.mark()
+	}
 	return n, err
 }
 
@@ -118,8 +214,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		ctx := WithRequestID(r.Context(), id)
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
-		sw := &statusWriter{ResponseWriter: w}
+		rc := http.NewResponseController(w)
+		sw := &statusWriter{ResponseWriter: w, rc: rc, idle: s.limits.IdleTimeout, progress: newProgress()}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &idleBody{body: r.Body, rc: rc, w: w, timeout: s.limits.IdleTimeout, progress: sw.progress}
+		}
 		defer func() {
+			// What is still buffered is written after the handler
+			// returns: that too must not wait on a client forever.
+			_ = rc.SetWriteDeadline(time.Now().Add(s.limits.IdleTimeout))
 			// A response cut off on purpose (http.ErrAbortHandler, e.g. a
 			// document stream that broke) and a panic after the response
 			// started both end in an aborted connection, so the client

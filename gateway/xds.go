@@ -31,16 +31,18 @@ const (
 // /xds/repository (ITI-41, ITI-43). Every data path goes through the
 // access Guard.
 type XDS struct {
-	Guard   *access.Guard
-	Auth    *SOAPAuth
-	Limits  soap.Limits
+	Guard  *access.Guard
+	Auth   *SOAPAuth
+	Limits soap.Limits
+	// Gate, if set, bounds the envelopes both endpoints read at once.
+	Gate    *soap.Gate
 	Log     *slog.Logger
 	Metrics Metrics
 }
 
 // RegistryHandler is the /xds/registry endpoint.
 func (x *XDS) RegistryHandler() http.Handler {
-	m := &soap.Mux{Limits: x.Limits, Logger: x.Log}
+	m := &soap.Mux{Limits: x.Limits, Gate: x.Gate, Logger: x.Log}
 	m.Handle(ActionRegister, x.register)
 	m.Handle(ActionStoredQuery, x.storedQuery)
 	return m
@@ -48,7 +50,7 @@ func (x *XDS) RegistryHandler() http.Handler {
 
 // RepositoryHandler is the /xds/repository endpoint.
 func (x *XDS) RepositoryHandler() http.Handler {
-	m := &soap.Mux{Limits: x.Limits, Logger: x.Log}
+	m := &soap.Mux{Limits: x.Limits, Gate: x.Gate, Logger: x.Log}
 	m.Handle(ActionProvide, x.provide)
 	m.Handle(ActionRetrieve, x.retrieve)
 	return m

@@ -111,8 +111,8 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 				return nil, fmt.Errorf("registry database: %w", err)
 			}
 			a.onClose(func() { pg.Close() })
-			if err := pg.Migrate(ctx); err != nil {
-				return nil, fmt.Errorf("registry migrations: %w", err)
+			if err := migrateIfBehind(ctx, pg); err != nil {
+				return nil, err
 			}
 			store = pg
 		} else {
@@ -207,10 +207,9 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	a.auditKey = auditKey
 	a.auditStore, err = sqlaudit.Open(ctx, c.dsn())
 	if err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
+		return nil, ownerHint(fmt.Errorf("audit log: %w", err))
 	}
 	a.onClose(func() { a.auditStore.Close() })
-	ready = append(ready, gateway.ReadyCheck{Name: "audit-log", Check: a.auditStore.Ping})
 	// The chain's head, kept outside the database (startBackground writes it).
 	a.witness, err = openWitness(ctx, c.witness.resolve(c.s3Settings()), c.data, c.s3Settings())
 	if err != nil {
@@ -237,6 +236,9 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	if err != nil {
 		return nil, err
 	}
+	// Ready when the database answers, the role may insert, and appends
+	// are not failing.
+	ready = append(ready, gateway.ReadyCheck{Name: "audit-log", Check: a.auditLog.Ready})
 	a.onClose(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -254,6 +256,9 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	var blockStore *blocks.Store
 	if a.reg != nil {
 		blockStore, err = blocks.Open(ctx, c.dsn())
+		if errors.Is(err, blocks.ErrSchemaMissing) {
+			return nil, fmt.Errorf("%w; run `pjd migrate` as the schema owner", err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -270,6 +275,8 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	}
 
 	srv := gateway.NewServer(log, metrics, ready)
+	srv.SetLimits(gateway.Limits{IdleTimeout: c.bodyIdleTimeout, RequestTimeout: c.requestTimeout,
+		MaxSearches: c.maxSearches, MaxTransfers: c.maxTransfers})
 	a.handler = srv
 	if c.tlsCert != "" {
 		a.handler = gateway.StrictTransportSecurity(srv)
@@ -295,7 +302,8 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 
 	// SOAP endpoints.
 	xds := &gateway.XDS{Guard: a.guard, Auth: &gateway.SOAPAuth{SAML: saml, DevLoopback: c.dev},
-		Limits: soap.Limits{MaxRequest: int64(c.maxRequest)}, Log: log, Metrics: metrics}
+		Limits: soap.Limits{MaxRequest: int64(c.maxRequest), MaxEnvelope: int64(c.maxEnvelope)},
+		Gate:   soap.NewGate(soap.GateConfig{Concurrent: c.maxEnvelopes}), Log: log, Metrics: metrics}
 	if c.has(roleRegistry) {
 		srv.Handle("POST /xds/registry", xds.RegistryHandler())
 	}
@@ -309,6 +317,33 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 }
 
 func (a *app) demoData() bool { return a.cfg.demoData.or(a.cfg.dev) }
+
+// migrateIfBehind migrates the registry schema only when it is older than
+// this pjd: the service role pjd serve runs as may read the schema's
+// version but not change it (README, "Database roles").
+func migrateIfBehind(ctx context.Context, pg *postgres.Store) error {
+	cur, latest, err := pg.SchemaStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("registry schema: %w", err)
+	}
+	if cur == latest {
+		return nil
+	}
+	if err := pg.Migrate(ctx); err != nil {
+		return fmt.Errorf("the registry schema is at version %d and this pjd needs %d, and this role could not migrate it; "+
+			"run `pjd migrate` as the schema owner: %w", cur, latest, err)
+	}
+	return nil
+}
+
+// ownerHint says what to do when opening a store failed because its
+// schema is behind and this role may not change it (SQLSTATE 42501).
+func ownerHint(err error) error {
+	if err != nil && strings.Contains(err.Error(), "42501") {
+		return fmt.Errorf("%w; the schema may be behind this pjd: run `pjd migrate` as the schema owner", err)
+	}
+	return err
+}
 
 // wireGateway mounts the consumer-facing endpoints: MHD, audit review, the
 // dev issuer and the UI.
@@ -345,8 +380,12 @@ func (a *app) wireGateway(ctx context.Context, srv *gateway.Server, promReg *pro
 	if len(issuers) == 0 {
 		return errors.New("no token issuer configured (--issuer)")
 	}
+	issuerHTTP, err := issuerClient(c.issuerCAs)
+	if err != nil {
+		return err
+	}
 	v, err := trust.NewVerifier(trust.Config{Issuers: issuers, Audience: c.audience, Replay: replay,
-		AllowDevIssuer: c.dev, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		AllowDevIssuer: c.dev, HTTPClient: issuerHTTP})
 	if err != nil {
 		return fmt.Errorf("token verifier: %w", err)
 	}
@@ -378,6 +417,31 @@ func (a *app) wireGateway(ctx context.Context, srv *gateway.Server, promReg *pro
 	}
 	srv.Handle("GET /fhir/R4/AuditEvent", ah)
 	return a.wireUI(ctx, srv)
+}
+
+// issuerClient is the HTTP client that fetches issuer metadata and keys:
+// the system roots, plus the --issuer-ca certificates when given (a
+// private issuer such as pjd dev-issuer).
+func issuerClient(caFiles []string) (*http.Client, error) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	if len(caFiles) == 0 {
+		return c, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	certs, err := loadCerts(caFiles)
+	if err != nil {
+		return nil, fmt.Errorf("--issuer-ca: %w", err)
+	}
+	for _, cert := range certs {
+		pool.AddCert(cert)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	c.Transport = tr
+	return c, nil
 }
 
 func loadCerts(paths []string) ([]*x509.Certificate, error) {

@@ -67,6 +67,17 @@ func TestServeConfigTable(t *testing.T) {
 		{"saml without issuer", []string{"--dev", "--saml-cert", filepath.Join(dir, "missing.pem")}, "--saml-cert needs"},
 		{"syslog without CA", []string{"--dev", "--syslog-addr", "127.0.0.1:6514"}, "--syslog-ca"},
 		{"demo data in production", []string{"--demo-data=true"}, "--demo-data: only with --dev"},
+		{"zero envelope", []string{"--dev", "--max-envelope-size", "0"}, "--max-envelope-size"},
+		{"request smaller than the envelope limit", []string{"--dev", "--max-request-size", "1MiB", "--max-document-size", "1MiB"}, ""},
+		{"no envelopes at once", []string{"--dev", "--max-concurrent-envelopes", "0"}, "--max-concurrent-envelopes"},
+		{"no searches at once", []string{"--dev", "--max-concurrent-searches", "0"}, "--max-concurrent-searches"},
+		{"no transfers at once", []string{"--dev", "--max-concurrent-transfers", "0"}, "--max-concurrent-transfers"},
+		{"zero idle timeout", []string{"--dev", "--body-idle-timeout", "0s"}, "--body-idle-timeout"},
+		{"zero request timeout", []string{"--dev", "--request-timeout", "0s"}, "--request-timeout"},
+		{"zero header timeout", []string{"--dev", "--read-header-timeout", "0s"}, "--read-header-timeout"},
+		{"missing issuer CA", []string{"--dev", "--issuer-ca", filepath.Join(dir, "missing.pem")}, "--issuer-ca"},
+		{"limits", []string{"--dev", "--max-envelope-size", "8MiB", "--max-concurrent-envelopes", "2", "--body-idle-timeout", "1m",
+			"--request-timeout", "10s", "--max-concurrent-searches", "16", "--max-concurrent-transfers", "4", "--read-header-timeout", "5s"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := serveConfigFrom(t, tc.args, nil)

@@ -24,10 +24,11 @@ import (
 // conformanceOptions are the flags of pjd conformance.
 type conformanceOptions struct {
 	clientFlags
-	runRE, clientCert, clientKey, caFile, sourceOrg, devKeys, audience, blocksDB string
-	asJSON                                                             bool
-	maxResults                                                         int
-	maxDoc                                                             byteSize
+	runRE, clientCert, clientKey, sourceOrg, devKeys, audience, blocksDB, issuerURL string
+	caFiles                                                                         listFlag
+	asJSON                                                                          bool
+	maxResults                                                                      int
+	maxDoc                                                                          byteSize
 }
 
 // conformanceCmd is pjd conformance: the IHE scenarios of package
@@ -40,14 +41,16 @@ func conformanceCmd() *cmd {
 			o.clientFlags.define(fs)
 			fs.StringVar(&o.runRE, "run", "", "run only the scenarios whose name or transaction matches this regular expression")
 			fs.BoolVar(&o.asJSON, "json", false, "print the results as JSON")
-			fs.StringVar(&o.clientCert, "client-cert", "", "client certificate (PEM) for mutual TLS: the source identity of the SOAP scenarios")
+			fs.StringVar(&o.clientCert, "client-cert", "", "client certificate (PEM) for mutual TLS: the source identity of the SOAP source transactions (ITI-41/42)")
 			fs.StringVar(&o.clientKey, "client-key", "", "client key (PEM) for mutual TLS")
-			fs.StringVar(&o.caFile, "ca", "", "CA (PEM) to verify the server's certificate (default: the system roots)")
+			o.caFiles = nil
+			fs.Var(&o.caFiles, "ca", "CA (PEM) to verify the server's and the dev issuer's certificates (default: the system roots); repeatable")
+			fs.StringVar(&o.issuerURL, "dev-issuer-url", "", "URL of the dev issuer when it runs apart (pjd dev-issuer); default: the server's own /dev/helseid")
 			fs.IntVar(&o.maxResults, "max-results", 0, "the server's --max-results, for the XDSTooManyResults scenario (0: unknown, skipped)")
 			o.maxDoc = 0
 			fs.Var(&o.maxDoc, "max-document-size", "the server's --max-document-size, for the over-size scenarios (0: unknown, skipped)")
 			fs.StringVar(&o.sourceOrg, "source-org", "", "organisation number the source credential acts for (authorInstitution of the submissions)")
-			fs.StringVar(&o.devKeys, "dev-issuer-keys", "", "the server's <data>/dev-issuer folder (a local --dev server): lets the suite mint expired and break-the-glass attestations")
+			fs.StringVar(&o.devKeys, "dev-issuer-keys", "", "the dev issuer's key folder (<data>/dev-issuer of a local --dev server, or pjd dev-issuer's --dir): lets the suite mint expired and break-the-glass attestations")
 			fs.StringVar(&o.audience, "audience", "nhn:phr", "the server's --audience (for minted tokens)")
 			fs.StringVar(&o.blocksDB, "blocks-db", "", "the server's database (its <data>/registry.db or --postgres-url): lets the suite add patients' blocks for the block-concealment scenarios")
 		},
@@ -79,37 +82,48 @@ func runConformance(ctx context.Context, o *conformanceOptions, stdout io.Writer
 	}
 	base := strings.TrimRight(cf.url, "/")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if o.clientCert != "" || o.caFile != "" {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if o.clientCert != "" {
-			cert, err := tls.LoadX509KeyPair(o.clientCert, o.clientKey)
-			if err != nil {
-				return fmt.Errorf("--client-cert/--client-key: %w", err)
-			}
-			tc.Certificates = []tls.Certificate{cert}
-		}
-		if o.caFile != "" {
-			pem, err := os.ReadFile(o.caFile)
+	if len(o.caFiles) > 0 {
+		pool := x509.NewCertPool()
+		for _, f := range o.caFiles {
+			pem, err := os.ReadFile(f)
 			if err != nil {
 				return fmt.Errorf("--ca: %w", err)
 			}
-			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("--ca: no certificate in %s", o.caFile)
+				return fmt.Errorf("--ca: no certificate in %s", f)
 			}
-			tc.RootCAs = pool
 		}
-		tr.TLSClientConfig = tc
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
 	}
 	target := conformance.Target{
 		BaseURL:         base,
 		HTTP:            &http.Client{Transport: tr, Timeout: time.Minute},
+		IssuerURL:       strings.TrimRight(o.issuerURL, "/"),
 		MaxResults:      o.maxResults,
 		MaxDocumentSize: int64(o.maxDoc),
 		SourceOrgNr:     o.sourceOrg,
 	}
+	if o.clientCert != "" {
+		// Only the source's transactions present the certificate: the
+		// other scenarios are consumers, or nobody.
+		cert, err := tls.LoadX509KeyPair(o.clientCert, o.clientKey)
+		if err != nil {
+			return fmt.Errorf("--client-cert/--client-key: %w", err)
+		}
+		str := tr.Clone()
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		if tr.TLSClientConfig != nil {
+			tc.RootCAs = tr.TLSClientConfig.RootCAs
+		}
+		str.TLSClientConfig = tc
+		target.Source = &http.Client{Transport: str, Timeout: time.Minute}
+	}
 	if o.devKeys != "" {
-		mint, err := conformance.KeyDirMinter(devissuer.DevMode(true), base+"/dev/helseid", o.devKeys, o.audience)
+		mode, iss := devissuer.DevMode(true), base+"/dev/helseid"
+		if target.IssuerURL != "" {
+			mode, iss = devissuer.Standalone(), target.IssuerURL
+		}
+		mint, err := conformance.KeyDirMinter(mode, iss, o.devKeys, o.audience)
 		if err != nil {
 			return fmt.Errorf("--dev-issuer-keys: %w", err)
 		}

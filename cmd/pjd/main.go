@@ -37,6 +37,7 @@ func commandTree() *cmd {
 			blocksCmd(),
 			repositoryCmd(),
 			conformanceCmd(),
+			devIssuerCmd(),
 			benchCmd(),
 			versionCmd(),
 		},

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"pjd/gateway"
+	"pjd/gateway/soap"
 	"pjd/registry"
 	"pjd/repository"
 )
@@ -57,7 +58,16 @@ type serveConfig struct {
 	sweepGrace     time.Duration
 	uploadTimeout  time.Duration
 
+	maxEnvelope       byteSize
+	maxEnvelopes      int
+	readHeaderTimeout time.Duration
+	bodyIdleTimeout   time.Duration
+	requestTimeout    time.Duration
+	maxSearches       int
+	maxTransfers      int
+
 	issuers        listFlag
+	issuerCAs      listFlag
 	audience       string
 	redisURL       string
 	samlCerts      listFlag
@@ -122,7 +132,17 @@ func defineServeFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.sweepGrace, "sweep-grace", 2*time.Hour, "blobs younger than this are never swept (at least --upload-timeout)")
 	fs.DurationVar(&c.uploadTimeout, "upload-timeout", time.Hour, "longest an ITI-41 upload may take from start to registration")
 
+	c.maxEnvelope = soap.DefaultRequestEnvelope
+	fs.Var(&c.maxEnvelope, "max-envelope-size", "largest SOAP request envelope (a plain message, or the root part of MTOM); read before authentication")
+	fs.IntVar(&c.maxEnvelopes, "max-concurrent-envelopes", soap.DefaultConcurrentEnvelopes(), "SOAP envelopes read and parsed at once; more wait briefly, then get 503")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
+	fs.DurationVar(&c.bodyIdleTimeout, "body-idle-timeout", gateway.DefaultLimits.IdleTimeout, "a request body, or a response, that moves no byte for this long is dropped (uploads and downloads may take as long as bytes keep moving)")
+	fs.DurationVar(&c.requestTimeout, "request-timeout", gateway.DefaultLimits.RequestTimeout, "deadline of searches, queries and registrations; streaming transfers are cancelled after four times this long without progress")
+	fs.IntVar(&c.maxSearches, "max-concurrent-searches", gateway.DefaultLimits.MaxSearches, "requests in flight per search route (MHD, ITI-18/42, audit); more wait briefly, then get 503")
+	fs.IntVar(&c.maxTransfers, "max-concurrent-transfers", gateway.DefaultLimits.MaxTransfers, "requests in flight per transfer route (ITI-41/43, ITI-65/68, UI content); more wait briefly, then get 503")
+
 	fs.Var(&c.issuers, "issuer", "trusted HelseID issuer metadata URL (.well-known/openid-configuration); repeatable")
+	fs.Var(&c.issuerCAs, "issuer-ca", "CA certificate (PEM) trusted, besides the system roots, for fetching issuer metadata and keys (e.g. pjd dev-issuer's ca.pem); repeatable")
 	fs.StringVar(&c.audience, "audience", "nhn:phr", "required aud of access tokens")
 	fs.StringVar(&c.redisURL, "redis-url", "", "Redis URL for the DPoP replay cache and UI sessions (required without --dev)")
 	fs.Var(&c.samlCerts, "saml-cert", "PEM file of a certificate trusted to sign XUA assertions; repeatable")
@@ -217,6 +237,25 @@ func (c *serveConfig) validate() error {
 	}
 	if c.uploadTimeout <= 0 {
 		p.addf("--upload-timeout: must be positive")
+	}
+	if c.maxEnvelope <= 0 {
+		p.addf("--max-envelope-size: must be positive")
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--max-concurrent-envelopes", c.maxEnvelopes}, {"--max-concurrent-searches", c.maxSearches}, {"--max-concurrent-transfers", c.maxTransfers}} {
+		if f.v < 1 {
+			p.addf("%s: must be at least 1", f.name)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"--read-header-timeout", c.readHeaderTimeout}, {"--body-idle-timeout", c.bodyIdleTimeout}, {"--request-timeout", c.requestTimeout}} {
+		if f.v <= 0 {
+			p.addf("%s: must be positive", f.name)
+		}
 	}
 	if c.sweepInterval > 0 && c.sweepGrace < c.uploadTimeout {
 		p.addf("--sweep-grace (%s) must be at least --upload-timeout (%s), or uploads in flight could be swept", c.sweepGrace, c.uploadTimeout)
@@ -317,6 +356,11 @@ func (c *serveConfig) validate() error {
 			p.addf("--saml-cert: %v", err)
 		}
 	}
+	for _, f := range c.issuerCAs {
+		if _, err := os.Stat(f); err != nil {
+			p.addf("--issuer-ca: %v", err)
+		}
+	}
 	if len(c.samlCerts) > 0 && (len(c.samlIssuers) == 0 || len(c.samlAudiences) == 0) {
 		p.addf("--saml-cert needs --saml-issuer and --saml-audience")
 	}
@@ -403,6 +447,7 @@ func serve(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) (err e
 	defer a.close()
 
 	srv := gateway.HTTPServer(c.listen, a.handler, log)
+	srv.ReadHeaderTimeout = c.readHeaderTimeout
 	if c.tlsCert != "" {
 		tc, err := serverTLS(c)
 		if err != nil {

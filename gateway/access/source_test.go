@@ -26,6 +26,17 @@ func TestCheckSource(t *testing.T) {
 	}
 	noDocs := sub()
 	noDocs.Documents, noDocs.Associations = nil, nil
+	// A Folder or associations alone are judged by the SubmissionSet's
+	// authors.
+	noDocsForeign := sub()
+	noDocsForeign.Documents, noDocsForeign.Associations = nil, nil
+	noDocsForeign.SubmissionSet.Authors = foreignAuthors()
+	noDocsNoAuthor := sub()
+	noDocsNoAuthor.Documents, noDocsNoAuthor.Associations = nil, nil
+	noDocsNoAuthor.SubmissionSet.Authors = nil
+	// A document for another patient is the registry's to refuse.
+	otherPatient := sub()
+	otherPatient.Documents[0].PatientID = cx(patientQ)
 	for _, c := range []struct {
 		name string
 		g    *access.Guard
@@ -43,7 +54,11 @@ func TestCheckSource(t *testing.T) {
 		{"dev sources do not extend to other systems", dev.guard, foreign, sub(), policy.RuleSourceForeignOrganisation},
 		{"citizen", e.guard, citizen(patientP), sub(), policy.RuleRegisterNotPermitted},
 		{"no principal", e.guard, nil, sub(), policy.RuleNoPrincipal},
-		{"no documents", e.guard, source(), noDocs, policy.RuleRegisterNotPermitted},
+		{"no documents, the source's own organisation", e.guard, source(), noDocs, ""},
+		{"no documents, another organisation", e.guard, source(), noDocsForeign, policy.RuleSourceForeignOrganisation},
+		{"no documents, no author", e.guard, source(), noDocsNoAuthor, policy.RuleSourceForeignOrganisation},
+		{"no documents, not a source", e.guard, citizen(patientP), noDocs, policy.RuleRegisterNotPermitted},
+		{"a document of another patient", e.guard, source(), otherPatient, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.g.CheckSource(context.Background(), c.p, c.sub)
@@ -59,6 +74,15 @@ func TestCheckSource(t *testing.T) {
 			}
 		})
 	}
+}
+
+// foreignAuthors are authors at an organisation the test source does not
+// act for.
+func foreignAuthors() []registry.Author {
+	a := registry.SampleAuthor()
+	a.Institutions = []string{registry.XON{OrganizationName: "Testsykehuset HF",
+		AssigningAuthority: registry.HD{UniversalID: registry.OIDOrgnr, UniversalIDType: "ISO"}, OrganizationIdentifier: "910000047"}.String()}
+	return []registry.Author{a}
 }
 
 func TestRegisterAndUploadAreChecked(t *testing.T) {
@@ -84,6 +108,15 @@ func TestRegisterAndUploadAreChecked(t *testing.T) {
 		t.Fatal("invalid metadata registered")
 	} else if l, ok := registry.AsErrors(err); !ok || !l.Failed() {
 		t.Fatalf("Register error %v is not a RegistryError list", err)
+	}
+	// A document of another patient than its SubmissionSet's: the
+	// profile's XDSPatientIdDoesNotMatch, not a policy refusal.
+	mixed := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 79})
+	mixed.Documents[0].PatientID = cx(patientQ)
+	if _, err := e.guard.Register(ctx, source(), mixed); err == nil {
+		t.Fatal("a document of another patient registered")
+	} else if l, ok := registry.AsErrors(err); !ok || len(l) == 0 || l[0].Code != registry.ErrCodePatientIDDoesNotMatch {
+		t.Fatalf("Register of a document of another patient = %v, want XDSPatientIdDoesNotMatch", err)
 	}
 	// And a valid one is registered.
 	if w, err := e.guard.Register(ctx, source(), sub); err != nil || w.Failed() {

@@ -320,6 +320,13 @@ func (g *Guard) Retrieve(ctx context.Context, c Call, reqs []repository.Document
 // CheckSource decides whether the principal may register sub: a source
 // may register documents only for its own organisation. The --dev
 // loopback source may register for any.
+//
+// A submission without documents (a Folder, or associations between
+// registered objects) is judged by its SubmissionSet's authors. A
+// document naming another patient than its SubmissionSet is left to the
+// registry, which refuses it with the error the profile defines
+// (XDSPatientIdDoesNotMatch): the source sent both itself, so nothing is
+// revealed, and the source learns what to fix.
 func (g *Guard) CheckSource(ctx context.Context, p *trust.Principal, sub *registry.Submission) error {
 	if p == nil {
 		return &Denied{Rule: policy.RuleNoPrincipal, Reason: "no credential"}
@@ -337,7 +344,16 @@ func (g *Guard) CheckSource(ctx context.Context, p *trust.Principal, sub *regist
 		req.PatientIDs = []string{patientNumber(sub.SubmissionSet.PatientID)}
 	}
 	for _, d := range sub.Documents {
-		req.Documents = append(req.Documents, policyDocument(d))
+		pd := policyDocument(d)
+		if len(req.PatientIDs) == 1 && pd.PatientID != req.PatientIDs[0] {
+			return nil // the registry refuses it: XDSPatientIdDoesNotMatch
+		}
+		req.Documents = append(req.Documents, pd)
+	}
+	if len(sub.Documents) == 0 && sub.SubmissionSet != nil {
+		ss := sub.SubmissionSet
+		pd := policyDocument(&registry.DocumentEntry{UniqueID: ss.UniqueID, PatientID: ss.PatientID, Authors: ss.Authors})
+		req.Documents = []policy.Document{pd}
 	}
 	dec := g.pol.Decide(req)
 	if !dec.Permitted() {

@@ -43,6 +43,7 @@ type Logger struct {
 	mu      sync.RWMutex // guards closed against sends on queue
 	closed  bool
 	stopped chan struct{}
+	health  appendHealth // the latest append's outcome, for Ready
 }
 
 type pending struct {
@@ -235,8 +236,10 @@ func (l *Logger) appendBatch(ps []*pending) error {
 		for _, r := range recs {
 			r.Seq, r.Hash = 0, ""
 		}
+		l.health.set(l.opts.Now(), err)
 		return err
 	}
+	l.health.set(l.opts.Now(), nil)
 	l.opts.Metrics.AuditCommitted(len(ps), time.Since(start))
 	var out []Record
 	if l.opts.OnCommit != nil {

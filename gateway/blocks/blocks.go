@@ -32,6 +32,10 @@ import (
 var (
 	// ErrNotFound: no block in force with that id.
 	ErrNotFound = errors.New("blocks: no such block")
+	// ErrSchemaMissing: the table or its index does not exist and could
+	// not be created (a role without DDL rights; run pjd migrate as the
+	// schema's owner).
+	ErrSchemaMissing = errors.New("blocks: the patient_blocks table is missing and could not be created")
 	// ErrInvalid: the block cannot be stored as given (the error says
 	// why). A block that could never match a request — a patient or
 	// practitioner that is not a national identity number, an
@@ -59,7 +63,8 @@ var _ policy.BlockStore = (*Store)(nil)
 
 // Open opens the blocks table in the database named by dsn (a postgres://
 // URL, or a SQLite file path — the value the registry is opened with) and
-// creates it when missing.
+// creates it (and its index) only when missing, so that a role without
+// DDL rights opens an existing table (see ErrSchemaMissing).
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{now: time.Now}
 	var err error
@@ -93,6 +98,19 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
+	// Only what is missing is created: CREATE … IF NOT EXISTS still needs
+	// the privilege to create, which the service role does not hold.
+	exists := `SELECT COUNT(*) FROM sqlite_master WHERE name IN ('patient_blocks', 'patient_blocks_patient')`
+	if s.pg {
+		exists = `SELECT (to_regclass('patient_blocks') IS NOT NULL)::int + (to_regclass('patient_blocks_patient') IS NOT NULL)::int`
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, exists).Scan(&n); err != nil {
+		return fmt.Errorf("blocks: reading the schema: %w", err)
+	}
+	if n == 2 {
+		return nil
+	}
 	ts := "TEXT"
 	if s.pg {
 		ts = "TIMESTAMPTZ"
@@ -113,7 +131,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for _, q := range stmts {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("blocks: creating table: %w", err)
+			return fmt.Errorf("%w: %w", ErrSchemaMissing, err)
 		}
 	}
 	return nil

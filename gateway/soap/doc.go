@@ -13,11 +13,17 @@
 // io.Reader per attachment.
 //
 // What it guarantees:
-//   - Envelopes are bounded (Limits.MaxEnvelope) and checked token by token
-//     before a tree is built: no DTD, no entity declarations or expansion,
-//     no external entities, no processing instructions, bounded depth,
-//     element and attribute counts, valid UTF-8 only. A billion-laughs body
-//     costs a few kilobytes and gets a Sender fault.
+//   - Envelopes are bounded (Limits.MaxEnvelope; 4 MiB for requests by
+//     default, DefaultRequestEnvelope, since they are read before their
+//     sender is authenticated) and checked token by token before a tree is
+//     built: no DTD, no entity declarations or expansion, no external
+//     entities, no processing instructions, bounded depth, element and
+//     attribute counts, valid UTF-8 only. A billion-laughs body costs a few
+//     kilobytes and gets a Sender fault.
+//   - A Gate, when a Mux has one, bounds how many envelopes are read and
+//     parsed at once (the rest get a BusyFault: 503 with Retry-After), how
+//     long each may take to arrive, and hands memory back to the operating
+//     system after a burst of large ones.
 //   - Attachments stream: ReadRequest/NextPart, MTOMWriter and
 //     Client.CallMTOM copy parts between the connection and an io.Reader
 //     with constant memory; the total body is bounded by Limits.MaxRequest

@@ -104,7 +104,8 @@ func (f *Fault) Unwrap() []error {
 
 // HTTPStatus is the status the SOAP 1.2 HTTP binding gives this fault:
 // 400 for env:Sender, 500 for everything else. A body that is not SOAP at
-// all gets 415.
+// all gets 415, a body that stopped arriving 408, and a request refused
+// because the service is busy (BusyFault) 503.
 func (f *Fault) HTTPStatus() int {
 	if f.status != 0 {
 		return f.status
@@ -136,6 +137,17 @@ func SenderFault(reason string, cause error) *Fault {
 func ReceiverFault(reason string, cause error) *Fault {
 	return &Fault{Code: CodeReceiver, Reason: reason, kind: ErrReceiver, cause: cause}
 }
+
+// BusyFault is the fault of a request the service did not take on because
+// it is at its limit of concurrent work: a Receiver fault sent with HTTP
+// 503 and Retry-After, so that clients and load balancers retry later.
+// reason goes to the client.
+func BusyFault(reason string) *Fault {
+	return &Fault{Code: CodeReceiver, Reason: reason, kind: ErrBusy, status: http.StatusServiceUnavailable}
+}
+
+// RetryAfter is the Retry-After (seconds) sent with a BusyFault.
+const RetryAfter = "1"
 
 // ActionNotSupportedFault is the WS-Addressing fault for an Action the
 // endpoint does not implement.
@@ -204,6 +216,9 @@ func WriteFault(w http.ResponseWriter, f *Fault) error {
 		h.Set("Content-Type", contentTypeWithAction(MediaSOAP12, f.Action()))
 	}
 	h.Del("Content-Length")
+	if f.kind == ErrBusy {
+		h.Set("Retry-After", RetryAfter)
+	}
 	w.WriteHeader(f.HTTPStatus())
 	bw := bufio.NewWriter(w)
 	if f.soap11 {

@@ -9,8 +9,10 @@ import (
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -208,34 +210,41 @@ func openMTOM(r io.Reader, params map[string]string, lim Limits) (*multipart.Par
 // readEnvelope reads at most max bytes of envelope. A declared size
 // (Content-Length) sizes the first buffer, but only up to 1 MiB: memory
 // beyond that is committed as bytes actually arrive, so a client cannot
-// make the server allocate by merely announcing a large body.
+// make the server allocate by merely announcing a large body. The buffer
+// grows by doubling but never beyond max+1 bytes (the one byte that shows
+// the envelope is too large), so an oversized envelope costs max+1 bytes,
+// not twice that.
 func readEnvelope(r io.Reader, max, size int64) ([]byte, error) {
 	initial := int64(32 << 10)
 	if size >= 0 && size <= max {
 		initial = min(size+1, 1<<20) // +1: room to see EOF without growing
 	}
-	r = io.LimitReader(r, max+1)
+	initial = min(initial, max+1)
 	b := make([]byte, 0, initial)
-	for {
+	for int64(len(b)) <= max {
 		if len(b) == cap(b) {
-			nb := make([]byte, len(b), 2*cap(b))
+			size := 2 * int64(cap(b))
+			if size >= max {
+				size = max + 1
+			}
+			nb := make([]byte, len(b), size)
 			copy(nb, b)
 			b = nb
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if err == io.EOF {
+		if int64(len(b)) > max {
 			break
+		}
+		if err == io.EOF {
+			return b, nil
 		}
 		if err != nil {
 			return nil, partError(err)
 		}
 	}
-	if int64(len(b)) > max {
-		return nil, faultf(CodeSender, ErrTooLarge, fmt.Errorf("envelope > %d bytes", max),
-			"The SOAP envelope is larger than this service accepts")
-	}
-	return b, nil
+	return nil, faultf(CodeSender, ErrTooLarge, fmt.Errorf("envelope > %d bytes", max),
+		"The SOAP envelope is larger than this service accepts")
 }
 
 // partReader hands out the MTOM parts after the root.
@@ -333,6 +342,13 @@ func partError(err error) error {
 	if errors.As(err, &f) {
 		return f
 	}
+	if isTimeout(err) {
+		// The connection's read deadline passed: the client stopped
+		// sending (the gateway drops a body that makes no progress).
+		f := faultf(CodeSender, ErrTimeout, err, "The message stopped arriving before it was complete")
+		f.status = http.StatusRequestTimeout
+		return f
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		// A wrapped io.EOF from multipart means the body ended before the
 		// closing boundary.
@@ -343,6 +359,15 @@ func partError(err error) error {
 		return faultf(CodeSender, ErrMalformed, err, "An attachment is not valid base64")
 	}
 	return faultf(CodeSender, ErrMalformed, err, "The multipart message is malformed")
+}
+
+// isTimeout reports whether err is a read deadline that passed.
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // normalizeCID turns a Content-ID header value, a start parameter or a

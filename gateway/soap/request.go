@@ -19,7 +19,8 @@ type Request struct {
 // type="application/xop+xml"). The envelope is read into memory within
 // lim; MTOM attachments stay on the connection and stream through
 // NextPart. Every error is a *Fault ready for WriteFault; it also matches
-// one of the Err* kinds with errors.Is.
+// one of the Err* kinds with errors.Is. A zero lim.MaxEnvelope is
+// DefaultRequestEnvelope.
 //
 // Checks, in order: media type and charset (SOAP 1.1 gets a
 // VersionMismatch fault), size, XML safety (no DTD, entities, processing
@@ -29,7 +30,7 @@ type Request struct {
 // the media-type action parameter equal to wsa:Action), a single Body
 // element, and xop:Include references (cid: only).
 func ReadRequest(r *http.Request, lim Limits) (*Request, error) {
-	m, err := readMessage(r.Header.Get("Content-Type"), r.Body, r.ContentLength, lim.withDefaults(), true)
+	m, err := readMessage(r.Header.Get("Content-Type"), r.Body, r.ContentLength, lim.forRequests(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +48,10 @@ type HandlerFunc func(w http.ResponseWriter, r *Request)
 type Mux struct {
 	// Limits bound every request; zero fields take DefaultLimits.
 	Limits Limits
+	// Gate, if set, bounds how many envelopes are read and parsed at once
+	// (shared by the endpoints it guards); a request that gets no turn is
+	// answered with a BusyFault (503, Retry-After).
+	Gate *Gate
 	// Logger, if set, receives one record per fault the mux answers, with
 	// the internal cause that the client never sees.
 	Logger *slog.Logger
@@ -69,7 +74,27 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "SOAP endpoint: use POST", http.StatusMethodNotAllowed)
 		return
 	}
+	if m.Gate != nil {
+		t, err := m.Gate.enter(r)
+		if err != nil {
+			var f *Fault
+			if !errors.As(err, &f) { // the client went away while waiting
+				f = ReceiverFault("The request was cancelled", err)
+			}
+			m.fault(w, r, f)
+			return
+		}
+		defer t.finish()
+		req, err := ReadRequest(r, m.Limits)
+		t.release()
+		m.serve(w, r, req, err)
+		return
+	}
 	req, err := ReadRequest(r, m.Limits)
+	m.serve(w, r, req, err)
+}
+
+func (m *Mux) serve(w http.ResponseWriter, r *http.Request, req *Request, err error) {
 	if err != nil {
 		var f *Fault
 		if !errors.As(err, &f) {

@@ -72,6 +72,13 @@ var (
 	ErrXOP = errors.New("soap: invalid XOP include")
 	// ErrReceiver: the service failed while processing a valid request.
 	ErrReceiver = errors.New("soap: receiver error")
+	// ErrBusy: the service is at its limit of concurrent work and did not
+	// read the request; the client should retry later (HTTP 503 with
+	// Retry-After).
+	ErrBusy = errors.New("soap: service busy")
+	// ErrTimeout: the message stopped arriving, or did not arrive within
+	// the time allowed, before it was complete.
+	ErrTimeout = errors.New("soap: message did not arrive in time")
 
 	// ErrRelatesTo (client): the response's RelatesTo is not the request's
 	// MessageID.
@@ -82,11 +89,13 @@ var (
 )
 
 // Limits bound what reading a message may cost. A zero field takes the
-// value from DefaultLimits.
+// value from DefaultLimits (MaxEnvelope of a request: from
+// DefaultRequestEnvelope).
 type Limits struct {
 	// MaxEnvelope is the largest SOAP envelope in bytes: the whole body of
 	// a plain SOAP message, or the root part of an MTOM message. The
-	// envelope is held in memory; attachments are not.
+	// envelope is held in memory (and parsed into a tree several times its
+	// size); attachments are not.
 	MaxEnvelope int64
 	// MaxRequest is the largest HTTP body in bytes, all MIME parts
 	// together. It is enforced while attachments stream.
@@ -102,9 +111,18 @@ type Limits struct {
 	MaxParts int
 }
 
-// DefaultLimits suit XDS.b traffic: envelopes with a few thousand
-// DocumentEntries or inline documents of a few MiB, and attachments up to
-// 2 GiB in total.
+// DefaultRequestEnvelope is the largest request envelope ReadRequest
+// accepts when Limits.MaxEnvelope is zero. Requests are read before their
+// sender is authenticated (the XUA assertion is inside), so this bound is
+// what an anonymous client can make the server hold. 4 MiB is room for an
+// ITI-42 register of a few thousand DocumentEntries, or ITI-41 documents
+// of about 3 MiB sent inline as base64; larger documents travel as MTOM
+// attachments, which stream and do not count. A stored query is a few KiB.
+const DefaultRequestEnvelope = 4 << 20
+
+// DefaultLimits suit XDS.b traffic: response envelopes of up to 32 MiB
+// (an ITI-18 answer of thousands of DocumentEntries), request envelopes of
+// DefaultRequestEnvelope, and attachments up to 2 GiB in total.
 var DefaultLimits = Limits{
 	MaxEnvelope: 32 << 20,
 	MaxRequest:  2 << 30,
@@ -112,6 +130,14 @@ var DefaultLimits = Limits{
 	MaxElements: 200_000,
 	MaxAttrs:    128,
 	MaxParts:    10_000,
+}
+
+// forRequests fills l's zero fields for reading a request.
+func (l Limits) forRequests() Limits {
+	if l.MaxEnvelope <= 0 {
+		l.MaxEnvelope = DefaultRequestEnvelope
+	}
+	return l.withDefaults()
 }
 
 func (l Limits) withDefaults() Limits {

@@ -84,6 +84,13 @@ func (s *Store) Migrate(ctx context.Context) error { return s.s.Migrate(ctx) }
 // SchemaVersion returns the highest applied schema version (0: none).
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) { return s.s.SchemaVersion(ctx) }
 
+// SchemaStatus returns the applied schema version and the newest this
+// program knows, reading only (a role without DDL rights may call it);
+// see sqlstore.Store.SchemaStatus.
+func (s *Store) SchemaStatus(ctx context.Context) (current, latest int, err error) {
+	return s.s.SchemaStatus(ctx)
+}
+
 // Documents implements registry.Reader.
 func (s *Store) Documents(ctx context.Context, f registry.DocumentFilter) ([]*registry.DocumentEntry, error) {
 	return s.s.Documents(ctx, f)
@@ -149,6 +156,7 @@ func dialect() *sqlstore.Dialect {
 			checksum   text NOT NULL,
 			applied_at timestamptz NOT NULL DEFAULT now()
 		)`,
+		HasMigrationsTable: `SELECT to_regclass('schema_migrations') IS NOT NULL`,
 		// One lock for all migrators of this database (the number is
 		// arbitrary, fixed, and only used here).
 		MigrationLock: "SELECT pg_advisory_xact_lock(7220150001)",

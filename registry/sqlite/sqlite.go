@@ -109,6 +109,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Migrate brings the schema to the newest version (Open already did).
 func (s *Store) Migrate(ctx context.Context) error { return s.s.Migrate(ctx) }
 
+// SchemaStatus returns the applied schema version and the newest this
+// program knows, reading only.
+func (s *Store) SchemaStatus(ctx context.Context) (current, latest int, err error) {
+	return s.s.SchemaStatus(ctx)
+}
+
 // SchemaVersion returns the highest applied schema version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) { return s.s.SchemaVersion(ctx) }
 
@@ -174,6 +180,7 @@ func dialect() *sqlstore.Dialect {
 			checksum   TEXT NOT NULL,
 			applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 		) STRICT`,
+		HasMigrationsTable: `SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`,
 	}
 }
 

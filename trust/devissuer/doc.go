@@ -13,8 +13,17 @@
 // document says pjd_dev_issuer and every token carries pjd_dev, which a
 // production Verifier refuses.
 //
-// It must never run outside pjd serve --dev: New refuses to build an issuer
-// unless handed DevMode(true), which only the --dev flag should produce. It
+// Run as its own process (pjd dev-issuer, Standalone mode) it serves over
+// HTTPS with a certificate authority of its own (LoadOrCreatePKI: the CA,
+// HTTPS certificates for itself and for pjd serve, a source system's
+// client certificate and an XUA signing certificate), and its tokens carry
+// no development marks: a pjd serve without --dev accepts them only when
+// told to trust exactly this issuer and its CA, which is how production
+// mode is tested end to end without the real HelseID.
+//
+// It must never run outside pjd serve --dev or pjd dev-issuer: New refuses
+// to build an issuer unless handed DevMode(true), which only the --dev flag
+// should produce, or Standalone(), which only pjd dev-issuer should. It
 // must never use real people: every F-nr, HPR number and organisation in
 // the catalogue is synthetic. The signing key is kept in the directory the
 // caller names, so tokens survive a restart.

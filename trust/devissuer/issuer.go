@@ -26,15 +26,25 @@ import (
 )
 
 // Mode is the proof that the caller runs in development mode. The zero
-// Mode is not dev mode; only DevMode(true) is.
-type Mode struct{ dev bool }
+// Mode is not dev mode; only DevMode(true) and Standalone() are.
+type Mode struct{ dev, standalone bool }
 
 // DevMode returns the Mode for the value of the --dev flag. Pass the
-// flag's value and nothing else.
+// flag's value and nothing else. Its tokens and metadata are marked as a
+// development issuer's, which only a --dev server accepts.
 func DevMode(devFlag bool) Mode { return Mode{dev: devFlag} }
 
+// Standalone is the Mode of the issuer running as its own process (pjd
+// dev-issuer, over HTTPS with its own CA), so that a pjd serve without
+// --dev can be tested end to end. Its tokens and metadata carry no
+// development marks: to a production server it is just another HTTPS
+// issuer, trusted only when configured explicitly (--issuer with its
+// metadata URL, and --issuer-ca with its CA, which nothing else trusts).
+// Only pjd dev-issuer, and tools minting for it, should use it.
+func Standalone() Mode { return Mode{dev: true, standalone: true} }
+
 // ErrNotDevMode is returned by New outside development mode.
-var ErrNotDevMode = errors.New("devissuer: the development token issuer only runs with --dev")
+var ErrNotDevMode = errors.New("devissuer: the development token issuer only runs with --dev or as pjd dev-issuer")
 
 // Options configures the issuer.
 type Options struct {
@@ -53,11 +63,12 @@ type Options struct {
 
 // Issuer is the development token issuer, an http.Handler.
 type Issuer struct {
-	opts   Options
-	prefix string // path of Options.Issuer
-	key    jwk.Key
-	pub    jwk.Key
-	proofs *trust.ProofVerifier
+	opts       Options
+	standalone bool   // no development marks (Standalone)
+	prefix     string // path of Options.Issuer
+	key        jwk.Key
+	pub        jwk.Key
+	proofs     *trust.ProofVerifier
 }
 
 // DefaultAudience is the audience of dev tokens.
@@ -99,7 +110,10 @@ func New(mode Mode, opts Options) (*Issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Issuer{opts: opts, prefix: strings.TrimSuffix(u.Path, "/"), key: key, pub: pub, proofs: pv}, nil
+	if mode.standalone && u.Scheme != "https" {
+		return nil, fmt.Errorf("devissuer: a standalone issuer is served over https, not %q", opts.Issuer)
+	}
+	return &Issuer{opts: opts, standalone: mode.standalone, prefix: strings.TrimSuffix(u.Path, "/"), key: key, pub: pub, proofs: pv}, nil
 }
 
 // loadOrCreateKey reads the RSA signing key from dir, creating it (0600)
@@ -210,7 +224,7 @@ func (iss *Issuer) metadata() map[string]any {
 			}
 		}
 	}
-	return map[string]any{
+	md := map[string]any{
 		"issuer":                                iss.opts.Issuer,
 		"jwks_uri":                              iss.opts.Issuer + "/.well-known/openid-configuration/jwks",
 		"expired_jwks_uri":                      iss.opts.Issuer + "/connect/expiredjwks",
@@ -219,9 +233,12 @@ func (iss *Issuer) metadata() map[string]any {
 		"token_endpoint_auth_methods_supported": []string{"none"},
 		"dpop_signing_alg_values_supported":     strings.Fields(trust.DPoPAlgorithms),
 		"scopes_supported":                      scopes,
-		"pjd_dev_issuer":                        true,
 		"pjd_personas_endpoint":                 iss.opts.Issuer + "/personas",
 	}
+	if !iss.standalone {
+		md["pjd_dev_issuer"] = true
+	}
+	return md
 }
 
 func (iss *Issuer) get(w http.ResponseWriter, r *http.Request, v any) {
@@ -361,9 +378,11 @@ func (iss *Issuer) Mint(_ context.Context, p Persona, patient, jkt string, scope
 		"scope":                                  scopes,
 		"cnf":                                    map[string]string{"jkt": jkt},
 		"client_id":                              p.Client.ID,
-		"pjd_dev":                                true,
 		"helseid://claims/client/client_name":    p.Client.Name,
 		"helseid://claims/client/client_tenancy": p.Client.Tenancy,
+	}
+	if !iss.standalone {
+		claims["pjd_dev"] = true
 	}
 	set := func(k, v string) {
 		if v != "" {

@@ -93,3 +93,54 @@ func TestPostgresAppendOnlyRole(t *testing.T) {
 		t.Fatalf("Migrate of an up-to-date schema as the append-only role: %v", err)
 	}
 }
+
+// TestPostgresCanAppendFollowsGrants: the audit log's readiness follows
+// the INSERT privilege of the role it runs as: ready with the
+// AppendOnlyGrants, unready (ErrUnavailable, naming the table) once
+// INSERT on an audit table is revoked, before any append has failed.
+func TestPostgresCanAppendFollowsGrants(t *testing.T) {
+	ctx := context.Background()
+	ownerURL := testenv.Postgres(t)
+	owner := postgresBackend.open(t, ownerURL)
+	role := fmt.Sprintf("pjd_audit_ready_%d", roleSeq.Add(1))
+	exec(t, owner, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN")
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, ownerURL)
+		if err == nil {
+			c.Exec(ctx, "DROP OWNED BY "+pgx.Identifier{role}.Sanitize())
+			c.Close(ctx)
+		}
+	})
+	if _, err := owner.DB().ExecContext(ctx, sqlaudit.AppendOnlyGrants(role)); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(ownerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	app := postgresBackend.open(t, u.String())
+	l, err := audit.NewLogger(app, audittest.Key(t), audit.LoggerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	if err := app.CanAppend(ctx); err != nil {
+		t.Fatalf("CanAppend with the append-only grants: %v", err)
+	}
+	if err := l.Ready(ctx); err != nil {
+		t.Fatalf("Ready with the append-only grants: %v", err)
+	}
+	exec(t, owner, "REVOKE INSERT ON audit_records FROM "+pgx.Identifier{role}.Sanitize())
+	err = app.CanAppend(ctx)
+	if !errors.Is(err, audit.ErrUnavailable) || !strings.Contains(err.Error(), "audit_records") {
+		t.Fatalf("CanAppend without INSERT on audit_records: %v, want ErrUnavailable naming the table", err)
+	}
+	if err := l.Ready(ctx); !errors.Is(err, audit.ErrUnavailable) {
+		t.Fatalf("Ready without INSERT on audit_records: %v", err)
+	}
+	// And it is right: appending fails.
+	if err := l.Log(ctx, audittest.SimpleRecord(1, audittest.PatientA)); !errors.Is(err, audit.ErrUnavailable) {
+		t.Fatalf("Log without INSERT: %v", err)
+	}
+}

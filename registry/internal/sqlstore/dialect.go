@@ -65,6 +65,11 @@ type Dialect struct {
 	Migrations fs.FS
 	// MigrationsTable creates schema_migrations if it does not exist.
 	MigrationsTable string
+	// HasMigrationsTable is a query answering one boolean: whether
+	// schema_migrations exists. It must need no privilege beyond
+	// connecting (a catalogue read), so that a role without DDL rights can
+	// learn the schema's version.
+	HasMigrationsTable string
 	// MigrationLock, when not empty, is executed first in every migration
 	// transaction so concurrent migrators (several pjd processes starting
 	// at once) apply each version once.

@@ -75,9 +75,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 // SchemaVersion returns the highest applied migration version (0 for an
-// empty database).
+// empty database). It only reads.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	applied, err := s.applied(ctx, s.db)
+	applied, err := s.readApplied(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -88,10 +88,57 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
+// SchemaStatus returns the applied schema version and the newest this
+// program knows, changing nothing: a role without DDL rights (pjd serve's
+// service role) learns whether the schema is current and need not
+// migrate. A database newer than this program is ErrSchemaTooNew, one
+// whose applied migrations differ from this program's ErrSchemaMismatch.
+func (s *Store) SchemaStatus(ctx context.Context) (current, latest int, err error) {
+	ms, err := Migrations(s.d.Migrations)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", s.d.Name, err)
+	}
+	applied, err := s.readApplied(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	for v, sum := range applied {
+		switch {
+		case v > len(ms):
+			return 0, 0, fmt.Errorf("%s: %w: database is at schema version %d, this program knows versions up to %d; upgrade pjd",
+				s.d.Name, ErrSchemaTooNew, v, len(ms))
+		case v < 1 || ms[v-1].Checksum != sum:
+			return 0, 0, fmt.Errorf("%s: %w: schema version %d was applied with checksum %s, this program has another", s.d.Name, ErrSchemaMismatch, v, sum)
+		}
+		current = max(current, v)
+	}
+	return current, len(ms), nil
+}
+
+// readApplied reads schema_migrations (nothing when it does not exist)
+// without creating it.
+func (s *Store) readApplied(ctx context.Context) (map[int]string, error) {
+	if s.d.HasMigrationsTable != "" {
+		var exists bool
+		if err := s.db.QueryRowContext(ctx, s.d.HasMigrationsTable).Scan(&exists); err != nil {
+			return nil, s.wrap(ctx, "look for schema_migrations", err)
+		}
+		if !exists {
+			return map[int]string{}, nil
+		}
+		return s.appliedRows(ctx, s.db)
+	}
+	return s.applied(ctx, s.db)
+}
+
 func (s *Store) applied(ctx context.Context, q queryer) (map[int]string, error) {
 	if _, err := q.ExecContext(ctx, s.d.MigrationsTable); err != nil {
 		return nil, s.wrap(ctx, "create schema_migrations", err)
 	}
+	return s.appliedRows(ctx, q)
+}
+
+func (s *Store) appliedRows(ctx context.Context, q queryer) (map[int]string, error) {
 	rows, err := q.QueryContext(ctx, "SELECT version, checksum FROM schema_migrations")
 	if err != nil {
 		return nil, s.wrap(ctx, "read schema_migrations", err)
