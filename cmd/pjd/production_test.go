@@ -126,6 +126,9 @@ type productionDeployment struct {
 	pki       string // the dev issuer's folder: CA, certificates, signing key
 	trusting  *http.Client
 	source    *http.Client
+	// postgresURL is serve's database (the suite adds patients' blocks
+	// there, as pjd conformance --blocks-db does).
+	postgresURL string
 }
 
 // startProduction starts pjd dev-issuer (HTTPS, its own CA) and then pjd
@@ -169,6 +172,7 @@ func startProduction(t *testing.T, extra ...string) *productionDeployment {
 	str.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	d.source = &http.Client{Transport: str, Timeout: time.Minute}
 
+	d.postgresURL = testenv.Postgres(t)
 	auditKey, pageKey := filepath.Join(dir, "audit.key"), filepath.Join(dir, "page.key")
 	writeHexKey(t, auditKey)
 	writeHexKey(t, pageKey)
@@ -179,7 +183,7 @@ func startProduction(t *testing.T, extra ...string) *productionDeployment {
 		"--tls-cert", pki(devissuer.FileServer), "--tls-key", pki(devissuer.FileServerKey), "--tls-client-ca", pki(devissuer.FileCA),
 		"--issuer", d.issuerURL + "/.well-known/openid-configuration", "--issuer-ca", pki(devissuer.FileCA),
 		"--saml-cert", pki(devissuer.FileXUA), "--saml-issuer", d.issuerURL, "--saml-audience", devissuer.DefaultAudience,
-		"--postgres-url", testenv.Postgres(t), "--redis-url", "redis://" + testenv.Redis(t) + "/0",
+		"--postgres-url", d.postgresURL, "--redis-url", "redis://" + testenv.Redis(t) + "/0",
 		"--repository-unique-id", devRepositoryID, "--audit-key-file", auditKey, "--page-key-file", pageKey,
 		"--allow-synthetic-patients=true"}, s3flags...)
 	d.serve, _ = startOnFreePort(t, "serve", append(args, extra...), "https://127.0.0.1:{port}/readyz", d.trusting)
@@ -198,7 +202,8 @@ func TestConformanceProductionMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := conformance.Target{BaseURL: d.serve.URL, HTTP: d.trusting, IssuerURL: d.issuerURL, Source: d.source,
-		SourceOrgNr: "991919198", MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint}
+		SourceOrgNr: "991919198", MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint,
+		AddBlock: blocksAdder(d.postgresURL)}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	env, err := conformance.NewEnv(ctx, target)
