@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust"
 )
 
@@ -386,8 +387,8 @@ func kjWindows(ctx context.Context, t *T) error {
 			d.ServiceStartTime, d.ServiceStopTime = "", ""
 		}
 		bilde, bildesvar := registry.SampleClassBilde, registry.SampleTypeBildesvar
-		journal := registry.Code{Code: "B00-1", Scheme: registry.OIDVolven9602}
-		notat := registry.Code{Code: "B02-2", Scheme: registry.OIDVolven9602}
+		journal := registry.Code{Code: "B00-1", Scheme: oid.Volven9602}
+		notat := registry.Code{Code: "B02-2", Scheme: oid.Volven9602}
 		set(sub.Documents[0], registry.SampleClassEpikrise, registry.SampleTypeEpikrise, now.AddDate(-10, 0, 0)) // A00-1: no limit
 		set(sub.Documents[1], bilde, bildesvar, now.AddDate(-6, 0, 0))                                           // E00-1: 5 years
 		set(sub.Documents[2], bilde, bildesvar, now.AddDate(0, -1, 0))
@@ -440,7 +441,7 @@ func breakTheGlass(ctx context.Context, t *T) error {
 		return err
 	}
 	btg := Persona("fastlege")
-	btg.PurposeOfUse = trust.Coding{Code: trust.PurposeBTG, System: "urn:oid:" + trust.OIDPurposeOfUse, Text: "Nødrett"}
+	btg.PurposeOfUse = trust.Coding{Code: trust.PurposeBTG, System: "urn:oid:" + oid.PurposeOfUse, Text: "Nødrett"}
 	tok, err := t.Mint(ctx, btg, p, time.Now())
 	if err != nil {
 		return err
@@ -715,7 +716,7 @@ func provideBundleJSON(patient, org, docUID, setUID string, content []byte) map[
 	sum := sha1Sum(content)
 	docURL, binURL, listURL := NewUUID(), NewUUID(), NewUUID()
 	orgRes := m{"resourceType": "Organization", "id": "org",
-		"identifier": []m{{"system": "urn:oid:" + registry.OIDOrgnr, "value": org}}, "name": "Testsykehuset HF"}
+		"identifier": []m{{"system": "urn:oid:" + oid.OrgNr, "value": org}}, "name": "Testsykehuset HF"}
 	return m{
 		"resourceType": "Bundle", "type": "transaction",
 		"meta": m{"profile": []string{"https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.ProvideBundle"}},
@@ -726,7 +727,7 @@ func provideBundleJSON(patient, org, docUID, setUID string, content []byte) map[
 				"contained":    []m{orgRes},
 				"extension": []m{
 					{"url": "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType",
-						"valueCodeableConcept": coding("urn:oid:"+registry.OIDVolven9602, "A00-1")},
+						"valueCodeableConcept": coding("urn:oid:"+oid.Volven9602, "A00-1")},
 					{"url": "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId",
 						"valueIdentifier": m{"value": "urn:oid:" + registry.SampleSourceID}},
 				},
@@ -743,12 +744,12 @@ func provideBundleJSON(patient, org, docUID, setUID string, content []byte) map[
 				"contained":        []m{orgRes},
 				"masterIdentifier": m{"system": "urn:ietf:rfc:3986", "value": "urn:oid:" + docUID},
 				"status":           "current",
-				"type":             coding("urn:oid:"+registry.OIDVolven9602, "A03-2"),
-				"category":         []m{coding("urn:oid:"+registry.OIDVolven9602, "A00-1")},
+				"type":             coding("urn:oid:"+oid.Volven9602, "A03-2"),
+				"category":         []m{coding("urn:oid:"+oid.Volven9602, "A00-1")},
 				"subject":          subject,
 				"date":             now,
 				"author":           []m{{"reference": "#org"}},
-				"securityLabel":    []m{coding("urn:oid:"+registry.OIDVolven9603, "N")},
+				"securityLabel":    []m{coding("urn:oid:"+oid.Volven9603, "N")},
 				"content": []m{{
 					"attachment": m{"contentType": "text/plain", "language": "nb-NO", "url": binURL,
 						"size": len(content), "hash": base64.StdEncoding.EncodeToString(sum), "title": "Epikrise", "creation": now},

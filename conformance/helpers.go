@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 const sampleOrgnr = registry.SampleOrgnr
@@ -48,7 +49,7 @@ func newPatient() string {
 }
 
 // CX is the XDS patient id of an F-nr.
-func CX(fnr string) string { return registry.NewPatientCX(fnr, registry.OIDFnr).String() }
+func CX(fnr string) string { return registry.NewPatientCX(fnr, oid.FNR).String() }
 
 // NewOID returns a fresh unique OID under 2.25 (a random UUID as an
 // integer, ITU-T X.667).

@@ -13,6 +13,7 @@ import (
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 	"pjd/registry/ebrim"
+	"pjd/registry/oid"
 	"pjd/repository"
 )
 
@@ -352,7 +353,7 @@ func providePassBack(ctx context.Context, t *T) error {
 		return err
 	}
 	sub2, seq2 := t.Submission(p, 1, false)
-	sub2.Documents[0].Type = registry.Code{Code: "Z98-9", Scheme: registry.OIDVolven9602}
+	sub2.Documents[0].Type = registry.Code{Code: "Z98-9", Scheme: oid.Volven9602}
 	if err := t.provideRejected(ctx, sub2, contentsOf(sub2, seq2), []string{registry.ErrCodeRegistryMetadataError}, "Z98-9"); err != nil {
 		return err
 	}

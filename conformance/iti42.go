@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 // ITI-42 Register Document Set-b: valid submissions of every object type
@@ -429,7 +430,7 @@ func errMissingClassCode(ctx context.Context, t *T) error {
 func errUnknownCode(ctx context.Context, t *T) error {
 	p := t.NewPatient()
 	sub, _ := t.Submission(p, 1, false)
-	sub.Documents[0].Type = registry.Code{Code: "Z99-9", Scheme: registry.OIDVolven9602, Display: "Finnes ikke"}
+	sub.Documents[0].Type = registry.Code{Code: "Z99-9", Scheme: oid.Volven9602, Display: "Finnes ikke"}
 	return rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryMetadataError}, "Z99-9")
 }
 
@@ -599,7 +600,7 @@ func errDeprecated(ctx context.Context, t *T) error {
 func errAtomic(ctx context.Context, t *T) error {
 	p := t.NewPatient()
 	sub, _ := t.Submission(p, 3, true)
-	sub.Documents[2].Class = registry.Code{Code: "Z99-1", Scheme: registry.OIDVolven9602}
+	sub.Documents[2].Class = registry.Code{Code: "Z99-1", Scheme: oid.Volven9602}
 	if err := rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryMetadataError}, "Z99-1"); err != nil {
 		return err
 	}

@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"pjd/registry/oid"
 	"strings"
-
-	"pjd/registry"
 )
 
 // MHD client helpers: ITI-67/66 searches and ITI-68 reads with a
 // credential, and what their answers hold.
 
-const oidFnrURN = "urn:oid:" + registry.OIDFnr
+const oidFnrURN = "urn:oid:" + oid.FNR
 
 // Answer is an HTTP answer read whole.
 type Answer struct {

@@ -13,6 +13,7 @@ import (
 
 	"pjd/gateway/audit"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust"
 	"pjd/trust/devissuer"
 	"pjd/trust/policy"
@@ -43,7 +44,7 @@ func TestBlockIsConcealed(t *testing.T) {
 		body    string
 	}
 	btg := gp
-	btg.PurposeOfUse = trust.Coding{Code: trust.PurposeBTG, System: "urn:oid:" + trust.OIDPurposeOfUse, Text: "Break the glass"}
+	btg.PurposeOfUse = trust.Coding{Code: trust.PurposeBTG, System: "urn:oid:" + oid.PurposeOfUse, Text: "Break the glass"}
 	persona := gp
 	ask := func(t *testing.T, patient string, send func(tok *devissuer.Token) *http.Response) answer {
 		t.Helper()
@@ -58,7 +59,7 @@ func TestBlockIsConcealed(t *testing.T) {
 		return a
 	}
 	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	ident := func(p string) string { return "urn:oid:" + registry.OIDFnr + "|" + p }
+	ident := func(p string) string { return "urn:oid:" + oid.FNR + "|" + p }
 	paths := []struct {
 		name string
 		tx   string

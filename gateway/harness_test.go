@@ -29,6 +29,7 @@ import (
 	"pjd/gateway/soap"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/registry/postgres"
 	"pjd/registry/sqlite"
 	"pjd/repository"
@@ -285,15 +286,15 @@ func mustPersona(id string) devissuer.Persona {
 	return p
 }
 
-func cx(fnr string) string { return registry.NewPatientCX(fnr, registry.OIDFnr).String() }
+func cx(fnr string) string { return registry.NewPatientCX(fnr, oid.FNR).String() }
 
-var confNORS = registry.Code{Code: "NORS", Scheme: registry.OIDVolven9603, Display: "Sperret"}
+var confNORS = registry.Code{Code: "NORS", Scheme: oid.Volven9603, Display: "Sperret"}
 
 // sourcePrincipal is the system principal of the samples' author
 // organisation, as an mTLS certificate would give it.
 func sourcePrincipal() *trust.Principal {
 	return &trust.Principal{Kind: trust.System, Credential: "mtls",
-		LegalEntity: trust.Identifier{ID: registry.SampleOrgnr, System: trust.OIDOrgNr},
+		LegalEntity: trust.Identifier{ID: registry.SampleOrgnr, System: oid.OrgNr},
 		Client:      trust.Client{ID: "syntetisk-epj", OrgNrParent: registry.SampleOrgnr}}
 }
 

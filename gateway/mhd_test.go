@@ -16,6 +16,7 @@ import (
 	"pjd/gateway/audit"
 	"pjd/gateway/mhd"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust"
 	"pjd/trust/devissuer"
 	"pjd/trust/policy"
@@ -117,7 +118,7 @@ func wantOutcome(t *testing.T, resp *http.Response, status int, code string) out
 }
 
 func searchURL(patient string, extra ...string) string {
-	q := url.Values{"patient.identifier": {"urn:oid:" + registry.OIDFnr + "|" + patient}}
+	q := url.Values{"patient.identifier": {"urn:oid:" + oid.FNR + "|" + patient}}
 	for i := 0; i+1 < len(extra); i += 2 {
 		q.Add(extra[i], extra[i+1])
 	}
@@ -186,7 +187,7 @@ func TestMHDFindDocuments(t *testing.T) {
 
 	// The same search through POST _search and through the nhn-patient-nin
 	// header.
-	form := url.Values{"patient.identifier": {"urn:oid:" + registry.OIDFnr + "|" + patientP}, "status": {"current"}}
+	form := url.Values{"patient.identifier": {"urn:oid:" + oid.FNR + "|" + patientP}, "status": {"current"}}
 	resp = h.do(tok, http.MethodPost, "/fhir/R4/DocumentReference/_search", strings.NewReader(form.Encode()),
 		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
 	b2, _ := decode[fhirBundle](t, resp)
@@ -259,7 +260,7 @@ func TestMHDBreakTheGlass(t *testing.T) {
 	h := newHarness(t, options{})
 	h.seed()
 	btg := mustPersona("fastlege")
-	btg.PurposeOfUse = trust.Coding{Code: trust.PurposeBTG, System: "urn:oid:" + trust.OIDPurposeOfUse, Text: "Break the glass"}
+	btg.PurposeOfUse = trust.Coding{Code: trust.PurposeBTG, System: "urn:oid:" + oid.PurposeOfUse, Text: "Break the glass"}
 	tok := h.tokenAs(btg, patientP)
 	var resp *http.Response
 	var b fhirBundle
@@ -283,7 +284,7 @@ func TestMHDBreakTheGlass(t *testing.T) {
 		t.Fatalf("BTG read: %d %q", resp.StatusCode, resp.Header.Get("NHN-Emergency-Access"))
 	}
 	etreat := mustPersona("fastlege")
-	etreat.PurposeOfUse = trust.Coding{Code: trust.PurposeETreat, System: "urn:oid:" + trust.OIDPurposeOfUse}
+	etreat.PurposeOfUse = trust.Coding{Code: trust.PurposeETreat, System: "urn:oid:" + oid.PurposeOfUse}
 	resp = h.do(h.tokenAs(etreat, patientP), http.MethodGet, searchURL(patientP), nil, nil)
 	readBody(t, resp)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("NHN-Emergency-Access") != "ETREAT" {
@@ -304,10 +305,10 @@ func TestMHDBadParameters(t *testing.T) {
 		{"unknown parameter", searchURL(patientP, "foo", "bar")},
 		{"no patient", "/fhir/R4/DocumentReference?status=current"},
 		{"bad check digit", searchURL(bad)},
-		{"two patients", searchURL(patientP) + "&patient.identifier=urn:oid:" + registry.OIDFnr + "%7C" + patientQ},
+		{"two patients", searchURL(patientP) + "&patient.identifier=urn:oid:" + oid.FNR + "%7C" + patientQ},
 		{"bad _count", searchURL(patientP, "_count", "many")},
 		{"bad date", searchURL(patientP, "date", "ge2024-13-45")},
-		{"list: unknown parameter", "/fhir/R4/List?patient.identifier=urn:oid:" + registry.OIDFnr + "%7C" + patientP + "&foo=1"},
+		{"list: unknown parameter", "/fhir/R4/List?patient.identifier=urn:oid:" + oid.FNR + "%7C" + patientP + "&foo=1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var resp *http.Response
@@ -625,7 +626,7 @@ func TestMHDFindLists(t *testing.T) {
 	var resp *http.Response
 	var b fhirBundle
 	rec := h.oneRecord(t, func() {
-		resp = h.do(tok, http.MethodGet, "/fhir/R4/List?patient.identifier=urn:oid:"+registry.OIDFnr+"%7C"+patientP, nil, nil)
+		resp = h.do(tok, http.MethodGet, "/fhir/R4/List?patient.identifier=urn:oid:"+oid.FNR+"%7C"+patientP, nil, nil)
 		b, _ = decode[fhirBundle](t, resp)
 	})
 	if resp.StatusCode != http.StatusOK || b.Total == nil || *b.Total != 3 {
@@ -650,7 +651,7 @@ func TestMHDFindLists(t *testing.T) {
 	if resp.Header.Get(mhd.HeaderNorsCount) != "1" || rec.Transaction != audit.TxITI66 || rec.HiddenNORS != 1 {
 		t.Fatalf("NORS count %q, record %+v", resp.Header.Get(mhd.HeaderNorsCount), rec)
 	}
-	resp = h.do(h.token("sykepleier", patientP), http.MethodGet, "/fhir/R4/List?patient.identifier=urn:oid:"+registry.OIDFnr+"%7C"+patientP, nil, nil)
+	resp = h.do(h.token("sykepleier", patientP), http.MethodGet, "/fhir/R4/List?patient.identifier=urn:oid:"+oid.FNR+"%7C"+patientP, nil, nil)
 	wantOutcome(t, resp, http.StatusForbidden, "forbidden")
 }
 
@@ -724,7 +725,7 @@ func TestMHDAuditUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, target := range []string{searchURL(patientP), mhd.RetrieveURL(h.base, registry.SampleRepositoryUniqueID, uidNormal),
-		"/fhir/R4/List?patient.identifier=urn:oid:" + registry.OIDFnr + "%7C" + patientP} {
+		"/fhir/R4/List?patient.identifier=urn:oid:" + oid.FNR + "%7C" + patientP} {
 		resp := h.do(tok, http.MethodGet, target, nil, nil)
 		o := wantOutcome(t, resp, http.StatusServiceUnavailable, "transient")
 		if strings.Contains(o.Issue[0].Diagnostics, "sql") || strings.Contains(o.Issue[0].Diagnostics, "closed") {

@@ -17,6 +17,7 @@ import (
 	"pjd/gateway/mhd"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/repository"
 	"pjd/repository/s3"
 	"pjd/trust"
@@ -85,7 +86,7 @@ func TestPostgresOutage(t *testing.T) {
 	from := len(h.logs.String())
 
 	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	ident := "urn:oid:" + registry.OIDFnr + "|" + patientP
+	ident := "urn:oid:" + oid.FNR + "|" + patientP
 	for name, send := range map[string]func() *http.Response{
 		"ITI-67 GET": func() *http.Response {
 			return h.do(h.token("fastlege", patientP), http.MethodGet, searchURL(patientP), nil, nil)

@@ -13,6 +13,7 @@ import (
 
 	"pjd/gateway/access"
 	"pjd/gateway/soap"
+	"pjd/registry/oid"
 	"pjd/trust"
 )
 
@@ -107,7 +108,7 @@ func systemFromCert(c *x509.Certificate) *trust.Principal {
 		Kind:        trust.System,
 		Credential:  trust.CredentialMTLS,
 		Issuer:      c.Issuer.String(),
-		LegalEntity: trust.Identifier{ID: org, System: "2.16.578.1.12.4.1.4.101", Name: name},
+		LegalEntity: trust.Identifier{ID: org, System: oid.OrgNr, Name: name},
 		Client:      trust.Client{ID: c.Subject.CommonName, Name: name, OrgNrParent: org},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"pjd/gateway/audit"
 	"pjd/gateway/ui"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust"
 	"pjd/trust/policy"
 )
@@ -87,17 +88,6 @@ func uiError(err error) error {
 	return err
 }
 
-func patientOID(id string) string {
-	kind, _ := registry.ValidNorwegianID(id)
-	switch kind {
-	case registry.KindDnr:
-		return registry.OIDDnr
-	case registry.KindHnr:
-		return registry.OIDHnr
-	}
-	return registry.OIDFnr
-}
-
 // ListDocuments implements ui.Backend (UI-LIST).
 func (b *UIBackend) ListDocuments(ctx context.Context, p *trust.Principal, patient string, f ui.ListFilter) (*ui.DocumentList, error) {
 	filter := registry.DocumentFilter{Statuses: []string{registry.StatusApproved}}
@@ -110,7 +100,7 @@ func (b *UIBackend) ListDocuments(ctx context.Context, p *trust.Principal, patie
 		}
 	}
 	res, err := b.Guard.FindDocuments(ctx, b.call(ctx, p, audit.TxUIList), access.FindRequest{
-		PatientID: patient, PatientOID: patientOID(patient), Filter: filter})
+		PatientID: patient, PatientOID: oid.NationalID(patient), Filter: filter})
 	if err != nil {
 		return nil, uiError(err)
 	}
@@ -162,7 +152,7 @@ func uiDocument(d *registry.DocumentEntry, display func(attr, scheme, code strin
 			}
 			org := ui.Org{ID: x.OrganizationIdentifier, Name: x.OrganizationName}
 			switch x.AssigningAuthority.UniversalID {
-			case registry.OIDRESH:
+			case oid.RESH:
 				if doc.SourceDepartment.Name == "" {
 					doc.SourceDepartment = org
 				}
@@ -203,7 +193,7 @@ func patientName(d *registry.DocumentEntry) string {
 // audited as a query of one document.
 func (b *UIBackend) DocumentInfo(ctx context.Context, p *trust.Principal, patient, ref string) (*ui.Document, error) {
 	res, err := b.Guard.FindDocuments(ctx, b.call(ctx, p, audit.TxUIList), access.FindRequest{
-		PatientID: patient, PatientOID: patientOID(patient),
+		PatientID: patient, PatientOID: oid.NationalID(patient),
 		Filter: registry.DocumentFilter{UniqueIDs: []string{ref}, Statuses: []string{registry.StatusApproved, registry.StatusDeprecated}}})
 	if err != nil {
 		return nil, uiError(err)

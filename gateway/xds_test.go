@@ -20,6 +20,7 @@ import (
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 	"pjd/registry/ebrim"
+	"pjd/registry/oid"
 	"pjd/repository"
 )
 
@@ -667,7 +668,7 @@ func TestInternalErrorsLeakNothing(t *testing.T) {
 		!strings.HasPrefix(rr.Errors[0].Context, "internal error (request id ") {
 		t.Fatalf("query with the database closed: %+v", rr)
 	}
-	resp := h.do(tok, http.MethodGet, "/fhir/R4/DocumentReference?patient.identifier=urn:oid:"+registry.OIDFnr+"%7C"+patientP, nil, nil)
+	resp := h.do(tok, http.MethodGet, "/fhir/R4/DocumentReference?patient.identifier=urn:oid:"+oid.FNR+"%7C"+patientP, nil, nil)
 	b := readBody(t, resp)
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("search with the database closed: %d %s", resp.StatusCode, b)

@@ -3,7 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
-	"regexp"
+	"pjd/registry/oid"
 	"strings"
 )
 
@@ -39,16 +39,15 @@ func formatErr(typ, value, reason string, args ...any) error {
 	return &FormatError{Type: typ, Value: value, Reason: fmt.Sprintf(reason, args...)}
 }
 
-// oidPattern: first arc 0–2, no leading zeros. IPF requires the first arc
-// to be 1–9 and ≤64 characters; NIST allows 0–2 and <256. We take the
-// X.660 first arc (0–2, as NIST) and the XDS length limit of 64 (as IPF,
-// and the uniqueId limit of ITI TF-3 4.2.3.2.26).
-var oidPattern = regexp.MustCompile(`^[0-2](\.(0|[1-9][0-9]*))+$`)
+// An OID is valid with a first arc of 0–2 and no leading zeros (oid.Valid).
+// IPF requires the first arc to be 1–9 and ≤64 characters; NIST allows 0–2
+// and <256. We take the X.660 first arc (0–2, as NIST) and the XDS length
+// limit of 64 (as IPF, and the uniqueId limit of ITI TF-3 4.2.3.2.26).
 
 // ValidOID reports whether s is an OID in dotted form of at most 64
 // characters.
 func ValidOID(s string) bool {
-	return len(s) <= 64 && oidPattern.MatchString(s)
+	return len(s) <= 64 && oid.Valid(s)
 }
 
 // CheckOID returns a FormatError when s is not a valid OID.
@@ -59,7 +58,7 @@ func CheckOID(s string) error {
 	if len(s) > 64 {
 		return formatErr("OID", s, "longer than 64 characters")
 	}
-	if !oidPattern.MatchString(s) {
+	if !oid.Valid(s) {
 		return formatErr("OID", s, "not a dotted OID (first arc 0-2, no leading zeros)")
 	}
 	return nil

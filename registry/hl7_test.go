@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"pjd/registry/oid"
 	"reflect"
 	"testing"
 )
@@ -40,7 +41,7 @@ func TestParseCX(t *testing.T) {
 			t.Errorf("ParseCX(%q) error = %v, want ErrFormat", bad, err)
 		}
 	}
-	if s := NewPatientCX("15817510067", OIDFnr).String(); s != "15817510067^^^&2.16.578.1.12.4.1.4.1&ISO" {
+	if s := NewPatientCX("15817510067", oid.FNR).String(); s != "15817510067^^^&2.16.578.1.12.4.1.4.1&ISO" {
 		t.Errorf("NewPatientCX = %q", s)
 	}
 }
@@ -95,7 +96,7 @@ func TestXCN(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := XCN{ID: "100000001", FamilyName: "Testlege", GivenName: "Kari",
-		AssigningAuthority: HD{UniversalID: OIDHPR, UniversalIDType: "ISO"}}
+		AssigningAuthority: HD{UniversalID: oid.HPR, UniversalIDType: "ISO"}}
 	if !reflect.DeepEqual(x, want) {
 		t.Errorf("ParseXCN = %+v, want %+v", x, want)
 	}
@@ -131,7 +132,7 @@ func TestXON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := XON{OrganizationName: "Syntetisk sykehus HF", AssigningAuthority: HD{UniversalID: OIDOrgnr, UniversalIDType: "ISO"},
+	want := XON{OrganizationName: "Syntetisk sykehus HF", AssigningAuthority: HD{UniversalID: oid.OrgNr, UniversalIDType: "ISO"},
 		OrganizationIdentifier: "991919198"}
 	if !reflect.DeepEqual(x, want) || x.String() != in {
 		t.Errorf("ParseXON = %+v (%q), want %+v", x, x.String(), want)

@@ -34,19 +34,6 @@ const (
 	SubmissionSetStatusReference = "Reference"
 )
 
-// Well-known OIDs of the Norwegian profile (reference/norway.md).
-const (
-	OIDFnr                = "2.16.578.1.12.4.1.4.1"
-	OIDDnr                = "2.16.578.1.12.4.1.4.2"
-	OIDHnr                = "2.16.578.1.12.4.1.4.3"
-	OIDHPR                = "2.16.578.1.12.4.1.4.4"
-	OIDOrgnr              = "2.16.578.1.12.4.1.4.101"
-	OIDRESH               = "2.16.578.1.12.4.1.4.102"
-	OIDVolven9602         = "2.16.578.1.12.4.1.1.9602"
-	OIDVolven9603         = "2.16.578.1.12.4.1.1.9603"
-	OIDHL7Confidentiality = "2.16.840.1.113883.5.25"
-)
-
 // Code is a coded value: an ebRIM Classification with nodeRepresentation
 // (Code), the codingScheme slot (Scheme) and Name (Display).
 type Code struct {

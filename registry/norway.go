@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"pjd/registry/oid"
 )
 
 // Norwegian person identifiers (reference/norway.md): fødselsnummer
@@ -258,15 +259,15 @@ func (p NorwegianPatientIDs) CheckPatientID(_ context.Context, cx string) error 
 	c, _ := ParseCX(cx)
 	var want string
 	switch c.AssigningAuthority.UniversalID {
-	case OIDFnr:
+	case oid.FNR:
 		want = KindFnr
-	case OIDDnr:
+	case oid.DNR:
 		want = KindDnr
-	case OIDHnr:
+	case oid.HNR:
 		want = KindHnr
 	default:
 		return fmt.Errorf("%w: assigning authority %s is not a Norwegian person register (F-nr %s, D-nr %s, H-nr %s)",
-			ErrUnknownPatientID, c.AssigningAuthority.UniversalID, OIDFnr, OIDDnr, OIDHnr)
+			ErrUnknownPatientID, c.AssigningAuthority.UniversalID, oid.FNR, oid.DNR, oid.HNR)
 	}
 	n, err := parseNorwegianID(c.ID)
 	if err != nil {

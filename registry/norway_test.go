@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"pjd/registry/oid"
 	"testing"
 )
 
@@ -86,22 +87,22 @@ func TestNorwegianPatientIDs(t *testing.T) {
 		allowSynthetic bool
 		known          bool
 	}{
-		{"F-nr", cx(fnrFuture, OIDFnr), false, true},
-		{"D-nr", cx(dnrFuture, OIDDnr), false, true},
-		{"H-nr", cx(hnrFuture, OIDHnr), false, true},
-		{"synthetic allowed", cx(fnrSyn80, OIDFnr), true, true},
-		{"synthetic +65 allowed", cx(fnrSyn65, OIDFnr), true, true},
-		{"synthetic refused", cx(fnrSyn80, OIDFnr), false, false},
-		{"synthetic D-nr refused", cx(dnrSyn80, OIDDnr), false, false},
-		{"F-nr under the D-nr OID", cx(fnrFuture, OIDDnr), false, false},
-		{"D-nr under the F-nr OID", cx(dnrFuture, OIDFnr), false, false},
-		{"H-nr under the F-nr OID", cx(hnrFuture, OIDFnr), false, false},
+		{"F-nr", cx(fnrFuture, oid.FNR), false, true},
+		{"D-nr", cx(dnrFuture, oid.DNR), false, true},
+		{"H-nr", cx(hnrFuture, oid.HNR), false, true},
+		{"synthetic allowed", cx(fnrSyn80, oid.FNR), true, true},
+		{"synthetic +65 allowed", cx(fnrSyn65, oid.FNR), true, true},
+		{"synthetic refused", cx(fnrSyn80, oid.FNR), false, false},
+		{"synthetic D-nr refused", cx(dnrSyn80, oid.DNR), false, false},
+		{"F-nr under the D-nr OID", cx(fnrFuture, oid.DNR), false, false},
+		{"D-nr under the F-nr OID", cx(dnrFuture, oid.FNR), false, false},
+		{"H-nr under the F-nr OID", cx(hnrFuture, oid.FNR), false, false},
 		{"foreign OID", cx(fnrFuture, "2.16.840.1.113883.4.1"), false, false},
-		{"HPR OID", cx(fnrFuture, OIDHPR), false, false},
-		{"bad check digit", cx(badK2, OIDFnr), true, false},
-		{"not a date", cx(feb29y2023, OIDFnr), true, false},
-		{"not ISO", fnrFuture + "^^^&" + OIDFnr + "&L", false, false},
-		{"namespace id set", fnrFuture + "^^^NO&" + OIDFnr + "&ISO", false, false},
+		{"HPR OID", cx(fnrFuture, oid.HPR), false, false},
+		{"bad check digit", cx(badK2, oid.FNR), true, false},
+		{"not a date", cx(feb29y2023, oid.FNR), true, false},
+		{"not ISO", fnrFuture + "^^^&" + oid.FNR + "&L", false, false},
+		{"namespace id set", fnrFuture + "^^^NO&" + oid.FNR + "&ISO", false, false},
 		{"no assigning authority", fnrFuture, false, false},
 		{"empty", "", true, false},
 	}

@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/xml"
 	"os"
+	"pjd/registry/oid"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,9 +101,9 @@ func TestParseQueryCode(t *testing.T) {
 		want Code
 		ok   bool
 	}{
-		{"A00-1^^^2.16.578.1.12.4.1.1.9602", Code{Code: "A00-1", Scheme: OIDVolven9602}, true},
-		{"A00-1^^2.16.578.1.12.4.1.1.9602", Code{Code: "A00-1", Scheme: OIDVolven9602}, true},          // CE.3
-		{"A00-1^Epikriser^2.16.578.1.12.4.1.1.9602", Code{Code: "A00-1", Scheme: OIDVolven9602}, true}, // CE with text
+		{"A00-1^^^2.16.578.1.12.4.1.1.9602", Code{Code: "A00-1", Scheme: oid.Volven9602}, true},
+		{"A00-1^^2.16.578.1.12.4.1.1.9602", Code{Code: "A00-1", Scheme: oid.Volven9602}, true},          // CE.3
+		{"A00-1^Epikriser^2.16.578.1.12.4.1.1.9602", Code{Code: "A00-1", Scheme: oid.Volven9602}, true}, // CE with text
 		{`a\S\b^^^1.2`, Code{Code: "a^b", Scheme: "1.2"}, true},
 		{"A00-1", Code{}, false},
 		{"A00-1^^^", Code{}, false},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 const (
@@ -173,7 +174,7 @@ func TestRegisterRejections(t *testing.T) {
 				s.Documents[0].UniqueID = "2.999.1 2"
 				return s
 			}},
-		{name: "unknown classCode", codes: []string{metaErr}, mentions: []string{"Document01", "classCode", "Z00-1", registry.OIDVolven9602},
+		{name: "unknown classCode", codes: []string{metaErr}, mentions: []string{"Document01", "classCode", "Z00-1", oid.Volven9602},
 			build: func(e *env) *registry.Submission {
 				s := sample(1, registry.SampleOptions{})
 				s.Documents[0].Class.Code = "Z00-1"
@@ -195,7 +196,7 @@ func TestRegisterRejections(t *testing.T) {
 		{name: "unknown confidentialityCode", codes: []string{metaErr}, mentions: []string{"confidentialityCode", "SECRET"},
 			build: func(e *env) *registry.Submission {
 				s := sample(1, registry.SampleOptions{})
-				s.Documents[0].Confidentiality = []registry.Code{{Code: "SECRET", Scheme: registry.OIDVolven9603}}
+				s.Documents[0].Confidentiality = []registry.Code{{Code: "SECRET", Scheme: oid.Volven9603}}
 				return s
 			}},
 		{name: "no confidentialityCode", codes: []string{metaErr}, mentions: []string{"confidentialityCode"},

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"pjd/registry/oid"
 	"time"
 )
 
@@ -28,12 +29,12 @@ const (
 
 // Sample coded values, all in the embedded Norwegian value sets.
 var (
-	SampleClassEpikrise        = Code{Code: "A00-1", Scheme: OIDVolven9602, Display: "Epikriser og Sammenfatninger"}
-	SampleTypeEpikrise         = Code{Code: "A03-2", Scheme: OIDVolven9602, Display: "Epikrise"}
-	SampleClassBilde           = Code{Code: "E00-1", Scheme: OIDVolven9602, Display: "Bildediagnostikk"}
-	SampleTypeBildesvar        = Code{Code: "E01-2", Scheme: OIDVolven9602, Display: "Bildediagnostiske svar"}
-	SampleConfNormal           = Code{Code: "N", Scheme: OIDVolven9603, Display: "Normal"}
-	SampleConfSperret          = Code{Code: "NORS", Scheme: OIDVolven9603, Display: "Sperret"}
+	SampleClassEpikrise        = Code{Code: "A00-1", Scheme: oid.Volven9602, Display: "Epikriser og Sammenfatninger"}
+	SampleTypeEpikrise         = Code{Code: "A03-2", Scheme: oid.Volven9602, Display: "Epikrise"}
+	SampleClassBilde           = Code{Code: "E00-1", Scheme: oid.Volven9602, Display: "Bildediagnostikk"}
+	SampleTypeBildesvar        = Code{Code: "E01-2", Scheme: oid.Volven9602, Display: "Bildediagnostiske svar"}
+	SampleConfNormal           = Code{Code: "N", Scheme: oid.Volven9603, Display: "Normal"}
+	SampleConfSperret          = Code{Code: "NORS", Scheme: oid.Volven9603, Display: "Sperret"}
 	SampleFormatText           = Code{Code: "urn:ihe:iti:xds:2017:mimeTypeSufficient", Scheme: "1.3.6.1.4.1.19376.1.2.3", Display: "mimeType Sufficient"}
 	SampleFacilitySykehus      = Code{Code: "86.101", Scheme: "2.16.578.1.12.4.1.1.1303", Display: "Alminnelige somatiske sykehus"}
 	SamplePracticeIndremedisin = Code{Code: "S03", Scheme: "2.16.578.1.12.4.1.1.8655", Display: "Indremedisin"}
@@ -65,7 +66,7 @@ func SyntheticFnr(i int) string {
 // SamplePatientID returns the CX of the i-th synthetic patient
 // ("<F-nr>^^^&2.16.578.1.12.4.1.4.1&ISO").
 func SamplePatientID(i int) string {
-	return NewPatientCX(SyntheticFnr(i), OIDFnr).String()
+	return NewPatientCX(SyntheticFnr(i), oid.FNR).String()
 }
 
 // SampleOptions shapes SampleSubmission. The zero value builds one
@@ -114,9 +115,9 @@ func SampleUniqueID(seq uint64, n int) string {
 func SampleAuthor() Author {
 	return Author{
 		Person: XCN{ID: SampleHPR, FamilyName: "Testlege", GivenName: "Kari",
-			AssigningAuthority: HD{UniversalID: OIDHPR, UniversalIDType: "ISO"}}.String(),
+			AssigningAuthority: HD{UniversalID: oid.HPR, UniversalIDType: "ISO"}}.String(),
 		Institutions: []string{
-			XON{OrganizationName: "Syntetisk sykehus HF", AssigningAuthority: HD{UniversalID: OIDOrgnr, UniversalIDType: "ISO"},
+			XON{OrganizationName: "Syntetisk sykehus HF", AssigningAuthority: HD{UniversalID: oid.OrgNr, UniversalIDType: "ISO"},
 				OrganizationIdentifier: SampleOrgnr}.String(),
 		},
 		Roles:       []string{"Behandlingsansvarlig lege"},

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"pjd/registry/oid"
 	"strings"
 	"testing"
 )
@@ -12,9 +13,9 @@ func TestDefaultValueSets(t *testing.T) {
 		t.Errorf("Profile() = %q", vs.Profile())
 	}
 	const (
-		v9602 = OIDVolven9602
-		v9603 = OIDVolven9603
-		hl7   = OIDHL7Confidentiality
+		v9602 = oid.Volven9602
+		v9603 = oid.Volven9603
+		hl7   = oid.HL7Confidentiality
 	)
 	tests := []struct {
 		attr string

@@ -20,6 +20,7 @@ import (
 
 	"pjd/conformance/testenv"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/registry/registrytest"
 	"pjd/registry/sqlite"
 	"pjd/repository"
@@ -188,13 +189,13 @@ func docEntry(i int, patient string) *registry.DocumentEntry {
 		LanguageCode:    "nb-NO",
 		CreationTime:    "20240105081500",
 		SourcePatientID: patient,
-		Authors:         []registry.Author{{Person: "9144900^Nordmann^Kari^^^^^^&" + registry.OIDHPR + "&ISO"}},
-		Class:           registry.Code{Code: "A00-1", Scheme: registry.OIDVolven9602, Display: "Epikriser og sammenfatninger"},
-		Type:            registry.Code{Code: "A03-2", Scheme: registry.OIDVolven9602, Display: "Epikrise"},
+		Authors:         []registry.Author{{Person: "9144900^Nordmann^Kari^^^^^^&" + oid.HPR + "&ISO"}},
+		Class:           registry.Code{Code: "A00-1", Scheme: oid.Volven9602, Display: "Epikriser og sammenfatninger"},
+		Type:            registry.Code{Code: "A03-2", Scheme: oid.Volven9602, Display: "Epikrise"},
 		Format:          registry.Code{Code: "urn:no:ehelse:document:text", Scheme: "2.16.578.1.12.4.1.1.9610"},
 		FacilityType:    registry.Code{Code: "86.101", Scheme: "2.16.578.1.12.4.1.1.1303", Display: "Alminnelige somatiske sykehus"},
 		PracticeSetting: registry.Code{Code: "1", Scheme: "2.16.578.1.12.4.1.1.8653"},
-		Confidentiality: []registry.Code{{Code: "N", Scheme: registry.OIDVolven9603, Display: "Normal"}},
+		Confidentiality: []registry.Code{{Code: "N", Scheme: oid.Volven9603, Display: "Normal"}},
 	}
 }
 
@@ -209,7 +210,7 @@ func submission(n int) (*registry.Submission, []string) {
 		PatientID:      patient,
 		SubmissionTime: "20240105081600",
 		ContentType:    registry.Code{Code: "epj", Scheme: "2.16.578.1.12.4.1.1.9999", Display: "Epikrise fra EPJ"},
-		Authors:        []registry.Author{{Person: "9144900^Nordmann^Kari^^^^^^&" + registry.OIDHPR + "&ISO"}},
+		Authors:        []registry.Author{{Person: "9144900^Nordmann^Kari^^^^^^&" + oid.HPR + "&ISO"}},
 	}}
 	var ids []string
 	for i := range n {

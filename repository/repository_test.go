@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/repository"
 )
 
@@ -184,7 +185,7 @@ func TestUploadRejections(t *testing.T) {
 			}},
 		{name: "registry: unknown patient (returned unchanged)", docs: 2, regHit: true, want: []string{registry.ErrCodeUnknownPatientID},
 			edit: func(t *testing.T, e *env, f *fixture) {
-				p := "12345678901^^^&" + registry.OIDFnr + "&ISO"
+				p := "12345678901^^^&" + oid.FNR + "&ISO"
 				f.sub.SubmissionSet.PatientID = p
 				for _, d := range f.sub.Documents {
 					d.PatientID, d.SourcePatientID = p, p

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/repository"
 )
 
@@ -117,7 +118,7 @@ func TestSweepCrashPoints(t *testing.T) {
 				}
 				sub, ids := submission(2)
 				if sc.badPatient {
-					sub.SubmissionSet.PatientID = "12345678901^^^&" + registry.OIDFnr + "&ISO"
+					sub.SubmissionSet.PatientID = "12345678901^^^&" + oid.FNR + "&ISO"
 				}
 				_, err = provide(t, r, sub, ids, map[string][]byte{ids[0]: body(0), ids[1]: body(1)})
 				switch {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"pjd/registry/oid"
 	"slices"
 	"strings"
 	"time"
@@ -295,7 +296,7 @@ func (a *Attestation) Validate(now time.Time, p AttestationPolicy) error {
 	if a.PractitionerID.ID == "" {
 		return invalid("practitioner.identifier", "missing")
 	}
-	if !SameSystem(a.PractitionerID.System, OIDFNR) && !SameSystem(a.PractitionerID.System, OIDDNR) {
+	if !SameSystem(a.PractitionerID.System, oid.FNR) && !SameSystem(a.PractitionerID.System, oid.DNR) {
 		return invalid("practitioner.identifier", "system "+a.PractitionerID.System)
 	}
 	if !ValidNIN(a.PractitionerID.ID) {
@@ -303,13 +304,13 @@ func (a *Attestation) Validate(now time.Time, p AttestationPolicy) error {
 	}
 	// hpr_nr: optional.
 	if !a.HPRNumber.IsZero() {
-		if !SameSystem(a.HPRNumber.System, OIDHPR) || !isDigits(a.HPRNumber.ID) || len(a.HPRNumber.ID) > 9 {
+		if !SameSystem(a.HPRNumber.System, oid.HPR) || !isDigits(a.HPRNumber.ID) || len(a.HPRNumber.ID) > 9 {
 			return invalid("practitioner.hpr_nr", "system "+a.HPRNumber.System)
 		}
 	}
 	// authorization: optional, Volven 9060.
 	if !a.Authorization.IsZero() {
-		if !SameSystem(a.Authorization.System, OIDAuthorization) || a.Authorization.Code == "" {
+		if !SameSystem(a.Authorization.System, oid.Volven9060) || a.Authorization.Code == "" {
 			return invalid("practitioner.authorization", "system "+a.Authorization.System)
 		}
 	}
@@ -331,8 +332,8 @@ func (a *Attestation) Validate(now time.Time, p AttestationPolicy) error {
 	if a.PurposeOfUse.IsZero() {
 		return attErr(KindAttestationPurpose, "attestation element care_relationship.purpose_of_use is missing", "")
 	}
-	if !SameSystem(a.PurposeOfUse.System, OIDPurposeOfUse) {
-		return attErr(KindAttestationPurpose, "purpose_of_use must come from "+OIDPurposeOfUse, "system "+a.PurposeOfUse.System)
+	if !SameSystem(a.PurposeOfUse.System, oid.PurposeOfUse) {
+		return attErr(KindAttestationPurpose, "purpose_of_use must come from "+oid.PurposeOfUse, "system "+a.PurposeOfUse.System)
 	}
 	switch a.PurposeOfUse.Code {
 	case PurposeTreat, PurposeETreat, PurposeCOC, PurposeBTG:
@@ -351,7 +352,7 @@ func (a *Attestation) Validate(now time.Time, p AttestationPolicy) error {
 	}
 	if !a.PurposeOfUseDetails.IsZero() {
 		s := a.PurposeOfUseDetails.System
-		if a.PurposeOfUseDetails.Code == "" || !(s == SystemCareRelation || SameSystem(s, OIDVolven9151) || s == SystemDecisionTemplate) {
+		if a.PurposeOfUseDetails.Code == "" || !(s == SystemCareRelation || SameSystem(s, oid.Volven9151) || s == SystemDecisionTemplate) {
 			return invalid("care_relationship.purpose_of_use_details", "system "+s)
 		}
 	}
@@ -372,7 +373,7 @@ func (a *Attestation) Validate(now time.Time, p AttestationPolicy) error {
 	for i, pt := range a.Patients {
 		if !pt.Identifier.IsZero() {
 			s := pt.Identifier.System
-			if !(SameSystem(s, OIDFNR) || SameSystem(s, OIDDNR) || SameSystem(s, OIDHNR)) || !ValidNIN(pt.Identifier.ID) {
+			if !(SameSystem(s, oid.FNR) || SameSystem(s, oid.DNR) || SameSystem(s, oid.HNR)) || !ValidNIN(pt.Identifier.ID) {
 				return invalid(fmt.Sprintf("patients[%d].identifier", i), "system "+s)
 			}
 		}
@@ -406,7 +407,7 @@ func checkOrg(element string, id Identifier, required bool) error {
 		}
 		return nil
 	}
-	if !SameSystem(id.System, OIDOrgNr) {
+	if !SameSystem(id.System, oid.OrgNr) {
 		return invalid(element, "system "+id.System)
 	}
 	if !ValidOrgNr(id.ID) {

@@ -1,6 +1,9 @@
 package trust
 
-import "strings"
+import (
+	"pjd/registry/oid"
+	"strings"
+)
 
 // Scopes of the PJD API (reference/norway.md). ScopeCitizen, ScopeAudit and
 // ScopeRegister are pjd's own: there are no published names for them (NHN's
@@ -18,19 +21,9 @@ const (
 // trust-framework attestation.
 const AttestationType = "nhn:tillitsrammeverk:parameters"
 
-// OIDs and code systems (reference/norway.md).
+// Code systems of the attestation that are pjd's own or not OIDs; the
+// OIDs of identifier and code systems are in registry/oid.
 const (
-	OIDFNR           = "2.16.578.1.12.4.1.4.1"   // fødselsnummer
-	OIDDNR           = "2.16.578.1.12.4.1.4.2"   // D-nummer
-	OIDHNR           = "2.16.578.1.12.4.1.4.3"   // H-nummer
-	OIDHPR           = "2.16.578.1.12.4.1.4.4"   // HPR-nummer
-	OIDOrgNr         = "2.16.578.1.12.4.1.4.101" // organisasjonsnummer
-	OIDRESH          = "2.16.578.1.12.4.1.4.102" // RESH
-	OIDAuthorization = "2.16.578.1.12.4.1.1.9060"
-	OIDPurposeOfUse  = "2.16.840.1.113883.1.11.20448"
-	OIDVolven9151    = "2.16.578.1.12.4.1.1.9151"
-	OIDISO14265      = "1.0.14265.1"
-
 	SystemCareRelation     = "urn:AuditEventHL7Norway/CodeSystem/carerelation"
 	SystemDecisionTemplate = "https://terminology.dips.com/decisiontemplate"
 )
@@ -47,14 +40,9 @@ const (
 // healthcareServiceLists are the Volven lists a healthcare_service may come from.
 var healthcareServiceLists = []string{"8655", "8451", "8668", "8663", "8662", "8664", "8666", "7750", "8254"}
 
-// bareOID strips a "urn:oid:" prefix so "urn:oid:X" and "X" compare equal.
-func bareOID(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 8 && strings.EqualFold(s[:8], "urn:oid:") {
-		return s[8:]
-	}
-	return s
-}
+// bareOID strips a "urn:oid:" prefix (and white space) so "urn:oid:X" and
+// "X" compare equal.
+func bareOID(s string) string { return oid.Bare(strings.TrimSpace(s)) }
 
 // SameSystem reports whether two code-system / identifier-system values
 // name the same system, treating "urn:oid:X" and "X" as equal.

@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"pjd/registry/oid"
 	"strconv"
 	"strings"
 	"unicode"
@@ -186,7 +187,7 @@ func (s samlAttrs) oneII(names ...string) (Identifier, error) {
 		} else {
 			id = Identifier{ID: v.text}
 			if ValidOrgNr(v.text) {
-				id.System = "urn:oid:" + OIDOrgNr
+				id.System = "urn:oid:" + oid.OrgNr
 			}
 		}
 		if id.ID == "" {
@@ -243,7 +244,7 @@ func (s samlAttrs) apply(p *Principal) error {
 	var e error
 	p.Name, e = s.oneText(attrSubjectID, attrSubjectID10)
 	must(e)
-	p.Authorization, e = s.oneCoding(OIDAuthorization, attrRole, attrRole20)
+	p.Authorization, e = s.oneCoding(oid.Volven9060, attrRole, attrRole20)
 	must(e)
 	p.PurposeOfUse, e = s.oneCoding("", attrPurposeOfUse, attrActionPurpose)
 	must(e)
@@ -286,7 +287,7 @@ func (s samlAttrs) apply(p *Principal) error {
 	npi, e := s.oneText(attrNPI, attrNPI20)
 	must(e)
 	switch {
-	case SameSystem(prov.System, OIDHPR):
+	case SameSystem(prov.System, oid.HPR):
 		p.HPRNumber = prov.ID
 		if npi != "" && npi != prov.ID {
 			must(attrsErr("the SAML assertion's attributes contradict each other", attrNPI))
@@ -366,14 +367,14 @@ func (v *SAMLVerifier) finish(p *Principal, attrs samlAttrs) (*Principal, error)
 	if p.SecurityLevel != 4 {
 		return nil, newErr(KindSecurityLevel, "the user must be authenticated at security level 4", "security level "+strconv.Itoa(p.SecurityLevel))
 	}
-	if p.PurposeOfUse.Code == PurposeCitizen && SameSystem(p.PurposeOfUse.System, OIDISO14265) {
+	if p.PurposeOfUse.Code == PurposeCitizen && SameSystem(p.PurposeOfUse.System, oid.ISO14265) {
 		p.Kind = Citizen
 		return p, nil
 	}
 	p.Kind = HealthWorker
 	att := &Attestation{
-		PractitionerID:      Identifier{ID: p.Subject, System: "urn:oid:" + OIDFNR},
-		HPRNumber:           Identifier{ID: p.HPRNumber, System: "urn:oid:" + OIDHPR},
+		PractitionerID:      Identifier{ID: p.Subject, System: "urn:oid:" + oid.FNR},
+		HPRNumber:           Identifier{ID: p.HPRNumber, System: "urn:oid:" + oid.HPR},
 		Authorization:       p.Authorization,
 		LegalEntity:         p.LegalEntity,
 		PointOfCare:         p.PointOfCare,

@@ -50,6 +50,7 @@ import (
 	"pjd/gateway/mhd"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/registry/postgres"
 	"pjd/repository"
 	"pjd/trust/devissuer"
@@ -862,7 +863,7 @@ func newMHDBench(ctx context.Context, svc *benchServices, log *slog.Logger, docs
 	// The patient's documents, registered through ITI-41 like any source's:
 	// small text documents and the 1 MiB one ITI-68 reads.
 	xc := xdsclient.New(m.srv.URL, &http.Client{Timeout: 5 * time.Minute})
-	cx := registry.NewPatientCX(m.patient, registry.OIDFnr).String()
+	cx := registry.NewPatientCX(m.patient, oid.FNR).String()
 	seq := randomSeq()
 	m.readDoc = pattern{seed: seq, size: mhdReadSize}.withHash()
 	small := make([]pattern, docs-1)
@@ -884,7 +885,7 @@ func newMHDBench(ctx context.Context, svc *benchServices, log *slog.Logger, docs
 		}
 	}
 	m.readPath = mhd.RetrieveURL("", a.repo.UniqueID(), m.readUID)
-	m.form = url.Values{"patient.identifier": {"urn:oid:" + registry.OIDFnr + "|" + m.patient}}.Encode()
+	m.form = url.Values{"patient.identifier": {"urn:oid:" + oid.FNR + "|" + m.patient}}.Encode()
 
 	// A fastlege's token with the attestation naming the patient, and a
 	// client that makes a fresh DPoP proof for every request.

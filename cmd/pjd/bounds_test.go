@@ -23,6 +23,7 @@ import (
 	"pjd/conformance/testenv"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust/devissuer"
 )
 
@@ -165,7 +166,7 @@ func TestEnvelopeBurstMemory(t *testing.T) {
 
 	// And the server still serves a stored query of a normal size.
 	c := xdsClient(p.URL, p.URL, time.Minute)
-	if _, err := findDocuments(context.Background(), c, registry.NewPatientCX("13915810033", registry.OIDFnr).String()); err != nil {
+	if _, err := findDocuments(context.Background(), c, registry.NewPatientCX("13915810033", oid.FNR).String()); err != nil {
 		t.Fatalf("a normal query after the burst: %v", err)
 	}
 }
@@ -295,7 +296,7 @@ func TestSlowDatabaseShedsAndBoundsSearches(t *testing.T) {
 	// when the database finally does fails here.
 	hc := &http.Client{Transport: tok.Transport(http.DefaultTransport), Timeout: 3 * requestTimeout}
 	search := func() (*http.Response, []byte, error) {
-		q := url.Values{"patient.identifier": {"urn:oid:" + registry.OIDFnr + "|" + patient}}
+		q := url.Values{"patient.identifier": {"urn:oid:" + oid.FNR + "|" + patient}}
 		req, _ := http.NewRequest(http.MethodGet, p.URL+"/fhir/R4/DocumentReference?"+q.Encode(), nil)
 		req.Header.Set("nhn-patient-nin", patient)
 		resp, err := hc.Do(req)
@@ -452,7 +453,7 @@ func TestIdleUploadDropped(t *testing.T) {
 		t.Fatal("the idle ITI-41's connection stays open")
 	}
 
-	patient := registry.NewPatientCX(devissuer.SyntheticPatients()[3], registry.OIDFnr).String()
+	patient := registry.NewPatientCX(devissuer.SyntheticPatients()[3], oid.FNR).String()
 	sub := registry.SampleSubmission(registry.SampleOptions{Patient: patient})
 	sub.Documents[0].Hash, sub.Documents[0].Size = "", nil
 	body := &slowReader{chunk: []byte("Kontrolltime.\n"), n: 15, interval: idle / 3}

@@ -23,6 +23,7 @@ import (
 
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/repository"
 )
 
@@ -51,7 +52,7 @@ func patientCX(id string) (string, error) {
 	if err != nil {
 		return "", usageErrorf("--patient: %v", checkNationalID(id))
 	}
-	oid := map[string]string{registry.KindFnr: registry.OIDFnr, registry.KindDnr: registry.OIDDnr, registry.KindHnr: registry.OIDHnr}[kind]
+	oid := map[string]string{registry.KindFnr: oid.FNR, registry.KindDnr: oid.DNR, registry.KindHnr: oid.HNR}[kind]
 	return registry.NewPatientCX(id, oid).String(), nil
 }
 
@@ -124,8 +125,8 @@ func submit(ctx context.Context, o *submitOptions, files []string, stdout, stder
 	codes := map[string]*registry.Code{}
 	for name, v := range map[string]struct {
 		val, scheme string
-	}{"--class": {o.class, registry.OIDVolven9602}, "--type": {o.typ, registry.OIDVolven9602}, "--facility": {o.facility, ""},
-		"--practice-setting": {o.practice, ""}, "--confidentiality": {o.conf, registry.OIDVolven9603}} {
+	}{"--class": {o.class, oid.Volven9602}, "--type": {o.typ, oid.Volven9602}, "--facility": {o.facility, ""},
+		"--practice-setting": {o.practice, ""}, "--confidentiality": {o.conf, oid.Volven9603}} {
 		c, err := parseCode(v.val, v.scheme)
 		if err != nil || c.Scheme == "" {
 			msgs = append(msgs, name+": give code^scheme")
@@ -154,16 +155,16 @@ func submit(ctx context.Context, o *submitOptions, files []string, stdout, stder
 	}
 	dtm := registry.FormatDTM(when)
 	author := registry.Author{Institutions: []string{registry.XON{OrganizationName: o.orgName,
-		AssigningAuthority: registry.HD{UniversalID: registry.OIDOrgnr, UniversalIDType: "ISO"}, OrganizationIdentifier: o.orgNr}.String()}}
+		AssigningAuthority: registry.HD{UniversalID: oid.OrgNr, UniversalIDType: "ISO"}, OrganizationIdentifier: o.orgNr}.String()}}
 	if o.department != "" && o.resh != "" {
 		author.Institutions = append(author.Institutions, registry.XON{OrganizationName: o.department,
-			AssigningAuthority: registry.HD{UniversalID: registry.OIDRESH, UniversalIDType: "ISO"}, OrganizationIdentifier: o.resh}.String())
+			AssigningAuthority: registry.HD{UniversalID: oid.RESH, UniversalIDType: "ISO"}, OrganizationIdentifier: o.resh}.String())
 	}
 	if o.authorHPR != "" || o.authorName != "" {
 		given, family, _ := strings.Cut(o.authorName, " ")
 		x := registry.XCN{ID: o.authorHPR, GivenName: given, FamilyName: family}
 		if o.authorHPR != "" {
-			x.AssigningAuthority = registry.HD{UniversalID: registry.OIDHPR, UniversalIDType: "ISO"}
+			x.AssigningAuthority = registry.HD{UniversalID: oid.HPR, UniversalIDType: "ISO"}
 		}
 		author.Person = x.String()
 	}

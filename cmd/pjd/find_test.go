@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 // TestFindReadsALargeAnswer: pjd find lists every document of a patient
@@ -27,7 +28,7 @@ func TestFindReadsALargeAnswer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	fnr := registry.SyntheticFnr(3570)
-	cx := registry.NewPatientCX(fnr, registry.OIDFnr).String()
+	cx := registry.NewPatientCX(fnr, oid.FNR).String()
 	// Registered through the registry's API, in one submission: the
 	// entries' metadata is what matters, not how they arrived.
 	sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx, Documents: n, Seq: 42})

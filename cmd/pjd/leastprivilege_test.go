@@ -20,6 +20,7 @@ import (
 	"pjd/conformance/testenv"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust/devissuer"
 )
 
@@ -115,7 +116,7 @@ func TestLeastPrivilegeServe(t *testing.T) {
 
 	// ITI-41 as a source (loopback in --dev).
 	patient := devissuer.SyntheticPatients()[2]
-	sub := registry.SampleSubmission(registry.SampleOptions{Patient: registry.NewPatientCX(patient, registry.OIDFnr).String()})
+	sub := registry.SampleSubmission(registry.SampleOptions{Patient: registry.NewPatientCX(patient, oid.FNR).String()})
 	body := registry.SampleDocument(0, 0, sub.SubmissionSet.PatientID)
 	sub.Documents[0].Hash, sub.Documents[0].Size = "", nil
 	c := xdsClient(p.URL, p.URL, time.Minute)
@@ -130,7 +131,7 @@ func TestLeastPrivilegeServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc := &http.Client{Transport: tok.Transport(http.DefaultTransport), Timeout: time.Minute}
-	q := url.Values{"patient.identifier": {"urn:oid:" + registry.OIDFnr + "|" + patient}}
+	q := url.Values{"patient.identifier": {"urn:oid:" + oid.FNR + "|" + patient}}
 	req, _ := http.NewRequest(http.MethodGet, p.URL+"/fhir/R4/DocumentReference?"+q.Encode(), nil)
 	req.Header.Set("nhn-patient-nin", patient)
 	sresp, err := hc.Do(req)

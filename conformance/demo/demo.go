@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 // Patient is a synthetic demo patient.
@@ -58,19 +59,19 @@ type Document struct {
 }
 
 var (
-	classEpikrise = registry.Code{Code: "A00-1", Scheme: registry.OIDVolven9602, Display: "Epikriser og sammenfatninger"}
-	typeEpikrise  = registry.Code{Code: "A03-2", Scheme: registry.OIDVolven9602, Display: "Epikrise"}
-	typePolEpi    = registry.Code{Code: "A13-2", Scheme: registry.OIDVolven9602, Display: "Poliklinisk epikrise"}
-	classBilde    = registry.Code{Code: "E00-1", Scheme: registry.OIDVolven9602, Display: "Bildediagnostikk"}
-	typeBildesvar = registry.Code{Code: "E01-2", Scheme: registry.OIDVolven9602, Display: "Bildediagnostiske svar"}
-	typeFoto      = registry.Code{Code: "E02-2", Scheme: registry.OIDVolven9602, Display: "Foto og film"}
-	classProve    = registry.Code{Code: "C00-1", Scheme: registry.OIDVolven9602, Display: "Prøvesvar, vev og væsker"}
-	typeBiokjemi  = registry.Code{Code: "C01-2", Scheme: registry.OIDVolven9602, Display: "Medisinsk biokjemi"}
-	classKorr     = registry.Code{Code: "I00-1", Scheme: registry.OIDVolven9602, Display: "Korrespondanse"}
-	typeHenvis    = registry.Code{Code: "I01-2", Scheme: registry.OIDVolven9602, Display: "Henvisninger"}
+	classEpikrise = registry.Code{Code: "A00-1", Scheme: oid.Volven9602, Display: "Epikriser og sammenfatninger"}
+	typeEpikrise  = registry.Code{Code: "A03-2", Scheme: oid.Volven9602, Display: "Epikrise"}
+	typePolEpi    = registry.Code{Code: "A13-2", Scheme: oid.Volven9602, Display: "Poliklinisk epikrise"}
+	classBilde    = registry.Code{Code: "E00-1", Scheme: oid.Volven9602, Display: "Bildediagnostikk"}
+	typeBildesvar = registry.Code{Code: "E01-2", Scheme: oid.Volven9602, Display: "Bildediagnostiske svar"}
+	typeFoto      = registry.Code{Code: "E02-2", Scheme: oid.Volven9602, Display: "Foto og film"}
+	classProve    = registry.Code{Code: "C00-1", Scheme: oid.Volven9602, Display: "Prøvesvar, vev og væsker"}
+	typeBiokjemi  = registry.Code{Code: "C01-2", Scheme: oid.Volven9602, Display: "Medisinsk biokjemi"}
+	classKorr     = registry.Code{Code: "I00-1", Scheme: oid.Volven9602, Display: "Korrespondanse"}
+	typeHenvis    = registry.Code{Code: "I01-2", Scheme: oid.Volven9602, Display: "Henvisninger"}
 
-	confNormal  = registry.Code{Code: "N", Scheme: registry.OIDVolven9603, Display: "Normal"}
-	confSperret = registry.Code{Code: "NORS", Scheme: registry.OIDVolven9603, Display: "Sperret"}
+	confNormal  = registry.Code{Code: "N", Scheme: oid.Volven9603, Display: "Normal"}
+	confSperret = registry.Code{Code: "NORS", Scheme: oid.Volven9603, Display: "Sperret"}
 
 	formatPDF   = registry.Code{Code: "urn:no:ehelse:document:pdf", Scheme: FormatScheme, Display: "PDF"}
 	formatText  = registry.Code{Code: "urn:no:ehelse:document:text", Scheme: FormatScheme, Display: "Tekst"}
@@ -92,10 +93,10 @@ const FormatScheme = "formatCodes"
 // 80) with valid check digits; nobody real has them.
 func Patients() []Patient {
 	return []Patient{
-		{ID: syntheticID(13, 11, 1958, 0, false), OID: registry.OIDFnr, Given: "Solrik", Family: "Fjellvann", Birth: "19581113", Gender: "F"},
-		{ID: syntheticID(2, 3, 1947, 0, false), OID: registry.OIDFnr, Given: "Tålmodig", Family: "Bjørkeskog", Birth: "19470302", Gender: "M"},
-		{ID: syntheticID(24, 7, 1989, 0, false), OID: registry.OIDFnr, Given: "Lun", Family: "Sjøsprøyt", Birth: "19890724", Gender: "F"},
-		{ID: syntheticID(5, 1, 1976, 0, true), OID: registry.OIDDnr, Given: "Gjest", Family: "Vandrer", Birth: "19760105", Gender: "M"},
+		{ID: syntheticID(13, 11, 1958, 0, false), OID: oid.FNR, Given: "Solrik", Family: "Fjellvann", Birth: "19581113", Gender: "F"},
+		{ID: syntheticID(2, 3, 1947, 0, false), OID: oid.FNR, Given: "Tålmodig", Family: "Bjørkeskog", Birth: "19470302", Gender: "M"},
+		{ID: syntheticID(24, 7, 1989, 0, false), OID: oid.FNR, Given: "Lun", Family: "Sjøsprøyt", Birth: "19890724", Gender: "F"},
+		{ID: syntheticID(5, 1, 1976, 0, true), OID: oid.DNR, Given: "Gjest", Family: "Vandrer", Birth: "19760105", Gender: "M"},
 	}
 }
 
@@ -240,11 +241,11 @@ func (d Document) Submission(root string, sourceID string, replacesEntryUUID str
 	created := registry.FormatDTM(d.Created)
 	author := registry.Author{
 		Person: registry.XCN{ID: d.Author.HPR, FamilyName: d.Author.Family, GivenName: d.Author.Given,
-			AssigningAuthority: registry.HD{UniversalID: registry.OIDHPR, UniversalIDType: "ISO"}}.String(),
+			AssigningAuthority: registry.HD{UniversalID: oid.HPR, UniversalIDType: "ISO"}}.String(),
 		Institutions: []string{
-			registry.XON{OrganizationName: d.Org.Name, AssigningAuthority: registry.HD{UniversalID: registry.OIDOrgnr, UniversalIDType: "ISO"},
+			registry.XON{OrganizationName: d.Org.Name, AssigningAuthority: registry.HD{UniversalID: oid.OrgNr, UniversalIDType: "ISO"},
 				OrganizationIdentifier: d.Org.OrgNr}.String(),
-			registry.XON{OrganizationName: d.Org.Department, AssigningAuthority: registry.HD{UniversalID: registry.OIDRESH, UniversalIDType: "ISO"},
+			registry.XON{OrganizationName: d.Org.Department, AssigningAuthority: registry.HD{UniversalID: oid.RESH, UniversalIDType: "ISO"},
 				OrganizationIdentifier: d.Org.RESH}.String(),
 		},
 		Roles: []string{d.Author.Role},

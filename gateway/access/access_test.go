@@ -11,6 +11,7 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust"
 	"pjd/trust/policy"
 )
@@ -148,7 +149,7 @@ func TestFindDocuments(t *testing.T) {
 			var err error
 			rec := e.oneRecord(t, func() {
 				res, err = e.guard.FindDocuments(context.Background(), call(r.p, audit.TxITI67), access.FindRequest{
-					PatientID: r.patient, PatientOID: registry.OIDFnr, Filter: approved, Match: r.match})
+					PatientID: r.patient, PatientOID: oid.FNR, Filter: approved, Match: r.match})
 			})
 			checkErr(t, err, r.err)
 			r.rec.tx, r.rec.action, r.rec.patient = audit.TxITI67, audit.ActionQuery, r.patient
@@ -177,7 +178,7 @@ func TestFindDocumentsTooMany(t *testing.T) {
 	var err error
 	rec := e.oneRecord(t, func() {
 		res, err = e.guard.FindDocuments(context.Background(), call(healthWorker(patientP), audit.TxITI67),
-			access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+			access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 	})
 	checkErr(t, err, wantErr{tooMany: true})
 	if res != nil {
@@ -203,7 +204,7 @@ func TestFindDocumentsRelations(t *testing.T) {
 	newNormal, newNORS := registry.SampleUniqueID(seqReplaced, 0), registry.SampleUniqueID(seqReplaced+1, 0)
 
 	res, err := e.guard.FindDocuments(context.Background(), call(healthWorker(patientP), audit.TxITI67),
-		access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr, Related: true})
+		access.FindRequest{PatientID: patientP, PatientOID: oid.FNR, Related: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func TestFindDocumentsPatientBlocks(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.seed()
 	find := func(p *trust.Principal) (*access.FindResult, error) {
-		return e.guard.FindDocuments(ctx, call(p, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+		return e.guard.FindDocuments(ctx, call(p, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 	}
 	// A block of one document, for this health worker's HPR number.
 	if _, err := e.blocks.Add(ctx, policy.Block{PatientID: patientP, HPRNumber: "565500013", DocumentUniqueIDs: []string{uidLab}}); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"pjd/gateway/audit"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust"
 	"pjd/trust/policy"
 )
@@ -26,7 +27,7 @@ func policyDocument(d *registry.DocumentEntry) policy.Document {
 	}
 	for _, a := range d.Authors {
 		for _, inst := range a.Institutions {
-			if org, _ := orgOf(inst); org.ID != "" && org.System == registry.OIDOrgnr {
+			if org, _ := orgOf(inst); org.ID != "" && org.System == oid.OrgNr {
 				pd.AuthorInstitutions = append(pd.AuthorInstitutions, org.ID)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"pjd/gateway/audit/sqlaudit"
 	"pjd/gateway/blocks"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/registry/sqlite"
 	"pjd/repository"
 	"pjd/repository/fs"
@@ -44,7 +45,7 @@ type (
 	retrieveResult    = repository.RetrieveResult
 )
 
-func cx(fnr string) string { return registry.NewPatientCX(fnr, registry.OIDFnr).String() }
+func cx(fnr string) string { return registry.NewPatientCX(fnr, oid.FNR).String() }
 
 type env struct {
 	t      *testing.T
@@ -132,20 +133,20 @@ func newEnv(t *testing.T, o envOpts) *env {
 // institution (a hospital EPJ with an mTLS certificate).
 func source() *trust.Principal {
 	return &trust.Principal{Kind: trust.System, Credential: "mtls", Issuer: "CN=pjd test CA",
-		LegalEntity: trust.Identifier{ID: registry.SampleOrgnr, System: trust.OIDOrgNr, Name: "Syntetisk sykehus HF"},
+		LegalEntity: trust.Identifier{ID: registry.SampleOrgnr, System: oid.OrgNr, Name: "Syntetisk sykehus HF"},
 		Client:      trust.Client{ID: "syntetisk-epj", Name: "Syntetisk sykehus HF", OrgNrParent: registry.SampleOrgnr}}
 }
 
 // healthWorker is a GP (LE, TREAT) with a fresh attestation; patient is
 // the patient the attestation names ("" for none).
 func healthWorker(patient string, mut ...func(*trust.Principal)) *trust.Principal {
-	org := trust.Identifier{ID: "910000012", System: "urn:oid:" + trust.OIDOrgNr, Name: "Testlegekontoret Fagerlia"}
+	org := trust.Identifier{ID: "910000012", System: "urn:oid:" + oid.OrgNr, Name: "Testlegekontoret Fagerlia"}
 	p := &trust.Principal{
 		Credential: trust.CredentialHelseIDDPoP, Kind: trust.HealthWorker, Issuer: "https://helseid.test",
 		Subject: "12887040093", Name: "Frida Fastlege", HPRNumber: "565500013",
-		Authorization: trust.Coding{Code: "LE", System: "urn:oid:" + trust.OIDAuthorization, Text: "Lege"},
+		Authorization: trust.Coding{Code: "LE", System: "urn:oid:" + oid.Volven9060, Text: "Lege"},
 		SecurityLevel: 4, LegalEntity: org, PointOfCare: org,
-		PurposeOfUse:   trust.Coding{Code: trust.PurposeTreat, System: "urn:oid:" + trust.OIDPurposeOfUse},
+		PurposeOfUse:   trust.Coding{Code: trust.PurposeTreat, System: "urn:oid:" + oid.PurposeOfUse},
 		DecisionRef:    trust.DecisionRef{ID: "0b8b8e43-64c5-4d1b-9e2f-2f3a7c1c9a11"},
 		AttestedAt:     now.Add(-10 * time.Minute),
 		HasAttestation: true,
@@ -153,7 +154,7 @@ func healthWorker(patient string, mut ...func(*trust.Principal)) *trust.Principa
 		Client:         trust.Client{ID: "legekontor-epj", Name: "Legekontor EPJ", OrgNrParent: org.ID},
 	}
 	if patient != "" {
-		p.Patients = []trust.AttestedPatient{{Identifier: trust.Identifier{ID: patient, System: "urn:oid:" + trust.OIDFNR}}}
+		p.Patients = []trust.AttestedPatient{{Identifier: trust.Identifier{ID: patient, System: "urn:oid:" + oid.FNR}}}
 	}
 	for _, m := range mut {
 		m(p)
@@ -167,7 +168,7 @@ func purpose(code string) func(*trust.Principal) {
 
 func nurse(p *trust.Principal) {
 	p.Subject, p.HPRNumber = "17846640096", "565500055"
-	p.Authorization = trust.Coding{Code: "SP", System: "urn:oid:" + trust.OIDAuthorization, Text: "Sykepleier"}
+	p.Authorization = trust.Coding{Code: "SP", System: "urn:oid:" + oid.Volven9060, Text: "Sykepleier"}
 }
 
 func citizen(fnr string) *trust.Principal {
@@ -218,7 +219,7 @@ var (
 	uidOther      = registry.SampleUniqueID(seqOther, 0)
 	uidNotCitizen = registry.SampleUniqueID(seqCitizen, 0)
 	uidUnknown    = "2.999.578.1.999999.2.1"
-	confNORS      = registry.Code{Code: "NORS", Scheme: registry.OIDVolven9603, Display: "Sperret"}
+	confNORS      = registry.Code{Code: "NORS", Scheme: oid.Volven9603, Display: "Sperret"}
 )
 
 // seed registers the standard documents.
@@ -228,12 +229,12 @@ func (e *env) seed() {
 	mixed.Documents[1].Confidentiality = []registry.Code{confNORS}
 	e.upload(mixed, seqMixed)
 	lab := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: seqLab,
-		Class: registry.Code{Code: "C00-1", Scheme: registry.OIDVolven9602, Display: "Prøvesvar, vev og væsker"},
-		Type:  registry.Code{Code: "C01-2", Scheme: registry.OIDVolven9602, Display: "Medisinsk biokjemi"}})
+		Class: registry.Code{Code: "C00-1", Scheme: oid.Volven9602, Display: "Prøvesvar, vev og væsker"},
+		Type:  registry.Code{Code: "C01-2", Scheme: oid.Volven9602, Display: "Medisinsk biokjemi"}})
 	e.upload(lab, seqLab)
 	e.upload(registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientQ), Seq: seqOther}), seqOther)
 	nc := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: seqCitizen,
-		Confidentiality: []registry.Code{{Code: "NORN_EPO", Scheme: registry.OIDVolven9603, Display: "Nektet, eget ønske"}}})
+		Confidentiality: []registry.Code{{Code: "NORN_EPO", Scheme: oid.Volven9603, Display: "Nektet, eget ønske"}}})
 	e.upload(nc, seqCitizen)
 }
 

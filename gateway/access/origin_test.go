@@ -8,6 +8,7 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust"
 	"pjd/trust/policy"
 )
@@ -45,11 +46,11 @@ func TestSystemOnlyFromItsCredential(t *testing.T) {
 		run  func(c access.Call) error
 	}{
 		{"find documents", audit.TxITI67, func(c access.Call) error {
-			_, err := e.guard.FindDocuments(ctx, c, access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+			_, err := e.guard.FindDocuments(ctx, c, access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 			return err
 		}},
 		{"find lists", audit.TxITI66, func(c access.Call) error {
-			_, err := e.guard.FindLists(ctx, c, access.ListsRequest{PatientID: patientP, PatientOID: registry.OIDFnr,
+			_, err := e.guard.FindLists(ctx, c, access.ListsRequest{PatientID: patientP, PatientOID: oid.FNR,
 				SubmissionSets: &registry.SubmissionSetFilter{}})
 			return err
 		}},
@@ -99,7 +100,7 @@ func TestSystemOnlyFromItsCredential(t *testing.T) {
 		}
 	})
 	t.Run("the real thing still passes", func(t *testing.T) {
-		if _, err := e.guard.FindDocuments(ctx, call(source(), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr}); err != nil {
+		if _, err := e.guard.FindDocuments(ctx, call(source(), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR}); err != nil {
 			t.Fatal(err)
 		}
 	})

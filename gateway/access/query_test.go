@@ -10,6 +10,7 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust"
 	"pjd/trust/policy"
 )
@@ -243,7 +244,7 @@ func TestFindLists(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.seed()
 	R, H := audit.DocReturned, audit.DocHidden
-	req := access.ListsRequest{PatientID: patientP, PatientOID: registry.OIDFnr,
+	req := access.ListsRequest{PatientID: patientP, PatientOID: oid.FNR,
 		SubmissionSets: &registry.SubmissionSetFilter{Statuses: []string{registry.StatusApproved}},
 		Folders:        &registry.FolderFilter{Statuses: []string{registry.StatusApproved}}}
 

@@ -11,6 +11,7 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/trust"
 	"pjd/trust/policy"
 )
@@ -81,7 +82,7 @@ func TestCheckSource(t *testing.T) {
 func foreignAuthors() []registry.Author {
 	a := registry.SampleAuthor()
 	a.Institutions = []string{registry.XON{OrganizationName: "Testsykehuset HF",
-		AssigningAuthority: registry.HD{UniversalID: registry.OIDOrgnr, UniversalIDType: "ISO"}, OrganizationIdentifier: "910000047"}.String()}
+		AssigningAuthority: registry.HD{UniversalID: oid.OrgNr, UniversalIDType: "ISO"}, OrganizationIdentifier: "910000047"}.String()}
 	return []registry.Author{a}
 }
 
@@ -142,13 +143,13 @@ func TestAuditUnavailableFailsEveryDataPath(t *testing.T) {
 		run  func() (any, error)
 	}{
 		{"FindDocuments", func() (any, error) {
-			return e.guard.FindDocuments(ctx, call(hw, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+			return e.guard.FindDocuments(ctx, call(hw, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 		}},
 		{"FindDocuments denied", func() (any, error) {
 			return e.guard.FindDocuments(ctx, call(healthWorker(patientP, nurse), audit.TxITI67), access.FindRequest{PatientID: patientP})
 		}},
 		{"FindDocuments system", func() (any, error) {
-			return e.guard.FindDocuments(ctx, call(sys, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+			return e.guard.FindDocuments(ctx, call(sys, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 		}},
 		{"OpenDocument", func() (any, error) {
 			return e.guard.OpenDocument(ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidNormal, patientP)
@@ -168,7 +169,7 @@ func TestAuditUnavailableFailsEveryDataPath(t *testing.T) {
 		{"Retrieve person", func() (any, error) { return e.guard.Retrieve(ctx, call(hw, audit.TxITI43), reqs) }},
 		{"Retrieve system", func() (any, error) { return e.guard.Retrieve(ctx, call(sys, audit.TxITI43), reqs) }},
 		{"FindLists", func() (any, error) {
-			return e.guard.FindLists(ctx, call(hw, audit.TxITI66), access.ListsRequest{PatientID: patientP, PatientOID: registry.OIDFnr,
+			return e.guard.FindLists(ctx, call(hw, audit.TxITI66), access.ListsRequest{PatientID: patientP, PatientOID: oid.FNR,
 				SubmissionSets: &registry.SubmissionSetFilter{}, Folders: &registry.FolderFilter{}})
 		}},
 	} {
@@ -246,7 +247,7 @@ func TestRecordRefusalAndError(t *testing.T) {
 
 func TestDisplayFunc(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	if got := e.guard.DisplayFunc()("classCode", registry.OIDVolven9602, "A00-1"); got == "" {
+	if got := e.guard.DisplayFunc()("classCode", oid.Volven9602, "A00-1"); got == "" {
 		t.Fatal("no display name for classCode A00-1")
 	}
 	if got := e.guard.RepositoryUniqueID(); got != registry.SampleRepositoryUniqueID {
@@ -266,7 +267,7 @@ func TestGuardConcurrent(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			res, err := e.guard.FindDocuments(ctx, call(healthWorker(patientP), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+			res, err := e.guard.FindDocuments(ctx, call(healthWorker(patientP), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 			if err == nil && len(res.Documents) != 3 {
 				err = errors.New("wrong documents")
 			}

@@ -15,6 +15,7 @@ import (
 	"pjd/gateway/audit"
 	"pjd/gateway/audit/sqlaudit"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/registry/postgres"
 	"pjd/registry/sqlite"
 	"pjd/trust"
@@ -182,7 +183,7 @@ func testValidation(t *testing.T, b backend) {
 		b    policy.Block
 	}{
 		{"no patient", with(func(x *policy.Block) { x.PatientID = "" })},
-		{"patient as a CX", with(func(x *policy.Block) { x.PatientID = registry.NewPatientCX(patientP, registry.OIDFnr).String() })},
+		{"patient as a CX", with(func(x *policy.Block) { x.PatientID = registry.NewPatientCX(patientP, oid.FNR).String() })},
 		{"patient with a bad check digit", with(func(x *policy.Block) { x.PatientID = patientP[:10] + string('0'+(patientP[10]-'0'+1)%10) })},
 		{"nobody blocked", with(func(x *policy.Block) { x.HPRNumber = "" })},
 		{"practitioner not an F-nr", with(func(x *policy.Block) { x.PractitionerID = "Frida Fastlege" })},
@@ -282,7 +283,7 @@ func testGuard(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cxP := registry.NewPatientCX(patientP, registry.OIDFnr).String()
+	cxP := registry.NewPatientCX(patientP, oid.FNR).String()
 	if _, err := reg.Register(ctx, registry.SampleSubmission(registry.SampleOptions{Patient: cxP, Documents: 2, Seq: 501})); err != nil {
 		t.Fatal(err)
 	}
@@ -301,15 +302,15 @@ func testGuard(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	org := trust.Identifier{ID: "910000012", System: "urn:oid:" + trust.OIDOrgNr}
+	org := trust.Identifier{ID: "910000012", System: "urn:oid:" + oid.OrgNr}
 	gp := &trust.Principal{Kind: trust.HealthWorker, Credential: trust.CredentialHelseIDDPoP, Subject: doctor, HPRNumber: "565500013",
-		Authorization: trust.Coding{Code: "LE", System: "urn:oid:" + trust.OIDAuthorization}, SecurityLevel: 4,
+		Authorization: trust.Coding{Code: "LE", System: "urn:oid:" + oid.Volven9060}, SecurityLevel: 4,
 		LegalEntity: org, PointOfCare: org, HasAttestation: true, AttestedAt: t0.Add(-time.Minute),
-		PurposeOfUse: trust.Coding{Code: trust.PurposeTreat, System: "urn:oid:" + trust.OIDPurposeOfUse},
+		PurposeOfUse: trust.Coding{Code: trust.PurposeTreat, System: "urn:oid:" + oid.PurposeOfUse},
 		DecisionRef:  trust.DecisionRef{ID: "0b8b8e43-64c5-4d1b-9e2f-2f3a7c1c9a11"}}
 	find := func() (*access.FindResult, error) {
 		return g.FindDocuments(ctx, access.Call{Principal: gp, Transaction: audit.TxITI67, RequestID: "r1"},
-			access.FindRequest{PatientID: patientP, PatientOID: registry.OIDFnr})
+			access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 	}
 	if res, err := find(); err != nil || len(res.Documents) != 2 {
 		t.Fatalf("before any block: %+v, %v", res, err)

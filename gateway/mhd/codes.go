@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 // Coded values: an XDS codingScheme becomes a FHIR system "urn:oid:<OID>"
@@ -22,8 +23,8 @@ func isUUID(s string) bool { return uuidRE.MatchString(s) }
 // systemAliases maps canonical FHIR code system URLs to the OID XDS
 // metadata uses for the same system.
 var systemAliases = map[string]string{
-	"http://terminology.hl7.org/CodeSystem/v3-Confidentiality": registry.OIDHL7Confidentiality,
-	"http://hl7.org/fhir/v3/Confidentiality":                   registry.OIDHL7Confidentiality,
+	"http://terminology.hl7.org/CodeSystem/v3-Confidentiality": oid.HL7Confidentiality,
+	"http://hl7.org/fhir/v3/Confidentiality":                   oid.HL7Confidentiality,
 	"http://loinc.org":                                         "2.16.840.1.113883.6.1",
 	"http://snomed.info/sct":                                   "2.16.840.1.113883.6.96",
 }
@@ -87,23 +88,7 @@ func codeFromCoding(c Coding) registry.Code {
 
 // personOIDs are the identifier systems a patient may be searched by.
 var personOIDs = map[string]string{
-	registry.OIDFnr: "F-nr",
-	registry.OIDDnr: "D-nr",
-	registry.OIDHnr: "H-nr",
-}
-
-// ninOID classifies a national identity number: D-nr (first digit + 4),
-// H-nr (third digit + 4, i.e. 4 or 5), otherwise F-nr. Synthetic numbers
-// (month + 65 or + 80) are F-nr.
-func ninOID(s string) string {
-	if len(s) != 11 {
-		return registry.OIDFnr
-	}
-	if s[0] >= '4' && s[0] <= '7' {
-		return registry.OIDDnr
-	}
-	if s[2] == '4' || s[2] == '5' {
-		return registry.OIDHnr
-	}
-	return registry.OIDFnr
+	oid.FNR: "F-nr",
+	oid.DNR: "D-nr",
+	oid.HNR: "H-nr",
 }

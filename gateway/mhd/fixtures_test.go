@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/mhd")
@@ -28,8 +29,8 @@ const (
 )
 
 var (
-	patientKari = fnrKari + "^^^&" + registry.OIDFnr + "&ISO"
-	patientOla  = fnrOla + "^^^&" + registry.OIDFnr + "&ISO"
+	patientKari = fnrKari + "^^^&" + oid.FNR + "&ISO"
+	patientOla  = fnrOla + "^^^&" + oid.FNR + "&ISO"
 )
 
 func size(n int64) *int64 { return &n }
@@ -58,13 +59,13 @@ func fullEntry() *registry.DocumentEntry {
 		RepositoryUniqueID: "2.16.578.1.12.4.1.7.3.1",
 		SourcePatientID:    "4711^^^&2.16.578.1.12.4.5.100.1&ISO",
 		SourcePatientInfo: []string{
-			"PID-3|4711^^^&2.16.578.1.12.4.5.100.1&ISO~" + fnrKari + "^^^&" + registry.OIDFnr + "&ISO",
+			"PID-3|4711^^^&2.16.578.1.12.4.5.100.1&ISO~" + fnrKari + "^^^&" + oid.FNR + "&ISO",
 			"PID-5|Nordmann^Kari^Synnøve",
 			"PID-7|19850113",
 			"PID-8|F",
 			"PID-11|Storgata 1^Leilighet 3^Oslo^^0155^NOR",
 		},
-		LegalAuthenticator: hprLege + "^Lege^Lise^^^Dr.^^^&" + registry.OIDHPR + "&ISO",
+		LegalAuthenticator: hprLege + "^Lege^Lise^^^Dr.^^^&" + oid.HPR + "&ISO",
 		URI:                "",
 		ReferenceIDs: []string{
 			"E-2024-77^^^&2.16.578.1.12.4.1.4.102&ISO^urn:ihe:iti:xds:2015:encounterId",
@@ -72,22 +73,22 @@ func fullEntry() *registry.DocumentEntry {
 		},
 		Authors: []registry.Author{
 			{
-				Person:       hprLege + "^Lege^Lise^^^Dr.^^^&" + registry.OIDHPR + "&ISO",
-				Institutions: []string{"Oslo universitetssykehus HF^^^^^&" + registry.OIDOrgnr + "&ISO^^^^" + orgnrOUS, "Kardiologisk avdeling^^^^^&" + registry.OIDRESH + "&ISO^^^^4208723"},
+				Person:       hprLege + "^Lege^Lise^^^Dr.^^^&" + oid.HPR + "&ISO",
+				Institutions: []string{"Oslo universitetssykehus HF^^^^^&" + oid.OrgNr + "&ISO^^^^" + orgnrOUS, "Kardiologisk avdeling^^^^^&" + oid.RESH + "&ISO^^^^4208723"},
 				Roles:        []string{"LE^^^&2.16.578.1.12.4.1.1.9060&ISO"},
 				Specialties:  []string{"Kardiologi"},
 				Telecoms:     []string{"^WPN^PH^^^^^^^^^+4722000000", "^NET^Internet^lise.lege@example.no"},
 			},
 			{
-				Institutions: []string{"Legevakten i Oslo^^^^^&" + registry.OIDOrgnr + "&ISO^^^^974589095"},
+				Institutions: []string{"Legevakten i Oslo^^^^^&" + oid.OrgNr + "&ISO^^^^974589095"},
 			},
 		},
-		Class:           registry.Code{Code: "A00-1", Scheme: registry.OIDVolven9602, Display: "Epikriser og sammenfatninger"},
-		Type:            registry.Code{Code: "A03-2", Scheme: registry.OIDVolven9602, Display: "Epikrise"},
+		Class:           registry.Code{Code: "A00-1", Scheme: oid.Volven9602, Display: "Epikriser og sammenfatninger"},
+		Type:            registry.Code{Code: "A03-2", Scheme: oid.Volven9602, Display: "Epikrise"},
 		Format:          registry.Code{Code: "urn:no:ehelse:document:pdf", Scheme: "2.16.578.1.12.4.1.1.9604"},
 		FacilityType:    registry.Code{Code: "86.101", Scheme: "2.16.578.1.12.4.1.1.1303", Display: "Alminnelige somatiske sykehus"},
 		PracticeSetting: registry.Code{Code: "1", Scheme: "2.16.578.1.12.4.1.1.8655"},
-		Confidentiality: []registry.Code{{Code: "N", Scheme: registry.OIDVolven9603, Display: "Normal"}, {Code: "N", Scheme: registry.OIDHL7Confidentiality}},
+		Confidentiality: []registry.Code{{Code: "N", Scheme: oid.Volven9603, Display: "Normal"}, {Code: "N", Scheme: oid.HL7Confidentiality}},
 		Events:          []registry.Code{{Code: "I21", Scheme: "2.16.578.1.12.4.1.1.7110", Display: "Akutt hjerteinfarkt"}},
 	}
 }
@@ -99,7 +100,7 @@ func displays(attr, scheme, code string) string {
 		return "PDF"
 	case "2.16.578.1.12.4.1.1.8655|1":
 		return "Allmennmedisin"
-	case registry.OIDHL7Confidentiality + "|N":
+	case oid.HL7Confidentiality + "|N":
 		return "normal"
 	case "2.16.578.1.12.4.1.1.9060|LE":
 		return "Lege"

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 func TestParseListSearchFilters(t *testing.T) {
@@ -30,8 +31,8 @@ func TestParseListSearchFilters(t *testing.T) {
 			&registry.SubmissionSetFilter{PatientID: patientKari, Statuses: approved, SubmissionTime: registry.TimeRange{From: "20240315000000", To: "20240316000000"}},
 			&registry.FolderFilter{PatientID: patientKari, Statuses: approved, LastUpdateTime: registry.TimeRange{From: "20240315000000", To: "20240316000000"}}},
 		{"designationType", pidKari + "&designationType=urn:oid:2.16.578.1.12.4.1.1.9602|A00-1",
-			&registry.SubmissionSetFilter{PatientID: patientKari, Statuses: approved, ContentTypes: registry.CodeSet{{Code: "A00-1", Scheme: registry.OIDVolven9602}}},
-			&registry.FolderFilter{PatientID: patientKari, Statuses: approved, Codes: []registry.CodeSet{{{Code: "A00-1", Scheme: registry.OIDVolven9602}}}}},
+			&registry.SubmissionSetFilter{PatientID: patientKari, Statuses: approved, ContentTypes: registry.CodeSet{{Code: "A00-1", Scheme: oid.Volven9602}}},
+			&registry.FolderFilter{PatientID: patientKari, Statuses: approved, Codes: []registry.CodeSet{{{Code: "A00-1", Scheme: oid.Volven9602}}}}},
 		{"sourceId (ignored for folders)", pidKari + "&sourceId=urn:oid:2.16.578.1.12.4.1.7.4.1",
 			&registry.SubmissionSetFilter{PatientID: patientKari, Statuses: approved, SourceIDs: []string{"2.16.578.1.12.4.1.7.4.1"}},
 			&registry.FolderFilter{PatientID: patientKari, Statuses: approved}},

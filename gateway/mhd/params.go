@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 // FHIR search parameter syntax shared by ITI-67 and ITI-66: names with
@@ -740,21 +741,21 @@ func (p *parser) patient(h http.Header) {
 				break
 			}
 			t := parseToken(alts[0])
-			oid := strings.TrimPrefix(t.System, "urn:oid:")
-			if _, known := personOIDs[oid]; !t.HasSystem || !strings.HasPrefix(t.System, "urn:oid:") || !known {
-				p.bad("patient.identifier", "parameter patient.identifier: system must be urn:oid:%s (F-nr), urn:oid:%s (D-nr) or urn:oid:%s (H-nr)", registry.OIDFnr, registry.OIDDnr, registry.OIDHnr)
+			system := strings.TrimPrefix(t.System, "urn:oid:")
+			if _, known := personOIDs[system]; !t.HasSystem || !strings.HasPrefix(t.System, "urn:oid:") || !known {
+				p.bad("patient.identifier", "parameter patient.identifier: system must be urn:oid:%s (F-nr), urn:oid:%s (D-nr) or urn:oid:%s (H-nr)", oid.FNR, oid.DNR, oid.HNR)
 				break
 			}
 			if !registry.NorwegianIDCheckDigitsValid(t.Code) {
-				p.bad("patient.identifier", "parameter patient.identifier: not a valid %s (11 digits with valid check digits)", personOIDs[oid])
+				p.bad("patient.identifier", "parameter patient.identifier: not a valid %s (11 digits with valid check digits)", personOIDs[system])
 				break
 			}
-			fromQuery = PatientID{ID: t.Code, OID: oid}
+			fromQuery = PatientID{ID: t.Code, OID: system}
 		}
 	}
 	for name := range p.q {
 		if name == "patient" || strings.HasPrefix(name, "patient:") || (strings.HasPrefix(name, "patient.") && name != "patient.identifier") {
-			p.unsupported(name, "parameter %s is not supported: give the patient as patient.identifier=urn:oid:%s|<F-nr> or in the %s header", name, registry.OIDFnr, HeaderPatientNIN)
+			p.unsupported(name, "parameter %s is not supported: give the patient as patient.identifier=urn:oid:%s|<F-nr> or in the %s header", name, oid.FNR, HeaderPatientNIN)
 		}
 	}
 	if h != nil {
@@ -766,7 +767,7 @@ func (p *parser) patient(h http.Header) {
 			case !registry.NorwegianIDCheckDigitsValid(v):
 				p.bad(HeaderPatientNIN, "header %s: not a valid national identity number (11 digits with valid check digits)", HeaderPatientNIN)
 			default:
-				fromHeader = PatientID{ID: v, OID: ninOID(v)}
+				fromHeader = PatientID{ID: v, OID: oid.NationalID(v)}
 			}
 		}
 	}
@@ -785,7 +786,7 @@ func (p *parser) patient(h http.Header) {
 		// the page token carries the patient
 	default:
 		if !p.e.full() {
-			p.e.add(http.StatusBadRequest, IssueRequired, "patient.identifier", "a patient is required: patient.identifier=urn:oid:%s|<F-nr> or the %s header", registry.OIDFnr, HeaderPatientNIN)
+			p.e.add(http.StatusBadRequest, IssueRequired, "patient.identifier", "a patient is required: patient.identifier=urn:oid:%s|<F-nr> or the %s header", oid.FNR, HeaderPatientNIN)
 		}
 	}
 }

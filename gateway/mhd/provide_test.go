@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 func readProvide(t testing.TB, name string) []byte {
@@ -34,14 +35,14 @@ func TestParseProvideBundle(t *testing.T) {
 	ss := s.SubmissionSet
 	if ss.ID != "urn:uuid:aaaaaaaa-bbbb-cccc-dddd-e00333300001" || ss.UniqueID != "2.16.578.1.12.4.1.7.2.2.5001" ||
 		ss.SourceID != "2.16.578.1.12.4.1.7.4.1" || ss.PatientID != patientKari || ss.SubmissionTime != "20240315140102" ||
-		ss.ContentType.Code != "A00-1" || ss.ContentType.Scheme != registry.OIDVolven9602 {
+		ss.ContentType.Code != "A00-1" || ss.ContentType.Scheme != oid.Volven9602 {
 		t.Errorf("submission set %+v", ss)
 	}
-	if len(ss.Authors) != 1 || ss.Authors[0].Person != "9144900^Lege^Lise^^^^^^&"+registry.OIDHPR+"&ISO" ||
-		ss.Authors[0].Institutions[0] != "Oslo universitetssykehus HF^^^^^&"+registry.OIDOrgnr+"&ISO^^^^993467049" {
+	if len(ss.Authors) != 1 || ss.Authors[0].Person != "9144900^Lege^Lise^^^^^^&"+oid.HPR+"&ISO" ||
+		ss.Authors[0].Institutions[0] != "Oslo universitetssykehus HF^^^^^&"+oid.OrgNr+"&ISO^^^^993467049" {
 		t.Errorf("submission set author %+v", ss.Authors)
 	}
-	if len(ss.IntendedRecipients) != 1 || ss.IntendedRecipients[0] != "|1234567^Fastlege^Frida^^^^^^&"+registry.OIDHPR+"&ISO|^NET^Internet^frida.fastlege@example.no" {
+	if len(ss.IntendedRecipients) != 1 || ss.IntendedRecipients[0] != "|1234567^Fastlege^Frida^^^^^^&"+oid.HPR+"&ISO|^NET^Internet^frida.fastlege@example.no" {
 		t.Errorf("intended recipients %q", ss.IntendedRecipients)
 	}
 	if len(s.Documents) != 1 || len(s.Folders) != 1 {
@@ -59,14 +60,14 @@ func TestParseProvideBundle(t *testing.T) {
 		"service times":   d.ServiceStartTime == "20240310" && d.ServiceStopTime == "20240315120000",
 		"hash (hex text)": d.Hash == "0a4d55a8d778e5022fab701977c5d840bbc486d0",
 		"size":            d.Size != nil && *d.Size == 11,
-		"class/type":      d.Class.Code == "A00-1" && d.Type.Code == "A03-2" && d.Type.Scheme == registry.OIDVolven9602,
+		"class/type":      d.Class.Code == "A00-1" && d.Type.Code == "A03-2" && d.Type.Scheme == oid.Volven9602,
 		"format":          d.Format.Code == "urn:no:ehelse:document:text",
 		"facility":        d.FacilityType.Code == "86.101" && d.PracticeSetting.Code == "1",
-		"confidentiality": len(d.Confidentiality) == 1 && d.Confidentiality[0].Scheme == registry.OIDVolven9603,
+		"confidentiality": len(d.Confidentiality) == 1 && d.Confidentiality[0].Scheme == oid.Volven9603,
 		"events":          len(d.Events) == 1 && d.Events[0].Code == "I21",
 		"title/comments":  d.Title == "Epikrise" && d.Comments == "Utskrevet til hjemmet.",
 		"source patient":  d.SourcePatientID == "4711^^^&2.16.578.1.12.4.5.100.1&ISO",
-		"legal auth":      d.LegalAuthenticator == "9144900^Lege^Lise^^^Dr.^^^&"+registry.OIDHPR+"&ISO",
+		"legal auth":      d.LegalAuthenticator == "9144900^Lege^Lise^^^Dr.^^^&"+oid.HPR+"&ISO",
 		"author role":     len(d.Authors) == 1 && d.Authors[0].Roles[0] == "LE^^^&2.16.578.1.12.4.1.1.9060&ISO" && d.Authors[0].Specialties[0] == "Kardiologi",
 		"author telecom":  len(d.Authors) == 1 && d.Authors[0].Telecoms[0] == "^WPN^PH^^^^^^^^^+4722000000",
 		"reference ids": strings.Join(d.ReferenceIDs, " ") ==
@@ -108,7 +109,7 @@ func TestParseProvideBundle(t *testing.T) {
 
 	// What was provided renders back to the same coded metadata.
 	back := DocumentReferenceFrom(d, s.Associations, renderOpts)
-	if back.Type.Coding[0].System != "urn:oid:"+registry.OIDVolven9602 || back.Subject.Identifier.Value != fnrKari ||
+	if back.Type.Coding[0].System != "urn:oid:"+oid.Volven9602 || back.Subject.Identifier.Value != fnrKari ||
 		back.RelatesTo[0].Code != "replaces" || back.RelatesTo[0].Target.Reference != "DocumentReference/b0000000-0000-4000-8000-000000000001" {
 		t.Errorf("round trip: %+v", back)
 	}
@@ -260,15 +261,15 @@ func TestParseProvideBundleRejects(t *testing.T) {
 			entryRes(m, 3)["code"] = map[string]any{"coding": []any{map[string]any{"code": "worklist"}}}
 		}, status: 400, expr: "Bundle.entry[3].resource.code"},
 		{name: "patient differs", mutate: func(m map[string]any) {
-			entryRes(m, 1)["subject"] = map[string]any{"identifier": map[string]any{"system": "urn:oid:" + registry.OIDFnr, "value": fnrOla}}
+			entryRes(m, 1)["subject"] = map[string]any{"identifier": map[string]any{"system": "urn:oid:" + oid.FNR, "value": fnrOla}}
 		}, status: 422, xdsCode: registry.ErrCodePatientIDDoesNotMatch, expr: "Bundle.entry[1].resource.subject"},
 		{name: "folder patient differs", mutate: func(m map[string]any) {
-			entryRes(m, 3)["subject"] = map[string]any{"reference": "Patient?identifier=urn:oid:" + registry.OIDFnr + "|" + fnrOla}
+			entryRes(m, 3)["subject"] = map[string]any{"reference": "Patient?identifier=urn:oid:" + oid.FNR + "|" + fnrOla}
 		}, status: 422, xdsCode: registry.ErrCodePatientIDDoesNotMatch, expr: "Bundle.entry[3].resource.subject"},
 		{name: "literal patient reference", mutate: func(m map[string]any) { entryRes(m, 0)["subject"] = map[string]any{"reference": "Patient/ex-patient"} },
 			status: 422, xdsCode: registry.ErrCodeUnknownPatientID, expr: "Bundle.entry[0].resource.subject"},
 		{name: "patient F-nr check digit", mutate: func(m map[string]any) {
-			entryRes(m, 0)["subject"] = map[string]any{"identifier": map[string]any{"system": "urn:oid:" + registry.OIDFnr, "value": "13818510018"}}
+			entryRes(m, 0)["subject"] = map[string]any{"identifier": map[string]any{"system": "urn:oid:" + oid.FNR, "value": "13818510018"}}
 		}, status: 422, xdsCode: registry.ErrCodeUnknownPatientID, expr: "Bundle.entry[0].resource.subject"},
 		{name: "no subject", mutate: func(m map[string]any) { delete(entryRes(m, 1), "subject") },
 			status: 422, xdsCode: registry.ErrCodeUnknownPatientID, expr: "Bundle.entry[1].resource.subject"},

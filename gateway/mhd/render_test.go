@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 func fullRelations() []*registry.Association {
@@ -40,7 +41,7 @@ func TestDocumentReferenceGolden(t *testing.T) {
 	if dr.ID != "6f2c4b1e-4a0e-4d7e-9c0a-1b2c3d4e5f60" {
 		t.Errorf("id = %q", dr.ID)
 	}
-	if dr.Subject.Identifier.System != "urn:oid:"+registry.OIDFnr || dr.Subject.Identifier.Value != fnrKari {
+	if dr.Subject.Identifier.System != "urn:oid:"+oid.FNR || dr.Subject.Identifier.Value != fnrKari {
 		t.Errorf("subject = %+v", dr.Subject)
 	}
 	if dr.Date != "2024-03-15T14:30:00Z" || dr.Content[0].Attachment.Creation != "2024-03-15T14:30:00Z" {
@@ -106,17 +107,17 @@ func TestDocumentReferenceAuthors(t *testing.T) {
 		t.Errorf("specialty %+v", role.Specialty)
 	}
 	p := byID["author1"].Value.(*Practitioner)
-	if p.Identifier[0].System != "urn:oid:"+registry.OIDHPR || p.Identifier[0].Value != hprLege || p.Name[0].Family != "Lege" || p.Name[0].Given[0] != "Lise" || p.Name[0].Prefix[0] != "Dr." {
+	if p.Identifier[0].System != "urn:oid:"+oid.HPR || p.Identifier[0].Value != hprLege || p.Name[0].Family != "Lege" || p.Name[0].Given[0] != "Lise" || p.Name[0].Prefix[0] != "Dr." {
 		t.Errorf("practitioner %+v", p)
 	}
 	if len(p.Telecom) != 2 || p.Telecom[0].System != "phone" || p.Telecom[1].System != "email" {
 		t.Errorf("telecom %+v", p.Telecom)
 	}
 	o := byID["author1-org1"].Value.(*Organization)
-	if o.Identifier[0].System != "urn:oid:"+registry.OIDOrgnr || o.Identifier[0].Value != orgnrOUS || o.Name != "Oslo universitetssykehus HF" {
+	if o.Identifier[0].System != "urn:oid:"+oid.OrgNr || o.Identifier[0].Value != orgnrOUS || o.Name != "Oslo universitetssykehus HF" {
 		t.Errorf("organization %+v", o)
 	}
-	if o2 := byID["author1-org2"].Value.(*Organization); o2.Identifier[0].System != "urn:oid:"+registry.OIDRESH {
+	if o2 := byID["author1-org2"].Value.(*Organization); o2.Identifier[0].System != "urn:oid:"+oid.RESH {
 		t.Errorf("second institution %+v", o2)
 	}
 	want := []string{"#author1-role", "#author1-org2", "#author2-org1"}
@@ -165,7 +166,7 @@ func TestDocumentReferenceMinimal(t *testing.T) {
 	d := &registry.DocumentEntry{
 		ID: "urn:uuid:6f2c4b1e-4a0e-4d7e-9c0a-000000000001", Status: registry.StatusDeprecated, UniqueID: "1.2.3.4",
 		PatientID: patientOla, MimeType: "text/plain", CreationTime: "2024",
-		Class: registry.Code{Code: "A00-1", Scheme: registry.OIDVolven9602}, Type: registry.Code{Code: "A03-2", Scheme: registry.OIDVolven9602},
+		Class: registry.Code{Code: "A00-1", Scheme: oid.Volven9602}, Type: registry.Code{Code: "A03-2", Scheme: oid.Volven9602},
 		Format: registry.Code{Code: "urn:no:ehelse:document:text", Scheme: "2.16.578.1.12.4.1.1.9604"},
 	}
 	dr := DocumentReferenceFrom(d, nil, RenderOptions{BaseURL: "http://localhost:8080/"})
@@ -213,13 +214,13 @@ func folderAndSet() (*registry.SubmissionSet, *registry.Folder) {
 		ID: "urn:uuid:5e1f0000-0000-4000-8000-000000000001", Status: registry.StatusApproved,
 		UniqueID: "2.16.578.1.12.4.1.7.2.2.1001", SourceID: "2.16.578.1.12.4.1.7.4.1", PatientID: patientKari,
 		SubmissionTime: "20240315150102", Title: "Utskrivning kardiologi", Comments: "Sendt ved utskrivning",
-		ContentType: registry.Code{Code: "A00-1", Scheme: registry.OIDVolven9602, Display: "Epikriser og sammenfatninger"},
+		ContentType: registry.Code{Code: "A00-1", Scheme: oid.Volven9602, Display: "Epikriser og sammenfatninger"},
 		Authors: []registry.Author{{
-			Person:       hprLege + "^Lege^Lise^^^^^^&" + registry.OIDHPR + "&ISO",
-			Institutions: []string{"Oslo universitetssykehus HF^^^^^&" + registry.OIDOrgnr + "&ISO^^^^" + orgnrOUS},
+			Person:       hprLege + "^Lege^Lise^^^^^^&" + oid.HPR + "&ISO",
+			Institutions: []string{"Oslo universitetssykehus HF^^^^^&" + oid.OrgNr + "&ISO^^^^" + orgnrOUS},
 		}},
 		IntendedRecipients: []string{
-			"Fastlegekontoret Majorstua^^^^^&" + registry.OIDOrgnr + "&ISO^^^^912345678|1234567^Fastlege^Frida^^^^^^&" + registry.OIDHPR + "&ISO",
+			"Fastlegekontoret Majorstua^^^^^&" + oid.OrgNr + "&ISO^^^^912345678|1234567^Fastlege^Frida^^^^^^&" + oid.HPR + "&ISO",
 			"|^Berg^Bjørn",
 			"||^NET^Internet^post@example.no",
 		},
@@ -228,7 +229,7 @@ func folderAndSet() (*registry.SubmissionSet, *registry.Folder) {
 		ID: "urn:uuid:f01d0000-0000-4000-8000-000000000001", Status: registry.StatusDeprecated,
 		UniqueID: "2.16.578.1.12.4.1.7.2.3.7", PatientID: patientKari, Title: "Hjerteoppfølging 2024",
 		Comments: "Samler epikriser og svar", LastUpdateTime: "20240316080000",
-		Codes: []registry.Code{{Code: "A00-1", Scheme: registry.OIDVolven9602}, {Code: "E00-1", Scheme: registry.OIDVolven9602, Display: "Bildediagnostikk"}},
+		Codes: []registry.Code{{Code: "A00-1", Scheme: oid.Volven9602}, {Code: "E00-1", Scheme: oid.Volven9602, Display: "Bildediagnostikk"}},
 	}
 	return ss, f
 }
@@ -410,10 +411,10 @@ func TestNIN(t *testing.T) {
 		valid bool
 		oid   string
 	}{
-		{fnrKari, true, registry.OIDFnr},
-		{fnrOla, true, registry.OIDFnr},
-		{fnrNHN, true, registry.OIDFnr},
-		{dnrPer, true, registry.OIDDnr},
+		{fnrKari, true, oid.FNR},
+		{fnrOla, true, oid.FNR},
+		{fnrNHN, true, oid.FNR},
+		{dnrPer, true, oid.DNR},
 		{"13818510018", false, ""}, // second check digit wrong
 		{"1381851001", false, ""},
 		{"1381851001a", false, ""},
@@ -422,8 +423,8 @@ func TestNIN(t *testing.T) {
 		if got := registry.NorwegianIDCheckDigitsValid(c.nin); got != c.valid {
 			t.Errorf("NorwegianIDCheckDigitsValid(%q) = %v", c.nin, got)
 		}
-		if c.valid && ninOID(c.nin) != c.oid {
-			t.Errorf("ninOID(%q) = %q, want %q", c.nin, ninOID(c.nin), c.oid)
+		if c.valid && oid.NationalID(c.nin) != c.oid {
+			t.Errorf("oid.NationalID(%q) = %q, want %q", c.nin, oid.NationalID(c.nin), c.oid)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 const pidKari = "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + fnrKari
@@ -35,7 +36,7 @@ func header(nin string) http.Header {
 // TestParseDocumentSearchFilters: one row per parameter, the store filter
 // it produces.
 func TestParseDocumentSearchFilters(t *testing.T) {
-	v9602 := registry.OIDVolven9602
+	v9602 := oid.Volven9602
 	for _, c := range []struct {
 		name  string
 		query string
@@ -46,8 +47,8 @@ func TestParseDocumentSearchFilters(t *testing.T) {
 		{"patient.identifier", pidKari, "", registry.DocumentFilter{PatientID: patientKari, Statuses: approved}, DefaultCount},
 		{"header", "", fnrKari, registry.DocumentFilter{PatientID: patientKari, Statuses: approved}, DefaultCount},
 		{"header and identical parameter", pidKari, fnrKari, registry.DocumentFilter{PatientID: patientKari, Statuses: approved}, DefaultCount},
-		{"D-nr header", "", dnrPer, registry.DocumentFilter{PatientID: dnrPer + "^^^&" + registry.OIDDnr + "&ISO", Statuses: approved}, DefaultCount},
-		{"D-nr parameter", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.2|" + dnrPer, "", registry.DocumentFilter{PatientID: dnrPer + "^^^&" + registry.OIDDnr + "&ISO", Statuses: approved}, DefaultCount},
+		{"D-nr header", "", dnrPer, registry.DocumentFilter{PatientID: dnrPer + "^^^&" + oid.DNR + "&ISO", Statuses: approved}, DefaultCount},
+		{"D-nr parameter", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.2|" + dnrPer, "", registry.DocumentFilter{PatientID: dnrPer + "^^^&" + oid.DNR + "&ISO", Statuses: approved}, DefaultCount},
 		{"status superseded", "status=superseded", fnrKari, registry.DocumentFilter{PatientID: patientKari, Statuses: []string{registry.StatusDeprecated}}, DefaultCount},
 		{"status OR", "status=current,superseded", fnrKari, registry.DocumentFilter{PatientID: patientKari, Statuses: []string{registry.StatusApproved, registry.StatusDeprecated}}, DefaultCount},
 		{"status AND", "status=current,superseded&status=superseded", fnrKari, registry.DocumentFilter{PatientID: patientKari, Statuses: []string{registry.StatusDeprecated}}, DefaultCount},
@@ -73,7 +74,7 @@ func TestParseDocumentSearchFilters(t *testing.T) {
 		{"event AND of OR", "event=urn:oid:2.16.578.1.12.4.1.1.7110|I21,urn:oid:2.16.578.1.12.4.1.1.7110|I22&event=X", fnrKari,
 			registry.DocumentFilter{PatientID: patientKari, Statuses: approved, Events: []registry.CodeSet{{{Code: "I21", Scheme: "2.16.578.1.12.4.1.1.7110"}, {Code: "I22", Scheme: "2.16.578.1.12.4.1.1.7110"}}, {{Code: "X"}}}}, DefaultCount},
 		{"security-label with the FHIR URL alias", "security-label=http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R", fnrKari,
-			registry.DocumentFilter{PatientID: patientKari, Statuses: approved, Confidentiality: []registry.CodeSet{{{Code: "R", Scheme: registry.OIDHL7Confidentiality}}}}, DefaultCount},
+			registry.DocumentFilter{PatientID: patientKari, Statuses: approved, Confidentiality: []registry.CodeSet{{{Code: "R", Scheme: oid.HL7Confidentiality}}}}, DefaultCount},
 		{"escaped comma and bar in a code", `type=urn:oid:1.2|a\,b\|c`, fnrKari,
 			registry.DocumentFilter{PatientID: patientKari, Statuses: approved, Types: registry.CodeSet{{Code: "a,b|c", Scheme: "1.2"}}}, DefaultCount},
 		{"date day", "date=2024-03-15", fnrKari,

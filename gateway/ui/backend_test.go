@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"pjd/gateway/ui"
+	"pjd/registry/oid"
 	"pjd/trust"
 )
 
@@ -163,20 +164,20 @@ func (b *testBackend) principal(c launchCred) *trust.Principal {
 		Subject:     p.PID,
 		Name:        p.Name,
 		HPRNumber:   p.HPR,
-		LegalEntity: trust.Identifier{ID: p.Org.ID, System: trust.OIDOrgNr, Name: p.Org.Name},
-		PointOfCare: trust.Identifier{ID: p.Org.ID, System: trust.OIDOrgNr, Name: p.Org.Name},
+		LegalEntity: trust.Identifier{ID: p.Org.ID, System: oid.OrgNr, Name: p.Org.Name},
+		PointOfCare: trust.Identifier{ID: p.Org.ID, System: oid.OrgNr, Name: p.Org.Name},
 		Client:      trust.Client{ID: "demo-epj", Name: "Demo-EPJ"},
 	}
 	if p.Authorization != "" {
-		pr.Authorization = trust.Coding{Code: p.Authorization, System: trust.OIDAuthorization}
+		pr.Authorization = trust.Coding{Code: p.Authorization, System: oid.Volven9060}
 	}
 	if pr.Kind == trust.HealthWorker {
 		pr.HasAttestation = true
 		pr.AttestedAt = now
-		pr.PurposeOfUse = trust.Coding{Code: p.Purpose, System: trust.OIDPurposeOfUse}
+		pr.PurposeOfUse = trust.Coding{Code: p.Purpose, System: oid.PurposeOfUse}
 		pr.HealthcareService = trust.Coding{Code: "S03", System: "urn:oid:2.16.578.1.12.4.1.1.8655", Text: "Allmennlegetjeneste"}
 		pr.DecisionRef = trust.DecisionRef{ID: "0f6a1e0c-2b5f-4f43-9a43-8cfc7a0b9d11", UserSelected: true}
-		pr.Patients = []trust.AttestedPatient{{Identifier: trust.Identifier{ID: c.patient, System: trust.OIDFNR}}}
+		pr.Patients = []trust.AttestedPatient{{Identifier: trust.Identifier{ID: c.patient, System: oid.FNR}}}
 	}
 	return pr
 }

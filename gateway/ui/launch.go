@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"pjd/registry/oid"
 	"pjd/trust"
 )
 
@@ -160,7 +161,7 @@ func readLaunchPatient(w http.ResponseWriter, r *http.Request) (string, error) {
 	}
 	if sys, id, ok := strings.Cut(patient, "|"); ok {
 		switch strings.TrimPrefix(sys, "urn:oid:") {
-		case trust.OIDFNR, trust.OIDDNR, trust.OIDHNR:
+		case oid.FNR, oid.DNR, oid.HNR:
 		default:
 			return "", launchPatientError("patient system must be the F-nr, D-nr or H-nr OID")
 		}

@@ -25,6 +25,7 @@ import (
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 	"pjd/registry/ebrim"
+	"pjd/registry/oid"
 	"pjd/registry/sqlite"
 	"pjd/repository"
 	"pjd/repository/fs"
@@ -107,7 +108,7 @@ func newServer(t *testing.T, withRepository bool) *server {
 	return s
 }
 
-var patient = registry.NewPatientCX(registry.SyntheticFnr(404), registry.OIDFnr).String()
+var patient = registry.NewPatientCX(registry.SyntheticFnr(404), oid.FNR).String()
 
 func sample(seq uint64, n int) *registry.Submission {
 	return registry.SampleSubmission(registry.SampleOptions{Patient: patient, Documents: n, Seq: seq})
@@ -493,12 +494,12 @@ func richEntry(i int) *registry.DocumentEntry {
 	d.Comments = strings.Repeat("Pasienten ble innlagt med brystsmerter og utredet. ", 20)
 	author := registry.SampleAuthor()
 	author.Institutions = append(author.Institutions, registry.XON{OrganizationName: "Medisinsk avdeling",
-		AssigningAuthority: registry.HD{UniversalID: registry.OIDRESH, UniversalIDType: "ISO"}, OrganizationIdentifier: "4208723"}.String())
+		AssigningAuthority: registry.HD{UniversalID: oid.RESH, UniversalIDType: "ISO"}, OrganizationIdentifier: "4208723"}.String())
 	d.Authors = []registry.Author{author, author, author}
 	for e := range 5 {
 		d.Events = append(d.Events, registry.Code{Code: fmt.Sprintf("E%d", e), Scheme: "2.16.578.1.12.4.1.1.7615", Display: "Hendelse"})
 	}
-	d.Confidentiality = append(d.Confidentiality, registry.Code{Code: "NORS", Scheme: registry.OIDVolven9603, Display: "Nors"})
+	d.Confidentiality = append(d.Confidentiality, registry.Code{Code: "NORS", Scheme: oid.Volven9603, Display: "Nors"})
 	d.ReferenceIDs = []string{"1^^^&2.999.1&ISO^urn:ihe:iti:xds:2013:referral", "2^^^&2.999.1&ISO^urn:ihe:iti:xds:2013:order",
 		"3^^^&2.999.1&ISO^urn:ihe:iti:xds:2013:accession"}
 	d.URI = "https://example.no/" + d.UniqueID

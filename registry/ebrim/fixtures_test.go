@@ -1,6 +1,9 @@
 package ebrim
 
-import "pjd/registry"
+import (
+	"pjd/registry"
+	"pjd/registry/oid"
+)
 
 // Synthetic Norwegian metadata. The people are synthetic: 15838540063 is a
 // Test-Norge F-nr (month + 80), 02736540080 an NHN synthetic F-nr
@@ -16,8 +19,8 @@ const (
 	reshMed   = "Medisinsk avdeling^^^^^&2.16.578.1.12.4.1.4.102&ISO^^^^4001234"
 	orgLege   = "Testbyen legesenter AS^^^^^&2.16.578.1.12.4.1.4.101&ISO^^^^999999998"
 	roleLege  = "LE^^^&2.16.578.1.12.4.1.1.9060&ISO"
-	volven    = registry.OIDVolven9602
-	hl7Conf   = registry.OIDHL7Confidentiality
+	volven    = oid.Volven9602
+	hl7Conf   = oid.HL7Confidentiality
 	fmtScheme = "2.16.578.1.12.4.1.1.9604"
 	hcft      = "2.16.578.1.12.4.1.1.1303"
 	practice  = "2.16.578.1.12.4.1.1.8655"
@@ -78,7 +81,7 @@ func norwegianSubmission() *registry.Submission {
 		PracticeSetting: registry.Code{Code: "1", Scheme: practice, Display: "Allmennmedisin"},
 		Confidentiality: []registry.Code{
 			{Code: "N", Scheme: hl7Conf, Display: "Normal"},
-			{Code: "N", Scheme: registry.OIDVolven9603, Display: "Normal"},
+			{Code: "N", Scheme: oid.Volven9603, Display: "Normal"},
 		},
 		Events: []registry.Code{{Code: "I21", Scheme: "2.16.578.1.12.4.1.1.7110", Display: "Akutt hjerteinfarkt"}},
 		Extra:  []registry.Slot{{Name: "urn:no:nhn:pjd:epikriseType", Values: []string{"utskrivning", "korrigert"}}},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 var (
@@ -45,7 +46,7 @@ func BenchmarkFindDocuments(b *testing.B) {
 		res.Documents, res.Patients, res.Elapsed.Round(time.Millisecond), float64(res.Documents)/res.Elapsed.Seconds())
 
 	approved := []string{registry.StatusApproved}
-	class := registry.Code{Code: "A00-1", Scheme: registry.OIDVolven9602}
+	class := registry.Code{Code: "A00-1", Scheme: oid.Volven9602}
 	store := func(withClass bool) query {
 		return func(ctx context.Context, patient string) (int, error) {
 			f := registry.DocumentFilter{PatientID: patient, Statuses: approved}

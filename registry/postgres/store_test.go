@@ -12,6 +12,7 @@ import (
 
 	"pjd/conformance/testenv"
 	"pjd/registry"
+	"pjd/registry/oid"
 	"pjd/registry/registrytest"
 )
 
@@ -240,7 +241,7 @@ func TestLoadSynthetic(t *testing.T) {
 			t.Errorf("patient %d: %d documents, %v; want 25", p, len(docs), err)
 		}
 		for _, d := range docs {
-			if d.PatientID != SyntheticPatientID(p) || d.Class.Scheme != registry.OIDVolven9602 {
+			if d.PatientID != SyntheticPatientID(p) || d.Class.Scheme != oid.Volven9602 {
 				t.Errorf("unexpected document %+v", d)
 			}
 		}

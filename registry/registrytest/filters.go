@@ -2,6 +2,7 @@ package registrytest
 
 import (
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 // Filter tables over the corpus. want lists corpus indexes in registration
@@ -38,7 +39,7 @@ func documentCases() []documentCase {
 		{"class with scheme", registry.DocumentFilter{Classes: cs(classEpikrise)}, []int{1, 2, 5, 7}},
 		{"class without scheme matches any scheme", registry.DocumentFilter{Classes: cs(anyScheme(classEpikrise))}, []int{1, 2, 5, 6, 7}},
 		{"class in another scheme", registry.DocumentFilter{Classes: cs(registry.Code{Code: "A00-1", Scheme: "2.16.578.1.12.4.1.7.99.local"})}, []int{6}},
-		{"class code right, scheme wrong", registry.DocumentFilter{Classes: cs(registry.Code{Code: "A00-1", Scheme: registry.OIDVolven9603})}, nil},
+		{"class code right, scheme wrong", registry.DocumentFilter{Classes: cs(registry.Code{Code: "A00-1", Scheme: oid.Volven9603})}, nil},
 		{"classes OR", registry.DocumentFilter{Classes: cs(classBilde, classProvesvar)}, []int{3, 4}},
 		{"type", registry.DocumentFilter{Types: cs(typeEpikrise)}, []int{1, 5, 6, 7}},
 		{"types OR", registry.DocumentFilter{Types: cs(typePoliklinisk, typeHenvisning)}, []int{2, 8}},

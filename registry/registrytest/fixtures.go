@@ -5,6 +5,7 @@ import (
 
 	"pjd/registry"
 	"pjd/registry/internal/sqlstore"
+	"pjd/registry/oid"
 )
 
 // Synthetic Norwegian fixtures. Patients are Test-Norge style synthetic
@@ -27,8 +28,8 @@ const (
 	schemeFolder    = "2.16.578.1.12.4.1.1.9998"
 	sourceA         = "2.16.578.1.12.4.1.7.1.1"
 	sourceB         = "2.16.578.1.12.4.1.7.2.1"
-	authorityHPR    = "&" + registry.OIDHPR + "&ISO"
-	reshInstitution = "Akershus universitetssykehus HF^^^^^&" + registry.OIDRESH + "&ISO^^^^4001031"
+	authorityHPR    = "&" + oid.HPR + "&ISO"
+	reshInstitution = "Akershus universitetssykehus HF^^^^^&" + oid.RESH + "&ISO^^^^4001031"
 )
 
 // Authors (XCN with a synthetic HPR number).
@@ -43,15 +44,15 @@ var (
 
 // Codes.
 var (
-	classEpikrise   = registry.Code{Code: "A00-1", Scheme: registry.OIDVolven9602, Display: "Epikriser og sammenfatninger"}
-	classBilde      = registry.Code{Code: "E00-1", Scheme: registry.OIDVolven9602, Display: "Bildediagnostikk"}
-	classProvesvar  = registry.Code{Code: "C00-1", Scheme: registry.OIDVolven9602, Display: "Prøvesvar, vev og væsker"}
-	classKorresp    = registry.Code{Code: "I00-1", Scheme: registry.OIDVolven9602, Display: "Korrespondanse"}
-	typeEpikrise    = registry.Code{Code: "A03-2", Scheme: registry.OIDVolven9602, Display: "Epikrise"}
-	typePoliklinisk = registry.Code{Code: "A13-2", Scheme: registry.OIDVolven9602, Display: "Poliklinisk epikrise"}
-	typeBildesvar   = registry.Code{Code: "E01-2", Scheme: registry.OIDVolven9602, Display: "Bildediagnostiske svar"}
-	typeLab         = registry.Code{Code: "C01-2", Scheme: registry.OIDVolven9602, Display: "Laboratoriesvar"}
-	typeHenvisning  = registry.Code{Code: "I01-2", Scheme: registry.OIDVolven9602, Display: "Henvisninger"}
+	classEpikrise   = registry.Code{Code: "A00-1", Scheme: oid.Volven9602, Display: "Epikriser og sammenfatninger"}
+	classBilde      = registry.Code{Code: "E00-1", Scheme: oid.Volven9602, Display: "Bildediagnostikk"}
+	classProvesvar  = registry.Code{Code: "C00-1", Scheme: oid.Volven9602, Display: "Prøvesvar, vev og væsker"}
+	classKorresp    = registry.Code{Code: "I00-1", Scheme: oid.Volven9602, Display: "Korrespondanse"}
+	typeEpikrise    = registry.Code{Code: "A03-2", Scheme: oid.Volven9602, Display: "Epikrise"}
+	typePoliklinisk = registry.Code{Code: "A13-2", Scheme: oid.Volven9602, Display: "Poliklinisk epikrise"}
+	typeBildesvar   = registry.Code{Code: "E01-2", Scheme: oid.Volven9602, Display: "Bildediagnostiske svar"}
+	typeLab         = registry.Code{Code: "C01-2", Scheme: oid.Volven9602, Display: "Laboratoriesvar"}
+	typeHenvisning  = registry.Code{Code: "I01-2", Scheme: oid.Volven9602, Display: "Henvisninger"}
 	formatPDF       = registry.Code{Code: "urn:no:ehelse:document:pdf", Scheme: schemeFormat, Display: "PDF"}
 	formatText      = registry.Code{Code: "urn:no:ehelse:document:text", Scheme: schemeFormat}
 	formatImage     = registry.Code{Code: "urn:no:ehelse:document:image", Scheme: schemeFormat}
@@ -59,10 +60,10 @@ var (
 	facPsykiatrisk  = registry.Code{Code: "86.211", Scheme: schemeFacility, Display: "Psykiatriske sykehus"}
 	practiceAllmenn = registry.Code{Code: "1", Scheme: schemePractice, Display: "Allmennmedisin"}
 	practiceIndre   = registry.Code{Code: "2", Scheme: schemePractice, Display: "Indremedisin"}
-	confN           = registry.Code{Code: "N", Scheme: registry.OIDVolven9603, Display: "Normal"}
-	confNORS        = registry.Code{Code: "NORS", Scheme: registry.OIDVolven9603, Display: "Sperret"}
-	confHL7N        = registry.Code{Code: "N", Scheme: registry.OIDHL7Confidentiality, Display: "normal"}
-	confHL7R        = registry.Code{Code: "R", Scheme: registry.OIDHL7Confidentiality, Display: "restricted"}
+	confN           = registry.Code{Code: "N", Scheme: oid.Volven9603, Display: "Normal"}
+	confNORS        = registry.Code{Code: "NORS", Scheme: oid.Volven9603, Display: "Sperret"}
+	confHL7N        = registry.Code{Code: "N", Scheme: oid.HL7Confidentiality, Display: "normal"}
+	confHL7R        = registry.Code{Code: "R", Scheme: oid.HL7Confidentiality, Display: "restricted"}
 	event1          = registry.Code{Code: "E1", Scheme: schemeEvent, Display: "Innleggelse"}
 	event2          = registry.Code{Code: "E2", Scheme: schemeEvent}
 	event3          = registry.Code{Code: "E3", Scheme: schemeEvent}
@@ -184,7 +185,7 @@ func FullDocument() *registry.DocumentEntry {
 		Authors: []registry.Author{
 			{
 				Person:       authorKari,
-				Institutions: []string{reshInstitution, "Ahus^^^^^&" + registry.OIDOrgnr + "&ISO^^^^983971636"},
+				Institutions: []string{reshInstitution, "Ahus^^^^^&" + oid.OrgNr + "&ISO^^^^983971636"},
 				Roles:        []string{"LE^Lege^2.16.578.1.12.4.1.1.9060"},
 				Specialties:  []string{"1^Allmennmedisin^" + schemePractice},
 				Telecoms:     []string{"^^Internet^kari.nordmann@example.invalid"},
@@ -232,7 +233,7 @@ func FullSubmissionSet() *registry.SubmissionSet {
 			Telecoms:     []string{"^^Internet^post@example.invalid"},
 		}},
 		IntendedRecipients: []string{
-			"Legekontoret^^^^^&" + registry.OIDOrgnr + "&ISO^^^^974600951|1234567^Hansen^Ola^^^^^^" + authorityHPR + "|",
+			"Legekontoret^^^^^&" + oid.OrgNr + "&ISO^^^^974600951|1234567^Hansen^Ola^^^^^^" + authorityHPR + "|",
 			"|" + authorPer + "|^^Internet^per@example.invalid",
 		},
 		Extra: []registry.Slot{{Name: "urn:no:nhn:pjd:batch", Values: []string{"42"}}},

@@ -22,6 +22,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"pjd/registry/oid"
 	"pjd/trust"
 )
 
@@ -445,8 +446,8 @@ func attestation(p Persona, patient string, toa time.Time) map[string]any {
 		return m
 	}
 	pr := map[string]any{
-		"identifier":    ident(trust.Identifier{ID: p.PID, System: "urn:oid:" + trust.OIDFNR, Name: p.Name}),
-		"hpr_nr":        ident(trust.Identifier{ID: p.HPRNumber, System: "urn:oid:" + trust.OIDHPR}),
+		"identifier":    ident(trust.Identifier{ID: p.PID, System: "urn:oid:" + oid.FNR, Name: p.Name}),
+		"hpr_nr":        ident(trust.Identifier{ID: p.HPRNumber, System: "urn:oid:" + oid.HPR}),
 		"authorization": code(p.Authorization),
 		"legal_entity":  ident(p.LegalEntity),
 		"point_of_care": ident(p.PointOfCare),
@@ -466,7 +467,7 @@ func attestation(p Persona, patient string, toa time.Time) map[string]any {
 	}
 	patients := []any{}
 	if patient != "" {
-		patients = append(patients, map[string]any{"identifier": ident(trust.Identifier{ID: patient, System: "urn:oid:" + trust.OIDFNR})})
+		patients = append(patients, map[string]any{"identifier": ident(trust.Identifier{ID: patient, System: "urn:oid:" + oid.FNR})})
 	}
 	return map[string]any{
 		"type":              trust.AttestationType,

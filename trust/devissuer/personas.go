@@ -3,6 +3,7 @@ package devissuer
 import (
 	"slices"
 
+	"pjd/registry/oid"
 	"pjd/trust"
 )
 
@@ -30,16 +31,16 @@ type Persona struct {
 }
 
 func org(id, name string) trust.Identifier {
-	return trust.Identifier{ID: id, System: "urn:oid:" + trust.OIDOrgNr, Name: name}
+	return trust.Identifier{ID: id, System: "urn:oid:" + oid.OrgNr, Name: name}
 }
 
 func authz(code, text string) trust.Coding {
-	return trust.Coding{Code: code, System: "urn:oid:" + trust.OIDAuthorization, Text: text}
+	return trust.Coding{Code: code, System: "urn:oid:" + oid.Volven9060, Text: text}
 }
 
 var (
-	treat      = trust.Coding{Code: trust.PurposeTreat, System: "urn:oid:" + trust.OIDPurposeOfUse, Text: "Behandling"}
-	coc        = trust.Coding{Code: trust.PurposeCOC, System: "urn:oid:" + trust.OIDPurposeOfUse, Text: "Koordinering av helsehjelp"}
+	treat      = trust.Coding{Code: trust.PurposeTreat, System: "urn:oid:" + oid.PurposeOfUse, Text: "Behandling"}
+	coc        = trust.Coding{Code: trust.PurposeCOC, System: "urn:oid:" + oid.PurposeOfUse, Text: "Koordinering av helsehjelp"}
 	behandler  = trust.Coding{Code: "BEHANDLER", System: trust.SystemCareRelation, Text: "Bruker har behandlingsansvar for pasienten"}
 	readScopes = []string{trust.ScopeReadDocumentReferences, trust.ScopeReadDocumentReferencesKJ, trust.ScopeReadDocument, trust.AttestationType}
 
@@ -79,7 +80,7 @@ func Personas() []Persona {
 			LegalEntity: kommune, PointOfCare: sykehjem,
 			HealthcareService:   trust.Coding{Code: "KP01", System: "urn:oid:2.16.578.1.12.4.1.1.8663", Text: "Legetjeneste ved sykehjem"},
 			PurposeOfUse:        coc,
-			PurposeOfUseDetails: trust.Coding{Code: "15", System: "urn:oid:" + trust.OIDVolven9151, Text: "Helsetjenester i hjemmet"},
+			PurposeOfUseDetails: trust.Coding{Code: "15", System: "urn:oid:" + oid.Volven9151, Text: "Helsetjenester i hjemmet"},
 			Scopes:              readScopes,
 			Client:              client("kommune-epj", kommune, sykehjem),
 		},
@@ -87,7 +88,7 @@ func Personas() []Persona {
 			ID: "sykehuslege", Description: "hospital doctor (specialist health service)", Kind: trust.HealthWorker,
 			PID: "21857540120", Name: "Sverre Sykehuslege", HPRNumber: "565500039", Authorization: authz("LE", "Lege"),
 			LegalEntity: helseforetak, PointOfCare: sykehusSted,
-			Department:          trust.Identifier{ID: "4210001", System: "urn:oid:" + trust.OIDRESH, Name: "Medisinsk avdeling"},
+			Department:          trust.Identifier{ID: "4210001", System: "urn:oid:" + oid.RESH, Name: "Medisinsk avdeling"},
 			HealthcareService:   trust.Coding{Code: "100", System: "urn:oid:2.16.578.1.12.4.1.1.8451", Text: "Indremedisin"},
 			PurposeOfUse:        treat,
 			PurposeOfUseDetails: trust.Coding{Code: "POLBESOK", System: trust.SystemCareRelation, Text: "Poliklinisk besøk"},

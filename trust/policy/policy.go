@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"pjd/registry/oid"
 	"pjd/trust"
 )
 
@@ -155,12 +156,6 @@ const (
 	RuleRegisterNotPermitted      = "register-not-permitted"
 	RuleSourceOwnOrganisation     = "source-own-organisation"
 	RuleSourceForeignOrganisation = "source-foreign-organisation"
-)
-
-// Code systems.
-const (
-	OIDClassCode       = "2.16.578.1.12.4.1.1.9602" // Volven 9602
-	OIDConfidentiality = "2.16.578.1.12.4.1.1.9603" // Volven 9603
 )
 
 // Config holds the configurable parts of the policy. The zero value of a
@@ -311,7 +306,7 @@ func (p *Policy) healthWorker(req Request) Decision {
 		return deny(RuleAttestationExpired, "the attestation was made %s ago; at most %s is allowed.", age.Round(time.Second), p.maxAge)
 	}
 	auth := pr.Authorization
-	if auth.Code == "" || !trust.SameSystem(auth.System, trust.OIDAuthorization) || !slices.Contains(p.allowed, auth.Code) {
+	if auth.Code == "" || !trust.SameSystem(auth.System, oid.Volven9060) || !slices.Contains(p.allowed, auth.Code) {
 		code := auth.Code
 		if code == "" {
 			code = "none"
@@ -321,7 +316,7 @@ func (p *Policy) healthWorker(req Request) Decision {
 	purpose := pr.PurposeOfUse
 	emergency := false
 	switch {
-	case !trust.SameSystem(purpose.System, trust.OIDPurposeOfUse):
+	case !trust.SameSystem(purpose.System, oid.PurposeOfUse):
 		return deny(RulePurposeNotAllowed, "purpose of use %s from system %s is not allowed.", purpose.Code, purpose.System)
 	case purpose.Code == trust.PurposeTreat || purpose.Code == trust.PurposeCOC:
 	case purpose.Code == trust.PurposeETreat || purpose.Code == trust.PurposeBTG:
@@ -446,12 +441,12 @@ func (p *Policy) hideFromHealthWorker(doc Document, req Request, pr *trust.Princ
 		}
 	}
 	for _, c := range doc.Confidentiality {
-		if c.Code == "NORS" && (c.System == "" || trust.SameSystem(c.System, OIDConfidentiality)) {
+		if c.Code == "NORS" && (c.System == "" || trust.SameSystem(c.System, oid.Volven9603)) {
 			return RuleDocumentNORS
 		}
 	}
 	if kj {
-		if doc.ClassCode.System != "" && !trust.SameSystem(doc.ClassCode.System, OIDClassCode) {
+		if doc.ClassCode.System != "" && !trust.SameSystem(doc.ClassCode.System, oid.Volven9602) {
 			return RuleDocumentOutsideWindow
 		}
 		years, ok := p.kjWindows[doc.ClassCode.Code]
@@ -493,7 +488,7 @@ func blockApplies(b Block, pr *trust.Principal, now time.Time) bool {
 // only after a delay we have no release date for).
 func citizenHidden(doc Document) bool {
 	for _, c := range doc.Confidentiality {
-		if c.System != "" && !trust.SameSystem(c.System, OIDConfidentiality) {
+		if c.System != "" && !trust.SameSystem(c.System, oid.Volven9603) {
 			continue
 		}
 		if strings.HasPrefix(c.Code, "NORN") || c.Code == "NORU" {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"pjd/gateway/ui"
+	"pjd/registry/oid"
 	"pjd/trust"
 )
 
@@ -68,15 +69,15 @@ func Principal() *trust.Principal {
 		Subject:       "21916510001",
 		Name:          "Ingrid Berg",
 		HPRNumber:     "9144889",
-		Authorization: trust.Coding{Code: "LE", System: trust.OIDAuthorization, Text: "Lege"},
+		Authorization: trust.Coding{Code: "LE", System: oid.Volven9060, Text: "Lege"},
 		SecurityLevel: 4,
-		LegalEntity:   trust.Identifier{ID: "991000038", System: trust.OIDOrgNr, Name: "Nordvik kommune"},
-		PointOfCare:   trust.Identifier{ID: "991000038", System: trust.OIDOrgNr, Name: "Nordvik legevakt"},
-		PurposeOfUse:  trust.Coding{Code: trust.PurposeTreat, System: trust.OIDPurposeOfUse},
+		LegalEntity:   trust.Identifier{ID: "991000038", System: oid.OrgNr, Name: "Nordvik kommune"},
+		PointOfCare:   trust.Identifier{ID: "991000038", System: oid.OrgNr, Name: "Nordvik legevakt"},
+		PurposeOfUse:  trust.Coding{Code: trust.PurposeTreat, System: oid.PurposeOfUse},
 		DecisionRef:   trust.DecisionRef{ID: "0f6a1e0c-2b5f-4f43-9a43-8cfc7a0b9d11", UserSelected: true},
 		AttestedAt:    at,
 		Patients: []trust.AttestedPatient{{
-			Identifier: trust.Identifier{ID: "15838210012", System: trust.OIDFNR},
+			Identifier: trust.Identifier{ID: "15838210012", System: oid.FNR},
 		}},
 		HasAttestation: true,
 		Client:         trust.Client{ID: "client-1", Name: "Demo-EPJ"},

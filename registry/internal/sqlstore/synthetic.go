@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"pjd/registry"
+	"pjd/registry/oid"
 )
 
 // Synthetic Norwegian test data, shared by the store suite's fixtures
@@ -35,7 +36,7 @@ func SyntheticFnr(n int) string {
 
 // SyntheticPatientID returns the CX patient id of SyntheticFnr(n).
 func SyntheticPatientID(n int) string {
-	return SyntheticFnr(n) + "^^^&" + registry.OIDFnr + "&ISO"
+	return SyntheticFnr(n) + "^^^&" + oid.FNR + "&ISO"
 }
 
 // Volven 9602 class/type pairs used by synthetic documents, with rough
@@ -77,9 +78,9 @@ func SyntheticDocument(rng *rand.Rand, n int, patient string) *registry.Document
 	hh, mm := rng.IntN(24), rng.IntN(60)
 	created := fmt.Sprintf("%04d%02d%02d%02d%02d00", year, month, day, hh, mm)
 	size := int64(20_000 + rng.IntN(2_000_000))
-	conf := registry.Code{Code: "N", Scheme: registry.OIDVolven9603, Display: "Normal"}
+	conf := registry.Code{Code: "N", Scheme: oid.Volven9603, Display: "Normal"}
 	if rng.IntN(50) == 0 {
-		conf = registry.Code{Code: "NORS", Scheme: registry.OIDVolven9603, Display: "Sperret"}
+		conf = registry.Code{Code: "NORS", Scheme: oid.Volven9603, Display: "Sperret"}
 	}
 	status := registry.StatusApproved
 	if rng.IntN(20) == 0 {
@@ -106,12 +107,12 @@ func SyntheticDocument(rng *rand.Rand, n int, patient string) *registry.Document
 		RepositoryUniqueID: "2.16.578.1.12.4.1.7.1.1",
 		SourcePatientID:    patient,
 		Authors: []registry.Author{{
-			Person:       fmt.Sprintf("%d^Lege^Syntetisk^^^^^^&%s&ISO", hpr, registry.OIDHPR),
-			Institutions: []string{fmt.Sprintf("Syntetisk sykehus^^^^^&%s&ISO^^^^%d", registry.OIDRESH, resh)},
+			Person:       fmt.Sprintf("%d^Lege^Syntetisk^^^^^^&%s&ISO", hpr, oid.HPR),
+			Institutions: []string{fmt.Sprintf("Syntetisk sykehus^^^^^&%s&ISO^^^^%d", oid.RESH, resh)},
 			Roles:        []string{"LE^Lege^2.16.578.1.12.4.1.1.9060"},
 		}},
-		Class:           registry.Code{Code: kind.class, Scheme: registry.OIDVolven9602, Display: kind.classDisplay},
-		Type:            registry.Code{Code: kind.typ, Scheme: registry.OIDVolven9602, Display: kind.typeDisplay},
+		Class:           registry.Code{Code: kind.class, Scheme: oid.Volven9602, Display: kind.classDisplay},
+		Type:            registry.Code{Code: kind.typ, Scheme: oid.Volven9602, Display: kind.typeDisplay},
 		Format:          registry.Code{Code: "urn:no:ehelse:document:pdf", Scheme: "2.16.578.1.12.4.1.1.9610"},
 		FacilityType:    registry.Code{Code: "86.101", Scheme: "2.16.578.1.12.4.1.1.1303", Display: "Alminnelige somatiske sykehus"},
 		PracticeSetting: registry.Code{Code: "1", Scheme: "2.16.578.1.12.4.1.1.8655", Display: "Allmennmedisin"},
