@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"pjd/gateway/mhd"
+	"pjd/gateway/fhir"
 	"pjd/gateway/soap"
 )
 
@@ -176,7 +176,7 @@ func busy(w http.ResponseWriter, sh shape) {
 	case shapeSOAP:
 		_ = soap.WriteFault(w, soap.BusyFault("The service is busy; try again shortly"))
 	case shapeFHIR:
-		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", reason))
+		fhir.WriteError(w, fhir.NewError(http.StatusServiceUnavailable, fhir.IssueTransient, "", "%s", reason))
 	default:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "busy", "error_description": reason})
 	}

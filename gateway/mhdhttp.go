@@ -15,6 +15,7 @@ import (
 
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
+	"pjd/gateway/fhir"
 	"pjd/gateway/mhd"
 	"pjd/registry"
 	"pjd/trust"
@@ -58,18 +59,6 @@ var (
 	scopesCreate = []string{trust.ScopeRegister}
 )
 
-func writeFHIR(w http.ResponseWriter, status int, v any, pretty bool) {
-	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = mhd.Encode(w, v, pretty)
-}
-
-func writeOutcome(w http.ResponseWriter, e *mhd.Error) {
-	writeFHIR(w, e.Status, e.Outcome, false)
-}
-
 func (m *MHD) call(r *http.Request, p *trust.Principal, tx string) access.Call {
 	q := r.URL.RawQuery
 	if r.Method == http.MethodPost && r.PostForm != nil {
@@ -104,7 +93,7 @@ func (m *MHD) authenticate(w http.ResponseWriter, r *http.Request, tx string, ac
 	m.Log.WarnContext(r.Context(), "MHD request refused: credential not accepted", "err", err)
 	patient := headerPatient(r)
 	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, nil, tx), action, patient, "authentication", trust.Description(err)); aerr != nil {
-		writeTransient(w, "the access log is unavailable; try again later")
+		fhir.WriteTransient(w, RetryAfter, "the access log is unavailable; try again later")
 		return nil, false
 	}
 	writeAuthError(w, err, scopes[0])
@@ -117,13 +106,13 @@ func (m *MHD) authenticate(w http.ResponseWriter, r *http.Request, tx string, ac
 func writeAuthError(w http.ResponseWriter, err error, scope string) {
 	status := trust.HTTPStatus(err)
 	if status == http.StatusServiceUnavailable {
-		writeTransient(w, trust.Description(err))
+		fhir.WriteTransient(w, RetryAfter, trust.Description(err))
 		return
 	}
 	if h := trust.WWWAuthenticate(err, scope); h != "" {
 		w.Header().Set("WWW-Authenticate", h)
 	}
-	writeOutcome(w, mhd.NewError(status, authOutcome(status), "", "%s", trust.Description(err)))
+	fhir.WriteError(w, fhir.NewError(status, fhir.RefusalIssue(status), "", "%s", trust.Description(err)))
 }
 
 // guardError answers an error from the Guard.
@@ -131,33 +120,33 @@ func (m *MHD) guardError(w http.ResponseWriter, r *http.Request, err error) {
 	var d *access.Denied
 	switch {
 	case errors.As(err, &d) && d.Conceal, errors.Is(err, access.ErrNotFound):
-		writeOutcome(w, mhd.NotFound("no such document"))
+		fhir.WriteError(w, fhir.NotFound("no such document"))
 	case errors.As(err, &d):
-		writeOutcome(w, mhd.Forbidden("access denied by policy (%s)", d.Rule))
+		fhir.WriteError(w, fhir.Forbidden("access denied by policy (%s)", d.Rule))
 	case errors.Is(err, access.ErrAudit):
 		m.Log.WarnContext(r.Context(), "MHD request failed: the audit log is unavailable", "err", err)
-		writeTransient(w, "the access log is unavailable, so nothing can be returned; try again later")
+		fhir.WriteTransient(w, RetryAfter, "the access log is unavailable, so nothing can be returned; try again later")
 	case access.Unavailable(err):
 		m.Log.WarnContext(r.Context(), "MHD request failed: a dependency is unavailable", "err", err)
-		writeTransient(w, "the service is temporarily unavailable; try again later")
+		fhir.WriteTransient(w, RetryAfter, "the service is temporarily unavailable; try again later")
 	case clientGone(r, err):
 		m.Log.InfoContext(r.Context(), "MHD request cancelled by the client", "err", err)
-		writeTransient(w, "the request was cancelled")
+		fhir.WriteTransient(w, RetryAfter, "the request was cancelled")
 	case errors.Is(err, access.ErrTooMany):
-		writeOutcome(w, mhd.NewError(http.StatusBadRequest, "too-costly", "", "the search matches too many documents; narrow it"))
+		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueTooCostly, "", "the search matches too many documents; narrow it"))
 	case errors.Is(err, context.DeadlineExceeded) && errors.Is(context.Cause(r.Context()), ErrRequestTimeout):
 		// The request's deadline (Limits.RequestTimeout) passed: a
 		// dependency is slow. Transient, and nothing was returned.
 		m.Log.WarnContext(r.Context(), "MHD request timed out", "err", err)
 		w.Header().Set("Retry-After", retryAfter)
-		writeOutcome(w, mhd.NewError(http.StatusServiceUnavailable, "transient", "", "the service did not answer in time; try again later"))
+		fhir.WriteError(w, fhir.NewError(http.StatusServiceUnavailable, fhir.IssueTransient, "", "the service did not answer in time; try again later"))
 	default:
 		if e := mhd.FromRegistryErrors(err); e != nil && e.Status != http.StatusInternalServerError {
-			writeOutcome(w, e)
+			fhir.WriteError(w, e)
 			return
 		}
 		m.Log.ErrorContext(r.Context(), "MHD request failed", "err", err)
-		writeOutcome(w, mhd.Internal())
+		fhir.WriteError(w, fhir.Internal())
 	}
 }
 
@@ -172,7 +161,7 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		writeOutcome(w, mhd.NewError(http.StatusBadRequest, "invalid", "", "the request body is not a valid form"))
+		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, "", "the request body is not a valid form"))
 		return
 	}
 	s, err := mhd.ParseDocumentSearch(r.Form, r.Header)
@@ -204,22 +193,22 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 		},
 		// Rendered while the audit record commits.
 		Render: func(res *access.FindResult) ([]byte, error) {
-			entries := make([]mhd.Resource, 0, len(res.Documents))
+			entries := make([]fhir.Resource, 0, len(res.Documents))
 			for _, d := range res.Documents {
-				entries = append(entries, mhd.R(mhd.DocumentReferenceFrom(d, res.Associations, opts)))
+				entries = append(entries, fhir.R(mhd.DocumentReferenceFrom(d, res.Associations, opts)))
 			}
 			self, next := s.Links(m.Pager, m.BaseURL, res.Total)
 			b := mhd.SearchSet(entries, res.Total, self, next)
 			if codes := emergencyCodes(res.Flags); len(codes) > 0 {
 				if b.Meta == nil {
-					b.Meta = &mhd.Meta{}
+					b.Meta = &fhir.Meta{}
 				}
 				for _, c := range codes {
-					b.Meta.Security = append(b.Meta.Security, mhd.Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActReason", Code: c})
+					b.Meta.Security = append(b.Meta.Security, fhir.Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActReason", Code: c})
 				}
 			}
 			var buf bytes.Buffer
-			if err := mhd.Encode(&buf, b, s.Pretty); err != nil {
+			if err := fhir.Encode(&buf, b, s.Pretty); err != nil {
 				return nil, err
 			}
 			return buf.Bytes(), nil
@@ -233,12 +222,7 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("NHN-Emergency-Access", strings.Join(codes, ","))
 	}
 	w.Header().Set(mhd.HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
-	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Length", strconv.Itoa(len(res.Rendered)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(res.Rendered)
+	fhir.WriteBody(w, http.StatusOK, res.Rendered)
 	m.Metrics.Transaction("ITI-67", "Success")
 }
 
@@ -278,15 +262,15 @@ func headerPatient(r *http.Request) string {
 func (m *MHD) badRequest(w http.ResponseWriter, r *http.Request, p *trust.Principal, tx string, err error) {
 	patient := headerPatient(r)
 	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, p, tx), audit.ActionQuery, patient, "invalid-request", "the request's parameters were rejected"); aerr != nil {
-		writeTransient(w, "the access log is unavailable; try again later")
+		fhir.WriteTransient(w, RetryAfter, "the access log is unavailable; try again later")
 		return
 	}
-	var e *mhd.Error
+	var e *fhir.Error
 	if errors.As(err, &e) {
-		writeOutcome(w, e)
+		fhir.WriteError(w, e)
 		return
 	}
-	writeOutcome(w, mhd.NewError(http.StatusBadRequest, "invalid", "", "invalid request"))
+	fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, "", "invalid request"))
 }
 
 // findLists is ITI-66 Find Document Lists.
@@ -296,7 +280,7 @@ func (m *MHD) findLists(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		writeOutcome(w, mhd.NewError(http.StatusBadRequest, "invalid", "", "the request body is not a valid form"))
+		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, "", "the request body is not a valid form"))
 		return
 	}
 	s, err := mhd.ParseListSearch(r.Form, r.Header)
@@ -343,18 +327,18 @@ func (m *MHD) findLists(w http.ResponseWriter, r *http.Request) {
 		return mhd.MemberOther
 	}
 	opts := m.renderOptions()
-	var lists []mhd.Resource
+	var lists []fhir.Resource
 	for _, ss := range res.SubmissionSets {
-		lists = append(lists, mhd.R(mhd.ListFromSubmissionSet(ss, mhd.Members(ss.ID, res.Members, kind), opts)))
+		lists = append(lists, fhir.R(mhd.ListFromSubmissionSet(ss, mhd.Members(ss.ID, res.Members, kind), opts)))
 	}
 	for _, f := range res.Folders {
-		lists = append(lists, mhd.R(mhd.ListFromFolder(f, mhd.Members(f.ID, res.Members, kind), opts)))
+		lists = append(lists, fhir.R(mhd.ListFromFolder(f, mhd.Members(f.ID, res.Members, kind), opts)))
 	}
 	from, to := s.PageBounds(len(lists))
 	self, next := s.Links(m.Pager, m.BaseURL, len(lists))
 	w.Header().Set(mhd.HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
 	m.Metrics.Transaction("ITI-66", "Success")
-	writeFHIR(w, http.StatusOK, mhd.SearchSet(lists[from:to], len(lists), self, next), s.Pretty)
+	fhir.Write(w, http.StatusOK, mhd.SearchSet(lists[from:to], len(lists), self, next), s.Pretty)
 }
 
 // retrieve is ITI-68 Retrieve Document.
@@ -365,7 +349,7 @@ func (m *MHD) retrieve(w http.ResponseWriter, r *http.Request) {
 	}
 	repoID, uid, err := mhd.ParseRetrieveQuery(r.URL.Query())
 	if err == nil && len(r.Header.Values(mhd.HeaderPatientNIN)) > 0 && headerPatient(r) == "" {
-		err = mhd.NewError(http.StatusBadRequest, mhd.IssueInvalid, mhd.HeaderPatientNIN,
+		err = fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, mhd.HeaderPatientNIN,
 			"header %s: not a valid national identity number", mhd.HeaderPatientNIN)
 	}
 	if err != nil {
@@ -415,12 +399,12 @@ func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call
 		switch {
 		case access.Unavailable(err):
 			log.WarnContext(r.Context(), "opening document failed: storage unavailable", "err", err)
-			writeTransient(w, "the document store is temporarily unavailable; try again later")
+			fhir.WriteTransient(w, RetryAfter, "the document store is temporarily unavailable; try again later")
 		case clientGone(r, err):
 			log.InfoContext(r.Context(), "opening document cancelled by the client", "err", err)
 		default:
 			log.ErrorContext(r.Context(), "opening document failed after it was authorized", "err", err)
-			writeOutcome(w, mhd.Internal())
+			fhir.WriteError(w, fhir.Internal())
 		}
 		return
 	}

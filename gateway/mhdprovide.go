@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"pjd/gateway/fhir"
 	"pjd/gateway/mhd"
 	"pjd/registry"
 	"pjd/trust"
@@ -25,7 +26,7 @@ func (m *MHD) provide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path != "/fhir/R4" && r.URL.Path != "/fhir/R4/" {
-		writeOutcome(w, mhd.NewError(http.StatusNotFound, "not-found", "", "unknown resource path"))
+		fhir.WriteError(w, fhir.NewError(http.StatusNotFound, fhir.IssueNotFound, "", "unknown resource path"))
 		return
 	}
 	limit := m.MaxProvide
@@ -34,12 +35,12 @@ func (m *MHD) provide(w http.ResponseWriter, r *http.Request) {
 	}
 	pr, err := mhd.ParseProvideBundle(http.MaxBytesReader(w, r.Body, limit+1), limit)
 	if err != nil {
-		var e *mhd.Error
+		var e *fhir.Error
 		if errors.As(err, &e) {
-			writeOutcome(w, e)
+			fhir.WriteError(w, e)
 			return
 		}
-		writeOutcome(w, mhd.NewError(http.StatusBadRequest, "invalid", "", "the Bundle could not be read"))
+		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, "", "the Bundle could not be read"))
 		return
 	}
 	assigned := assignUUIDs(pr.Submission)
@@ -67,7 +68,7 @@ func (m *MHD) provide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.Metrics.Transaction("ITI-65", "Success")
-	writeFHIR(w, http.StatusOK, mhd.ProvideResponse(pr, assigned, m.renderOptions()), false)
+	fhir.Write(w, http.StatusOK, mhd.ProvideResponse(pr, assigned, m.renderOptions()), false)
 }
 
 // assignUUIDs gives every object of sub whose id is not already a

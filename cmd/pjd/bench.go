@@ -47,6 +47,7 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/gateway/blocks"
+	"pjd/gateway/fhir"
 	"pjd/gateway/mhd"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
@@ -1041,14 +1042,14 @@ func (m *mhdBench) searchDirect(ctx context.Context, _ uint64) error {
 	})
 	from, to := s.PageBounds(len(docs))
 	opts := mhd.RenderOptions{BaseURL: m.srv.URL, Display: a.guard.DisplayFunc()}
-	entries := make([]mhd.Resource, 0, to-from)
+	entries := make([]fhir.Resource, 0, to-from)
 	for _, d := range docs[from:to] {
-		entries = append(entries, mhd.R(mhd.DocumentReferenceFrom(d, nil, opts)))
+		entries = append(entries, fhir.R(mhd.DocumentReferenceFrom(d, nil, opts)))
 	}
 	if len(docs) != m.docs {
 		return fmt.Errorf("direct search: %d documents, want %d", len(docs), m.docs)
 	}
-	return mhd.Encode(io.Discard, mhd.SearchSet(entries, len(docs), "", ""), false)
+	return fhir.Encode(io.Discard, mhd.SearchSet(entries, len(docs), "", ""), false)
 }
 
 // readDirect is the ITI-68 baseline: the same registry lookup and blob

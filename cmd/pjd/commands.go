@@ -19,6 +19,7 @@ import (
 	"pjd/gateway/audit"
 	"pjd/gateway/audit/sqlaudit"
 	"pjd/gateway/blocks"
+	"pjd/gateway/fhir"
 	"pjd/gateway/mhd"
 	"pjd/registry/postgres"
 	"pjd/registry/sqlite"
@@ -398,7 +399,7 @@ func mhdRead(ctx context.Context, m *mhdFlags, target, out string, stdout io.Wri
 // diagnostics, or the OAuth error of a refused token.
 func refusal(what string, resp *http.Response, body []byte) error {
 	var why []string
-	var oo mhd.OperationOutcome
+	var oo fhir.OperationOutcome
 	if json.Unmarshal(body, &oo) == nil && oo.ResourceType == "OperationOutcome" {
 		for _, is := range oo.Issue {
 			msg := is.Diagnostics
@@ -429,14 +430,14 @@ func refusal(what string, resp *http.Response, body []byte) error {
 }
 
 func printBundle(w io.Writer, body []byte, nors string) error {
-	var b mhd.Bundle
+	var b fhir.Bundle
 	if err := json.Unmarshal(body, &b); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "DATE\tTYPE\tTITLE\tSTATUS\tURL")
 	for _, e := range b.Entry {
-		dr, ok := e.Resource.Value.(*mhd.DocumentReference)
+		dr, ok := e.Resource.Value.(*fhir.DocumentReference)
 		if !ok {
 			continue
 		}

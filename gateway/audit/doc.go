@@ -58,7 +58,7 @@
 // identity numbers (Tillitsrammeverket ATT-8). Every review search is
 // itself recorded (AUDIT-SEARCH) before results leave. Records are
 // rendered as FHIR R4 AuditEvents following HL7 Norway's trust-framework
-// AuditEvent IG (ToAuditEvent), exported as CSV or FHIR NDJSON, and
+// AuditEvent IG (ToAuditEvent, typed gateway/fhir resources), exported as CSV or FHIR NDJSON, and
 // `pjd audit search|export|verify` is CLICommands (RunCLI runs them alone).
 //
 // # Forwarding

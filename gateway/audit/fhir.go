@@ -2,8 +2,9 @@ package audit
 
 import (
 	"encoding/base64"
+	"pjd/gateway/fhir"
+	"pjd/registry/oid"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -49,13 +50,6 @@ const (
 	// SysFlag codes the review flags, carried as meta.tag.
 	SysFlag = "urn:pjd:audit:flag"
 
-	oidFNR  = "urn:oid:2.16.578.1.12.4.1.4.1"
-	oidDNR  = "urn:oid:2.16.578.1.12.4.1.4.2"
-	oidHNR  = "urn:oid:2.16.578.1.12.4.1.4.3"
-	oidHPR  = "urn:oid:2.16.578.1.12.4.1.4.4"
-	oidENH  = "urn:oid:2.16.578.1.12.4.1.4.101"
-	oidRESH = "urn:oid:2.16.578.1.12.4.1.4.102"
-
 	profPrefix = "http://hl7.no/fhir/StructureDefinition/"
 )
 
@@ -88,70 +82,90 @@ func OutcomeCode(o Outcome) string {
 	return "8"
 }
 
-// NationalIDSystem returns the identifier system of a Norwegian national
-// identity number: D-nr (first digit + 4), H-nr (third digit + 4), else
-// F-nr (synthetic month + 65/80 numbers included).
-func NationalIDSystem(id string) string {
-	if len(id) == 11 {
-		if id[0] >= '4' && id[0] <= '7' {
-			return oidDNR
-		}
-		if id[2] == '4' || id[2] == '5' {
-			return oidHNR
-		}
+// NationalIDSystem returns the identifier system (urn:oid:) of a Norwegian
+// national identity number: D-nr, H-nr or F-nr by its digits (oid.NationalID).
+func NationalIDSystem(id string) string { return oid.URN(oid.NationalID(id)) }
+
+// assigner names who assigns the identifiers of system, as HL7 Norway's
+// profiles show it, or nil.
+func assigner(system string) *fhir.Reference {
+	display := ""
+	switch oid.Bare(system) {
+	case oid.FNR, oid.DNR:
+		display = "https://www.skatteetaten.no"
+	case oid.HPR:
+		display = "https://www.helsedirektoratet.no/"
+	case oid.OrgNr:
+		display = "https://www.brreg.no"
+	case oid.RESH:
+		display = "https://www.nhn.no"
+	default:
+		return nil
 	}
-	return oidFNR
+	return &fhir.Reference{Display: display}
 }
 
-func assigner(system string) Object {
-	switch system {
-	case oidFNR, oidDNR:
-		return obj("display", "https://www.skatteetaten.no")
-	case oidHPR:
-		return obj("display", "https://www.helsedirektoratet.no/")
-	case oidENH:
-		return obj("display", "https://www.brreg.no")
-	case oidRESH:
-		return obj("display", "https://www.nhn.no")
+func purposeSystem(s string) string {
+	switch oid.Bare(s) {
+	case "", oid.PurposeOfUse, "2.16.840.1.113883.5.8", sysActReason:
+		return sysActReason
+	}
+	return fhir.SystemFor(s)
+}
+
+// coding renders c, or nil when it is empty.
+func coding(c Code) *fhir.Coding {
+	if c.IsZero() {
+		return nil
+	}
+	return &fhir.Coding{System: fhir.SystemFor(c.System), Code: c.Code, Display: c.Display}
+}
+
+// concept renders c as a CodeableConcept of one coding, or nil.
+func concept(c Code) *fhir.CodeableConcept {
+	if cd := coding(c); cd != nil {
+		return &fhir.CodeableConcept{Coding: []fhir.Coding{*cd}}
 	}
 	return nil
 }
 
-// uriSystem turns a bare OID into urn:oid form.
-func uriSystem(s string) string {
-	if s != "" && s[0] >= '0' && s[0] <= '9' && !strings.Contains(s, ":") {
-		return "urn:oid:" + s
-	}
-	return s
-}
-
-func purposeSystem(s string) string {
-	switch strings.TrimPrefix(s, "urn:oid:") {
-	case "", "2.16.840.1.113883.1.11.20448", "2.16.840.1.113883.5.8", sysActReason:
-		return sysActReason
-	}
-	return uriSystem(s)
-}
-
-func coding(c Code) Object {
-	if c.IsZero() {
-		return nil
-	}
-	return obj("system", uriSystem(c.System), "code", c.Code, "display", c.Display)
-}
-
-func identifier(system, value string) Object {
+// identifier renders a business identifier, or nil without a value.
+func identifier(system, value string) *fhir.Identifier {
 	if value == "" {
 		return nil
 	}
-	system = uriSystem(system)
-	return obj("system", system, "value", value, "assigner", assigner(system))
+	system = fhir.SystemFor(system)
+	return &fhir.Identifier{System: system, Value: value, Assigner: assigner(system)}
 }
 
-func ref(id string) Object { return obj("reference", "#"+id) }
+// identifiers renders the identifiers that have a value.
+func identifiers(ids ...*fhir.Identifier) []fhir.Identifier {
+	var out []fhir.Identifier
+	for _, id := range ids {
+		if id != nil {
+			out = append(out, *id)
+		}
+	}
+	return out
+}
 
-func meta(profile string) Object {
-	return obj("profile", []string{profPrefix + profile})
+func ref(id string) *fhir.Reference { return &fhir.Reference{Reference: "#" + id} }
+
+// byValue is a logical reference to what value identifies (nil without a
+// value), with display.
+func byValue(value, display string) *fhir.Reference {
+	if value == "" && display == "" {
+		return nil
+	}
+	r := &fhir.Reference{Display: display}
+	if value != "" {
+		r.Identifier = &fhir.Identifier{Value: value}
+	}
+	return r
+}
+
+func meta(profile string) *fhir.Meta {
+	return &fhir.Meta{Profile: []string{profPrefix + profile}}
 }
 
 // ToAuditEvent renders r as a FHIR R4 AuditEvent following HL7 Norway's
@@ -166,7 +180,7 @@ func meta(profile string) Object {
 //
 // With v.Audience == ForCitizen the health worker's national identity
 // number, network address and user agent are left out.
-func ToAuditEvent(r Record, v View) Object {
+func ToAuditEvent(r Record, v View) *fhir.AuditEvent {
 	b := &aeBuilder{r: &r, v: v}
 	if b.v.Site == "" {
 		b.v.Site = "pjd"
@@ -177,51 +191,53 @@ func ToAuditEvent(r Record, v View) Object {
 type aeBuilder struct {
 	r         *Record
 	v         View
-	contained []Object
+	contained []fhir.Resource
 }
 
 func (b *aeBuilder) citizen() bool { return b.v.Audience == ForCitizen }
 
-func (b *aeBuilder) add(o Object) { b.contained = append(b.contained, o) }
+func (b *aeBuilder) add(resource any) { b.contained = append(b.contained, fhir.R(resource)) }
 
-func (b *aeBuilder) build() Object {
+func (b *aeBuilder) build() *fhir.AuditEvent {
 	r := b.r
 	agents := b.agents()
 	patientExt := b.patient()
 	encounterExt := b.encounter()
 
-	var exts []Object
+	var exts []fhir.Extension
 	if patientExt != "" {
-		exts = append(exts, obj("url", ExtPatient, "valueReference", ref(patientExt)))
+		exts = append(exts, fhir.Extension{URL: ExtPatient, ValueReference: ref(patientExt)})
 	}
 	if encounterExt != "" {
-		exts = append(exts, obj("url", ExtEncounter, "valueReference", ref(encounterExt)))
+		exts = append(exts, fhir.Extension{URL: ExtEncounter, ValueReference: ref(encounterExt)})
 	}
 	if care := b.careRelation(); care != nil {
-		exts = append(exts, care)
+		exts = append(exts, *care)
 	}
 
-	var profile []string
+	m := &fhir.Meta{}
 	if r.Actor.Kind == ActorHealthWorker && r.PatientID != "" {
-		profile = []string{ProfileTrustframeworkAuditEvent}
+		m.Profile = []string{ProfileTrustframeworkAuditEvent}
 	}
-	var tags []Object
 	for _, f := range []struct {
 		on         bool
 		code, disp string
 	}{{r.Flags.BTG, "btg", "break the glass"}, {r.Flags.ETREAT, "etreat", "emergency treatment"}, {r.Flags.Review, "review", "flagged for review"}} {
 		if f.on {
-			tags = append(tags, obj("system", SysFlag, "code", f.code, "display", f.disp))
+			m.Tag = append(m.Tag, fhir.Coding{System: SysFlag, Code: f.code, Display: f.disp})
 		}
 	}
-
-	evType := obj("system", sysDCM, "code", "110110", "display", "Patient Record")
-	if r.Transaction == TxAuditSearch || r.Transaction == TxAuditExport {
-		evType = obj("system", sysDCM, "code", "110101", "display", "Audit Log Used")
+	if len(m.Profile) == 0 && len(m.Tag) == 0 {
+		m = nil
 	}
-	subtype := obj("system", SysTransaction, "code", r.Transaction)
+
+	evType := fhir.Coding{System: sysDCM, Code: "110110", Display: "Patient Record"}
+	if r.Transaction == TxAuditSearch || r.Transaction == TxAuditExport {
+		evType = fhir.Coding{System: sysDCM, Code: "110101", Display: "Audit Log Used"}
+	}
+	subtype := fhir.Coding{System: SysTransaction, Code: r.Transaction}
 	if d, ok := txDisplay[r.Transaction]; ok {
-		subtype = obj("system", sysIHEEventType, "code", r.Transaction, "display", d)
+		subtype = fhir.Coding{System: sysIHEEventType, Code: r.Transaction, Display: d}
 	}
 	action := "E"
 	if r.Action == ActionRead {
@@ -235,70 +251,69 @@ func (b *aeBuilder) build() Object {
 		outcomeDesc += r.Reason
 	}
 
-	return obj(
-		"resourceType", "AuditEvent",
-		"id", r.ID,
-		"meta", obj("profile", profile, "tag", tags),
-		"contained", b.contained,
-		"extension", exts,
-		"type", evType,
-		"subtype", []Object{subtype},
-		"action", action,
-		"recorded", fhirInstant(r.Time),
-		"outcome", OutcomeCode(r.Outcome),
-		"outcomeDesc", outcomeDesc,
-		"purposeOfEvent", b.purposeOfEvent(),
-		"agent", agents,
-		"source", obj(
-			"site", b.v.Site,
-			"observer", obj("display", b.v.Site),
-			"type", []Object{obj("system", sysSourceType, "code", "4", "display", "Application Server")},
-		),
-		"entity", b.entities(patientExt),
-	)
+	return &fhir.AuditEvent{
+		ResourceType:   "AuditEvent",
+		ID:             r.ID,
+		Meta:           m,
+		Contained:      b.contained,
+		Extension:      exts,
+		Type:           evType,
+		Subtype:        []fhir.Coding{subtype},
+		Action:         action,
+		Recorded:       fhirInstant(r.Time),
+		Outcome:        OutcomeCode(r.Outcome),
+		OutcomeDesc:    outcomeDesc,
+		PurposeOfEvent: b.purposeOfEvent(),
+		Agent:          agents,
+		Source: fhir.AuditEventSource{
+			Site:     b.v.Site,
+			Observer: &fhir.Reference{Display: b.v.Site},
+			Type:     []fhir.Coding{{System: sysSourceType, Code: "4", Display: "Application Server"}},
+		},
+		Entity: b.entities(patientExt),
+	}
 }
+
+// application is the agent type of a system.
+var application = &fhir.CodeableConcept{Coding: []fhir.Coding{{System: sysDCM, Code: "110150", Display: "Application"}}}
 
 // agents renders the requestor (and the client system) and, for a health
 // worker, the contained Practitioner, PractitionerRole, Organizations and
 // Location it points at.
-func (b *aeBuilder) agents() []Object {
+func (b *aeBuilder) agents() []fhir.AuditEventAgent {
 	r := b.r
 	a := r.Actor
-	network := obj()
+	var network *fhir.AuditEventNetwork
 	if !b.citizen() && r.SourceIP != "" {
-		network = obj("address", r.SourceIP, "type", "2")
+		network = &fhir.AuditEventNetwork{Address: r.SourceIP, Type: "2"}
 	}
-	var user Object
+	var user fhir.AuditEventAgent
 	switch a.Kind {
 	case ActorHealthWorker:
 		role := b.practitionerRole()
-		user = obj("who", ref(role), "name", a.Name, "requestor", true)
+		user = fhir.AuditEventAgent{Who: ref(role), Name: a.Name, Requestor: true}
 	case ActorCitizen:
-		who := obj("display", a.Name)
+		who := &fhir.Reference{Display: a.Name}
 		switch {
 		case a.PID != "" && a.PID == r.PatientID:
 			who = ref("patient")
 		case !b.citizen():
-			who = obj("identifier", identifier(NationalIDSystem(a.PID), a.PID), "display", a.Name)
+			who.Identifier = identifier(NationalIDSystem(a.PID), a.PID)
 		}
-		if len(who) == 0 {
-			who = obj("display", "citizen")
+		if *who == (fhir.Reference{}) {
+			who = &fhir.Reference{Display: "citizen"}
 		}
-		user = obj(
-			"type", obj("coding", []Object{obj("system", sysRoleClass, "code", "PAT", "display", "patient")}),
-			"who", who, "name", a.Name, "requestor", true)
+		user = fhir.AuditEventAgent{
+			Type: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: sysRoleClass, Code: "PAT", Display: "patient"}}},
+			Who:  who, Name: a.Name, Requestor: true}
 	case ActorSystem:
-		user = obj(
-			"type", obj("coding", []Object{obj("system", sysDCM, "code", "110150", "display", "Application")}),
-			"who", obj("identifier", obj("value", r.Client.ID), "display", r.Client.Name),
-			"requestor", true, "network", network)
-		return []Object{user}
+		return []fhir.AuditEventAgent{{Type: application, Who: byValue(r.Client.ID, r.Client.Name), Requestor: true, Network: network}}
 	default:
-		user = obj("who", obj("display", "unauthenticated"), "requestor", true)
+		user = fhir.AuditEventAgent{Who: &fhir.Reference{Display: "unauthenticated"}, Requestor: true}
 	}
 	if r.Client.ID == "" && r.Client.Name == "" {
-		user = append(user, obj("network", network)...)
-		return []Object{user}
+		user.Network = network
+		return []fhir.AuditEventAgent{user}
 	}
 	display := r.Client.Name
 	if r.Client.OrgNr != "" {
@@ -307,43 +322,27 @@ func (b *aeBuilder) agents() []Object {
 		}
 		display += "(org.nr " + r.Client.OrgNr + ")"
 	}
-	client := obj(
-		"type", obj("coding", []Object{obj("system", sysDCM, "code", "110150", "display", "Application")}),
-		"who", obj("identifier", obj("value", r.Client.ID), "display", display),
-		"name", r.Client.Name,
-		"requestor", false,
-		"network", network,
-	)
-	return []Object{user, client}
+	client := fhir.AuditEventAgent{Type: application, Who: byValue(r.Client.ID, display), Name: r.Client.Name, Network: network}
+	return []fhir.AuditEventAgent{user, client}
 }
 
 // practitionerRole adds the health worker's contained resources and
 // returns the PractitionerRole's id.
 func (b *aeBuilder) practitionerRole() string {
 	a := b.r.Actor
-	var ids []Object
+	var pid *fhir.Identifier
 	if !b.citizen() && a.PID != "" {
-		ids = append(ids, identifier(NationalIDSystem(a.PID), a.PID))
+		pid = identifier(NationalIDSystem(a.PID), a.PID)
 	}
-	if a.HPR != "" {
-		ids = append(ids, identifier(oidHPR, a.HPR))
-	}
-	var names []Object
+	pr := &fhir.Practitioner{ResourceType: "Practitioner", ID: "practitioner", Meta: meta("no-domain-Trustframework-Practitioner"),
+		Identifier: identifiers(pid, identifier(oid.HPR, a.HPR))}
 	if a.Name != "" {
-		names = []Object{obj("text", a.Name)}
+		pr.Name = []fhir.HumanName{{Text: a.Name}}
 	}
-	var quals []Object
-	if !a.Authorization.IsZero() {
-		quals = []Object{obj("code", obj("coding", []Object{coding(a.Authorization)}))}
+	if c := concept(a.Authorization); c != nil {
+		pr.Qualification = []fhir.PractitionerQualification{{Code: *c}}
 	}
-	b.add(obj(
-		"resourceType", "Practitioner",
-		"id", "practitioner",
-		"meta", meta("no-domain-Trustframework-Practitioner"),
-		"identifier", ids,
-		"name", names,
-		"qualification", quals,
-	))
+	b.add(pr)
 
 	legal := ""
 	if !a.LegalEntity.IsZero() {
@@ -362,12 +361,8 @@ func (b *aeBuilder) practitionerRole() string {
 		if legal == "" || a.PointOfCare.ID != a.LegalEntity.ID {
 			managing = "point-of-care-org"
 		}
-		b.add(obj(
-			"resourceType", "Location",
-			"id", loc,
-			"meta", meta("no-doc-Trustframework-Location-PractitionerPointofcare"),
-			"managingOrganization", ref(managing),
-		))
+		b.add(&fhir.Location{ResourceType: "Location", ID: loc,
+			Meta: meta("no-doc-Trustframework-Location-PractitionerPointofcare"), ManagingOrganization: ref(managing)})
 		if managing != legal {
 			b.add(b.org(managing, "no-doc-Trustframework-Organization-PractitionerPointofcare", a.PointOfCare, ""))
 		}
@@ -376,43 +371,28 @@ func (b *aeBuilder) practitionerRole() string {
 	if org == "" {
 		org = legal
 	}
-	var locs []Object
-	if loc != "" {
-		locs = []Object{ref(loc)}
-	}
-	var orgRef Object
+	active := true
+	role := &fhir.PractitionerRole{ResourceType: "PractitionerRole", ID: "practitioner-role",
+		Meta: meta("no-domain-Trustframework-PractitioneRole"), Active: &active, Practitioner: ref("practitioner")}
 	if org != "" {
-		orgRef = ref(org)
+		role.Organization = ref(org)
 	}
-	b.add(obj(
-		"resourceType", "PractitionerRole",
-		"id", "practitioner-role",
-		"meta", meta("no-domain-Trustframework-PractitioneRole"),
-		"active", true,
-		"practitioner", ref("practitioner"),
-		"organization", orgRef,
-		"location", locs,
-	))
+	if loc != "" {
+		role.Location = []fhir.Reference{*ref(loc)}
+	}
+	b.add(role)
 	return "practitioner-role"
 }
 
-func (b *aeBuilder) org(id, profile string, o Ident, partOf string) Object {
-	var ids []Object
+func (b *aeBuilder) org(id, profile string, o Ident, partOf string) *fhir.Organization {
+	org := &fhir.Organization{ResourceType: "Organization", ID: id, Meta: meta(profile), Name: o.Name}
 	if o.ID != "" {
-		ids = []Object{identifier(o.System, o.ID)}
+		org.Identifier = identifiers(identifier(o.System, o.ID))
 	}
-	var part Object
 	if partOf != "" {
-		part = ref(partOf)
+		org.PartOf = ref(partOf)
 	}
-	return obj(
-		"resourceType", "Organization",
-		"id", id,
-		"meta", meta(profile),
-		"identifier", ids,
-		"name", o.Name,
-		"partOf", part,
-	)
+	return org
 }
 
 // patient adds the contained Patient and returns its id ("" when the
@@ -422,12 +402,8 @@ func (b *aeBuilder) patient() string {
 	if p == "" {
 		return ""
 	}
-	b.add(obj(
-		"resourceType", "Patient",
-		"id", "patient",
-		"meta", meta("no-domain-Trustframework-Patient"),
-		"identifier", []Object{identifier(NationalIDSystem(p), p)},
-	))
+	b.add(&fhir.Patient{ResourceType: "Patient", ID: "patient", Meta: meta("no-domain-Trustframework-Patient"),
+		Identifier: identifiers(identifier(NationalIDSystem(p), p))})
 	return "patient"
 }
 
@@ -438,147 +414,123 @@ func (b *aeBuilder) encounter() string {
 	if at.HealthcareService.IsZero() && at.PatientPointOfCare.IsZero() && at.PatientDepartment.IsZero() {
 		return ""
 	}
-	var locs []Object
+	enc := &fhir.Encounter{ResourceType: "Encounter", ID: "encounter", Meta: meta("no-domain-Trustframework-Encounter"),
+		Status: "unknown", Class: fhir.Coding{System: sysNullFlavor, Code: "UNK", Display: "unknown"},
+		ServiceType: concept(at.HealthcareService)}
 	if !at.PatientPointOfCare.IsZero() {
-		b.add(obj(
-			"resourceType", "Location",
-			"id", "encounter-point-of-care",
-			"meta", meta("no-doc-Trustframework-Location-EncounterPointofcare"),
-			"managingOrganization", ref("encounter-point-of-care-org"),
-		))
+		b.add(&fhir.Location{ResourceType: "Location", ID: "encounter-point-of-care",
+			Meta: meta("no-doc-Trustframework-Location-EncounterPointofcare"), ManagingOrganization: ref("encounter-point-of-care-org")})
 		b.add(b.org("encounter-point-of-care-org", "no-doc-Trustframework-Organization-EncounterPointofcare", at.PatientPointOfCare, ""))
-		locs = []Object{obj("location", ref("encounter-point-of-care"))}
+		enc.Location = []fhir.EncounterLocation{{Location: *ref("encounter-point-of-care")}}
 	}
-	var provider Object
 	if !at.PatientDepartment.IsZero() {
 		b.add(b.org("encounter-department", "no-doc-Trustframework-Organization-EncounterServiceprovider", at.PatientDepartment, ""))
-		provider = ref("encounter-department")
+		enc.ServiceProvider = ref("encounter-department")
 	}
-	var service Object
-	if !at.HealthcareService.IsZero() {
-		service = obj("coding", []Object{coding(at.HealthcareService)})
-	}
-	b.add(obj(
-		"resourceType", "Encounter",
-		"id", "encounter",
-		"meta", meta("no-domain-Trustframework-Encounter"),
-		"status", "unknown",
-		"class", obj("system", sysNullFlavor, "code", "UNK", "display", "unknown"),
-		"serviceType", service,
-		"location", locs,
-		"serviceProvider", provider,
-	))
+	b.add(enc)
 	return "encounter"
 }
 
-func (b *aeBuilder) careRelation() Object {
+func (b *aeBuilder) careRelation() *fhir.Extension {
 	at := b.r.Attestation
 	if at.DecisionRef.IsZero() && at.TOA == 0 {
 		return nil
 	}
-	var subs []Object
+	var subs []fhir.Extension
 	if at.DecisionRef.ID != "" {
-		subs = append(subs, obj("url", "decision-ref-id", "valueString", at.DecisionRef.ID))
+		subs = append(subs, fhir.Extension{URL: "decision-ref-id", ValueString: at.DecisionRef.ID})
 	}
 	if at.DecisionRef.Description != "" {
-		subs = append(subs, obj("url", "decision-ref-description", "valueString", at.DecisionRef.Description))
+		subs = append(subs, fhir.Extension{URL: "decision-ref-description", ValueString: at.DecisionRef.Description})
 	}
 	if !at.DecisionRef.IsZero() {
-		subs = append(subs, obj("url", "decision-ref-user-selected", "valueBoolean", at.DecisionRef.UserSelected))
+		selected := at.DecisionRef.UserSelected
+		subs = append(subs, fhir.Extension{URL: "decision-ref-user-selected", ValueBoolean: &selected})
 	}
 	if at.TOA > 0 {
-		subs = append(subs, obj("url", "toa", "valueUnsignedInt", at.TOA))
+		toa := at.TOA
+		subs = append(subs, fhir.Extension{URL: "toa", ValueUnsignedInt: &toa})
 	}
-	return obj("extension", subs, "url", ExtCareRelation)
+	return &fhir.Extension{Extension: subs, URL: ExtCareRelation}
 }
 
 // purposeOfEvent puts the v3 purpose of use and its details in one
 // CodeableConcept: the IG slices purposeOfEvent.coding, and a concept
 // with only the details coding fails the required v3 slice.
-func (b *aeBuilder) purposeOfEvent() []Object {
+func (b *aeBuilder) purposeOfEvent() []fhir.CodeableConcept {
 	at := b.r.Attestation
-	var codings []Object
+	var codings []fhir.Coding
 	if p := at.PurposeOfUse; p.Code != "" {
 		d := p.Display
 		if d == "" {
 			d = purposeDisplay[p.Code]
 		}
-		codings = append(codings, obj("system", purposeSystem(p.System), "code", p.Code, "display", d))
+		codings = append(codings, fhir.Coding{System: purposeSystem(p.System), Code: p.Code, Display: d})
 	}
 	if c := coding(at.PurposeOfUseDetails); c != nil {
-		codings = append(codings, c)
+		codings = append(codings, *c)
 	}
 	if len(codings) == 0 {
 		return nil
 	}
-	return []Object{obj("coding", codings)}
+	return []fhir.CodeableConcept{{Coding: codings}}
 }
 
-func (b *aeBuilder) entities(patient string) []Object {
+// Entity types and roles.
+var (
+	entityPerson = &fhir.Coding{System: sysEntityType, Code: "1", Display: "Person"}
+	entityObject = &fhir.Coding{System: sysEntityType, Code: "2", Display: "System Object"}
+	rolePatient  = &fhir.Coding{System: sysObjectRole, Code: "1", Display: "Patient"}
+	roleReport   = &fhir.Coding{System: sysObjectRole, Code: "3", Display: "Report"}
+	roleQuery    = &fhir.Coding{System: sysObjectRole, Code: "24", Display: "Query"}
+	entityReqID  = &fhir.Coding{System: sysBALPEntityType, Code: "XrequestId", Display: "X-Request-Id"}
+)
+
+func (b *aeBuilder) entities(patient string) []fhir.AuditEventEntity {
 	r := b.r
-	var out []Object
+	var out []fhir.AuditEventEntity
 	if patient != "" {
-		var details []Object
+		e := fhir.AuditEventEntity{What: ref(patient), Type: entityPerson, Role: rolePatient}
 		if r.HiddenNORS > 0 {
-			details = []Object{obj("type", "hidden-nors-count", "valueString", strconv.Itoa(r.HiddenNORS))}
+			e.Detail = []fhir.AuditEventDetail{{Type: "hidden-nors-count", ValueString: strconv.Itoa(r.HiddenNORS)}}
 		}
-		out = append(out, obj(
-			"what", ref(patient),
-			"type", obj("system", sysEntityType, "code", "1", "display", "Person"),
-			"role", obj("system", sysObjectRole, "code", "1", "display", "Patient"),
-			"detail", details,
-		))
+		out = append(out, e)
 	}
 	for _, d := range r.Documents {
-		details := []Object{obj("type", "disposition", "valueString", string(d.Disposition))}
+		details := []fhir.AuditEventDetail{{Type: "disposition", ValueString: string(d.Disposition)}}
 		if c := d.Class; !c.IsZero() {
-			details = append(details, obj("type", "classCode", "valueString", codeString(c)))
+			details = append(details, fhir.AuditEventDetail{Type: "classCode", ValueString: codeString(c)})
 		}
 		if c := d.Type; !c.IsZero() {
-			details = append(details, obj("type", "typeCode", "valueString", codeString(c)))
+			details = append(details, fhir.AuditEventDetail{Type: "typeCode", ValueString: codeString(c)})
 		}
 		if o := d.SourceOrg; !o.IsZero() {
-			details = append(details, obj("type", "sourceOrganization", "valueString", identString(o)))
+			details = append(details, fhir.AuditEventDetail{Type: "sourceOrganization", ValueString: identString(o)})
 		}
 		name := d.Type.Display
 		if name == "" {
 			name = d.Class.Display
 		}
-		out = append(out, obj(
-			"what", obj("identifier", obj("value", d.UniqueID)),
-			"type", obj("system", sysEntityType, "code", "2", "display", "System Object"),
-			"role", obj("system", sysObjectRole, "code", "3", "display", "Report"),
-			"name", name,
-			"description", string(d.Disposition),
-			"detail", details,
-		))
+		out = append(out, fhir.AuditEventEntity{What: byValue(d.UniqueID, ""), Type: entityObject, Role: roleReport,
+			Name: name, Description: string(d.Disposition), Detail: details})
 	}
 	if r.Query != "" {
-		out = append(out, obj(
-			"type", obj("system", sysEntityType, "code", "2", "display", "System Object"),
-			"role", obj("system", sysObjectRole, "code", "24", "display", "Query"),
-			"description", r.Query,
-			"query", base64.StdEncoding.EncodeToString([]byte(r.Query)),
-		))
+		out = append(out, fhir.AuditEventEntity{Type: entityObject, Role: roleQuery, Description: r.Query,
+			Query: base64.StdEncoding.EncodeToString([]byte(r.Query))})
 	}
 	reqID := func(label, v string) {
 		if v == "" {
 			return
 		}
-		out = append(out, obj(
-			"what", obj("identifier", obj("type", obj("text", label), "value", v)),
-			"type", obj("system", sysBALPEntityType, "code", "XrequestId", "display", "X-Request-Id"),
-			"description", label,
-		))
+		out = append(out, fhir.AuditEventEntity{
+			What: &fhir.Reference{Identifier: &fhir.Identifier{Type: &fhir.CodeableConcept{Text: label}, Value: v}},
+			Type: entityReqID, Description: label})
 	}
 	reqID("request-id", r.RequestID)
 	reqID("nhn-event-id", r.EventID)
 	if !b.citizen() && r.UserAgent != "" {
-		out = append(out, obj(
-			"type", obj("system", sysEntityType, "code", "2", "display", "System Object"),
-			"description", "user-agent",
-			"detail", []Object{obj("type", "user-agent", "valueString", r.UserAgent)},
-		))
+		out = append(out, fhir.AuditEventEntity{Type: entityObject, Description: "user-agent",
+			Detail: []fhir.AuditEventDetail{{Type: "user-agent", ValueString: r.UserAgent}}})
 	}
 	return out
 }
@@ -586,7 +538,7 @@ func (b *aeBuilder) entities(patient string) []Object {
 func codeString(c Code) string {
 	s := c.Code
 	if c.System != "" {
-		s = uriSystem(c.System) + "|" + c.Code
+		s = fhir.SystemFor(c.System) + "|" + c.Code
 	}
 	if c.Display != "" {
 		s += " " + c.Display
@@ -597,7 +549,7 @@ func codeString(c Code) string {
 func identString(o Ident) string {
 	s := o.ID
 	if o.System != "" {
-		s = uriSystem(o.System) + "|" + o.ID
+		s = fhir.SystemFor(o.System) + "|" + o.ID
 	}
 	if o.Name != "" {
 		s += " " + o.Name

@@ -2,13 +2,12 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"pjd/gateway/fhir"
 	"strings"
 )
 
@@ -53,8 +52,9 @@ const (
 	RuleForbidden        = "forbidden"
 )
 
-// FHIRContentType is the content type of every response.
-const FHIRContentType = "application/fhir+json"
+// retryAfter is the Retry-After (seconds) of a 503 for an audit log that
+// is unavailable.
+const retryAfter = 5
 
 // NewHandler returns the handler for GET /fhir/R4/AuditEvent: compliance
 // staff search every record; a citizen sees accesses to their own
@@ -81,7 +81,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeFHIR(w, http.StatusMethodNotAllowed, OperationOutcome("not-supported", "only GET is supported"))
+		fhir.WriteError(w, fhir.NewError(http.StatusMethodNotAllowed, fhir.IssueNotSupported, "", "only GET is supported"))
 		return
 	}
 	rec := h.baseRecord(r)
@@ -106,19 +106,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if status >= 500 {
 			rec.Outcome = OutcomeError
 		}
-		h.refuse(w, r, rec, status, issueCode(status), http.StatusText(status))
+		h.refuse(w, r, rec, status, fhir.RefusalIssue(status), http.StatusText(status))
 		return
 	}
 	fillActor(&rec, viewer)
 	if viewer.Kind != ViewerCompliance && viewer.Kind != ViewerCitizen {
 		rec.Outcome, rec.Rule, rec.Reason = OutcomeDeny, RuleForbidden, "caller is neither compliance staff nor a citizen"
-		h.refuse(w, r, rec, http.StatusForbidden, "forbidden", "this caller may not search the audit log")
+		h.refuse(w, r, rec, http.StatusForbidden, fhir.IssueForbidden, "this caller may not search the audit log")
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		rec.Outcome, rec.Rule, rec.Reason = OutcomeError, RuleBadRequest, "malformed query string"
-		h.refuse(w, r, rec, http.StatusBadRequest, "invalid", "the query string is malformed")
+		h.refuse(w, r, rec, http.StatusBadRequest, fhir.IssueInvalid, "the query string is malformed")
 		return
 	}
 	f, err := ParseSearch(q, viewer)
@@ -130,11 +130,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if errors.Is(err, ErrForbidden) {
 			rec.Outcome, rec.Rule, rec.Reason = OutcomeDeny, RuleForbidden, msg
-			h.refuse(w, r, rec, http.StatusForbidden, "forbidden", msg)
+			h.refuse(w, r, rec, http.StatusForbidden, fhir.IssueForbidden, msg)
 			return
 		}
 		rec.Outcome, rec.Rule, rec.Reason = OutcomeError, RuleBadRequest, msg
-		h.refuse(w, r, rec, http.StatusBadRequest, "invalid", msg)
+		h.refuse(w, r, rec, http.StatusBadRequest, fhir.IssueInvalid, msg)
 		return
 	}
 	rec.Outcome = OutcomePermit
@@ -148,7 +148,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The record of this search is committed before any result is read.
 	if err := h.cfg.Log.Log(ctx, rec); err != nil {
 		h.cfg.ErrorLog.ErrorContext(ctx, "audit review: audit write failed; search refused", "err", err)
-		writeTransient(w, "the audit log is unavailable; try again later")
+		fhir.WriteTransient(w, retryAfter, "the audit log is unavailable; try again later")
 		return
 	}
 	page, err := h.cfg.Searcher.Search(ctx, f)
@@ -158,15 +158,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.cfg.ErrorLog.InfoContext(ctx, "audit review: search cancelled by the client", "err", err)
 		case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			h.cfg.ErrorLog.WarnContext(ctx, "audit review: search failed: the audit log is unavailable", "err", err)
-			writeTransient(w, "the audit log could not be searched; try again later")
+			fhir.WriteTransient(w, retryAfter, "the audit log could not be searched; try again later")
 		default:
 			h.cfg.ErrorLog.ErrorContext(ctx, "audit review: search failed", "err", err)
-			writeFHIR(w, http.StatusInternalServerError, OperationOutcome("exception", "the audit log could not be searched"))
+			fhir.WriteError(w, fhir.NewError(http.StatusInternalServerError, fhir.IssueException, "", "the audit log could not be searched"))
 		}
 		return
 	}
 	view := View{Audience: viewer.Audience(), Site: h.cfg.Site}
-	writeFHIR(w, http.StatusOK, Bundle(h.base(r), q, page, view))
+	fhir.Write(w, http.StatusOK, Bundle(h.base(r), q, page, view), false)
 }
 
 // refuse records a refused search, then answers with an OperationOutcome.
@@ -174,10 +174,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, rec Record, status int, code, msg string) {
 	if err := h.cfg.Log.Log(r.Context(), rec); err != nil {
 		h.cfg.ErrorLog.ErrorContext(r.Context(), "audit review: audit write failed", "err", err)
-		writeTransient(w, "the audit log is unavailable; try again later")
+		fhir.WriteTransient(w, retryAfter, "the audit log is unavailable; try again later")
 		return
 	}
-	writeFHIR(w, status, OperationOutcome(code, msg))
+	fhir.WriteError(w, fhir.NewError(status, code, "", "%s", msg))
 }
 
 func (h *handler) baseRecord(r *http.Request) Record {
@@ -218,37 +218,4 @@ func (h *handler) base(r *http.Request) string {
 	p := strings.TrimSuffix(r.URL.Path, "/")
 	p = strings.TrimSuffix(p, "/AuditEvent")
 	return scheme + "://" + r.Host + p
-}
-
-func issueCode(status int) string {
-	switch {
-	case status == http.StatusUnauthorized:
-		return "login"
-	case status == http.StatusForbidden:
-		return "forbidden"
-	case status >= 500:
-		return "transient"
-	}
-	return "security"
-}
-
-func writeFHIR(w http.ResponseWriter, status int, body Object) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"rendering failed"}]}`)
-	}
-	w.Header().Set("Content-Type", FHIRContentType)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Length", fmt.Sprint(len(b)+1))
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-}
-
-// writeTransient answers 503 with Retry-After and an OperationOutcome
-// transient: the audit log (or its database) is unavailable for now.
-func writeTransient(w http.ResponseWriter, msg string) {
-	w.Header().Set("Retry-After", "5")
-	writeFHIR(w, http.StatusServiceUnavailable, OperationOutcome("transient", msg))
 }

@@ -13,6 +13,7 @@ import (
 	"pjd/gateway/audit"
 	"pjd/gateway/audit/audittest"
 	"pjd/gateway/audit/sqlaudit"
+	"pjd/gateway/fhir"
 )
 
 // authError is how a trust layer reports a refused credential.
@@ -135,7 +136,7 @@ func (e *reviewEnv) do(t *testing.T, method, viewer, rawURL string) response {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	out := response{status: resp.StatusCode, header: resp.Header, body: string(b)}
-	if ct := resp.Header.Get("Content-Type"); ct != audit.FHIRContentType {
+	if ct := resp.Header.Get("Content-Type"); ct != fhir.ContentType {
 		t.Fatalf("Content-Type %q", ct)
 	}
 	if resp.StatusCode == http.StatusOK {

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"net/url"
+	"pjd/gateway/fhir"
+	"pjd/registry/oid"
 	"regexp"
 	"slices"
 	"sort"
@@ -140,8 +142,8 @@ func (f *Filter) apply(name, val string, v Viewer) error {
 	switch name {
 	case "patient":
 		sys, id, _ := splitToken(val)
-		switch uriSystem(sys) {
-		case "", oidFNR, oidDNR, oidHNR:
+		switch oid.Bare(sys) {
+		case "", oid.FNR, oid.DNR, oid.HNR:
 		default:
 			return badParam(name, "system must be the F-nr, D-nr or H-nr OID")
 		}
@@ -151,13 +153,13 @@ func (f *Filter) apply(name, val string, v Viewer) error {
 		f.PatientID = id
 	case "agent":
 		sys, id, _ := splitToken(val)
-		switch uriSystem(sys) {
-		case oidHPR:
+		switch oid.Bare(sys) {
+		case oid.HPR:
 			if !hprPattern.MatchString(id) {
 				return badParam(name, "an HPR number has 1 to 10 digits")
 			}
 			f.AgentHPR = id
-		case oidFNR, oidDNR:
+		case oid.FNR, oid.DNR:
 			if !ninPattern.MatchString(id) {
 				return badParam(name, "must be an 11-digit national identity number")
 			}
@@ -357,7 +359,7 @@ func parseFHIRDateTime(v string) (start, end time.Time, err error) {
 // base is the external FHIR base URL ("https://host/fhir/R4"); q the
 // search parameters as received (the self link repeats them, the next
 // link adds _cursor).
-func Bundle(base string, q url.Values, page Page, v View) Object {
+func Bundle(base string, q url.Values, page Page, v View) *fhir.Bundle {
 	base = strings.TrimRight(base, "/")
 	link := func(q url.Values) string {
 		s := base + "/AuditEvent"
@@ -366,26 +368,18 @@ func Bundle(base string, q url.Values, page Page, v View) Object {
 		}
 		return s
 	}
-	links := []Object{obj("relation", "self", "url", link(q))}
+	b := &fhir.Bundle{ResourceType: "Bundle", Type: "searchset", Link: []fhir.BundleLink{{Relation: "self", URL: link(q)}}}
 	if page.Next != 0 {
 		next := cloneValues(q)
 		next.Set("_cursor", strconv.FormatInt(page.Next, 10))
-		links = append(links, obj("relation", "next", "url", link(next)))
+		b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: link(next)})
 	}
-	entries := make([]Object, 0, len(page.Records))
 	for _, r := range page.Records {
-		entries = append(entries, obj(
-			"fullUrl", base+"/AuditEvent/"+r.ID,
-			"resource", ToAuditEvent(r, v),
-			"search", obj("mode", "match"),
-		))
+		res := fhir.R(ToAuditEvent(r, v))
+		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + "/AuditEvent/" + r.ID, Resource: &res,
+			Search: &fhir.BundleSearch{Mode: "match"}})
 	}
-	return obj(
-		"resourceType", "Bundle",
-		"type", "searchset",
-		"link", links,
-		"entry", entries,
-	)
+	return b
 }
 
 func cloneValues(q url.Values) url.Values {
@@ -394,14 +388,4 @@ func cloneValues(q url.Values) url.Values {
 		out[k] = slices.Clone(v)
 	}
 	return out
-}
-
-// OperationOutcome renders one error issue. code is a FHIR issue-type
-// code (invalid, forbidden, login, exception, transient …); diagnostics
-// must be safe for the client.
-func OperationOutcome(code, diagnostics string) Object {
-	return obj(
-		"resourceType", "OperationOutcome",
-		"issue", []Object{obj("severity", "error", "code", code, "diagnostics", diagnostics)},
-	)
 }

@@ -1,6 +1,7 @@
 package mhd
 
 import (
+	"pjd/gateway/fhir"
 	"strings"
 )
 
@@ -10,19 +11,19 @@ import (
 // entry gets search.mode match and a fullUrl made of self's path and the
 // resource id; an OperationOutcome among entries (warnings) gets mode
 // outcome and no fullUrl.
-func SearchSet(entries []Resource, total int, self, next string) Bundle {
-	b := Bundle{ResourceType: "Bundle", Type: "searchset", Total: &total}
+func SearchSet(entries []fhir.Resource, total int, self, next string) fhir.Bundle {
+	b := fhir.Bundle{ResourceType: "Bundle", Type: "searchset", Total: &total}
 	if self != "" {
-		b.Link = append(b.Link, BundleLink{Relation: "self", URL: self})
+		b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: self})
 	}
 	if next != "" {
-		b.Link = append(b.Link, BundleLink{Relation: "next", URL: next})
+		b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: next})
 	}
 	base, _, _ := strings.Cut(self, "?")
 	base = strings.TrimSuffix(strings.TrimSuffix(base, "/_search"), "/")
-	b.Entry = make([]BundleEntry, 0, len(entries))
+	b.Entry = make([]fhir.BundleEntry, 0, len(entries))
 	for _, r := range entries {
-		e := BundleEntry{Resource: &r, Search: &BundleSearch{Mode: "match"}}
+		e := fhir.BundleEntry{Resource: &r, Search: &fhir.BundleSearch{Mode: "match"}}
 		if r.Type() == "OperationOutcome" {
 			e.Search.Mode = "outcome"
 		} else if id := entryID(r); id != "" && base != "" {
@@ -33,11 +34,11 @@ func SearchSet(entries []Resource, total int, self, next string) Bundle {
 	return b
 }
 
-func entryID(r Resource) string {
+func entryID(r fhir.Resource) string {
 	switch v := r.Value.(type) {
-	case *DocumentReference:
+	case *fhir.DocumentReference:
 		return v.ID
-	case *List:
+	case *fhir.List:
 		return v.ID
 	}
 	return ""

@@ -2,51 +2,19 @@ package mhd
 
 import (
 	"regexp"
-	"strings"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 	"pjd/registry/oid"
 )
 
-// Coded values: an XDS codingScheme becomes a FHIR system "urn:oid:<OID>"
-// when it is an OID, and is used as it is when it is already a URI (for
-// example a "urn:…" scheme); a FHIR system maps back the same way. For
-// searches and ITI-65 input the canonical FHIR URLs of the few code systems
-// that also have an OID are accepted too (aliases), so
-// "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R" finds what
-// was registered with scheme 2.16.840.1.113883.5.25.
+// Coded values: an XDS codingScheme becomes a FHIR system by
+// fhir.SystemFor, and a FHIR system (or one of its canonical aliases) maps
+// back by fhir.SchemeFor.
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 func isUUID(s string) bool { return uuidRE.MatchString(s) }
-
-// systemAliases maps canonical FHIR code system URLs to the OID XDS
-// metadata uses for the same system.
-var systemAliases = map[string]string{
-	"http://terminology.hl7.org/CodeSystem/v3-Confidentiality": oid.HL7Confidentiality,
-	"http://hl7.org/fhir/v3/Confidentiality":                   oid.HL7Confidentiality,
-	"http://loinc.org":                                         "2.16.840.1.113883.6.1",
-	"http://snomed.info/sct":                                   "2.16.840.1.113883.6.96",
-}
-
-// SystemFor returns the FHIR system for an XDS codingScheme.
-func SystemFor(scheme string) string {
-	if registry.ValidOID(scheme) {
-		return "urn:oid:" + scheme
-	}
-	return scheme
-}
-
-// SchemeFor returns the XDS codingScheme for a FHIR system.
-func SchemeFor(system string) string {
-	if s, ok := strings.CutPrefix(system, "urn:oid:"); ok {
-		return s
-	}
-	if oid, ok := systemAliases[system]; ok {
-		return oid
-	}
-	return system
-}
 
 // Attribute names passed to RenderOptions.Display: the XDS attribute a
 // code comes from.
@@ -64,24 +32,24 @@ const (
 	AttrAuthorSpecialty = "authorSpecialty"
 )
 
-func (o RenderOptions) coding(attr string, c registry.Code) Coding {
-	out := Coding{System: SystemFor(c.Scheme), Code: c.Code, Display: c.Display}
+func (o RenderOptions) coding(attr string, c registry.Code) fhir.Coding {
+	out := fhir.Coding{System: fhir.SystemFor(c.Scheme), Code: c.Code, Display: c.Display}
 	if out.Display == "" && o.Display != nil {
 		out.Display = o.Display(attr, c.Scheme, c.Code)
 	}
 	return out
 }
 
-func (o RenderOptions) concept(attr string, c registry.Code) *CodeableConcept {
+func (o RenderOptions) concept(attr string, c registry.Code) *fhir.CodeableConcept {
 	if c.Code == "" {
 		return nil
 	}
-	return &CodeableConcept{Coding: []Coding{o.coding(attr, c)}}
+	return &fhir.CodeableConcept{Coding: []fhir.Coding{o.coding(attr, c)}}
 }
 
 // codeFromCoding maps a FHIR Coding to an XDS code.
-func codeFromCoding(c Coding) registry.Code {
-	return registry.Code{Code: c.Code, Scheme: SchemeFor(c.System), Display: c.Display}
+func codeFromCoding(c fhir.Coding) registry.Code {
+	return registry.Code{Code: c.Code, Scheme: fhir.SchemeFor(c.System), Display: c.Display}
 }
 
 // Norwegian person identifiers.

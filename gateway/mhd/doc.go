@@ -8,7 +8,7 @@
 // superset of the answer, applies Match to what the store returns, applies
 // policy, and renders the answer here (DocumentReferenceFrom,
 // ListFromSubmissionSet, ListFromFolder, SearchSet, ProvideResponse). Every
-// rejection is an *Error carrying the HTTP status and the OperationOutcome
+// rejection is a *fhir.Error carrying the HTTP status and the OperationOutcome
 // to send, naming the parameter or element at fault.
 //
 // The mapping follows xds_metadata.md §5. Where MHD leaves a choice open it

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 )
 
@@ -89,19 +90,19 @@ func uniqueIDFromValue(v string) string {
 }
 
 // entryUUIDIdentifier is the identifier slice for an entryUUID.
-func entryUUIDIdentifier(id string) Identifier {
-	return Identifier{Use: "official", System: SystemURI, Value: id}
+func entryUUIDIdentifier(id string) fhir.Identifier {
+	return fhir.Identifier{Use: "official", System: SystemURI, Value: id}
 }
 
 // patientReference is the subject: a logical reference by the patient's
 // identifier (system urn:oid:<assigning authority>). pjd serves no Patient
 // resources, so there is no literal reference.
-func patientReference(patientID string) *Reference {
+func patientReference(patientID string) *fhir.Reference {
 	if patientID == "" {
 		return nil
 	}
 	p := readCX(patientID)
-	return &Reference{Type: "Patient", Identifier: &Identifier{System: SystemFor(p.AssigningAuthority.UniversalID), Value: p.ID}}
+	return &fhir.Reference{Type: "Patient", Identifier: &fhir.Identifier{System: fhir.SystemFor(p.AssigningAuthority.UniversalID), Value: p.ID}}
 }
 
 // hashBase64 renders the XDS hash (SHA-1, hex) as FHIR base64Binary: the
@@ -151,11 +152,11 @@ var relationCodes = map[string]string{
 //     when there is one, else at the Practitioner or the Organizations.
 //   - the attachment hash is the base64 of the raw SHA-1 (see hashBase64).
 //   - a size above FHIR unsignedInt's 2^31-1 is left out.
-func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Association, opts RenderOptions) DocumentReference {
-	dr := DocumentReference{
+func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Association, opts RenderOptions) fhir.DocumentReference {
+	dr := fhir.DocumentReference{
 		ResourceType: "DocumentReference",
 		ID:           resourceID(d.ID),
-		Meta:         &Meta{Profile: []string{ProfileDocumentReference}},
+		Meta:         &fhir.Meta{Profile: []string{ProfileDocumentReference}},
 		Status:       statusCode(d.Status),
 		Type:         opts.concept(AttrTypeCode, d.Type),
 		Subject:      patientReference(d.PatientID),
@@ -163,13 +164,13 @@ func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Associatio
 		Description:  d.Comments,
 	}
 	if d.UniqueID != "" {
-		dr.MasterIdentifier = &Identifier{Use: "usual", System: SystemURI, Value: uniqueIDValue(d.UniqueID)}
+		dr.MasterIdentifier = &fhir.Identifier{Use: "usual", System: SystemURI, Value: uniqueIDValue(d.UniqueID)}
 	}
 	if d.ID != "" {
-		dr.Identifier = []Identifier{entryUUIDIdentifier(d.ID)}
+		dr.Identifier = []fhir.Identifier{entryUUIDIdentifier(d.ID)}
 	}
 	if c := opts.concept(AttrClassCode, d.Class); c != nil {
-		dr.Category = []CodeableConcept{*c}
+		dr.Category = []fhir.CodeableConcept{*c}
 	}
 	for _, c := range d.Confidentiality {
 		dr.SecurityLabel = append(dr.SecurityLabel, *opts.concept(AttrConfidentiality, c))
@@ -185,7 +186,7 @@ func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Associatio
 	}
 	if d.LegalAuthenticator != "" {
 		id := cb.practitioner("authenticator", d.LegalAuthenticator, nil)
-		dr.Authenticator = &Reference{Reference: "#" + id}
+		dr.Authenticator = &fhir.Reference{Reference: "#" + id}
 	}
 
 	for _, a := range rel {
@@ -193,14 +194,14 @@ func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Associatio
 		if !ok || a.Source != d.ID || a.Target == "" {
 			continue
 		}
-		t := Reference{Reference: "DocumentReference/" + resourceID(a.Target)}
+		t := fhir.Reference{Reference: "DocumentReference/" + resourceID(a.Target)}
 		if resourceID(a.Target) == "" {
-			t = Reference{Type: "DocumentReference", Identifier: &Identifier{System: SystemURI, Value: a.Target}}
+			t = fhir.Reference{Type: "DocumentReference", Identifier: &fhir.Identifier{System: SystemURI, Value: a.Target}}
 		}
-		dr.RelatesTo = append(dr.RelatesTo, RelatesTo{Code: code, Target: t})
+		dr.RelatesTo = append(dr.RelatesTo, fhir.DocumentRelatesTo{Code: code, Target: t})
 	}
 
-	att := Attachment{
+	att := fhir.Attachment{
 		ContentType: d.MimeType,
 		Language:    d.LanguageCode,
 		Hash:        hashBase64(d.Hash),
@@ -217,29 +218,29 @@ func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Associatio
 	case d.URI != "":
 		att.URL = d.URI
 	}
-	content := Content{Attachment: att}
+	content := fhir.DocumentContent{Attachment: att}
 	if d.Format.Code != "" {
 		f := opts.coding(AttrFormatCode, d.Format)
 		content.Format = &f
 	}
-	dr.Content = []Content{content}
+	dr.Content = []fhir.DocumentContent{content}
 
-	ctx := Context{
+	ctx := fhir.DocumentContext{
 		FacilityType:    opts.concept(AttrFacilityType, d.FacilityType),
 		PracticeSetting: opts.concept(AttrPracticeSetting, d.PracticeSetting),
 	}
 	for _, e := range d.Events {
 		ctx.Event = append(ctx.Event, *opts.concept(AttrEventCode, e))
 	}
-	if p := (Period{Start: dtmToDateTime(d.ServiceStartTime), End: dtmToDateTime(d.ServiceStopTime)}); p != (Period{}) {
+	if p := (fhir.Period{Start: dtmToDateTime(d.ServiceStartTime), End: dtmToDateTime(d.ServiceStopTime)}); p != (fhir.Period{}) {
 		ctx.Period = &p
 	}
 	if id := cb.sourcePatient(d.SourcePatientID, d.SourcePatientInfo); id != "" {
-		ctx.SourcePatientInfo = &Reference{Reference: "#" + id}
+		ctx.SourcePatientInfo = &fhir.Reference{Reference: "#" + id}
 	}
 	for _, r := range d.ReferenceIDs {
 		x := readCX(r)
-		ref := Reference{Identifier: cxiIdentifier(x)}
+		ref := fhir.Reference{Identifier: cxiIdentifier(x)}
 		if x.IdentifierTypeCode == EncounterIDType {
 			ctx.Encounter = append(ctx.Encounter, ref)
 		} else {
@@ -268,29 +269,29 @@ func statusCode(s string) string {
 // cxiIdentifier renders a referenceIdList CXi as an Identifier: value is
 // CX.1, system the assigning authority (urn:oid:<OID>, or the namespace
 // when it is the only part given), type the CXi identifier type code.
-func cxiIdentifier(x registry.CX) *Identifier {
-	id := &Identifier{Value: x.ID}
+func cxiIdentifier(x registry.CX) *fhir.Identifier {
+	id := &fhir.Identifier{Value: x.ID}
 	switch aa := x.AssigningAuthority; {
 	case aa.UniversalID != "":
-		id.System = SystemFor(aa.UniversalID)
+		id.System = fhir.SystemFor(aa.UniversalID)
 	case aa.NamespaceID != "":
 		id.System = aa.NamespaceID
 	}
 	if x.IdentifierTypeCode != "" {
-		id.Type = &CodeableConcept{Coding: []Coding{{Code: x.IdentifierTypeCode}}}
+		id.Type = &fhir.CodeableConcept{Coding: []fhir.Coding{{Code: x.IdentifierTypeCode}}}
 	}
 	return id
 }
 
 // cxiFromIdentifier is the inverse of cxiIdentifier.
-func cxiFromIdentifier(id *Identifier, defaultType string) string {
+func cxiFromIdentifier(id *fhir.Identifier, defaultType string) string {
 	idType := defaultType
 	if id.Type != nil && len(id.Type.Coding) > 0 && id.Type.Coding[0].Code != "" {
 		idType = id.Type.Coding[0].Code
 	}
 	var aa registry.HD
 	if id.System != "" {
-		if s := SchemeFor(id.System); registry.ValidOID(s) {
+		if s := fhir.SchemeFor(id.System); registry.ValidOID(s) {
 			aa = isoAuthority(s)
 		} else {
 			aa = registry.HD{NamespaceID: id.System}
@@ -303,23 +304,23 @@ func cxiFromIdentifier(id *Identifier, defaultType string) string {
 // resource.
 type containedBuilder struct {
 	opts RenderOptions
-	out  []Resource
+	out  []fhir.Resource
 }
 
-func (cb *containedBuilder) add(r any) { cb.out = append(cb.out, R(r)) }
+func (cb *containedBuilder) add(r any) { cb.out = append(cb.out, fhir.R(r)) }
 
 // practitioner adds a contained Practitioner for an XCN and returns its id.
-func (cb *containedBuilder) practitioner(id, person string, telecom []ContactPoint) string {
+func (cb *containedBuilder) practitioner(id, person string, telecom []fhir.ContactPoint) string {
 	x := readXCN(person)
-	p := &Practitioner{ResourceType: "Practitioner", ID: id, Telecom: telecom}
+	p := &fhir.Practitioner{ResourceType: "Practitioner", ID: id, Telecom: telecom}
 	if x.ID != "" {
-		ident := Identifier{Value: x.ID}
+		ident := fhir.Identifier{Value: x.ID}
 		if x.AssigningAuthority.UniversalID != "" {
-			ident.System = SystemFor(x.AssigningAuthority.UniversalID)
+			ident.System = fhir.SystemFor(x.AssigningAuthority.UniversalID)
 		}
-		p.Identifier = []Identifier{ident}
+		p.Identifier = []fhir.Identifier{ident}
 	}
-	n := HumanName{Family: x.FamilyName}
+	n := fhir.HumanName{Family: x.FamilyName}
 	for _, g := range []string{x.GivenName, x.FurtherGivenNames} {
 		if g != "" {
 			n.Given = append(n.Given, g)
@@ -332,22 +333,22 @@ func (cb *containedBuilder) practitioner(id, person string, telecom []ContactPoi
 		n.Suffix = []string{x.Suffix}
 	}
 	if n.Family != "" || len(n.Given) > 0 {
-		p.Name = []HumanName{n}
+		p.Name = []fhir.HumanName{n}
 	}
 	cb.add(p)
 	return id
 }
 
 // organization adds a contained Organization for an XON.
-func (cb *containedBuilder) organization(id, inst string, telecom []ContactPoint) string {
+func (cb *containedBuilder) organization(id, inst string, telecom []fhir.ContactPoint) string {
 	x := readXON(inst)
-	o := &Organization{ResourceType: "Organization", ID: id, Name: x.OrganizationName, Telecom: telecom}
+	o := &fhir.Organization{ResourceType: "Organization", ID: id, Name: x.OrganizationName, Telecom: telecom}
 	if oid := orgID(x); oid != "" {
-		ident := Identifier{Value: oid}
+		ident := fhir.Identifier{Value: oid}
 		if x.AssigningAuthority.UniversalID != "" {
-			ident.System = SystemFor(x.AssigningAuthority.UniversalID)
+			ident.System = fhir.SystemFor(x.AssigningAuthority.UniversalID)
 		}
-		o.Identifier = []Identifier{ident}
+		o.Identifier = []fhir.Identifier{ident}
 	}
 	cb.add(o)
 	return id
@@ -355,23 +356,23 @@ func (cb *containedBuilder) organization(id, inst string, telecom []ContactPoint
 
 // roleConcept renders an authorRole/authorSpecialty value: a CX
 // (code^^^&OID&ISO) becomes a coding, free text stays text.
-func (cb *containedBuilder) roleConcept(attr, v string) CodeableConcept {
+func (cb *containedBuilder) roleConcept(attr, v string) fhir.CodeableConcept {
 	if strings.Contains(v, "^") {
 		x := readCX(v)
 		if x.ID != "" && x.AssigningAuthority.UniversalID != "" {
-			return CodeableConcept{Coding: []Coding{cb.opts.coding(attr, registry.Code{Code: x.ID, Scheme: x.AssigningAuthority.UniversalID})}}
+			return fhir.CodeableConcept{Coding: []fhir.Coding{cb.opts.coding(attr, registry.Code{Code: x.ID, Scheme: x.AssigningAuthority.UniversalID})}}
 		}
 		if x.ID != "" {
-			return CodeableConcept{Text: x.ID}
+			return fhir.CodeableConcept{Text: x.ID}
 		}
 	}
-	return CodeableConcept{Text: registry.HL7Unescape(v)}
+	return fhir.CodeableConcept{Text: registry.HL7Unescape(v)}
 }
 
 // author adds the contained resources of one author and returns the
 // references for DocumentReference.author and the first institution.
-func (cb *containedBuilder) author(n string, a registry.Author) (refs []Reference, firstOrg *Reference) {
-	var telecom []ContactPoint
+func (cb *containedBuilder) author(n string, a registry.Author) (refs []fhir.Reference, firstOrg *fhir.Reference) {
+	var telecom []fhir.ContactPoint
 	for _, t := range a.Telecoms {
 		telecom = append(telecom, contactPoint(t))
 	}
@@ -382,7 +383,7 @@ func (cb *containedBuilder) author(n string, a registry.Author) (refs []Referenc
 		telecom = nil
 	}
 	for i, inst := range a.Institutions {
-		var tc []ContactPoint
+		var tc []fhir.ContactPoint
 		if i == 0 && personID == "" {
 			tc, telecom = telecom, nil
 		}
@@ -392,39 +393,39 @@ func (cb *containedBuilder) author(n string, a registry.Author) (refs []Referenc
 		personID = cb.practitioner("author"+n, "", telecom)
 	}
 	if len(orgIDs) > 0 {
-		firstOrg = &Reference{Reference: "#" + orgIDs[0]}
+		firstOrg = &fhir.Reference{Reference: "#" + orgIDs[0]}
 	}
 	if personID != "" || len(a.Roles) > 0 || len(a.Specialties) > 0 {
 		if personID == "" && len(orgIDs) == 0 {
 			// Role or specialty alone: a PractitionerRole with just them.
-			r := &PractitionerRole{ResourceType: "PractitionerRole", ID: "author" + n + "-role"}
+			r := &fhir.PractitionerRole{ResourceType: "PractitionerRole", ID: "author" + n + "-role"}
 			cb.roles(r, a)
 			cb.add(r)
-			return []Reference{{Reference: "#" + r.ID}}, nil
+			return []fhir.Reference{{Reference: "#" + r.ID}}, nil
 		}
 		if len(orgIDs) > 0 || len(a.Roles) > 0 || len(a.Specialties) > 0 {
-			r := &PractitionerRole{ResourceType: "PractitionerRole", ID: "author" + n + "-role"}
+			r := &fhir.PractitionerRole{ResourceType: "PractitionerRole", ID: "author" + n + "-role"}
 			if personID != "" {
-				r.Practitioner = &Reference{Reference: "#" + personID}
+				r.Practitioner = &fhir.Reference{Reference: "#" + personID}
 			}
 			if len(orgIDs) > 0 {
-				r.Organization = &Reference{Reference: "#" + orgIDs[0]}
+				r.Organization = &fhir.Reference{Reference: "#" + orgIDs[0]}
 				orgIDs = orgIDs[1:]
 			}
 			cb.roles(r, a)
 			cb.add(r)
-			refs = append(refs, Reference{Reference: "#" + r.ID})
+			refs = append(refs, fhir.Reference{Reference: "#" + r.ID})
 		} else {
-			refs = append(refs, Reference{Reference: "#" + personID})
+			refs = append(refs, fhir.Reference{Reference: "#" + personID})
 		}
 	}
 	for _, id := range orgIDs {
-		refs = append(refs, Reference{Reference: "#" + id})
+		refs = append(refs, fhir.Reference{Reference: "#" + id})
 	}
 	return refs, firstOrg
 }
 
-func (cb *containedBuilder) roles(r *PractitionerRole, a registry.Author) {
+func (cb *containedBuilder) roles(r *fhir.PractitionerRole, a registry.Author) {
 	for _, v := range a.Roles {
 		r.Code = append(r.Code, cb.roleConcept(AttrAuthorRole, v))
 	}
@@ -440,7 +441,7 @@ func (cb *containedBuilder) sourcePatient(id string, info []string) string {
 	if id == "" && len(info) == 0 {
 		return ""
 	}
-	p := &Patient{ResourceType: "Patient", ID: "sourcePatient"}
+	p := &fhir.Patient{ResourceType: "Patient", ID: "sourcePatient"}
 	seen := map[string]bool{}
 	addID := func(v string) {
 		x := readCX(v)
@@ -453,7 +454,7 @@ func (cb *containedBuilder) sourcePatient(id string, info []string) string {
 			return
 		}
 		seen[key] = true
-		p.Identifier = append(p.Identifier, Identifier{System: SystemFor(uid), Value: x.ID})
+		p.Identifier = append(p.Identifier, fhir.Identifier{System: fhir.SystemFor(uid), Value: x.ID})
 	}
 	if id != "" {
 		addID(id)
@@ -471,7 +472,7 @@ func (cb *containedBuilder) sourcePatient(id string, info []string) string {
 		case "PID-5":
 			for _, rep := range strings.Split(value, "~") {
 				c := components(rep)
-				n := HumanName{Family: registry.HL7Unescape(comp(c, 0))}
+				n := fhir.HumanName{Family: registry.HL7Unescape(comp(c, 0))}
 				for _, g := range []string{comp(c, 1), comp(c, 2)} {
 					if g != "" {
 						n.Given = append(n.Given, registry.HL7Unescape(g))
@@ -494,7 +495,7 @@ func (cb *containedBuilder) sourcePatient(id string, info []string) string {
 		case "PID-11":
 			for _, rep := range strings.Split(value, "~") {
 				c := components(rep)
-				a := Address{City: registry.HL7Unescape(comp(c, 2)), State: registry.HL7Unescape(comp(c, 3)), PostalCode: registry.HL7Unescape(comp(c, 4)), Country: registry.HL7Unescape(comp(c, 5))}
+				a := fhir.Address{City: registry.HL7Unescape(comp(c, 2)), State: registry.HL7Unescape(comp(c, 3)), PostalCode: registry.HL7Unescape(comp(c, 4)), Country: registry.HL7Unescape(comp(c, 5))}
 				for _, l := range []string{comp(c, 0), comp(c, 1)} {
 					if l != "" {
 						a.Line = append(a.Line, registry.HL7Unescape(l))

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 )
 
@@ -243,7 +244,7 @@ func matchReferenceIDs(cc codeCond, refs []string) bool {
 			if !t.HasSystem {
 				return true
 			}
-			if aa.UniversalID != "" && SchemeFor(t.System) == aa.UniversalID {
+			if aa.UniversalID != "" && fhir.SchemeFor(t.System) == aa.UniversalID {
 				return true
 			}
 			if aa.UniversalID == "" && t.System == aa.NamespaceID {

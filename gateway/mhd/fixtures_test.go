@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 	"pjd/registry/oid"
 )
@@ -115,7 +116,7 @@ var renderOpts = RenderOptions{BaseURL: "https://pjd.test.nhn.no", Display: disp
 func golden(t *testing.T, name string, got any) {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := Encode(&buf, got, true); err != nil {
+	if err := fhir.Encode(&buf, got, true); err != nil {
 		t.Fatal(err)
 	}
 	b := buf.Bytes()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"pjd/gateway/fhir"
 	"testing"
 	"time"
 )
@@ -17,7 +18,7 @@ func checkErr(t *testing.T, err error) {
 	if err == nil {
 		return
 	}
-	var me *Error
+	var me *fhir.Error
 	if !errors.As(err, &me) {
 		t.Fatalf("error %v (%T) is not an *Error", err, err)
 	}
@@ -101,7 +102,7 @@ func FuzzParseProvideBundle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := ParseProvideBundle(bytes.NewReader(body), 1<<20)
 		if err != nil {
-			var me *Error
+			var me *fhir.Error
 			if !errors.As(err, &me) || me.Status < 400 || me.Status > 499 || len(me.Outcome.Issue) == 0 {
 				t.Fatalf("bad error %v", err)
 			}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"strings"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 )
 
@@ -68,10 +69,10 @@ func cxValue(id string, authority registry.HD, idType string) string {
 func patientCX(id, oid string) string { return cxValue(id, isoAuthority(oid), "") }
 
 // contactPoint maps an XTN to a FHIR ContactPoint.
-func contactPoint(xtn string) ContactPoint {
+func contactPoint(xtn string) fhir.ContactPoint {
 	x, _ := registry.ParseXTN(xtn)
 	number := cmp.Or(x.UnformattedNumber, x.LocalNumber, x.Number)
-	cp := ContactPoint{}
+	cp := fhir.ContactPoint{}
 	switch {
 	case x.Email != "" || strings.EqualFold(x.EquipmentType, "Internet"):
 		cp.System, cp.Value = "email", x.Email
@@ -95,7 +96,7 @@ func contactPoint(xtn string) ContactPoint {
 }
 
 // xtnFromContactPoint maps a FHIR ContactPoint back to an XTN.
-func xtnFromContactPoint(cp ContactPoint) string {
+func xtnFromContactPoint(cp fhir.ContactPoint) string {
 	switch cp.System {
 	case "email":
 		return "^NET^Internet^" + registry.HL7Escape(cp.Value)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 )
 
@@ -40,13 +41,13 @@ func corpus() []*registry.DocumentEntry {
 func writeFHIR(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/fhir+json")
 	w.WriteHeader(status)
-	_ = Encode(w, v, false)
+	_ = fhir.Encode(w, v, false)
 }
 
 func writeErr(w http.ResponseWriter, err error) {
-	var me *Error
+	var me *fhir.Error
 	if !errors.As(err, &me) {
-		me = Internal()
+		me = fhir.Internal()
 	}
 	writeFHIR(w, me.Status, me.Outcome)
 }
@@ -65,7 +66,7 @@ func testServer(t *testing.T) *httptest.Server {
 		q := r.URL.Query()
 		if r.Method == http.MethodPost {
 			if err := r.ParseForm(); err != nil {
-				writeErr(w, NewError(400, IssueStructure, "", "bad form"))
+				writeErr(w, fhir.NewError(400, fhir.IssueStructure, "", "bad form"))
 				return
 			}
 			q = r.PostForm
@@ -91,10 +92,10 @@ func testServer(t *testing.T) *httptest.Server {
 			}
 		}
 		from, to := s.PageBounds(len(found))
-		var entries []Resource
+		var entries []fhir.Resource
 		for _, d := range found[from:to] {
 			dr := DocumentReferenceFrom(d, nil, RenderOptions{BaseURL: srv.URL})
-			entries = append(entries, R(&dr))
+			entries = append(entries, fhir.R(&dr))
 		}
 		self, next := s.Links(pager, srv.URL, len(found))
 		writeFHIR(w, 200, SearchSet(entries, len(found), self, next))
@@ -109,7 +110,7 @@ func testServer(t *testing.T) *httptest.Server {
 		}
 		c, ok := content[repo+"|"+uid]
 		if !ok {
-			writeErr(w, NotFound("document not found"))
+			writeErr(w, fhir.NotFound("document not found"))
 			return
 		}
 		w.Header().Set("Content-Type", "application/pdf")
@@ -120,18 +121,18 @@ func testServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func getBundle(t *testing.T, resp *http.Response) *Bundle {
+func getBundle(t *testing.T, resp *http.Response) *fhir.Bundle {
 	t.Helper()
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("status %d: %s", resp.StatusCode, b)
 	}
-	var r Resource
+	var r fhir.Resource
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 		t.Fatal(err)
 	}
-	b, ok := r.Value.(*Bundle)
+	b, ok := r.Value.(*fhir.Bundle)
 	if !ok {
 		t.Fatalf("not a Bundle: %T", r.Value)
 	}
@@ -157,7 +158,7 @@ func TestHTTPFindAndPage(t *testing.T) {
 			t.Fatalf("total %d, want 6 (7 of Kari's current entries, one created before 03-11)", *b.Total)
 		}
 		for _, e := range b.Entry {
-			dr := e.Resource.Value.(*DocumentReference)
+			dr := e.Resource.Value.(*fhir.DocumentReference)
 			seen[dr.ID]++
 			if dr.Subject.Identifier.Value != fnrKari || dr.Status != "current" {
 				t.Errorf("wrong entry %s", dr.ID)
@@ -218,7 +219,7 @@ func TestHTTPErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var oo OperationOutcome
+		var oo fhir.OperationOutcome
 		err = json.NewDecoder(resp.Body).Decode(&oo)
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != c.status || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 )
 
@@ -41,15 +42,15 @@ func Members(id string, assocs []*registry.Association, kind func(id string) Mem
 	return out
 }
 
-func (m ListMember) reference() Reference {
+func (m ListMember) reference() fhir.Reference {
 	typ := "DocumentReference"
 	if m.Kind == MemberFolder {
 		typ = "List"
 	}
 	if id := resourceID(m.ID); id != "" {
-		return Reference{Reference: typ + "/" + id}
+		return fhir.Reference{Reference: typ + "/" + id}
 	}
-	return Reference{Type: typ, Identifier: &Identifier{System: SystemURI, Value: m.ID}}
+	return fhir.Reference{Type: typ, Identifier: &fhir.Identifier{System: SystemURI, Value: m.ID}}
 }
 
 // listStatus maps availabilityStatus to List.status: Approved → current,
@@ -65,10 +66,10 @@ func listStatus(s string) string {
 	return ""
 }
 
-func listIdentifiers(uniqueID, entryUUID string) []Identifier {
-	var ids []Identifier
+func listIdentifiers(uniqueID, entryUUID string) []fhir.Identifier {
+	var ids []fhir.Identifier
 	if uniqueID != "" {
-		ids = append(ids, Identifier{Use: "usual", System: SystemURI, Value: uniqueIDValue(uniqueID)})
+		ids = append(ids, fhir.Identifier{Use: "usual", System: SystemURI, Value: uniqueIDValue(uniqueID)})
 	}
 	if entryUUID != "" {
 		ids = append(ids, entryUUIDIdentifier(entryUUID))
@@ -76,8 +77,8 @@ func listIdentifiers(uniqueID, entryUUID string) []Identifier {
 	return ids
 }
 
-func listCode(code string) *CodeableConcept {
-	return &CodeableConcept{Coding: []Coding{{System: SystemListTypes, Code: code}}}
+func listCode(code string) *fhir.CodeableConcept {
+	return &fhir.CodeableConcept{Coding: []fhir.Coding{{System: SystemListTypes, Code: code}}}
 }
 
 // ListFromSubmissionSet renders a SubmissionSet as an MHD Comprehensive
@@ -88,11 +89,11 @@ func listCode(code string) *CodeableConcept {
 // source (the first author: its Practitioner, or PractitionerRole, with
 // ihe-authorOrg pointing at its institution), title, note (comments) and
 // entries.
-func ListFromSubmissionSet(s *registry.SubmissionSet, members []ListMember, opts RenderOptions) List {
-	l := List{
+func ListFromSubmissionSet(s *registry.SubmissionSet, members []ListMember, opts RenderOptions) fhir.List {
+	l := fhir.List{
 		ResourceType: "List",
 		ID:           resourceID(s.ID),
-		Meta:         &Meta{Profile: []string{ProfileSubmissionSet}},
+		Meta:         &fhir.Meta{Profile: []string{ProfileSubmissionSet}},
 		Identifier:   listIdentifiers(s.UniqueID, s.ID),
 		Status:       listStatus(s.Status),
 		Mode:         "working",
@@ -102,15 +103,15 @@ func ListFromSubmissionSet(s *registry.SubmissionSet, members []ListMember, opts
 		Date:         dtmToDateTime(s.SubmissionTime),
 	}
 	if c := opts.concept(AttrContentType, s.ContentType); c != nil {
-		l.Extension = append(l.Extension, Extension{URL: ExtDesignationType, ValueCodeableConcept: c})
+		l.Extension = append(l.Extension, fhir.Extension{URL: ExtDesignationType, ValueCodeableConcept: c})
 	}
 	if s.SourceID != "" {
-		l.Extension = append(l.Extension, Extension{URL: ExtSourceID, ValueIdentifier: &Identifier{System: SystemURI, Value: uniqueIDValue(s.SourceID)}})
+		l.Extension = append(l.Extension, fhir.Extension{URL: ExtSourceID, ValueIdentifier: &fhir.Identifier{System: SystemURI, Value: uniqueIDValue(s.SourceID)}})
 	}
 	cb := containedBuilder{opts: opts}
 	for i, r := range s.IntendedRecipients {
 		if ref := cb.recipient(strconv.Itoa(i+1), r); ref != nil {
-			l.Extension = append(l.Extension, Extension{URL: ExtIntendedRecipient, ValueReference: ref})
+			l.Extension = append(l.Extension, fhir.Extension{URL: ExtIntendedRecipient, ValueReference: ref})
 		}
 	}
 	for i, a := range s.Authors {
@@ -118,16 +119,16 @@ func ListFromSubmissionSet(s *registry.SubmissionSet, members []ListMember, opts
 		if l.Source != nil || len(refs) == 0 {
 			continue
 		}
-		l.Source = &ListSource{Reference: refs[0].Reference}
+		l.Source = &fhir.ListSource{Reference: refs[0].Reference}
 		if org != nil {
-			l.Source.Extension = []Extension{{URL: ExtAuthorOrg, ValueReference: org}}
+			l.Source.Extension = []fhir.Extension{{URL: ExtAuthorOrg, ValueReference: org}}
 		}
 	}
 	if s.Comments != "" {
-		l.Note = []Annotation{{Text: s.Comments}}
+		l.Note = []fhir.Annotation{{Text: s.Comments}}
 	}
 	for _, m := range members {
-		l.Entry = append(l.Entry, ListEntry{Item: m.reference()})
+		l.Entry = append(l.Entry, fhir.ListEntry{Item: m.reference()})
 	}
 	l.Contained = cb.out
 	return l
@@ -135,25 +136,25 @@ func ListFromSubmissionSet(s *registry.SubmissionSet, members []ListMember, opts
 
 // recipient adds the contained resources of one intendedRecipient
 // ("XON|XCN|XTN") and returns the reference to it.
-func (cb *containedBuilder) recipient(n, v string) *Reference {
+func (cb *containedBuilder) recipient(n, v string) *fhir.Reference {
 	parts := strings.SplitN(v, "|", 3)
 	org, person, tel := comp(parts, 0), comp(parts, 1), comp(parts, 2)
-	var telecom []ContactPoint
+	var telecom []fhir.ContactPoint
 	if tel != "" {
-		telecom = []ContactPoint{contactPoint(tel)}
+		telecom = []fhir.ContactPoint{contactPoint(tel)}
 	}
 	switch {
 	case person != "" && org != "":
 		p := cb.practitioner("recipient"+n, person, telecom)
 		o := cb.organization("recipient"+n+"-org", org, nil)
-		r := &PractitionerRole{ResourceType: "PractitionerRole", ID: "recipient" + n + "-role",
-			Practitioner: &Reference{Reference: "#" + p}, Organization: &Reference{Reference: "#" + o}}
+		r := &fhir.PractitionerRole{ResourceType: "PractitionerRole", ID: "recipient" + n + "-role",
+			Practitioner: &fhir.Reference{Reference: "#" + p}, Organization: &fhir.Reference{Reference: "#" + o}}
 		cb.add(r)
-		return &Reference{Reference: "#" + r.ID}
+		return &fhir.Reference{Reference: "#" + r.ID}
 	case person != "" || (org == "" && tel != ""):
-		return &Reference{Reference: "#" + cb.practitioner("recipient"+n, person, telecom)}
+		return &fhir.Reference{Reference: "#" + cb.practitioner("recipient"+n, person, telecom)}
 	case org != "":
-		return &Reference{Reference: "#" + cb.organization("recipient"+n, org, telecom)}
+		return &fhir.Reference{Reference: "#" + cb.organization("recipient"+n, org, telecom)}
 	}
 	return nil
 }
@@ -162,11 +163,11 @@ func (cb *containedBuilder) recipient(n, v string) *Reference {
 // identifiers, status, mode working, code folder, one ihe-designationType
 // per codeList code, subject, date (lastUpdateTime), title, note and the
 // member DocumentReferences.
-func ListFromFolder(f *registry.Folder, members []ListMember, opts RenderOptions) List {
-	l := List{
+func ListFromFolder(f *registry.Folder, members []ListMember, opts RenderOptions) fhir.List {
+	l := fhir.List{
 		ResourceType: "List",
 		ID:           resourceID(f.ID),
-		Meta:         &Meta{Profile: []string{ProfileFolder}},
+		Meta:         &fhir.Meta{Profile: []string{ProfileFolder}},
 		Identifier:   listIdentifiers(f.UniqueID, f.ID),
 		Status:       listStatus(f.Status),
 		Mode:         "working",
@@ -177,14 +178,14 @@ func ListFromFolder(f *registry.Folder, members []ListMember, opts RenderOptions
 	}
 	for _, c := range f.Codes {
 		if cc := opts.concept(AttrFolderCode, c); cc != nil {
-			l.Extension = append(l.Extension, Extension{URL: ExtDesignationType, ValueCodeableConcept: cc})
+			l.Extension = append(l.Extension, fhir.Extension{URL: ExtDesignationType, ValueCodeableConcept: cc})
 		}
 	}
 	if f.Comments != "" {
-		l.Note = []Annotation{{Text: f.Comments}}
+		l.Note = []fhir.Annotation{{Text: f.Comments}}
 	}
 	for _, m := range members {
-		l.Entry = append(l.Entry, ListEntry{Item: m.reference()})
+		l.Entry = append(l.Entry, fhir.ListEntry{Item: m.reference()})
 	}
 	return l
 }

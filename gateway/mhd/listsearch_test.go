@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 	"pjd/registry/oid"
 )
@@ -67,18 +68,18 @@ func TestParseListSearchFilters(t *testing.T) {
 
 func TestParseListSearchRejects(t *testing.T) {
 	for _, c := range []rejection{
-		{"no patient", "code=folder", nil, 400, IssueRequired, "patient.identifier"},
-		{"unknown code", pidKari + "&code=manifest", nil, 400, IssueValue, "code"},
-		{"code other system", pidKari + "&code=http://loinc.org|folder", nil, 400, IssueValue, "code"},
-		{"code modifier", pidKari + "&code:not=folder", nil, 400, IssueNotSupported, "code:not"},
-		{"status unknown", pidKari + "&status=pending", nil, 400, IssueValue, "status"},
-		{"date malformed", pidKari + "&date=2024-3-1", nil, 400, IssueValue, "date"},
-		{"designationType empty", pidKari + "&designationType=", nil, 400, IssueValue, "designationType"},
-		{"source modifier", pidKari + "&source.given:below=x", nil, 400, IssueNotSupported, "source.given:below"},
-		{"unknown parameter", pidKari + "&title=x", nil, 400, IssueNotSupported, "title"},
-		{"identifier other system", pidKari + "&identifier=http://x|1", nil, 400, IssueValue, "identifier"},
-		{"_count", pidKari + "&_count=x", nil, 400, IssueValue, "_count"},
-		{"patient reference", "patient=Patient/1", nil, 400, IssueNotSupported, "patient"},
+		{"no patient", "code=folder", nil, 400, fhir.IssueRequired, "patient.identifier"},
+		{"unknown code", pidKari + "&code=manifest", nil, 400, fhir.IssueValue, "code"},
+		{"code other system", pidKari + "&code=http://loinc.org|folder", nil, 400, fhir.IssueValue, "code"},
+		{"code modifier", pidKari + "&code:not=folder", nil, 400, fhir.IssueNotSupported, "code:not"},
+		{"status unknown", pidKari + "&status=pending", nil, 400, fhir.IssueValue, "status"},
+		{"date malformed", pidKari + "&date=2024-3-1", nil, 400, fhir.IssueValue, "date"},
+		{"designationType empty", pidKari + "&designationType=", nil, 400, fhir.IssueValue, "designationType"},
+		{"source modifier", pidKari + "&source.given:below=x", nil, 400, fhir.IssueNotSupported, "source.given:below"},
+		{"unknown parameter", pidKari + "&title=x", nil, 400, fhir.IssueNotSupported, "title"},
+		{"identifier other system", pidKari + "&identifier=http://x|1", nil, 400, fhir.IssueValue, "identifier"},
+		{"_count", pidKari + "&_count=x", nil, 400, fhir.IssueValue, "_count"},
+		{"patient reference", "patient=Patient/1", nil, 400, fhir.IssueNotSupported, "patient"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := http.Header{}
@@ -144,13 +145,13 @@ func TestListSearchMatch(t *testing.T) {
 
 func TestParseRetrieveQuery(t *testing.T) {
 	for _, c := range []rejection{
-		{"missing uniqueId", "repositoryUniqueId=1.2.3", nil, 400, IssueRequired, "uniqueId"},
-		{"missing repository", "uniqueId=1.2.3", nil, 400, IssueRequired, "repositoryUniqueId"},
-		{"repository not an OID", "repositoryUniqueId=abc&uniqueId=1.2", nil, 400, IssueValue, "repositoryUniqueId"},
-		{"uniqueId with a space", "repositoryUniqueId=1.2.3&uniqueId=1.2%203", nil, 400, IssueValue, "uniqueId"},
-		{"uniqueId too long", "repositoryUniqueId=1.2.3&uniqueId=" + longID, nil, 400, IssueValue, "uniqueId"},
-		{"repeated", "repositoryUniqueId=1.2.3&uniqueId=1&uniqueId=2", nil, 400, IssueValue, "uniqueId"},
-		{"unknown parameter", "repositoryUniqueId=1.2.3&uniqueId=1&homeCommunityId=urn:oid:1.2", nil, 400, IssueNotSupported, "homeCommunityId"},
+		{"missing uniqueId", "repositoryUniqueId=1.2.3", nil, 400, fhir.IssueRequired, "uniqueId"},
+		{"missing repository", "uniqueId=1.2.3", nil, 400, fhir.IssueRequired, "repositoryUniqueId"},
+		{"repository not an OID", "repositoryUniqueId=abc&uniqueId=1.2", nil, 400, fhir.IssueValue, "repositoryUniqueId"},
+		{"uniqueId with a space", "repositoryUniqueId=1.2.3&uniqueId=1.2%203", nil, 400, fhir.IssueValue, "uniqueId"},
+		{"uniqueId too long", "repositoryUniqueId=1.2.3&uniqueId=" + longID, nil, 400, fhir.IssueValue, "uniqueId"},
+		{"repeated", "repositoryUniqueId=1.2.3&uniqueId=1&uniqueId=2", nil, 400, fhir.IssueValue, "uniqueId"},
+		{"unknown parameter", "repositoryUniqueId=1.2.3&uniqueId=1&homeCommunityId=urn:oid:1.2", nil, 400, fhir.IssueNotSupported, "homeCommunityId"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := ParseRetrieveQuery(parseQuery(t, c.query))

@@ -4,117 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 )
-
-// OperationOutcome reports errors and warnings.
-type OperationOutcome struct {
-	ResourceType string  `json:"resourceType"`
-	Issue        []Issue `json:"issue"`
-}
-
-// Issue is OperationOutcome.issue.
-type Issue struct {
-	Severity    string           `json:"severity"`
-	Code        string           `json:"code"`
-	Details     *CodeableConcept `json:"details,omitempty"`
-	Diagnostics string           `json:"diagnostics,omitempty"`
-	// Expression names the offending search parameter (its name as sent)
-	// or the FHIRPath of the offending element.
-	Expression []string `json:"expression,omitempty"`
-}
-
-// Issue severities.
-const (
-	SeverityFatal   = "fatal"
-	SeverityError   = "error"
-	SeverityWarning = "warning"
-)
-
-// Issue type codes (http://hl7.org/fhir/issue-type) used here.
-const (
-	IssueInvalid      = "invalid"
-	IssueStructure    = "structure"
-	IssueRequired     = "required"
-	IssueValue        = "value"
-	IssueNotSupported = "not-supported"
-	IssueNotFound     = "not-found"
-	IssueForbidden    = "forbidden"
-	IssueConflict     = "conflict"
-	IssueTooCostly    = "too-costly"
-	IssueProcessing   = "processing"
-	IssueException    = "exception"
-	IssueDuplicate    = "duplicate"
-	IssueExpired      = "expired"
-)
-
-// Error is a protocol error of the MHD endpoints: the HTTP status and the
-// OperationOutcome to send. Diagnostics are written for the client: they
-// name the parameter or element and the rule it broke, never internal
-// detail. The handler writes Status and Outcome as they are.
-type Error struct {
-	Status  int
-	Outcome OperationOutcome
-}
-
-func (e *Error) Error() string {
-	parts := make([]string, 0, len(e.Outcome.Issue))
-	for _, is := range e.Outcome.Issue {
-		s := is.Code
-		if len(is.Expression) > 0 {
-			s += " [" + strings.Join(is.Expression, ",") + "]"
-		}
-		if is.Diagnostics != "" {
-			s += ": " + is.Diagnostics
-		}
-		parts = append(parts, s)
-	}
-	return fmt.Sprintf("mhd: %d %s", e.Status, strings.Join(parts, "; "))
-}
-
-// Outcome returns an OperationOutcome holding issues.
-func Outcome(issues ...Issue) OperationOutcome {
-	return OperationOutcome{ResourceType: "OperationOutcome", Issue: issues}
-}
-
-// NewError returns an *Error with one error-severity issue.
-func NewError(status int, code, expression, format string, args ...any) *Error {
-	is := Issue{Severity: SeverityError, Code: code, Diagnostics: fmt.Sprintf(format, args...)}
-	if expression != "" {
-		is.Expression = []string{expression}
-	}
-	return &Error{Status: status, Outcome: Outcome(is)}
-}
-
-// NotFound is the 404 of ITI-68 for an unknown document (or one whose
-// existence policy says not to confirm).
-func NotFound(format string, args ...any) *Error {
-	return NewError(http.StatusNotFound, IssueNotFound, "", format, args...)
-}
-
-// Forbidden is the 403 for a request the principal may not make.
-func Forbidden(format string, args ...any) *Error {
-	return NewError(http.StatusForbidden, IssueForbidden, "", format, args...)
-}
-
-// Internal is the 500 sent for any error that is not a protocol error; it
-// says nothing about the cause (log that server-side).
-func Internal() *Error {
-	return NewError(http.StatusInternalServerError, IssueException, "", "internal error")
-}
 
 // XDSErrorSystem is the system of the Coding that carries an XDS error code
 // (ITI TF-3 Table 4.2.4.1-2) in Issue.details.
 const XDSErrorSystem = "urn:ihe:iti:xds:errorCode"
 
 // XDSIssue is an issue carrying an XDS error code in details.
-func XDSIssue(severity, code, xdsCode, expression, diagnostics string) Issue {
-	is := Issue{
+func XDSIssue(severity, code, xdsCode, expression, diagnostics string) fhir.Issue {
+	is := fhir.Issue{
 		Severity:    severity,
 		Code:        code,
-		Details:     &CodeableConcept{Coding: []Coding{{System: XDSErrorSystem, Code: xdsCode}}},
+		Details:     &fhir.CodeableConcept{Coding: []fhir.Coding{{System: XDSErrorSystem, Code: xdsCode}}},
 		Diagnostics: diagnostics,
 	}
 	if expression != "" {
@@ -124,7 +28,7 @@ func XDSIssue(severity, code, xdsCode, expression, diagnostics string) Issue {
 }
 
 // XDSCode returns the XDS error code an issue carries, or "".
-func (is Issue) XDSCode() string {
+func XDSCode(is fhir.Issue) string {
 	if is.Details == nil {
 		return ""
 	}
@@ -160,29 +64,29 @@ func statusForXDS(code string) int {
 // Error-severity code. An err that carries no RegistryErrors becomes a 500
 // that says nothing about it. A nil err, or one holding warnings only,
 // returns nil.
-func FromRegistryErrors(err error) *Error {
+func FromRegistryErrors(err error) *fhir.Error {
 	if err == nil {
 		return nil
 	}
-	var me *Error
+	var me *fhir.Error
 	if errors.As(err, &me) {
 		return me
 	}
 	list, ok := registry.AsErrors(err)
 	if !ok {
 		if errors.Is(err, registry.ErrUnavailable) {
-			return NewError(http.StatusServiceUnavailable, IssueTransient, "", "registry unavailable")
+			return fhir.NewError(http.StatusServiceUnavailable, fhir.IssueTransient, "", "registry unavailable")
 		}
-		return Internal()
+		return fhir.Internal()
 	}
 	if !list.Failed() {
 		return nil
 	}
-	out := &Error{Outcome: Outcome()}
+	out := &fhir.Error{Outcome: fhir.Outcome()}
 	for _, e := range list {
-		sev, code := SeverityError, IssueProcessing
+		sev, code := fhir.SeverityError, fhir.IssueProcessing
 		if e.IsWarning() {
-			sev, code = SeverityWarning, IssueInformational
+			sev, code = fhir.SeverityWarning, fhir.IssueInformational
 		}
 		is := XDSIssue(sev, code, e.Code, "", e.Context)
 		out.Outcome.Issue = append(out.Outcome.Issue, is)
@@ -193,24 +97,18 @@ func FromRegistryErrors(err error) *Error {
 	return out
 }
 
-// Further issue type codes.
-const (
-	IssueTransient     = "transient"
-	IssueInformational = "informational"
-)
-
 // errs collects issues while a request is parsed, so that one response
 // names every bad parameter or element at once.
 type errs struct {
 	status int
-	issues []Issue
+	issues []fhir.Issue
 }
 
 func (e *errs) add(status int, code, expr, format string, args ...any) {
 	if e.status == 0 {
 		e.status = status
 	}
-	is := Issue{Severity: SeverityError, Code: code, Diagnostics: fmt.Sprintf(format, args...)}
+	is := fhir.Issue{Severity: fhir.SeverityError, Code: code, Diagnostics: fmt.Sprintf(format, args...)}
 	if expr != "" {
 		is.Expression = []string{expr}
 	}
@@ -221,14 +119,14 @@ func (e *errs) xds(status int, xdsCode, expr, format string, args ...any) {
 	if e.status == 0 {
 		e.status = status
 	}
-	e.issues = append(e.issues, XDSIssue(SeverityError, IssueProcessing, xdsCode, expr, fmt.Sprintf(format, args...)))
+	e.issues = append(e.issues, XDSIssue(fhir.SeverityError, fhir.IssueProcessing, xdsCode, expr, fmt.Sprintf(format, args...)))
 }
 
 func (e *errs) err() error {
 	if len(e.issues) == 0 {
 		return nil
 	}
-	return &Error{Status: e.status, Outcome: Outcome(e.issues...)}
+	return &fhir.Error{Status: e.status, Outcome: fhir.Outcome(e.issues...)}
 }
 
 // maxIssues bounds how many issues one response lists, so a hostile

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"pjd/gateway/fhir"
 	"strconv"
 	"strings"
 	"time"
@@ -91,8 +92,8 @@ func (p *Pager) Token(c *Common, offset int) string {
 	return base64.RawURLEncoding.EncodeToString(sealed)
 }
 
-func badPage(code, msg string) *Error {
-	return NewError(http.StatusBadRequest, code, "_page", "%s", msg)
+func badPage(code, msg string) *fhir.Error {
+	return fhir.NewError(http.StatusBadRequest, code, "_page", "%s", msg)
 }
 
 // resume opens c.Page: sets Offset and, when the request named no patient,
@@ -101,30 +102,30 @@ func (p *Pager) resume(c *Common) error {
 	c.Offset = 0
 	if c.Page == "" {
 		if c.Patient.IsZero() {
-			return NewError(http.StatusBadRequest, IssueRequired, "patient.identifier", "a patient is required")
+			return fhir.NewError(http.StatusBadRequest, fhir.IssueRequired, "patient.identifier", "a patient is required")
 		}
 		c.resumed = true
 		return nil
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(c.Page)
 	if err != nil || len(raw) < p.aead.NonceSize() {
-		return badPage(IssueInvalid, "the page token is not valid")
+		return badPage(fhir.IssueInvalid, "the page token is not valid")
 	}
 	ns := p.aead.NonceSize()
 	plain, err := p.aead.Open(nil, raw[:ns], raw[ns:], []byte(pageAAD))
 	if err != nil {
-		return badPage(IssueInvalid, "the page token is not valid")
+		return badPage(fhir.IssueInvalid, "the page token is not valid")
 	}
 	var st pageState
 	if err := json.Unmarshal(plain, &st); err != nil || st.Offset < 0 {
-		return badPage(IssueInvalid, "the page token is not valid")
+		return badPage(fhir.IssueInvalid, "the page token is not valid")
 	}
 	if p.now().Unix() > st.Expires {
-		return badPage(IssueExpired, "the page token has expired: repeat the search")
+		return badPage(fhir.IssueExpired, "the page token has expired: repeat the search")
 	}
 	tokPatient := PatientID{ID: st.Patient, OID: st.OID}
 	if st.Resource != c.resource || st.Fingerprint != c.fingerprint() || (!c.Patient.IsZero() && c.Patient != tokPatient) {
-		return badPage(IssueInvalid, "the page token belongs to a different search")
+		return badPage(fhir.IssueInvalid, "the page token belongs to a different search")
 	}
 	c.Patient = tokPatient
 	c.Offset = st.Offset

@@ -3,6 +3,7 @@ package mhd
 import (
 	"errors"
 	"net/url"
+	"pjd/gateway/fhir"
 	"strings"
 	"testing"
 	"time"
@@ -106,11 +107,11 @@ func TestPaging(t *testing.T) {
 				tok[len(tok)/2] = 'A'
 			}
 			q.Set("_page", string(tok))
-		}, IssueInvalid},
-		{"not base64", func(q url.Values, h *string) { q.Set("_page", "!!!") }, IssueInvalid},
-		{"truncated", func(q url.Values, h *string) { q.Set("_page", q.Get("_page")[:10]) }, IssueInvalid},
-		{"other filter", func(q url.Values, h *string) { q.Set("category", "E00-1") }, IssueInvalid},
-		{"other patient", func(q url.Values, h *string) { *h = fnrOla }, IssueInvalid},
+		}, fhir.IssueInvalid},
+		{"not base64", func(q url.Values, h *string) { q.Set("_page", "!!!") }, fhir.IssueInvalid},
+		{"truncated", func(q url.Values, h *string) { q.Set("_page", q.Get("_page")[:10]) }, fhir.IssueInvalid},
+		{"other filter", func(q url.Values, h *string) { q.Set("category", "E00-1") }, fhir.IssueInvalid},
+		{"other patient", func(q url.Values, h *string) { *h = fnrOla }, fhir.IssueInvalid},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q := nextQuery(t, next)
@@ -130,18 +131,18 @@ func TestPaging(t *testing.T) {
 	t.Run("other resource", func(t *testing.T) {
 		ls, err := ParseListSearch(url.Values{"_page": {nextQuery(t, next).Get("_page")}, "_count": {"2"}, "category": {"A00-1"}}, nil)
 		if err == nil {
-			checkRejection(t, rejection{status: 400, code: IssueInvalid, expr: "_page"}, ls.Resume(p))
+			checkRejection(t, rejection{status: 400, code: fhir.IssueInvalid, expr: "_page"}, ls.Resume(p))
 		}
 	})
 	t.Run("other key", func(t *testing.T) {
 		other, _ := NewPager([]byte("fedcba9876543210fedcba9876543210"), func() time.Time { return now }, time.Hour)
 		s, _ := ParseDocumentSearch(nextQuery(t, next), nil)
-		checkRejection(t, rejection{status: 400, code: IssueInvalid, expr: "_page"}, s.Resume(other))
+		checkRejection(t, rejection{status: 400, code: fhir.IssueInvalid, expr: "_page"}, s.Resume(other))
 	})
 	t.Run("expired", func(t *testing.T) {
 		later := now.Add(time.Hour + time.Second)
 		s, _ := ParseDocumentSearch(nextQuery(t, next), nil)
-		checkRejection(t, rejection{status: 400, code: IssueExpired, expr: "_page"}, s.Resume(testPager(t, &later)))
+		checkRejection(t, rejection{status: 400, code: fhir.IssueExpired, expr: "_page"}, s.Resume(testPager(t, &later)))
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 	"pjd/registry/oid"
 )
@@ -90,9 +91,9 @@ func (t token) matchCode(c registry.Code) bool {
 	case t.System == "":
 		return c.Scheme == "" && c.Code == t.Code
 	case t.Code == "":
-		return SchemeFor(SystemFor(c.Scheme)) == SchemeFor(t.System)
+		return fhir.SchemeFor(fhir.SystemFor(c.Scheme)) == fhir.SchemeFor(t.System)
 	}
-	return c.Code == t.Code && SchemeFor(SystemFor(c.Scheme)) == SchemeFor(t.System)
+	return c.Code == t.Code && fhir.SchemeFor(fhir.SystemFor(c.Scheme)) == fhir.SchemeFor(t.System)
 }
 
 // dbCode is the registry.Code a token stands for in a store CodeSet; ok is
@@ -105,7 +106,7 @@ func (t token) dbCode() (registry.Code, bool) {
 	case t.System == "" || t.Code == "":
 		return registry.Code{}, false
 	}
-	return registry.Code{Code: t.Code, Scheme: SchemeFor(t.System)}, true
+	return registry.Code{Code: t.Code, Scheme: fhir.SchemeFor(t.System)}, true
 }
 
 // codeCond is one parameter occurrence: OR over its tokens.
@@ -499,7 +500,7 @@ func newParser(resource string, q url.Values) *parser {
 
 func (p *parser) bad(expr, format string, args ...any) {
 	if !p.e.full() {
-		p.e.add(http.StatusBadRequest, IssueValue, expr, format, args...)
+		p.e.add(http.StatusBadRequest, fhir.IssueValue, expr, format, args...)
 	}
 }
 
@@ -556,7 +557,7 @@ func (p *parser) noModifier(name, mod string) bool {
 
 func (p *parser) unsupported(expr, format string, args ...any) {
 	if !p.e.full() {
-		p.e.add(http.StatusBadRequest, IssueNotSupported, expr, format, args...)
+		p.e.add(http.StatusBadRequest, fhir.IssueNotSupported, expr, format, args...)
 	}
 }
 
@@ -711,7 +712,7 @@ func (p *parser) format() {
 		case "json", "application/json", "application/fhir+json":
 		default:
 			if !p.e.full() {
-				p.e.add(http.StatusNotAcceptable, IssueNotSupported, "_format", "parameter _format: only JSON (application/fhir+json) is served")
+				p.e.add(http.StatusNotAcceptable, fhir.IssueNotSupported, "_format", "parameter _format: only JSON (application/fhir+json) is served")
 			}
 		}
 	}
@@ -774,7 +775,7 @@ func (p *parser) patient(h http.Header) {
 	switch {
 	case !fromQuery.IsZero() && !fromHeader.IsZero() && fromQuery != fromHeader:
 		if !p.e.full() {
-			p.e.add(http.StatusBadRequest, IssueInvalid, "patient.identifier", "patient.identifier and the %s header name different patients: exactly one patient per request", HeaderPatientNIN)
+			p.e.add(http.StatusBadRequest, fhir.IssueInvalid, "patient.identifier", "patient.identifier and the %s header name different patients: exactly one patient per request", HeaderPatientNIN)
 		}
 	case !fromQuery.IsZero():
 		p.common.Patient = fromQuery
@@ -786,7 +787,7 @@ func (p *parser) patient(h http.Header) {
 		// the page token carries the patient
 	default:
 		if !p.e.full() {
-			p.e.add(http.StatusBadRequest, IssueRequired, "patient.identifier", "a patient is required: patient.identifier=urn:oid:%s|<F-nr> or the %s header", oid.FNR, HeaderPatientNIN)
+			p.e.add(http.StatusBadRequest, fhir.IssueRequired, "patient.identifier", "a patient is required: patient.identifier=urn:oid:%s|<F-nr> or the %s header", oid.FNR, HeaderPatientNIN)
 		}
 	}
 }

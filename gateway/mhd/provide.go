@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 )
 
@@ -60,9 +61,9 @@ var relatesToTypes = map[string]string{
 const MaxProvideEntries = 1000
 
 type rawEntry struct {
-	FullURL  string          `json:"fullUrl"`
-	Resource json.RawMessage `json:"resource"`
-	Request  *BundleRequest  `json:"request"`
+	FullURL  string              `json:"fullUrl"`
+	Resource json.RawMessage     `json:"resource"`
+	Request  *fhir.BundleRequest `json:"request"`
 }
 
 type rawBundle struct {
@@ -76,7 +77,7 @@ type entry struct {
 	i        int
 	fullURL  string
 	method   string
-	resource Resource
+	resource fhir.Resource
 	objectID string // registry id of what it becomes
 	used     bool   // a Binary referenced by a DocumentReference
 }
@@ -101,7 +102,7 @@ type provideParser struct {
 
 func (pp *provideParser) bad(expr, format string, args ...any) {
 	if !pp.full() {
-		pp.add(http.StatusBadRequest, IssueStructure, expr, format, args...)
+		pp.add(http.StatusBadRequest, fhir.IssueStructure, expr, format, args...)
 	}
 }
 
@@ -134,14 +135,14 @@ func (pp *provideParser) unprocessable(xdsCode, expr, format string, args ...any
 func ParseProvideBundle(r io.Reader, limit int64) (*Provide, error) {
 	body, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, NewError(http.StatusBadRequest, IssueStructure, "", "the request body could not be read")
+		return nil, fhir.NewError(http.StatusBadRequest, fhir.IssueStructure, "", "the request body could not be read")
 	}
 	if int64(len(body)) > limit {
-		return nil, NewError(http.StatusRequestEntityTooLarge, IssueTooCostly, "", "the bundle is larger than %d bytes", limit)
+		return nil, fhir.NewError(http.StatusRequestEntityTooLarge, fhir.IssueTooCostly, "", "the bundle is larger than %d bytes", limit)
 	}
 	var rb rawBundle
 	if err := json.Unmarshal(body, &rb); err != nil {
-		return nil, NewError(http.StatusBadRequest, IssueStructure, "Bundle", "the body is not a JSON FHIR Bundle")
+		return nil, fhir.NewError(http.StatusBadRequest, fhir.IssueStructure, "Bundle", "the body is not a JSON FHIR Bundle")
 	}
 	pp := &provideParser{byURL: map[string]*entry{}, sub: &registry.Submission{}}
 	switch {
@@ -212,7 +213,7 @@ func (pp *provideParser) decode(raw []rawEntry) {
 		switch {
 		case e.method == http.MethodPost && re.Request.URL == typ:
 		case e.method == http.MethodPut && typ == "DocumentReference":
-			dr := e.resource.Value.(*DocumentReference)
+			dr := e.resource.Value.(*fhir.DocumentReference)
 			if dr.Status != "superseded" || re.Request.URL != "DocumentReference/"+dr.ID || dr.ID == "" {
 				pp.bad(base+".request", "PUT is accepted only to mark a replaced DocumentReference superseded (request.url DocumentReference/<id>, status superseded)")
 				continue
@@ -230,7 +231,7 @@ var uuidURNRE = regexp.MustCompile(`^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9
 
 // objectID is the registry id of an entry's resource: its official
 // urn:uuid identifier, else its fullUrl.
-func objectID(fullURL string, ids []Identifier) string {
+func objectID(fullURL string, ids []fhir.Identifier) string {
 	for _, id := range ids {
 		if id.Use == "official" && uuidURNRE.MatchString(id.Value) {
 			return strings.ToLower(id.Value)
@@ -263,13 +264,13 @@ func (pp *provideParser) resolve(ref string) *entry {
 	return nil
 }
 
-func resourceIDOf(r Resource) string {
+func resourceIDOf(r fhir.Resource) string {
 	switch v := r.Value.(type) {
-	case *DocumentReference:
+	case *fhir.DocumentReference:
 		return v.ID
-	case *List:
+	case *fhir.List:
 		return v.ID
-	case *Binary:
+	case *fhir.Binary:
 		return v.ID
 	}
 	return ""
@@ -280,7 +281,7 @@ func (pp *provideParser) build() {
 	var folders, docs []*entry
 	for _, e := range pp.entries {
 		switch v := e.resource.Value.(type) {
-		case *List:
+		case *fhir.List:
 			e.objectID = objectID(e.fullURL, v.Identifier)
 			switch listKind(v) {
 			case "submissionset":
@@ -294,7 +295,7 @@ func (pp *provideParser) build() {
 			default:
 				pp.bad(e.expr("code"), "List.code must be submissionset or folder (system %s)", SystemListTypes)
 			}
-		case *DocumentReference:
+		case *fhir.DocumentReference:
 			if e.method == http.MethodPut {
 				e.objectID = "urn:uuid:" + strings.ToLower(v.ID)
 				if !isUUID(v.ID) {
@@ -304,7 +305,7 @@ func (pp *provideParser) build() {
 			}
 			e.objectID = objectID(e.fullURL, v.Identifier)
 			docs = append(docs, e)
-		case *Binary:
+		case *fhir.Binary:
 			e.objectID = "" // set when a DocumentReference claims it
 		}
 	}
@@ -327,7 +328,7 @@ func (pp *provideParser) build() {
 	pp.memberships(ssEntry, folders, docs)
 }
 
-func listKind(l *List) string {
+func listKind(l *fhir.List) string {
 	if l.Code == nil {
 		return ""
 	}
@@ -343,7 +344,7 @@ func listKind(l *List) string {
 
 // subject resolves a subject reference to an XDS patientId and checks it
 // is the bundle's one patient.
-func (pp *provideParser) subject(e *entry, ref *Reference) string {
+func (pp *provideParser) subject(e *entry, ref *fhir.Reference) string {
 	expr := e.expr("subject")
 	if ref == nil {
 		pp.unprocessable(registry.ErrCodeUnknownPatientID, expr, "subject is required")
@@ -392,7 +393,7 @@ func (pp *provideParser) dtm(e *entry, path, v string) string {
 	return d
 }
 
-func firstCode(cc *CodeableConcept) registry.Code {
+func firstCode(cc *fhir.CodeableConcept) registry.Code {
 	if cc == nil || len(cc.Coding) == 0 {
 		return registry.Code{}
 	}
@@ -400,7 +401,7 @@ func firstCode(cc *CodeableConcept) registry.Code {
 }
 
 func (pp *provideParser) submissionSet(e *entry) {
-	l := e.resource.Value.(*List)
+	l := e.resource.Value.(*fhir.List)
 	ss := &registry.SubmissionSet{
 		ID:        e.objectID,
 		Status:    registry.StatusApproved,
@@ -441,7 +442,7 @@ func (pp *provideParser) submissionSet(e *entry) {
 		// is an institution-only author.
 		var a registry.Author
 		if l.Source.Reference != "" || l.Source.Identifier != nil {
-			a = cs.author(&Reference{Reference: l.Source.Reference, Type: l.Source.Type, Identifier: l.Source.Identifier}, "source")
+			a = cs.author(&fhir.Reference{Reference: l.Source.Reference, Type: l.Source.Type, Identifier: l.Source.Identifier}, "source")
 		}
 		for _, x := range l.Source.Extension {
 			if x.URL == ExtAuthorOrg && x.ValueReference != nil {
@@ -471,7 +472,7 @@ func authorEmpty(a registry.Author) bool {
 }
 
 func (pp *provideParser) folder(e *entry) {
-	l := e.resource.Value.(*List)
+	l := e.resource.Value.(*fhir.List)
 	f := &registry.Folder{
 		ID:        e.objectID,
 		Status:    registry.StatusApproved,
@@ -497,7 +498,7 @@ func (pp *provideParser) folder(e *entry) {
 }
 
 func (pp *provideParser) document(e *entry) {
-	dr := e.resource.Value.(*DocumentReference)
+	dr := e.resource.Value.(*fhir.DocumentReference)
 	d := &registry.DocumentEntry{
 		ID:         e.objectID,
 		Status:     registry.StatusApproved,
@@ -582,7 +583,7 @@ func (pp *provideParser) document(e *entry) {
 
 // content finds the document bytes (attachment.data or the Binary the url
 // points at), validates them and the declared size and hash.
-func (pp *provideParser) content(e *entry, d *registry.DocumentEntry, a Attachment) {
+func (pp *provideParser) content(e *entry, d *registry.DocumentEntry, a fhir.Attachment) {
 	expr := e.expr("content[0].attachment")
 	var data, contentType string
 	switch {
@@ -603,7 +604,7 @@ func (pp *provideParser) content(e *entry, d *registry.DocumentEntry, a Attachme
 		}
 		b.used = true
 		b.objectID = d.ID
-		bin := b.resource.Value.(*Binary)
+		bin := b.resource.Value.(*fhir.Binary)
 		data, contentType = bin.Data, a.ContentType
 		if contentType == "" {
 			contentType = bin.ContentType
@@ -660,7 +661,7 @@ func declaredSHA1(v string) (string, bool) {
 
 // relations maps relatesTo to associations from the new entry to the
 // existing one.
-func (pp *provideParser) relations(e *entry, d *registry.DocumentEntry, rel []RelatesTo) {
+func (pp *provideParser) relations(e *entry, d *registry.DocumentEntry, rel []fhir.DocumentRelatesTo) {
 	byTarget := map[string][]string{}
 	var order []string
 	for i, r := range rel {
@@ -693,7 +694,7 @@ func (pp *provideParser) relations(e *entry, d *registry.DocumentEntry, rel []Re
 
 // relTarget resolves a relatesTo target to the entryUUID of an existing
 // DocumentEntry.
-func (pp *provideParser) relTarget(ref Reference) (string, bool) {
+func (pp *provideParser) relTarget(ref fhir.Reference) (string, bool) {
 	if ref.Reference != "" {
 		if t := pp.resolve(ref.Reference); t != nil {
 			if t.resource.Type() == "DocumentReference" && t.method == http.MethodPut {
@@ -743,7 +744,7 @@ func (pp *provideParser) memberships(ss *entry, folders, docs []*entry) {
 		inSS[f.fullURL] = true
 	}
 	// SubmissionSet entries naming registered documents: Reference.
-	for i, it := range ss.resource.Value.(*List).Entry {
+	for i, it := range ss.resource.Value.(*fhir.List).Entry {
 		ref := it.Item.Reference
 		if t := pp.resolve(ref); t != nil {
 			if !inSS[t.fullURL] {
@@ -761,7 +762,7 @@ func (pp *provideParser) memberships(ss *entry, folders, docs []*entry) {
 	// Folder entries: Folder→DocumentEntry, and the SubmissionSet's
 	// HasMember of that association.
 	for _, f := range folders {
-		for i, it := range f.resource.Value.(*List).Entry {
+		for i, it := range f.resource.Value.(*fhir.List).Entry {
 			var target string
 			if t := pp.resolve(it.Item.Reference); t != nil {
 				if t.resource.Type() != "DocumentReference" || t.method != http.MethodPost {
@@ -787,7 +788,7 @@ func (pp *provideParser) memberships(ss *entry, folders, docs []*entry) {
 type contained struct {
 	pp  *provideParser
 	e   *entry
-	res []Resource
+	res []fhir.Resource
 }
 
 func (c *contained) find(ref string) any {
@@ -797,19 +798,19 @@ func (c *contained) find(ref string) any {
 	}
 	for _, r := range c.res {
 		switch v := r.Value.(type) {
-		case *Practitioner:
+		case *fhir.Practitioner:
 			if v.ID == id {
 				return v
 			}
-		case *Organization:
+		case *fhir.Organization:
 			if v.ID == id {
 				return v
 			}
-		case *PractitionerRole:
+		case *fhir.PractitionerRole:
 			if v.ID == id {
 				return v
 			}
-		case *Patient:
+		case *fhir.Patient:
 			if v.ID == id {
 				return v
 			}
@@ -821,7 +822,7 @@ func (c *contained) find(ref string) any {
 // author maps an author reference (contained Practitioner, Organization or
 // PractitionerRole, or a logical reference by identifier) to an XDS
 // author.
-func (c *contained) author(ref *Reference, path string) registry.Author {
+func (c *contained) author(ref *fhir.Reference, path string) registry.Author {
 	var a registry.Author
 	if ref.Reference == "" && ref.Identifier != nil {
 		switch ref.Type {
@@ -833,21 +834,21 @@ func (c *contained) author(ref *Reference, path string) registry.Author {
 		return a
 	}
 	switch v := c.find(ref.Reference).(type) {
-	case *Practitioner:
+	case *fhir.Practitioner:
 		a.Person = practitionerXCN(v)
 		a.Telecoms = telecoms(v.Telecom)
-	case *Organization:
+	case *fhir.Organization:
 		a.Institutions = []string{organizationXON(v)}
 		a.Telecoms = telecoms(v.Telecom)
-	case *PractitionerRole:
+	case *fhir.PractitionerRole:
 		if v.Practitioner != nil {
-			if p, ok := c.find(v.Practitioner.Reference).(*Practitioner); ok {
+			if p, ok := c.find(v.Practitioner.Reference).(*fhir.Practitioner); ok {
 				a.Person = practitionerXCN(p)
 				a.Telecoms = telecoms(p.Telecom)
 			}
 		}
 		if v.Organization != nil {
-			if o, ok := c.find(v.Organization.Reference).(*Organization); ok {
+			if o, ok := c.find(v.Organization.Reference).(*fhir.Organization); ok {
 				a.Institutions = []string{organizationXON(o)}
 			}
 		}
@@ -865,7 +866,7 @@ func (c *contained) author(ref *Reference, path string) registry.Author {
 }
 
 // recipient maps an intendedRecipient reference to "XON|XCN|XTN".
-func (c *contained) recipient(ref *Reference) string {
+func (c *contained) recipient(ref *fhir.Reference) string {
 	a := c.author(ref, "extension")
 	org, person, tel := "", a.Person, ""
 	if len(a.Institutions) > 0 {
@@ -880,7 +881,7 @@ func (c *contained) recipient(ref *Reference) string {
 	return strings.TrimRight(org+"|"+person+"|"+tel, "|")
 }
 
-func telecoms(cps []ContactPoint) []string {
+func telecoms(cps []fhir.ContactPoint) []string {
 	var out []string
 	for _, cp := range cps {
 		if cp.Value != "" {
@@ -890,10 +891,10 @@ func telecoms(cps []ContactPoint) []string {
 	return out
 }
 
-func roleValue(cc CodeableConcept) string {
+func roleValue(cc fhir.CodeableConcept) string {
 	for _, c := range cc.Coding {
 		if c.Code != "" && c.System != "" {
-			s := SchemeFor(c.System)
+			s := fhir.SchemeFor(c.System)
 			if registry.ValidOID(s) {
 				return cxValue(c.Code, isoAuthority(s), "")
 			}
@@ -906,12 +907,12 @@ func roleValue(cc CodeableConcept) string {
 	return registry.HL7Escape(cc.Text)
 }
 
-func practitionerXCN(p *Practitioner) string {
-	var id *Identifier
+func practitionerXCN(p *fhir.Practitioner) string {
+	var id *fhir.Identifier
 	if len(p.Identifier) > 0 {
 		id = &p.Identifier[0]
 	}
-	var n *HumanName
+	var n *fhir.HumanName
 	if len(p.Name) > 0 {
 		n = &p.Name[0]
 	}
@@ -920,11 +921,11 @@ func practitionerXCN(p *Practitioner) string {
 
 // xcnFrom renders an XCN: 1 id, 2 family, 3 given, 4 further given, 5
 // suffix, 6 prefix, 9 assigning authority.
-func xcnFrom(id *Identifier, n *HumanName) string {
+func xcnFrom(id *fhir.Identifier, n *fhir.HumanName) string {
 	c := make([]string, 9)
 	if id != nil && id.Value != "" {
 		c[0] = registry.HL7Escape(id.Value)
-		if s := SchemeFor(id.System); registry.ValidOID(s) {
+		if s := fhir.SchemeFor(id.System); registry.ValidOID(s) {
 			c[8] = isoAuthority(s).String()
 		}
 	}
@@ -946,8 +947,8 @@ func xcnFrom(id *Identifier, n *HumanName) string {
 	return trimComponents(c)
 }
 
-func organizationXON(o *Organization) string {
-	var id *Identifier
+func organizationXON(o *fhir.Organization) string {
+	var id *fhir.Identifier
 	if len(o.Identifier) > 0 {
 		id = &o.Identifier[0]
 	}
@@ -956,11 +957,11 @@ func organizationXON(o *Organization) string {
 
 // xonFrom renders an XON: 1 name, 6 assigning authority, 10 organisation
 // identifier.
-func xonFrom(name string, id *Identifier) string {
+func xonFrom(name string, id *fhir.Identifier) string {
 	c := make([]string, 10)
 	c[0] = registry.HL7Escape(name)
 	if id != nil && id.Value != "" {
-		if s := SchemeFor(id.System); registry.ValidOID(s) {
+		if s := fhir.SchemeFor(id.System); registry.ValidOID(s) {
 			c[5] = isoAuthority(s).String()
 		}
 		c[9] = registry.HL7Escape(id.Value)
@@ -971,15 +972,15 @@ func xonFrom(name string, id *Identifier) string {
 // sourcePatient maps the contained sourcePatientInfo Patient to
 // sourcePatientId (its first identifier with an OID system) and
 // sourcePatientInfo (PID-3, PID-5, PID-7, PID-8, PID-11).
-func (c *contained) sourcePatient(ref *Reference) (id string, info []string) {
-	p, ok := c.find(ref.Reference).(*Patient)
+func (c *contained) sourcePatient(ref *fhir.Reference) (id string, info []string) {
+	p, ok := c.find(ref.Reference).(*fhir.Patient)
 	if !ok {
 		c.pp.unprocessable(registry.ErrCodeRegistryMetadataError, c.e.expr("context.sourcePatientInfo"), "sourcePatientInfo must reference a contained Patient")
 		return "", nil
 	}
 	var pid3 []string
 	for _, ident := range p.Identifier {
-		s := SchemeFor(ident.System)
+		s := fhir.SchemeFor(ident.System)
 		if ident.Value == "" || !registry.ValidOID(s) {
 			continue
 		}
@@ -1059,7 +1060,7 @@ func (c *contained) sourcePatient(ref *Reference) (id string, info []string) {
 // document — or "200 OK" for a PUT that marked a replaced
 // DocumentReference. assigned maps ids as submitted to the ids the registry
 // gave them (symbolic ids replaced by UUIDs); nil when none changed.
-func ProvideResponse(p *Provide, assigned map[string]string, opts RenderOptions) Bundle {
+func ProvideResponse(p *Provide, assigned map[string]string, opts RenderOptions) fhir.Bundle {
 	final := func(id string) string {
 		if v, ok := assigned[id]; ok {
 			return v
@@ -1070,9 +1071,9 @@ func ProvideResponse(p *Provide, assigned map[string]string, opts RenderOptions)
 	for _, d := range p.Submission.Documents {
 		docs[d.ID] = d
 	}
-	b := Bundle{ResourceType: "Bundle", Type: "transaction-response"}
+	b := fhir.Bundle{ResourceType: "Bundle", Type: "transaction-response"}
 	for _, e := range p.entries {
-		resp := &BundleResponse{Status: "201 Created"}
+		resp := &fhir.BundleResponse{Status: "201 Created"}
 		switch e.kind {
 		case "DocumentReference":
 			resp.Location = location("DocumentReference", final(e.object))
@@ -1086,7 +1087,7 @@ func ProvideResponse(p *Provide, assigned map[string]string, opts RenderOptions)
 				resp.Location = RetrieveURL(opts.BaseURL, d.RepositoryUniqueID, d.UniqueID)
 			}
 		}
-		b.Entry = append(b.Entry, BundleEntry{Response: resp})
+		b.Entry = append(b.Entry, fhir.BundleEntry{Response: resp})
 	}
 	return b
 }

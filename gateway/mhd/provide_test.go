@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 	"pjd/registry/oid"
 )
@@ -341,15 +342,15 @@ func TestParseProvideBundleRejects(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted: %+v", p.Submission)
 			}
-			code := IssueStructure
+			code := fhir.IssueStructure
 			if c.xdsCode != "" {
-				code = IssueProcessing
+				code = fhir.IssueProcessing
 			}
 			checkRejection(t, rejection{status: c.status, code: code, expr: c.expr}, err)
 			if c.xdsCode != "" {
 				found := false
-				for _, is := range err.(*Error).Outcome.Issue {
-					found = found || is.XDSCode() == c.xdsCode
+				for _, is := range err.(*fhir.Error).Outcome.Issue {
+					found = found || XDSCode(is) == c.xdsCode
 				}
 				if !found {
 					t.Errorf("no issue with XDS code %s: %v", c.xdsCode, err)
@@ -362,7 +363,7 @@ func TestParseProvideBundleRejects(t *testing.T) {
 func TestParseProvideBundleLimit(t *testing.T) {
 	body := readProvide(t, "iti65_norwegian.json")
 	_, err := ParseProvideBundle(bytes.NewReader(body), int64(len(body)-1))
-	checkRejection(t, rejection{status: 413, code: IssueTooCostly, expr: ""}, errNoExpr(err))
+	checkRejection(t, rejection{status: 413, code: fhir.IssueTooCostly, expr: ""}, errNoExpr(err))
 	if _, err := ParseProvideBundle(bytes.NewReader(body), int64(len(body))); err != nil {
 		t.Errorf("a bundle of exactly limit bytes: %v", err)
 	}
@@ -378,7 +379,7 @@ func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
 // errNoExpr gives an issue without expression an empty one, so
 // checkRejection can match it.
 func errNoExpr(err error) error {
-	if me, ok := err.(*Error); ok {
+	if me, ok := err.(*fhir.Error); ok {
 		for i := range me.Outcome.Issue {
 			if len(me.Outcome.Issue[i].Expression) == 0 {
 				me.Outcome.Issue[i].Expression = []string{""}

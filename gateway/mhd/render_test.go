@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 	"pjd/registry/oid"
 )
@@ -89,11 +90,11 @@ func TestDocumentReferenceGolden(t *testing.T) {
 func TestDocumentReferenceAuthors(t *testing.T) {
 	d := fullEntry()
 	dr := DocumentReferenceFrom(d, nil, renderOpts)
-	byID := map[string]Resource{}
+	byID := map[string]fhir.Resource{}
 	for _, r := range dr.Contained {
 		byID[contentID(r)] = r
 	}
-	role, ok := byID["author1-role"].Value.(*PractitionerRole)
+	role, ok := byID["author1-role"].Value.(*fhir.PractitionerRole)
 	if !ok {
 		t.Fatalf("no PractitionerRole author1-role in %v", keys(byID))
 	}
@@ -106,18 +107,18 @@ func TestDocumentReferenceAuthors(t *testing.T) {
 	if role.Specialty[0].Text != "Kardiologi" {
 		t.Errorf("specialty %+v", role.Specialty)
 	}
-	p := byID["author1"].Value.(*Practitioner)
+	p := byID["author1"].Value.(*fhir.Practitioner)
 	if p.Identifier[0].System != "urn:oid:"+oid.HPR || p.Identifier[0].Value != hprLege || p.Name[0].Family != "Lege" || p.Name[0].Given[0] != "Lise" || p.Name[0].Prefix[0] != "Dr." {
 		t.Errorf("practitioner %+v", p)
 	}
 	if len(p.Telecom) != 2 || p.Telecom[0].System != "phone" || p.Telecom[1].System != "email" {
 		t.Errorf("telecom %+v", p.Telecom)
 	}
-	o := byID["author1-org1"].Value.(*Organization)
+	o := byID["author1-org1"].Value.(*fhir.Organization)
 	if o.Identifier[0].System != "urn:oid:"+oid.OrgNr || o.Identifier[0].Value != orgnrOUS || o.Name != "Oslo universitetssykehus HF" {
 		t.Errorf("organization %+v", o)
 	}
-	if o2 := byID["author1-org2"].Value.(*Organization); o2.Identifier[0].System != "urn:oid:"+oid.RESH {
+	if o2 := byID["author1-org2"].Value.(*fhir.Organization); o2.Identifier[0].System != "urn:oid:"+oid.RESH {
 		t.Errorf("second institution %+v", o2)
 	}
 	want := []string{"#author1-role", "#author1-org2", "#author2-org1"}
@@ -129,7 +130,7 @@ func TestDocumentReferenceAuthors(t *testing.T) {
 			t.Errorf("author[%d] = %q, want %q", i, dr.Author[i].Reference, w)
 		}
 	}
-	sp := byID["sourcePatient"].Value.(*Patient)
+	sp := byID["sourcePatient"].Value.(*fhir.Patient)
 	if sp.BirthDate != "1985-01-13" || sp.Gender != "female" || len(sp.Identifier) != 2 || sp.Name[0].Given[1] != "Synnøve" || sp.Address[0].City != "Oslo" {
 		t.Errorf("source patient %+v", sp)
 	}
@@ -138,21 +139,21 @@ func TestDocumentReferenceAuthors(t *testing.T) {
 	}
 }
 
-func contentID(r Resource) string {
+func contentID(r fhir.Resource) string {
 	switch v := r.Value.(type) {
-	case *Practitioner:
+	case *fhir.Practitioner:
 		return v.ID
-	case *Organization:
+	case *fhir.Organization:
 		return v.ID
-	case *PractitionerRole:
+	case *fhir.PractitionerRole:
 		return v.ID
-	case *Patient:
+	case *fhir.Patient:
 		return v.ID
 	}
 	return ""
 }
 
-func keys(m map[string]Resource) []string {
+func keys(m map[string]fhir.Resource) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -280,8 +281,8 @@ func TestSearchSetGolden(t *testing.T) {
 	d2 := fullEntry()
 	d2.ID, d2.UniqueID, d2.Status = "urn:uuid:6f2c4b1e-4a0e-4d7e-9c0a-1b2c3d4e5f61", "2.16.578.1.12.4.1.7.2.1.4712", registry.StatusDeprecated
 	r1, r2 := DocumentReferenceFrom(d1, nil, renderOpts), DocumentReferenceFrom(d2, nil, renderOpts)
-	warn := Outcome(Issue{Severity: SeverityWarning, Code: IssueInformational, Diagnostics: "1 document is not shown"})
-	b := SearchSet([]Resource{R(&r1), R(&r2), R(&warn)}, 7,
+	warn := fhir.Outcome(fhir.Issue{Severity: fhir.SeverityWarning, Code: fhir.IssueInformational, Diagnostics: "1 document is not shown"})
+	b := SearchSet([]fhir.Resource{fhir.R(&r1), fhir.R(&r2), fhir.R(&warn)}, 7,
 		"https://pjd.test.nhn.no/fhir/R4/DocumentReference?_count=2&status=current",
 		"https://pjd.test.nhn.no/fhir/R4/DocumentReference?_count=2&_page=TOKEN&status=current")
 	golden(t, "searchset.json", b)
@@ -309,12 +310,12 @@ func TestRenderedResourcesValid(t *testing.T) {
 	dr := DocumentReferenceFrom(fullEntry(), fullRelations(), renderOpts)
 	sl := ListFromSubmissionSet(ss, []ListMember{{ID: fullEntry().ID, Kind: MemberDocument}}, renderOpts)
 	fl := ListFromFolder(f, []ListMember{{ID: fullEntry().ID, Kind: MemberDocument}}, renderOpts)
-	bundle := SearchSet([]Resource{R(&dr), R(&sl), R(&fl)}, 3, "https://x.test/fhir/R4/DocumentReference?status=current", "")
+	bundle := SearchSet([]fhir.Resource{fhir.R(&dr), fhir.R(&sl), fhir.R(&fl)}, 3, "https://x.test/fhir/R4/DocumentReference?status=current", "")
 	raw, err := json.Marshal(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Resource
+	var back fhir.Resource
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
@@ -322,11 +323,11 @@ func TestRenderedResourcesValid(t *testing.T) {
 	if string(again) != string(raw) {
 		t.Errorf("round trip changed the bundle:\n%s\n%s", raw, again)
 	}
-	b := back.Value.(*Bundle)
+	b := back.Value.(*fhir.Bundle)
 	if b.Type != "searchset" || len(b.Entry) != 3 {
 		t.Fatalf("bundle %+v", b)
 	}
-	d := b.Entry[0].Resource.Value.(*DocumentReference)
+	d := b.Entry[0].Resource.Value.(*fhir.DocumentReference)
 	req := map[string]bool{
 		"masterIdentifier":          d.MasterIdentifier != nil && d.MasterIdentifier.Value != "",
 		"identifier (entryUUID)":    len(d.Identifier) > 0 && d.Identifier[0].Use == "official",
@@ -353,7 +354,7 @@ func TestRenderedResourcesValid(t *testing.T) {
 			t.Errorf("contained resource without resourceType: %+v", c)
 		}
 	}
-	for _, l := range []*List{b.Entry[1].Resource.Value.(*List), b.Entry[2].Resource.Value.(*List)} {
+	for _, l := range []*fhir.List{b.Entry[1].Resource.Value.(*fhir.List), b.Entry[2].Resource.Value.(*fhir.List)} {
 		kind := l.Code.Coding[0].Code
 		req[kind+" identifier usual+official"] = len(l.Identifier) == 2 && l.Identifier[0].Use == "usual" && l.Identifier[1].Use == "official"
 		req[kind+" status"] = l.Status == "current" || l.Status == "retired"
@@ -363,7 +364,7 @@ func TestRenderedResourcesValid(t *testing.T) {
 		req[kind+" designationType"] = len(l.Extension) > 0 && l.Extension[0].URL == ExtDesignationType
 		req[kind+" entry"] = len(l.Entry) == 1
 	}
-	req["submissionset sourceId"] = b.Entry[1].Resource.Value.(*List).Extension[1].URL == ExtSourceID
+	req["submissionset sourceId"] = b.Entry[1].Resource.Value.(*fhir.List).Extension[1].URL == ExtSourceID
 	for name, ok := range req {
 		if !ok {
 			t.Errorf("missing or malformed: %s", name)

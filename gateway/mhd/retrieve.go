@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 )
 
@@ -22,16 +23,16 @@ func ParseRetrieveQuery(q url.Values) (repositoryUniqueID, uniqueID string, err 
 	sort.Strings(names)
 	for _, name := range names {
 		if name != retrieveParamRepository && name != retrieveParamDocument && !e.full() {
-			e.add(http.StatusBadRequest, IssueNotSupported, name, "unknown parameter %s", name)
+			e.add(http.StatusBadRequest, fhir.IssueNotSupported, name, "unknown parameter %s", name)
 		}
 	}
 	one := func(name string) string {
 		vs := q[name]
 		switch {
 		case len(vs) == 0 || vs[0] == "":
-			e.add(http.StatusBadRequest, IssueRequired, name, "parameter %s is required", name)
+			e.add(http.StatusBadRequest, fhir.IssueRequired, name, "parameter %s is required", name)
 		case len(vs) > 1:
-			e.add(http.StatusBadRequest, IssueValue, name, "parameter %s: given more than once", name)
+			e.add(http.StatusBadRequest, fhir.IssueValue, name, "parameter %s: given more than once", name)
 		default:
 			return vs[0]
 		}
@@ -39,10 +40,10 @@ func ParseRetrieveQuery(q url.Values) (repositoryUniqueID, uniqueID string, err 
 	}
 	repositoryUniqueID, uniqueID = one(retrieveParamRepository), one(retrieveParamDocument)
 	if repositoryUniqueID != "" && !registry.ValidOID(repositoryUniqueID) {
-		e.add(http.StatusBadRequest, IssueValue, retrieveParamRepository, "parameter %s: not an OID", retrieveParamRepository)
+		e.add(http.StatusBadRequest, fhir.IssueValue, retrieveParamRepository, "parameter %s: not an OID", retrieveParamRepository)
 	}
 	if uniqueID != "" && !printableASCII(uniqueID, 128) {
-		e.add(http.StatusBadRequest, IssueValue, retrieveParamDocument, "parameter %s: not a document uniqueId (printable ASCII, at most 128 characters)", retrieveParamDocument)
+		e.add(http.StatusBadRequest, fhir.IssueValue, retrieveParamDocument, "parameter %s: not a document uniqueId (printable ASCII, at most 128 characters)", retrieveParamDocument)
 	}
 	if err := e.err(); err != nil {
 		return "", "", err

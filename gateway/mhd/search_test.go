@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"pjd/gateway/fhir"
 	"pjd/registry"
 	"pjd/registry/oid"
 )
@@ -146,7 +147,7 @@ type rejection struct {
 
 func checkRejection(t *testing.T, c rejection, err error) {
 	t.Helper()
-	var me *Error
+	var me *fhir.Error
 	if !errors.As(err, &me) {
 		t.Fatalf("error %v (%T) is not an *Error", err, err)
 	}
@@ -154,7 +155,7 @@ func checkRejection(t *testing.T, c rejection, err error) {
 		t.Errorf("status %d, want %d (%v)", me.Status, c.status, me)
 	}
 	for _, is := range me.Outcome.Issue {
-		if is.Severity != SeverityError || is.Diagnostics == "" {
+		if is.Severity != fhir.SeverityError || is.Diagnostics == "" {
 			t.Errorf("issue %+v lacks severity or diagnostics", is)
 		}
 		if is.Code == c.code && len(is.Expression) == 1 && is.Expression[0] == c.expr {
@@ -165,53 +166,53 @@ func checkRejection(t *testing.T, c rejection, err error) {
 }
 
 var documentRejections = []rejection{
-	{"no patient", "status=current", nil, 400, IssueRequired, "patient.identifier"},
-	{"unknown parameter", pidKari + "&foo=bar", nil, 400, IssueNotSupported, "foo"},
-	{"unsupported result parameter", pidKari + "&_sort=date", nil, 400, IssueNotSupported, "_sort"},
-	{"_include", pidKari + "&_include=DocumentReference:subject", nil, 400, IssueNotSupported, "_include"},
-	{"patient reference", "patient=Patient/1", nil, 400, IssueNotSupported, "patient"},
-	{"patient.name chain", pidKari + "&patient.name=Kari", nil, 400, IssueNotSupported, "patient.name"},
-	{"two patients in one parameter", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + fnrKari + ",urn:oid:2.16.578.1.12.4.1.4.1|" + fnrOla, nil, 400, IssueValue, "patient.identifier"},
-	{"patient repeated", pidKari + "&" + pidKari, nil, 400, IssueValue, "patient.identifier"},
-	{"patient without system", "patient.identifier=" + fnrKari, nil, 400, IssueValue, "patient.identifier"},
-	{"patient other system", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.5|" + fnrKari, nil, 400, IssueValue, "patient.identifier"},
-	{"patient bad check digit", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|13818510018", nil, 400, IssueValue, "patient.identifier"},
-	{"patient not 11 digits", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|1381851001", nil, 400, IssueValue, "patient.identifier"},
-	{"patient modifier", "patient.identifier:of-type=x", nil, 400, IssueNotSupported, "patient.identifier:of-type"},
-	{"header bad", "", []string{"123"}, 400, IssueValue, HeaderPatientNIN},
-	{"header twice", "", []string{fnrKari, fnrOla}, 400, IssueValue, HeaderPatientNIN},
-	{"header and parameter differ", pidKari, []string{fnrOla}, 400, IssueInvalid, "patient.identifier"},
-	{"status unknown", pidKari + "&status=final", nil, 400, IssueValue, "status"},
-	{"status with system", pidKari + "&status=http://example.org|current", nil, 400, IssueValue, "status"},
-	{"status modifier", pidKari + "&status:not=current", nil, 400, IssueNotSupported, "status:not"},
-	{"token modifier", pidKari + "&category:text=Epikrise", nil, 400, IssueNotSupported, "category:text"},
-	{"token empty", pidKari + "&category=", nil, 400, IssueValue, "category"},
-	{"token empty alternative", pidKari + "&category=A00-1,", nil, 400, IssueValue, "category"},
-	{"token bare bar", pidKari + "&type=|", nil, 400, IssueValue, "type"},
-	{"bad escape", pidKari + `&type=a\x`, nil, 400, IssueValue, "type"},
-	{"dangling escape", pidKari + `&type=a\`, nil, 400, IssueValue, "type"},
-	{"date not a date", pidKari + "&date=yesterday", nil, 400, IssueValue, "date"},
-	{"date bad prefix", pidKari + "&date=xx2024", nil, 400, IssueValue, "date"},
-	{"date ap unsupported", pidKari + "&date=ap2024", nil, 400, IssueNotSupported, "date"},
-	{"date month 13", pidKari + "&date=2024-13", nil, 400, IssueValue, "date"},
-	{"date bad zone", pidKari + "&date=2024-03-15T10:00:00%2B1", nil, 400, IssueValue, "date"},
-	{"date modifier", pidKari + "&date:missing=true", nil, 400, IssueNotSupported, "date:missing"},
-	{"period not a date", pidKari + "&period=ge2024-02-30", nil, 400, IssueValue, "period"},
-	{"creation bad", pidKari + "&creation=2024/03/15", nil, 400, IssueValue, "creation"},
-	{"author modifier", pidKari + "&author.family:text=x", nil, 400, IssueNotSupported, "author.family:text"},
-	{"author other chain", pidKari + "&author.identifier=x", nil, 400, IssueNotSupported, "author.identifier"},
-	{"identifier other system", pidKari + "&identifier=http://example.org|1", nil, 400, IssueValue, "identifier"},
-	{"related modifier", pidKari + "&related:missing=true", nil, 400, IssueNotSupported, "related:missing"},
-	{"_count negative", pidKari + "&_count=-1", nil, 400, IssueValue, "_count"},
-	{"_count too large", pidKari + "&_count=1001", nil, 400, IssueValue, "_count"},
-	{"_count not a number", pidKari + "&_count=ten", nil, 400, IssueValue, "_count"},
-	{"_count twice", pidKari + "&_count=1&_count=2", nil, 400, IssueValue, "_count"},
-	{"_page twice", pidKari + "&_page=a&_page=b", nil, 400, IssueValue, "_page"},
-	{"_format xml", pidKari + "&_format=xml", nil, 406, IssueNotSupported, "_format"},
-	{"_pretty bad", pidKari + "&_pretty=yes", nil, 400, IssueValue, "_pretty"},
-	{"too many values", pidKari + "&type=" + strings.Repeat("a,", 100) + "a", nil, 400, IssueValue, "type"},
-	{"value too long", pidKari + "&type=" + strings.Repeat("a", 1025), nil, 400, IssueValue, "type"},
-	{"targetCommunityIdList (no XCA option)", pidKari + "&targetCommunityIdList=urn:oid:1.2", nil, 400, IssueNotSupported, "targetCommunityIdList"},
+	{"no patient", "status=current", nil, 400, fhir.IssueRequired, "patient.identifier"},
+	{"unknown parameter", pidKari + "&foo=bar", nil, 400, fhir.IssueNotSupported, "foo"},
+	{"unsupported result parameter", pidKari + "&_sort=date", nil, 400, fhir.IssueNotSupported, "_sort"},
+	{"_include", pidKari + "&_include=DocumentReference:subject", nil, 400, fhir.IssueNotSupported, "_include"},
+	{"patient reference", "patient=Patient/1", nil, 400, fhir.IssueNotSupported, "patient"},
+	{"patient.name chain", pidKari + "&patient.name=Kari", nil, 400, fhir.IssueNotSupported, "patient.name"},
+	{"two patients in one parameter", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + fnrKari + ",urn:oid:2.16.578.1.12.4.1.4.1|" + fnrOla, nil, 400, fhir.IssueValue, "patient.identifier"},
+	{"patient repeated", pidKari + "&" + pidKari, nil, 400, fhir.IssueValue, "patient.identifier"},
+	{"patient without system", "patient.identifier=" + fnrKari, nil, 400, fhir.IssueValue, "patient.identifier"},
+	{"patient other system", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.5|" + fnrKari, nil, 400, fhir.IssueValue, "patient.identifier"},
+	{"patient bad check digit", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|13818510018", nil, 400, fhir.IssueValue, "patient.identifier"},
+	{"patient not 11 digits", "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|1381851001", nil, 400, fhir.IssueValue, "patient.identifier"},
+	{"patient modifier", "patient.identifier:of-type=x", nil, 400, fhir.IssueNotSupported, "patient.identifier:of-type"},
+	{"header bad", "", []string{"123"}, 400, fhir.IssueValue, HeaderPatientNIN},
+	{"header twice", "", []string{fnrKari, fnrOla}, 400, fhir.IssueValue, HeaderPatientNIN},
+	{"header and parameter differ", pidKari, []string{fnrOla}, 400, fhir.IssueInvalid, "patient.identifier"},
+	{"status unknown", pidKari + "&status=final", nil, 400, fhir.IssueValue, "status"},
+	{"status with system", pidKari + "&status=http://example.org|current", nil, 400, fhir.IssueValue, "status"},
+	{"status modifier", pidKari + "&status:not=current", nil, 400, fhir.IssueNotSupported, "status:not"},
+	{"token modifier", pidKari + "&category:text=Epikrise", nil, 400, fhir.IssueNotSupported, "category:text"},
+	{"token empty", pidKari + "&category=", nil, 400, fhir.IssueValue, "category"},
+	{"token empty alternative", pidKari + "&category=A00-1,", nil, 400, fhir.IssueValue, "category"},
+	{"token bare bar", pidKari + "&type=|", nil, 400, fhir.IssueValue, "type"},
+	{"bad escape", pidKari + `&type=a\x`, nil, 400, fhir.IssueValue, "type"},
+	{"dangling escape", pidKari + `&type=a\`, nil, 400, fhir.IssueValue, "type"},
+	{"date not a date", pidKari + "&date=yesterday", nil, 400, fhir.IssueValue, "date"},
+	{"date bad prefix", pidKari + "&date=xx2024", nil, 400, fhir.IssueValue, "date"},
+	{"date ap unsupported", pidKari + "&date=ap2024", nil, 400, fhir.IssueNotSupported, "date"},
+	{"date month 13", pidKari + "&date=2024-13", nil, 400, fhir.IssueValue, "date"},
+	{"date bad zone", pidKari + "&date=2024-03-15T10:00:00%2B1", nil, 400, fhir.IssueValue, "date"},
+	{"date modifier", pidKari + "&date:missing=true", nil, 400, fhir.IssueNotSupported, "date:missing"},
+	{"period not a date", pidKari + "&period=ge2024-02-30", nil, 400, fhir.IssueValue, "period"},
+	{"creation bad", pidKari + "&creation=2024/03/15", nil, 400, fhir.IssueValue, "creation"},
+	{"author modifier", pidKari + "&author.family:text=x", nil, 400, fhir.IssueNotSupported, "author.family:text"},
+	{"author other chain", pidKari + "&author.identifier=x", nil, 400, fhir.IssueNotSupported, "author.identifier"},
+	{"identifier other system", pidKari + "&identifier=http://example.org|1", nil, 400, fhir.IssueValue, "identifier"},
+	{"related modifier", pidKari + "&related:missing=true", nil, 400, fhir.IssueNotSupported, "related:missing"},
+	{"_count negative", pidKari + "&_count=-1", nil, 400, fhir.IssueValue, "_count"},
+	{"_count too large", pidKari + "&_count=1001", nil, 400, fhir.IssueValue, "_count"},
+	{"_count not a number", pidKari + "&_count=ten", nil, 400, fhir.IssueValue, "_count"},
+	{"_count twice", pidKari + "&_count=1&_count=2", nil, 400, fhir.IssueValue, "_count"},
+	{"_page twice", pidKari + "&_page=a&_page=b", nil, 400, fhir.IssueValue, "_page"},
+	{"_format xml", pidKari + "&_format=xml", nil, 406, fhir.IssueNotSupported, "_format"},
+	{"_pretty bad", pidKari + "&_pretty=yes", nil, 400, fhir.IssueValue, "_pretty"},
+	{"too many values", pidKari + "&type=" + strings.Repeat("a,", 100) + "a", nil, 400, fhir.IssueValue, "type"},
+	{"value too long", pidKari + "&type=" + strings.Repeat("a", 1025), nil, 400, fhir.IssueValue, "type"},
+	{"targetCommunityIdList (no XCA option)", pidKari + "&targetCommunityIdList=urn:oid:1.2", nil, 400, fhir.IssueNotSupported, "targetCommunityIdList"},
 }
 
 func TestParseDocumentSearchRejects(t *testing.T) {
@@ -234,7 +235,7 @@ func TestParseDocumentSearchRejects(t *testing.T) {
 // parameter.
 func TestParseDocumentSearchNamesEveryProblem(t *testing.T) {
 	_, err := ParseDocumentSearch(parseQuery(t, pidKari+"&foo=1&bar=2&date=x&_count=-3"), nil)
-	var me *Error
+	var me *fhir.Error
 	if !errors.As(err, &me) {
 		t.Fatal(err)
 	}

@@ -1,138 +1,42 @@
-package mhd
+package fhir
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 )
 
-// FHIR R4 data types and resources: only the elements MHD uses. Every
-// optional element is omitted when empty, so what is marshalled is valid
-// FHIR JSON. Dates are kept as strings already in FHIR form (see dtm.go).
+// FHIR R4 resources: those MHD maps XDS metadata to, those an AuditEvent
+// contains, and the AuditEvent itself (auditevent.go).
 
-// Meta is Resource.meta.
-type Meta struct {
-	LastUpdated string   `json:"lastUpdated,omitempty"`
-	Profile     []string `json:"profile,omitempty"`
-	Security    []Coding `json:"security,omitempty"`
-}
-
-// Coding is a code from a code system.
-type Coding struct {
-	System  string `json:"system,omitempty"`
-	Code    string `json:"code,omitempty"`
-	Display string `json:"display,omitempty"`
-}
-
-// CodeableConcept is a concept given by codings and/or text.
-type CodeableConcept struct {
-	Coding []Coding `json:"coding,omitempty"`
-	Text   string   `json:"text,omitempty"`
-}
-
-// Identifier is a business identifier.
-type Identifier struct {
-	Use    string           `json:"use,omitempty"`
-	Type   *CodeableConcept `json:"type,omitempty"`
-	System string           `json:"system,omitempty"`
-	Value  string           `json:"value,omitempty"`
-}
-
-// Reference points at another resource: literally (Reference), logically
-// (Identifier) or both.
-type Reference struct {
-	Reference  string      `json:"reference,omitempty"`
-	Type       string      `json:"type,omitempty"`
-	Identifier *Identifier `json:"identifier,omitempty"`
-	Display    string      `json:"display,omitempty"`
-}
-
-// Period is a time range; either end may be open.
-type Period struct {
-	Start string `json:"start,omitempty"`
-	End   string `json:"end,omitempty"`
-}
-
-// Extension is a FHIR extension with the value[x] types MHD uses.
-type Extension struct {
-	URL                  string           `json:"url"`
-	ValueCodeableConcept *CodeableConcept `json:"valueCodeableConcept,omitempty"`
-	ValueIdentifier      *Identifier      `json:"valueIdentifier,omitempty"`
-	ValueReference       *Reference       `json:"valueReference,omitempty"`
-	ValueString          string           `json:"valueString,omitempty"`
-}
-
-// Attachment is document content: by URL (ITI-67) or inline (ITI-65).
-type Attachment struct {
-	ContentType string `json:"contentType,omitempty"`
-	Language    string `json:"language,omitempty"`
-	Data        string `json:"data,omitempty"`
-	URL         string `json:"url,omitempty"`
-	// Size is unsignedInt in FHIR R4 (at most 2^31-1).
-	Size     *int64 `json:"size,omitempty"`
-	Hash     string `json:"hash,omitempty"`
-	Title    string `json:"title,omitempty"`
-	Creation string `json:"creation,omitempty"`
-}
-
-// HumanName is a person's name.
-type HumanName struct {
-	Use    string   `json:"use,omitempty"`
-	Text   string   `json:"text,omitempty"`
-	Family string   `json:"family,omitempty"`
-	Given  []string `json:"given,omitempty"`
-	Prefix []string `json:"prefix,omitempty"`
-	Suffix []string `json:"suffix,omitempty"`
-}
-
-// ContactPoint is a phone number, e-mail address and the like.
-type ContactPoint struct {
-	System string `json:"system,omitempty"`
-	Value  string `json:"value,omitempty"`
-	Use    string `json:"use,omitempty"`
-}
-
-// Address is a postal address.
-type Address struct {
-	Use        string   `json:"use,omitempty"`
-	Text       string   `json:"text,omitempty"`
-	Line       []string `json:"line,omitempty"`
-	City       string   `json:"city,omitempty"`
-	District   string   `json:"district,omitempty"`
-	State      string   `json:"state,omitempty"`
-	PostalCode string   `json:"postalCode,omitempty"`
-	Country    string   `json:"country,omitempty"`
-}
-
-// Annotation is a note.
-type Annotation struct {
-	Text string `json:"text"`
-}
-
-// Narrative is Resource.text. Kept only so that parsed resources survive a
-// round trip; pjd renders none.
-type Narrative struct {
-	Status string `json:"status,omitempty"`
-	Div    string `json:"div,omitempty"`
-}
-
-// Practitioner (contained: an author person or legal authenticator).
+// Practitioner (contained: an author person or legal authenticator of a
+// DocumentReference, the health worker of an AuditEvent).
 type Practitioner struct {
-	ResourceType string         `json:"resourceType"`
-	ID           string         `json:"id,omitempty"`
-	Identifier   []Identifier   `json:"identifier,omitempty"`
-	Name         []HumanName    `json:"name,omitempty"`
-	Telecom      []ContactPoint `json:"telecom,omitempty"`
+	ResourceType  string                      `json:"resourceType"`
+	ID            string                      `json:"id,omitempty"`
+	Meta          *Meta                       `json:"meta,omitempty"`
+	Identifier    []Identifier                `json:"identifier,omitempty"`
+	Name          []HumanName                 `json:"name,omitempty"`
+	Telecom       []ContactPoint              `json:"telecom,omitempty"`
+	Qualification []PractitionerQualification `json:"qualification,omitempty"`
 }
 
-// Organization (contained: an author institution).
+// PractitionerQualification is Practitioner.qualification (e.g. the
+// health worker's authorization).
+type PractitionerQualification struct {
+	Code CodeableConcept `json:"code"`
+}
+
+// Organization (contained: an author institution; an AuditEvent's legal
+// entity, department or point of care).
 type Organization struct {
 	ResourceType string         `json:"resourceType"`
 	ID           string         `json:"id,omitempty"`
+	Meta         *Meta          `json:"meta,omitempty"`
 	Identifier   []Identifier   `json:"identifier,omitempty"`
 	Name         string         `json:"name,omitempty"`
 	Telecom      []ContactPoint `json:"telecom,omitempty"`
+	PartOf       *Reference     `json:"partOf,omitempty"`
 }
 
 // PractitionerRole links an author person to an institution, with the
@@ -140,18 +44,22 @@ type Organization struct {
 type PractitionerRole struct {
 	ResourceType string            `json:"resourceType"`
 	ID           string            `json:"id,omitempty"`
+	Meta         *Meta             `json:"meta,omitempty"`
+	Active       *bool             `json:"active,omitempty"`
 	Practitioner *Reference        `json:"practitioner,omitempty"`
 	Organization *Reference        `json:"organization,omitempty"`
 	Code         []CodeableConcept `json:"code,omitempty"`
 	Specialty    []CodeableConcept `json:"specialty,omitempty"`
+	Location     []Reference       `json:"location,omitempty"`
 	Telecom      []ContactPoint    `json:"telecom,omitempty"`
 }
 
-// Patient (contained: sourcePatientInfo; or a Patient entry of an ITI-65
-// bundle).
+// Patient (contained: sourcePatientInfo, an AuditEvent's patient; or a
+// Patient entry of an ITI-65 bundle).
 type Patient struct {
 	ResourceType string         `json:"resourceType"`
 	ID           string         `json:"id,omitempty"`
+	Meta         *Meta          `json:"meta,omitempty"`
 	Identifier   []Identifier   `json:"identifier,omitempty"`
 	Name         []HumanName    `json:"name,omitempty"`
 	Telecom      []ContactPoint `json:"telecom,omitempty"`
@@ -160,20 +68,46 @@ type Patient struct {
 	Address      []Address      `json:"address,omitempty"`
 }
 
-// RelatesTo is DocumentReference.relatesTo.
-type RelatesTo struct {
+// Location (contained in an AuditEvent: a point of care).
+type Location struct {
+	ResourceType         string     `json:"resourceType"`
+	ID                   string     `json:"id,omitempty"`
+	Meta                 *Meta      `json:"meta,omitempty"`
+	ManagingOrganization *Reference `json:"managingOrganization,omitempty"`
+}
+
+// Encounter (contained in an AuditEvent: the care relation's healthcare
+// service and the patient's point of care and department).
+type Encounter struct {
+	ResourceType    string              `json:"resourceType"`
+	ID              string              `json:"id,omitempty"`
+	Meta            *Meta               `json:"meta,omitempty"`
+	Status          string              `json:"status"`
+	Class           Coding              `json:"class"`
+	ServiceType     *CodeableConcept    `json:"serviceType,omitempty"`
+	Location        []EncounterLocation `json:"location,omitempty"`
+	ServiceProvider *Reference          `json:"serviceProvider,omitempty"`
+}
+
+// EncounterLocation is Encounter.location.
+type EncounterLocation struct {
+	Location Reference `json:"location"`
+}
+
+// DocumentRelatesTo is DocumentReference.relatesTo.
+type DocumentRelatesTo struct {
 	Code   string    `json:"code"`
 	Target Reference `json:"target"`
 }
 
-// Content is DocumentReference.content.
-type Content struct {
+// DocumentContent is DocumentReference.content.
+type DocumentContent struct {
 	Attachment Attachment `json:"attachment"`
 	Format     *Coding    `json:"format,omitempty"`
 }
 
-// Context is DocumentReference.context.
-type Context struct {
+// DocumentContext is DocumentReference.context.
+type DocumentContext struct {
 	Encounter         []Reference       `json:"encounter,omitempty"`
 	Event             []CodeableConcept `json:"event,omitempty"`
 	Period            *Period           `json:"period,omitempty"`
@@ -185,27 +119,27 @@ type Context struct {
 
 // DocumentReference is the MHD DocumentReference (an XDS DocumentEntry).
 type DocumentReference struct {
-	ResourceType     string            `json:"resourceType"`
-	ID               string            `json:"id,omitempty"`
-	Meta             *Meta             `json:"meta,omitempty"`
-	Text             *Narrative        `json:"text,omitempty"`
-	Contained        []Resource        `json:"contained,omitempty"`
-	Extension        []Extension       `json:"extension,omitempty"`
-	MasterIdentifier *Identifier       `json:"masterIdentifier,omitempty"`
-	Identifier       []Identifier      `json:"identifier,omitempty"`
-	Status           string            `json:"status,omitempty"`
-	Type             *CodeableConcept  `json:"type,omitempty"`
-	Category         []CodeableConcept `json:"category,omitempty"`
-	Subject          *Reference        `json:"subject,omitempty"`
-	Date             string            `json:"date,omitempty"`
-	Author           []Reference       `json:"author,omitempty"`
-	Authenticator    *Reference        `json:"authenticator,omitempty"`
-	Custodian        *Reference        `json:"custodian,omitempty"`
-	RelatesTo        []RelatesTo       `json:"relatesTo,omitempty"`
-	Description      string            `json:"description,omitempty"`
-	SecurityLabel    []CodeableConcept `json:"securityLabel,omitempty"`
-	Content          []Content         `json:"content,omitempty"`
-	Context          *Context          `json:"context,omitempty"`
+	ResourceType     string              `json:"resourceType"`
+	ID               string              `json:"id,omitempty"`
+	Meta             *Meta               `json:"meta,omitempty"`
+	Text             *Narrative          `json:"text,omitempty"`
+	Contained        []Resource          `json:"contained,omitempty"`
+	Extension        []Extension         `json:"extension,omitempty"`
+	MasterIdentifier *Identifier         `json:"masterIdentifier,omitempty"`
+	Identifier       []Identifier        `json:"identifier,omitempty"`
+	Status           string              `json:"status,omitempty"`
+	Type             *CodeableConcept    `json:"type,omitempty"`
+	Category         []CodeableConcept   `json:"category,omitempty"`
+	Subject          *Reference          `json:"subject,omitempty"`
+	Date             string              `json:"date,omitempty"`
+	Author           []Reference         `json:"author,omitempty"`
+	Authenticator    *Reference          `json:"authenticator,omitempty"`
+	Custodian        *Reference          `json:"custodian,omitempty"`
+	RelatesTo        []DocumentRelatesTo `json:"relatesTo,omitempty"`
+	Description      string              `json:"description,omitempty"`
+	SecurityLabel    []CodeableConcept   `json:"securityLabel,omitempty"`
+	Content          []DocumentContent   `json:"content,omitempty"`
+	Context          *DocumentContext    `json:"context,omitempty"`
 }
 
 // ListEntry is List.entry.
@@ -335,6 +269,12 @@ func (r Resource) Type() string {
 		return "PractitionerRole"
 	case *Patient:
 		return "Patient"
+	case *Location:
+		return "Location"
+	case *Encounter:
+		return "Encounter"
+	case *AuditEvent:
+		return "AuditEvent"
 	case *RawResource:
 		return v.Type
 	}
@@ -356,17 +296,6 @@ func (r Resource) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(b.Bytes(), "\n"), nil
-}
-
-// Encode writes v as FHIR JSON (no HTML escaping of <, > and &, which
-// FHIR does not need; indented when pretty, as _pretty=true asks).
-func Encode(w io.Writer, v any, pretty bool) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	if pretty {
-		enc.SetIndent("", "  ")
-	}
-	return enc.Encode(v)
 }
 
 // UnmarshalJSON reads a resource, choosing the struct by resourceType.
@@ -397,6 +326,12 @@ func (r *Resource) UnmarshalJSON(b []byte) error {
 		v = &PractitionerRole{}
 	case "Patient":
 		v = &Patient{}
+	case "Location":
+		v = &Location{}
+	case "Encounter":
+		v = &Encounter{}
+	case "AuditEvent":
+		v = &AuditEvent{}
 	case "":
 		return fmt.Errorf("resource without resourceType")
 	default:
