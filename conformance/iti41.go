@@ -78,7 +78,7 @@ func (t *T) ProvideInline(ctx context.Context, sub *registry.Submission, content
 			parts = append(parts, ebrim.DocumentPart{ID: d.ID, Inline: b})
 		}
 	}
-	resp, err := t.XDS.SOAP.Call(ctx, t.XDS.RepositoryURL, xdsclient.ActionProvide, ebrim.EncodeProvideAndRegister(sub, parts))
+	resp, err := t.XDS.SOAP.Call(ctx, t.XDS.RepositoryURL, ebrim.ActionProvide, ebrim.EncodeProvideAndRegister(sub, parts))
 	if err != nil {
 		return registry.Response{}, fmt.Errorf("ITI-41: %w", err)
 	}

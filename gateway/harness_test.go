@@ -24,9 +24,12 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/gateway/audit/sqlaudit"
+	"pjd/gateway/auditapi"
+	"pjd/gateway/authn"
 	"pjd/gateway/blocks"
 	"pjd/gateway/mhd"
 	"pjd/gateway/soap"
+	"pjd/gateway/xds"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 	"pjd/registry/oid"
@@ -224,14 +227,14 @@ func newHarness(t *testing.T, o options) *harness {
 	h.prom = prometheus.NewRegistry()
 	metrics := gateway.NewPrometheusMetrics(h.prom)
 	h.server = gateway.NewServer(log, metrics, o.ready)
-	x := &gateway.XDS{Guard: h.guard, Auth: &gateway.SOAPAuth{SAML: o.saml, DevLoopback: o.devLoopback},
+	x := &xds.Endpoints{Guard: h.guard, Auth: &authn.SOAP{SAML: o.saml, DevLoopback: o.devLoopback},
 		Limits: o.limits, Log: log, Metrics: metrics}
 	h.server.Handle("POST /xds/registry", x.RegistryHandler())
 	h.server.Handle("POST /xds/repository", x.RepositoryHandler())
-	m := &gateway.MHD{Guard: h.guard, Tokens: verifier, Pager: h.pager, BaseURL: h.base, MaxProvide: o.maxProvide,
+	m := &mhd.Endpoints{Guard: h.guard, Tokens: verifier, Pager: h.pager, BaseURL: h.base, MaxProvide: o.maxProvide,
 		Log: log, Metrics: metrics}
 	m.Routes(h.server)
-	ah, err := audit.NewHandler(audit.HandlerConfig{Searcher: h.audit, Authenticate: gateway.AuditViewer(verifier, pol, h.base),
+	ah, err := auditapi.NewHandler(auditapi.HandlerConfig{Searcher: h.audit, Authenticate: auditapi.AuditViewer(verifier, pol, h.base),
 		Log: auditLog, BaseURL: h.base + "/fhir/R4", Site: "pjd-test",
 		RequestID: func(r *http.Request) string { return gateway.RequestIDFrom(r.Context()) }, ErrorLog: log})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,14 +164,16 @@ func shapeOf(pattern string) shape {
 	return shapeJSON
 }
 
-// retryAfter is the Retry-After (seconds) of every 503 the limits send.
-const retryAfter = "1"
+// BusyRetryAfter is the Retry-After (seconds) of every 503 the limits
+// send, and of a request whose deadline passed: the server is busy or
+// slow, not missing a dependency (RetryAfter).
+const BusyRetryAfter = 1
 
 // busy answers a request the server will not take on now, in the shape
 // of its protocol: a SOAP fault, an OperationOutcome (transient) or JSON,
 // each with 503 and Retry-After.
 func busy(w http.ResponseWriter, sh shape) {
-	w.Header().Set("Retry-After", retryAfter)
+	w.Header().Set("Retry-After", strconv.Itoa(BusyRetryAfter))
 	const reason = "the service is busy; try again shortly"
 	switch sh {
 	case shapeSOAP:

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"pjd/gateway"
 	"pjd/gateway/audit"
 	"pjd/gateway/ui"
 	"pjd/trust"
@@ -18,7 +17,7 @@ import (
 // mountUI mounts the embeddable UI over the harness's guard, verifier and
 // audit log, as cmd/pjd does.
 func (h *harness) mountUI(log *slog.Logger) {
-	backend := &gateway.UIBackend{Guard: h.guard, Tokens: h.verifier, Policy: h.pol, Audit: h.audit,
+	backend := &ui.GuardBackend{Guard: h.guard, Tokens: h.verifier, Policy: h.pol, Audit: h.audit,
 		AuditLog: h.auditLog, AuditKey: h.auditKey, PublicURL: h.base}
 	u, err := ui.New(ui.Config{Backend: backend, RecordRefusal: backend.RecordUIRefusal, BaseURL: h.base,
 		Secure: true, Sessions: ui.NewMemorySessionStore(nil), Logger: log})

@@ -306,9 +306,9 @@ func HTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
-// clientIP is the address the request came from (the direct peer; pjd does
+// ClientIP is the address the request came from (the direct peer; pjd does
 // not trust X-Forwarded-For unless a proxy is configured in front).
-func clientIP(r *http.Request) string {
+func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

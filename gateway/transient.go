@@ -10,9 +10,9 @@ import (
 // when something pjd depends on is unavailable (Retry-After, seconds).
 const RetryAfter = 5
 
-// clientGone reports whether err is r's own context ending because the
+// ClientGone reports whether err is r's own context ending because the
 // client went away (or gave up): nothing to log as a server error, and
 // nobody left to answer.
-func clientGone(r *http.Request, err error) bool {
+func ClientGone(r *http.Request, err error) bool {
 	return errors.Is(err, context.Canceled) && r.Context().Err() != nil
 }

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"pjd/gateway"
 	"pjd/gateway/audit"
 	"pjd/gateway/soap"
 	"pjd/gateway/xdsclient"
@@ -65,33 +64,33 @@ func TestXDSDispatchAndFaults(t *testing.T) {
 		related  bool // RelatesTo must be the request's MessageID
 	}
 	rows := []row{
-		{name: "ITI-18 answered with its response action", path: "/xds/registry", fixture: "envelope.xml", action: gateway.ActionStoredQuery,
-			body: query, status: 200, respAct: gateway.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
+		{name: "ITI-18 answered with its response action", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
+			body: query, status: 200, respAct: ebrim.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
 			rStatus: registry.ResponseSuccess, related: true},
 		{name: "unknown action", path: "/xds/registry", fixture: "envelope.xml", action: "urn:example:no-such-action",
 			body: query, status: 400, respAct: soap.ActionAddressingFault, bodyTag: "Fault", code: "Sender", subcode: "ActionNotSupported", related: true},
-		{name: "repository action at the registry", path: "/xds/registry", fixture: "envelope.xml", action: gateway.ActionRetrieve,
+		{name: "repository action at the registry", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionRetrieve,
 			body: query, status: 400, bodyTag: "Fault", code: "Sender", subcode: "ActionNotSupported", related: true},
-		{name: "registry action at the repository", path: "/xds/repository", fixture: "envelope.xml", action: gateway.ActionStoredQuery,
+		{name: "registry action at the repository", path: "/xds/repository", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
 			body: query, status: 400, bodyTag: "Fault", code: "Sender", subcode: "ActionNotSupported", related: true},
-		{name: "ITI-18 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: gateway.ActionStoredQuery,
-			body: submit, status: 200, respAct: gateway.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
+		{name: "ITI-18 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
+			body: submit, status: 200, respAct: ebrim.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
 			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRegistryError}, related: true},
-		{name: "ITI-42 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: gateway.ActionRegister,
-			body: query, status: 200, respAct: gateway.ActionRegister + "Response", bodyTag: "RegistryResponse",
+		{name: "ITI-42 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionRegister,
+			body: query, status: 200, respAct: ebrim.ActionRegister + "Response", bodyTag: "RegistryResponse",
 			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRegistryMetadataError}, related: true},
-		{name: "ITI-41 with another transaction's body", path: "/xds/repository", fixture: "envelope.xml", action: gateway.ActionProvide,
-			body: query, status: 200, respAct: gateway.ActionProvide + "Response", bodyTag: "RegistryResponse",
+		{name: "ITI-41 with another transaction's body", path: "/xds/repository", fixture: "envelope.xml", action: ebrim.ActionProvide,
+			body: query, status: 200, respAct: ebrim.ActionProvide + "Response", bodyTag: "RegistryResponse",
 			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRepositoryMetadataError}, related: true},
-		{name: "ITI-18 of an unknown stored query", path: "/xds/registry", fixture: "envelope.xml", action: gateway.ActionStoredQuery,
+		{name: "ITI-18 of an unknown stored query", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
 			body:   strings.Replace(query, registry.QueryFindDocuments, "urn:uuid:00000000-0000-4000-8000-000000000000", 1),
-			status: 200, respAct: gateway.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
+			status: 200, respAct: ebrim.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
 			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeUnknownStoredQuery}, related: true},
-		{name: "malformed envelope", path: "/xds/registry", fixture: "malformed.xml", action: gateway.ActionStoredQuery,
+		{name: "malformed envelope", path: "/xds/registry", fixture: "malformed.xml", action: ebrim.ActionStoredQuery,
 			status: 400, bodyTag: "Fault", code: "Sender"},
-		{name: "entity expansion", path: "/xds/registry", fixture: "entity_expansion.xml", action: gateway.ActionStoredQuery,
+		{name: "entity expansion", path: "/xds/registry", fixture: "entity_expansion.xml", action: ebrim.ActionStoredQuery,
 			status: 400, bodyTag: "Fault", code: "Sender"},
-		{name: "not SOAP at all", path: "/xds/registry", fixture: "envelope.xml", action: gateway.ActionStoredQuery, body: query,
+		{name: "not SOAP at all", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery, body: query,
 			ct: "application/json", status: 415, bodyTag: "Fault", code: "Sender"},
 	}
 	for i, r := range rows {
@@ -129,9 +128,9 @@ func TestXDSDispatchAndFaults(t *testing.T) {
 		})
 	}
 	t.Run("SOAP 1.1 gets a version mismatch", func(t *testing.T) {
-		hdr := http.Header{"SOAPAction": {`"` + gateway.ActionStoredQuery + `"`}}
+		hdr := http.Header{"SOAPAction": {`"` + ebrim.ActionStoredQuery + `"`}}
 		hdr.Set("Content-Type", "text/xml; charset=UTF-8")
-		resp := h.do(nil, http.MethodPost, "/xds/registry", bytes.NewReader(envelope(t, "soap11.xml", gateway.ActionStoredQuery, "urn:uuid:1", query)), hdr)
+		resp := h.do(nil, http.MethodPost, "/xds/registry", bytes.NewReader(envelope(t, "soap11.xml", ebrim.ActionStoredQuery, "urn:uuid:1", query)), hdr)
 		b := readBody(t, resp)
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 || !bytes.Contains(b, []byte("VersionMismatch")) {
 			t.Fatalf("SOAP 1.1 answered %d:\n%s", resp.StatusCode, b)
@@ -145,13 +144,13 @@ func TestXDSDispatchAndFaults(t *testing.T) {
 	})
 	t.Run("ITI-43 with another transaction's body", func(t *testing.T) {
 		c := &soap.Client{HTTP: h.srv.Client()}
-		resp, err := c.CallMTOM(context.Background(), h.base+"/xds/repository", gateway.ActionRetrieve,
+		resp, err := c.CallMTOM(context.Background(), h.base+"/xds/repository", ebrim.ActionRetrieve,
 			ebrim.EncodeAdhocQueryRequest(findDocuments(patientP)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Close()
-		if resp.Addressing.Action != gateway.ActionRetrieve+"Response" {
+		if resp.Addressing.Action != ebrim.ActionRetrieve+"Response" {
 			t.Fatalf("action %s", resp.Addressing.Action)
 		}
 		rr, docs, err := ebrim.ParseRetrieveDocumentSetResponse(resp.Body())
@@ -250,8 +249,8 @@ func TestXDSNoCredential(t *testing.T) {
 	}
 	// The fault answers the request it refused.
 	msgID := "urn:uuid:2b0b6f44-4a4a-4c1a-9d53-6a1d0c0f0001"
-	resp := dev.postSOAP(t, "/xds/registry", soap12(gateway.ActionStoredQuery),
-		envelope(t, "envelope.xml", gateway.ActionStoredQuery, msgID, elementString(t, ebrim.EncodeAdhocQueryRequest(findDocuments(patientP)))),
+	resp := dev.postSOAP(t, "/xds/registry", soap12(ebrim.ActionStoredQuery),
+		envelope(t, "envelope.xml", ebrim.ActionStoredQuery, msgID, elementString(t, ebrim.EncodeAdhocQueryRequest(findDocuments(patientP)))),
 		http.Header{remoteHeader: {"192.0.2.7:40000"}})
 	if resp.status != http.StatusBadRequest || resp.relatesTo != msgID || resp.subcode != "SecurityTokenUnavailable" {
 		t.Fatalf("HTTP %d RelatesTo %q subcode %q, want 400, %q, SecurityTokenUnavailable", resp.status, resp.relatesTo, resp.subcode, msgID)
@@ -370,14 +369,14 @@ func TestXDSProvideAndRetrieve(t *testing.T) {
 	inline := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9202})
 	inlineDoc := registry.SampleDocument(9202, 0, cx(patientP))
 	c := &soap.Client{HTTP: h.srv.Client()}
-	resp, err := c.Call(ctx, h.base+"/xds/repository", gateway.ActionProvide,
+	resp, err := c.Call(ctx, h.base+"/xds/repository", ebrim.ActionProvide,
 		ebrim.EncodeProvideAndRegister(inline, []ebrim.DocumentPart{{ID: "Document01", Inline: inlineDoc}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	irr, err := ebrim.ParseRegistryResponse(resp.Body())
 	resp.Close()
-	if err != nil || irr.Status != registry.ResponseSuccess || resp.Addressing.Action != gateway.ActionProvide+"Response" {
+	if err != nil || irr.Status != registry.ResponseSuccess || resp.Addressing.Action != ebrim.ActionProvide+"Response" {
 		t.Fatalf("inline provide: %+v %v (action %s)", irr, err, resp.Addressing.Action)
 	}
 

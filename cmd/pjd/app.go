@@ -22,9 +22,12 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/gateway/audit/sqlaudit"
+	"pjd/gateway/auditapi"
+	"pjd/gateway/authn"
 	"pjd/gateway/blocks"
 	"pjd/gateway/mhd"
 	"pjd/gateway/soap"
+	"pjd/gateway/xds"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 	"pjd/registry/postgres"
@@ -301,14 +304,14 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	}
 
 	// SOAP endpoints.
-	xds := &gateway.XDS{Guard: a.guard, Auth: &gateway.SOAPAuth{SAML: saml, DevLoopback: c.dev},
+	x := &xds.Endpoints{Guard: a.guard, Auth: &authn.SOAP{SAML: saml, DevLoopback: c.dev},
 		Limits: soap.Limits{MaxRequest: int64(c.maxRequest), MaxEnvelope: int64(c.maxEnvelope)},
 		Gate:   soap.NewGate(soap.GateConfig{Concurrent: c.maxEnvelopes}), Log: log, Metrics: metrics}
 	if c.has(roleRegistry) {
-		srv.Handle("POST /xds/registry", xds.RegistryHandler())
+		srv.Handle("POST /xds/registry", x.RegistryHandler())
 	}
 	if c.has(roleRepository) {
-		srv.Handle("POST /xds/repository", xds.RepositoryHandler())
+		srv.Handle("POST /xds/repository", x.RepositoryHandler())
 	}
 	if c.dev && c.has(roleGateway) && a.demoData() {
 		a.seed = a.seedDemo
@@ -399,13 +402,13 @@ func (a *app) wireGateway(ctx context.Context, srv *gateway.Server, promReg *pro
 	if err != nil {
 		return err
 	}
-	m := &gateway.MHD{Guard: a.guard, Tokens: v, Pager: pager, BaseURL: c.publicURL, MaxProvide: int64(c.maxDocument),
+	m := &mhd.Endpoints{Guard: a.guard, Tokens: v, Pager: pager, BaseURL: c.publicURL, MaxProvide: int64(c.maxDocument),
 		Log: a.log, Metrics: metrics}
 	m.Routes(srv)
 
-	ah, err := audit.NewHandler(audit.HandlerConfig{
+	ah, err := auditapi.NewHandler(auditapi.HandlerConfig{
 		Searcher:     a.auditStore,
-		Authenticate: gateway.AuditViewer(v, a.pol, c.publicURL),
+		Authenticate: auditapi.AuditViewer(v, a.pol, c.publicURL),
 		Log:          a.auditLog,
 		BaseURL:      c.publicURL + "/fhir/R4",
 		Site:         "pjd",

@@ -921,7 +921,7 @@ func newMHDBench(ctx context.Context, svc *benchServices, log *slog.Logger, docs
 	}
 	m.noAuditURL = "http://" + ln.Addr().String()
 	srv := gateway.NewServer(log, gateway.NewPrometheusMetrics(prometheus.NewRegistry()), nil)
-	(&gateway.MHD{Guard: g, Tokens: a.verifier, Pager: pager, BaseURL: m.noAuditURL, MaxProvide: 1 << 20,
+	(&mhd.Endpoints{Guard: g, Tokens: a.verifier, Pager: pager, BaseURL: m.noAuditURL, MaxProvide: 1 << 20,
 		Log: log, Metrics: gateway.NopMetrics{}}).Routes(srv)
 	m.noAudit = gateway.HTTPServer(ln.Addr().String(), srv, log)
 	done := make(chan struct{})

@@ -21,7 +21,7 @@ func (a *app) wireUI(ctx context.Context, srv *gateway.Server) error {
 		sessions = ui.NewMemorySessionStore(nil)
 	}
 	sameSite := map[string]http.SameSite{"strict": http.SameSiteStrictMode, "lax": http.SameSiteLaxMode, "none": http.SameSiteNoneMode}[c.cookieSameSite]
-	backend := &gateway.UIBackend{Guard: a.guard, Tokens: a.verifier, Policy: a.pol, Audit: a.auditStore,
+	backend := &ui.GuardBackend{Guard: a.guard, Tokens: a.verifier, Policy: a.pol, Audit: a.auditStore,
 		AuditLog: a.auditLog, AuditKey: a.auditKey, PublicURL: c.publicURL}
 	cfg := ui.Config{
 		Backend:        backend,

@@ -4,8 +4,9 @@
 // the legally required follow-up control (etterfølgende kontroll) and a
 // citizen can see who looked at their documents (innsynslogg).
 //
-// It does not import trust or registry: Record is a flat struct the
-// gateway fills from its Principal, policy decision and documents.
+// It does not import trust or registry (only the leaf registry/oid for the
+// identifier systems): Record is a flat struct the Guard fills from its
+// Principal, policy decision and documents.
 //
 // # Writing
 //
@@ -50,16 +51,16 @@
 //
 // # Reading
 //
-// NewHandler serves GET /fhir/R4/AuditEvent: compliance staff search every
-// record by patient, agent (HPR or F-nr), entity-id (document), date
-// range, outcome, purpose of use, transaction and flagged-for-review; a
-// citizen sees only accesses to their own documents, with health workers'
-// names, HPR numbers, roles and organisations but never their national
-// identity numbers (Tillitsrammeverket ATT-8). Every review search is
-// itself recorded (AUDIT-SEARCH) before results leave. Records are
-// rendered as FHIR R4 AuditEvents following HL7 Norway's trust-framework
-// AuditEvent IG (ToAuditEvent, typed gateway/fhir resources), exported as CSV or FHIR NDJSON, and
-// `pjd audit search|export|verify` is CLICommands (RunCLI runs them alone).
+// Search finds records by patient, agent (HPR or F-nr), entity-id
+// (document), date range, outcome, purpose of use, transaction and
+// flagged-for-review (ParseSearch reads those parameters, as the review API
+// gateway/auditapi and the UI's compliance screens use them); a citizen's
+// search is confined to their own documents. Records are rendered as FHIR
+// R4 AuditEvents following HL7 Norway's trust-framework AuditEvent IG
+// (ToAuditEvent, onto the typed resources of gateway/fhir; with the
+// citizen's View without health workers' national identity numbers,
+// Tillitsrammeverket ATT-8), exported as CSV or FHIR NDJSON, and `pjd audit
+// search|export|verify` is CLICommands (RunCLI runs them alone).
 //
 // # Forwarding
 //

@@ -20,9 +20,11 @@
 //
 // # Backend
 //
-// The UI calls nothing but Backend, which the lead implements over the
-// enforcement layer (policy + audit in front of the registry and the
-// repository). The contract, per method:
+// The UI calls nothing but Backend. GuardBackend (guardbackend.go)
+// implements it over the access Guard — policy and audit in front of the
+// registry and the repository, exactly as for MHD — and the audit log for
+// the review screens; the handler tests use a Backend of their own. The
+// contract, per method:
 //
 //   - AuthenticateLaunch(r): verify the HelseID access token and DPoP
 //     proof of POST /ui/launch (htm POST, htu = the external URL of
@@ -67,7 +69,7 @@
 // Wiring it (cmd/pjd):
 //
 //	u, err := ui.New(ui.Config{
-//		Backend:        enforcementBackend,                  // policy + audit
+//		Backend:        &ui.GuardBackend{Guard: guard, …},   // policy + audit
 //		FrameAncestors: []string{"https://kjernejournal.nhn.no"},
 //		CookieSameSite: http.SameSiteNoneMode,               // host on another site, see below
 //		Secure:         true,

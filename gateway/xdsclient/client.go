@@ -23,14 +23,6 @@ import (
 	"pjd/repository"
 )
 
-// Actions of the transactions this client sends.
-const (
-	ActionRegister    = "urn:ihe:iti:2007:RegisterDocumentSet-b"
-	ActionStoredQuery = "urn:ihe:iti:2007:RegistryStoredQuery"
-	ActionProvide     = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
-	ActionRetrieve    = "urn:ihe:iti:2007:RetrieveDocumentSet"
-)
-
 // ErrUnanswered: the request was sent but no valid answer came back; the
 // server may or may not have acted on it.
 var ErrUnanswered = errors.New("xdsclient: no answer from the server")
@@ -83,7 +75,7 @@ func New(base string, hc *http.Client) *Client {
 // Register sends ITI-42. Rejections come back in the list (Error
 // severity) with a nil error.
 func (c *Client) Register(ctx context.Context, sub *registry.Submission) (registry.ErrorList, error) {
-	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ActionRegister, ebrim.EncodeSubmitObjectsRequest(sub))
+	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionRegister, ebrim.EncodeSubmitObjectsRequest(sub))
 	if err != nil {
 		return nil, unanswered(err)
 	}
@@ -98,7 +90,7 @@ func (c *Client) Register(ctx context.Context, sub *registry.Submission) (regist
 // Query sends ITI-18 and returns the result and the response status with
 // its errors. err is non-nil only when no valid answer came back.
 func (c *Client) Query(ctx context.Context, q *registry.Query) (*registry.QueryResult, registry.Response, error) {
-	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ActionStoredQuery, ebrim.EncodeAdhocQueryRequest(q))
+	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionStoredQuery, ebrim.EncodeAdhocQueryRequest(q))
 	if err != nil {
 		return nil, registry.Response{}, unanswered(err)
 	}
@@ -155,7 +147,7 @@ func (c *Client) Provide(ctx context.Context, sub *registry.Submission, docs []D
 		}
 		atts[i] = soap.Attachment{ContentID: cid, ContentType: ct, Body: d.Body}
 	}
-	resp, err := c.SOAP.CallMTOM(ctx, c.RepositoryURL, ActionProvide, ebrim.EncodeProvideAndRegister(sub, parts), atts)
+	resp, err := c.SOAP.CallMTOM(ctx, c.RepositoryURL, ebrim.ActionProvide, ebrim.EncodeProvideAndRegister(sub, parts), atts)
 	if err != nil {
 		return registry.Response{}, unanswered(err)
 	}
@@ -218,7 +210,7 @@ func (c *Client) Retrieve(ctx context.Context, reqs []repository.DocumentRequest
 	for i, r := range reqs {
 		drs[i] = ebrim.DocumentRequest{HomeCommunityID: r.HomeCommunityID, RepositoryUniqueID: r.RepositoryUniqueID, DocumentUniqueID: r.DocumentUniqueID}
 	}
-	resp, err := c.SOAP.CallMTOM(ctx, c.RepositoryURL, ActionRetrieve, ebrim.EncodeRetrieveDocumentSetRequest(drs), nil)
+	resp, err := c.SOAP.CallMTOM(ctx, c.RepositoryURL, ebrim.ActionRetrieve, ebrim.EncodeRetrieveDocumentSetRequest(drs), nil)
 	if err != nil {
 		return nil, unanswered(err)
 	}

@@ -21,7 +21,9 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/gateway/audit/sqlaudit"
+	"pjd/gateway/authn"
 	"pjd/gateway/soap"
+	"pjd/gateway/xds"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 	"pjd/registry/ebrim"
@@ -92,7 +94,7 @@ func newServer(t *testing.T, withRepository bool) *server {
 	}
 	log := slog.New(slog.DiscardHandler)
 	gs := gateway.NewServer(log, nil, nil)
-	x := &gateway.XDS{Guard: g, Auth: &gateway.SOAPAuth{DevLoopback: true}, Log: log, Metrics: gateway.NopMetrics{}}
+	x := &xds.Endpoints{Guard: g, Auth: &authn.SOAP{DevLoopback: true}, Log: log, Metrics: gateway.NopMetrics{}}
 	gs.Handle("POST /xds/registry", x.RegistryHandler())
 	if withRepository {
 		gs.Handle("POST /xds/repository", x.RepositoryHandler())
@@ -302,7 +304,7 @@ func TestUnanswered(t *testing.T) {
 	t.Cleanup(notSOAP.Close)
 	// A SOAP answer to some other message (wrong RelatesTo).
 	wrongRelates := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = soap.WriteResponse(w, xdsclient.ActionRegister+"Response", "urn:uuid:00000000-0000-4000-8000-000000000001",
+		_ = soap.WriteResponse(w, ebrim.ActionRegister+"Response", "urn:uuid:00000000-0000-4000-8000-000000000001",
 			ebrim.EncodeRegistryResponse(registry.Response{Status: registry.ResponseSuccess}))
 	}))
 	t.Cleanup(wrongRelates.Close)
@@ -443,7 +445,7 @@ func TestRetrieveInline(t *testing.T) {
 			_ = soap.WriteFault(w, soap.SenderFault("bad request", err))
 			return
 		}
-		mw := soap.NewMTOMWriter(w, xdsclient.ActionRetrieve+"Response", req.Addressing.MessageID)
+		mw := soap.NewMTOMWriter(w, ebrim.ActionRetrieve+"Response", req.Addressing.MessageID)
 		_, cid := soap.NewInclude()
 		body := ebrim.EncodeRetrieveDocumentSetResponse(registry.Response{Status: registry.ResponseSuccess}, []ebrim.DocumentResponse{
 			{RepositoryUniqueID: "2.999.1", DocumentUniqueID: "2.999.1.1", MimeType: "text/plain", Inline: inline},

@@ -15,6 +15,17 @@ const (
 	NSXOP   = "http://www.w3.org/2004/08/xop/include"
 )
 
+// WS-Addressing actions of the XDS.b transactions (xds_metadata.md §1),
+// which both ends of a SOAP exchange use; a response's action is the
+// request's with ResponseSuffix.
+const (
+	ActionRegister    = "urn:ihe:iti:2007:RegisterDocumentSet-b"
+	ActionStoredQuery = "urn:ihe:iti:2007:RegistryStoredQuery"
+	ActionProvide     = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
+	ActionRetrieve    = "urn:ihe:iti:2007:RetrieveDocumentSet"
+	ResponseSuffix    = "Response"
+)
+
 // Prefixes used on output. Input may use any prefix or a default namespace.
 const (
 	prefixRim   = "rim"

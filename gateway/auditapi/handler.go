@@ -1,32 +1,34 @@
-package audit
+package auditapi
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"pjd/gateway/fhir"
 	"strings"
+
+	"pjd/gateway"
+	"pjd/gateway/audit"
+	"pjd/gateway/fhir"
 )
 
 // RecordLogger commits one audit record (Logger.Log).
 type RecordLogger interface {
-	Log(ctx context.Context, r Record) error
+	Log(ctx context.Context, r audit.Record) error
 }
 
 // HandlerConfig wires the audit review endpoint.
 type HandlerConfig struct {
 	// Searcher reads the log (required).
-	Searcher Searcher
+	Searcher audit.Searcher
 	// Authenticate returns the caller, already authenticated by the
 	// gateway's trust layer (required). An error that has an
 	// HTTPStatus() int method chooses the status (default 401); one with
 	// WWWAuthenticate() string sets that header; one with AuditReason()
 	// string gives the refusal record's reason (client-safe text, e.g.
 	// why the token was not accepted). Its text is logged, never sent.
-	Authenticate func(r *http.Request) (Viewer, error)
+	Authenticate func(r *http.Request) (audit.Viewer, error)
 	// Log records every review search itself as an AUDIT-SEARCH record
 	// before any result leaves (required): reading the audit log is an
 	// access to personal data too.
@@ -52,10 +54,6 @@ const (
 	RuleForbidden        = "forbidden"
 )
 
-// retryAfter is the Retry-After (seconds) of a 503 for an audit log that
-// is unavailable.
-const retryAfter = 5
-
 // NewHandler returns the handler for GET /fhir/R4/AuditEvent: compliance
 // staff search every record; a citizen sees accesses to their own
 // documents without health workers' national identity numbers. Every
@@ -64,7 +62,7 @@ const retryAfter = 5
 // FHIR OperationOutcomes.
 func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Searcher == nil || cfg.Authenticate == nil || cfg.Log == nil {
-		return nil, errors.New("audit: NewHandler needs Searcher, Authenticate and Log")
+		return nil, errors.New("auditapi: NewHandler needs Searcher, Authenticate and Log")
 	}
 	if cfg.RequestID == nil {
 		cfg.RequestID = func(r *http.Request) string { return r.Header.Get("X-Request-Id") }
@@ -98,47 +96,47 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("WWW-Authenticate", wa.WWWAuthenticate())
 		}
 		h.cfg.ErrorLog.InfoContext(ctx, "audit review: authentication refused", "err", err)
-		rec.Outcome, rec.Rule, rec.Reason = OutcomeDeny, RuleUnauthenticated, "no valid credential"
+		rec.Outcome, rec.Rule, rec.Reason = audit.OutcomeDeny, RuleUnauthenticated, "no valid credential"
 		var ar interface{ AuditReason() string }
 		if errors.As(err, &ar) && ar.AuditReason() != "" {
 			rec.Reason = "no valid credential: " + ar.AuditReason()
 		}
 		if status >= 500 {
-			rec.Outcome = OutcomeError
+			rec.Outcome = audit.OutcomeError
 		}
 		h.refuse(w, r, rec, status, fhir.RefusalIssue(status), http.StatusText(status))
 		return
 	}
 	fillActor(&rec, viewer)
-	if viewer.Kind != ViewerCompliance && viewer.Kind != ViewerCitizen {
-		rec.Outcome, rec.Rule, rec.Reason = OutcomeDeny, RuleForbidden, "caller is neither compliance staff nor a citizen"
+	if viewer.Kind != audit.ViewerCompliance && viewer.Kind != audit.ViewerCitizen {
+		rec.Outcome, rec.Rule, rec.Reason = audit.OutcomeDeny, RuleForbidden, "caller is neither compliance staff nor a citizen"
 		h.refuse(w, r, rec, http.StatusForbidden, fhir.IssueForbidden, "this caller may not search the audit log")
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		rec.Outcome, rec.Rule, rec.Reason = OutcomeError, RuleBadRequest, "malformed query string"
+		rec.Outcome, rec.Rule, rec.Reason = audit.OutcomeError, RuleBadRequest, "malformed query string"
 		h.refuse(w, r, rec, http.StatusBadRequest, fhir.IssueInvalid, "the query string is malformed")
 		return
 	}
-	f, err := ParseSearch(q, viewer)
+	f, err := audit.ParseSearch(q, viewer)
 	if err != nil {
-		var pe *ParamError
+		var pe *audit.ParamError
 		msg := "bad search parameter"
 		if errors.As(err, &pe) {
 			msg = pe.Error()
 		}
-		if errors.Is(err, ErrForbidden) {
-			rec.Outcome, rec.Rule, rec.Reason = OutcomeDeny, RuleForbidden, msg
+		if errors.Is(err, audit.ErrForbidden) {
+			rec.Outcome, rec.Rule, rec.Reason = audit.OutcomeDeny, RuleForbidden, msg
 			h.refuse(w, r, rec, http.StatusForbidden, fhir.IssueForbidden, msg)
 			return
 		}
-		rec.Outcome, rec.Rule, rec.Reason = OutcomeError, RuleBadRequest, msg
+		rec.Outcome, rec.Rule, rec.Reason = audit.OutcomeError, RuleBadRequest, msg
 		h.refuse(w, r, rec, http.StatusBadRequest, fhir.IssueInvalid, msg)
 		return
 	}
-	rec.Outcome = OutcomePermit
-	if viewer.Kind == ViewerCitizen {
+	rec.Outcome = audit.OutcomePermit
+	if viewer.Kind == audit.ViewerCitizen {
 		rec.Rule, rec.Reason = RuleReviewOwnLog, "citizen reads their own access log"
 		rec.PatientID = viewer.PID
 	} else {
@@ -148,7 +146,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The record of this search is committed before any result is read.
 	if err := h.cfg.Log.Log(ctx, rec); err != nil {
 		h.cfg.ErrorLog.ErrorContext(ctx, "audit review: audit write failed; search refused", "err", err)
-		fhir.WriteTransient(w, retryAfter, "the audit log is unavailable; try again later")
+		fhir.WriteTransient(w, gateway.RetryAfter, "the audit log is unavailable; try again later")
 		return
 	}
 	page, err := h.cfg.Searcher.Search(ctx, f)
@@ -156,53 +154,49 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 			h.cfg.ErrorLog.InfoContext(ctx, "audit review: search cancelled by the client", "err", err)
-		case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, audit.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			h.cfg.ErrorLog.WarnContext(ctx, "audit review: search failed: the audit log is unavailable", "err", err)
-			fhir.WriteTransient(w, retryAfter, "the audit log could not be searched; try again later")
+			fhir.WriteTransient(w, gateway.RetryAfter, "the audit log could not be searched; try again later")
 		default:
 			h.cfg.ErrorLog.ErrorContext(ctx, "audit review: search failed", "err", err)
 			fhir.WriteError(w, fhir.NewError(http.StatusInternalServerError, fhir.IssueException, "", "the audit log could not be searched"))
 		}
 		return
 	}
-	view := View{Audience: viewer.Audience(), Site: h.cfg.Site}
-	fhir.Write(w, http.StatusOK, Bundle(h.base(r), q, page, view), false)
+	view := audit.View{Audience: viewer.Audience(), Site: h.cfg.Site}
+	fhir.Write(w, http.StatusOK, audit.Bundle(h.base(r), q, page, view), false)
 }
 
 // refuse records a refused search, then answers with an OperationOutcome.
 // If even the refusal cannot be recorded the answer is 503.
-func (h *handler) refuse(w http.ResponseWriter, r *http.Request, rec Record, status int, code, msg string) {
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, rec audit.Record, status int, code, msg string) {
 	if err := h.cfg.Log.Log(r.Context(), rec); err != nil {
 		h.cfg.ErrorLog.ErrorContext(r.Context(), "audit review: audit write failed", "err", err)
-		fhir.WriteTransient(w, retryAfter, "the audit log is unavailable; try again later")
+		fhir.WriteTransient(w, gateway.RetryAfter, "the audit log is unavailable; try again later")
 		return
 	}
 	fhir.WriteError(w, fhir.NewError(status, code, "", "%s", msg))
 }
 
-func (h *handler) baseRecord(r *http.Request) Record {
-	ip := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(ip); err == nil {
-		ip = host
-	}
-	return Record{
-		Transaction: TxAuditSearch,
-		Action:      ActionQuery,
-		Actor:       Actor{Kind: ActorUnknown},
+func (h *handler) baseRecord(r *http.Request) audit.Record {
+	return audit.Record{
+		Transaction: audit.TxAuditSearch,
+		Action:      audit.ActionQuery,
+		Actor:       audit.Actor{Kind: audit.ActorUnknown},
 		Query:       r.URL.RawQuery,
 		RequestID:   h.cfg.RequestID(r),
 		EventID:     r.Header.Get("nhn-event-id"),
-		SourceIP:    ip,
+		SourceIP:    gateway.ClientIP(r),
 		UserAgent:   r.UserAgent(),
 	}
 }
 
-func fillActor(rec *Record, v Viewer) {
-	kind := ActorHealthWorker
-	if v.Kind == ViewerCitizen {
-		kind = ActorCitizen
+func fillActor(rec *audit.Record, v audit.Viewer) {
+	kind := audit.ActorHealthWorker
+	if v.Kind == audit.ViewerCitizen {
+		kind = audit.ActorCitizen
 	}
-	rec.Actor = Actor{Kind: kind, PID: v.PID, Name: v.Name, HPR: v.HPR, LegalEntity: v.Organisation}
+	rec.Actor = audit.Actor{Kind: kind, PID: v.PID, Name: v.Name, HPR: v.HPR, LegalEntity: v.Organisation}
 	rec.Client = v.Client
 	rec.Credential = v.Credential
 }

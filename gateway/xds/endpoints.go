@@ -1,4 +1,4 @@
-package gateway
+package xds
 
 import (
 	"bytes"
@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 
+	"pjd/gateway"
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
+	"pjd/gateway/authn"
 	"pjd/gateway/soap"
 	"pjd/registry"
 	"pjd/registry/ebrim"
@@ -18,47 +20,38 @@ import (
 	"pjd/trust"
 )
 
-// WS-Addressing actions of the XDS.b transactions (xds_metadata.md §1).
-const (
-	ActionRegister    = "urn:ihe:iti:2007:RegisterDocumentSet-b"
-	ActionStoredQuery = "urn:ihe:iti:2007:RegistryStoredQuery"
-	ActionProvide     = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
-	ActionRetrieve    = "urn:ihe:iti:2007:RetrieveDocumentSet"
-	responseSuffix    = "Response"
-)
-
-// XDS serves the SOAP endpoints /xds/registry (ITI-42, ITI-18) and
+// Endpoints serves the SOAP endpoints /xds/registry (ITI-42, ITI-18) and
 // /xds/repository (ITI-41, ITI-43). Every data path goes through the
 // access Guard.
-type XDS struct {
+type Endpoints struct {
 	Guard  *access.Guard
-	Auth   *SOAPAuth
+	Auth   *authn.SOAP
 	Limits soap.Limits
 	// Gate, if set, bounds the envelopes both endpoints read at once.
 	Gate    *soap.Gate
 	Log     *slog.Logger
-	Metrics Metrics
+	Metrics gateway.Metrics
 }
 
 // RegistryHandler is the /xds/registry endpoint.
-func (x *XDS) RegistryHandler() http.Handler {
+func (x *Endpoints) RegistryHandler() http.Handler {
 	m := &soap.Mux{Limits: x.Limits, Gate: x.Gate, Logger: x.Log}
-	m.Handle(ActionRegister, x.register)
-	m.Handle(ActionStoredQuery, x.storedQuery)
+	m.Handle(ebrim.ActionRegister, x.register)
+	m.Handle(ebrim.ActionStoredQuery, x.storedQuery)
 	return m
 }
 
 // RepositoryHandler is the /xds/repository endpoint.
-func (x *XDS) RepositoryHandler() http.Handler {
+func (x *Endpoints) RepositoryHandler() http.Handler {
 	m := &soap.Mux{Limits: x.Limits, Gate: x.Gate, Logger: x.Log}
-	m.Handle(ActionProvide, x.provide)
-	m.Handle(ActionRetrieve, x.retrieve)
+	m.Handle(ebrim.ActionProvide, x.provide)
+	m.Handle(ebrim.ActionRetrieve, x.retrieve)
 	return m
 }
 
 // principal authenticates req or answers with a WS-Security fault; a
 // refused credential on a data transaction (tx not "") is audited first.
-func (x *XDS) principal(w http.ResponseWriter, req *soap.Request, tx string, action audit.Action) (*trust.Principal, bool) {
+func (x *Endpoints) principal(w http.ResponseWriter, req *soap.Request, tx string, action audit.Action) (*trust.Principal, bool) {
 	ctx := req.HTTP.Context()
 	p, err := x.Auth.Principal(ctx, req)
 	if err == nil {
@@ -75,7 +68,7 @@ func (x *XDS) principal(w http.ResponseWriter, req *soap.Request, tx string, act
 	}
 	reason := "authentication failed"
 	sub := "FailedAuthentication"
-	if errors.Is(err, errNoCredential) {
+	if errors.Is(err, authn.ErrNoCredential) {
 		reason = "authentication required: an XUA assertion or a client certificate"
 		sub = "SecurityTokenUnavailable"
 	} else if te := (*trust.Error)(nil); errors.As(err, &te) {
@@ -102,14 +95,14 @@ func requireSystem(w http.ResponseWriter, req *soap.Request, p *trust.Principal)
 	return false
 }
 
-func (x *XDS) call(req *soap.Request, p *trust.Principal, tx string) access.Call {
+func (x *Endpoints) call(req *soap.Request, p *trust.Principal, tx string) access.Call {
 	r := req.HTTP
 	return access.Call{
 		Principal:   p,
 		Transaction: tx,
-		RequestID:   RequestIDFrom(r.Context()),
+		RequestID:   gateway.RequestIDFrom(r.Context()),
 		EventID:     r.Header.Get("nhn-event-id"),
-		SourceIP:    clientIP(r),
+		SourceIP:    gateway.ClientIP(r),
 		UserAgent:   r.UserAgent(),
 	}
 }
@@ -127,7 +120,7 @@ func (x *XDS) call(req *soap.Request, p *trust.Principal, tx string) access.Call
 // ITI-41/43 respectively — with a codeContext saying the service is
 // temporarily unavailable. A registry the repository could not reach is
 // XDSRegistryNotAvailable, the code ITI-41 defines for exactly that.
-func (x *XDS) protocolErrors(ctx context.Context, err error, code string) registry.ErrorList {
+func (x *Endpoints) protocolErrors(ctx context.Context, err error, code string) registry.ErrorList {
 	if l, ok := registry.AsErrors(err); ok {
 		return l
 	}
@@ -141,28 +134,28 @@ func (x *XDS) protocolErrors(ctx context.Context, err error, code string) regist
 		return registry.ErrorList{registry.Errorf(code, "access denied by policy (%s)", d.Rule)}
 	case errors.Is(err, access.ErrAudit):
 		x.Log.WarnContext(ctx, "request failed: audit log unavailable", "err", err)
-		return registry.ErrorList{registry.Errorf(busy, "the access log is temporarily unavailable, so nothing can be returned; try again later (request id %s)", RequestIDFrom(ctx))}
+		return registry.ErrorList{registry.Errorf(busy, "the access log is temporarily unavailable, so nothing can be returned; try again later (request id %s)", gateway.RequestIDFrom(ctx))}
 	case errors.Is(err, repository.ErrRegistry):
 		x.Log.WarnContext(ctx, "registry unreachable", "err", err)
-		return registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryNotAvailable, "the registry is temporarily unavailable; the submission may or may not be registered: query it, or send it again later (request id %s)", RequestIDFrom(ctx))}
+		return registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryNotAvailable, "the registry is temporarily unavailable; the submission may or may not be registered: query it, or send it again later (request id %s)", gateway.RequestIDFrom(ctx))}
 	case access.Unavailable(err):
 		x.Log.WarnContext(ctx, "request failed: a dependency is unavailable", "err", err)
 		what := "the registry"
 		if busy == registry.ErrCodeRepositoryBusy {
 			what = "the repository"
 		}
-		return registry.ErrorList{registry.Errorf(busy, "%s is temporarily unavailable; try again later (request id %s)", what, RequestIDFrom(ctx))}
+		return registry.ErrorList{registry.Errorf(busy, "%s is temporarily unavailable; try again later (request id %s)", what, gateway.RequestIDFrom(ctx))}
 	case errors.Is(err, context.Canceled):
 		x.Log.InfoContext(ctx, "request cancelled by the client", "err", err)
 		return registry.ErrorList{registry.Errorf(code, "the request was cancelled")}
 	}
 	x.Log.ErrorContext(ctx, "internal error", "err", err)
-	return registry.ErrorList{registry.Errorf(code, "internal error (request id %s)", RequestIDFrom(ctx))}
+	return registry.ErrorList{registry.Errorf(code, "internal error (request id %s)", gateway.RequestIDFrom(ctx))}
 }
 
-func (x *XDS) writeRegistryResponse(w http.ResponseWriter, req *soap.Request, action string, resp registry.Response) {
+func (x *Endpoints) writeRegistryResponse(w http.ResponseWriter, req *soap.Request, action string, resp registry.Response) {
 	x.Metrics.Transaction(txName(action), outcomeName(resp.Status))
-	if err := soap.WriteResponse(w, action+responseSuffix, req.Addressing.MessageID, ebrim.EncodeRegistryResponse(resp)); err != nil {
+	if err := soap.WriteResponse(w, action+ebrim.ResponseSuffix, req.Addressing.MessageID, ebrim.EncodeRegistryResponse(resp)); err != nil {
 		x.logWriteError(req.HTTP.Context(), "writing SOAP response", err)
 	}
 }
@@ -172,7 +165,7 @@ func failed(errs registry.ErrorList) registry.Response {
 }
 
 // register is ITI-42 Register Document Set-b.
-func (x *XDS) register(w http.ResponseWriter, req *soap.Request) {
+func (x *Endpoints) register(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
 	p, ok := x.principal(w, req, "", "")
 	if !ok || !requireSystem(w, req, p) {
@@ -180,25 +173,25 @@ func (x *XDS) register(w http.ResponseWriter, req *soap.Request) {
 	}
 	body := req.Body()
 	if body.Tag != "SubmitObjectsRequest" {
-		x.writeRegistryResponse(w, req, ActionRegister, failed(registry.ErrorList{
+		x.writeRegistryResponse(w, req, ebrim.ActionRegister, failed(registry.ErrorList{
 			registry.Errorf(registry.ErrCodeRegistryMetadataError, "expected lcm:SubmitObjectsRequest, got %s", body.Tag)}))
 		return
 	}
 	sub, err := ebrim.ParseSubmitObjectsRequest(body)
 	if err != nil {
-		x.writeRegistryResponse(w, req, ActionRegister, failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryMetadataError)))
+		x.writeRegistryResponse(w, req, ebrim.ActionRegister, failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryMetadataError)))
 		return
 	}
 	warnings, err := x.Guard.Register(ctx, p, sub)
 	if err != nil {
-		x.writeRegistryResponse(w, req, ActionRegister, failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)))
+		x.writeRegistryResponse(w, req, ebrim.ActionRegister, failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)))
 		return
 	}
-	x.writeRegistryResponse(w, req, ActionRegister, registry.Response{Status: registry.ResponseSuccess, Errors: warnings})
+	x.writeRegistryResponse(w, req, ebrim.ActionRegister, registry.Response{Status: registry.ResponseSuccess, Errors: warnings})
 }
 
 // storedQuery is ITI-18 Registry Stored Query.
-func (x *XDS) storedQuery(w http.ResponseWriter, req *soap.Request) {
+func (x *Endpoints) storedQuery(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
 	p, ok := x.principal(w, req, audit.TxITI18, audit.ActionQuery)
 	if !ok {
@@ -210,7 +203,7 @@ func (x *XDS) storedQuery(w http.ResponseWriter, req *soap.Request) {
 			res = &registry.QueryResult{ReturnType: registry.ReturnLeafClass}
 		}
 		x.Metrics.Transaction("ITI-18", outcomeName(status))
-		if err := soap.WriteResponse(w, ActionStoredQuery+responseSuffix, req.Addressing.MessageID,
+		if err := soap.WriteResponse(w, ebrim.ActionStoredQuery+ebrim.ResponseSuffix, req.Addressing.MessageID,
 			ebrim.EncodeAdhocQueryResponse(res, status, errs)); err != nil {
 			x.logWriteError(ctx, "writing SOAP response", err)
 		}
@@ -242,13 +235,13 @@ func (x *XDS) storedQuery(w http.ResponseWriter, req *soap.Request) {
 // provide is ITI-41 Provide and Register Document Set-b: documents stream
 // from the MTOM parts (or inline base64) into the repository, which
 // registers them once all are stored.
-func (x *XDS) provide(w http.ResponseWriter, req *soap.Request) {
+func (x *Endpoints) provide(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
 	p, ok := x.principal(w, req, "", "")
 	if !ok || !requireSystem(w, req, p) {
 		return
 	}
-	respond := func(resp registry.Response) { x.writeRegistryResponse(w, req, ActionProvide, resp) }
+	respond := func(resp registry.Response) { x.writeRegistryResponse(w, req, ebrim.ActionProvide, resp) }
 	body := req.Body()
 	if body.Tag != "ProvideAndRegisterDocumentSetRequest" {
 		respond(failed(registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryMetadataError,
@@ -341,13 +334,13 @@ func (x *XDS) provide(w http.ResponseWriter, req *soap.Request) {
 
 // retrieve is ITI-43 Retrieve Document Set: an MTOM response whose
 // attachments stream from the blob store.
-func (x *XDS) retrieve(w http.ResponseWriter, req *soap.Request) {
+func (x *Endpoints) retrieve(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
 	p, ok := x.principal(w, req, audit.TxITI43, audit.ActionRead)
 	if !ok {
 		return
 	}
-	action := ActionRetrieve + responseSuffix
+	action := ebrim.ActionRetrieve + ebrim.ResponseSuffix
 	mw := soap.NewMTOMWriter(w, action, req.Addressing.MessageID)
 	failWith := func(errs registry.ErrorList) {
 		x.Metrics.Transaction("ITI-43", "Failure")
@@ -410,7 +403,7 @@ func (x *XDS) retrieve(w http.ResponseWriter, req *soap.Request) {
 
 // abortRetrieve leaves an MTOM response without its closing boundary (so
 // the client sees it truncated, never complete) and records the failure.
-func (x *XDS) abortRetrieve(ctx context.Context, call access.Call, d repository.RetrievedDocument, err error) {
+func (x *Endpoints) abortRetrieve(ctx context.Context, call access.Call, d repository.RetrievedDocument, err error) {
 	if ctx.Err() != nil {
 		x.Log.InfoContext(ctx, "ITI-43 response not taken by the client; aborted", "err", err)
 	} else {
@@ -425,7 +418,7 @@ func (x *XDS) abortRetrieve(ctx context.Context, call access.Call, d repository.
 
 // logWriteError logs a failure to write a response: at INFO when the
 // client went away (its request context ended), at ERROR otherwise.
-func (x *XDS) logWriteError(ctx context.Context, msg string, err error) {
+func (x *Endpoints) logWriteError(ctx context.Context, msg string, err error) {
 	if ctx.Err() != nil {
 		x.Log.InfoContext(ctx, msg+": the client went away", "err", err)
 		return
@@ -442,13 +435,13 @@ func cidOf(href string) string {
 
 func txName(action string) string {
 	switch action {
-	case ActionRegister:
+	case ebrim.ActionRegister:
 		return "ITI-42"
-	case ActionStoredQuery:
+	case ebrim.ActionStoredQuery:
 		return "ITI-18"
-	case ActionProvide:
+	case ebrim.ActionProvide:
 		return "ITI-41"
-	case ActionRetrieve:
+	case ebrim.ActionRetrieve:
 		return "ITI-43"
 	}
 	return action

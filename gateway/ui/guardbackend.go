@@ -1,4 +1,4 @@
-package gateway
+package ui
 
 import (
 	"cmp"
@@ -12,20 +12,21 @@ import (
 	"sync"
 	"time"
 
+	"pjd/gateway"
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
-	"pjd/gateway/ui"
+	"pjd/gateway/authn"
 	"pjd/registry"
 	"pjd/registry/oid"
 	"pjd/trust"
 	"pjd/trust/policy"
 )
 
-// UIBackend implements ui.Backend over the Guard (documents: policy and
+// GuardBackend implements Backend over the Guard (documents: policy and
 // audit exactly as for MHD) and the audit store (review screens).
-type UIBackend struct {
+type GuardBackend struct {
 	Guard     *access.Guard
-	Tokens    TokenVerifier
+	Tokens    authn.TokenVerifier
 	Policy    *policy.Policy
 	Audit     audit.Store
 	AuditLog  access.AuditLogger
@@ -34,44 +35,44 @@ type UIBackend struct {
 	Now       func() time.Time
 
 	mu         sync.Mutex
-	lastVerify ui.ChainStatus
+	lastVerify ChainStatus
 }
 
-var _ ui.Backend = (*UIBackend)(nil)
+var _ Backend = (*GuardBackend)(nil)
 
 // Scopes a host may launch the UI with.
 var scopesLaunch = []string{trust.ScopeReadDocumentReferences, trust.ScopeReadDocumentReferencesKJ, trust.ScopeCitizen, trust.ScopeAudit}
 
-func (b *UIBackend) now() time.Time {
+func (b *GuardBackend) now() time.Time {
 	if b.Now != nil {
 		return b.Now()
 	}
 	return time.Now()
 }
 
-// AuthenticateLaunch implements ui.Backend.
-func (b *UIBackend) AuthenticateLaunch(r *http.Request) (*trust.Principal, error) {
+// AuthenticateLaunch implements Backend.
+func (b *GuardBackend) AuthenticateLaunch(r *http.Request) (*trust.Principal, error) {
 	p, err := b.Tokens.VerifyRequest(r.Context(), r, trust.Requirement{Scopes: scopesLaunch, HTU: b.PublicURL + r.URL.Path})
 	if err != nil {
 		// A refused launch is recorded like a refused MHD request: the
 		// host asked to open a patient's documents.
-		c := access.Call{Transaction: audit.TxUIList, RequestID: RequestIDFrom(r.Context()), SourceIP: clientIP(r), UserAgent: r.UserAgent()}
+		c := access.Call{Transaction: audit.TxUIList, RequestID: gateway.RequestIDFrom(r.Context()), SourceIP: gateway.ClientIP(r), UserAgent: r.UserAgent()}
 		if aerr := b.Guard.RecordRefusal(r.Context(), c, audit.ActionQuery, "", "authentication", trust.Description(err)); aerr != nil {
-			return nil, fmt.Errorf("%w: %v", ui.ErrUnavailable, aerr)
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, aerr)
 		}
 		if trust.HTTPStatus(err) == http.StatusServiceUnavailable {
 			// The replay cache or the issuer's keys are unavailable: the
 			// host should try again, not get a new token.
-			return nil, fmt.Errorf("%w: %w", ui.ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
-		return nil, &ui.AuthError{Status: trust.HTTPStatus(err), Code: trust.OAuthError(err), Description: trust.Description(err),
+		return nil, &AuthError{Status: trust.HTTPStatus(err), Code: trust.OAuthError(err), Description: trust.Description(err),
 			WWWAuthenticate: trust.WWWAuthenticate(err, scopesLaunch[0]), Err: err}
 	}
 	return p, nil
 }
 
-func (b *UIBackend) call(ctx context.Context, p *trust.Principal, tx string) access.Call {
-	return access.Call{Principal: p, Transaction: tx, RequestID: RequestIDFrom(ctx)}
+func (b *GuardBackend) call(ctx context.Context, p *trust.Principal, tx string) access.Call {
+	return access.Call{Principal: p, Transaction: tx, RequestID: gateway.RequestIDFrom(ctx)}
 }
 
 // uiError maps the Guard's errors to the UI's.
@@ -79,17 +80,17 @@ func uiError(err error) error {
 	var d *access.Denied
 	switch {
 	case errors.As(err, &d) && d.Conceal, errors.Is(err, access.ErrNotFound):
-		return ui.ErrNotFound
+		return ErrNotFound
 	case errors.As(err, &d):
-		return &ui.DeniedError{Rule: d.Rule, Reason: d.Reason}
+		return &DeniedError{Rule: d.Rule, Reason: d.Reason}
 	case access.Unavailable(err):
-		return fmt.Errorf("%w: %w", ui.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
 }
 
-// ListDocuments implements ui.Backend (UI-LIST).
-func (b *UIBackend) ListDocuments(ctx context.Context, p *trust.Principal, patient string, f ui.ListFilter) (*ui.DocumentList, error) {
+// ListDocuments implements Backend (UI-LIST).
+func (b *GuardBackend) ListDocuments(ctx context.Context, p *trust.Principal, patient string, f ListFilter) (*DocumentList, error) {
 	filter := registry.DocumentFilter{Statuses: []string{registry.StatusApproved}}
 	if !f.From.IsZero() || !f.To.IsZero() {
 		if !f.From.IsZero() {
@@ -104,7 +105,7 @@ func (b *UIBackend) ListDocuments(ctx context.Context, p *trust.Principal, patie
 	if err != nil {
 		return nil, uiError(err)
 	}
-	out := &ui.DocumentList{HiddenNORS: res.HiddenNORS}
+	out := &DocumentList{HiddenNORS: res.HiddenNORS}
 	emergency := res.Flags.BTG || res.Flags.ETREAT
 	if res.Flags.BTG {
 		out.EmergencyAccess = "BTG"
@@ -120,16 +121,16 @@ func (b *UIBackend) ListDocuments(ctx context.Context, p *trust.Principal, patie
 			out.PatientName = patientName(d)
 		}
 	}
-	slices.SortStableFunc(out.Documents, func(x, y ui.Document) int { return y.Date.Compare(x.Date) })
+	slices.SortStableFunc(out.Documents, func(x, y Document) int { return y.Date.Compare(x.Date) })
 	return out, nil
 }
 
-func uiDocument(d *registry.DocumentEntry, display func(attr, scheme, code string) string) ui.Document {
-	doc := ui.Document{
+func uiDocument(d *registry.DocumentEntry, display func(attr, scheme, code string) string) Document {
+	doc := Document{
 		Ref:      d.UniqueID,
 		Title:    d.Title,
-		Class:    ui.Code{Code: d.Class.Code, System: d.Class.Scheme, Display: cmp.Or(d.Class.Display, display("classCode", d.Class.Scheme, d.Class.Code))},
-		Type:     ui.Code{Code: d.Type.Code, System: d.Type.Scheme, Display: cmp.Or(display("typeCode", d.Type.Scheme, d.Type.Code), d.Type.Display)},
+		Class:    Code{Code: d.Class.Code, System: d.Class.Scheme, Display: cmp.Or(d.Class.Display, display("classCode", d.Class.Scheme, d.Class.Code))},
+		Type:     Code{Code: d.Type.Code, System: d.Type.Scheme, Display: cmp.Or(display("typeCode", d.Type.Scheme, d.Type.Code), d.Type.Display)},
 		MimeType: d.MimeType,
 		Size:     -1,
 	}
@@ -150,7 +151,7 @@ func uiDocument(d *registry.DocumentEntry, display func(attr, scheme, code strin
 			if err != nil {
 				continue
 			}
-			org := ui.Org{ID: x.OrganizationIdentifier, Name: x.OrganizationName}
+			org := Org{ID: x.OrganizationIdentifier, Name: x.OrganizationName}
 			switch x.AssigningAuthority.UniversalID {
 			case oid.RESH:
 				if doc.SourceDepartment.Name == "" {
@@ -189,9 +190,9 @@ func patientName(d *registry.DocumentEntry) string {
 	return ""
 }
 
-// DocumentInfo implements ui.Backend: the viewer's heading, decided and
+// DocumentInfo implements Backend: the viewer's heading, decided and
 // audited as a query of one document.
-func (b *UIBackend) DocumentInfo(ctx context.Context, p *trust.Principal, patient, ref string) (*ui.Document, error) {
+func (b *GuardBackend) DocumentInfo(ctx context.Context, p *trust.Principal, patient, ref string) (*Document, error) {
 	res, err := b.Guard.FindDocuments(ctx, b.call(ctx, p, audit.TxUIList), access.FindRequest{
 		PatientID: patient, PatientOID: oid.NationalID(patient),
 		Filter: registry.DocumentFilter{UniqueIDs: []string{ref}, Statuses: []string{registry.StatusApproved, registry.StatusDeprecated}}})
@@ -199,16 +200,16 @@ func (b *UIBackend) DocumentInfo(ctx context.Context, p *trust.Principal, patien
 		return nil, uiError(err)
 	}
 	if len(res.Documents) == 0 {
-		return nil, ui.ErrNotFound
+		return nil, ErrNotFound
 	}
 	doc := uiDocument(res.Documents[0], b.Guard.DisplayFunc())
 	doc.EmergencyAccess = res.Flags.BTG || res.Flags.ETREAT
 	return &doc, nil
 }
 
-// OpenDocument implements ui.Backend (UI-VIEW): the guard audits the
+// OpenDocument implements Backend (UI-VIEW): the guard audits the
 // retrieval before the stream is opened.
-func (b *UIBackend) OpenDocument(ctx context.Context, p *trust.Principal, patient, ref string) (*ui.Document, io.ReadCloser, error) {
+func (b *GuardBackend) OpenDocument(ctx context.Context, p *trust.Principal, patient, ref string) (*Document, io.ReadCloser, error) {
 	doc, err := b.Guard.OpenDocument(ctx, b.call(ctx, p, audit.TxUIView), b.Guard.RepositoryUniqueID(), ref, patient)
 	if err != nil {
 		return nil, nil, uiError(err)
@@ -228,14 +229,14 @@ func (b *UIBackend) OpenDocument(ctx context.Context, p *trust.Principal, patien
 // reviewer checks that p may read the audit log (compliance staff, or a
 // citizen for their own), and records the search itself: reading the
 // audit log is an access to personal data too.
-func (b *UIBackend) reviewer(ctx context.Context, p *trust.Principal, patient, query string) error {
+func (b *GuardBackend) reviewer(ctx context.Context, p *trust.Principal, patient, query string) error {
 	req := policy.Request{Principal: p, Action: policy.ActionAudit, Now: b.now()}
 	if p != nil && p.Kind == trust.Citizen {
 		req.PatientIDs = []string{p.Subject}
 	}
 	d := b.Policy.Decide(req)
 	rec := audit.Record{Transaction: audit.TxAuditSearch, Action: audit.ActionQuery, Rule: d.Rule, Reason: d.Reason,
-		PatientID: patient, Query: query, RequestID: RequestIDFrom(ctx)}
+		PatientID: patient, Query: query, RequestID: gateway.RequestIDFrom(ctx)}
 	if p != nil {
 		rec.Credential = string(p.Credential)
 		rec.Actor = audit.Actor{PID: p.Subject, Name: p.Name, HPR: p.HPRNumber, Kind: audit.ActorHealthWorker,
@@ -251,15 +252,15 @@ func (b *UIBackend) reviewer(ctx context.Context, p *trust.Principal, patient, q
 		rec.Outcome = audit.OutcomeDeny
 	}
 	if err := b.AuditLog.Log(ctx, rec); err != nil {
-		return fmt.Errorf("%w: %v", ui.ErrUnavailable, err)
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	if !d.Permitted() {
-		return &ui.DeniedError{Rule: d.Rule, Reason: d.Reason}
+		return &DeniedError{Rule: d.Rule, Reason: d.Reason}
 	}
 	return nil
 }
 
-func (b *UIBackend) auditFilter(f ui.AuditFilter) audit.Filter {
+func (b *GuardBackend) auditFilter(f AuditFilter) audit.Filter {
 	af := audit.Filter{PatientID: f.Patient, EntityID: f.Document, From: f.From, To: f.To, Limit: f.Limit}
 	if f.Worker != "" {
 		if len(f.Worker) == 11 {
@@ -274,7 +275,7 @@ func (b *UIBackend) auditFilter(f ui.AuditFilter) audit.Filter {
 	return af
 }
 
-func describeFilter(f ui.AuditFilter) string {
+func describeFilter(f AuditFilter) string {
 	q := ""
 	add := func(k, v string) {
 		if v != "" {
@@ -297,20 +298,20 @@ func describeFilter(f ui.AuditFilter) string {
 	return q
 }
 
-// SearchAudit implements ui.Backend.
-func (b *UIBackend) SearchAudit(ctx context.Context, p *trust.Principal, f ui.AuditFilter) (*ui.AuditPage, error) {
+// SearchAudit implements Backend.
+func (b *GuardBackend) SearchAudit(ctx context.Context, p *trust.Principal, f AuditFilter) (*AuditPage, error) {
 	if p == nil || p.Kind != trust.Compliance {
-		return nil, ui.ErrForbidden
+		return nil, ErrForbidden
 	}
 	if err := b.reviewer(ctx, p, f.Patient, describeFilter(f)); err != nil {
 		return nil, err
 	}
 	af := b.auditFilter(f)
-	out := &ui.AuditPage{Total: -1}
+	out := &AuditPage{Total: -1}
 	for {
 		page, err := b.Audit.Search(ctx, af)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ui.ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		for _, r := range page.Records {
 			if f.Organisation != "" && r.Actor.LegalEntity.ID != f.Organisation && r.Actor.PointOfCare.ID != f.Organisation {
@@ -329,41 +330,41 @@ func (b *UIBackend) SearchAudit(ctx context.Context, p *trust.Principal, f ui.Au
 	}
 }
 
-func auditRow(r audit.Record, citizen bool) ui.AuditRow {
-	row := ui.AuditRow{
-		ID: r.ID, Time: r.Time, Transaction: r.Transaction, Action: string(r.Action), Outcome: ui.Outcome(r.Outcome),
+func auditRow(r audit.Record, citizen bool) AuditRow {
+	row := AuditRow{
+		ID: r.ID, Time: r.Time, Transaction: r.Transaction, Action: string(r.Action), Outcome: Outcome(r.Outcome),
 		Rule: r.Rule, Reason: r.Reason, Patient: r.PatientID, HiddenNORS: r.HiddenNORS, RequestID: r.RequestID,
-		Worker:       ui.Person{Name: r.Actor.Name, HPR: r.Actor.HPR, PID: r.Actor.PID, Role: uiCode(r.Actor.Authorization)},
-		Organisation: ui.Org{ID: r.Actor.LegalEntity.ID, Name: r.Actor.LegalEntity.Name},
-		PointOfCare:  ui.Org{ID: r.Actor.PointOfCare.ID, Name: r.Actor.PointOfCare.Name},
-		Department:   ui.Org{ID: r.Actor.Department.ID, Name: r.Actor.Department.Name},
+		Worker:       Person{Name: r.Actor.Name, HPR: r.Actor.HPR, PID: r.Actor.PID, Role: uiCode(r.Actor.Authorization)},
+		Organisation: Org{ID: r.Actor.LegalEntity.ID, Name: r.Actor.LegalEntity.Name},
+		PointOfCare:  Org{ID: r.Actor.PointOfCare.ID, Name: r.Actor.PointOfCare.Name},
+		Department:   Org{ID: r.Actor.Department.ID, Name: r.Actor.Department.Name},
 		Purpose:      uiCode(r.Attestation.PurposeOfUse),
 		Client:       cmp.Or(r.Client.Name, r.Client.ID),
-		Attestation: ui.AttestationInfo{
+		Attestation: AttestationInfo{
 			PurposeOfUse: uiCode(r.Attestation.PurposeOfUse), PurposeOfUseDetails: uiCode(r.Attestation.PurposeOfUseDetails),
 			HealthcareService: uiCode(r.Attestation.HealthcareService), DecisionRef: r.Attestation.DecisionRef.ID,
 			UserSelected:       r.Attestation.DecisionRef.UserSelected,
-			PatientPointOfCare: ui.Org{ID: r.Attestation.PatientPointOfCare.ID, Name: r.Attestation.PatientPointOfCare.Name},
-			PatientDepartment:  ui.Org{ID: r.Attestation.PatientDepartment.ID, Name: r.Attestation.PatientDepartment.Name},
+			PatientPointOfCare: Org{ID: r.Attestation.PatientPointOfCare.ID, Name: r.Attestation.PatientPointOfCare.Name},
+			PatientDepartment:  Org{ID: r.Attestation.PatientDepartment.ID, Name: r.Attestation.PatientDepartment.Name},
 		},
 	}
 	if r.Attestation.TOA > 0 {
 		row.Attestation.AttestedAt = time.Unix(r.Attestation.TOA, 0).UTC()
 	}
 	if r.Flags.BTG {
-		row.Flags = append(row.Flags, ui.FlagBTG)
+		row.Flags = append(row.Flags, FlagBTG)
 	}
 	if r.Flags.ETREAT {
-		row.Flags = append(row.Flags, ui.FlagETREAT)
+		row.Flags = append(row.Flags, FlagETREAT)
 	}
 	if r.Flags.Review {
-		row.Flags = append(row.Flags, ui.FlagReview)
+		row.Flags = append(row.Flags, FlagReview)
 	}
 	if outsideCareRelation(r) {
-		row.Flags = append(row.Flags, ui.FlagOutsideCareRelation)
+		row.Flags = append(row.Flags, FlagOutsideCareRelation)
 	}
 	for _, d := range r.Documents {
-		row.Documents = append(row.Documents, ui.AuditDocument{ID: d.UniqueID, Title: d.Type.Display, Type: uiCode(d.Type),
+		row.Documents = append(row.Documents, AuditDocument{ID: d.UniqueID, Title: d.Type.Display, Type: uiCode(d.Type),
 			Disposition: string(d.Disposition)})
 	}
 	if citizen {
@@ -392,12 +393,12 @@ const (
 	flaggedScanMax = 5000
 )
 
-// FlaggedAccesses implements ui.Backend: emergency access, access outside
+// FlaggedAccesses implements Backend: emergency access, access outside
 // the organisation's care relation, and health workers who looked at many
 // patients in a short time, newest first.
-func (b *UIBackend) FlaggedAccesses(ctx context.Context, p *trust.Principal, f ui.AuditFilter) (*ui.AuditPage, error) {
+func (b *GuardBackend) FlaggedAccesses(ctx context.Context, p *trust.Principal, f AuditFilter) (*AuditPage, error) {
 	if p == nil || p.Kind != trust.Compliance {
-		return nil, ui.ErrForbidden
+		return nil, ErrForbidden
 	}
 	if err := b.reviewer(ctx, p, f.Patient, "flagged&"+describeFilter(f)); err != nil {
 		return nil, err
@@ -408,7 +409,7 @@ func (b *UIBackend) FlaggedAccesses(ctx context.Context, p *trust.Principal, f u
 	for len(recs) < flaggedScanMax {
 		page, err := b.Audit.Search(ctx, af)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ui.ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		for _, r := range page.Records {
 			if r.Actor.Kind == audit.ActorHealthWorker && (r.Transaction != audit.TxAuditSearch && r.Transaction != audit.TxAuditExport) {
@@ -421,11 +422,11 @@ func (b *UIBackend) FlaggedAccesses(ctx context.Context, p *trust.Principal, f u
 		af.Cursor = page.Next
 	}
 	many := manyPatientRecords(recs)
-	var rows []ui.AuditRow
+	var rows []AuditRow
 	for _, r := range recs {
 		row := auditRow(r, false)
 		if many[r.ID] {
-			row.Flags = append(row.Flags, ui.FlagManyPatients)
+			row.Flags = append(row.Flags, FlagManyPatients)
 		}
 		if len(row.Flags) == 0 {
 			continue
@@ -440,7 +441,7 @@ func (b *UIBackend) FlaggedAccesses(ctx context.Context, p *trust.Principal, f u
 	if limit <= 0 {
 		limit = audit.DefaultLimit
 	}
-	out := &ui.AuditPage{Total: len(rows)}
+	out := &AuditPage{Total: len(rows)}
 	if off < len(rows) {
 		end := min(off+limit, len(rows))
 		out.Rows = rows[off:end]
@@ -484,11 +485,11 @@ func manyPatientRecords(recs []audit.Record) map[string]bool {
 	return out
 }
 
-// VerifyAuditChain implements ui.Backend. A verification walks the whole
+// VerifyAuditChain implements Backend. A verification walks the whole
 // chain, so a result is reused for a minute.
-func (b *UIBackend) VerifyAuditChain(ctx context.Context, p *trust.Principal) (ui.ChainStatus, error) {
+func (b *GuardBackend) VerifyAuditChain(ctx context.Context, p *trust.Principal) (ChainStatus, error) {
 	if p == nil || p.Kind != trust.Compliance {
-		return ui.ChainStatus{}, ui.ErrForbidden
+		return ChainStatus{}, ErrForbidden
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -497,9 +498,9 @@ func (b *UIBackend) VerifyAuditChain(ctx context.Context, p *trust.Principal) (u
 	}
 	rep, err := audit.Verify(ctx, b.Audit, b.AuditKey)
 	if err != nil {
-		return ui.ChainStatus{}, fmt.Errorf("%w: %v", ui.ErrUnavailable, err)
+		return ChainStatus{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	st := ui.ChainStatus{OK: rep.Problem == nil, Records: rep.Records, Head: rep.Last.String(), Verified: b.now()}
+	st := ChainStatus{OK: rep.Problem == nil, Records: rep.Records, Head: rep.Last.String(), Verified: b.now()}
 	if rep.Problem != nil {
 		st.FirstBad = rep.Problem.Seq
 		st.Problem = rep.Problem.String()
@@ -508,10 +509,10 @@ func (b *UIBackend) VerifyAuditChain(ctx context.Context, p *trust.Principal) (u
 	return st, nil
 }
 
-// ExportAudit implements ui.Backend.
-func (b *UIBackend) ExportAudit(ctx context.Context, p *trust.Principal, f ui.AuditFilter, emit func(ui.AuditRow) error) error {
+// ExportAudit implements Backend.
+func (b *GuardBackend) ExportAudit(ctx context.Context, p *trust.Principal, f AuditFilter, emit func(AuditRow) error) error {
 	if p == nil || p.Kind != trust.Compliance {
-		return ui.ErrForbidden
+		return ErrForbidden
 	}
 	if err := b.reviewer(ctx, p, f.Patient, "export&"+describeFilter(f)); err != nil {
 		return err
@@ -521,7 +522,7 @@ func (b *UIBackend) ExportAudit(ctx context.Context, p *trust.Principal, f ui.Au
 	for {
 		page, err := b.Audit.Search(ctx, af)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ui.ErrUnavailable, err)
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		for _, r := range page.Records {
 			if f.Organisation != "" && r.Actor.LegalEntity.ID != f.Organisation && r.Actor.PointOfCare.ID != f.Organisation {
@@ -538,11 +539,11 @@ func (b *UIBackend) ExportAudit(ctx context.Context, p *trust.Principal, f ui.Au
 	}
 }
 
-// CitizenAccessLog implements ui.Backend: accesses to the citizen's own
+// CitizenAccessLog implements Backend: accesses to the citizen's own
 // documents by others, without health workers' identity numbers.
-func (b *UIBackend) CitizenAccessLog(ctx context.Context, p *trust.Principal, f ui.AuditFilter) (*ui.AuditPage, error) {
+func (b *GuardBackend) CitizenAccessLog(ctx context.Context, p *trust.Principal, f AuditFilter) (*AuditPage, error) {
 	if p == nil || p.Kind != trust.Citizen || p.Subject == "" {
-		return nil, ui.ErrForbidden
+		return nil, ErrForbidden
 	}
 	if err := b.reviewer(ctx, p, p.Subject, "citizen"); err != nil {
 		return nil, err
@@ -553,9 +554,9 @@ func (b *UIBackend) CitizenAccessLog(ctx context.Context, p *trust.Principal, f 
 	af.Transactions = []string{audit.TxITI18, audit.TxITI43, audit.TxITI66, audit.TxITI67, audit.TxITI68, audit.TxUIList, audit.TxUIView}
 	page, err := b.Audit.Search(ctx, af)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ui.ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	out := &ui.AuditPage{Total: -1}
+	out := &AuditPage{Total: -1}
 	for _, r := range page.Records {
 		if r.Actor.Kind != audit.ActorHealthWorker || r.Outcome != audit.OutcomePermit {
 			continue
@@ -568,15 +569,15 @@ func (b *UIBackend) CitizenAccessLog(ctx context.Context, p *trust.Principal, f 
 	return out, nil
 }
 
-func uiCode(c audit.Code) ui.Code { return ui.Code{Code: c.Code, System: c.System, Display: c.Display} }
+func uiCode(c audit.Code) Code { return Code{Code: c.Code, System: c.System, Display: c.Display} }
 
 // RecordUIRefusal records a UI page request refused before it reached the
-// Backend (ui.Config.RecordRefusal).
-func (b *UIBackend) RecordUIRefusal(r *http.Request, p *trust.Principal, tx, reason string) error {
+// Backend (Config.RecordRefusal).
+func (b *GuardBackend) RecordUIRefusal(r *http.Request, p *trust.Principal, tx, reason string) error {
 	action := audit.ActionQuery
 	if tx == audit.TxUIView {
 		action = audit.ActionRead
 	}
-	c := access.Call{Principal: p, Transaction: tx, RequestID: RequestIDFrom(r.Context()), SourceIP: clientIP(r), UserAgent: r.UserAgent()}
+	c := access.Call{Principal: p, Transaction: tx, RequestID: gateway.RequestIDFrom(r.Context()), SourceIP: gateway.ClientIP(r), UserAgent: r.UserAgent()}
 	return b.Guard.RecordRefusal(r.Context(), c, action, "", "ui-session", reason)
 }

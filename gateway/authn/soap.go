@@ -1,4 +1,4 @@
-package gateway
+package authn
 
 import (
 	"context"
@@ -11,13 +11,12 @@ import (
 
 	"github.com/beevik/etree"
 
-	"pjd/gateway/access"
 	"pjd/gateway/soap"
 	"pjd/registry/oid"
 	"pjd/trust"
 )
 
-// SOAPAuth establishes who sends a SOAP request:
+// SOAP establishes who sends a SOAP request:
 //   - a person, by the XUA SAML assertion in the WS-Security header
 //     (consumers' ITI-18 / ITI-43), verified by SAML;
 //   - a system, by its verified TLS client certificate (mutual TLS): an
@@ -26,17 +25,17 @@ import (
 //   - in --dev only, any request from the loopback interface, as a system.
 //
 // Anything else is refused with a WS-Security fault.
-type SOAPAuth struct {
+type SOAP struct {
 	SAML *trust.SAMLVerifier // nil: XUA is not accepted
 	// DevLoopback accepts loopback requests without a credential.
 	DevLoopback bool
 }
 
-// errNoCredential: nothing identified the caller.
-var errNoCredential = errors.New("no credential: send an XUA assertion, use a client certificate, or call from loopback in --dev")
+// ErrNoCredential: nothing identified the caller.
+var ErrNoCredential = errors.New("no credential: send an XUA assertion, use a client certificate, or call from loopback in --dev")
 
 // Principal returns who sent req.
-func (a *SOAPAuth) Principal(ctx context.Context, req *soap.Request) (*trust.Principal, error) {
+func (a *SOAP) Principal(ctx context.Context, req *soap.Request) (*trust.Principal, error) {
 	if sec := req.Security(); sec != nil && hasAssertion(sec) {
 		if a.SAML == nil {
 			return nil, &trust.Error{Kind: trust.KindSAMLUntrustedCert, Description: "XUA assertions are not accepted by this endpoint"}
@@ -48,10 +47,10 @@ func (a *SOAPAuth) Principal(ctx context.Context, req *soap.Request) (*trust.Pri
 		return systemFromCert(r.TLS.VerifiedChains[0][0]), nil
 	}
 	if a.DevLoopback && isLoopback(r.RemoteAddr) {
-		return &trust.Principal{Kind: trust.System, Credential: access.CredentialDevLoopback,
+		return &trust.Principal{Kind: trust.System, Credential: trust.CredentialDevLoopback,
 			Client: trust.Client{ID: "dev-loopback", Name: "local source (pjd serve --dev)"}}, nil
 	}
-	return nil, errNoCredential
+	return nil, ErrNoCredential
 }
 
 // hasAssertion reports whether a wsse:Security header carries a SAML 2.0

@@ -1,4 +1,4 @@
-package gateway
+package mhd
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"pjd/gateway/fhir"
-	"pjd/gateway/mhd"
 	"pjd/registry"
 	"pjd/trust"
 )
@@ -17,7 +16,7 @@ import (
 // provide is ITI-65 Provide Document Bundle: the transaction Bundle becomes
 // a submission and its documents, which go the same way as ITI-41 — the
 // repository stores them while hashing, then registers.
-func (m *MHD) provide(w http.ResponseWriter, r *http.Request) {
+func (m *Endpoints) provide(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, err := m.Tokens.VerifyRequest(ctx, r, trust.Requirement{Scopes: scopesCreate, HTU: m.BaseURL + r.URL.Path})
 	if err != nil {
@@ -33,7 +32,7 @@ func (m *MHD) provide(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 {
 		limit = 64 << 20
 	}
-	pr, err := mhd.ParseProvideBundle(http.MaxBytesReader(w, r.Body, limit+1), limit)
+	pr, err := ParseProvideBundle(http.MaxBytesReader(w, r.Body, limit+1), limit)
 	if err != nil {
 		var e *fhir.Error
 		if errors.As(err, &e) {
@@ -68,7 +67,7 @@ func (m *MHD) provide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.Metrics.Transaction("ITI-65", "Success")
-	fhir.Write(w, http.StatusOK, mhd.ProvideResponse(pr, assigned, m.renderOptions()), false)
+	fhir.Write(w, http.StatusOK, ProvideResponse(pr, assigned, m.renderOptions()), false)
 }
 
 // assignUUIDs gives every object of sub whose id is not already a

@@ -1,4 +1,4 @@
-package gateway
+package mhd
 
 import (
 	"bytes"
@@ -13,36 +13,32 @@ import (
 	"strconv"
 	"strings"
 
+	"pjd/gateway"
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
+	"pjd/gateway/authn"
 	"pjd/gateway/fhir"
-	"pjd/gateway/mhd"
 	"pjd/registry"
 	"pjd/trust"
 )
 
-// TokenVerifier verifies a HelseID DPoP request (trust.Verifier).
-type TokenVerifier interface {
-	VerifyRequest(ctx context.Context, r *http.Request, req trust.Requirement) (*trust.Principal, error)
-}
-
-// MHD serves the FHIR R4 MHD endpoints: ITI-67 and ITI-66 searches, ITI-68
+// Endpoints serves the FHIR R4 MHD endpoints: ITI-67 and ITI-66 searches, ITI-68
 // reads and ITI-65 provide. Each request is authenticated with a HelseID
 // DPoP token (and, for health workers, the attestation) and goes through
 // the access Guard.
-type MHD struct {
+type Endpoints struct {
 	Guard   *access.Guard
-	Tokens  TokenVerifier
-	Pager   *mhd.Pager
+	Tokens  authn.TokenVerifier
+	Pager   *Pager
 	BaseURL string // public base URL, no trailing slash
 	// MaxProvide bounds an ITI-65 request body.
 	MaxProvide int64
 	Log        *slog.Logger
-	Metrics    Metrics
+	Metrics    gateway.Metrics
 }
 
 // Routes mounts the MHD endpoints on s.
-func (m *MHD) Routes(s *Server) {
+func (m *Endpoints) Routes(s *gateway.Server) {
 	s.Handle("GET /fhir/R4/DocumentReference", http.HandlerFunc(m.findDocuments))
 	s.Handle("POST /fhir/R4/DocumentReference/_search", http.HandlerFunc(m.findDocuments))
 	s.Handle("GET /fhir/R4/List", http.HandlerFunc(m.findLists))
@@ -59,7 +55,7 @@ var (
 	scopesCreate = []string{trust.ScopeRegister}
 )
 
-func (m *MHD) call(r *http.Request, p *trust.Principal, tx string) access.Call {
+func (m *Endpoints) call(r *http.Request, p *trust.Principal, tx string) access.Call {
 	q := r.URL.RawQuery
 	if r.Method == http.MethodPost && r.PostForm != nil {
 		q = r.PostForm.Encode()
@@ -68,9 +64,9 @@ func (m *MHD) call(r *http.Request, p *trust.Principal, tx string) access.Call {
 		Principal:   p,
 		Transaction: tx,
 		Query:       redactQuery(q),
-		RequestID:   RequestIDFrom(r.Context()),
-		EventID:     r.Header.Get(mhd.HeaderEventID),
-		SourceIP:    clientIP(r),
+		RequestID:   gateway.RequestIDFrom(r.Context()),
+		EventID:     r.Header.Get(HeaderEventID),
+		SourceIP:    gateway.ClientIP(r),
 		UserAgent:   r.UserAgent(),
 	}
 }
@@ -85,7 +81,7 @@ func redactQuery(q string) string {
 
 // authenticate verifies the request's token for scopes, answering 401/403
 // (with WWW-Authenticate) and recording the refusal when it fails.
-func (m *MHD) authenticate(w http.ResponseWriter, r *http.Request, tx string, action audit.Action, scopes []string) (*trust.Principal, bool) {
+func (m *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, tx string, action audit.Action, scopes []string) (*trust.Principal, bool) {
 	p, err := m.Tokens.VerifyRequest(r.Context(), r, trust.Requirement{Scopes: scopes, HTU: m.BaseURL + r.URL.Path})
 	if err == nil {
 		return p, true
@@ -93,7 +89,7 @@ func (m *MHD) authenticate(w http.ResponseWriter, r *http.Request, tx string, ac
 	m.Log.WarnContext(r.Context(), "MHD request refused: credential not accepted", "err", err)
 	patient := headerPatient(r)
 	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, nil, tx), action, patient, "authentication", trust.Description(err)); aerr != nil {
-		fhir.WriteTransient(w, RetryAfter, "the access log is unavailable; try again later")
+		fhir.WriteTransient(w, gateway.RetryAfter, "the access log is unavailable; try again later")
 		return nil, false
 	}
 	writeAuthError(w, err, scopes[0])
@@ -106,7 +102,7 @@ func (m *MHD) authenticate(w http.ResponseWriter, r *http.Request, tx string, ac
 func writeAuthError(w http.ResponseWriter, err error, scope string) {
 	status := trust.HTTPStatus(err)
 	if status == http.StatusServiceUnavailable {
-		fhir.WriteTransient(w, RetryAfter, trust.Description(err))
+		fhir.WriteTransient(w, gateway.RetryAfter, trust.Description(err))
 		return
 	}
 	if h := trust.WWWAuthenticate(err, scope); h != "" {
@@ -116,7 +112,7 @@ func writeAuthError(w http.ResponseWriter, err error, scope string) {
 }
 
 // guardError answers an error from the Guard.
-func (m *MHD) guardError(w http.ResponseWriter, r *http.Request, err error) {
+func (m *Endpoints) guardError(w http.ResponseWriter, r *http.Request, err error) {
 	var d *access.Denied
 	switch {
 	case errors.As(err, &d) && d.Conceal, errors.Is(err, access.ErrNotFound):
@@ -125,23 +121,22 @@ func (m *MHD) guardError(w http.ResponseWriter, r *http.Request, err error) {
 		fhir.WriteError(w, fhir.Forbidden("access denied by policy (%s)", d.Rule))
 	case errors.Is(err, access.ErrAudit):
 		m.Log.WarnContext(r.Context(), "MHD request failed: the audit log is unavailable", "err", err)
-		fhir.WriteTransient(w, RetryAfter, "the access log is unavailable, so nothing can be returned; try again later")
+		fhir.WriteTransient(w, gateway.RetryAfter, "the access log is unavailable, so nothing can be returned; try again later")
 	case access.Unavailable(err):
 		m.Log.WarnContext(r.Context(), "MHD request failed: a dependency is unavailable", "err", err)
-		fhir.WriteTransient(w, RetryAfter, "the service is temporarily unavailable; try again later")
-	case clientGone(r, err):
+		fhir.WriteTransient(w, gateway.RetryAfter, "the service is temporarily unavailable; try again later")
+	case gateway.ClientGone(r, err):
 		m.Log.InfoContext(r.Context(), "MHD request cancelled by the client", "err", err)
-		fhir.WriteTransient(w, RetryAfter, "the request was cancelled")
+		fhir.WriteTransient(w, gateway.RetryAfter, "the request was cancelled")
 	case errors.Is(err, access.ErrTooMany):
 		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueTooCostly, "", "the search matches too many documents; narrow it"))
-	case errors.Is(err, context.DeadlineExceeded) && errors.Is(context.Cause(r.Context()), ErrRequestTimeout):
+	case errors.Is(err, context.DeadlineExceeded) && errors.Is(context.Cause(r.Context()), gateway.ErrRequestTimeout):
 		// The request's deadline (Limits.RequestTimeout) passed: a
 		// dependency is slow. Transient, and nothing was returned.
 		m.Log.WarnContext(r.Context(), "MHD request timed out", "err", err)
-		w.Header().Set("Retry-After", retryAfter)
-		fhir.WriteError(w, fhir.NewError(http.StatusServiceUnavailable, fhir.IssueTransient, "", "the service did not answer in time; try again later"))
+		fhir.WriteTransient(w, gateway.BusyRetryAfter, "the service did not answer in time; try again later")
 	default:
-		if e := mhd.FromRegistryErrors(err); e != nil && e.Status != http.StatusInternalServerError {
+		if e := FromRegistryErrors(err); e != nil && e.Status != http.StatusInternalServerError {
 			fhir.WriteError(w, e)
 			return
 		}
@@ -150,12 +145,12 @@ func (m *MHD) guardError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func (m *MHD) renderOptions() mhd.RenderOptions {
-	return mhd.RenderOptions{BaseURL: m.BaseURL, Display: m.Guard.DisplayFunc()}
+func (m *Endpoints) renderOptions() RenderOptions {
+	return RenderOptions{BaseURL: m.BaseURL, Display: m.Guard.DisplayFunc()}
 }
 
 // findDocuments is ITI-67 Find Document References.
-func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
+func (m *Endpoints) findDocuments(w http.ResponseWriter, r *http.Request) {
 	p, ok := m.authenticate(w, r, audit.TxITI67, audit.ActionQuery, scopesSearch)
 	if !ok {
 		return
@@ -164,7 +159,7 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, "", "the request body is not a valid form"))
 		return
 	}
-	s, err := mhd.ParseDocumentSearch(r.Form, r.Header)
+	s, err := ParseDocumentSearch(r.Form, r.Header)
 	if err == nil {
 		err = s.Resume(m.Pager)
 	}
@@ -183,7 +178,7 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 		Page: func(docs []*registry.DocumentEntry) []*registry.DocumentEntry {
 			// Newest first, and stable, so pages do not shift between requests.
 			slices.SortStableFunc(docs, func(a, b *registry.DocumentEntry) int {
-				if c := cmp.Compare(normDTM(b.CreationTime), normDTM(a.CreationTime)); c != 0 {
+				if c := cmp.Compare(sortDTM(b.CreationTime), sortDTM(a.CreationTime)); c != 0 {
 					return c
 				}
 				return cmp.Compare(a.UniqueID, b.UniqueID)
@@ -195,10 +190,10 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 		Render: func(res *access.FindResult) ([]byte, error) {
 			entries := make([]fhir.Resource, 0, len(res.Documents))
 			for _, d := range res.Documents {
-				entries = append(entries, fhir.R(mhd.DocumentReferenceFrom(d, res.Associations, opts)))
+				entries = append(entries, fhir.R(DocumentReferenceFrom(d, res.Associations, opts)))
 			}
 			self, next := s.Links(m.Pager, m.BaseURL, res.Total)
-			b := mhd.SearchSet(entries, res.Total, self, next)
+			b := SearchSet(entries, res.Total, self, next)
 			if codes := emergencyCodes(res.Flags); len(codes) > 0 {
 				if b.Meta == nil {
 					b.Meta = &fhir.Meta{}
@@ -221,7 +216,7 @@ func (m *MHD) findDocuments(w http.ResponseWriter, r *http.Request) {
 	if codes := emergencyCodes(res.Flags); len(codes) > 0 {
 		w.Header().Set("NHN-Emergency-Access", strings.Join(codes, ","))
 	}
-	w.Header().Set(mhd.HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
+	w.Header().Set(HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
 	fhir.WriteBody(w, http.StatusOK, res.Rendered)
 	m.Metrics.Transaction("ITI-67", "Success")
 }
@@ -240,7 +235,8 @@ func emergencyCodes(f audit.Flags) []string {
 	return codes
 }
 
-func normDTM(s string) string {
+// sortDTM is s normalised for sorting (as it is when it does not parse).
+func sortDTM(s string) string {
 	if n, err := registry.NormalizeDTM(s); err == nil {
 		return n
 	}
@@ -252,17 +248,17 @@ func normDTM(s string) string {
 // an unchecked header must not go into an audit record (where a value
 // the record refuses would turn a 400 or 401 into a 503).
 func headerPatient(r *http.Request) string {
-	if p := r.Header.Get(mhd.HeaderPatientNIN); trust.ValidNIN(p) {
+	if p := r.Header.Get(HeaderPatientNIN); trust.ValidNIN(p) {
 		return p
 	}
 	return ""
 }
 
 // badRequest answers (and records) a request with invalid parameters.
-func (m *MHD) badRequest(w http.ResponseWriter, r *http.Request, p *trust.Principal, tx string, err error) {
+func (m *Endpoints) badRequest(w http.ResponseWriter, r *http.Request, p *trust.Principal, tx string, err error) {
 	patient := headerPatient(r)
 	if aerr := m.Guard.RecordRefusal(r.Context(), m.call(r, p, tx), audit.ActionQuery, patient, "invalid-request", "the request's parameters were rejected"); aerr != nil {
-		fhir.WriteTransient(w, RetryAfter, "the access log is unavailable; try again later")
+		fhir.WriteTransient(w, gateway.RetryAfter, "the access log is unavailable; try again later")
 		return
 	}
 	var e *fhir.Error
@@ -274,7 +270,7 @@ func (m *MHD) badRequest(w http.ResponseWriter, r *http.Request, p *trust.Princi
 }
 
 // findLists is ITI-66 Find Document Lists.
-func (m *MHD) findLists(w http.ResponseWriter, r *http.Request) {
+func (m *Endpoints) findLists(w http.ResponseWriter, r *http.Request) {
 	p, ok := m.authenticate(w, r, audit.TxITI66, audit.ActionQuery, scopesSearch)
 	if !ok {
 		return
@@ -283,7 +279,7 @@ func (m *MHD) findLists(w http.ResponseWriter, r *http.Request) {
 		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, "", "the request body is not a valid form"))
 		return
 	}
-	s, err := mhd.ParseListSearch(r.Form, r.Header)
+	s, err := ParseListSearch(r.Form, r.Header)
 	if err == nil {
 		err = s.Resume(m.Pager)
 	}
@@ -317,40 +313,40 @@ func (m *MHD) findLists(w http.ResponseWriter, r *http.Request) {
 	for _, f := range res.Folders {
 		folderIDs[f.ID] = true
 	}
-	kind := func(id string) mhd.MemberKind {
+	kind := func(id string) MemberKind {
 		switch {
 		case res.Documents[id]:
-			return mhd.MemberDocument
+			return MemberDocument
 		case folderIDs[id]:
-			return mhd.MemberFolder
+			return MemberFolder
 		}
-		return mhd.MemberOther
+		return MemberOther
 	}
 	opts := m.renderOptions()
 	var lists []fhir.Resource
 	for _, ss := range res.SubmissionSets {
-		lists = append(lists, fhir.R(mhd.ListFromSubmissionSet(ss, mhd.Members(ss.ID, res.Members, kind), opts)))
+		lists = append(lists, fhir.R(ListFromSubmissionSet(ss, Members(ss.ID, res.Members, kind), opts)))
 	}
 	for _, f := range res.Folders {
-		lists = append(lists, fhir.R(mhd.ListFromFolder(f, mhd.Members(f.ID, res.Members, kind), opts)))
+		lists = append(lists, fhir.R(ListFromFolder(f, Members(f.ID, res.Members, kind), opts)))
 	}
 	from, to := s.PageBounds(len(lists))
 	self, next := s.Links(m.Pager, m.BaseURL, len(lists))
-	w.Header().Set(mhd.HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
+	w.Header().Set(HeaderNorsCount, strconv.Itoa(res.HiddenNORS))
 	m.Metrics.Transaction("ITI-66", "Success")
-	fhir.Write(w, http.StatusOK, mhd.SearchSet(lists[from:to], len(lists), self, next), s.Pretty)
+	fhir.Write(w, http.StatusOK, SearchSet(lists[from:to], len(lists), self, next), s.Pretty)
 }
 
 // retrieve is ITI-68 Retrieve Document.
-func (m *MHD) retrieve(w http.ResponseWriter, r *http.Request) {
+func (m *Endpoints) retrieve(w http.ResponseWriter, r *http.Request) {
 	p, ok := m.authenticate(w, r, audit.TxITI68, audit.ActionRead, scopesRead)
 	if !ok {
 		return
 	}
-	repoID, uid, err := mhd.ParseRetrieveQuery(r.URL.Query())
-	if err == nil && len(r.Header.Values(mhd.HeaderPatientNIN)) > 0 && headerPatient(r) == "" {
-		err = fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, mhd.HeaderPatientNIN,
-			"header %s: not a valid national identity number", mhd.HeaderPatientNIN)
+	repoID, uid, err := ParseRetrieveQuery(r.URL.Query())
+	if err == nil && len(r.Header.Values(HeaderPatientNIN)) > 0 && headerPatient(r) == "" {
+		err = fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, HeaderPatientNIN,
+			"header %s: not a valid national identity number", HeaderPatientNIN)
 	}
 	if err != nil {
 		m.badRequest(w, r, p, audit.TxITI68, err)
@@ -370,16 +366,16 @@ func (m *MHD) retrieve(w http.ResponseWriter, r *http.Request) {
 // metadata, Content-Length, an ETag of its hash (If-None-Match → 304). A
 // stream that breaks midway aborts the response so the client cannot take
 // a truncated document for a whole one, and is recorded. Whatever type the
-// source declared, the document is sandboxed (DocumentCSP) and never
+// source declared, the document is sandboxed (gateway.DocumentCSP) and never
 // sniffed: an HTML or SVG document opened from its URL runs nothing in
 // pjd's origin.
 func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call access.Call, doc *access.Document, log *slog.Logger, inline bool) {
 	d := doc.Entry
-	etag := mhd.DocumentETag(d.Hash)
+	etag := DocumentETag(d.Hash)
 	h := w.Header()
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", DocumentCSP)
+	h.Set("Content-Security-Policy", gateway.DocumentCSP)
 	if doc.Flags.BTG || doc.Flags.ETREAT {
 		h.Set("NHN-Emergency-Access", map[bool]string{true: "BTG", false: "ETREAT"}[doc.Flags.BTG])
 	}
@@ -399,8 +395,8 @@ func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call
 		switch {
 		case access.Unavailable(err):
 			log.WarnContext(r.Context(), "opening document failed: storage unavailable", "err", err)
-			fhir.WriteTransient(w, RetryAfter, "the document store is temporarily unavailable; try again later")
-		case clientGone(r, err):
+			fhir.WriteTransient(w, gateway.RetryAfter, "the document store is temporarily unavailable; try again later")
+		case gateway.ClientGone(r, err):
 			log.InfoContext(r.Context(), "opening document cancelled by the client", "err", err)
 		default:
 			log.ErrorContext(r.Context(), "opening document failed after it was authorized", "err", err)

@@ -1,4 +1,4 @@
-package audit_test
+package auditapi_test
 
 import (
 	"context"
@@ -7,14 +7,26 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"pjd/gateway/audit"
 	"pjd/gateway/audit/audittest"
 	"pjd/gateway/audit/sqlaudit"
+	"pjd/gateway/auditapi"
 	"pjd/gateway/fhir"
 )
+
+func openStore(t *testing.T) *sqlaudit.Store {
+	t.Helper()
+	s, err := sqlaudit.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pjd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
 
 // authError is how a trust layer reports a refused credential.
 type authError struct{ status int }
@@ -22,6 +34,11 @@ type authError struct{ status int }
 func (e authError) Error() string           { return "token expired (detail for the server log only)" }
 func (e authError) HTTPStatus() int         { return e.status }
 func (e authError) WWWAuthenticate() string { return `DPoP error="invalid_token"` }
+
+var (
+	compliance = audit.Viewer{Kind: audit.ViewerCompliance, PID: audittest.OfficerPID, Name: "Kontroll Kari"}
+	citizenA   = audit.Viewer{Kind: audit.ViewerCitizen, PID: audittest.PatientA, Name: "Pasient A"}
+)
 
 // viewers is the test's stand-in for the gateway's trust layer: the
 // X-Test-Viewer header names an already-authenticated caller.
@@ -83,7 +100,7 @@ func newReviewEnv(t *testing.T, searcher func(*sqlaudit.Store) audit.Searcher, l
 	env.srv = httptest.NewServer(mux)
 	t.Cleanup(env.srv.Close)
 	env.base = env.srv.URL + "/fhir/R4"
-	h, err := audit.NewHandler(audit.HandlerConfig{
+	h, err := auditapi.NewHandler(auditapi.HandlerConfig{
 		Searcher: search, Authenticate: viewers, Log: l, BaseURL: env.base, Site: "pjd.test",
 	})
 	if err != nil {
@@ -309,7 +326,7 @@ func TestReviewRefusals(t *testing.T) {
 		}
 		rules[r.Rule]++
 	}
-	if rules[audit.RuleUnauthenticated] != 2 || rules[audit.RuleForbidden] != 3 || rules[audit.RuleBadRequest] != 4 {
+	if rules[auditapi.RuleUnauthenticated] != 2 || rules[auditapi.RuleForbidden] != 3 || rules[auditapi.RuleBadRequest] != 4 {
 		t.Errorf("rules recorded: %v", rules)
 	}
 }
@@ -327,7 +344,7 @@ func TestReviewSearchIsAuditedBeforeResults(t *testing.T) {
 	}
 	rec := p.Records[0]
 	want, _ := url.Parse(q)
-	if rec.Actor.PID != audittest.OfficerPID || rec.Rule != audit.RuleReviewCompliance || rec.PatientID != audittest.PatientA ||
+	if rec.Actor.PID != audittest.OfficerPID || rec.Rule != auditapi.RuleReviewCompliance || rec.PatientID != audittest.PatientA ||
 		rec.Query != want.RawQuery || rec.RequestID != "review-compliance" || rec.Outcome != audit.OutcomePermit {
 		t.Fatalf("AUDIT-SEARCH record %+v", rec)
 	}
@@ -375,10 +392,10 @@ func TestReviewSearchFailureLeaksNothing(t *testing.T) {
 }
 
 func TestNewHandlerNeedsItsParts(t *testing.T) {
-	if _, err := audit.NewHandler(audit.HandlerConfig{Searcher: openStore(t), Authenticate: viewers}); err == nil {
+	if _, err := auditapi.NewHandler(auditapi.HandlerConfig{Searcher: openStore(t), Authenticate: viewers}); err == nil {
 		t.Fatal("a handler without an audit logger was built")
 	}
-	if _, err := audit.NewHandler(audit.HandlerConfig{Searcher: openStore(t), Log: nopLogger{}}); err == nil {
+	if _, err := auditapi.NewHandler(auditapi.HandlerConfig{Searcher: openStore(t), Log: nopLogger{}}); err == nil {
 		t.Fatal("a handler without authentication was built")
 	}
 }

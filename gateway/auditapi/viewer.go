@@ -1,10 +1,11 @@
-package gateway
+package auditapi
 
 import (
 	"net/http"
 	"time"
 
 	"pjd/gateway/audit"
+	"pjd/gateway/authn"
 	"pjd/trust"
 	"pjd/trust/policy"
 )
@@ -24,7 +25,7 @@ func (e *viewerError) AuditReason() string     { return e.msg }
 // AuditViewer authenticates callers of GET /fhir/R4/AuditEvent: a
 // compliance officer (the audit scope) or a citizen (the citizen scope,
 // their own log only), each permitted by policy.
-func AuditViewer(v TokenVerifier, pol *policy.Policy, publicURL string) func(r *http.Request) (audit.Viewer, error) {
+func AuditViewer(v authn.TokenVerifier, pol *policy.Policy, publicURL string) func(r *http.Request) (audit.Viewer, error) {
 	scopes := []string{trust.ScopeAudit, trust.ScopeCitizen}
 	return func(r *http.Request) (audit.Viewer, error) {
 		p, err := v.VerifyRequest(r.Context(), r, trust.Requirement{Scopes: scopes, HTU: publicURL + r.URL.Path})
