@@ -412,13 +412,26 @@ func (v *validation) association(a *Association) {
 }
 
 // stateless runs every check that needs only the submission and the
-// patient checker. It returns an internal error only when the checker
-// could not decide.
+// patient checker: each object on its own, then the checks across them
+// (ids, uniqueIds, one patient), then whether the registry knows the
+// patients. It returns an internal error only when the checker could not
+// decide.
 func (r *Registry) stateless(ctx context.Context, sub *Submission) (*validation, error) {
 	v := &validation{}
-	vs := r.valueSets
-	ss := sub.SubmissionSet
-	if ss == nil {
+	v.objects(r.valueSets, sub)
+	members := membersOf(sub)
+	v.entryUUIDs(members)
+	v.uniqueIDs(members)
+	v.onePatient(sub.SubmissionSet, members)
+	if err := r.knownPatients(ctx, v, members); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// objects checks each object of sub on its own.
+func (v *validation) objects(vs *ValueSets, sub *Submission) {
+	if ss := sub.SubmissionSet; ss == nil {
 		v.meta("the submission has no SubmissionSet (exactly one is required)")
 	} else {
 		v.submissionSet(vs, ss)
@@ -448,90 +461,99 @@ func (r *Registry) stateless(ctx context.Context, sub *Submission) (*validation,
 		v.association(a)
 		v.text(label(kindAssociation, a.ID), a)
 	}
+}
 
-	// entryUUIDs unique and well formed (IPF UUID_NOT_UNIQUE, default code).
-	ids := map[string]string{}
-	checkID := func(kind, id string) {
-		if id == "" {
-			v.meta("a %s has no id", kind)
-			return
-		}
-		if strings.HasPrefix(id, "urn:uuid:") && !isUUIDURN(id) {
-			v.meta("%s: id is not urn:uuid: followed by a UUID", label(kind, id))
-		}
-		if prev, dup := ids[id]; dup {
-			v.meta("id %s is used by a %s and a %s", id, prev, kind)
-			return
-		}
-		ids[id] = kind
-	}
-	if ss != nil {
-		checkID("SubmissionSet", ss.ID)
+// member is one object of a submission as the checks across objects see
+// it. An Association has no uniqueId and no patient.
+type member struct {
+	kind, id, uniqueID, patientID string
+}
+
+// membersOf lists the objects of sub that are there (not nil): the
+// SubmissionSet, then Folders, DocumentEntries and Associations in their
+// order, which is the order their errors are reported in.
+func membersOf(sub *Submission) []member {
+	var out []member
+	if ss := sub.SubmissionSet; ss != nil {
+		out = append(out, member{kindSubmissionSet, ss.ID, ss.UniqueID, ss.PatientID})
 	}
 	for _, f := range sub.Folders {
 		if f != nil {
-			checkID("Folder", f.ID)
+			out = append(out, member{kindFolder, f.ID, f.UniqueID, f.PatientID})
 		}
 	}
 	for _, d := range sub.Documents {
 		if d != nil {
-			checkID("DocumentEntry", d.ID)
+			out = append(out, member{kindDocument, d.ID, d.UniqueID, d.PatientID})
 		}
 	}
 	for _, a := range sub.Associations {
 		if a != nil {
-			checkID("Association", a.ID)
+			out = append(out, member{kind: kindAssociation, id: a.ID})
 		}
 	}
+	return out
+}
 
-	// uniqueIds unique in the message (IPF UNIQUE_ID_NOT_UNIQUE →
-	// XDSRegistryDuplicateUniqueIdInMessage; NIST uses the metadata error).
+// entryUUIDs: every object has an id, unique in the submission, and a
+// urn:uuid: id is a UUID (IPF UUID_NOT_UNIQUE, default code).
+func (v *validation) entryUUIDs(members []member) {
+	ids := map[string]string{}
+	for _, m := range members {
+		if m.id == "" {
+			v.meta("a %s has no id", m.kind)
+			continue
+		}
+		if strings.HasPrefix(m.id, "urn:uuid:") && !isUUIDURN(m.id) {
+			v.meta("%s: id is not urn:uuid: followed by a UUID", label(m.kind, m.id))
+		}
+		if prev, dup := ids[m.id]; dup {
+			v.meta("id %s is used by a %s and a %s", m.id, prev, m.kind)
+			continue
+		}
+		ids[m.id] = m.kind
+	}
+}
+
+// uniqueIDs: uniqueIds are unique in the message (IPF UNIQUE_ID_NOT_UNIQUE
+// → XDSRegistryDuplicateUniqueIdInMessage; NIST uses the metadata error).
+func (v *validation) uniqueIDs(members []member) {
 	uids := map[string]string{}
-	checkUID := func(kind, id, uid string) {
-		if uid == "" {
-			return
+	for _, m := range members {
+		if m.uniqueID == "" {
+			continue
 		}
-		if prev, dup := uids[uid]; dup {
-			v.add(ErrCodeRegistryDuplicateUniqueIDInMessage, "uniqueId %s is used by %s and %s", uid, prev, label(kind, id))
-			return
+		if prev, dup := uids[m.uniqueID]; dup {
+			v.add(ErrCodeRegistryDuplicateUniqueIDInMessage, "uniqueId %s is used by %s and %s", m.uniqueID, prev, label(m.kind, m.id))
+			continue
 		}
-		uids[uid] = label(kind, id)
+		uids[m.uniqueID] = label(m.kind, m.id)
 	}
-	if ss != nil {
-		checkUID("SubmissionSet", ss.ID, ss.UniqueID)
-	}
-	for _, f := range sub.Folders {
-		if f != nil {
-			checkUID("Folder", f.ID, f.UniqueID)
-		}
-	}
-	for _, d := range sub.Documents {
-		if d != nil {
-			checkUID("DocumentEntry", d.ID, d.UniqueID)
-		}
-	}
+}
 
-	// One patient: every DocumentEntry and Folder has the SubmissionSet's
-	// patientId (IPF DOC_ENTRY_PATIENT_ID_WRONG / FOLDER_PATIENT_ID_WRONG,
-	// NIST PatientId.java).
-	if ss != nil && ss.PatientID != "" {
-		for _, f := range sub.Folders {
-			if f != nil && f.PatientID != "" && f.PatientID != ss.PatientID {
-				v.add(ErrCodePatientIDDoesNotMatch, "%s has patientId %s but the SubmissionSet has %s", label("Folder", f.ID), f.PatientID, ss.PatientID)
-			}
-		}
-		for _, d := range sub.Documents {
-			if d != nil && d.PatientID != "" && d.PatientID != ss.PatientID {
-				v.add(ErrCodePatientIDDoesNotMatch, "%s has patientId %s but the SubmissionSet has %s", label("DocumentEntry", d.ID), d.PatientID, ss.PatientID)
-			}
+// onePatient: every DocumentEntry and Folder has the SubmissionSet's
+// patientId (IPF DOC_ENTRY_PATIENT_ID_WRONG / FOLDER_PATIENT_ID_WRONG,
+// NIST PatientId.java).
+func (v *validation) onePatient(ss *SubmissionSet, members []member) {
+	if ss == nil || ss.PatientID == "" {
+		return
+	}
+	for _, m := range members {
+		if m.kind != kindSubmissionSet && m.patientID != "" && m.patientID != ss.PatientID {
+			v.add(ErrCodePatientIDDoesNotMatch, "%s has patientId %s but the SubmissionSet has %s", label(m.kind, m.id), m.patientID, ss.PatientID)
 		}
 	}
+}
 
-	// Known patients: each distinct well-formed patientId once.
+// knownPatients asks the patient checker about each distinct well-formed
+// patientId once. It returns an error only when the checker could not
+// decide.
+func (r *Registry) knownPatients(ctx context.Context, v *validation, members []member) error {
 	checked := map[string]bool{}
-	check := func(pid string) error {
+	for _, m := range members {
+		pid := m.patientID
 		if pid == "" || checked[pid] || CheckPatientIDFormat(pid) != nil {
-			return nil
+			continue
 		}
 		checked[pid] = true
 		err := r.patients.CheckPatientID(ctx, pid)
@@ -542,28 +564,8 @@ func (r *Registry) stateless(ctx context.Context, sub *Submission) (*validation,
 		default:
 			return fmt.Errorf("registry: checking patient id: %w", err)
 		}
-		return nil
 	}
-	if ss != nil {
-		if err := check(ss.PatientID); err != nil {
-			return nil, err
-		}
-	}
-	for _, f := range sub.Folders {
-		if f != nil {
-			if err := check(f.PatientID); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, d := range sub.Documents {
-		if d != nil {
-			if err := check(d.PatientID); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return v, nil
+	return nil
 }
 
 // text rejects strings that are not valid UTF-8 or hold a NUL byte (or
