@@ -13,6 +13,13 @@ import (
 	"pjd/trust/policy"
 )
 
+// The rule and reason of the audit record of a system principal's query
+// or retrieval.
+const (
+	ruleSystem   = "system-credential"
+	reasonSystem = "Permitted: system credential for a source or role-to-role call."
+)
+
 // patientParams are the stored-query parameters that name the patient.
 var patientParams = []string{
 	registry.ParamDocumentEntryPatientID, registry.ParamSubmissionSetPatientID,
@@ -41,37 +48,46 @@ func queryPatient(q *registry.Query) string {
 // principal's query runs unfiltered. Either way the query is audited
 // before the result is returned, and so is a query the registry rejects.
 func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry.QueryResult, error) {
-	p := c.Principal
-	if isSystem(p) {
-		res, err := g.reg.Query(ctx, q)
-		if err != nil {
-			return nil, g.queryRejected(ctx, c, q, err)
-		}
-		r := g.record(c, audit.ActionQuery)
-		r.Outcome = audit.OutcomePermit
-		r.Rule = "system-credential"
-		r.Reason = "Permitted: system credential for a source or role-to-role call."
-		r.PatientID = queryPatient(q)
-		for _, d := range res.Documents {
-			r.Documents = append(r.Documents, auditDocument(d, audit.DocReturned))
-			if r.PatientID == "" {
-				r.PatientID = patientNumber(d.PatientID)
-			}
-		}
-		for _, id := range res.Refs {
-			r.Documents = append(r.Documents, audit.Document{UniqueID: id, Disposition: audit.DocReturned})
-		}
-		if err := g.commit(ctx, r); err != nil {
-			return nil, err
-		}
-		return res, nil
+	if isSystem(c.Principal) {
+		return g.systemQuery(ctx, c, q)
 	}
+	return g.personQuery(ctx, c, q)
+}
 
-	// A person (or a principal that only claims to be a system: decide
-	// refuses it). Refuse early what policy refuses regardless of data.
+// systemQuery runs a system principal's query as it is, audited as that
+// system.
+func (g *Guard) systemQuery(ctx context.Context, c Call, q *registry.Query) (*registry.QueryResult, error) {
+	res, err := g.reg.Query(ctx, q)
+	if err != nil {
+		return nil, g.queryRejected(ctx, c, q, err)
+	}
+	r := g.record(c, audit.ActionQuery)
+	r.Outcome = audit.OutcomePermit
+	r.Rule, r.Reason = ruleSystem, reasonSystem
+	r.PatientID = queryPatient(q)
+	for _, d := range res.Documents {
+		r.Documents = append(r.Documents, auditDocument(d, audit.DocReturned))
+		if r.PatientID == "" {
+			r.PatientID = patientNumber(d.PatientID)
+		}
+	}
+	for _, id := range res.Refs {
+		r.Documents = append(r.Documents, audit.Document{UniqueID: id, Disposition: audit.DocReturned})
+	}
+	if err := g.commit(ctx, r); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// personQuery runs a person's query (or that of a principal that only
+// claims to be a system: decide refuses it): refused early when policy
+// refuses regardless of data, else run as LeafClass, decided on the
+// documents found, audited, and answered without what policy hides.
+func (g *Guard) personQuery(ctx context.Context, c Call, q *registry.Query) (*registry.QueryResult, error) {
 	patient := queryPatient(q)
 	if patient == "" {
-		patient = impliedPatient(p)
+		patient = impliedPatient(c.Principal)
 	}
 	if patient != "" {
 		pre, err := g.decide(ctx, c, policy.ActionFind, patient, nil)
@@ -88,20 +104,8 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 	if err != nil {
 		return nil, g.queryRejected(ctx, c, q, err)
 	}
-	for _, d := range res.Documents {
-		if patient == "" {
-			patient = patientNumber(d.PatientID)
-		}
-	}
-	for _, s := range res.SubmissionSets {
-		if patient == "" {
-			patient = patientNumber(s.PatientID)
-		}
-	}
-	for _, f := range res.Folders {
-		if patient == "" {
-			patient = patientNumber(f.PatientID)
-		}
+	if patient == "" {
+		patient = resultPatient(res)
 	}
 	dec, err := g.decide(ctx, c, policy.ActionFind, patient, res.Documents)
 	if err != nil {
@@ -110,6 +114,18 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 	if !dec.Permitted() {
 		return g.queryDenied(ctx, c, q, patient, dec, res.Documents)
 	}
+	out, r := g.permittedQuery(c, q, res, dec, patient)
+	if err := g.commit(ctx, r); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// permittedQuery is the answer to a permitted query and its audit record:
+// the documents policy lets the principal see, and every association
+// except those that name a hidden document; the record lists the
+// documents returned and hidden.
+func (g *Guard) permittedQuery(c Call, q *registry.Query, res *registry.QueryResult, dec policy.Decision, patient string) (*registry.QueryResult, audit.Record) {
 	visible := visibleEntries(res.Documents, dec)
 	hidden := map[string]bool{}
 	r := g.record(c, audit.ActionQuery)
@@ -130,16 +146,43 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 		Documents:      visible,
 		SubmissionSets: res.SubmissionSets,
 		Folders:        res.Folders,
+		Associations:   withoutHidden(res.Associations, hidden),
 		Warnings:       res.Warnings,
 	}
-	// An association that names a hidden object is hidden too, and so
-	// is one that names such an association (SubmissionSet → (Folder →
-	// DocumentEntry)): nothing in the answer may point at what was left
-	// out.
-	kept := res.Associations
+	if q.ReturnType == registry.ReturnObjectRef {
+		asObjectRefs(out)
+	}
+	return out, r
+}
+
+// resultPatient is the patient of the first object of res that names one.
+func resultPatient(res *registry.QueryResult) string {
+	for _, d := range res.Documents {
+		if p := patientNumber(d.PatientID); p != "" {
+			return p
+		}
+	}
+	for _, s := range res.SubmissionSets {
+		if p := patientNumber(s.PatientID); p != "" {
+			return p
+		}
+	}
+	for _, f := range res.Folders {
+		if p := patientNumber(f.PatientID); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+// withoutHidden drops every association that names a hidden object, and
+// every one that names such an association (SubmissionSet → (Folder →
+// DocumentEntry)): nothing in the answer may point at what was left out.
+// hidden gains the ids of the associations dropped.
+func withoutHidden(assocs []*registry.Association, hidden map[string]bool) []*registry.Association {
 	for changed := len(hidden) > 0; changed; {
 		changed = false
-		kept = slices.DeleteFunc(kept, func(a *registry.Association) bool {
+		assocs = slices.DeleteFunc(assocs, func(a *registry.Association) bool {
 			if hidden[a.Source] || hidden[a.Target] {
 				hidden[a.ID], changed = true, true
 				return true
@@ -147,26 +190,25 @@ func (g *Guard) Query(ctx context.Context, c Call, q *registry.Query) (*registry
 			return false
 		})
 	}
-	out.Associations = kept
-	if q.ReturnType == registry.ReturnObjectRef {
-		for _, s := range out.SubmissionSets {
-			out.Refs = append(out.Refs, s.ID)
-		}
-		for _, f := range out.Folders {
-			out.Refs = append(out.Refs, f.ID)
-		}
-		for _, d := range out.Documents {
-			out.Refs = append(out.Refs, d.ID)
-		}
-		for _, a := range out.Associations {
-			out.Refs = append(out.Refs, a.ID)
-		}
-		out.Documents, out.SubmissionSets, out.Folders, out.Associations = nil, nil, nil, nil
+	return assocs
+}
+
+// asObjectRefs turns a LeafClass answer into the ObjectRef one: the ids
+// of its objects, SubmissionSets, Folders, DocumentEntries, Associations.
+func asObjectRefs(out *registry.QueryResult) {
+	for _, s := range out.SubmissionSets {
+		out.Refs = append(out.Refs, s.ID)
 	}
-	if err := g.commit(ctx, r); err != nil {
-		return nil, err
+	for _, f := range out.Folders {
+		out.Refs = append(out.Refs, f.ID)
 	}
-	return out, nil
+	for _, d := range out.Documents {
+		out.Refs = append(out.Refs, d.ID)
+	}
+	for _, a := range out.Associations {
+		out.Refs = append(out.Refs, a.ID)
+	}
+	out.Documents, out.SubmissionSets, out.Folders, out.Associations = nil, nil, nil, nil
 }
 
 // queryDenied answers a refused stored query: a patient's block as a
@@ -201,69 +243,89 @@ func (g *Guard) Retrieve(ctx context.Context, c Call, reqs []repository.Document
 	if g.repo == nil {
 		return nil, errors.New("access: this process serves no repository")
 	}
-	permitted := reqs
-	var refused []repository.DocumentRequest
-	var decision policy.Decision
-	var entries []*registry.DocumentEntry
-	patient := ""
-	if g.reg != nil {
-		uids := make([]string, 0, len(reqs))
-		for _, rq := range reqs {
-			uids = append(uids, rq.DocumentUniqueID)
-		}
-		var err error
-		entries, err = g.reg.Reader().Documents(ctx, registry.DocumentFilter{UniqueIDs: uids,
-			Statuses: []string{registry.StatusApproved, registry.StatusDeprecated}})
-		if err != nil {
-			return nil, fmt.Errorf("access: looking up documents: %w", err)
-		}
-		patient = impliedPatient(c.Principal)
-		for _, e := range entries {
-			if patient == "" {
-				patient = patientNumber(e.PatientID)
-			}
-		}
+	entries, patient, err := g.retrievalEntries(ctx, c, reqs)
+	if err != nil {
+		return nil, err
 	}
+	permitted, refused, decision := reqs, []repository.DocumentRequest(nil), policy.Decision{}
 	if !isSystem(c.Principal) {
-		if g.reg == nil {
-			return nil, &Denied{Rule: "registry-not-served", Reason: "a person's retrieval needs the registry role in this process"}
-		}
-		var err error
-		decision, err = g.decide(ctx, c, policy.ActionRead, patient, entries)
-		if err != nil {
+		if permitted, refused, decision, err = g.decideRetrieval(ctx, c, reqs, entries, patient); err != nil {
 			return nil, err
 		}
-		// A refusal that is not about the documents themselves (the
-		// principal is refused outright) is the same answer whether the
-		// documents exist or not.
-		if !decision.Permitted() && (len(entries) == 0 || !concealed(decision.Rule)) {
-			return nil, g.deny(ctx, c, audit.ActionRead, patient, decision, entries)
-		}
-		ok := map[string]bool{}
-		if decision.Permitted() {
-			for _, v := range decision.Visible {
-				ok[v.UniqueID] = true
-			}
-		}
-		permitted = nil
-		for _, rq := range reqs {
-			if ok[rq.DocumentUniqueID] {
-				permitted = append(permitted, rq)
-			} else {
-				refused = append(refused, rq)
-			}
-		}
 	}
-	var res *repository.RetrieveResult
+	res := &repository.RetrieveResult{}
 	if len(permitted) > 0 {
-		var err error
-		res, err = g.repo.Retrieve(ctx, permitted)
-		if err != nil {
+		if res, err = g.repo.Retrieve(ctx, permitted); err != nil {
 			return nil, err
 		}
-	} else {
-		res = &repository.RetrieveResult{}
 	}
+	refuseDocuments(res, refused)
+	if err := g.commit(ctx, retrievalRecord(g.record(c, audit.ActionRead), patient, decision, isSystem(c.Principal), reqs, entries, res)); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// retrievalEntries looks up the registry entries of the requested
+// documents (Approved or Deprecated) and the patient they are about, when
+// this process serves the registry.
+func (g *Guard) retrievalEntries(ctx context.Context, c Call, reqs []repository.DocumentRequest) ([]*registry.DocumentEntry, string, error) {
+	if g.reg == nil {
+		return nil, "", nil
+	}
+	uids := make([]string, 0, len(reqs))
+	for _, rq := range reqs {
+		uids = append(uids, rq.DocumentUniqueID)
+	}
+	entries, err := g.reg.Reader().Documents(ctx, registry.DocumentFilter{UniqueIDs: uids,
+		Statuses: []string{registry.StatusApproved, registry.StatusDeprecated}})
+	if err != nil {
+		return nil, "", fmt.Errorf("access: looking up documents: %w", err)
+	}
+	patient := impliedPatient(c.Principal)
+	for _, e := range entries {
+		if patient == "" {
+			patient = patientNumber(e.PatientID)
+		}
+	}
+	return entries, patient, nil
+}
+
+// decideRetrieval decides a person's retrieval and splits the requests
+// into those permitted and those refused. A refusal that is not about the
+// documents themselves (the principal is refused outright) is the same
+// answer whether the documents exist or not: an error, audited.
+func (g *Guard) decideRetrieval(ctx context.Context, c Call, reqs []repository.DocumentRequest, entries []*registry.DocumentEntry, patient string) (permitted, refused []repository.DocumentRequest, dec policy.Decision, err error) {
+	if g.reg == nil {
+		return nil, nil, dec, &Denied{Rule: "registry-not-served", Reason: "a person's retrieval needs the registry role in this process"}
+	}
+	dec, err = g.decide(ctx, c, policy.ActionRead, patient, entries)
+	if err != nil {
+		return nil, nil, dec, err
+	}
+	if !dec.Permitted() && (len(entries) == 0 || !concealed(dec.Rule)) {
+		return nil, nil, dec, g.deny(ctx, c, audit.ActionRead, patient, dec, entries)
+	}
+	ok := map[string]bool{}
+	if dec.Permitted() {
+		for _, v := range dec.Visible {
+			ok[v.UniqueID] = true
+		}
+	}
+	for _, rq := range reqs {
+		if ok[rq.DocumentUniqueID] {
+			permitted = append(permitted, rq)
+		} else {
+			refused = append(refused, rq)
+		}
+	}
+	return permitted, refused, dec, nil
+}
+
+// refuseDocuments adds an XDSDocumentUniqueIdError for each refused
+// request to res (the same error a missing document gets) and sets the
+// response status from what was delivered.
+func refuseDocuments(res *repository.RetrieveResult, refused []repository.DocumentRequest) {
 	for _, rq := range refused {
 		res.Response.Errors = append(res.Response.Errors, registry.Error{
 			Code: registry.ErrCodeDocumentUniqueIDError, Context: "document not available: " + rq.DocumentUniqueID,
@@ -277,20 +339,21 @@ func (g *Guard) Retrieve(ctx context.Context, c Call, reqs []repository.Document
 	default:
 		res.Response.Status = registry.ResponseFailure
 	}
+}
 
-	r := g.record(c, audit.ActionRead)
+// retrievalRecord completes r, the audit record of a retrieval: its
+// outcome and rule, and every requested document as delivered or refused.
+func retrievalRecord(r audit.Record, patient string, dec policy.Decision, system bool, reqs []repository.DocumentRequest, entries []*registry.DocumentEntry, res *repository.RetrieveResult) audit.Record {
 	r.PatientID = patient
-	switch {
-	case len(res.Documents) > 0 || decision.Permitted() || isSystem(c.Principal):
+	r.Outcome = audit.OutcomeDeny
+	if len(res.Documents) > 0 || dec.Permitted() || system {
 		r.Outcome = audit.OutcomePermit
-	default:
-		r.Outcome = audit.OutcomeDeny
 	}
-	if isSystem(c.Principal) {
-		r.Rule, r.Reason = "system-credential", "Permitted: system credential for a source or role-to-role call."
+	if system {
+		r.Rule, r.Reason = ruleSystem, reasonSystem
 	} else {
-		r.Rule, r.Reason, r.Flags = decision.Rule, decision.Reason, flagsOf(decision)
-		r.HiddenNORS = decision.HiddenNORS
+		r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
+		r.HiddenNORS = dec.HiddenNORS
 	}
 	delivered := map[string]bool{}
 	for _, d := range res.Documents {
@@ -311,10 +374,7 @@ func (g *Guard) Retrieve(ctx context.Context, c Call, reqs []repository.Document
 			r.Documents = append(r.Documents, audit.Document{UniqueID: rq.DocumentUniqueID, Disposition: disp})
 		}
 	}
-	if err := g.commit(ctx, r); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return r
 }
 
 // CheckSource decides whether the principal may register sub: a source
