@@ -8,12 +8,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"io/fs"
 
 	"pjd/gateway/audit"
+	"pjd/gateway/fhir"
 	"pjd/gateway/mhd"
 	"pjd/registry"
 	"pjd/registry/oid"
@@ -84,14 +86,7 @@ type fhirList struct {
 	} `json:"entry"`
 }
 
-type outcome struct {
-	ResourceType string `json:"resourceType"`
-	Issue        []struct {
-		Severity    string `json:"severity"`
-		Code        string `json:"code"`
-		Diagnostics string `json:"diagnostics"`
-	} `json:"issue"`
-}
+type outcome = fhir.OperationOutcome
 
 func decode[T any](t *testing.T, resp *http.Response) (T, []byte) {
 	t.Helper()
@@ -107,8 +102,11 @@ func decode[T any](t *testing.T, resp *http.Response) (T, []byte) {
 // OperationOutcome with the issue code.
 func wantOutcome(t *testing.T, resp *http.Response, status int, code string) outcome {
 	t.Helper()
+	if code == "" {
+		t.Fatal("wantOutcome needs the issue code the answer must carry")
+	}
 	o, b := decode[outcome](t, resp)
-	if resp.StatusCode != status || o.ResourceType != "OperationOutcome" || len(o.Issue) == 0 || code != "" && o.Issue[0].Code != code {
+	if resp.StatusCode != status || o.ResourceType != "OperationOutcome" || len(o.Issue) == 0 || o.Issue[0].Code != code {
 		t.Fatalf("HTTP %d %s, want %d with an OperationOutcome (%s)", resp.StatusCode, b, status, code)
 	}
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/fhir+json") {
@@ -247,7 +245,7 @@ func TestMHDPaging(t *testing.T) {
 	// A tampered page token is a 400, and another principal's token cannot
 	// use a page of someone else's search to reach another patient.
 	resp := h.do(tok, http.MethodGet, "/fhir/R4/DocumentReference?_count=1&_page=AAAAtampered", nil, nil)
-	wantOutcome(t, resp, http.StatusBadRequest, "")
+	wantOutcome(t, resp, http.StatusBadRequest, fhir.IssueInvalid)
 	first, _ := decode[fhirBundle](t, h.do(tok, http.MethodGet, searchURL(patientP, "_count", "1"), nil, nil))
 	other := h.token("fastlege", patientQ)
 	resp = h.do(other, http.MethodGet, first.link("next"), nil, nil)
@@ -301,20 +299,21 @@ func TestMHDBadParameters(t *testing.T) {
 	bad := patientP[:10] + string('0'+(patientP[10]-'0'+1)%10)
 	for _, c := range []struct {
 		name, target string
+		code         string // the issue type
 	}{
-		{"unknown parameter", searchURL(patientP, "foo", "bar")},
-		{"no patient", "/fhir/R4/DocumentReference?status=current"},
-		{"bad check digit", searchURL(bad)},
-		{"two patients", searchURL(patientP) + "&patient.identifier=urn:oid:" + oid.FNR + "%7C" + patientQ},
-		{"bad _count", searchURL(patientP, "_count", "many")},
-		{"bad date", searchURL(patientP, "date", "ge2024-13-45")},
-		{"list: unknown parameter", "/fhir/R4/List?patient.identifier=urn:oid:" + oid.FNR + "%7C" + patientP + "&foo=1"},
+		{"unknown parameter", searchURL(patientP, "foo", "bar"), fhir.IssueNotSupported},
+		{"no patient", "/fhir/R4/DocumentReference?status=current", fhir.IssueRequired},
+		{"bad check digit", searchURL(bad), fhir.IssueValue},
+		{"two patients", searchURL(patientP) + "&patient.identifier=urn:oid:" + oid.FNR + "%7C" + patientQ, fhir.IssueValue},
+		{"bad _count", searchURL(patientP, "_count", "many"), fhir.IssueValue},
+		{"bad date", searchURL(patientP, "date", "ge2024-13-45"), fhir.IssueValue},
+		{"list: unknown parameter", "/fhir/R4/List?patient.identifier=urn:oid:" + oid.FNR + "%7C" + patientP + "&foo=1", fhir.IssueNotSupported},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var resp *http.Response
 			rec := h.oneRecord(t, func() {
 				resp = h.do(tok, http.MethodGet, c.target, nil, nil)
-				o := wantOutcome(t, resp, http.StatusBadRequest, "")
+				o := wantOutcome(t, resp, http.StatusBadRequest, c.code)
 				if o.Issue[0].Severity != "error" && o.Issue[0].Severity != "fatal" {
 					t.Fatalf("issue %+v", o.Issue[0])
 				}
@@ -377,10 +376,7 @@ func TestMHDBadTokens(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var resp *http.Response
 			rec := h.oneRecord(t, func() { resp = send(c.mut) })
-			o := wantOutcome(t, resp, c.status, "")
-			if o.Issue[0].Code != "login" {
-				t.Errorf("issue code %q, want login", o.Issue[0].Code)
-			}
+			o := wantOutcome(t, resp, c.status, fhir.IssueLogin)
 			if ch := resp.Header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "DPoP") || !strings.Contains(ch, c.challenge) {
 				t.Errorf("WWW-Authenticate %q, want a DPoP challenge with %s", ch, c.challenge)
 			}
@@ -552,9 +548,14 @@ func TestMHDRetrieve(t *testing.T) {
 		wantOutcome(t, resp, http.StatusForbidden, "forbidden")
 	})
 	t.Run("bad parameters", func(t *testing.T) {
-		for _, q := range []string{"", "?uniqueId=" + uidNormal, "?repositoryUniqueId=not-an-oid&uniqueId=1.2", "?repositoryUniqueId=1.2&uniqueId=1.2&extra=1"} {
-			resp := h.do(tok, http.MethodGet, "/mhd/document"+q, nil, nil)
-			wantOutcome(t, resp, http.StatusBadRequest, "")
+		for _, c := range []struct{ query, code string }{
+			{"", fhir.IssueRequired},
+			{"?uniqueId=" + uidNormal, fhir.IssueRequired},
+			{"?repositoryUniqueId=not-an-oid&uniqueId=1.2", fhir.IssueValue},
+			{"?repositoryUniqueId=1.2&uniqueId=1.2&extra=1", fhir.IssueNotSupported},
+		} {
+			resp := h.do(tok, http.MethodGet, "/mhd/document"+c.query, nil, nil)
+			wantOutcome(t, resp, http.StatusBadRequest, c.code)
 		}
 	})
 	t.Run("garbage patient header", func(t *testing.T) {
@@ -693,19 +694,27 @@ func TestMHDProvide(t *testing.T) {
 	foreign = strings.ReplaceAll(foreign, "2.999.578.9.3.1", "2.999.578.9.3.2")
 	foreign = strings.ReplaceAll(foreign, "2.999.578.9.2.1", "2.999.578.9.2.2")
 	wantOutcome(t, post(src, []byte(foreign)), http.StatusForbidden, "forbidden")
-	wantOutcome(t, post(src, []byte(`{"resourceType":"Bundle","type":"transaction","entry":[`)), http.StatusBadRequest, "")
-	wantOutcome(t, post(src, []byte(`{"resourceType":"Patient"}`)), http.StatusBadRequest, "")
-	wantOutcome(t, post(src, bytes.Repeat([]byte(" "), 70<<10)), http.StatusRequestEntityTooLarge, "")
-	// The same uniqueIds again: the registry's error, as an OperationOutcome.
-	o := wantOutcome(t, post(src, bundle), http.StatusUnprocessableEntity, "")
-	_ = o
+	wantOutcome(t, post(src, []byte(`{"resourceType":"Bundle","type":"transaction","entry":[`)), http.StatusBadRequest, fhir.IssueStructure)
+	wantOutcome(t, post(src, []byte(`{"resourceType":"Patient"}`)), http.StatusBadRequest, fhir.IssueStructure)
+	wantOutcome(t, post(src, bytes.Repeat([]byte(" "), 70<<10)), http.StatusRequestEntityTooLarge, fhir.IssueTooCostly)
+	// The same Bundle again (the same entryUUIDs and uniqueIds): the
+	// registry's errors, as an OperationOutcome carrying their XDS codes.
+	o := wantOutcome(t, post(src, bundle), http.StatusUnprocessableEntity, fhir.IssueProcessing)
+	var xdsCodes []string
+	for _, is := range o.Issue {
+		xdsCodes = append(xdsCodes, mhd.XDSCode(is))
+	}
+	if want := []string{registry.ErrCodeRegistryMetadataError, registry.ErrCodeRegistryMetadataError,
+		registry.ErrCodeDuplicateUniqueIDInRegistry}; !slices.Equal(xdsCodes, want) {
+		t.Fatalf("XDS codes %q, want %q: %+v", xdsCodes, want, o.Issue)
+	}
 	resp = post(nil, bundle)
-	wantOutcome(t, resp, http.StatusUnauthorized, "")
+	wantOutcome(t, resp, http.StatusUnauthorized, fhir.IssueLogin)
 	if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "DPoP") {
 		t.Fatalf("WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
 	}
 	resp = post(h.token("fastlege", patient), bundle)
-	wantOutcome(t, resp, http.StatusForbidden, "")
+	wantOutcome(t, resp, http.StatusForbidden, fhir.IssueForbidden)
 	if !strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope") {
 		t.Fatalf("WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
 	}
@@ -713,7 +722,7 @@ func TestMHDProvide(t *testing.T) {
 		t.Fatalf("%d documents after the refusals, want the 1 provided", len(ds))
 	}
 	// An unknown resource path under /fhir/R4/.
-	wantOutcome(t, h.do(src, http.MethodPost, "/fhir/R4/Patient", bytes.NewReader(bundle), nil), http.StatusNotFound, "")
+	wantOutcome(t, h.do(src, http.MethodPost, "/fhir/R4/Patient", bytes.NewReader(bundle), nil), http.StatusNotFound, fhir.IssueNotFound)
 }
 
 // When the audit log is down, MHD answers 503 and nothing else.
@@ -760,7 +769,7 @@ func TestAuditViewer(t *testing.T) {
 		t.Fatalf("the citizen does not see who looked: %s", raw)
 	}
 	resp = h.do(h.token("citizen", ""), http.MethodGet, "/fhir/R4/AuditEvent?patient="+patientP, nil, nil)
-	wantOutcome(t, resp, http.StatusForbidden, "")
+	wantOutcome(t, resp, http.StatusForbidden, fhir.IssueForbidden)
 	resp = h.do(h.token("fastlege", patientP), http.MethodGet, "/fhir/R4/AuditEvent", nil, nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a health worker reading the audit log: %d", resp.StatusCode)
