@@ -16,6 +16,7 @@
 package uitest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -167,15 +168,31 @@ func (b *Browser) FullScreenshot(tb testing.TB, ctx context.Context, name string
 	return b.screenshot(tb, ctx, name, chromedp.FullScreenshot(100))
 }
 
+// maxShots bounds the pictures a screenshot takes to see the page settle.
+const maxShots = 20
+
 func (b *Browser) screenshot(tb testing.TB, ctx context.Context, name string, action chromedp.Action[[]byte]) []byte {
 	tb.Helper()
+	// The page's images are in (navigations wait for its load event); its
+	// fonts too once document.fonts says so. Then whatever is still being
+	// painted has settled when two pictures in a row are the same.
+	waitFor(tb, ctx, "the page's fonts", `document.fonts.status === "loaded"`)
 	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
 	defer cancel()
-	// Let fonts, images and the PDF viewer settle.
-	_ = chromedp.Do(sctx, chromedp.Sleep(300*time.Millisecond))
-	png, err := chromedp.Run(sctx, action)
-	if err != nil {
-		tb.Fatalf("screenshot %s: %v", name, err)
+	var png []byte
+	for i := 0; ; i++ {
+		shot, err := chromedp.Run(sctx, action)
+		if err != nil {
+			tb.Fatalf("screenshot %s: %v", name, err)
+		}
+		if bytes.Equal(shot, png) {
+			break
+		}
+		png = shot
+		if i == maxShots {
+			tb.Logf("screenshot %s: the page was still changing after %d pictures", name, maxShots)
+			break
+		}
 	}
 	path := filepath.Join(b.artifacts, name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {

@@ -77,20 +77,18 @@ var ReadmeNames = map[string]string{
 }
 
 type run struct {
-	tg     Target
-	b      *Browser
-	res    *Result
-	parent *testing.T // tabs live as long as the whole run
-
-	clinician, compliance context.Context
-	clinicianName         string
-	pdf, text, xml        docLink
-	baseline              map[string]int // UI-VIEW rows per document before the views
+	tg  Target
+	b   *Browser
+	res *Result
 }
 
 type docLink struct{ ID, Title, Href string }
 
-// Run drives every flow against tg, each as a subtest, in order.
+// Run drives every flow against tg, each as a subtest, in order. Each
+// subtest sets up what it needs itself — its own tabs, launched as its
+// own personas, and the documents it reads off its own list — so any one
+// can run alone (-run TestBrowser/OpenPDF), and none is skipped because
+// another failed.
 func Run(t *testing.T, tg Target) *Result {
 	t.Helper()
 	tg.BaseURL = strings.TrimSuffix(tg.BaseURL, "/")
@@ -104,7 +102,7 @@ func Run(t *testing.T, tg Target) *Result {
 	if b == nil {
 		return nil
 	}
-	r := &run{tg: tg, b: b, parent: t, res: &Result{Screenshots: map[string][]byte{}}, baseline: map[string]int{}}
+	r := &run{tg: tg, b: b, res: &Result{Screenshots: map[string][]byte{}}}
 	for _, f := range []struct {
 		name string
 		fn   func(t *testing.T)
@@ -112,7 +110,6 @@ func Run(t *testing.T, tg Target) *Result {
 		{"EmbedThroughDemoHost", r.embed},
 		{"List", r.list},
 		{"FilterAndSort", r.filterAndSort},
-		{"ComplianceBaseline", r.complianceBaseline},
 		{"OpenPDF", r.openPDF},
 		{"OpenText", r.openText},
 		{"ViewsAreAudited", r.viewsAudited},
@@ -199,15 +196,70 @@ func (r *run) openAs(t *testing.T, ctx context.Context, persona, patient, ready 
 	waitFor(t, ctx, "the embedded UI", `document.getElementById("pjd-frame").contentDocument.querySelector(`+jsString(ready)+`)`)
 }
 
-func (r *run) requireClinician(t *testing.T) {
-	if r.clinician == nil {
-		t.Skip("the clinician's session was not set up")
+// clinicianTab opens a tab of t's own with a session of the clinician for
+// the patient, on the document list.
+func (r *run) clinicianTab(t *testing.T) context.Context {
+	t.Helper()
+	ctx := r.launchedTab(t, r.tg.Clinician, r.tg.Patient)
+	waitFor(t, ctx, "the document list", `location.pathname === "/ui/" && document.querySelector("#documents tbody tr")`)
+	return ctx
+}
+
+// complianceTab opens a tab of t's own with a session of the compliance
+// officer, on the audit search.
+func (r *run) complianceTab(t *testing.T) context.Context {
+	t.Helper()
+	ctx := r.launchedTab(t, r.tg.Compliance, "")
+	waitFor(t, ctx, "the audit search", `location.pathname === "/ui/audit/" && document.querySelector("#audit-results, #empty-state")`)
+	return ctx
+}
+
+// launchedTab opens a tab in a browser context of its own and uses a
+// launch URL for persona in it, as the host's browser would; the launch
+// page moves on to the persona's first page by itself.
+func (r *run) launchedTab(t *testing.T, persona, patient string) context.Context {
+	t.Helper()
+	ctx := r.b.Tab(t)
+	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+	launch, err := r.tg.Launch(sctx, persona, patient)
+	cancel()
+	if err != nil {
+		t.Fatalf("launch as %s: %v", persona, err)
 	}
+	navigate(t, ctx, r.abs(launch))
+	return ctx
+}
+
+// listed is what the clinician's document list (the tab's page) shows:
+// who is logged in, and a PDF, a plain-text and (if any) an XML document.
+type listed struct {
+	clinician      string
+	pdf, text, xml docLink
+}
+
+func (r *run) listed(t *testing.T, ctx context.Context) listed {
+	t.Helper()
+	find := func(sel string) docLink {
+		v := eval[[]string](t, ctx, `(() => { const a = document.querySelector(`+jsString(sel)+`); if (!a) return []; return [new URL(a.href).searchParams.get("id"), a.textContent.trim(), a.getAttribute("href")]; })()`)
+		if len(v) != 3 {
+			return docLink{}
+		}
+		return docLink{ID: v[0], Title: v[1], Href: v[2]}
+	}
+	l := listed{
+		clinician: eval[string](t, ctx, `(document.querySelector(".app-user__name")||{textContent:""}).textContent.split(",")[0].trim()`),
+		pdf:       find(`tr[data-mime^="application/pdf"] a.row-link`),
+		text:      find(`tr[data-mime^="text/plain"] a.row-link`),
+		xml:       find(`tr[data-mime$="/xml"] a.row-link`),
+	}
+	if l.pdf.ID == "" || l.text.ID == "" {
+		t.Fatalf("patient %s needs a PDF and a plain-text document in the list", r.tg.Patient)
+	}
+	return l
 }
 
 func (r *run) embed(t *testing.T) {
-	r.clinician = r.b.Tab(r.parent)
-	ctx := r.clinician
+	ctx := r.b.Tab(t)
 	r.openAs(t, ctx, r.tg.Clinician, r.tg.Patient, "#documents")
 	rows := eval[int](t, ctx, `document.getElementById("pjd-frame").contentDocument.querySelectorAll("#documents tbody tr").length`)
 	if rows == 0 {
@@ -221,24 +273,10 @@ func (r *run) embed(t *testing.T) {
 }
 
 func (r *run) list(t *testing.T) {
-	r.requireClinician(t)
-	ctx := r.clinician
-	navigate(t, ctx, r.tg.BaseURL+"/ui/")
-	waitFor(t, ctx, "the document table", `document.querySelector("#documents tbody tr")`)
+	ctx := r.clinicianTab(t)
 	checkPage(t, ctx, "list")
-	r.clinicianName = eval[string](t, ctx, `(document.querySelector(".app-user__name")||{textContent:""}).textContent.split(",")[0].trim()`)
-	find := func(sel string) docLink {
-		v := eval[[]string](t, ctx, `(() => { const a = document.querySelector(`+jsString(sel)+`); if (!a) return []; return [new URL(a.href).searchParams.get("id"), a.textContent.trim(), a.getAttribute("href")]; })()`)
-		if len(v) != 3 {
-			return docLink{}
-		}
-		return docLink{ID: v[0], Title: v[1], Href: v[2]}
-	}
-	r.pdf = find(`tr[data-mime^="application/pdf"] a.row-link`)
-	r.text = find(`tr[data-mime^="text/plain"] a.row-link`)
-	r.xml = find(`tr[data-mime$="/xml"] a.row-link`)
-	if r.pdf.ID == "" || r.text.ID == "" {
-		t.Fatalf("patient %s needs a PDF and a plain-text document in the list", r.tg.Patient)
+	if r.listed(t, ctx).clinician == "" {
+		t.Error("the list does not say who is logged in")
 	}
 	dates := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#documents tbody time")).map(e => e.getAttribute("datetime"))`)
 	for i := 1; i < len(dates); i++ {
@@ -253,9 +291,7 @@ func (r *run) list(t *testing.T) {
 }
 
 func (r *run) filterAndSort(t *testing.T) {
-	r.requireClinician(t)
-	ctx := r.clinician
-	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	ctx := r.clinicianTab(t)
 	// The loading state: submit the filter form, held back so the page
 	// stays, and look at what ui.js did.
 	loading := eval[[]string](t, ctx, `(() => {
@@ -313,28 +349,16 @@ func clickAndLoad[S chromedp.Selectable](t *testing.T, ctx context.Context, sel 
 }
 
 // auditViews counts the UI-VIEW rows for a document on the compliance
-// search page.
-func (r *run) auditViews(t *testing.T, id string) int {
+// search page of the tab ctx.
+func (r *run) auditViews(t *testing.T, ctx context.Context, id string) int {
 	t.Helper()
-	navigate(t, r.compliance, r.tg.BaseURL+"/ui/audit/?"+url.Values{"dokument": {id}}.Encode())
-	waitFor(t, r.compliance, "audit results", `document.querySelector("#audit-results, #empty-state")`)
-	return eval[int](t, r.compliance, `document.querySelectorAll('#audit-results tr[data-transaction="UI-VIEW"]').length`)
-}
-
-func (r *run) complianceBaseline(t *testing.T) {
-	r.compliance = r.b.Tab(r.parent)
-	r.openAs(t, r.compliance, r.tg.Compliance, "", "#audit-results, #empty-state")
-	for _, d := range []docLink{r.pdf, r.text} {
-		if d.ID != "" {
-			r.baseline[d.ID] = r.auditViews(t, d.ID)
-		}
-	}
+	navigate(t, ctx, r.tg.BaseURL+"/ui/audit/?"+url.Values{"dokument": {id}}.Encode())
+	waitFor(t, ctx, "audit results", `document.querySelector("#audit-results, #empty-state")`)
+	return eval[int](t, ctx, `document.querySelectorAll('#audit-results tr[data-transaction="UI-VIEW"]').length`)
 }
 
 func (r *run) openPDF(t *testing.T) {
-	r.requireClinician(t)
-	ctx := r.clinician
-	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	ctx := r.clinicianTab(t)
 	clickAndLoad(t, ctx, chromedp.CSS(`tr[data-mime^="application/pdf"] a.row-link`))
 	if p := path(t, ctx); !strings.HasPrefix(p, "/ui/document?") {
 		t.Fatalf("the link went to %s", p)
@@ -342,31 +366,50 @@ func (r *run) openPDF(t *testing.T) {
 	if kind := eval[string](t, ctx, `document.getElementById("doc-content").dataset.kind`); kind != "pdf" {
 		t.Fatalf("viewer kind %q", kind)
 	}
-	// Chromium's PDF viewer shows up as a frame of its own origin when it
-	// renders the document; a CSP or sandbox that blocks it leaves none.
+	waitPDFRendered(t, ctx)
+	checkPage(t, ctx, "viewer (PDF)")
+	r.shot(t, ctx, "03-viewer-pdf")
+}
+
+// waitPDFRendered waits until Chromium's PDF viewer, which shows up as a
+// frame of its own origin when it renders the document (a CSP or sandbox
+// that blocks it leaves none), says the document has loaded and has
+// painted every page thumbnail — the pages themselves are painted before
+// their thumbnails.
+func waitPDFRendered(t *testing.T, ctx context.Context) {
+	t.Helper()
+	const rendered = `(() => {
+		const deep = (root, sel, out) => { root.querySelectorAll(sel).forEach(e => out.push(e));
+			root.querySelectorAll("*").forEach(e => { if (e.shadowRoot) deep(e.shadowRoot, sel, out); }); return out; };
+		const v = document.querySelector("pdf-viewer");
+		if (!v || v.loadState_ !== "success") return false;
+		return deep(document, "viewer-thumbnail", []).every(th => {
+			const c = th.shadowRoot && th.shadowRoot.querySelector("canvas"); return c && c.width > 0; });
+	})()`
 	deadline := time.Now().Add(StepTimeout)
 	for {
 		infos, err := chromedp.Targets(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		found := false
 		for _, in := range infos {
-			if strings.HasPrefix(in.URL, pdfViewerURL) {
-				found = true
+			if !strings.HasPrefix(in.URL, pdfViewerURL) {
+				continue
 			}
-		}
-		if found {
-			break
+			vctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
+			sctx, scancel := context.WithTimeout(vctx, 2*time.Second)
+			done, err := chromedp.Run(sctx, chromedp.Evaluate[bool](rendered))
+			scancel()
+			cancel()
+			if err == nil && done {
+				return
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("Chromium's PDF viewer did not render the document")
 		}
-		step(t, ctx, "waiting for the PDF viewer", chromedp.Sleep(200*time.Millisecond))
+		step(t, ctx, "waiting for the PDF viewer", chromedp.Sleep(100*time.Millisecond))
 	}
-	checkPage(t, ctx, "viewer (PDF)")
-	step(t, ctx, "letting the PDF render", chromedp.Sleep(time.Second))
-	r.shot(t, ctx, "03-viewer-pdf")
 }
 
 // frameText returns the text of sel in the viewer's content frame. The
@@ -404,9 +447,8 @@ func frameText(t *testing.T, ctx context.Context, sel string) string {
 }
 
 func (r *run) openText(t *testing.T) {
-	r.requireClinician(t)
-	ctx := r.clinician
-	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	ctx := r.clinicianTab(t)
+	docs := r.listed(t, ctx)
 	clickAndLoad(t, ctx, chromedp.CSS(`tr[data-mime^="text/plain"] a.row-link`))
 	if kind := eval[string](t, ctx, `document.getElementById("doc-content").dataset.kind`); kind != "text" {
 		t.Fatalf("viewer kind %q", kind)
@@ -417,12 +459,12 @@ func (r *run) openText(t *testing.T) {
 	checkPage(t, ctx, "viewer (text)")
 	r.shot(t, ctx, "04-viewer-text")
 
-	if r.xml.ID == "" {
+	if docs.xml.ID == "" {
 		t.Log("no XML document for this patient; the escaping check is skipped")
 		return
 	}
 	title := eval[string](t, ctx, `document.title`)
-	navigate(t, ctx, r.abs(r.xml.Href))
+	navigate(t, ctx, r.abs(docs.xml.Href))
 	txt := frameText(t, ctx, "pre")
 	if !strings.Contains(txt, "<") {
 		t.Error("the XML is not shown as its source text")
@@ -437,13 +479,21 @@ func (r *run) openText(t *testing.T) {
 	r.shot(t, ctx, "04b-viewer-xml")
 }
 
+// viewsAudited counts a document's UI-VIEW records on the compliance
+// screen before and after the clinician views it once.
 func (r *run) viewsAudited(t *testing.T) {
-	if r.compliance == nil || r.pdf.ID == "" {
-		t.Skip("no compliance session or documents")
-	}
-	for _, d := range []docLink{r.pdf, r.text} {
-		got := r.auditViews(t, d.ID)
-		if want := r.baseline[d.ID] + 1; got != want {
+	comp := r.complianceTab(t)
+	ctx := r.clinicianTab(t)
+	docs := r.listed(t, ctx)
+	for _, d := range []docLink{docs.pdf, docs.text} {
+		before := r.auditViews(t, comp, d.ID)
+		navigate(t, ctx, r.abs(d.Href))
+		if eval[string](t, ctx, `document.getElementById("doc-content").dataset.kind`) == "pdf" {
+			waitPDFRendered(t, ctx)
+		} else {
+			frameText(t, ctx, "pre")
+		}
+		if got, want := r.auditViews(t, comp, d.ID), before+1; got != want {
 			t.Errorf("%q: %d UI-VIEW records after one view, want %d (every view is exactly one audited retrieval)", d.Title, got, want)
 		}
 	}
@@ -459,9 +509,7 @@ func press(t *testing.T, ctx context.Context, key string) {
 }
 
 func (r *run) keyboard(t *testing.T) {
-	r.requireClinician(t)
-	ctx := r.clinician
-	navigate(t, ctx, r.tg.BaseURL+"/ui/")
+	ctx := r.clinicianTab(t)
 	eval[chromedp.Void](t, ctx, `document.activeElement && document.activeElement.blur()`)
 	press(t, ctx, kb.Tab)
 	if !activeIs(t, ctx, "a.skip-link") {
@@ -527,8 +575,7 @@ func (r *run) keyboard(t *testing.T) {
 }
 
 func (r *run) narrow(t *testing.T) {
-	r.requireClinician(t)
-	ctx := r.clinician
+	ctx := r.clinicianTab(t)
 	step(t, ctx, "narrowing the viewport", chromedp.EmulateViewport(360, 740))
 	defer step(t, ctx, "restoring the viewport", chromedp.EmulateViewport(1280, 900))
 	navigate(t, ctx, r.tg.BaseURL+"/ui/")
@@ -540,11 +587,11 @@ func (r *run) narrow(t *testing.T) {
 	r.res.Screenshots["06-list-360"] = r.b.FullScreenshot(t, ctx, "06-list-360")
 }
 
+// complianceSearch: the clinician looks at the patient's list, and the
+// compliance officer finds that in the log and exports it.
 func (r *run) complianceSearch(t *testing.T) {
-	if r.compliance == nil {
-		t.Skip("no compliance session")
-	}
-	ctx := r.compliance
+	clinician := r.listed(t, r.clinicianTab(t)).clinician
+	ctx := r.complianceTab(t)
 	navigate(t, ctx, r.tg.BaseURL+"/ui/audit/")
 	step(t, ctx, "typing the patient", chromedp.SendKeys(chromedp.ID("pasient"), r.tg.Patient))
 	clickAndLoad(t, ctx, chromedp.ID("search-button"))
@@ -557,8 +604,8 @@ func (r *run) complianceSearch(t *testing.T) {
 			t.Errorf("a row for patient %s in a search for %s", p, r.tg.Patient)
 		}
 	}
-	if r.clinicianName != "" && !eval[bool](t, ctx, `document.getElementById("audit-results").textContent.includes(`+jsString(r.clinicianName)+`)`) {
-		t.Errorf("the clinician %s is not in the log", r.clinicianName)
+	if clinician == "" || !eval[bool](t, ctx, `document.getElementById("audit-results").textContent.includes(`+jsString(clinician)+`)`) {
+		t.Errorf("the clinician %q is not in the log", clinician)
 	}
 	checkPage(t, ctx, "compliance search")
 	r.shot(t, ctx, "07-compliance-search")
@@ -669,10 +716,7 @@ func header(h network.Headers, name string) any {
 func ptr[T any](v T) *T { return &v }
 
 func (r *run) flaggedAndChain(t *testing.T) {
-	if r.compliance == nil {
-		t.Skip("no compliance session")
-	}
-	ctx := r.compliance
+	ctx := r.complianceTab(t)
 	navigate(t, ctx, r.tg.BaseURL+"/ui/audit/flagged")
 	waitFor(t, ctx, "the queue", `document.querySelector("#flagged-list, #empty-state")`)
 	checkPage(t, ctx, "flagged accesses")
@@ -685,21 +729,24 @@ func (r *run) flaggedAndChain(t *testing.T) {
 	r.shot(t, ctx, "09-chain")
 }
 
+// citizen: the clinician looks at the patient's list, and the patient
+// sees that in their access log.
 func (r *run) citizen(t *testing.T) {
-	ctx := r.b.Tab(r.parent)
+	clinician := r.listed(t, r.clinicianTab(t)).clinician
+	ctx := r.b.Tab(t)
 	r.openAs(t, ctx, r.tg.Citizen, r.tg.Patient, "#access-log, #empty-state")
 	navigate(t, ctx, r.tg.BaseURL+"/ui/citizen/")
 	waitFor(t, ctx, "the access log", `document.querySelector("#access-log")`)
-	if r.clinicianName != "" && !eval[bool](t, ctx, `document.getElementById("access-log").textContent.includes(`+jsString(r.clinicianName)+`)`) {
-		t.Errorf("the citizen does not see that %s looked", r.clinicianName)
+	if clinician == "" || !eval[bool](t, ctx, `document.getElementById("access-log").textContent.includes(`+jsString(clinician)+`)`) {
+		t.Errorf("the citizen does not see that %q looked", clinician)
 	}
 	checkPage(t, ctx, "citizen")
 	r.shot(t, ctx, "10-citizen")
 }
 
 func (r *run) headers(t *testing.T) {
-	r.requireClinician(t)
-	ctx := r.clinician
+	ctx := r.clinicianTab(t)
+	docs := r.listed(t, ctx)
 	check := func(path string, wantScript bool) {
 		sctx, cancel := context.WithTimeout(ctx, StepTimeout)
 		defer cancel()
@@ -721,16 +768,13 @@ func (r *run) headers(t *testing.T) {
 		}
 	}
 	check("/ui/", true)
-	if r.text.ID != "" {
-		check("/ui/content?"+url.Values{"id": {r.text.ID}}.Encode(), false)
-	}
+	check("/ui/content?"+url.Values{"id": {docs.text.ID}}.Encode(), false)
 }
 
 // frameAncestors embeds the UI in a page of another origin and expects
 // Chromium to refuse the frame.
 func (r *run) frameAncestors(t *testing.T) {
-	r.requireClinician(t)
-	ctx := r.clinician
+	ctx := r.clinicianTab(t)
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><html lang="en"><title>foreign</title><iframe id="f" title="x" src="%s/ui/"></iframe>`, r.tg.BaseURL)
@@ -762,7 +806,7 @@ func (r *run) singleUse(t *testing.T) {
 	if !regexp.MustCompile(`/ui/launch/[A-Za-z0-9_-]{43}$`).MatchString(launch) {
 		t.Errorf("launch URL %s does not carry a 256-bit token", launch)
 	}
-	ctx := r.b.Tab(r.parent)
+	ctx := r.b.Tab(t)
 	nctx, ncancel := context.WithTimeout(ctx, StepTimeout)
 	resp, err := chromedp.Run(nctx, chromedp.NavigateResponse(launch))
 	ncancel()
