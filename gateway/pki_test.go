@@ -10,13 +10,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
+	"pjd/trust"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
-	"github.com/russellhaering/goxmldsig/etreeutils"
 )
 
 // Test certificates, generated when a test needs them and never written
@@ -108,7 +107,7 @@ func orgSubject(cn, org, orgIdentifier, serialNumber string) pkix.Name {
 
 // xuaSigner signs XUA assertions with a self-signed certificate.
 type xuaSigner struct {
-	key  *rsa.PrivateKey
+	*trust.SAMLSigner
 	cert *x509.Certificate
 }
 
@@ -133,41 +132,13 @@ func newXUASigner(t *testing.T) *xuaSigner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &xuaSigner{key: key, cert: cert}
+	return &xuaSigner{SAMLSigner: &trust.SAMLSigner{Key: key, Cert: cert}, cert: cert}
 }
 
-// sign replaces a's signature with an enveloped exclusive-C14N
-// RSA-SHA256 one, placed right after Issuer as SAML requires.
+// sign replaces a's signature with trust.SAMLSigner's.
 func (s *xuaSigner) sign(t *testing.T, a *etree.Element) {
 	t.Helper()
-	for _, c := range a.ChildElements() {
-		if c.Tag == "Signature" {
-			a.RemoveChild(c)
-		}
-	}
-	ctx, err := dsig.NewSigningContext(s.key, [][]byte{s.cert.Raw})
-	if err != nil {
+	if err := s.Sign(a); err != nil {
 		t.Fatal(err)
 	}
-	ctx.Prefix = "ds"
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	nsctx, err := etreeutils.NSBuildParentContext(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	detached, err := etreeutils.NSDetatch(nsctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := ctx.ConstructSignature(detached, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := 0
-	for _, c := range a.ChildElements() {
-		if c.Tag == "Issuer" {
-			idx = c.Index() + 1
-		}
-	}
-	a.InsertChildAt(idx, sig)
 }

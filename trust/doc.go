@@ -92,6 +92,9 @@
 // are refused). A health worker's attributes pass the same attestation
 // rules as the JSON attestation, with IssueInstant as toa; purpose of use
 // ISO 14265 code 13 (helsenorge) makes the principal a citizen.
+// SAMLSigner makes the signature this verification expects (exclusive
+// C14N, RSA-SHA256, after Issuer): XUA minting uses it, and so do the
+// tests.
 //
 // # Errors
 //

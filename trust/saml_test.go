@@ -16,7 +16,6 @@ import (
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
-	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"pjd/trust"
 )
@@ -149,50 +148,17 @@ type signOpts struct {
 }
 
 // sign (re-)signs the assertion in place: the old signature is removed,
-// mutate runs, and an enveloped exclusive-C14N RSA-SHA256 signature is
-// inserted right after Issuer, as SAML requires.
+// mutate runs, and trust.SAMLSigner signs it.
 func sign(t testing.TB, a *etree.Element, s *signer, o signOpts, mutate func(a *etree.Element)) {
 	t.Helper()
 	removeSignature(a)
 	if mutate != nil {
 		mutate(a)
 	}
-	ctx, err := dsig.NewSigningContext(s.key, [][]byte{s.cert.Raw})
-	if err != nil {
+	ss := &trust.SAMLSigner{Key: s.key, Cert: s.cert, Hash: o.hash, Canonicalizer: o.canonicalizer, OmitKeyInfo: o.noKeyInfo}
+	if err := ss.Sign(a); err != nil {
 		t.Fatal(err)
 	}
-	ctx.Prefix = "ds"
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	if o.canonicalizer != nil {
-		ctx.Canonicalizer = o.canonicalizer
-	}
-	if o.hash != 0 {
-		ctx.Hash = o.hash
-	}
-	nsctx, err := etreeutils.NSBuildParentContext(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	detached, err := etreeutils.NSDetatch(nsctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := ctx.ConstructSignature(detached, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.noKeyInfo {
-		for _, c := range sig.ChildElements() {
-			if c.Tag == "KeyInfo" {
-				sig.RemoveChild(c)
-			}
-		}
-	}
-	idx := 0
-	if iss := samlChildEl(a, "Issuer"); iss != nil {
-		idx = iss.Index() + 1
-	}
-	a.InsertChildAt(idx, sig)
 }
 
 // wire serialises doc and parses it again, as a receiver would.
@@ -472,19 +438,9 @@ func samlRejections() []samlRow {
 			sec.InsertChildAt(0, resp)
 			// Sign the Response (as an IdP would), not the assertion.
 			s := testSigners()[0]
-			ctx, err := dsig.NewSigningContext(s.key, [][]byte{s.cert.Raw})
-			if err != nil {
+			if err := (&trust.SAMLSigner{Key: s.key, Cert: s.cert}).Sign(resp); err != nil {
 				t.Fatal(err)
 			}
-			ctx.Prefix = "ds"
-			ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-			nsctx, _ := etreeutils.NSBuildParentContext(resp)
-			det, _ := etreeutils.NSDetatch(nsctx, resp)
-			sig, err := ctx.ConstructSignature(det, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.InsertChildAt(0, sig)
 			return security(t, wire(t, doc))
 		}},
 		{name: "expired", kind: trust.KindSAMLExpired, now: kjNow.Add(time.Hour), build: afterSigning(func(*testing.T, *etree.Document, *etree.Element) {})},
@@ -650,5 +606,35 @@ func TestSAMLInheritedNamespaces(t *testing.T) {
 	doc = wire(t, doc)
 	if _, err := samlVerifier(t, kjNow).Verify(context.Background(), security(t, doc)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSAMLSigner: a signature made by SAMLSigner replaces the one the
+// assertion carried, sits right after Issuer, and verifies; one without
+// a key is refused.
+func TestSAMLSigner(t *testing.T) {
+	doc := parseDoc(t, readFixture(t, sampleKJ))
+	a := assertionOf(t, doc)
+	s := testSigners()[0]
+	for range 2 {
+		if err := (&trust.SAMLSigner{Key: s.key, Cert: s.cert}).Sign(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sigs []int
+	for i, c := range a.ChildElements() {
+		if c.Tag == "Signature" && c.NamespaceURI() == nsDSig {
+			sigs = append(sigs, i)
+		}
+	}
+	if len(sigs) != 1 || a.ChildElements()[sigs[0]-1].Tag != "Issuer" {
+		t.Fatalf("signatures at %v, want one right after Issuer", sigs)
+	}
+	p, err := samlVerifier(t, kjNow, s.cert).Verify(t.Context(), security(t, wire(t, doc)))
+	if err != nil || p.Credential != trust.CredentialXUASAML {
+		t.Fatalf("verifying the signed assertion: %+v %v", p, err)
+	}
+	if err := (&trust.SAMLSigner{Cert: s.cert}).Sign(a); err == nil {
+		t.Fatal("signed without a key")
 	}
 }
