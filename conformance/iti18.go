@@ -100,7 +100,7 @@ func queryScenarios() []Scenario {
 	plain := func(name string, run func(context.Context, *T) error) Scenario {
 		return Scenario{Name: "ITI-18/" + name, Transaction: tx18, Run: run}
 	}
-	return []Scenario{
+	out := []Scenario{
 		s("FindDocuments-approved-leafclass", qFindDocumentsApproved),
 		s("FindDocuments-all-statuses-objectref", qFindDocumentsObjectRef),
 		s("FindDocuments-classcode-filter", qFindDocumentsClass),
@@ -119,13 +119,47 @@ func queryScenarios() []Scenario {
 		s("GetFoldersForDocument", qGetFoldersForDocument),
 		s("GetRelatedDocuments", qGetRelatedDocuments),
 		s("result-not-single-patient", qNotSinglePatient),
-		plain("missing-param-status", qMissingStatus),
-		plain("missing-param-one-of", qMissingOneOf),
-		plain("param-number-repeated", qParamNumberRepeated),
-		plain("param-number-one-of", qParamNumberOneOf),
-		plain("unknown-stored-query", qUnknownQuery),
-		plain("too-many-results", qTooMany),
 	}
+	for _, r := range queryRejections() {
+		out = append(out, plain(r.name, r.run))
+	}
+	return append(out, plain("too-many-results", qTooMany))
+}
+
+// A queryRejection is a stored query the registry must refuse with code,
+// returning nothing.
+type queryRejection struct {
+	name, what string
+	query      func(t *T) *Q
+	code       string
+}
+
+func queryRejections() []queryRejection {
+	return []queryRejection{
+		{"missing-param-status", "FindDocuments without $XDSDocumentEntryStatus", func(t *T) *Q {
+			return NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).Str(registry.ParamDocumentEntryPatientID, CX(t.NewPatient()))
+		}, registry.ErrCodeStoredQueryMissingParam},
+		{"missing-param-one-of", "GetDocuments without an id parameter", func(*T) *Q {
+			return NewQuery(registry.QueryGetDocuments, registry.ReturnLeafClass)
+		}, registry.ErrCodeStoredQueryMissingParam},
+		{"param-number-repeated", "FindDocuments with $XDSDocumentEntryPatientId twice", func(t *T) *Q {
+			return NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).
+				Str(registry.ParamDocumentEntryPatientID, CX(t.NewPatient())).
+				Str(registry.ParamDocumentEntryPatientID, CX(t.NewPatient())).
+				List(registry.ParamDocumentEntryStatus, registry.StatusApproved)
+		}, registry.ErrCodeStoredQueryParamNumber},
+		{"param-number-one-of", "GetDocuments with both $XDSDocumentEntryEntryUUID and $XDSDocumentEntryUniqueId", func(*T) *Q {
+			return NewQuery(registry.QueryGetDocuments, registry.ReturnLeafClass).
+				List(registry.ParamDocumentEntryEntryUUID, NewUUID()).List(registry.ParamDocumentEntryUniqueID, NewOID())
+		}, registry.ErrCodeStoredQueryParamNumber},
+		{"unknown-stored-query", "an unknown stored query id", func(t *T) *Q {
+			return NewQuery(NewUUID(), registry.ReturnLeafClass).Str(registry.ParamDocumentEntryPatientID, CX(t.NewPatient()))
+		}, registry.ErrCodeUnknownStoredQuery},
+	}
+}
+
+func (r queryRejection) run(ctx context.Context, t *T) error {
+	return queryError(ctx, t, r.what, r.query(t), r.code)
 }
 
 func findDocs(fx *queryFixture, rt string, statuses ...string) *Q {
@@ -440,39 +474,6 @@ func queryError(ctx context.Context, t *T, what string, q *Q, codes ...string) e
 		return fmt.Errorf("%s: a failed query returned %d objects", what, res.Len())
 	}
 	return wantErrors(what, rr.Errors, codes)
-}
-
-func qMissingStatus(ctx context.Context, t *T) error {
-	return queryError(ctx, t, "FindDocuments without $XDSDocumentEntryStatus",
-		NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).Str(registry.ParamDocumentEntryPatientID, CX(t.NewPatient())),
-		registry.ErrCodeStoredQueryMissingParam)
-}
-
-func qMissingOneOf(ctx context.Context, t *T) error {
-	return queryError(ctx, t, "GetDocuments without an id parameter",
-		NewQuery(registry.QueryGetDocuments, registry.ReturnLeafClass), registry.ErrCodeStoredQueryMissingParam)
-}
-
-func qParamNumberRepeated(ctx context.Context, t *T) error {
-	return queryError(ctx, t, "FindDocuments with $XDSDocumentEntryPatientId twice",
-		NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).
-			Str(registry.ParamDocumentEntryPatientID, CX(t.NewPatient())).
-			Str(registry.ParamDocumentEntryPatientID, CX(t.NewPatient())).
-			List(registry.ParamDocumentEntryStatus, registry.StatusApproved),
-		registry.ErrCodeStoredQueryParamNumber)
-}
-
-func qParamNumberOneOf(ctx context.Context, t *T) error {
-	return queryError(ctx, t, "GetDocuments with both $XDSDocumentEntryEntryUUID and $XDSDocumentEntryUniqueId",
-		NewQuery(registry.QueryGetDocuments, registry.ReturnLeafClass).
-			List(registry.ParamDocumentEntryEntryUUID, NewUUID()).List(registry.ParamDocumentEntryUniqueID, NewOID()),
-		registry.ErrCodeStoredQueryParamNumber)
-}
-
-func qUnknownQuery(ctx context.Context, t *T) error {
-	return queryError(ctx, t, "an unknown stored query id",
-		NewQuery(NewUUID(), registry.ReturnLeafClass).Str(registry.ParamDocumentEntryPatientID, CX(t.NewPatient())),
-		registry.ErrCodeUnknownStoredQuery)
 }
 
 // maxTooManyDocuments bounds what the XDSTooManyResults scenario

@@ -30,20 +30,85 @@ func provideScenarios() []Scenario {
 	s := func(name string, run func(context.Context, *T) error) Scenario {
 		return Scenario{Name: "ITI-41/" + name, Transaction: tx41, Run: run}
 	}
-	return []Scenario{
+	out := []Scenario{
 		s("provide-one-document-mtom", provideOne),
 		s("provide-several-documents-mtom", provideSeveral),
 		s("provide-inline-base64", provideInline),
 		s("provide-without-hash-and-size", provideNoHash),
-		s("wrong-hash", provideWrong(true)),
-		s("wrong-size", provideWrong(false)),
-		s("missing-document", provideMissingDocument),
-		s("missing-document-metadata", provideMissingMetadata),
-		s("duplicate-uniqueid-in-message", provideDuplicate),
-		s("registry-error-passed-back-unchanged", providePassBack),
-		s("document-over-maximum-size-declared", provideTooLargeDeclared),
-		s("document-over-maximum-size-streamed", provideTooLargeStreamed),
 	}
+	for _, r := range provideRejections() {
+		out = append(out, s(r.name, r.run))
+	}
+	return append(out, s("registry-error-passed-back-unchanged", providePassBack))
+}
+
+// A provideRejection is an ITI-41 submission the repository must refuse:
+// a fresh submission of docs documents for a new patient with their
+// contents, broken by breaks, refused with exactly code and every
+// codeContext fragment breaks returns named; none of its documents is
+// registered.
+type provideRejection struct {
+	name   string
+	docs   int
+	code   string
+	breaks func(t *T, sub *registry.Submission, content map[string][]byte) (contexts []string, err error)
+}
+
+func provideRejections() []provideRejection {
+	return []provideRejection{
+		{"wrong-hash", 2, registry.ErrCodeRepositoryMetadataError, func(_ *T, sub *registry.Submission, _ map[string][]byte) ([]string, error) {
+			d := sub.Documents[1]
+			d.Hash = strings.Repeat("ab", 20)
+			return []string{d.UniqueID, "hash"}, nil
+		}},
+		{"wrong-size", 2, registry.ErrCodeRepositoryMetadataError, func(_ *T, sub *registry.Submission, _ map[string][]byte) ([]string, error) {
+			d := sub.Documents[1]
+			n := *d.Size + 7
+			d.Size = &n
+			return []string{d.UniqueID, "size"}, nil
+		}},
+		{"missing-document", 2, registry.ErrCodeMissingDocument, func(_ *T, sub *registry.Submission, content map[string][]byte) ([]string, error) {
+			delete(content, "Document02")
+			return []string{sub.Documents[1].UniqueID}, nil
+		}},
+		{"missing-document-metadata", 1, registry.ErrCodeMissingDocumentMetadata, func(_ *T, _ *registry.Submission, content map[string][]byte) ([]string, error) {
+			content["Document99"] = []byte("et dokument uten metadata\n")
+			return []string{"Document99"}, nil
+		}},
+		{"duplicate-uniqueid-in-message", 2, registry.ErrCodeRepositoryDuplicateUniqueIDInMessage, func(_ *T, sub *registry.Submission, _ map[string][]byte) ([]string, error) {
+			sub.Documents[1].UniqueID = sub.Documents[0].UniqueID
+			return []string{sub.Documents[0].UniqueID}, nil
+		}},
+		{"document-over-maximum-size-declared", 1, registry.ErrCodeRepositoryError, func(t *T, sub *registry.Submission, _ map[string][]byte) ([]string, error) {
+			max, err := t.maxDocument()
+			if err != nil {
+				return nil, err
+			}
+			n := max + 1
+			sub.Documents[0].Size = &n
+			return []string{fmt.Sprint(max)}, nil
+		}},
+		{"document-over-maximum-size-streamed", 1, registry.ErrCodeRepositoryError, func(t *T, sub *registry.Submission, content map[string][]byte) ([]string, error) {
+			max, err := t.maxDocument()
+			if err != nil {
+				return nil, err
+			}
+			sub.Documents[0].Hash, sub.Documents[0].Size = "", nil
+			content["Document01"] = bytes.Repeat([]byte("x"), int(max)+1)
+			return []string{fmt.Sprint(max)}, nil
+		}},
+	}
+}
+
+// run provides the broken submission and checks the refusal.
+func (r provideRejection) run(ctx context.Context, t *T) error {
+	sub, seq := t.Submission(t.NewPatient(), r.docs, false)
+	content := contentsOf(sub, seq)
+	contexts, err := r.breaks(t, sub, content)
+	if err != nil {
+		return err
+	}
+	return t.provideRejected(ctx, sub, content, []string{r.code}, contexts...)
 }
 
 // Provide sends sub with ITI-41 (MTOM), the documents' bytes by
@@ -304,44 +369,6 @@ func (t *T) provideRejected(ctx context.Context, sub *registry.Submission, conte
 	return t.notRegistered(ctx, uids...)
 }
 
-func provideWrong(hash bool) func(context.Context, *T) error {
-	return func(ctx context.Context, t *T) error {
-		sub, seq := t.Submission(t.NewPatient(), 2, false)
-		content := contentsOf(sub, seq)
-		d := sub.Documents[1]
-		what := "size"
-		if hash {
-			d.Hash = strings.Repeat("ab", 20)
-			what = "hash"
-		} else {
-			n := *d.Size + 7
-			d.Size = &n
-		}
-		return t.provideRejected(ctx, sub, content, []string{registry.ErrCodeRepositoryMetadataError}, d.UniqueID, what)
-	}
-}
-
-func provideMissingDocument(ctx context.Context, t *T) error {
-	sub, seq := t.Submission(t.NewPatient(), 2, false)
-	content := contentsOf(sub, seq)
-	delete(content, "Document02")
-	return t.provideRejected(ctx, sub, content, []string{registry.ErrCodeMissingDocument}, sub.Documents[1].UniqueID)
-}
-
-func provideMissingMetadata(ctx context.Context, t *T) error {
-	sub, seq := t.Submission(t.NewPatient(), 1, false)
-	content := contentsOf(sub, seq)
-	content["Document99"] = []byte("et dokument uten metadata\n")
-	return t.provideRejected(ctx, sub, content, []string{registry.ErrCodeMissingDocumentMetadata}, "Document99")
-}
-
-func provideDuplicate(ctx context.Context, t *T) error {
-	sub, seq := t.Submission(t.NewPatient(), 2, false)
-	content := contentsOf(sub, seq)
-	sub.Documents[1].UniqueID = sub.Documents[0].UniqueID
-	return t.provideRejected(ctx, sub, content, []string{registry.ErrCodeRepositoryDuplicateUniqueIDInMessage}, sub.Documents[0].UniqueID)
-}
-
 // providePassBack: a submission the repository accepts but the registry
 // rejects gets the registry's errors unchanged, and nothing is kept.
 func providePassBack(ctx context.Context, t *T) error {
@@ -387,29 +414,6 @@ func (t *T) maxDocument() (int64, error) {
 		return 0, Skipf("the target's --max-document-size %d is too large to exceed cheaply (at most 64 MiB)", max)
 	}
 	return max, nil
-}
-
-func provideTooLargeDeclared(ctx context.Context, t *T) error {
-	max, err := t.maxDocument()
-	if err != nil {
-		return err
-	}
-	sub, seq := t.Submission(t.NewPatient(), 1, false)
-	content := contentsOf(sub, seq)
-	n := max + 1
-	sub.Documents[0].Size = &n
-	return t.provideRejected(ctx, sub, content, []string{registry.ErrCodeRepositoryError}, fmt.Sprint(max))
-}
-
-func provideTooLargeStreamed(ctx context.Context, t *T) error {
-	max, err := t.maxDocument()
-	if err != nil {
-		return err
-	}
-	sub, _ := t.Submission(t.NewPatient(), 1, false)
-	sub.Documents[0].Hash, sub.Documents[0].Size = "", nil
-	big := bytes.Repeat([]byte("x"), int(max)+1)
-	return t.provideRejected(ctx, sub, map[string][]byte{"Document01": big}, []string{registry.ErrCodeRepositoryError}, fmt.Sprint(max))
 }
 
 // --- ITI-43 ---

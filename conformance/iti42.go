@@ -18,7 +18,7 @@ func registerScenarios() []Scenario {
 	s := func(name string, run func(context.Context, *T) error) Scenario {
 		return Scenario{Name: "ITI-42/" + name, Transaction: tx42, Run: run}
 	}
-	return []Scenario{
+	out := []Scenario{
 		s("register-one-document", registerOne),
 		s("register-several-documents", registerSeveral),
 		s("register-folder-with-documents", registerFolder),
@@ -32,26 +32,11 @@ func registerScenarios() []Scenario {
 		s("xfrm-rplc-deprecates", relationScenario(registry.AssocTransformReplace, true)),
 		s("signs-in-same-submission", signsScenario),
 		s("preassigned-uuids-kept", preassignedUUIDs),
-
-		s("metadata-error-document-not-in-submissionset", errNotMember),
-		s("metadata-error-missing-submissionset-status", errNoSubmissionSetStatus),
-		s("metadata-error-missing-classcode", errMissingClassCode),
-		s("metadata-error-unknown-code-named", errUnknownCode),
-		s("metadata-error-bad-creation-time", errBadCreationTime),
-		s("metadata-error-relation-target-in-submission", errRelationTargetInSubmission),
-		s("unresolved-reference-hasmember", errUnresolvedHasMember),
-		s("unresolved-reference-rplc-target", errUnresolvedRPLC),
-		s("patient-id-does-not-match-document", errPatientMismatchDocument),
-		s("patient-id-does-not-match-rplc", errPatientMismatchRPLC),
-		s("patient-id-does-not-match-folder-member", errPatientMismatchFolder),
-		s("unknown-patient-id", errUnknownPatient),
-		s("duplicate-uniqueid-in-message", errDuplicateInMessage),
-		s("duplicate-uniqueid-in-registry", errDuplicateInRegistry),
-		s("non-identical-hash", errNonIdenticalHash),
-		s("non-identical-size", errNonIdenticalSize),
-		s("deprecated-document-error", errDeprecated),
-		s("rejected-submission-leaves-nothing", errAtomic),
 	}
+	for _, r := range registerRejections() {
+		out = append(out, s(r.name, r.run))
+	}
+	return out
 }
 
 // contents returns GetSubmissionSetAndContents of the SubmissionSet with
@@ -383,227 +368,222 @@ func preassignedUUIDs(ctx context.Context, t *T) error {
 
 // --- errors ---
 
-// rejected sends sub and checks the error codes (and codeContext
-// fragments), then that nothing of the patient's was stored.
-func rejected(ctx context.Context, t *T, sub *registry.Submission, patient string, codes []string, contexts ...string) error {
+// A registerRejection is a submission the registry must refuse: a fresh
+// submission of docs documents (and a Folder) for a new patient, broken
+// by breaks — which may register what it needs first — and refused with
+// exactly code, every codeContext fragment named; nothing of it is
+// stored.
+type registerRejection struct {
+	name   string
+	docs   int
+	folder bool
+	code   string
+	breaks func(ctx context.Context, t *T, p string, sub *registry.Submission) (refused, error)
+}
+
+// refused is what breaking a submission expects of its refusal: the
+// codeContext fragments, and a check of what must hold afterwards.
+type refused struct {
+	contexts []string
+	then     func(context.Context) error
+	// registeredSet: the SubmissionSet's uniqueId is already registered
+	// (by design of the row), so then checks what was not stored.
+	registeredSet bool
+}
+
+// named is a refusal whose codeContext names fragments.
+func named(fragments ...string) (refused, error) { return refused{contexts: fragments}, nil }
+
+func registerRejections() []registerRejection {
+	meta := registry.ErrCodeRegistryMetadataError
+	return []registerRejection{
+		{"metadata-error-document-not-in-submissionset", 2, false, meta, func(_ context.Context, _ *T, _ string, sub *registry.Submission) (refused, error) {
+			sub.Associations = sub.Associations[:1] // Document02 has no HasMember
+			return named("Document02")
+		}},
+		{"metadata-error-missing-submissionset-status", 1, false, meta, func(_ context.Context, _ *T, _ string, sub *registry.Submission) (refused, error) {
+			sub.Associations[0].SubmissionSetStatus = ""
+			return named("SubmissionSetStatus")
+		}},
+		{"metadata-error-missing-classcode", 1, false, meta, func(_ context.Context, _ *T, _ string, sub *registry.Submission) (refused, error) {
+			sub.Documents[0].Class = registry.Code{}
+			return named("classCode")
+		}},
+		{"metadata-error-unknown-code-named", 1, false, meta, func(_ context.Context, _ *T, _ string, sub *registry.Submission) (refused, error) {
+			sub.Documents[0].Type = registry.Code{Code: "Z99-9", Scheme: oid.Volven9602, Display: "Finnes ikke"}
+			return named("Z99-9")
+		}},
+		{"metadata-error-bad-creation-time", 1, false, meta, func(_ context.Context, _ *T, _ string, sub *registry.Submission) (refused, error) {
+			sub.Documents[0].CreationTime = "2024-01-15T10:00"
+			return named("creationTime")
+		}},
+		{"metadata-error-relation-target-in-submission", 2, false, meta, func(_ context.Context, _ *T, _ string, sub *registry.Submission) (refused, error) {
+			sub.Associations = append(sub.Associations, relation("Rel", registry.AssocReplace, "Document02", "Document01"))
+			return named("RPLC")
+		}},
+		{"unresolved-reference-hasmember", 1, false, registry.ErrCodeUnresolvedReference, func(_ context.Context, _ *T, _ string, sub *registry.Submission) (refused, error) {
+			ghost := NewUUID()
+			sub.Associations = append(sub.Associations, hasMember("Ghost", "SubmissionSet01", ghost, registry.SubmissionSetStatusReference))
+			return named(ghost)
+		}},
+		{"unresolved-reference-rplc-target", 1, false, registry.ErrCodeUnresolvedReference, func(_ context.Context, _ *T, _ string, sub *registry.Submission) (refused, error) {
+			ghost := NewUUID()
+			sub.Associations = append(sub.Associations, relation("Rel", registry.AssocReplace, "Document01", ghost))
+			return named(ghost)
+		}},
+		{"patient-id-does-not-match-document", 1, false, registry.ErrCodePatientIDDoesNotMatch, func(_ context.Context, t *T, _ string, sub *registry.Submission) (refused, error) {
+			other := t.NewPatient()
+			sub.Documents[0].PatientID = CX(other)
+			return refused{contexts: []string{other}, then: func(ctx context.Context) error {
+				docs, err := t.FindDocuments(ctx, other)
+				if err != nil {
+					return err
+				}
+				return wantUniqueIDs("the other patient's documents", docs)
+			}}, nil
+		}},
+		{"patient-id-does-not-match-rplc", 1, false, registry.ErrCodePatientIDDoesNotMatch, func(ctx context.Context, t *T, _ string, sub *registry.Submission) (refused, error) {
+			_, orig, err := t.registered(ctx, t.NewPatient(), 1, false)
+			if err != nil {
+				return refused{}, err
+			}
+			sub.Associations = append(sub.Associations, relation("Rel", registry.AssocReplace, "Document01", orig[0].ID))
+			return refused{then: func(ctx context.Context) error {
+				e, err := t.EntryByUniqueID(ctx, orig[0].UniqueID)
+				if err != nil {
+					return err
+				}
+				if e.Status != registry.StatusApproved {
+					return fmt.Errorf("the other patient's document became %s", e.Status)
+				}
+				return nil
+			}}, nil
+		}},
+		{"patient-id-does-not-match-folder-member", 1, false, registry.ErrCodePatientIDDoesNotMatch, func(ctx context.Context, t *T, _ string, sub *registry.Submission) (refused, error) {
+			f, _, err := t.folderPlus(ctx, t.NewPatient())
+			if err != nil {
+				return refused{}, err
+			}
+			sub.Associations = append(sub.Associations,
+				hasMember("FolderMember", f.ID, "Document01", ""),
+				hasMember("FolderMemberInSet", "SubmissionSet01", "FolderMember", ""))
+			return refused{}, nil
+		}},
+		{"unknown-patient-id", 1, false, registry.ErrCodeUnknownPatientID, func(_ context.Context, _ *T, p string, sub *registry.Submission) (refused, error) {
+			// A well-formed CX whose assigning authority is no Norwegian
+			// person register: the registry cannot know the patient.
+			unknown := registry.NewPatientCX(p, "2.999.578.99").String()
+			sub.SubmissionSet.PatientID = unknown
+			sub.Documents[0].PatientID = unknown
+			sub.Documents[0].SourcePatientID = unknown
+			return refused{}, nil
+		}},
+		{"duplicate-uniqueid-in-message", 2, false, registry.ErrCodeRegistryDuplicateUniqueIDInMessage, func(_ context.Context, _ *T, _ string, sub *registry.Submission) (refused, error) {
+			sub.Documents[1].UniqueID = sub.Documents[0].UniqueID
+			return named(sub.Documents[0].UniqueID)
+		}},
+		{"duplicate-uniqueid-in-registry", 1, false, registry.ErrCodeDuplicateUniqueIDInRegistry, func(ctx context.Context, t *T, p string, sub *registry.Submission) (refused, error) {
+			first, _, err := t.registered(ctx, p, 1, false)
+			if err != nil {
+				return refused{}, err
+			}
+			sub.SubmissionSet.UniqueID = first.SubmissionSet.UniqueID
+			return refused{contexts: []string{first.SubmissionSet.UniqueID}, registeredSet: true, then: func(ctx context.Context) error {
+				docs, err := t.FindDocuments(ctx, p)
+				if err != nil {
+					return err
+				}
+				return wantUniqueIDs("FindDocuments after the rejected resubmission", docs, first.Documents[0].UniqueID)
+			}}, nil
+		}},
+		{"non-identical-hash", 1, false, registry.ErrCodeNonIdenticalHash, nonIdentical(true)},
+		{"non-identical-size", 1, false, registry.ErrCodeNonIdenticalSize, nonIdentical(false)},
+		{"deprecated-document-error", 1, false, registry.ErrCodeRegistryDeprecatedDocumentError, func(ctx context.Context, t *T, p string, sub *registry.Submission) (refused, error) {
+			_, orig, err := t.registered(ctx, p, 1, false)
+			if err != nil {
+				return refused{}, err
+			}
+			repl, _ := t.Submission(p, 1, false)
+			repl.Associations = append(repl.Associations, relation("Rel", registry.AssocReplace, "Document01", orig[0].ID))
+			if err := t.Register(ctx, repl); err != nil {
+				return refused{}, err
+			}
+			sub.Associations = append(sub.Associations, relation("Rel", registry.AssocAppend, "Document01", orig[0].ID))
+			return named(orig[0].ID)
+		}},
+		{"rejected-submission-leaves-nothing", 3, true, meta, func(_ context.Context, t *T, p string, sub *registry.Submission) (refused, error) {
+			sub.Documents[2].Class = registry.Code{Code: "Z99-1", Scheme: oid.Volven9602}
+			return refused{contexts: []string{"Z99-1"}, then: func(ctx context.Context) error { return t.nothingOf(ctx, p) }}, nil
+		}},
+	}
+}
+
+// run registers the broken submission and checks the refusal.
+func (r registerRejection) run(ctx context.Context, t *T) error {
+	p := t.NewPatient()
+	sub, _ := t.Submission(p, r.docs, r.folder)
+	want, err := r.breaks(ctx, t, p, sub)
+	if err != nil {
+		return err
+	}
 	errs, err := t.RegisterErr(ctx, sub)
 	if err != nil {
 		return err
 	}
-	if err := wantErrors("ITI-42", errs, codes, contexts...); err != nil {
+	if err := wantErrors("ITI-42", errs, []string{r.code}, want.contexts...); err != nil {
 		return err
 	}
+	if !want.registeredSet {
+		if err := t.notStored(ctx, p, sub.SubmissionSet.UniqueID); err != nil {
+			return err
+		}
+	}
+	if want.then != nil {
+		return want.then(ctx)
+	}
+	return nil
+}
+
+// notStored checks that no SubmissionSet of patient with uniqueId uid was
+// stored.
+func (t *T) notStored(ctx context.Context, patient, uid string) error {
 	found, err := t.Query(ctx, NewQuery(registry.QueryFindSubmissionSets, registry.ReturnLeafClass).
 		Str(registry.ParamSubmissionSetPatientID, CX(patient)).List(registry.ParamSubmissionSetStatus, registry.StatusApproved))
 	if err != nil {
 		return err
 	}
 	for _, s := range found.SubmissionSets {
-		if s.UniqueID == sub.SubmissionSet.UniqueID {
+		if s.UniqueID == uid {
 			return fmt.Errorf("the rejected SubmissionSet %s was stored", s.UniqueID)
 		}
 	}
 	return nil
 }
 
-func errNotMember(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 2, false)
-	sub.Associations = sub.Associations[:1] // Document02 has no HasMember
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryMetadataError}, "Document02")
-}
-
-func errNoSubmissionSetStatus(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 1, false)
-	sub.Associations[0].SubmissionSetStatus = ""
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryMetadataError}, "SubmissionSetStatus")
-}
-
-func errMissingClassCode(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 1, false)
-	sub.Documents[0].Class = registry.Code{}
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryMetadataError}, "classCode")
-}
-
-func errUnknownCode(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 1, false)
-	sub.Documents[0].Type = registry.Code{Code: "Z99-9", Scheme: oid.Volven9602, Display: "Finnes ikke"}
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryMetadataError}, "Z99-9")
-}
-
-func errBadCreationTime(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 1, false)
-	sub.Documents[0].CreationTime = "2024-01-15T10:00"
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryMetadataError}, "creationTime")
-}
-
-func errRelationTargetInSubmission(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 2, false)
-	sub.Associations = append(sub.Associations, relation("Rel", registry.AssocReplace, "Document02", "Document01"))
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryMetadataError}, "RPLC")
-}
-
-func errUnresolvedHasMember(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 1, false)
-	ghost := NewUUID()
-	sub.Associations = append(sub.Associations, hasMember("Ghost", "SubmissionSet01", ghost, registry.SubmissionSetStatusReference))
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeUnresolvedReference}, ghost)
-}
-
-func errUnresolvedRPLC(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 1, false)
-	ghost := NewUUID()
-	sub.Associations = append(sub.Associations, relation("Rel", registry.AssocReplace, "Document01", ghost))
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeUnresolvedReference}, ghost)
-}
-
-func errPatientMismatchDocument(ctx context.Context, t *T) error {
-	p, other := t.NewPatient(), t.NewPatient()
-	sub, _ := t.Submission(p, 1, false)
-	sub.Documents[0].PatientID = CX(other)
-	if err := rejected(ctx, t, sub, p, []string{registry.ErrCodePatientIDDoesNotMatch}, other); err != nil {
-		return err
-	}
-	docs, err := t.FindDocuments(ctx, other)
-	if err != nil {
-		return err
-	}
-	return wantUniqueIDs("the other patient's documents", docs)
-}
-
-func errPatientMismatchRPLC(ctx context.Context, t *T) error {
-	p, other := t.NewPatient(), t.NewPatient()
-	_, orig, err := t.registered(ctx, other, 1, false)
-	if err != nil {
-		return err
-	}
-	sub, _ := t.Submission(p, 1, false)
-	sub.Associations = append(sub.Associations, relation("Rel", registry.AssocReplace, "Document01", orig[0].ID))
-	if err := rejected(ctx, t, sub, p, []string{registry.ErrCodePatientIDDoesNotMatch}); err != nil {
-		return err
-	}
-	e, err := t.EntryByUniqueID(ctx, orig[0].UniqueID)
-	if err != nil {
-		return err
-	}
-	if e.Status != registry.StatusApproved {
-		return fmt.Errorf("the other patient's document became %s", e.Status)
-	}
-	return nil
-}
-
-func errPatientMismatchFolder(ctx context.Context, t *T) error {
-	p, other := t.NewPatient(), t.NewPatient()
-	f, _, err := t.folderPlus(ctx, other)
-	if err != nil {
-		return err
-	}
-	sub, _ := t.Submission(p, 1, false)
-	sub.Associations = append(sub.Associations,
-		hasMember("FolderMember", f.ID, "Document01", ""),
-		hasMember("FolderMemberInSet", "SubmissionSet01", "FolderMember", ""))
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodePatientIDDoesNotMatch})
-}
-
-func errUnknownPatient(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 1, false)
-	// A well-formed CX whose assigning authority is no Norwegian person
-	// register: the registry cannot know the patient.
-	unknown := registry.NewPatientCX(p, "2.999.578.99").String()
-	sub.SubmissionSet.PatientID = unknown
-	sub.Documents[0].PatientID = unknown
-	sub.Documents[0].SourcePatientID = unknown
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeUnknownPatientID})
-}
-
-func errDuplicateInMessage(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 2, false)
-	sub.Documents[1].UniqueID = sub.Documents[0].UniqueID
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryDuplicateUniqueIDInMessage}, sub.Documents[0].UniqueID)
-}
-
-func errDuplicateInRegistry(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	first, _, err := t.registered(ctx, p, 1, false)
-	if err != nil {
-		return err
-	}
-	sub, _ := t.Submission(p, 1, false)
-	sub.SubmissionSet.UniqueID = first.SubmissionSet.UniqueID
-	errs, err := t.RegisterErr(ctx, sub)
-	if err != nil {
-		return err
-	}
-	if err := wantErrors("ITI-42", errs, []string{registry.ErrCodeDuplicateUniqueIDInRegistry}, first.SubmissionSet.UniqueID); err != nil {
-		return err
-	}
-	docs, err := t.FindDocuments(ctx, p)
-	if err != nil {
-		return err
-	}
-	return wantUniqueIDs("FindDocuments after the rejected resubmission", docs, first.Documents[0].UniqueID)
-}
-
-func errNonIdentical(hash bool) func(context.Context, *T) error {
-	return func(ctx context.Context, t *T) error {
-		p := t.NewPatient()
+// nonIdentical registers a document, then breaks sub into a resubmission
+// of its uniqueId with another hash or size.
+func nonIdentical(hash bool) func(context.Context, *T, string, *registry.Submission) (refused, error) {
+	return func(ctx context.Context, t *T, p string, sub *registry.Submission) (refused, error) {
 		first, _, err := t.registered(ctx, p, 1, false)
 		if err != nil {
-			return err
+			return refused{}, err
 		}
-		sub, _ := t.Submission(p, 1, false)
 		d := sub.Documents[0]
 		d.UniqueID = first.Documents[0].UniqueID
 		d.Hash, d.Size = first.Documents[0].Hash, first.Documents[0].Size
-		code := registry.ErrCodeNonIdenticalSize
 		if hash {
 			d.Hash = "0000000000000000000000000000000000000000"
-			code = registry.ErrCodeNonIdenticalHash
 		} else {
 			n := *d.Size + 1
 			d.Size = &n
 		}
-		return rejected(ctx, t, sub, p, []string{code}, d.UniqueID)
+		return named(d.UniqueID)
 	}
 }
 
-var (
-	errNonIdenticalHash = errNonIdentical(true)
-	errNonIdenticalSize = errNonIdentical(false)
-)
-
-func errDeprecated(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	_, orig, err := t.registered(ctx, p, 1, false)
-	if err != nil {
-		return err
-	}
-	repl, _ := t.Submission(p, 1, false)
-	repl.Associations = append(repl.Associations, relation("Rel", registry.AssocReplace, "Document01", orig[0].ID))
-	if err := t.Register(ctx, repl); err != nil {
-		return err
-	}
-	sub, _ := t.Submission(p, 1, false)
-	sub.Associations = append(sub.Associations, relation("Rel", registry.AssocAppend, "Document01", orig[0].ID))
-	return rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryDeprecatedDocumentError}, orig[0].ID)
-}
-
-func errAtomic(ctx context.Context, t *T) error {
-	p := t.NewPatient()
-	sub, _ := t.Submission(p, 3, true)
-	sub.Documents[2].Class = registry.Code{Code: "Z99-1", Scheme: oid.Volven9602}
-	if err := rejected(ctx, t, sub, p, []string{registry.ErrCodeRegistryMetadataError}, "Z99-1"); err != nil {
-		return err
-	}
+// nothingOf checks that the patient has nothing registered: no document,
+// and no object at all (GetAll).
+func (t *T) nothingOf(ctx context.Context, p string) error {
 	docs, err := t.FindDocuments(ctx, p, registry.StatusApproved, registry.StatusDeprecated)
 	if err != nil {
 		return err

@@ -59,13 +59,18 @@ func refusalScenarios() []Scenario {
 	for _, k := range []credKind{credNone, credBad, credRefused} {
 		add("AuditEvent-"+string(k), auditRefusal(k))
 	}
-	add("ITI-18-no-credential", soapRefusal(tx18, credNone))
-	add("ITI-18-bad-credential", soapRefusal(tx18, credBad))
-	add("ITI-43-no-credential", soapRefusal(tx43, credNone))
-	add("ITI-43-bad-credential", soapRefusal(tx43, credBad))
-	add("UI-list-no-session", uiRefusal("/ui/", "UI-LIST"))
-	add("UI-view-no-session", uiRefusal("/ui/document", "UI-VIEW"))
-	add("UI-content-no-session", uiRefusal("/ui/content", "UI-VIEW"))
+	for _, tx := range []string{tx18, tx43} {
+		for _, k := range []credKind{credNone, credBad} {
+			add(tx+"-"+string(k), soapRefusal(tx, k))
+		}
+	}
+	for _, page := range []struct{ name, path, tx string }{
+		{"UI-list-no-session", "/ui/", "UI-LIST"},
+		{"UI-view-no-session", "/ui/document", "UI-VIEW"},
+		{"UI-content-no-session", "/ui/content", "UI-VIEW"},
+	} {
+		add(page.name, uiRefusal(page.path, page.tx))
+	}
 	return out
 }
 
