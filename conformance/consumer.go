@@ -34,9 +34,7 @@ const (
 )
 
 func consumerScenarios() []Scenario {
-	s := func(tx, name string, run func(context.Context, *T) error) Scenario {
-		return Scenario{Name: tx + "/" + name, Transaction: tx, Run: run}
-	}
+	s := scenario
 	return []Scenario{
 		s(tx67, "fastlege-search-permitted", fastlegeSearch),
 		s(tx68, "fastlege-read-permitted", fastlegeRead),

@@ -89,17 +89,15 @@ func (t *T) queryFixture(ctx context.Context) (*queryFixture, error) {
 
 func queryScenarios() []Scenario {
 	s := func(name string, run func(context.Context, *T, *queryFixture) error) Scenario {
-		return Scenario{Name: "ITI-18/" + name, Transaction: tx18, Run: func(ctx context.Context, t *T) error {
+		return scenario(tx18, name, func(ctx context.Context, t *T) error {
 			fx, err := t.queryFixture(ctx)
 			if err != nil {
 				return err
 			}
 			return run(ctx, t, fx)
-		}}
+		})
 	}
-	plain := func(name string, run func(context.Context, *T) error) Scenario {
-		return Scenario{Name: "ITI-18/" + name, Transaction: tx18, Run: run}
-	}
+	plain := scenariosOf(tx18)
 	out := []Scenario{
 		s("FindDocuments-approved-leafclass", qFindDocumentsApproved),
 		s("FindDocuments-all-statuses-objectref", qFindDocumentsObjectRef),
@@ -120,9 +118,7 @@ func queryScenarios() []Scenario {
 		s("GetRelatedDocuments", qGetRelatedDocuments),
 		s("result-not-single-patient", qNotSinglePatient),
 	}
-	for _, r := range queryRejections() {
-		out = append(out, plain(r.name, r.run))
-	}
+	out = append(out, rowScenarios(tx18, queryRejections())...)
 	return append(out, plain("too-many-results", qTooMany))
 }
 
@@ -157,6 +153,8 @@ func queryRejections() []queryRejection {
 		}, registry.ErrCodeUnknownStoredQuery},
 	}
 }
+
+func (r queryRejection) label() string { return r.name }
 
 func (r queryRejection) run(ctx context.Context, t *T) error {
 	return queryError(ctx, t, r.what, r.query(t), r.code)

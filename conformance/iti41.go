@@ -27,18 +27,14 @@ const (
 )
 
 func provideScenarios() []Scenario {
-	s := func(name string, run func(context.Context, *T) error) Scenario {
-		return Scenario{Name: "ITI-41/" + name, Transaction: tx41, Run: run}
-	}
+	s := scenariosOf(tx41)
 	out := []Scenario{
 		s("provide-one-document-mtom", provideOne),
 		s("provide-several-documents-mtom", provideSeveral),
 		s("provide-inline-base64", provideInline),
 		s("provide-without-hash-and-size", provideNoHash),
 	}
-	for _, r := range provideRejections() {
-		out = append(out, s(r.name, r.run))
-	}
+	out = append(out, rowScenarios(tx41, provideRejections())...)
 	return append(out, s("registry-error-passed-back-unchanged", providePassBack))
 }
 
@@ -99,6 +95,8 @@ func provideRejections() []provideRejection {
 		}},
 	}
 }
+
+func (r provideRejection) label() string { return r.name }
 
 // run provides the broken submission and checks the refusal.
 func (r provideRejection) run(ctx context.Context, t *T) error {
@@ -419,9 +417,7 @@ func (t *T) maxDocument() (int64, error) {
 // --- ITI-43 ---
 
 func retrieveScenarios() []Scenario {
-	s := func(name string, run func(context.Context, *T) error) Scenario {
-		return Scenario{Name: "ITI-43/" + name, Transaction: tx43, Run: run}
-	}
+	s := scenariosOf(tx43)
 	return []Scenario{
 		s("retrieve-one", retrieveOne),
 		s("retrieve-several-one-request", retrieveSeveral),

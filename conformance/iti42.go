@@ -15,9 +15,7 @@ import (
 const tx42 = "ITI-42"
 
 func registerScenarios() []Scenario {
-	s := func(name string, run func(context.Context, *T) error) Scenario {
-		return Scenario{Name: "ITI-42/" + name, Transaction: tx42, Run: run}
-	}
+	s := scenariosOf(tx42)
 	out := []Scenario{
 		s("register-one-document", registerOne),
 		s("register-several-documents", registerSeveral),
@@ -33,10 +31,7 @@ func registerScenarios() []Scenario {
 		s("signs-in-same-submission", signsScenario),
 		s("preassigned-uuids-kept", preassignedUUIDs),
 	}
-	for _, r := range registerRejections() {
-		out = append(out, s(r.name, r.run))
-	}
-	return out
+	return append(out, rowScenarios(tx42, registerRejections())...)
 }
 
 // contents returns GetSubmissionSetAndContents of the SubmissionSet with
@@ -517,6 +512,8 @@ func registerRejections() []registerRejection {
 		}},
 	}
 }
+
+func (r registerRejection) label() string { return r.name }
 
 // run registers the broken submission and checks the refusal.
 func (r registerRejection) run(ctx context.Context, t *T) error {

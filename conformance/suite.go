@@ -241,6 +241,32 @@ func Select(filter *regexp.Regexp) []Scenario {
 	return out
 }
 
+// scenario is the scenario of transaction tx named "<tx>/<name>".
+func scenario(tx, name string, run func(context.Context, *T) error) Scenario {
+	return Scenario{Name: tx + "/" + name, Transaction: tx, Run: run}
+}
+
+// scenariosOf returns the constructor of tx's scenarios (scenario).
+func scenariosOf(tx string) func(name string, run func(context.Context, *T) error) Scenario {
+	return func(name string, run func(context.Context, *T) error) Scenario { return scenario(tx, name, run) }
+}
+
+// row is a row of a table of scenarios (the refusals of a transaction):
+// its name, and how it runs.
+type row interface {
+	label() string
+	run(ctx context.Context, t *T) error
+}
+
+// rowScenarios makes a scenario of tx of each row.
+func rowScenarios[R row](tx string, rows []R) []Scenario {
+	out := make([]Scenario, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, scenario(tx, r.label(), r.run))
+	}
+	return out
+}
+
 // Scenarios returns every scenario, in a stable order.
 func Scenarios() []Scenario {
 	var all []Scenario

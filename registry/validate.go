@@ -437,29 +437,29 @@ func (v *validation) objects(vs *ValueSets, sub *Submission) {
 		v.submissionSet(vs, ss)
 		v.text(label(kindSubmissionSet, ss.ID), ss)
 	}
-	for _, f := range sub.Folders {
-		if f == nil {
-			v.meta("the submission holds an empty Folder")
-			continue
-		}
+	eachObject(v, sub.Folders, kindFolder, func(f *Folder) {
 		v.folder(vs, f)
 		v.text(label(kindFolder, f.ID), f)
-	}
-	for _, d := range sub.Documents {
-		if d == nil {
-			v.meta("the submission holds an empty DocumentEntry")
-			continue
-		}
+	})
+	eachObject(v, sub.Documents, kindDocument, func(d *DocumentEntry) {
 		v.documentEntry(vs, d)
 		v.text(label(kindDocument, d.ID), d)
-	}
-	for _, a := range sub.Associations {
-		if a == nil {
-			v.meta("the submission holds an empty Association")
-			continue
-		}
+	})
+	eachObject(v, sub.Associations, kindAssociation, func(a *Association) {
 		v.association(a)
 		v.text(label(kindAssociation, a.ID), a)
+	})
+}
+
+// eachObject runs check on each object of a submission's list of kind;
+// an empty (nil) one is a metadata error.
+func eachObject[X any](v *validation, objects []*X, kind string, check func(*X)) {
+	for _, x := range objects {
+		if x == nil {
+			v.meta("the submission holds an empty %s", kind)
+			continue
+		}
+		check(x)
 	}
 }
 

@@ -18,16 +18,6 @@ import (
 	"pjd/gateway/fhir"
 )
 
-func openStore(t *testing.T) *sqlaudit.Store {
-	t.Helper()
-	s, err := sqlaudit.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pjd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // authError is how a trust layer reports a refused credential.
 type authError struct{ status int }
 
@@ -68,7 +58,11 @@ type reviewEnv struct {
 // audit log holding a few accesses.
 func newReviewEnv(t *testing.T, searcher func(*sqlaudit.Store) audit.Searcher, logStore func(*sqlaudit.Store) audit.Appender) *reviewEnv {
 	t.Helper()
-	s := openStore(t)
+	s, err := sqlaudit.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "pjd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	key := audittest.Key(t)
 	var seed []audit.Record
 	for i := range 5 {
@@ -392,10 +386,11 @@ func TestReviewSearchFailureLeaksNothing(t *testing.T) {
 }
 
 func TestNewHandlerNeedsItsParts(t *testing.T) {
-	if _, err := auditapi.NewHandler(auditapi.HandlerConfig{Searcher: openStore(t), Authenticate: viewers}); err == nil {
+	searcher := newReviewEnv(t, nil, nil).store
+	if _, err := auditapi.NewHandler(auditapi.HandlerConfig{Searcher: searcher, Authenticate: viewers}); err == nil {
 		t.Fatal("a handler without an audit logger was built")
 	}
-	if _, err := auditapi.NewHandler(auditapi.HandlerConfig{Searcher: openStore(t), Log: nopLogger{}}); err == nil {
+	if _, err := auditapi.NewHandler(auditapi.HandlerConfig{Searcher: searcher, Log: nopLogger{}}); err == nil {
 		t.Fatal("a handler without authentication was built")
 	}
 }

@@ -6,23 +6,6 @@ import (
 	"strings"
 )
 
-// OperationOutcome reports errors and warnings.
-type OperationOutcome struct {
-	ResourceType string  `json:"resourceType"`
-	Issue        []Issue `json:"issue"`
-}
-
-// Issue is OperationOutcome.issue.
-type Issue struct {
-	Severity    string           `json:"severity"`
-	Code        string           `json:"code"`
-	Details     *CodeableConcept `json:"details,omitempty"`
-	Diagnostics string           `json:"diagnostics,omitempty"`
-	// Expression names the offending search parameter (its name as sent)
-	// or the FHIRPath of the offending element.
-	Expression []string `json:"expression,omitempty"`
-}
-
 // Issue severities.
 const (
 	SeverityFatal   = "fatal"

@@ -149,14 +149,24 @@ func (m *Endpoints) renderOptions() RenderOptions {
 	return RenderOptions{BaseURL: m.BaseURL, Display: m.Guard.DisplayFunc()}
 }
 
-// findDocuments is ITI-67 Find Document References.
-func (m *Endpoints) findDocuments(w http.ResponseWriter, r *http.Request) {
-	p, ok := m.authenticate(w, r, audit.TxITI67, audit.ActionQuery, scopesSearch)
+// searcher authenticates a search (GET, or POST …/_search with a form)
+// and reads its parameters into r.Form.
+func (m *Endpoints) searcher(w http.ResponseWriter, r *http.Request, tx string) (*trust.Principal, bool) {
+	p, ok := m.authenticate(w, r, tx, audit.ActionQuery, scopesSearch)
 	if !ok {
-		return
+		return nil, false
 	}
 	if err := r.ParseForm(); err != nil {
 		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, "", "the request body is not a valid form"))
+		return nil, false
+	}
+	return p, true
+}
+
+// findDocuments is ITI-67 Find Document References.
+func (m *Endpoints) findDocuments(w http.ResponseWriter, r *http.Request) {
+	p, ok := m.searcher(w, r, audit.TxITI67)
+	if !ok {
 		return
 	}
 	s, err := ParseDocumentSearch(r.Form, r.Header)
@@ -271,12 +281,8 @@ func (m *Endpoints) badRequest(w http.ResponseWriter, r *http.Request, p *trust.
 
 // findLists is ITI-66 Find Document Lists.
 func (m *Endpoints) findLists(w http.ResponseWriter, r *http.Request) {
-	p, ok := m.authenticate(w, r, audit.TxITI66, audit.ActionQuery, scopesSearch)
+	p, ok := m.searcher(w, r, audit.TxITI66)
 	if !ok {
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, "", "the request body is not a valid form"))
 		return
 	}
 	s, err := ParseListSearch(r.Form, r.Header)

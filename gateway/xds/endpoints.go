@@ -433,16 +433,17 @@ func cidOf(href string) string {
 	return href
 }
 
+// txNames names the transaction of each action, for the metrics.
+var txNames = map[string]string{
+	ebrim.ActionRegister:    "ITI-42",
+	ebrim.ActionStoredQuery: "ITI-18",
+	ebrim.ActionProvide:     "ITI-41",
+	ebrim.ActionRetrieve:    "ITI-43",
+}
+
 func txName(action string) string {
-	switch action {
-	case ebrim.ActionRegister:
-		return "ITI-42"
-	case ebrim.ActionStoredQuery:
-		return "ITI-18"
-	case ebrim.ActionProvide:
-		return "ITI-41"
-	case ebrim.ActionRetrieve:
-		return "ITI-43"
+	if n, ok := txNames[action]; ok {
+		return n
 	}
 	return action
 }

@@ -4,10 +4,129 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 )
 
+// FHIR R4 data types: only the elements pjd uses. Every optional element is
+// omitted when empty, so what is marshalled is valid FHIR JSON; members are
+// declared in the order of the FHIR specification, so rendered resources
+// read like its examples. Dates are strings already in FHIR form.
+
+// Meta is Resource.meta.
+type Meta struct {
+	LastUpdated string   `json:"lastUpdated,omitempty"`
+	Profile     []string `json:"profile,omitempty"`
+	Security    []Coding `json:"security,omitempty"`
+	Tag         []Coding `json:"tag,omitempty"`
+}
+
+// Coding is a code from a code system.
+type Coding struct {
+	System  string `json:"system,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Display string `json:"display,omitempty"`
+}
+
+// CodeableConcept is a concept given by codings and/or text.
+type CodeableConcept struct {
+	Coding []Coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
+}
+
+// Identifier is a business identifier.
+type Identifier struct {
+	Use      string           `json:"use,omitempty"`
+	Type     *CodeableConcept `json:"type,omitempty"`
+	System   string           `json:"system,omitempty"`
+	Value    string           `json:"value,omitempty"`
+	Assigner *Reference       `json:"assigner,omitempty"`
+}
+
+// Reference points at another resource: literally (Reference), logically
+// (Identifier) or both.
+type Reference struct {
+	Reference  string      `json:"reference,omitempty"`
+	Type       string      `json:"type,omitempty"`
+	Identifier *Identifier `json:"identifier,omitempty"`
+	Display    string      `json:"display,omitempty"`
+}
+
+// Period is a time range; either end may be open.
+type Period struct {
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+}
+
+// Extension is a FHIR extension with the value[x] types pjd uses, or a
+// complex extension of nested ones (Extension, then url, as FHIR orders
+// the members of every element).
+type Extension struct {
+	Extension            []Extension      `json:"extension,omitempty"`
+	URL                  string           `json:"url"`
+	ValueBoolean         *bool            `json:"valueBoolean,omitempty"`
+	ValueCodeableConcept *CodeableConcept `json:"valueCodeableConcept,omitempty"`
+	ValueIdentifier      *Identifier      `json:"valueIdentifier,omitempty"`
+	ValueReference       *Reference       `json:"valueReference,omitempty"`
+	ValueString          string           `json:"valueString,omitempty"`
+	ValueUnsignedInt     *int64           `json:"valueUnsignedInt,omitempty"`
+}
+
+// Attachment is document content: by URL (ITI-67) or inline (ITI-65).
+type Attachment struct {
+	ContentType string `json:"contentType,omitempty"`
+	Language    string `json:"language,omitempty"`
+	Data        string `json:"data,omitempty"`
+	URL         string `json:"url,omitempty"`
+	// Size is unsignedInt in FHIR R4 (at most 2^31-1).
+	Size     *int64 `json:"size,omitempty"`
+	Hash     string `json:"hash,omitempty"`
+	Title    string `json:"title,omitempty"`
+	Creation string `json:"creation,omitempty"`
+}
+
+// HumanName is a person's name.
+type HumanName struct {
+	Use    string   `json:"use,omitempty"`
+	Text   string   `json:"text,omitempty"`
+	Family string   `json:"family,omitempty"`
+	Given  []string `json:"given,omitempty"`
+	Prefix []string `json:"prefix,omitempty"`
+	Suffix []string `json:"suffix,omitempty"`
+}
+
+// ContactPoint is a phone number, e-mail address and the like.
+type ContactPoint struct {
+	System string `json:"system,omitempty"`
+	Value  string `json:"value,omitempty"`
+	Use    string `json:"use,omitempty"`
+}
+
+// Address is a postal address.
+type Address struct {
+	Use        string   `json:"use,omitempty"`
+	Text       string   `json:"text,omitempty"`
+	Line       []string `json:"line,omitempty"`
+	City       string   `json:"city,omitempty"`
+	District   string   `json:"district,omitempty"`
+	State      string   `json:"state,omitempty"`
+	PostalCode string   `json:"postalCode,omitempty"`
+	Country    string   `json:"country,omitempty"`
+}
+
+// Annotation is a note.
+type Annotation struct {
+	Text string `json:"text"`
+}
+
+// Narrative is Resource.text. Kept only so that parsed resources survive a
+// round trip; pjd renders none.
+type Narrative struct {
+	Status string `json:"status,omitempty"`
+	Div    string `json:"div,omitempty"`
+}
+
 // FHIR R4 resources: those MHD maps XDS metadata to, those an AuditEvent
-// contains, and the AuditEvent itself (auditevent.go).
+// contains, and the AuditEvent itself.
 
 // Practitioner (contained: an author person or legal authenticator of a
 // DocumentReference, the health worker of an AuditEvent).
@@ -248,35 +367,32 @@ type RawResource struct {
 // R wraps a resource value.
 func R(v any) Resource { return Resource{Value: v} }
 
+// resourceTypes makes an empty value of each resource type this package
+// models, by its resourceType (which is the struct's name).
+var resourceTypes = map[string]func() any{
+	"AuditEvent":        func() any { return new(AuditEvent) },
+	"Binary":            func() any { return new(Binary) },
+	"Bundle":            func() any { return new(Bundle) },
+	"DocumentReference": func() any { return new(DocumentReference) },
+	"Encounter":         func() any { return new(Encounter) },
+	"List":              func() any { return new(List) },
+	"Location":          func() any { return new(Location) },
+	"OperationOutcome":  func() any { return new(OperationOutcome) },
+	"Organization":      func() any { return new(Organization) },
+	"Patient":           func() any { return new(Patient) },
+	"Practitioner":      func() any { return new(Practitioner) },
+	"PractitionerRole":  func() any { return new(PractitionerRole) },
+}
+
 // Type is the resourceType of the held resource ("" when empty).
 func (r Resource) Type() string {
-	switch v := r.Value.(type) {
-	case *DocumentReference:
-		return "DocumentReference"
-	case *List:
-		return "List"
-	case *Bundle:
-		return "Bundle"
-	case *Binary:
-		return "Binary"
-	case *OperationOutcome:
-		return "OperationOutcome"
-	case *Practitioner:
-		return "Practitioner"
-	case *Organization:
-		return "Organization"
-	case *PractitionerRole:
-		return "PractitionerRole"
-	case *Patient:
-		return "Patient"
-	case *Location:
-		return "Location"
-	case *Encounter:
-		return "Encounter"
-	case *AuditEvent:
-		return "AuditEvent"
-	case *RawResource:
-		return v.Type
+	if raw, ok := r.Value.(*RawResource); ok {
+		return raw.Type
+	}
+	if t := reflect.TypeOf(r.Value); t != nil && t.Kind() == reflect.Pointer {
+		if _, ok := resourceTypes[t.Elem().Name()]; ok && t.Elem().PkgPath() == reflect.TypeFor[Resource]().PkgPath() {
+			return t.Elem().Name()
+		}
 	}
 	return ""
 }
@@ -306,41 +422,95 @@ func (r *Resource) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &head); err != nil {
 		return err
 	}
-	var v any
-	switch head.ResourceType {
-	case "DocumentReference":
-		v = &DocumentReference{}
-	case "List":
-		v = &List{}
-	case "Bundle":
-		v = &Bundle{}
-	case "Binary":
-		v = &Binary{}
-	case "OperationOutcome":
-		v = &OperationOutcome{}
-	case "Practitioner":
-		v = &Practitioner{}
-	case "Organization":
-		v = &Organization{}
-	case "PractitionerRole":
-		v = &PractitionerRole{}
-	case "Patient":
-		v = &Patient{}
-	case "Location":
-		v = &Location{}
-	case "Encounter":
-		v = &Encounter{}
-	case "AuditEvent":
-		v = &AuditEvent{}
-	case "":
+	if head.ResourceType == "" {
 		return fmt.Errorf("resource without resourceType")
-	default:
+	}
+	newValue, ok := resourceTypes[head.ResourceType]
+	if !ok {
 		r.Value = &RawResource{Type: head.ResourceType, JSON: bytes.Clone(b)}
 		return nil
 	}
+	v := newValue()
 	if err := json.Unmarshal(b, v); err != nil {
 		return err
 	}
 	r.Value = v
 	return nil
+}
+
+// OperationOutcome reports errors and warnings.
+type OperationOutcome struct {
+	ResourceType string  `json:"resourceType"`
+	Issue        []Issue `json:"issue"`
+}
+
+// Issue is OperationOutcome.issue.
+type Issue struct {
+	Severity    string           `json:"severity"`
+	Code        string           `json:"code"`
+	Details     *CodeableConcept `json:"details,omitempty"`
+	Diagnostics string           `json:"diagnostics,omitempty"`
+	// Expression names the offending search parameter (its name as sent)
+	// or the FHIRPath of the offending element.
+	Expression []string `json:"expression,omitempty"`
+}
+
+// AuditEvent is the FHIR R4 AuditEvent, with the elements HL7 Norway's
+// trust-framework AuditEvent profile and IHE BALP use (gateway/audit
+// renders its records as these).
+type AuditEvent struct {
+	ResourceType   string             `json:"resourceType"`
+	ID             string             `json:"id,omitempty"`
+	Meta           *Meta              `json:"meta,omitempty"`
+	Contained      []Resource         `json:"contained,omitempty"`
+	Extension      []Extension        `json:"extension,omitempty"`
+	Type           Coding             `json:"type"`
+	Subtype        []Coding           `json:"subtype,omitempty"`
+	Action         string             `json:"action,omitempty"`
+	Recorded       string             `json:"recorded"`
+	Outcome        string             `json:"outcome,omitempty"`
+	OutcomeDesc    string             `json:"outcomeDesc,omitempty"`
+	PurposeOfEvent []CodeableConcept  `json:"purposeOfEvent,omitempty"`
+	Agent          []AuditEventAgent  `json:"agent"`
+	Source         AuditEventSource   `json:"source"`
+	Entity         []AuditEventEntity `json:"entity,omitempty"`
+}
+
+// AuditEventAgent is AuditEvent.agent: who took part.
+type AuditEventAgent struct {
+	Type      *CodeableConcept   `json:"type,omitempty"`
+	Who       *Reference         `json:"who,omitempty"`
+	Name      string             `json:"name,omitempty"`
+	Requestor bool               `json:"requestor"`
+	Network   *AuditEventNetwork `json:"network,omitempty"`
+}
+
+// AuditEventNetwork is AuditEvent.agent.network.
+type AuditEventNetwork struct {
+	Address string `json:"address,omitempty"`
+	Type    string `json:"type,omitempty"`
+}
+
+// AuditEventSource is AuditEvent.source: the system that recorded it.
+type AuditEventSource struct {
+	Site     string     `json:"site,omitempty"`
+	Observer *Reference `json:"observer,omitempty"`
+	Type     []Coding   `json:"type,omitempty"`
+}
+
+// AuditEventEntity is AuditEvent.entity: what was used.
+type AuditEventEntity struct {
+	What        *Reference         `json:"what,omitempty"`
+	Type        *Coding            `json:"type,omitempty"`
+	Role        *Coding            `json:"role,omitempty"`
+	Name        string             `json:"name,omitempty"`
+	Description string             `json:"description,omitempty"`
+	Query       string             `json:"query,omitempty"` // base64Binary
+	Detail      []AuditEventDetail `json:"detail,omitempty"`
+}
+
+// AuditEventDetail is AuditEvent.entity.detail.
+type AuditEventDetail struct {
+	Type        string `json:"type"`
+	ValueString string `json:"valueString,omitempty"`
 }
