@@ -15,7 +15,7 @@ import (
 	"pjd/registry"
 )
 
-// These tests drive the codec the way the gateway's handlers will, over
+// These tests drive the codec without the Guard, over
 // real HTTP with a real client: ITI-67 by GET and by POST _search with the
 // nhn-patient-nin header, following next links to the end, and ITI-68 by
 // the attachment URL. The registry is stood in for by a fixed slice of
@@ -38,18 +38,12 @@ func corpus() []*registry.DocumentEntry {
 	return append(out, o, dep)
 }
 
-func writeFHIR(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/fhir+json")
-	w.WriteHeader(status)
-	_ = fhir.Encode(w, v, false)
-}
-
 func writeErr(w http.ResponseWriter, err error) {
 	var me *fhir.Error
 	if !errors.As(err, &me) {
 		me = fhir.Internal()
 	}
-	writeFHIR(w, me.Status, me.Outcome)
+	fhir.WriteError(w, me)
 }
 
 func testServer(t *testing.T) *httptest.Server {
@@ -98,7 +92,7 @@ func testServer(t *testing.T) *httptest.Server {
 			entries = append(entries, fhir.R(&dr))
 		}
 		self, next := s.Links(pager, srv.URL, len(found))
-		writeFHIR(w, 200, SearchSet(entries, len(found), self, next))
+		fhir.Write(w, 200, SearchSet(entries, len(found), self, next), false)
 	}
 	mux.HandleFunc("GET /fhir/R4/DocumentReference", search)
 	mux.HandleFunc("POST /fhir/R4/DocumentReference/_search", search)
