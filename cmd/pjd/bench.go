@@ -46,7 +46,6 @@ import (
 	"pjd/gateway"
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
-	"pjd/gateway/blocks"
 	"pjd/gateway/mhd"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
@@ -897,13 +896,8 @@ func newMHDBench(ctx context.Context, svc *benchServices, log *slog.Logger, docs
 	m.hc = &http.Client{Transport: tok.Transport(tr), Timeout: time.Minute}
 
 	// The same MHD endpoints with audit records discarded.
-	bs, err := blocks.Open(ctx, m.srv.app.cfg.dsn())
-	if err != nil {
-		return nil, err
-	}
-	m.closers.add(func() { bs.Close() })
 	g, err := access.New(access.Config{Registry: a.reg, Repository: a.repo, Policy: a.pol, Audit: discardAudit{},
-		Blocks: bs, DevLoopbackSources: true, Logger: log})
+		Blocks: a.blockStore, DevLoopbackSources: true, Logger: log})
 	if err != nil {
 		return nil, err
 	}

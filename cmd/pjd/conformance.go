@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"pjd/conformance"
-	"pjd/gateway/blocks"
 	"pjd/trust/devissuer"
 	"pjd/trust/policy"
 )
@@ -130,7 +129,7 @@ func runConformance(ctx context.Context, o *conformanceOptions, stdout io.Writer
 		target.Mint = mint
 	}
 	if o.blocksDB != "" {
-		target.AddBlock = blocksAdder(o.blocksDB)
+		target.AddBlock = blocksAdder(parseDatabaseAddr(o.blocksDB))
 	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
@@ -184,15 +183,15 @@ func printResults(w io.Writer, results []conformance.Result, asJSON bool) error 
 }
 
 // blocksAdder adds patients' blocks to the blocks table of the database
-// named by dsn, as pjd blocks add does.
-func blocksAdder(dsn string) func(ctx context.Context, b policy.Block) error {
+// at addr (--blocks-db), as pjd blocks add does.
+func blocksAdder(addr databaseAddr) func(ctx context.Context, b policy.Block) error {
 	return func(ctx context.Context, b policy.Block) error {
-		st, err := blocks.Open(ctx, dsn)
+		db, err := openExistingDatabase(ctx, addr)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		_, err = st.Add(ctx, b)
+		defer db.close()
+		_, err = db.blocks().Add(ctx, b)
 		return err
 	}
 }

@@ -28,7 +28,7 @@ func conformanceServer(t *testing.T, backend string) (*testServer, conformance.T
 		t.Fatal(err)
 	}
 	return s, conformance.Target{BaseURL: s.URL, MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint,
-		AddBlock: blocksAdder(s.cfg.dsn())}
+		AddBlock: blocksAdder(s.cfg.databaseAddr())}
 }
 
 // notInProcess are the scenarios that cannot run against an in-process

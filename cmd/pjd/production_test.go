@@ -203,7 +203,7 @@ func TestConformanceProductionMode(t *testing.T) {
 	}
 	target := conformance.Target{BaseURL: d.serve.URL, HTTP: d.trusting, IssuerURL: d.issuerURL, Source: d.source,
 		SourceOrgNr: "991919198", MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint,
-		AddBlock: blocksAdder(d.postgresURL)}
+		AddBlock: blocksAdder(databaseAddr{postgresURL: d.postgresURL})}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	env, err := conformance.NewEnv(ctx, target)

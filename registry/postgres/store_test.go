@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -120,58 +119,6 @@ func TestCancelBlockedRead(t *testing.T) {
 	}
 	if running != 0 {
 		t.Errorf("%d cancelled reads still active on the server", running)
-	}
-}
-
-func TestMigrations(t *testing.T) {
-	ctx := context.Background()
-	url := testenv.Postgres(t)
-
-	// Several processes starting at once migrate once between them.
-	const n = 4
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st, err := Open(ctx, url)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer st.Close()
-			errs[i] = st.Migrate(ctx)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("concurrent Migrate: %v", err)
-	}
-	st, err := Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var rows int
-	if err := st.Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&rows); err != nil || rows != 1 {
-		t.Fatalf("schema_migrations has %d rows (%v), want 1", rows, err)
-	}
-	if v, err := st.SchemaVersion(ctx); err != nil || v != 1 {
-		t.Fatalf("SchemaVersion = %d, %v", v, err)
-	}
-
-	if _, err := st.Pool().Exec(ctx, "INSERT INTO schema_migrations (version, name, checksum) VALUES (2, '0002_future.sql', 'x')"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); !errors.Is(err, ErrSchemaTooNew) {
-		t.Errorf("Migrate on a newer schema: %v, want ErrSchemaTooNew", err)
-	}
-	if _, err := st.Pool().Exec(ctx, "DELETE FROM schema_migrations WHERE version = 2; UPDATE schema_migrations SET checksum = 'edited'"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); !errors.Is(err, ErrSchemaMismatch) {
-		t.Errorf("Migrate with an edited migration: %v, want ErrSchemaMismatch", err)
 	}
 }
 

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"database/sql"
 	"errors"
-	"io/fs"
 	"time"
 )
 
@@ -59,31 +58,9 @@ type Dialect struct {
 	MaxAttempts int
 	// Backoff is how long to wait before attempt n (n ≥ 2); nil: no wait.
 	Backoff func(attempt int) time.Duration
-
-	// Migrations holds the schema versions as NNNN_name.sql files, numbered
-	// from 0001 without gaps.
-	Migrations fs.FS
-	// MigrationsTable creates schema_migrations if it does not exist.
-	MigrationsTable string
-	// HasMigrationsTable is a query answering one boolean: whether
-	// schema_migrations exists. It must need no privilege beyond
-	// connecting (a catalogue read), so that a role without DDL rights can
-	// learn the schema's version.
-	HasMigrationsTable string
-	// MigrationLock, when not empty, is executed first in every migration
-	// transaction so concurrent migrators (several pjd processes starting
-	// at once) apply each version once.
-	MigrationLock string
 }
 
 // ErrInvalid marks input a store refuses: a negative Limit, a time-range
 // bound that is not a DTM, a string that is not valid UTF-8 or holds a NUL
 // byte, a nil or id-less object. The backends re-export it.
 var ErrInvalid = errors.New("registry store: invalid input")
-
-// ErrSchemaTooNew: the database was migrated by a newer pjd than this one.
-var ErrSchemaTooNew = errors.New("registry store: database schema is newer than this program")
-
-// ErrSchemaMismatch: a migration recorded as applied differs from the one
-// this program carries (an applied migration file was edited).
-var ErrSchemaMismatch = errors.New("registry store: applied migration differs from this program's")
