@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"pjd/cmd/pjd/internal/synth"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 )
@@ -49,7 +50,7 @@ type crashSubmission struct {
 	round   int
 	seq     uint64
 	patient string
-	docs    []pattern
+	docs    []synth.Doc
 	uids    []string
 	outcome crashOutcome
 	detail  string
@@ -74,7 +75,7 @@ func newCrashSubmission(rng *rand.Rand, seq uint64, patient string) *crashSubmis
 		default:
 			size = 16<<20 + rng.Int64N(4<<20)
 		}
-		s.docs = append(s.docs, pattern{seed: seq<<1 | uint64(i), size: size}.withHash())
+		s.docs = append(s.docs, synth.Doc{Seed: seq<<1 | uint64(i), Size: size}.WithHash())
 	}
 	return s
 }
@@ -122,7 +123,7 @@ func testCrashSafety(t *testing.T, backend string) {
 					}
 					s := newCrashSubmission(wrng, nextSeq.Add(1), patients[wrng.IntN(len(patients))])
 					s.round = round
-					sub, docs := patternSubmission(s.seq, s.patient, s.docs...)
+					sub, docs := synth.Submission(s.seq, s.patient, s.docs...)
 					for _, e := range sub.Documents {
 						s.uids = append(s.uids, e.UniqueID)
 					}
@@ -243,7 +244,7 @@ func verifyAfterCrash(ctx context.Context, t *testing.T, c *xdsclient.Client, pa
 	t.Helper()
 	type doc struct {
 		s *crashSubmission
-		p pattern
+		p synth.Doc
 	}
 	byUID := map[string]doc{}
 	for _, s := range subs {
@@ -267,11 +268,11 @@ func verifyAfterCrash(ctx context.Context, t *testing.T, c *xdsclient.Client, pa
 		case !ok:
 			t.Errorf("the registry has %s, which no source sent", e.UniqueID)
 			continue
-		case e.Hash != d.p.hash || e.Size == nil || *e.Size != d.p.size:
-			t.Errorf("%s registered with hash %s size %v, sent %s %d", e.UniqueID, e.Hash, e.Size, d.p.hash, d.p.size)
+		case e.Hash != d.p.Hash || e.Size == nil || *e.Size != d.p.Size:
+			t.Errorf("%s registered with hash %s size %v, sent %s %d", e.UniqueID, e.Hash, e.Size, d.p.Hash, d.p.Size)
 		}
 		err := retrieveOne(ctx, c, e.RepositoryUniqueID, e.UniqueID, func(r io.Reader) error {
-			_, err := d.p.verify(r)
+			_, err := d.p.Verify(r)
 			return err
 		})
 		if err != nil {

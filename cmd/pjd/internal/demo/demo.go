@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"pjd/conformance/pdf"
 	"pjd/registry"
 )
 
@@ -279,4 +280,12 @@ func (d Document) Submission(root string, sourceID string, replacesEntryUUID str
 		})
 	}
 	return sub
+}
+
+// PDF renders a synthetic report: the title and paragraphs laid out on A4
+// pages (pdf.Text), in Norwegian, marked as pjd's demo data.
+func PDF(title string, paragraphs []string) []byte {
+	d := pdf.Text(title, paragraphs)
+	d.Lang, d.Producer = "nb-NO", "pjd demo data"
+	return d.Bytes()
 }
