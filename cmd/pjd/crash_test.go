@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,6 +83,48 @@ func newCrashSubmission(rng *rand.Rand, seq uint64, patient string) *crashSubmis
 	return s
 }
 
+// crashSeedFlag replays TestCrashSafety's random choices (the sizes and
+// patients of the submissions, the moment of each kill).
+var crashSeedFlag = flag.Uint64("seed", 0, "TestCrashSafety: use this random seed, to replay a run (also PJD_CRASH_SEED; 0: a new seed, logged)")
+
+// crashSeed is the seed of a crash run: -seed, else PJD_CRASH_SEED, else
+// one from the clock.
+func crashSeed(flagValue uint64, env string, now func() time.Time) (uint64, error) {
+	if flagValue != 0 {
+		return flagValue, nil
+	}
+	if env != "" {
+		seed, err := strconv.ParseUint(env, 10, 64)
+		if err != nil || seed == 0 {
+			return 0, fmt.Errorf("PJD_CRASH_SEED=%q is not a seed (a positive integer)", env)
+		}
+		return seed, nil
+	}
+	return uint64(now().UnixNano()), nil
+}
+
+func TestCrashSeed(t *testing.T) {
+	clock := func() time.Time { return time.Unix(0, 42) }
+	for _, c := range []struct {
+		flag uint64
+		env  string
+		want uint64
+		err  bool
+	}{
+		{0, "", 42, false},
+		{7, "", 7, false},
+		{0, "9", 9, false},
+		{7, "9", 7, false},
+		{0, "nine", 0, true},
+		{0, "0", 0, true},
+	} {
+		got, err := crashSeed(c.flag, c.env, clock)
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("crashSeed(%d, %q) = %d, %v; want %d, error %v", c.flag, c.env, got, err, c.want, c.err)
+		}
+	}
+}
+
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts servers: skipped with -short")
@@ -94,8 +139,11 @@ func testCrashSafety(t *testing.T, backend string) {
 	defer cancel()
 	d := newDeployment(t, backend)
 	flags := d.with("--upload-timeout", crashUploadTimeout.String())
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("random seed %d", seed)
+	seed, err := crashSeed(*crashSeedFlag, os.Getenv("PJD_CRASH_SEED"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("random seed %d (replay with -run 'TestCrashSafety/%s' -seed=%d, or PJD_CRASH_SEED=%d)", seed, backend, seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	patients := []string{registry.SamplePatientID(10), registry.SamplePatientID(11), registry.SamplePatientID(12)}
 
