@@ -471,6 +471,22 @@ func loadCerts(paths []string) ([]*x509.Certificate, error) {
 	return out, nil
 }
 
+// certPool is a pool of the certificates in the PEM files, each of which
+// must hold at least one; errors name the flag.
+func certPool(flag string, files ...string) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	for _, f := range files {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no certificate in %s", flag, f)
+		}
+	}
+	return pool, nil
+}
+
 // loadOrCreateHexKey reads a 32-byte hex key from path, or — in --dev
 // without a path — from (or into) devPath.
 func loadOrCreateHexKey(path, devPath string, dev bool) ([]byte, error) {
@@ -501,13 +517,9 @@ func loadOrCreateHexKey(path, devPath string, dev bool) ([]byte, error) {
 }
 
 func newSyslogForwarder(c *serveConfig, m audit.Metrics) (*audit.SyslogForwarder, error) {
-	caPEM, err := os.ReadFile(c.syslogCA)
+	pool, err := certPool("--syslog-ca", c.syslogCA)
 	if err != nil {
-		return nil, fmt.Errorf("--syslog-ca: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("--syslog-ca: no certificate in %s", c.syslogCA)
+		return nil, err
 	}
 	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	if c.syslogCert != "" {

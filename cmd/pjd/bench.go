@@ -118,54 +118,25 @@ func benchCmd() *cmd {
 }
 
 // startBenchServer is the benchmarks' bench.StartServer: a pjd server in
-// this process, wired by buildApp from serve flags exactly as pjd serve
-// wires it, on a loopback port.
+// this process (startInProcess) on a free loopback port.
 func startBenchServer(ctx context.Context, args []string, log *slog.Logger) (*bench.Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	fs := newFlagSet("serve", io.Discard)
-	c := defineServeFlags(fs)
-	err = loadConfig(fs, append(args, "--listen", ln.Addr().String()), func(string) string { return "" })
-	if err == nil {
-		err = c.validate()
-	}
+	p, err := startInProcess(ctx, append(args, "--listen", ln.Addr().String()), ln, log)
 	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("serve flags: %w", err)
-	}
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a, err := buildApp(sctx, c, log)
-	if err != nil {
-		cancel()
-		ln.Close()
 		return nil, err
 	}
+	a := p.app
 	if a.repo == nil || a.reg == nil || a.verifier == nil {
-		cancel()
-		ln.Close()
-		a.close()
+		p.close()
 		return nil, errors.New("a benchmark server runs every role")
 	}
-	srv := gateway.HTTPServer(c.listen, a.handler, log)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	a.startBackground(sctx)
 	return &bench.Server{
-		URL: c.publicURL, RepositoryID: a.repo.UniqueID(),
+		URL: p.cfg.publicURL, RepositoryID: a.repo.UniqueID(),
 		Registry: a.reg, Repository: a.repo, Policy: a.pol, Blocks: a.blockStore, Tokens: a.verifier,
 		Display: a.guard.DisplayFunc(),
-		Close: func() {
-			cancel()
-			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer scancel()
-			_ = srv.Shutdown(sctx)
-			<-done
-			a.close()
-		},
+		Close:   func() { _ = p.close() },
 	}, nil
 }

@@ -164,11 +164,8 @@ func submit(ctx context.Context, o *submitOptions, files []string, stdout, stder
 	if err != nil {
 		return o.explain(err)
 	}
-	for _, e := range resp.Errors {
-		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
-	}
-	if resp.Errors.Failed() {
-		return errors.New("the repository rejected the submission")
+	if err := printErrors(stderr, resp.Errors, "the repository rejected the submission"); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "submission set  %s\n", sub.SubmissionSet.UniqueID)
 	for i, d := range sub.Documents {
@@ -261,6 +258,18 @@ func (o *submitOptions) mimeTypeOf(name string) string {
 	return mt
 }
 
+// printErrors prints the RegistryErrors of an answer, one a line, and
+// returns an error saying refused when they failed the request.
+func printErrors(stderr io.Writer, errs registry.ErrorList, refused string) error {
+	for _, e := range errs {
+		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
+	}
+	if errs.Failed() {
+		return errors.New(refused)
+	}
+	return nil
+}
+
 // formatFor picks the Norwegian formatCode of a media type.
 func formatFor(mt string) registry.Code {
 	switch {
@@ -319,9 +328,7 @@ func get(ctx context.Context, cf *clientFlags, uid, out, repoID string, stdout, 
 		return cf.explain(err)
 	}
 	defer res.Close()
-	for _, e := range res.Response.Errors {
-		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
-	}
+	_ = printErrors(stderr, res.Response.Errors, "") // whether a document came is what decides
 	d, body, err := res.Next()
 	if errors.Is(err, io.EOF) {
 		return errors.New("the repository returned no document")
@@ -473,11 +480,8 @@ func find(ctx context.Context, cf *clientFlags, patient string, all, asJSON bool
 	if err != nil {
 		return cf.explain(err)
 	}
-	for _, e := range rr.Errors {
-		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
-	}
-	if rr.Errors.Failed() {
-		return errors.New("the registry rejected the query")
+	if err := printErrors(stderr, rr.Errors, "the registry rejected the query"); err != nil {
+		return err
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)

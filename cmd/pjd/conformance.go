@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"text/tabwriter"
@@ -82,15 +80,9 @@ func runConformance(ctx context.Context, o *conformanceOptions, stdout io.Writer
 	base := strings.TrimRight(cf.url, "/")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if len(o.caFiles) > 0 {
-		pool := x509.NewCertPool()
-		for _, f := range o.caFiles {
-			pem, err := os.ReadFile(f)
-			if err != nil {
-				return fmt.Errorf("--ca: %w", err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("--ca: no certificate in %s", f)
-			}
+		pool, err := certPool("--ca", o.caFiles...)
+		if err != nil {
+			return err
 		}
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
 	}

@@ -127,71 +127,18 @@ func startPJD(t testing.TB, name string, args ...string) *pjdProcess {
 }
 
 func launchPJD(t testing.TB, name string, args []string) (*pjdProcess, error) {
-	bin := pjdBinary(t)
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	logf, err := os.CreateTemp(t.TempDir(), name+"-*.log")
+	full := append([]string{"serve", "--listen", addr, "--log-format", "text"}, args...)
+	p, err := launchProcess(t, name, full, "http://"+addr+"/readyz", &http.Client{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close()
-	logPath := logf.Name()
-	full := append([]string{"serve", "--listen", addr, "--log-format", "text"}, args...)
-	cmd := exec.Command(bin, full...)
-	cmd.Env = childEnv()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &pjdProcess{t: t, name: name, URL: "http://" + addr, Pid: cmd.Process.Pid, logPath: logPath, cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("log of %s (pid %d, %s), tail:\n%s", name, p.Pid, logPath, tailOf(logPath, 6000))
-		}
-	})
-	if err := p.waitReady(60 * time.Second); err != nil {
-		p.kill()
-		log := tailOf(logPath, 4000)
-		if strings.Contains(log, "address already in use") {
-			return nil, fmt.Errorf("%w: %s", errPortTaken, addr)
-		}
-		return nil, fmt.Errorf("%v; log:\n%s", err, log)
-	}
+	p.URL = "http://" + addr
 	return p, nil
-}
-
-func (p *pjdProcess) waitReady(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	hc := &http.Client{Timeout: 5 * time.Second}
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return fmt.Errorf("%s exited before it was ready: %v", p.name, p.waitErr)
-		default:
-		}
-		resp, err := hc.Get(p.URL + "/readyz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("/readyz: %s", resp.Status)
-		}
-		last = err
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not ready after %v: %v", p.name, limit, last)
 }
 
 // kill ends the process with SIGKILL and waits for it: a crash.

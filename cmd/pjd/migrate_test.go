@@ -20,9 +20,9 @@ import (
 	"pjd/trust/policy"
 )
 
-// applyLegacy builds the database the pjd of commit 5bb05c4 left, from its
-// checked-in snapshot (testdata/legacy-schema), and returns pjd migrate's
-// flags for it and its address.
+// legacyBackend builds the database the pjd of commit 5bb05c4 left, from
+// its checked-in snapshot (testdata/legacy-schema/<name>.dump), and returns
+// pjd migrate's flags for it and its address.
 type legacyBackend struct {
 	name    string
 	dialect schema.Dialect
@@ -73,7 +73,7 @@ func TestMigrateLegacyDatabase(t *testing.T) {
 	for _, b := range legacyBackends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			snapshot, err := os.ReadFile(filepath.Join("testdata", "legacy-schema", b.name+".sql"))
+			snapshot, err := os.ReadFile(filepath.Join("testdata", "legacy-schema", b.name+".dump"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -547,13 +546,9 @@ func serverTLS(c *serveConfig) (*tls.Config, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
 	if c.tlsClientCA != "" {
-		pem, err := os.ReadFile(c.tlsClientCA)
+		pool, err := certPool("--tls-client-ca", c.tlsClientCA)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-client-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--tls-client-ca: no certificate in %s", c.tlsClientCA)
+			return nil, err
 		}
 		tc.ClientCAs = pool
 		// Consumers authenticate with tokens; sources present certificates.

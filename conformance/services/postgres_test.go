@@ -16,18 +16,6 @@ import (
 	"pjd/conformance/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
-
-func connect(t *testing.T, u string) *pgx.Conn {
-	t.Helper()
-	c, err := pgx.Connect(context.Background(), u)
-	if err != nil {
-		t.Fatalf("connect %s: %v", u, err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
-}
-
 // TestPostgresTemplateCache builds the template in an empty cache, reuses
 // it, and rebuilds it when it is incomplete or damaged.
 func TestPostgresTemplateCache(t *testing.T) {
@@ -50,9 +38,14 @@ func TestPostgresTemplateCache(t *testing.T) {
 			return err
 		}
 		defer s.Stop()
-		c := connect(t, s.URL("postgres"))
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, s.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
 		var one int
-		if err := c.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
 			t.Fatalf("SELECT 1: %d, %v", one, err)
 		}
 		return nil

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"net"
 	"strings"
@@ -27,15 +26,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Errors a Store returns besides the registry sentinels.
-var (
-	// ErrInvalid: a filter, object or URL the store refuses.
-	ErrInvalid = sqlstore.ErrInvalid
-	// ErrSchemaTooNew: the database was migrated by a newer pjd.
-	ErrSchemaTooNew = schema.ErrTooNew
-	// ErrSchemaMismatch: an applied migration differs from this program's.
-	ErrSchemaMismatch = schema.ErrMismatch
-)
+// ErrInvalid is what a Store returns, besides the registry sentinels (and
+// the schema runner's for Migrate), for a filter, object or URL it
+// refuses.
+var ErrInvalid = sqlstore.ErrInvalid
 
 // Connect opens a connection pool to the database at url (a postgres://
 // URL or key=value DSN, as pgxpool.ParseConfig accepts) and checks that it
@@ -123,17 +117,10 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Schema is the registry's schema component for PostgreSQL: its
-// migrations, and the bookkeeping table (schema_migrations) it kept before
-// registry/schema, which the runner adopts.
-func Schema() schema.Component {
-	m, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the program
-	}
-	return schema.Component{Name: "registry", Migrations: m,
-		Legacy: &schema.Legacy{Table: "schema_migrations", Checksums: true}}
-}
+// Schema is the registry's schema component for PostgreSQL: its embedded
+// migrations, and the bookkeeping table it kept before the one runner
+// (registry/schema), which the runner adopts.
+func Schema() schema.Component { return sqlstore.Schema(migrations) }
 
 // maxAttempts bounds how often Update runs fn on conflicts.
 const maxAttempts = 12

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -143,9 +142,7 @@ func TestCopyDocuments(t *testing.T) {
 		t.Fatalf("got %d documents, %v", len(got), err)
 	}
 	for i, want := range append(copied, inserted) {
-		if mustJSON(t, got[i]) != mustJSON(t, want) {
-			t.Errorf("document %d:\ngot  %s\nwant %s", i, mustJSON(t, got[i]), mustJSON(t, want))
-		}
+		registrytest.SameJSON(t, fmt.Sprintf("document %d", i), got[i], want)
 	}
 	// Child rows: found by event, confidentiality, author and reference id.
 	f := registry.DocumentFilter{
@@ -207,13 +204,4 @@ func TestLoadSynthetic(t *testing.T) {
 	if _, err := st.LoadSynthetic(ctx, LoadOptions{Documents: -1}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("negative size: %v", err)
 	}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

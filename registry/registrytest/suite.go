@@ -170,6 +170,23 @@ func checkIDs(t *testing.T, got, want []string) {
 	}
 }
 
+// SameJSON fails t unless got and want encode to the same JSON (what a
+// store keeps of an object), showing both.
+func SameJSON(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(g) != string(w) {
+		t.Errorf("%s:\ngot  %s\nwant %s", what, g, w)
+	}
+}
+
 // equalJSON fails unless got and want are deeply equal, showing both.
 func equalJSON(t *testing.T, what string, got, want any) {
 	t.Helper()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"net/url"
 	"path/filepath"
@@ -26,17 +25,11 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Errors a Store returns besides the registry sentinels.
-var (
-	// ErrInvalid: a filter or object the store refuses (negative Limit,
-	// bad DTM bound, invalid UTF-8 or NUL in a string, nil or id-less
-	// object), or a path that names no file.
-	ErrInvalid = sqlstore.ErrInvalid
-	// ErrSchemaTooNew: the file was migrated by a newer pjd.
-	ErrSchemaTooNew = schema.ErrTooNew
-	// ErrSchemaMismatch: an applied migration differs from this program's.
-	ErrSchemaMismatch = schema.ErrMismatch
-)
+// ErrInvalid is what a Store returns, besides the registry sentinels (and
+// the schema runner's for Migrate), for a filter or object it refuses
+// (negative Limit, bad DTM bound, invalid UTF-8 or NUL in a string, nil or
+// id-less object), or a path that names no file.
+var ErrInvalid = sqlstore.ErrInvalid
 
 // readConns is the size of the read-only pool.
 const readConns = 4
@@ -215,17 +208,10 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Schema is the registry's schema component for SQLite: its migrations,
-// and the bookkeeping table (schema_migrations) it kept before
-// registry/schema, which the runner adopts.
-func Schema() schema.Component {
-	m, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the program
-	}
-	return schema.Component{Name: "registry", Migrations: m,
-		Legacy: &schema.Legacy{Table: "schema_migrations", Checksums: true}}
-}
+// Schema is the registry's schema component for SQLite: its embedded
+// migrations, and the bookkeeping table it kept before the one runner
+// (registry/schema), which the runner adopts.
+func Schema() schema.Component { return sqlstore.Schema(migrations) }
 
 func dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{

@@ -15,6 +15,7 @@ import (
 	"pjd/registry"
 	"pjd/registry/internal/sqlstore"
 	"pjd/registry/registrytest"
+	"pjd/registry/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/store")
@@ -84,20 +85,9 @@ func TestStoredFormat(t *testing.T) {
 			if err := json.Unmarshal(want, c.fresh); err != nil {
 				t.Fatal(err)
 			}
-			if g, w := mustJSON(t, c.fresh), mustJSON(t, c.fixture); g != w {
-				t.Errorf("golden %s decodes to\n%s\nwant\n%s", c.file, g, w)
-			}
+			registrytest.SameJSON(t, "golden "+c.file+" decoded", c.fresh, c.fixture)
 		})
 	}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // TestQueryPlans: the stored queries' lookups are index searches.
@@ -317,8 +307,8 @@ func TestMigrations(t *testing.T) {
 	if _, err := st.SQL().ExecContext(ctx, "INSERT INTO pjd_migrations (component, version, name, checksum) VALUES ('registry', 2, '0002_future.sql', 'x')"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(ctx, path); !errors.Is(err, ErrSchemaTooNew) {
-		t.Errorf("Open on a newer schema: %v, want ErrSchemaTooNew", err)
+	if _, err := Open(ctx, path); !errors.Is(err, schema.ErrTooNew) {
+		t.Errorf("Open on a newer schema: %v, want schema.ErrTooNew", err)
 	}
 }
 

@@ -15,12 +15,21 @@ import (
 )
 
 func open(t *testing.T) repository.BlobStore {
-	s, err := fs.Open(filepath.Join(t.TempDir(), "blobs"))
+	s, _ := openDir(t)
+	return s
+}
+
+// openDir opens a store in a new directory, closed when t ends, and
+// returns the directory too.
+func openDir(t *testing.T) (*fs.Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "blobs")
+	s, err := fs.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s
+	return s, dir
 }
 
 func TestBlobStore(t *testing.T) { blobtest.Run(t, open) }
@@ -96,12 +105,7 @@ func TestSymlinkOutsideRoot(t *testing.T) {
 // TestInterruptedPut: a temporary file left by a process that died
 // mid-Put is never a blob, and SweepIncomplete removes it once old.
 func TestInterruptedPut(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "blobs")
-	s, err := fs.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := openDir(t)
 	ctx := t.Context()
 	if _, err := s.Put(ctx, "d/kept", strings.NewReader("whole")); err != nil {
 		t.Fatal(err)
@@ -167,12 +171,7 @@ func TestLayoutConflicts(t *testing.T) {
 // emptied it removes it, and MkdirAll's look at what exists finds nothing
 // and returns the EEXIST. Put must try again, not fail.
 func TestPutWhileDeleteRemovesDir(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "blobs")
-	s, err := fs.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := openDir(t)
 	real := fs.MkdirAll(s)
 	raced := 0
 	fs.SetMkdirAll(s, func(name string, perm os.FileMode) error {

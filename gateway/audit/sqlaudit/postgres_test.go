@@ -41,27 +41,14 @@ func TestPostgres(t *testing.T) { runAll(t, postgresBackend) }
 
 var roleSeq atomic.Int64
 
-// connectAs opens the audit log at url as pjd serve does for a role that
-// may not migrate: on the shared pool, without touching the schema.
-func connectAs(t *testing.T, url string) *sqlaudit.Store {
+// appendOnlyRole makes a role named prefix_<n> holding exactly the
+// AppendOnlyGrants in the owner's database at ownerURL (dropped when the
+// test ends), and opens the audit log as that role, as pjd serve does for
+// a role that may not migrate: on its pool, without touching the schema.
+func appendOnlyRole(t *testing.T, owner *sqlaudit.Store, ownerURL, prefix string) (role string, app *sqlaudit.Store) {
 	t.Helper()
-	pool, err := postgres.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return sqlaudit.NewPostgres(pool)
-}
-
-// TestPostgresAppendOnlyRole runs the audit log as a role holding exactly
-// the privileges AppendOnlyGrants documents: appending, searching and
-// verifying work; UPDATE, DELETE and TRUNCATE are refused by the
-// privilege system itself (before any trigger).
-func TestPostgresAppendOnlyRole(t *testing.T) {
 	ctx := context.Background()
-	ownerURL := testenv.Postgres(t)
-	owner := postgresBackend.open(t, ownerURL) // migrates as the owner
-	role := fmt.Sprintf("pjd_audit_app_%d", roleSeq.Add(1))
+	role = fmt.Sprintf("%s_%d", prefix, roleSeq.Add(1))
 	exec(t, owner, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN")
 	t.Cleanup(func() {
 		c, err := pgx.Connect(ctx, ownerURL)
@@ -73,13 +60,28 @@ func TestPostgresAppendOnlyRole(t *testing.T) {
 	if _, err := owner.DB().ExecContext(ctx, sqlaudit.AppendOnlyGrants(role)); err != nil {
 		t.Fatalf("AppendOnlyGrants: %v", err)
 	}
-
 	u, err := url.Parse(ownerURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.User = url.User(role)
-	app := connectAs(t, u.String())
+	pool, err := postgres.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return role, sqlaudit.NewPostgres(pool)
+}
+
+// TestPostgresAppendOnlyRole runs the audit log as a role holding exactly
+// the privileges AppendOnlyGrants documents: appending, searching and
+// verifying work; UPDATE, DELETE and TRUNCATE are refused by the
+// privilege system itself (before any trigger).
+func TestPostgresAppendOnlyRole(t *testing.T) {
+	ctx := context.Background()
+	ownerURL := testenv.Postgres(t)
+	owner := postgresBackend.open(t, ownerURL) // migrates as the owner
+	role, app := appendOnlyRole(t, owner, ownerURL, "pjd_audit_app")
 	key := audittest.Key(t)
 	audittest.Append(t, app, key, audittest.SimpleRecord(1, audittest.PatientA), audittest.SimpleRecord(2, audittest.PatientB))
 	l, err := audit.NewLogger(app, key, audit.LoggerOptions{})
@@ -133,24 +135,7 @@ func TestPostgresCanAppendFollowsGrants(t *testing.T) {
 	ctx := context.Background()
 	ownerURL := testenv.Postgres(t)
 	owner := postgresBackend.open(t, ownerURL)
-	role := fmt.Sprintf("pjd_audit_ready_%d", roleSeq.Add(1))
-	exec(t, owner, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN")
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, ownerURL)
-		if err == nil {
-			c.Exec(ctx, "DROP OWNED BY "+pgx.Identifier{role}.Sanitize())
-			c.Close(ctx)
-		}
-	})
-	if _, err := owner.DB().ExecContext(ctx, sqlaudit.AppendOnlyGrants(role)); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(ownerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	app := connectAs(t, u.String())
+	role, app := appendOnlyRole(t, owner, ownerURL, "pjd_audit_ready")
 	l, err := audit.NewLogger(app, audittest.Key(t), audit.LoggerOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,10 @@ package sqlstore
 import (
 	"database/sql"
 	"errors"
+	"io/fs"
 	"time"
+
+	"pjd/registry/schema"
 )
 
 // ErrorKind is how a Dialect classifies a database error.
@@ -58,6 +61,20 @@ type Dialect struct {
 	MaxAttempts int
 	// Backoff is how long to wait before attempt n (n ≥ 2); nil: no wait.
 	Backoff func(attempt int) time.Duration
+}
+
+// Schema is the registry's schema component for a backend whose
+// migrations are the NNNN_name.sql files in the directory "migrations" of
+// fsys: named "registry", with the bookkeeping table the registry kept
+// before the one runner (schema_migrations, with checksums), which the
+// runner adopts.
+func Schema(fsys fs.FS) schema.Component {
+	m, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is part of the program
+	}
+	return schema.Component{Name: "registry", Migrations: m,
+		Legacy: &schema.Legacy{Table: "schema_migrations", Checksums: true}}
 }
 
 // ErrInvalid marks input a store refuses: a negative Limit, a time-range
