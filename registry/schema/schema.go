@@ -39,6 +39,8 @@ const (
 	SQLite
 )
 
+// String names the dialect: "postgres" or "sqlite" (the migrations
+// directory of a component that keeps both).
 func (d Dialect) String() string {
 	switch d {
 	case Postgres:

@@ -54,6 +54,7 @@ type Collector struct {
 	dropped  int
 }
 
+// Add records one operation: its latency, or its error.
 func (c *Collector) Add(d time.Duration, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -67,6 +68,7 @@ func (c *Collector) Add(d time.Duration, err error) {
 	c.lat = append(c.lat, d)
 }
 
+// Result summarises what was recorded over a run of elapsed.
 func (c *Collector) Result(elapsed time.Duration) Latencies {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -184,6 +186,8 @@ func (r Row) Versus(b Row) (x float64, what string, ok bool) {
 	return 0, "", false
 }
 
+// MBPerSecond is the row's throughput (0 for a row that is not a
+// transfer).
 func (r Row) MBPerSecond() float64 {
 	if r.Bytes == 0 {
 		return 0
@@ -239,6 +243,7 @@ type Case struct {
 	Baseline string
 }
 
+// Row is the table row of c with latencies l.
 func (c Case) Row(l Latencies) Row {
 	return Row{Name: c.Name, Unit: c.Unit, Bytes: c.Bytes, Lat: l, Baseline: c.Baseline}
 }

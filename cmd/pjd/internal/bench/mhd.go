@@ -167,6 +167,7 @@ func NewMHD(ctx context.Context, start StartServer, svc *Services, log *slog.Log
 	return m, nil
 }
 
+// Close stops the servers and removes what the benchmark made.
 func (m *MHD) Close() { m.closers.close() }
 
 // search is one ITI-67 search (POST _search) at base; the answer must be
@@ -300,6 +301,7 @@ type MHDCase struct {
 	Mode string // "serial", "rate", "max"
 }
 
+// Cases are the MHD cases, each with the baseline it is compared with.
 func (m *MHD) Cases() []MHDCase {
 	var out []MHDCase
 	for _, tx := range []struct {
@@ -326,7 +328,7 @@ func (m *MHD) Cases() []MHDCase {
 	return out
 }
 
-// run measures one case.
+// Run measures one case as o says.
 func (c MHDCase) Run(ctx context.Context, o MHDOptions) Latencies {
 	switch c.Mode {
 	case "rate":

@@ -84,6 +84,7 @@ func NewRegistry(ctx context.Context, pgURL string, o RegistryOptions) (_ *Regis
 	return r, nil
 }
 
+// Close closes the registry.
 func (r *Registry) Close() { r.st.Close() }
 
 // patientOf spreads operation numbers over the patients.
@@ -148,6 +149,8 @@ type RegistryCase struct {
 	Parallel bool
 }
 
+// Cases are the registry cases, serial and parallel, each with its
+// baseline.
 func (r *Registry) Cases() []RegistryCase {
 	var out []RegistryCase
 	for _, par := range []bool{false, true} {

@@ -72,6 +72,7 @@ func NewTransfer(ctx context.Context, start StartServer, svc *Services, log *slo
 	return t, nil
 }
 
+// Close stops the server and removes what the benchmark made.
 func (t *Transfer) Close() { t.closers.close() }
 
 // provide registers one document with ITI-41 (size and hash not declared:
@@ -153,7 +154,7 @@ func (t *Transfer) get(ctx context.Context, i uint64) error {
 	return err
 }
 
-// transferCases are the cases of the transfer benchmark, each with the
+// Cases are the cases of the transfer benchmark, each with the
 // baseline it is compared with.
 func (t *Transfer) Cases() []Case {
 	return []Case{
