@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 # Tools and the PostgreSQL template cluster are cached here, outside the
-# repository; conformance/testenv and .ci/setup read the same variable.
+# repository; conformance/services and .ci/setup read the same variable.
 export PJD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pjd
 TEST_TIMEOUT ?= 45m
 # Packages outside ./... (the Go tool skips dot-directories) that are built,

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -132,7 +133,8 @@ func newHarness(t *testing.T, o options) *harness {
 		if err := pg.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		h.store, dbPath = pg, o.postgresURL
+		h.store = pg
+		h.audit, h.blocks = sqlaudit.NewPostgres(pg.Pool()), blocks.NewPostgres(pg.Pool())
 	} else {
 		st, err := sqlite.Open(ctx, dbPath)
 		if err != nil {
@@ -140,6 +142,7 @@ func newHarness(t *testing.T, o options) *harness {
 		}
 		t.Cleanup(func() { st.Close() })
 		h.store = st
+		h.audit, h.blocks = sqlaudit.NewSQLite(st.DB()), blocks.NewSQLite(st.DB())
 	}
 	st := h.store
 	var err error
@@ -162,8 +165,7 @@ func newHarness(t *testing.T, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.audit, err = sqlaudit.Open(ctx, dbPath)
-	if err != nil {
+	if err := errors.Join(h.audit.Migrate(ctx), h.blocks.Migrate(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.audit.Close() })
@@ -176,10 +178,6 @@ func newHarness(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = auditLog.Close(context.Background()) })
-	h.blocks, err = blocks.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { h.blocks.Close() })
 	pol := policy.Default()
 	h.pol, h.auditLog, h.auditKey = pol, auditLog, key

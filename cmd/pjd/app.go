@@ -30,8 +30,6 @@ import (
 	"pjd/gateway/xds"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
-	"pjd/registry/postgres"
-	"pjd/registry/sqlite"
 	"pjd/repository"
 	"pjd/repository/fs"
 	"pjd/repository/s3"
@@ -47,11 +45,20 @@ type app struct {
 	log     *slog.Logger
 	handler http.Handler
 
+	// Wiring state: the metrics registry, and the readiness checks the
+	// roles add before the server is made.
+	promReg *prometheus.Registry
+	metrics gateway.Metrics
+	ready   []gateway.ReadyCheck
+	srv     *gateway.Server
+
+	db         *database
 	reg        *registry.Registry
 	repo       *repository.Repository
 	guard      *access.Guard
 	auditLog   *audit.Logger
 	auditStore *sqlaudit.Store
+	blockStore *blocks.Store // nil without the registry role
 	witness    audit.Witness // nil: none
 	issuer     *devissuer.Issuer
 	verifier   *trust.Verifier
@@ -81,16 +88,17 @@ func (c *closers) close() {
 	*c = nil
 }
 
-// dsn is the database both the registry and the audit log use.
-func (c *serveConfig) dsn() string {
+// databaseAddr is the database the registry, the audit log and the blocks
+// share: --postgres-url, else the SQLite file in the data folder.
+func (c *serveConfig) databaseAddr() databaseAddr {
 	if c.postgresURL != "" {
-		return c.postgresURL
+		return databaseAddr{postgresURL: c.postgresURL}
 	}
-	return c.dataPath("registry.db")
+	return databaseAddr{sqlitePath: c.dataPath("registry.db")}
 }
 
-// buildApp wires every backend the configuration asks for. It is the one
-// place backends are chosen.
+// buildApp wires every backend the configuration asks for, role by role.
+// It is the one place backends are chosen.
 func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, err error) {
 	a := &app{cfg: c, log: log}
 	defer func() {
@@ -101,217 +109,14 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	promReg := prometheus.NewRegistry()
-	metrics := gateway.NewPrometheusMetrics(promReg)
-	var ready []gateway.ReadyCheck
-
-	// Registry (and the database the audit log shares).
-	if c.has(roleRegistry) {
-		var store registry.Store
-		if c.postgresURL != "" {
-			pg, err := postgres.Open(ctx, c.postgresURL)
-			if err != nil {
-				return nil, fmt.Errorf("registry database: %w", err)
-			}
-			a.onClose(func() { pg.Close() })
-			if err := migrateIfBehind(ctx, pg); err != nil {
-				return nil, err
-			}
-			store = pg
-		} else {
-			lite, err := sqlite.Open(ctx, c.dsn())
-			if err != nil {
-				return nil, fmt.Errorf("registry database: %w", err)
-			}
-			a.onClose(func() { lite.Close() })
-			store = lite
-		}
-		ready = append(ready, gateway.ReadyCheck{Name: "registry-database", Check: store.Ping})
-		vs := registry.DefaultValueSets()
-		if c.valueSets != "" {
-			f, err := os.Open(c.valueSets)
-			if err != nil {
-				return nil, fmt.Errorf("--value-sets: %w", err)
-			}
-			vs, err = registry.LoadValueSets(f)
-			f.Close()
-			if err != nil {
-				return nil, fmt.Errorf("--value-sets: %w", err)
-			}
-		}
-		a.reg, err = registry.New(registry.Config{
-			Store:           store,
-			ValueSets:       vs,
-			Patients:        registry.NorwegianPatientIDs{AllowSynthetic: c.allowSynthetic.or(c.dev)},
-			MaxResults:      c.maxResults,
-			HomeCommunityID: c.homeCommunityID,
-		})
-		if err != nil {
+	a.promReg = prometheus.NewRegistry()
+	a.metrics = gateway.NewPrometheusMetrics(a.promReg)
+	for _, wire := range []func(context.Context) error{
+		a.wireDatabase, a.wireRegistry, a.wireRepository, a.wireAudit, a.wireGuard, a.wireServer, a.wireGateway, a.wireSOAP,
+	} {
+		if err := wire(ctx); err != nil {
 			return nil, err
 		}
-	}
-
-	// Repository.
-	if c.has(roleRepository) {
-		var blobs repository.BlobStore
-		if c.s3Endpoint != "" {
-			st, err := s3.Open(ctx, s3.Config{Endpoint: c.s3Endpoint, AccessKey: c.s3AccessKey, SecretKey: c.s3SecretKey,
-				Region: c.s3Region, Secure: !c.s3Insecure, Bucket: c.s3Bucket, Prefix: c.s3Prefix, CreateBucket: c.s3CreateBucket})
-			if err != nil {
-				return nil, fmt.Errorf("object storage: %w", err)
-			}
-			blobs = st
-			ready = append(ready, gateway.ReadyCheck{Name: "object-storage", Check: func(ctx context.Context) error {
-				_, err := st.Stat(ctx, "readyz-probe")
-				if errors.Is(err, repository.ErrBlobNotFound) {
-					return nil
-				}
-				return err
-			}})
-		} else {
-			dir := c.blobDir
-			if dir == "" {
-				dir = c.dataPath("blobs")
-			}
-			st, err := fs.Open(dir)
-			if err != nil {
-				return nil, fmt.Errorf("document folder: %w", err)
-			}
-			a.onClose(func() { st.Close() })
-			blobs = st
-		}
-		var regClient repository.Registry
-		if a.reg != nil {
-			regClient = repository.LocalRegistry(a.reg)
-		} else {
-			xc := &xdsclient.Client{SOAP: &soap.Client{HTTP: &http.Client{Timeout: 2 * time.Minute}}, RegistryURL: c.registryURL}
-			regClient = xdsclient.Registry{C: xc}
-		}
-		a.repo, err = repository.New(repository.Config{
-			UniqueID: c.repositoryID, Blobs: blobs, Registry: regClient,
-			MaxDocumentSize: int64(c.maxDocument), UploadTimeout: c.uploadTimeout, Logger: log,
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-
-	// Audit log: in the registry's database (a repository-only process keeps
-	// its own, in its data folder or its --postgres-url).
-	var auditKey *audit.Key
-	if c.auditKeyFile != "" {
-		auditKey, err = audit.LoadKey(c.auditKeyFile)
-	} else {
-		auditKey, err = audit.LoadOrCreateDevKey(c.data)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("audit key: %w", err)
-	}
-	a.auditKey = auditKey
-	a.auditStore, err = sqlaudit.Open(ctx, c.dsn())
-	if err != nil {
-		return nil, ownerHint(fmt.Errorf("audit log: %w", err))
-	}
-	a.onClose(func() { a.auditStore.Close() })
-	// The chain's head, kept outside the database (startBackground writes it).
-	a.witness, err = openWitness(ctx, c.witness.resolve(c.s3Settings()), c.data, c.s3Settings())
-	if err != nil {
-		return nil, err
-	}
-	auditMetrics, err := audit.NewPrometheusMetrics(promReg)
-	if err != nil {
-		return nil, err
-	}
-	lopts := audit.LoggerOptions{Metrics: auditMetrics}
-	if c.syslogAddr != "" {
-		fwd, err := newSyslogForwarder(c, auditMetrics)
-		if err != nil {
-			return nil, err
-		}
-		a.onClose(func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			fwd.Close(cctx)
-		})
-		lopts.OnCommit = fwd.Forward
-	}
-	a.auditLog, err = audit.NewLogger(a.auditStore, auditKey, lopts)
-	if err != nil {
-		return nil, err
-	}
-	// Ready when the database answers, the role may insert, and appends
-	// are not failing.
-	ready = append(ready, gateway.ReadyCheck{Name: "audit-log", Check: a.auditLog.Ready})
-	a.onClose(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.auditLog.Close(cctx); err != nil {
-			log.Error("closing audit log", "err", err)
-		}
-	})
-
-	// Policy, blocks and the guard.
-	pol, err := policy.New(policy.Config{AllowedAuthorizations: c.authorizations})
-	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	a.pol = pol
-	var blockStore *blocks.Store
-	if a.reg != nil {
-		blockStore, err = blocks.Open(ctx, c.dsn())
-		if errors.Is(err, blocks.ErrSchemaMissing) {
-			return nil, fmt.Errorf("%w; run `pjd migrate` as the schema owner", err)
-		}
-		if err != nil {
-			return nil, err
-		}
-		a.onClose(func() { blockStore.Close() })
-	}
-	gcfg := access.Config{Registry: a.reg, Repository: a.repo, Policy: pol, Audit: a.auditLog,
-		DevLoopbackSources: c.dev, Logger: log}
-	if blockStore != nil {
-		gcfg.Blocks = blockStore
-	}
-	a.guard, err = access.New(gcfg)
-	if err != nil {
-		return nil, err
-	}
-
-	srv := gateway.NewServer(log, metrics, ready)
-	srv.SetLimits(gateway.Limits{IdleTimeout: c.bodyIdleTimeout, RequestTimeout: c.requestTimeout,
-		MaxSearches: c.maxSearches, MaxTransfers: c.maxTransfers})
-	a.handler = srv
-	if c.tlsCert != "" {
-		a.handler = gateway.StrictTransportSecurity(srv)
-	}
-
-	// Trust.
-	var saml *trust.SAMLVerifier
-	if len(c.samlCerts) > 0 {
-		certs, err := loadCerts(c.samlCerts)
-		if err != nil {
-			return nil, fmt.Errorf("--saml-cert: %w", err)
-		}
-		saml, err = trust.NewSAMLVerifier(trust.SAMLConfig{TrustedCertificates: certs, Issuers: c.samlIssuers, Audiences: c.samlAudiences})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if c.has(roleGateway) {
-		if err := a.wireGateway(ctx, srv, promReg, metrics); err != nil {
-			return nil, err
-		}
-	}
-
-	// SOAP endpoints.
-	x := &xds.Endpoints{Guard: a.guard, Auth: &authn.SOAP{SAML: saml, DevLoopback: c.dev},
-		Limits: soap.Limits{MaxRequest: int64(c.maxRequest), MaxEnvelope: int64(c.maxEnvelope)},
-		Gate:   soap.NewGate(soap.GateConfig{Concurrent: c.maxEnvelopes}), Log: log, Metrics: metrics}
-	if c.has(roleRegistry) {
-		srv.Handle("POST /xds/registry", x.RegistryHandler())
-	}
-	if c.has(roleRepository) {
-		srv.Handle("POST /xds/repository", x.RepositoryHandler())
 	}
 	if c.dev && c.has(roleGateway) && a.demoData() {
 		a.seed = a.seedDemo
@@ -321,37 +126,229 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 
 func (a *app) demoData() bool { return a.cfg.demoData.or(a.cfg.dev) }
 
-// migrateIfBehind migrates the registry schema only when it is older than
-// this pjd: the service role pjd serve runs as may read the schema's
-// version but not change it (README, "Database roles").
-func migrateIfBehind(ctx context.Context, pg *postgres.Store) error {
-	cur, latest, err := pg.SchemaStatus(ctx)
+// wireDatabase opens the one database (every role uses it: a
+// repository-only process keeps its audit log there) and brings its schema
+// up to date when it is behind.
+func (a *app) wireDatabase(ctx context.Context) error {
+	db, err := openDatabase(ctx, a.cfg.databaseAddr())
 	if err != nil {
-		return fmt.Errorf("registry schema: %w", err)
+		return fmt.Errorf("database: %w", err)
 	}
-	if cur == latest {
+	a.db = db
+	a.onClose(db.close)
+	return db.ensureSchema(ctx)
+}
+
+// wireRegistry makes the registry (registry role) on the database, with
+// its value sets and patient-id rules.
+func (a *app) wireRegistry(context.Context) error {
+	c := a.cfg
+	if !c.has(roleRegistry) {
 		return nil
 	}
-	if err := pg.Migrate(ctx); err != nil {
-		return fmt.Errorf("the registry schema is at version %d and this pjd needs %d, and this role could not migrate it; "+
-			"run `pjd migrate` as the schema owner: %w", cur, latest, err)
+	store := a.db.registry()
+	a.ready = append(a.ready, gateway.ReadyCheck{Name: "registry-database", Check: store.Ping})
+	vs := registry.DefaultValueSets()
+	if c.valueSets != "" {
+		f, err := os.Open(c.valueSets)
+		if err != nil {
+			return fmt.Errorf("--value-sets: %w", err)
+		}
+		vs, err = registry.LoadValueSets(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("--value-sets: %w", err)
+		}
+	}
+	var err error
+	a.reg, err = registry.New(registry.Config{
+		Store:           store,
+		ValueSets:       vs,
+		Patients:        registry.NorwegianPatientIDs{AllowSynthetic: c.allowSynthetic.or(c.dev)},
+		MaxResults:      c.maxResults,
+		HomeCommunityID: c.homeCommunityID,
+	})
+	if err != nil {
+		return err
+	}
+	a.blockStore = a.db.blocks()
+	return nil
+}
+
+// wireRepository makes the repository (repository role): documents in S3
+// or local files, registered in this process's registry or a remote one.
+func (a *app) wireRepository(ctx context.Context) error {
+	c := a.cfg
+	if !c.has(roleRepository) {
+		return nil
+	}
+	blobs, err := a.blobStore(ctx)
+	if err != nil {
+		return err
+	}
+	var regClient repository.Registry
+	if a.reg != nil {
+		regClient = repository.LocalRegistry(a.reg)
+	} else {
+		xc := &xdsclient.Client{SOAP: &soap.Client{HTTP: &http.Client{Timeout: 2 * time.Minute}}, RegistryURL: c.registryURL}
+		regClient = xdsclient.Registry{C: xc}
+	}
+	a.repo, err = repository.New(repository.Config{
+		UniqueID: c.repositoryID, Blobs: blobs, Registry: regClient,
+		MaxDocumentSize: int64(c.maxDocument), UploadTimeout: c.uploadTimeout, Logger: a.log,
+	})
+	return err
+}
+
+// blobStore opens the object storage (--s3-…) or the document folder.
+func (a *app) blobStore(ctx context.Context) (repository.BlobStore, error) {
+	c := a.cfg
+	if c.s3Endpoint != "" {
+		st, err := s3.Open(ctx, s3.Config{Endpoint: c.s3Endpoint, AccessKey: c.s3AccessKey, SecretKey: c.s3SecretKey,
+			Region: c.s3Region, Secure: !c.s3Insecure, Bucket: c.s3Bucket, Prefix: c.s3Prefix, CreateBucket: c.s3CreateBucket})
+		if err != nil {
+			return nil, fmt.Errorf("object storage: %w", err)
+		}
+		a.ready = append(a.ready, gateway.ReadyCheck{Name: "object-storage", Check: func(ctx context.Context) error {
+			_, err := st.Stat(ctx, "readyz-probe")
+			if errors.Is(err, repository.ErrBlobNotFound) {
+				return nil
+			}
+			return err
+		}})
+		return st, nil
+	}
+	dir := c.blobDir
+	if dir == "" {
+		dir = c.dataPath("blobs")
+	}
+	st, err := fs.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("document folder: %w", err)
+	}
+	a.onClose(func() { st.Close() })
+	return st, nil
+}
+
+// wireAudit makes the audit log on the database (every role writes it),
+// its key, its witness outside the database and its syslog forwarding.
+func (a *app) wireAudit(ctx context.Context) error {
+	c := a.cfg
+	var err error
+	if c.auditKeyFile != "" {
+		a.auditKey, err = audit.LoadKey(c.auditKeyFile)
+	} else {
+		a.auditKey, err = audit.LoadOrCreateDevKey(c.data)
+	}
+	if err != nil {
+		return fmt.Errorf("audit key: %w", err)
+	}
+	a.auditStore = a.db.audit()
+	// The chain's head, kept outside the database (startBackground writes it).
+	a.witness, err = openWitness(ctx, c.witness.resolve(c.s3Settings()), c.data, c.s3Settings())
+	if err != nil {
+		return err
+	}
+	auditMetrics, err := audit.NewPrometheusMetrics(a.promReg)
+	if err != nil {
+		return err
+	}
+	lopts := audit.LoggerOptions{Metrics: auditMetrics}
+	if c.syslogAddr != "" {
+		fwd, err := newSyslogForwarder(c, auditMetrics)
+		if err != nil {
+			return err
+		}
+		a.onClose(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			fwd.Close(cctx)
+		})
+		lopts.OnCommit = fwd.Forward
+	}
+	a.auditLog, err = audit.NewLogger(a.auditStore, a.auditKey, lopts)
+	if err != nil {
+		return err
+	}
+	// Ready when the database answers, the role may insert, and appends
+	// are not failing.
+	a.ready = append(a.ready, gateway.ReadyCheck{Name: "audit-log", Check: a.auditLog.Ready})
+	a.onClose(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.auditLog.Close(cctx); err != nil {
+			a.log.Error("closing audit log", "err", err)
+		}
+	})
+	return nil
+}
+
+// wireGuard makes the policy and the Guard every data path goes through.
+func (a *app) wireGuard(context.Context) error {
+	c := a.cfg
+	pol, err := policy.New(policy.Config{AllowedAuthorizations: c.authorizations})
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	a.pol = pol
+	gcfg := access.Config{Registry: a.reg, Repository: a.repo, Policy: pol, Audit: a.auditLog,
+		DevLoopbackSources: c.dev, Logger: a.log}
+	if a.blockStore != nil {
+		gcfg.Blocks = a.blockStore
+	}
+	a.guard, err = access.New(gcfg)
+	return err
+}
+
+// wireServer makes the HTTP server with its limits and the readiness
+// checks the roles added.
+func (a *app) wireServer(context.Context) error {
+	c := a.cfg
+	a.srv = gateway.NewServer(a.log, a.metrics, a.ready)
+	a.srv.SetLimits(gateway.Limits{IdleTimeout: c.bodyIdleTimeout, RequestTimeout: c.requestTimeout,
+		MaxSearches: c.maxSearches, MaxTransfers: c.maxTransfers})
+	a.handler = a.srv
+	if c.tlsCert != "" {
+		a.handler = gateway.StrictTransportSecurity(a.srv)
 	}
 	return nil
 }
 
-// ownerHint says what to do when opening a store failed because its
-// schema is behind and this role may not change it (SQLSTATE 42501).
-func ownerHint(err error) error {
-	if err != nil && strings.Contains(err.Error(), "42501") {
-		return fmt.Errorf("%w; the schema may be behind this pjd: run `pjd migrate` as the schema owner", err)
+// wireSOAP mounts the XDS endpoints of the registry and repository roles,
+// with XUA verification when --saml-cert is given.
+func (a *app) wireSOAP(context.Context) error {
+	c := a.cfg
+	var saml *trust.SAMLVerifier
+	if len(c.samlCerts) > 0 {
+		certs, err := loadCerts(c.samlCerts)
+		if err != nil {
+			return fmt.Errorf("--saml-cert: %w", err)
+		}
+		saml, err = trust.NewSAMLVerifier(trust.SAMLConfig{TrustedCertificates: certs, Issuers: c.samlIssuers, Audiences: c.samlAudiences})
+		if err != nil {
+			return err
+		}
 	}
-	return err
+	x := &xds.Endpoints{Guard: a.guard, Auth: &authn.SOAP{SAML: saml, DevLoopback: c.dev},
+		Limits: soap.Limits{MaxRequest: int64(c.maxRequest), MaxEnvelope: int64(c.maxEnvelope)},
+		Gate:   soap.NewGate(soap.GateConfig{Concurrent: c.maxEnvelopes}), Log: a.log, Metrics: a.metrics}
+	if c.has(roleRegistry) {
+		a.srv.Handle("POST /xds/registry", x.RegistryHandler())
+	}
+	if c.has(roleRepository) {
+		a.srv.Handle("POST /xds/repository", x.RepositoryHandler())
+	}
+	return nil
 }
 
-// wireGateway mounts the consumer-facing endpoints: MHD, audit review, the
-// dev issuer and the UI.
-func (a *app) wireGateway(ctx context.Context, srv *gateway.Server, promReg *prometheus.Registry, metrics gateway.Metrics) error {
+// wireGateway mounts the consumer-facing endpoints of the gateway role:
+// MHD, audit review, the dev issuer and the UI.
+func (a *app) wireGateway(ctx context.Context) error {
 	c := a.cfg
+	if !c.has(roleGateway) {
+		return nil
+	}
+	srv := a.srv
 	var replay trust.ReplayCache
 	if c.redisURL != "" {
 		opt, err := redis.ParseURL(c.redisURL)
@@ -403,7 +400,7 @@ func (a *app) wireGateway(ctx context.Context, srv *gateway.Server, promReg *pro
 		return err
 	}
 	m := &mhd.Endpoints{Guard: a.guard, Tokens: v, Pager: pager, BaseURL: c.publicURL, MaxProvide: int64(c.maxDocument),
-		Log: a.log, Metrics: metrics}
+		Log: a.log, Metrics: a.metrics}
 	m.Routes(srv)
 
 	ah, err := auditapi.NewHandler(auditapi.HandlerConfig{
@@ -477,6 +474,22 @@ func loadCerts(paths []string) ([]*x509.Certificate, error) {
 	return out, nil
 }
 
+// certPool is a pool of the certificates in the PEM files, each of which
+// must hold at least one; errors name the flag.
+func certPool(flag string, files ...string) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	for _, f := range files {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no certificate in %s", flag, f)
+		}
+	}
+	return pool, nil
+}
+
 // loadOrCreateHexKey reads a 32-byte hex key from path, or — in --dev
 // without a path — from (or into) devPath.
 func loadOrCreateHexKey(path, devPath string, dev bool) ([]byte, error) {
@@ -507,13 +520,9 @@ func loadOrCreateHexKey(path, devPath string, dev bool) ([]byte, error) {
 }
 
 func newSyslogForwarder(c *serveConfig, m audit.Metrics) (*audit.SyslogForwarder, error) {
-	caPEM, err := os.ReadFile(c.syslogCA)
+	pool, err := certPool("--syslog-ca", c.syslogCA)
 	if err != nil {
-		return nil, fmt.Errorf("--syslog-ca: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("--syslog-ca: no certificate in %s", c.syslogCA)
+		return nil, err
 	}
 	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	if c.syslogCert != "" {

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"pjd/conformance/demo"
+	"pjd/cmd/pjd/internal/demo"
 	"pjd/gateway/audit"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"

@@ -13,13 +13,14 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"pjd/cmd/pjd/internal/bench"
 	"pjd/conformance/testenv"
 	"pjd/gateway"
 	"pjd/registry/postgres"
 )
 
 // The benchmarks of pjd as a whole. They measure the same cases as pjd
-// bench (bench.go), on services testenv starts, and report each case's
+// bench (package bench), on services testenv starts, and report each case's
 // figures with b.ReportMetric next to its baseline from the same run:
 //
 //	go test -run '^$' -bench Transfer -benchtime 8x ./cmd/pjd/
@@ -42,18 +43,18 @@ var (
 )
 
 // testServices are the services testenv provides, as a benchmark run's.
-func testServices(b *testing.B, pg, rd, s3 bool) *benchServices {
+func testServices(b *testing.B, pg, rd, s3 bool) *bench.Services {
 	b.Helper()
-	svc := &benchServices{s3Insecure: true}
+	svc := &bench.Services{S3Insecure: true}
 	if pg {
-		svc.postgresURL = testenv.Postgres(b)
+		svc.PostgresURL = testenv.Postgres(b)
 	}
 	if rd {
 		r := testenv.RedisDB(b)
-		svc.redisURL = "redis://" + r.Addr + "/" + strconv.Itoa(r.DB)
+		svc.RedisURL = "redis://" + r.Addr + "/" + strconv.Itoa(r.DB)
 	}
 	if s3 {
-		svc.s3 = testenv.S3(b)
+		svc.S3 = testenv.S3(b)
 	}
 	return svc
 }
@@ -66,7 +67,7 @@ func benchLog(b *testing.B) *slog.Logger {
 // its baseline when the baseline ran before it. A timed run (fixed-rate
 // or closed-loop, which ignores b.N) reports as ns/op its wall time per
 // completed operation.
-func report(b *testing.B, row benchRow, done map[string]benchRow, timed bool) {
+func report(b *testing.B, row bench.Row, done map[string]bench.Row, timed bool) {
 	b.Helper()
 	l := row.Lat
 	if timed && l.OK > 0 {
@@ -79,13 +80,13 @@ func report(b *testing.B, row benchRow, done map[string]benchRow, timed bool) {
 	b.ReportMetric(float64(l.P99)/1e6, "p99-ms")
 	b.ReportMetric(l.PerSecond(), row.Unit+"/s")
 	if row.Bytes > 0 {
-		b.ReportMetric(row.mbPerSecond(), "MB/s")
+		b.ReportMetric(row.MBPerSecond(), "MB/s")
 	}
 	if l.Offered > 0 {
 		b.ReportMetric(l.Offered, "offered/s")
 	}
 	if base, ok := done[row.Baseline]; ok {
-		if x, what, ok := row.versus(base); ok {
+		if x, what, ok := row.Versus(base); ok {
 			b.ReportMetric(x, "x-baseline-"+what)
 		}
 	}
@@ -93,9 +94,9 @@ func report(b *testing.B, row benchRow, done map[string]benchRow, timed bool) {
 }
 
 // serial measures c one operation at a time, b.N times.
-func serial(b *testing.B, c benchCase, done map[string]benchRow) {
+func serial(b *testing.B, c bench.Case, done map[string]bench.Row) {
 	ctx := context.Background()
-	var col collector
+	var col bench.Collector
 	i := uint64(0)
 	start := time.Now()
 	for b.Loop() {
@@ -103,23 +104,23 @@ func serial(b *testing.B, c benchCase, done map[string]benchRow) {
 		if err := c.Op(ctx, i); err != nil {
 			b.Fatal(err)
 		}
-		col.add(time.Since(t0), nil)
+		col.Add(time.Since(t0), nil)
 		i++
 	}
-	report(b, c.row(col.result(time.Since(start))), done, false)
+	report(b, c.Row(col.Result(time.Since(start))), done, false)
 }
 
 // BenchmarkTransfer: ITI-41 and ITI-43 MB/s through a pjd server on S3
 // (versitygw) and PostgreSQL, next to plain minio-go PutObject/GetObject
 // of documents of the same size against the same S3 server.
 func BenchmarkTransfer(b *testing.B) {
-	t, err := newTransferBench(context.Background(), testServices(b, true, false, true), benchLog(b), *benchSize)
+	t, err := bench.NewTransfer(context.Background(), startBenchServer, testServices(b, true, false, true), benchLog(b), *benchSize)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer t.close()
-	done := map[string]benchRow{}
-	for _, c := range t.cases() {
+	defer t.Close()
+	done := map[string]bench.Row{}
+	for _, c := range t.Cases() {
 		b.Run(c.Name, func(b *testing.B) { serial(b, c, done) })
 	}
 }
@@ -131,22 +132,22 @@ func BenchmarkTransfer(b *testing.B) {
 // server takes (each of those once, for -pjd.bench.duration).
 func BenchmarkMHD(b *testing.B) {
 	ctx := context.Background()
-	o := mhdOptions{Rate: *benchRate, Duration: *benchDuration, Workers: *benchWorkers, Documents: *benchMHDDocs}
-	m, err := newMHDBench(ctx, testServices(b, true, true, true), benchLog(b), o.Documents)
+	o := bench.MHDOptions{Rate: *benchRate, Duration: *benchDuration, Workers: *benchWorkers, Documents: *benchMHDDocs}
+	m, err := bench.NewMHD(ctx, startBenchServer, testServices(b, true, true, true), benchLog(b), o.Documents)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer m.close()
-	done := map[string]benchRow{}
-	for _, c := range m.cases() {
+	defer m.Close()
+	done := map[string]bench.Row{}
+	for _, c := range m.Cases() {
 		b.Run(c.Name, func(b *testing.B) {
 			if c.Mode == "serial" {
-				serial(b, c.benchCase, done)
+				serial(b, c.Case, done)
 				return
 			}
 			// One run of -pjd.bench.duration is the measurement, whatever
 			// b.N is (ns/op is then the run's length).
-			report(b, c.row(c.run(ctx, o)), done, true)
+			report(b, c.Row(c.Run(ctx, o)), done, true)
 		})
 	}
 }
@@ -157,20 +158,20 @@ func BenchmarkMHD(b *testing.B) {
 // serially (b.N) and from 4×GOMAXPROCS clients (for -pjd.bench.duration).
 func BenchmarkRegistry(b *testing.B) {
 	ctx := context.Background()
-	r, err := newRegistryBench(ctx, testenv.Postgres(b), registryOptions{Documents: *benchRegDocs})
+	r, err := bench.NewRegistry(ctx, testenv.Postgres(b), bench.RegistryOptions{Documents: *benchRegDocs})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer r.close()
-	b.Logf("%d synthetic DocumentEntries for %d patients, loaded in %v", r.loaded.Documents, r.loaded.Patients, r.loaded.Elapsed.Round(time.Millisecond))
-	done := map[string]benchRow{}
-	for _, c := range r.cases() {
+	defer r.Close()
+	b.Logf("%d synthetic DocumentEntries for %d patients, loaded in %v", r.Loaded.Documents, r.Loaded.Patients, r.Loaded.Elapsed.Round(time.Millisecond))
+	done := map[string]bench.Row{}
+	for _, c := range r.Cases() {
 		b.Run(c.Name, func(b *testing.B) {
 			if !c.Parallel {
-				serial(b, c.benchCase, done)
+				serial(b, c.Case, done)
 				return
 			}
-			report(b, c.row(runClosedLoop(ctx, registryWorkers(), *benchDuration, c.Op)), done, true)
+			report(b, c.Row(bench.RunClosedLoop(ctx, bench.RegistryWorkers(), *benchDuration, c.Op)), done, true)
 		})
 	}
 }
@@ -266,19 +267,19 @@ func TestBenchRefusesData(t *testing.T) {
 	}
 	rows := []struct {
 		name   string
-		svc    benchServices
+		svc    bench.Services
 		refuse bool
 	}{
-		{"fresh database", benchServices{postgresURL: testenv.Postgres(t), givenPostgres: true}, false},
-		{"empty registry", benchServices{postgresURL: migrated, givenPostgres: true}, false},
-		{"registry with documents", benchServices{postgresURL: full, givenPostgres: true}, true},
-		{"throwaway database is not checked", benchServices{postgresURL: full}, false},
-		{"empty bucket", benchServices{s3: emptyBucket, s3Insecure: true, givenS3: true}, false},
-		{"bucket with objects", benchServices{s3: fullBucket, s3Insecure: true, givenS3: true}, true},
+		{"fresh database", bench.Services{PostgresURL: testenv.Postgres(t), GivenPostgres: true}, false},
+		{"empty registry", bench.Services{PostgresURL: migrated, GivenPostgres: true}, false},
+		{"registry with documents", bench.Services{PostgresURL: full, GivenPostgres: true}, true},
+		{"throwaway database is not checked", bench.Services{PostgresURL: full}, false},
+		{"empty bucket", bench.Services{S3: emptyBucket, S3Insecure: true, GivenS3: true}, false},
+		{"bucket with objects", bench.Services{S3: fullBucket, S3Insecure: true, GivenS3: true}, true},
 	}
 	for _, row := range rows {
 		t.Run(strings.ReplaceAll(row.name, " ", "_"), func(t *testing.T) {
-			err := row.svc.refuseData(ctx)
+			err := row.svc.RefuseData(ctx)
 			if (err != nil) != row.refuse {
 				t.Errorf("refuseData: %v, want refusal %v", err, row.refuse)
 			}

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"pjd/conformance/demo"
+	"pjd/cmd/pjd/internal/demo"
 	"pjd/conformance/testenv"
 )
 

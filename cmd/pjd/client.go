@@ -117,61 +117,16 @@ func submitCmd() *cmd {
 }
 
 func submit(ctx context.Context, o *submitOptions, files []string, stdout, stderr io.Writer) error {
-	var msgs []string
-	pid, err := patientCX(o.patient)
+	in, err := o.check(files)
 	if err != nil {
-		msgs = append(msgs, err.Error())
+		return err
 	}
-	codes := map[string]*registry.Code{}
-	for name, v := range map[string]struct {
-		val, scheme string
-	}{"--class": {o.class, oid.Volven9602}, "--type": {o.typ, oid.Volven9602}, "--facility": {o.facility, ""},
-		"--practice-setting": {o.practice, ""}, "--confidentiality": {o.conf, oid.Volven9603}} {
-		c, err := parseCode(v.val, v.scheme)
-		if err != nil || c.Scheme == "" {
-			msgs = append(msgs, name+": give code^scheme")
-			continue
-		}
-		codes[name] = &c
-	}
-	when := time.Now().UTC()
-	if o.created != "" {
-		t, err := registry.ParseDTM(o.created)
-		if err != nil {
-			msgs = append(msgs, fmt.Sprintf("--created: %v", err))
-		}
-		when = t
-	}
-	for _, f := range files {
-		if fi, err := os.Stat(f); err != nil {
-			msgs = append(msgs, fmt.Sprintf("cannot read %s: %v", f, cause(err)))
-		} else if !fi.Mode().IsRegular() {
-			msgs = append(msgs, fmt.Sprintf("%s is not a file", f))
-		}
-	}
-	if len(msgs) > 0 {
-		sort.Strings(msgs)
-		return &usageError{msg: strings.Join(msgs, "\n")}
-	}
-	dtm := registry.FormatDTM(when)
-	author := registry.Author{Institutions: []string{registry.XON{OrganizationName: o.orgName,
-		AssigningAuthority: registry.HD{UniversalID: oid.OrgNr, UniversalIDType: "ISO"}, OrganizationIdentifier: o.orgNr}.String()}}
-	if o.department != "" && o.resh != "" {
-		author.Institutions = append(author.Institutions, registry.XON{OrganizationName: o.department,
-			AssigningAuthority: registry.HD{UniversalID: oid.RESH, UniversalIDType: "ISO"}, OrganizationIdentifier: o.resh}.String())
-	}
-	if o.authorHPR != "" || o.authorName != "" {
-		given, family, _ := strings.Cut(o.authorName, " ")
-		x := registry.XCN{ID: o.authorHPR, GivenName: given, FamilyName: family}
-		if o.authorHPR != "" {
-			x.AssigningAuthority = registry.HD{UniversalID: oid.HPR, UniversalIDType: "ISO"}
-		}
-		author.Person = x.String()
-	}
+	dtm := registry.FormatDTM(in.when)
+	author := o.author()
 	root := newOID()
 	sub := &registry.Submission{SubmissionSet: &registry.SubmissionSet{
-		ID: "SubmissionSet01", UniqueID: root + ".1", SourceID: o.sourceID, PatientID: pid, SubmissionTime: dtm,
-		ContentType: *codes["--class"], Authors: []registry.Author{author},
+		ID: "SubmissionSet01", UniqueID: root + ".1", SourceID: o.sourceID, PatientID: in.pid, SubmissionTime: dtm,
+		ContentType: in.codes["--class"], Authors: []registry.Author{author},
 	}}
 	var docs []xdsclient.Document
 	var opened []*os.File
@@ -186,16 +141,7 @@ func submit(ctx context.Context, o *submitOptions, files []string, stdout, stder
 			return err
 		}
 		opened = append(opened, f)
-		mt := o.mimeType
-		if mt == "" {
-			mt = mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
-			if i := strings.IndexByte(mt, ';'); i >= 0 {
-				mt = mt[:i]
-			}
-			if mt == "" {
-				mt = "application/octet-stream"
-			}
-		}
+		mt := o.mimeTypeOf(name)
 		t := o.title
 		if t == "" {
 			t = filepath.Base(name)
@@ -204,12 +150,12 @@ func submit(ctx context.Context, o *submitOptions, files []string, stdout, stder
 		}
 		id := fmt.Sprintf("Document%02d", i+1)
 		sub.Documents = append(sub.Documents, &registry.DocumentEntry{
-			ID: id, ObjectType: registry.ObjectTypeStable, UniqueID: fmt.Sprintf("%s.2.%d", root, i+1), PatientID: pid,
-			MimeType: mt, Title: t, Comments: o.comments, LanguageCode: "nb-NO", CreationTime: dtm, SourcePatientID: pid,
-			Authors: []registry.Author{author}, Class: *codes["--class"], Type: *codes["--type"],
+			ID: id, ObjectType: registry.ObjectTypeStable, UniqueID: fmt.Sprintf("%s.2.%d", root, i+1), PatientID: in.pid,
+			MimeType: mt, Title: t, Comments: o.comments, LanguageCode: "nb-NO", CreationTime: dtm, SourcePatientID: in.pid,
+			Authors: []registry.Author{author}, Class: in.codes["--class"], Type: in.codes["--type"],
 			Format:       formatFor(mt),
-			FacilityType: *codes["--facility"], PracticeSetting: *codes["--practice-setting"],
-			Confidentiality: []registry.Code{*codes["--confidentiality"]},
+			FacilityType: in.codes["--facility"], PracticeSetting: in.codes["--practice-setting"],
+			Confidentiality: []registry.Code{in.codes["--confidentiality"]},
 		})
 		sub.Associations = append(sub.Associations, &registry.Association{ID: fmt.Sprintf("HasMember%02d", i+1),
 			Type: registry.AssocHasMember, Source: "SubmissionSet01", Target: id, SubmissionSetStatus: registry.SubmissionSetStatusOriginal})
@@ -219,15 +165,108 @@ func submit(ctx context.Context, o *submitOptions, files []string, stdout, stder
 	if err != nil {
 		return o.explain(err)
 	}
-	for _, e := range resp.Errors {
-		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
-	}
-	if resp.Errors.Failed() {
-		return errors.New("the repository rejected the submission")
+	if err := printErrors(stderr, resp.Errors, "the repository rejected the submission"); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "submission set  %s\n", sub.SubmissionSet.UniqueID)
 	for i, d := range sub.Documents {
 		fmt.Fprintf(stdout, "document        %s  %s\n", d.UniqueID, files[i])
+	}
+	return nil
+}
+
+// submitInput is what submit's flags and files say, checked.
+type submitInput struct {
+	pid   string                   // the patient's CX
+	codes map[string]registry.Code // by flag name
+	when  time.Time                // creation and submission time
+}
+
+// check checks the flags and files of pjd submit and reports every
+// problem at once, as a usage error.
+func (o *submitOptions) check(files []string) (submitInput, error) {
+	var msgs []string
+	pid, err := patientCX(o.patient)
+	if err != nil {
+		msgs = append(msgs, err.Error())
+	}
+	in := submitInput{pid: pid, codes: map[string]registry.Code{}, when: time.Now().UTC()}
+	for name, v := range map[string]struct {
+		val, scheme string
+	}{"--class": {o.class, oid.Volven9602}, "--type": {o.typ, oid.Volven9602}, "--facility": {o.facility, ""},
+		"--practice-setting": {o.practice, ""}, "--confidentiality": {o.conf, oid.Volven9603}} {
+		c, err := parseCode(v.val, v.scheme)
+		if err != nil || c.Scheme == "" {
+			msgs = append(msgs, name+": give code^scheme")
+			continue
+		}
+		in.codes[name] = c
+	}
+	if o.created != "" {
+		t, err := registry.ParseDTM(o.created)
+		if err != nil {
+			msgs = append(msgs, fmt.Sprintf("--created: %v", err))
+		}
+		in.when = t
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil {
+			msgs = append(msgs, fmt.Sprintf("cannot read %s: %v", f, cause(err)))
+		} else if !fi.Mode().IsRegular() {
+			msgs = append(msgs, fmt.Sprintf("%s is not a file", f))
+		}
+	}
+	if len(msgs) > 0 {
+		sort.Strings(msgs)
+		return in, &usageError{msg: strings.Join(msgs, "\n")}
+	}
+	return in, nil
+}
+
+// author is the submission's author: the organisation (and department),
+// and the person when named.
+func (o *submitOptions) author() registry.Author {
+	author := registry.Author{Institutions: []string{registry.XON{OrganizationName: o.orgName,
+		AssigningAuthority: registry.HD{UniversalID: oid.OrgNr, UniversalIDType: "ISO"}, OrganizationIdentifier: o.orgNr}.String()}}
+	if o.department != "" && o.resh != "" {
+		author.Institutions = append(author.Institutions, registry.XON{OrganizationName: o.department,
+			AssigningAuthority: registry.HD{UniversalID: oid.RESH, UniversalIDType: "ISO"}, OrganizationIdentifier: o.resh}.String())
+	}
+	if o.authorHPR != "" || o.authorName != "" {
+		given, family, _ := strings.Cut(o.authorName, " ")
+		x := registry.XCN{ID: o.authorHPR, GivenName: given, FamilyName: family}
+		if o.authorHPR != "" {
+			x.AssigningAuthority = registry.HD{UniversalID: oid.HPR, UniversalIDType: "ISO"}
+		}
+		author.Person = x.String()
+	}
+	return author
+}
+
+// mimeTypeOf is --mime-type, else the file name's, else
+// application/octet-stream.
+func (o *submitOptions) mimeTypeOf(name string) string {
+	if o.mimeType != "" {
+		return o.mimeType
+	}
+	mt := mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	if mt == "" {
+		mt = "application/octet-stream"
+	}
+	return mt
+}
+
+// printErrors prints the RegistryErrors of an answer, one a line, and
+// returns an error saying refused when they failed the request.
+func printErrors(stderr io.Writer, errs registry.ErrorList, refused string) error {
+	for _, e := range errs {
+		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
+	}
+	if errs.Failed() {
+		return errors.New(refused)
 	}
 	return nil
 }
@@ -290,9 +329,7 @@ func get(ctx context.Context, cf *clientFlags, uid, out, repoID string, stdout, 
 		return cf.explain(err)
 	}
 	defer res.Close()
-	for _, e := range res.Response.Errors {
-		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
-	}
+	_ = printErrors(stderr, res.Response.Errors, "") // whether a document came is what decides
 	d, body, err := res.Next()
 	if errors.Is(err, io.EOF) {
 		return errors.New("the repository returned no document")
@@ -444,11 +481,8 @@ func find(ctx context.Context, cf *clientFlags, patient string, all, asJSON bool
 	if err != nil {
 		return cf.explain(err)
 	}
-	for _, e := range rr.Errors {
-		fmt.Fprintf(stderr, "%s: %s\n", e.Code, e.Context)
-	}
-	if rr.Errors.Failed() {
-		return errors.New("the registry rejected the query")
+	if err := printErrors(stderr, rr.Errors, "the registry rejected the query"); err != nil {
+		return err
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)

@@ -17,12 +17,9 @@ import (
 	"time"
 
 	"pjd/gateway/audit"
-	"pjd/gateway/audit/sqlaudit"
 	"pjd/gateway/blocks"
 	"pjd/gateway/fhir"
 	"pjd/gateway/mhd"
-	"pjd/registry/postgres"
-	"pjd/registry/sqlite"
 	"pjd/trust/devissuer"
 	"pjd/trust/policy"
 )
@@ -42,22 +39,13 @@ func (d *dbFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&d.auditKeyFile, "audit-key-file", "", "audit chain key file (default: the dev key in --data)")
 }
 
-func (d *dbFlags) dsn() string {
+// addr is the database the flags name: --postgres-url, else the SQLite
+// file in --data.
+func (d *dbFlags) addr() databaseAddr {
 	if d.postgresURL != "" {
-		return d.postgresURL
+		return databaseAddr{postgresURL: d.postgresURL}
 	}
-	return filepath.Join(d.data, "registry.db")
-}
-
-// existingDSN is dsn for a command that reads an existing database: a
-// missing SQLite file is an error here, not a new empty database.
-func (d *dbFlags) existingDSN() (string, error) {
-	if d.postgresURL == "" {
-		if _, err := os.Stat(d.dsn()); err != nil {
-			return "", fmt.Errorf("no pjd database at %s: give --data (the data folder of a pjd serve --dev) or --postgres-url", d.dsn())
-		}
-	}
-	return d.dsn(), nil
+	return databaseAddr{sqlitePath: filepath.Join(d.data, "registry.db")}
 }
 
 func (d *dbFlags) auditKey() (*audit.Key, error) {
@@ -81,44 +69,32 @@ func migrateCmd() *cmd {
 	}
 }
 
+// migrate brings every table of the database (registry, audit log,
+// blocks) to this pjd's schema with the one runner, and says where each
+// component stands.
 func migrate(ctx context.Context, d *dbFlags, stdout io.Writer) error {
-	if d.postgresURL != "" {
-		st, err := postgres.Open(ctx, d.postgresURL)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		if err := st.Migrate(ctx); err != nil {
-			return fmt.Errorf("registry: %w", err)
-		}
-		v, _ := st.SchemaVersion(ctx)
-		fmt.Fprintf(stdout, "registry schema at version %d\n", v)
-	} else {
+	addr := d.addr()
+	if addr.postgresURL == "" {
 		if err := os.MkdirAll(d.data, 0o700); err != nil {
 			return err
 		}
-		// sqlite.Open migrates the embedded database itself.
-		st, err := openSQLiteRegistry(ctx, d.dsn())
-		if err != nil {
-			return err
-		}
-		st.Close()
-		fmt.Fprintf(stdout, "registry schema migrated (%s)\n", d.dsn())
 	}
-	as, err := sqlaudit.Open(ctx, d.dsn())
-	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	defer as.Close()
-	if err := as.Migrate(ctx); err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	bs, err := blocks.Open(ctx, d.dsn())
+	db, err := openDatabase(ctx, addr)
 	if err != nil {
 		return err
 	}
-	bs.Close()
-	fmt.Fprintln(stdout, "audit log and blocks tables migrated")
+	defer db.close()
+	m := db.migrator()
+	if err := m.Migrate(ctx); err != nil {
+		return err
+	}
+	sts, err := m.Status(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range sts {
+		fmt.Fprintf(stdout, "%s schema at version %d\n", st.Component, st.Current)
+	}
 	return nil
 }
 
@@ -146,15 +122,12 @@ func auditCmd() *cmd {
 }
 
 func runAudit(ctx context.Context, d *dbFlags, wf *witnessCLIFlags, inv *invocation, run func(context.Context, audit.CLIEnv) error) error {
-	dsn, err := d.existingDSN()
+	db, err := openExistingDatabase(ctx, d.addr())
 	if err != nil {
 		return err
 	}
-	store, err := sqlaudit.Open(ctx, dsn)
-	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	defer store.Close()
+	defer db.close()
+	store := db.audit()
 	env := audit.CLIEnv{
 		Open:   func(context.Context) (audit.Store, error) { return store, nil },
 		Key:    d.auditKey,
@@ -474,12 +447,12 @@ func blocksCmd() *cmd {
 	var patient, hpr, practitioner, org string
 	var docs listFlag
 	patientFlag := func(fs *flag.FlagSet) { fs.StringVar(&patient, "patient", "", patientUsage) }
-	open := func(ctx context.Context) (*blocks.Store, error) {
-		dsn, err := d.existingDSN()
+	open := func(ctx context.Context) (*blocks.Store, func(), error) {
+		db, err := openExistingDatabase(ctx, d.addr())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return blocks.Open(ctx, dsn)
+		return db.blocks(), db.close, nil
 	}
 	return &cmd{
 		name: "blocks", summary: "manage patients' blocks (sperringer): add, list, lift",
@@ -499,11 +472,11 @@ func blocksCmd() *cmd {
 				if hpr == "" && practitioner == "" && org == "" {
 					return usageErrorf("say who is blocked: --hpr, --practitioner or --org")
 				}
-				st, err := open(ctx)
+				st, done, err := open(ctx)
 				if err != nil {
 					return err
 				}
-				defer st.Close()
+				defer done()
 				b, err := st.Add(ctx, policy.Block{PatientID: patient, HPRNumber: hpr, PractitionerID: practitioner, OrgNr: org,
 					DocumentUniqueIDs: docs, ValidFrom: time.Now()})
 				if errors.Is(err, blocks.ErrInvalid) {
@@ -519,11 +492,11 @@ func blocksCmd() *cmd {
 			name: "list", summary: "list a patient's blocks, lifted ones included",
 			flags: patientFlag, required: []string{"patient"}, ids: []string{"patient"},
 			run: func(ctx context.Context, inv *invocation) error {
-				st, err := open(ctx)
+				st, done, err := open(ctx)
 				if err != nil {
 					return err
 				}
-				defer st.Close()
+				defer done()
 				bs, err := st.Blocks(ctx, patient)
 				if err != nil {
 					return err
@@ -544,11 +517,11 @@ func blocksCmd() *cmd {
 			name: "lift", summary: "end a block now (by the id blocks add or list printed)",
 			args: "BLOCK-ID", minArgs: 1, maxArgs: 1,
 			run: func(ctx context.Context, inv *invocation) error {
-				st, err := open(ctx)
+				st, done, err := open(ctx)
 				if err != nil {
 					return err
 				}
-				defer st.Close()
+				defer done()
 				if err := st.Lift(ctx, inv.args[0]); errors.Is(err, blocks.ErrNotFound) {
 					return fmt.Errorf("no block %s in force", inv.args[0])
 				} else if err != nil {
@@ -610,8 +583,4 @@ func sweep(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "examined %d, young %d, committed %d, orphans %d, deleted %d objects, incomplete uploads %d, dangling %d, unreadable %d\n",
 		st.Documents, st.Young, st.Committed, st.Orphans, st.Deleted, st.Incomplete, st.Dangling, st.Unreadable)
 	return err
-}
-
-func openSQLiteRegistry(ctx context.Context, path string) (interface{ Close() error }, error) {
-	return sqlite.Open(ctx, path)
 }

@@ -127,3 +127,26 @@ func TestServeConfigSources(t *testing.T) {
 		}
 	}
 }
+
+// TestServeConfigWarnings: a setting that is allowed but unusual in
+// production is not a problem but a warning, which serve logs at start;
+// --dev, where it is the default, says nothing.
+func TestServeConfigWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // "" = no warning
+	}{
+		{"synthetic patients in production", []string{"--allow-synthetic-patients"}, "--allow-synthetic-patients without --dev"},
+		{"production", nil, ""},
+		{"synthetic patients with --dev", []string{"--dev", "--allow-synthetic-patients"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := serveConfigFrom(t, tc.args, nil) // production lacks settings: problems, but warnings all the same
+			got := strings.Join(c.warnings, "\n")
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("warnings %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -3,20 +3,17 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"pjd/conformance"
-	"pjd/gateway/blocks"
 	"pjd/trust/devissuer"
 	"pjd/trust/policy"
 )
@@ -83,15 +80,9 @@ func runConformance(ctx context.Context, o *conformanceOptions, stdout io.Writer
 	base := strings.TrimRight(cf.url, "/")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if len(o.caFiles) > 0 {
-		pool := x509.NewCertPool()
-		for _, f := range o.caFiles {
-			pem, err := os.ReadFile(f)
-			if err != nil {
-				return fmt.Errorf("--ca: %w", err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("--ca: no certificate in %s", f)
-			}
+		pool, err := certPool("--ca", o.caFiles...)
+		if err != nil {
+			return err
 		}
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
 	}
@@ -130,7 +121,7 @@ func runConformance(ctx context.Context, o *conformanceOptions, stdout io.Writer
 		target.Mint = mint
 	}
 	if o.blocksDB != "" {
-		target.AddBlock = blocksAdder(o.blocksDB)
+		target.AddBlock = blocksAdder(parseDatabaseAddr(o.blocksDB))
 	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
@@ -184,15 +175,15 @@ func printResults(w io.Writer, results []conformance.Result, asJSON bool) error 
 }
 
 // blocksAdder adds patients' blocks to the blocks table of the database
-// named by dsn, as pjd blocks add does.
-func blocksAdder(dsn string) func(ctx context.Context, b policy.Block) error {
+// at addr (--blocks-db), as pjd blocks add does.
+func blocksAdder(addr databaseAddr) func(ctx context.Context, b policy.Block) error {
 	return func(ctx context.Context, b policy.Block) error {
-		st, err := blocks.Open(ctx, dsn)
+		db, err := openExistingDatabase(ctx, addr)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		_, err = st.Add(ctx, b)
+		defer db.close()
+		_, err = db.blocks().Add(ctx, b)
 		return err
 	}
 }

@@ -28,7 +28,7 @@ func conformanceServer(t *testing.T, backend string) (*testServer, conformance.T
 		t.Fatal(err)
 	}
 	return s, conformance.Target{BaseURL: s.URL, MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint,
-		AddBlock: blocksAdder(s.cfg.dsn())}
+		AddBlock: blocksAdder(s.cfg.databaseAddr())}
 }
 
 // notInProcess are the scenarios that cannot run against an in-process
@@ -50,15 +50,25 @@ func runConformanceSuite(t *testing.T, backend string) {
 	_, target := conformanceServer(t, backend)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	runScenarios(t, ctx, target, "in-process", notInProcess)
+}
+
+// runScenarios runs every scenario but those in except against target,
+// one subtest each. The server target names has everything a scenario can
+// need (a dev issuer, its keys, the UI), so a skip fails too: it would
+// mean a scenario silently stopped testing anything. where says which
+// server that is.
+func runScenarios(t *testing.T, ctx context.Context, target conformance.Target, where string, except map[string]bool) {
+	t.Helper()
 	env, err := conformance.NewEnv(ctx, target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !env.DevIssuer() {
-		t.Fatal("the in-process server has no dev issuer")
+		t.Fatalf("the suite sees no dev issuer %s", where)
 	}
 	for _, s := range conformance.Scenarios() {
-		if notInProcess[s.Name] {
+		if except[s.Name] {
 			continue
 		}
 		t.Run(s.Name, func(t *testing.T) {
@@ -67,10 +77,7 @@ func runConformanceSuite(t *testing.T, backend string) {
 			case conformance.Fail:
 				t.Fatalf("%s (%s): %s", s.Name, s.Transaction, r.Detail)
 			case conformance.Skip:
-				// The in-process server has everything a scenario can
-				// need (dev issuer, its keys, the UI); a skip here means
-				// a scenario silently stopped testing anything.
-				t.Fatalf("%s skipped in-process: %s", s.Name, r.Detail)
+				t.Fatalf("%s skipped %s: %s", s.Name, where, r.Detail)
 			}
 		})
 	}

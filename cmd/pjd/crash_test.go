@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"pjd/cmd/pjd/internal/synth"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 )
@@ -49,7 +53,7 @@ type crashSubmission struct {
 	round   int
 	seq     uint64
 	patient string
-	docs    []pattern
+	docs    []synth.Doc
 	uids    []string
 	outcome crashOutcome
 	detail  string
@@ -74,9 +78,51 @@ func newCrashSubmission(rng *rand.Rand, seq uint64, patient string) *crashSubmis
 		default:
 			size = 16<<20 + rng.Int64N(4<<20)
 		}
-		s.docs = append(s.docs, pattern{seed: seq<<1 | uint64(i), size: size}.withHash())
+		s.docs = append(s.docs, synth.Doc{Seed: seq<<1 | uint64(i), Size: size}.WithHash())
 	}
 	return s
+}
+
+// crashSeedFlag replays TestCrashSafety's random choices (the sizes and
+// patients of the submissions, the moment of each kill).
+var crashSeedFlag = flag.Uint64("seed", 0, "TestCrashSafety: use this random seed, to replay a run (also PJD_CRASH_SEED; 0: a new seed, logged)")
+
+// crashSeed is the seed of a crash run: -seed, else PJD_CRASH_SEED, else
+// one from the clock.
+func crashSeed(flagValue uint64, env string, now func() time.Time) (uint64, error) {
+	if flagValue != 0 {
+		return flagValue, nil
+	}
+	if env != "" {
+		seed, err := strconv.ParseUint(env, 10, 64)
+		if err != nil || seed == 0 {
+			return 0, fmt.Errorf("PJD_CRASH_SEED=%q is not a seed (a positive integer)", env)
+		}
+		return seed, nil
+	}
+	return uint64(now().UnixNano()), nil
+}
+
+func TestCrashSeed(t *testing.T) {
+	clock := func() time.Time { return time.Unix(0, 42) }
+	for _, c := range []struct {
+		flag uint64
+		env  string
+		want uint64
+		err  bool
+	}{
+		{0, "", 42, false},
+		{7, "", 7, false},
+		{0, "9", 9, false},
+		{7, "9", 7, false},
+		{0, "nine", 0, true},
+		{0, "0", 0, true},
+	} {
+		got, err := crashSeed(c.flag, c.env, clock)
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("crashSeed(%d, %q) = %d, %v; want %d, error %v", c.flag, c.env, got, err, c.want, c.err)
+		}
+	}
 }
 
 func TestCrashSafety(t *testing.T) {
@@ -93,8 +139,11 @@ func testCrashSafety(t *testing.T, backend string) {
 	defer cancel()
 	d := newDeployment(t, backend)
 	flags := d.with("--upload-timeout", crashUploadTimeout.String())
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("random seed %d", seed)
+	seed, err := crashSeed(*crashSeedFlag, os.Getenv("PJD_CRASH_SEED"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("random seed %d (replay with -run 'TestCrashSafety/%s' -seed=%d, or PJD_CRASH_SEED=%d)", seed, backend, seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	patients := []string{registry.SamplePatientID(10), registry.SamplePatientID(11), registry.SamplePatientID(12)}
 
@@ -122,7 +171,7 @@ func testCrashSafety(t *testing.T, backend string) {
 					}
 					s := newCrashSubmission(wrng, nextSeq.Add(1), patients[wrng.IntN(len(patients))])
 					s.round = round
-					sub, docs := patternSubmission(s.seq, s.patient, s.docs...)
+					sub, docs := synth.Submission(s.seq, s.patient, s.docs...)
 					for _, e := range sub.Documents {
 						s.uids = append(s.uids, e.UniqueID)
 					}
@@ -243,7 +292,7 @@ func verifyAfterCrash(ctx context.Context, t *testing.T, c *xdsclient.Client, pa
 	t.Helper()
 	type doc struct {
 		s *crashSubmission
-		p pattern
+		p synth.Doc
 	}
 	byUID := map[string]doc{}
 	for _, s := range subs {
@@ -267,11 +316,11 @@ func verifyAfterCrash(ctx context.Context, t *testing.T, c *xdsclient.Client, pa
 		case !ok:
 			t.Errorf("the registry has %s, which no source sent", e.UniqueID)
 			continue
-		case e.Hash != d.p.hash || e.Size == nil || *e.Size != d.p.size:
-			t.Errorf("%s registered with hash %s size %v, sent %s %d", e.UniqueID, e.Hash, e.Size, d.p.hash, d.p.size)
+		case e.Hash != d.p.Hash || e.Size == nil || *e.Size != d.p.Size:
+			t.Errorf("%s registered with hash %s size %v, sent %s %d", e.UniqueID, e.Hash, e.Size, d.p.Hash, d.p.Size)
 		}
 		err := retrieveOne(ctx, c, e.RepositoryUniqueID, e.UniqueID, func(r io.Reader) error {
-			_, err := d.p.verify(r)
+			_, err := d.p.Verify(r)
 			return err
 		})
 		if err != nil {

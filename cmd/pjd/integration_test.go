@@ -32,6 +32,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"pjd/cmd/pjd/internal/synth"
 	"pjd/conformance/testenv"
 	"pjd/gateway/soap"
 	"pjd/gateway/xdsclient"
@@ -126,71 +127,18 @@ func startPJD(t testing.TB, name string, args ...string) *pjdProcess {
 }
 
 func launchPJD(t testing.TB, name string, args []string) (*pjdProcess, error) {
-	bin := pjdBinary(t)
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	logf, err := os.CreateTemp(t.TempDir(), name+"-*.log")
+	full := append([]string{"serve", "--listen", addr, "--log-format", "text"}, args...)
+	p, err := launchProcess(t, name, full, "http://"+addr+"/readyz", &http.Client{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close()
-	logPath := logf.Name()
-	full := append([]string{"serve", "--listen", addr, "--log-format", "text"}, args...)
-	cmd := exec.Command(bin, full...)
-	cmd.Env = childEnv()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &pjdProcess{t: t, name: name, URL: "http://" + addr, Pid: cmd.Process.Pid, logPath: logPath, cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("log of %s (pid %d, %s), tail:\n%s", name, p.Pid, logPath, tailOf(logPath, 6000))
-		}
-	})
-	if err := p.waitReady(60 * time.Second); err != nil {
-		p.kill()
-		log := tailOf(logPath, 4000)
-		if strings.Contains(log, "address already in use") {
-			return nil, fmt.Errorf("%w: %s", errPortTaken, addr)
-		}
-		return nil, fmt.Errorf("%v; log:\n%s", err, log)
-	}
+	p.URL = "http://" + addr
 	return p, nil
-}
-
-func (p *pjdProcess) waitReady(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	hc := &http.Client{Timeout: 5 * time.Second}
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return fmt.Errorf("%s exited before it was ready: %v", p.name, p.waitErr)
-		default:
-		}
-		resp, err := hc.Get(p.URL + "/readyz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("/readyz: %s", resp.Status)
-		}
-		last = err
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not ready after %v: %v", p.name, limit, last)
 }
 
 // kill ends the process with SIGKILL and waits for it: a crash.
@@ -689,8 +637,8 @@ func TestRolesApart(t *testing.T) {
 			// ITI-41 through the repository: the fixture epikrise and a
 			// generated 3 MiB document in one submission.
 			patient := registry.SamplePatientID(0)
-			gen := pattern{seed: 41, size: 3<<20 + 17}.withHash()
-			sub, docs := patternSubmission(uint64(time.Now().UnixNano()>>1), patient, pattern{size: int64(len(fixture))}, gen)
+			gen := synth.Doc{Seed: 41, Size: 3<<20 + 17}.WithHash()
+			sub, docs := synth.Submission(uint64(time.Now().UnixNano()>>1), patient, synth.Doc{Size: int64(len(fixture))}, gen)
 			sum := sha1.Sum(fixture)
 			size := int64(len(fixture))
 			sub.Documents[0].MimeType, sub.Documents[0].Title = "text/plain", "Epikrise (syntetisk)"
@@ -739,7 +687,7 @@ func TestRolesApart(t *testing.T) {
 				t.Errorf("ITI-43 of the fixture: %v", err)
 			}
 			err = retrieveOne(ctx, c, devRepositoryID, sub.Documents[1].UniqueID, func(r io.Reader) error {
-				_, err := gen.verify(r)
+				_, err := gen.Verify(r)
 				return err
 			})
 			if err != nil {
@@ -782,13 +730,13 @@ func TestGiBDocumentStreams(t *testing.T) {
 			// Warm up both paths with a small document (and a multipart one
 			// on S3), so the baseline includes pools and connections.
 			for i, size := range []int64{64 << 10, 20 << 20} {
-				warm := pattern{seed: uint64(i + 1), size: size}.withHash()
-				sub, docs := patternSubmission(seq+uint64(i), patient, warm)
+				warm := synth.Doc{Seed: uint64(i + 1), Size: size}.WithHash()
+				sub, docs := synth.Submission(seq+uint64(i), patient, warm)
 				if resp, err := c.Provide(ctx, sub, docs); err != nil || resp.Errors.Failed() {
 					t.Fatalf("warm-up ITI-41: %v %v", err, resp.Errors)
 				}
 				if err := retrieveOne(ctx, c, devRepositoryID, sub.Documents[0].UniqueID, func(r io.Reader) error {
-					_, err := warm.verify(r)
+					_, err := warm.Verify(r)
 					return err
 				}); err != nil {
 					t.Fatalf("warm-up ITI-43: %v", err)
@@ -799,8 +747,8 @@ func TestGiBDocumentStreams(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			big := pattern{seed: 1 << 30, size: 1 << 30}.withHash()
-			sub, docs := patternSubmission(seq+10, patient, big)
+			big := synth.Doc{Seed: 1 << 30, Size: 1 << 30}.WithHash()
+			sub, docs := synth.Submission(seq+10, patient, big)
 			sampler := p.sampleMemory()
 			start := time.Now()
 			resp, err := c.Provide(ctx, sub, docs)
@@ -814,12 +762,12 @@ func TestGiBDocumentStreams(t *testing.T) {
 				sampler.stop()
 				t.Fatalf("ITI-18 GetDocuments: %v, %d entries", err, len(entries))
 			}
-			if e := entries[0]; e.Hash != big.hash || e.Size == nil || *e.Size != big.size {
-				t.Errorf("registered hash %s size %v, want %s %d", e.Hash, e.Size, big.hash, big.size)
+			if e := entries[0]; e.Hash != big.Hash || e.Size == nil || *e.Size != big.Size {
+				t.Errorf("registered hash %s size %v, want %s %d", e.Hash, e.Size, big.Hash, big.Size)
 			}
 			start = time.Now()
 			err = retrieveOne(ctx, c, devRepositoryID, sub.Documents[0].UniqueID, func(r io.Reader) error {
-				_, err := big.verify(r)
+				_, err := big.Verify(r)
 				return err
 			})
 			download := time.Since(start)
@@ -853,13 +801,13 @@ func TestOversizeDocumentRejected(t *testing.T) {
 	const maxDoc = 1 << 20
 	rows := []struct {
 		name string
-		docs []pattern
+		docs []synth.Doc
 		want string // in the codeContext
 	}{
-		{"declared size over the limit", []pattern{pattern{seed: 1, size: 2 << 20}.withHash()}, "larger than the 1048576 bytes"},
-		{"undeclared size, streamed past the limit", []pattern{{seed: 2, size: 2 << 20}}, "larger than the 1048576 bytes"},
-		{"one byte over the limit", []pattern{{seed: 3, size: maxDoc + 1}}, "larger than the 1048576 bytes"},
-		{"request over --max-request-size", []pattern{{seed: 4, size: 700 << 10}, {seed: 5, size: 700 << 10}}, "request is larger than"},
+		{"declared size over the limit", []synth.Doc{synth.Doc{Seed: 1, Size: 2 << 20}.WithHash()}, "larger than the 1048576 bytes"},
+		{"undeclared size, streamed past the limit", []synth.Doc{{Seed: 2, Size: 2 << 20}}, "larger than the 1048576 bytes"},
+		{"one byte over the limit", []synth.Doc{{Seed: 3, Size: maxDoc + 1}}, "larger than the 1048576 bytes"},
+		{"request over --max-request-size", []synth.Doc{{Seed: 4, Size: 700 << 10}, {Seed: 5, Size: 700 << 10}}, "request is larger than"},
 	}
 	for _, backend := range []string{backendEmbedded, backendProduction} {
 		t.Run(backend, func(t *testing.T) {
@@ -872,7 +820,7 @@ func TestOversizeDocumentRejected(t *testing.T) {
 			seq := uint64(time.Now().UnixNano() >> 1)
 			for i, row := range rows {
 				t.Run(strings.ReplaceAll(row.name, " ", "_"), func(t *testing.T) {
-					sub, docs := patternSubmission(seq+uint64(i), patient, row.docs...)
+					sub, docs := synth.Submission(seq+uint64(i), patient, row.docs...)
 					resp, err := c.Provide(ctx, sub, docs)
 					if err != nil {
 						t.Fatalf("ITI-41: %v (want a RegistryResponse with a RegistryError)", err)
@@ -899,14 +847,14 @@ func TestOversizeDocumentRejected(t *testing.T) {
 					}
 				})
 			}
-			at := pattern{seed: 9, size: maxDoc}
-			sub, docs := patternSubmission(seq+100, patient, at)
+			at := synth.Doc{Seed: 9, Size: maxDoc}
+			sub, docs := synth.Submission(seq+100, patient, at)
 			resp, err := c.Provide(ctx, sub, docs)
 			if err != nil || resp.Status != registry.ResponseSuccess {
 				t.Fatalf("a document of exactly --max-document-size: %v %s %v, want Success", err, resp.Status, resp.Errors)
 			}
 			if err := retrieveOne(ctx, c, devRepositoryID, sub.Documents[0].UniqueID, func(r io.Reader) error {
-				_, err := at.verify(r)
+				_, err := at.Verify(r)
 				return err
 			}); err != nil {
 				t.Errorf("ITI-43 of the document at the limit: %v", err)

@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"testing"
-	"time"
 
 	"pjd/conformance/testenv"
 	"pjd/gateway"
@@ -56,53 +51,21 @@ func startServer(t testing.TB, backend string, extra ...string) *testServer {
 	return startServerArgs(t, args)
 }
 
-// startServerArgs starts pjd with exactly these serve flags.
+// startServerArgs starts pjd with exactly these serve flags
+// (startInProcess); it stops at the end of the test.
 func startServerArgs(t testing.TB, args []string) *testServer {
 	t.Helper()
-	fs := newFlagSet("serve", io.Discard)
-	c := defineServeFlags(fs)
-	if err := loadConfig(fs, args, func(string) string { return "" }); err != nil {
-		t.Fatalf("serve flags: %v", err)
-	}
-	if err := c.validate(); err != nil {
-		t.Fatalf("serve configuration: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(gateway.NewRedactingHandler(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	a, err := buildApp(ctx, c, log)
+	p, err := startInProcess(context.Background(), args, nil, log)
 	if err != nil {
-		cancel()
-		t.Fatalf("building the server: %v", err)
-	}
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		cancel()
-		a.close()
 		t.Fatal(err)
 	}
-	srv := gateway.HTTPServer(c.listen, a.handler, log)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	t.Cleanup(func() {
+		if err := p.close(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
-	}()
-	a.startBackground(ctx)
-	if a.seed != nil {
-		if err := a.seed(ctx); err != nil {
-			t.Fatalf("seeding demo data: %v", err)
-		}
-	}
-	t.Cleanup(func() {
-		cancel()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
-		<-done
-		a.close()
 	})
-	return &testServer{URL: c.publicURL, Data: c.data, app: a, cfg: c}
+	return &testServer{URL: p.cfg.publicURL, Data: p.cfg.data, app: p.app, cfg: p.cfg}
 }
 
 // testLogWriter sends server logs to the test log.

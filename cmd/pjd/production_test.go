@@ -32,7 +32,7 @@ import (
 // GET readyURL answers 200 through hc. The process is stopped when the
 // test ends; its log is printed when the test failed. A port taken by
 // someone else in the meantime is errPortTaken.
-func launchProcess(t *testing.T, name string, args []string, readyURL string, hc *http.Client) (*pjdProcess, error) {
+func launchProcess(t testing.TB, name string, args []string, readyURL string, hc *http.Client) (*pjdProcess, error) {
 	t.Helper()
 	logf, err := os.CreateTemp(t.TempDir(), name+"-*.log")
 	if err != nil {
@@ -54,7 +54,7 @@ func launchProcess(t *testing.T, name string, args []string, readyURL string, hc
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
-			t.Logf("log of %s (pid %d), tail:\n%s", name, p.Pid, tailOf(p.logPath, 6000))
+			t.Logf("log of %s (pid %d, %s), tail:\n%s", name, p.Pid, p.logPath, tailOf(p.logPath, 6000))
 		}
 	})
 	var last error
@@ -80,7 +80,11 @@ func launchProcess(t *testing.T, name string, args []string, readyURL string, hc
 		last = err
 	}
 	p.kill()
-	return nil, fmt.Errorf("%s not ready: %v; log:\n%s", name, last, tailOf(p.logPath, 4000))
+	log := tailOf(p.logPath, 4000)
+	if strings.Contains(log, "address already in use") {
+		return nil, errPortTaken
+	}
+	return nil, fmt.Errorf("%s not ready: %v; log:\n%s", name, last, log)
 }
 
 // startOnFreePort runs launchProcess with a free loopback port put into
@@ -203,27 +207,10 @@ func TestConformanceProductionMode(t *testing.T) {
 	}
 	target := conformance.Target{BaseURL: d.serve.URL, HTTP: d.trusting, IssuerURL: d.issuerURL, Source: d.source,
 		SourceOrgNr: "991919198", MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint,
-		AddBlock: blocksAdder(d.postgresURL)}
+		AddBlock: blocksAdder(databaseAddr{postgresURL: d.postgresURL})}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	env, err := conformance.NewEnv(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !env.DevIssuer() {
-		t.Fatal("the suite does not see pjd dev-issuer")
-	}
-	for _, s := range conformance.Scenarios() {
-		t.Run(s.Name, func(t *testing.T) {
-			r := env.RunOne(ctx, s)
-			switch r.Outcome {
-			case conformance.Fail:
-				t.Fatalf("%s (%s): %s", s.Name, s.Transaction, r.Detail)
-			case conformance.Skip:
-				t.Fatalf("%s skipped in production mode: %s", s.Name, r.Detail)
-			}
-		})
-	}
+	runScenarios(t, ctx, target, "in production mode", nil)
 
 	// The same through pjd conformance and its flags.
 	t.Run("command", func(t *testing.T) {

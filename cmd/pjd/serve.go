@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -94,6 +93,10 @@ type serveConfig struct {
 	// noListener: the configuration is not for a server (pjd repository
 	// sweep), so it needs no TLS settings.
 	noListener bool
+
+	// warnings are settings validate allowed but an operator should hear
+	// of; serve logs them at start.
+	warnings []string
 }
 
 func defineServeFlags(fs *flag.FlagSet) *serveConfig {
@@ -176,17 +179,31 @@ const (
 
 func (c *serveConfig) has(role string) bool { return slices.Contains(c.roles, role) }
 
-// validate checks the whole configuration and reports every problem.
+// validate checks the whole configuration, reports every problem at once,
+// and then fills in the defaults that follow from other settings (roles,
+// public URL, the dev repository id). Settings that are allowed but worth
+// an operator's attention are left in c.warnings, which serve logs.
 func (c *serveConfig) validate() error {
-	var p problems
 	if len(c.roles) == 0 {
 		c.roles = listFlag{roleRegistry, roleRepository, roleGateway}
 	}
-	for _, r := range c.roles {
-		if r != roleRegistry && r != roleRepository && r != roleGateway {
-			p.addf("--roles: unknown role %q (registry, repository, gateway)", r)
-		}
+	c.warnings = nil
+	var p problems
+	c.checkServer(&p)
+	c.checkRoles(&p)
+	c.checkLimits(&p)
+	c.checkStorage(&p)
+	c.checkAudit(&p)
+	if !c.dev {
+		c.checkProduction(&p)
 	}
+	c.checkFiles(&p)
+	c.fillDefaults()
+	return p.err()
+}
+
+// checkServer checks the listener, logging, public URL and TLS settings.
+func (c *serveConfig) checkServer(p *problems) {
 	if _, _, err := net.SplitHostPort(c.listen); err != nil {
 		p.addf("--listen: %v", err)
 	}
@@ -213,6 +230,21 @@ func (c *serveConfig) validate() error {
 	if c.tlsClientCA != "" && c.tlsCert == "" {
 		p.addf("--tls-client-ca needs --tls-cert/--tls-key (mutual TLS)")
 	}
+	switch c.cookieSameSite {
+	case "strict", "lax", "none":
+	default:
+		p.addf("--ui-cookie-samesite: %q is not strict, lax or none", c.cookieSameSite)
+	}
+}
+
+// checkRoles checks the roles and how a repository without the registry
+// role reaches one.
+func (c *serveConfig) checkRoles(p *problems) {
+	for _, r := range c.roles {
+		if r != roleRegistry && r != roleRepository && r != roleGateway {
+			p.addf("--roles: unknown role %q (registry, repository, gateway)", r)
+		}
+	}
 	if c.has(roleGateway) && (!c.has(roleRegistry) || !c.has(roleRepository)) {
 		p.addf("--roles: the gateway role runs together with the registry and repository roles (scale out by running more all-role nodes)")
 	}
@@ -226,6 +258,10 @@ func (c *serveConfig) validate() error {
 			p.addf("--registry-url: must be an http(s) URL of /xds/registry")
 		}
 	}
+}
+
+// checkLimits checks the sizes, timeouts and concurrency bounds.
+func (c *serveConfig) checkLimits(p *problems) {
 	if c.maxResults < 1 || c.maxResults > registry.DefaultMaxResults {
 		p.addf("--max-results: must be between 1 and %d", registry.DefaultMaxResults)
 	}
@@ -260,86 +296,98 @@ func (c *serveConfig) validate() error {
 	if c.sweepInterval > 0 && c.sweepGrace < c.uploadTimeout {
 		p.addf("--sweep-grace (%s) must be at least --upload-timeout (%s), or uploads in flight could be swept", c.sweepGrace, c.uploadTimeout)
 	}
+}
+
+// hasS3 reports whether object storage is configured (even in part).
+func (c *serveConfig) hasS3() bool { return c.s3Endpoint != "" || c.s3Bucket != "" }
+
+// checkStorage checks the registry's and the repository's identifiers and
+// the object storage settings.
+func (c *serveConfig) checkStorage(p *problems) {
 	if c.repositoryID != "" && !registry.ValidOID(c.repositoryID) {
 		p.addf("--repository-unique-id: %q is not an OID", c.repositoryID)
 	}
 	if c.homeCommunityID != "" && !strings.HasPrefix(c.homeCommunityID, "urn:oid:") {
 		p.addf("--home-community-id: must be urn:oid:<OID>")
 	}
-	s3 := c.s3Endpoint != "" || c.s3Bucket != ""
-	if s3 {
-		if c.s3Endpoint == "" || c.s3Bucket == "" || c.s3AccessKey == "" || c.s3SecretKey == "" {
-			p.addf("--s3-endpoint, --s3-bucket, --s3-access-key and --s3-secret-key go together")
-		}
-		if c.blobDir != "" {
-			p.addf("--blob-dir and --s3-endpoint exclude each other")
-		}
-		if c.s3Insecure && !isLoopbackHost(c.s3Endpoint) {
-			p.addf("--s3-insecure: plain HTTP is only allowed to a loopback S3 endpoint")
-		}
+	if !c.hasS3() {
+		return
 	}
-	switch c.cookieSameSite {
-	case "strict", "lax", "none":
-	default:
-		p.addf("--ui-cookie-samesite: %q is not strict, lax or none", c.cookieSameSite)
+	if c.s3Endpoint == "" || c.s3Bucket == "" || c.s3AccessKey == "" || c.s3SecretKey == "" {
+		p.addf("--s3-endpoint, --s3-bucket, --s3-access-key and --s3-secret-key go together")
 	}
-	c.witness.validate(c.s3Settings(), &p)
+	if c.blobDir != "" {
+		p.addf("--blob-dir and --s3-endpoint exclude each other")
+	}
+	if c.s3Insecure && !isLoopbackHost(c.s3Endpoint) {
+		p.addf("--s3-insecure: plain HTTP is only allowed to a loopback S3 endpoint")
+	}
+}
+
+// checkAudit checks the audit witness and the syslog forwarding.
+func (c *serveConfig) checkAudit(p *problems) {
+	c.witness.validate(c.s3Settings(), p)
 	if c.syslogAddr != "" && c.syslogCA == "" {
 		p.addf("--syslog-addr needs --syslog-ca (RFC 5425 is TLS)")
 	}
 	if (c.syslogCert == "") != (c.syslogKey == "") {
 		p.addf("--syslog-cert and --syslog-key go together")
 	}
+}
 
-	if !c.dev {
-		// Production refuses a missing or unsafe setting.
-		if (c.has(roleRegistry) || c.has(roleGateway)) && c.postgresURL == "" {
-			p.addf("--postgres-url: required without --dev")
+// checkProduction refuses, without --dev, every missing or unsafe setting.
+func (c *serveConfig) checkProduction(p *problems) {
+	if (c.has(roleRegistry) || c.has(roleGateway)) && c.postgresURL == "" {
+		p.addf("--postgres-url: required without --dev")
+	}
+	if c.has(roleRepository) {
+		if !c.hasS3() {
+			p.addf("--s3-endpoint/--s3-bucket: object storage is required without --dev")
 		}
-		if c.has(roleRepository) {
-			if !s3 {
-				p.addf("--s3-endpoint/--s3-bucket: object storage is required without --dev")
-			}
-			if c.repositoryID == "" {
-				p.addf("--repository-unique-id: required without --dev")
-			}
-		}
-		if c.has(roleGateway) {
-			if len(c.issuers) == 0 {
-				p.addf("--issuer: at least one trusted HelseID issuer is required without --dev")
-			}
-			for _, is := range c.issuers {
-				if !strings.HasPrefix(is, "https://") {
-					p.addf("--issuer %s: issuer metadata must be fetched over https", is)
-				}
-			}
-			if c.redisURL == "" {
-				p.addf("--redis-url: the DPoP replay cache needs Redis without --dev")
-			}
-			if c.pageKeyFile == "" {
-				p.addf("--page-key-file: required without --dev (all gateway nodes share it)")
-			}
-		}
-		if c.auditKeyFile == "" && (c.has(roleGateway) || c.has(roleRegistry) || c.has(roleRepository)) {
-			p.addf("--audit-key-file: the audit chain key is required without --dev")
-		}
-		if c.tlsCert == "" && !c.noListener {
-			p.addf("--tls-cert/--tls-key: HTTPS is required without --dev")
-		}
-		if c.tlsClientCA == "" && !c.noListener {
-			p.addf("--tls-client-ca: document sources authenticate with client certificates; required without --dev")
-		}
-		if c.publicURL != "" && strings.HasPrefix(c.publicURL, "http://") {
-			p.addf("--public-url: must be https without --dev")
-		}
-		if c.demoData.or(false) {
-			p.addf("--demo-data: only with --dev")
-		}
-		if c.allowSynthetic.or(false) {
-			// Allowed (test environments use synthetic people), but said.
-			_ = 0
+		if c.repositoryID == "" {
+			p.addf("--repository-unique-id: required without --dev")
 		}
 	}
+	if c.has(roleGateway) {
+		if len(c.issuers) == 0 {
+			p.addf("--issuer: at least one trusted HelseID issuer is required without --dev")
+		}
+		for _, is := range c.issuers {
+			if !strings.HasPrefix(is, "https://") {
+				p.addf("--issuer %s: issuer metadata must be fetched over https", is)
+			}
+		}
+		if c.redisURL == "" {
+			p.addf("--redis-url: the DPoP replay cache needs Redis without --dev")
+		}
+		if c.pageKeyFile == "" {
+			p.addf("--page-key-file: required without --dev (all gateway nodes share it)")
+		}
+	}
+	if c.auditKeyFile == "" && (c.has(roleGateway) || c.has(roleRegistry) || c.has(roleRepository)) {
+		p.addf("--audit-key-file: the audit chain key is required without --dev")
+	}
+	if c.tlsCert == "" && !c.noListener {
+		p.addf("--tls-cert/--tls-key: HTTPS is required without --dev")
+	}
+	if c.tlsClientCA == "" && !c.noListener {
+		p.addf("--tls-client-ca: document sources authenticate with client certificates; required without --dev")
+	}
+	if c.publicURL != "" && strings.HasPrefix(c.publicURL, "http://") {
+		p.addf("--public-url: must be https without --dev")
+	}
+	if c.demoData.or(false) {
+		p.addf("--demo-data: only with --dev")
+	}
+	if c.allowSynthetic.or(false) {
+		// Allowed (test environments register synthetic people), but said.
+		c.warnings = append(c.warnings, "--allow-synthetic-patients without --dev: synthetic F-nr/D-nr (month + 80/+ 65) are accepted as patients; meant for test environments only")
+	}
+}
+
+// checkFiles checks that every file named exists, and that a SAML
+// certificate comes with its issuer and audience.
+func (c *serveConfig) checkFiles(p *problems) {
 	for _, f := range []struct{ flag, path string }{
 		{"--tls-cert", c.tlsCert}, {"--tls-key", c.tlsKey}, {"--tls-client-ca", c.tlsClientCA},
 		{"--audit-key-file", c.auditKeyFile}, {"--page-key-file", c.pageKeyFile}, {"--value-sets", c.valueSets},
@@ -351,19 +399,24 @@ func (c *serveConfig) validate() error {
 			}
 		}
 	}
-	for _, f := range c.samlCerts {
-		if _, err := os.Stat(f); err != nil {
-			p.addf("--saml-cert: %v", err)
-		}
-	}
-	for _, f := range c.issuerCAs {
-		if _, err := os.Stat(f); err != nil {
-			p.addf("--issuer-ca: %v", err)
+	for _, group := range []struct {
+		flag  string
+		paths []string
+	}{{"--saml-cert", c.samlCerts}, {"--issuer-ca", c.issuerCAs}} {
+		for _, f := range group.paths {
+			if _, err := os.Stat(f); err != nil {
+				p.addf("%s: %v", group.flag, err)
+			}
 		}
 	}
 	if len(c.samlCerts) > 0 && (len(c.samlIssuers) == 0 || len(c.samlAudiences) == 0) {
 		p.addf("--saml-cert needs --saml-issuer and --saml-audience")
 	}
+}
+
+// fillDefaults sets what follows from other settings: the public URL from
+// the listen address and TLS, and --dev's repository id.
+func (c *serveConfig) fillDefaults() {
 	if c.publicURL == "" {
 		scheme := "http"
 		if c.tlsCert != "" {
@@ -375,7 +428,6 @@ func (c *serveConfig) validate() error {
 	if c.dev && c.repositoryID == "" {
 		c.repositoryID = devRepositoryID
 	}
-	return p.err()
 }
 
 // devRepositoryID is the repositoryUniqueId of --dev (an OID under 2.999,
@@ -424,6 +476,9 @@ func serve(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) (err e
 		return err
 	}
 	log := newLogger(c, stderr)
+	for _, w := range c.warnings {
+		log.Warn("configuration: " + w)
+	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.listen, err)
@@ -491,13 +546,9 @@ func serverTLS(c *serveConfig) (*tls.Config, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
 	if c.tlsClientCA != "" {
-		pem, err := os.ReadFile(c.tlsClientCA)
+		pool, err := certPool("--tls-client-ca", c.tlsClientCA)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-client-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--tls-client-ca: no certificate in %s", c.tlsClientCA)
+			return nil, err
 		}
 		tc.ClientCAs = pool
 		// Consumers authenticate with tokens; sources present certificates.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"pjd/conformance/demo"
+	"pjd/cmd/pjd/internal/demo"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 )

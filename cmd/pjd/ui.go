@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"pjd/conformance/demo"
+	"pjd/cmd/pjd/internal/demo"
 	"pjd/gateway"
 	"pjd/gateway/ui"
 	"pjd/trust/devissuer"

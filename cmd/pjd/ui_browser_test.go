@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"pjd/conformance/demo"
+	"pjd/cmd/pjd/internal/demo"
 	"pjd/gateway/ui/uitest"
 )
 

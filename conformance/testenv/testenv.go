@@ -1,6 +1,8 @@
-// Package testenv starts the real services the tests need — PostgreSQL,
+// Package testenv gives tests the real services they need — PostgreSQL,
 // Redis and an S3 server (versitygw) — as throwaway processes listening on
-// loopback ports, and stops them when the test binary ends.
+// loopback ports (started by conformance/services, which holds no test
+// policy and is linked by the pjd binary too), and stops them when the
+// test binary ends.
 //
 // Services are started lazily, at most once per test binary, and shared by
 // that binary's tests; each test gets its own database, key prefix or
@@ -21,20 +23,20 @@
 // rsyslog, chromium, or "all") makes the tests treat those services as not
 // installed, to see what a machine without them runs (see Without).
 //
-// testenv must never import pjd's own packages: every package's tests may
-// use it.
+// testenv must never import pjd's own packages other than
+// conformance/services: every package's tests may use it.
 package testenv
 
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"pjd/conformance/services"
 )
 
 // Required reports whether a missing service must fail the test rather
@@ -122,8 +124,7 @@ func (s *shared[T]) get(start func() (*T, error), stop func(*T)) (*T, error) {
 	return v, nil
 }
 
-// StopAll stops every service started so far. Main calls it; a program
-// that is not a test (pjd bench) calls it itself.
+// StopAll stops every service started so far. Main calls it.
 func StopAll() {
 	mu.Lock()
 	fns := stoppers
@@ -142,44 +143,14 @@ func Main(m *testing.M) int {
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return services.FreePort() }
 
 // WaitTCP waits until addr accepts TCP connections, ctx ends, or exited
-// is closed (the process died). It polls with a short fixed interval.
+// is closed (the process died).
 func WaitTCP(ctx context.Context, addr string, exited <-chan struct{}) error {
-	var d net.Dialer
-	for {
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last: %v)", addr, ctx.Err(), err)
-		case <-exited:
-			return fmt.Errorf("process serving %s exited before it listened", addr)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return services.WaitTCP(ctx, addr, exited)
 }
 
-// CacheDir is where expensive, reusable artefacts (the PostgreSQL template
-// cluster, tool binaries) are kept between runs: $PJD_CACHE, else
-// $XDG_CACHE_HOME/pjd, else ~/.cache/pjd. It is never inside the repository.
-func CacheDir() string {
-	if d := os.Getenv("PJD_CACHE"); d != "" {
-		return d
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return d + "/pjd"
-	}
-	return os.TempDir() + "/pjd-cache"
-}
+// CacheDir is where expensive, reusable artefacts are kept between runs
+// (see services.CacheDir).
+func CacheDir() string { return services.CacheDir() }

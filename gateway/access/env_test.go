@@ -91,7 +91,8 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.store, err = sqlaudit.Open(ctx, e.dbPath)
+	e.store = sqlaudit.NewSQLite(st.DB())
+	err = e.store.Migrate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,8 @@ func newEnv(t *testing.T, o envOpts) *env {
 		cfg.Repository = nil
 	}
 	if !o.noBlocks {
-		e.blocks, err = blocks.Open(ctx, e.dbPath)
+		e.blocks = blocks.NewSQLite(st.DB())
+		err = e.blocks.Migrate(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

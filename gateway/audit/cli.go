@@ -19,8 +19,8 @@ import (
 // CLIEnv is what `pjd audit` needs from the binary: cmd/pjd parses its
 // configuration and hands over the audit store and key.
 type CLIEnv struct {
-	// Open returns the audit store (sqlaudit.Open on the registry's
-	// database address).
+	// Open returns the audit store (sqlaudit on the registry's database,
+	// which cmd/pjd opens).
 	Open func(ctx context.Context) (Store, error)
 	// Key returns the chain key (for verify).
 	Key func() (*Key, error)

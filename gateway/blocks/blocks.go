@@ -1,28 +1,35 @@
 // Package blocks keeps patients' blocks (sperringer): a patient's decision
 // that named health workers or organisations may not see their documents,
 // all of them or some. trust/policy enforces them; this package stores them
-// in the registry's database (PostgreSQL, or the SQLite file of --dev) and
-// implements policy.BlockStore.
+// in the registry's database (PostgreSQL, or the SQLite file of --dev) —
+// NewPostgres and NewSQLite take the pool or file handle the registry uses,
+// which cmd/pjd opens once — and implements policy.BlockStore. Its table
+// comes from its own embedded migrations (Schema), applied by the one
+// runner of that database (registry/schema).
 //
 // A block is never deleted: lifting it ends its validity, so what applied
-// at any time can be reconstructed for follow-up control.
+// at any time can be reconstructed for follow-up control. The package must
+// never create tables outside its migrations, and never choose a backend:
+// cmd/pjd does.
 package blocks
 
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // the embedded database's driver
 
 	"pjd/registry/postgres"
+	"pjd/registry/schema"
 	"pjd/registry/sqlite"
 	"pjd/trust"
 	"pjd/trust/policy"
@@ -32,10 +39,6 @@ import (
 var (
 	// ErrNotFound: no block in force with that id.
 	ErrNotFound = errors.New("blocks: no such block")
-	// ErrSchemaMissing: the table or its index does not exist and could
-	// not be created (a role without DDL rights; run pjd migrate as the
-	// schema's owner).
-	ErrSchemaMissing = errors.New("blocks: the patient_blocks table is missing and could not be created")
 	// ErrInvalid: the block cannot be stored as given (the error says
 	// why). A block that could never match a request — a patient or
 	// practitioner that is not a national identity number, an
@@ -53,86 +56,65 @@ const sqliteTime = "2006-01-02T15:04:05.000000000Z07:00"
 
 // Store keeps blocks in SQL.
 type Store struct {
-	db   *sql.DB
-	pg   bool
-	pool *pgxpool.Pool
-	now  func() time.Time
+	w, r   *sql.DB // writes; reads (the same pool for PostgreSQL)
+	pg     bool
+	now    func() time.Time
+	closed atomic.Bool
 }
+
+// errClosed: the store was closed (its shared database may be open still).
+var errClosed = errors.New("blocks: the store is closed")
 
 var _ policy.BlockStore = (*Store)(nil)
 
-// Open opens the blocks table in the database named by dsn (a postgres://
-// URL, or a SQLite file path — the value the registry is opened with) and
-// creates it (and its index) only when missing, so that a role without
-// DDL rights opens an existing table (see ErrSchemaMissing).
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{now: time.Now}
-	var err error
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		s.pg = true
-		s.pool, err = pgxpool.New(ctx, dsn)
-		if err != nil {
-			return nil, fmt.Errorf("blocks: %w", err)
-		}
-		s.db = stdlib.OpenDBFromPool(s.pool)
-	} else {
-		s.db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-		if err != nil {
-			return nil, fmt.Errorf("blocks: %w", err)
-		}
-	}
-	if err := s.migrate(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+// NewPostgres returns the blocks in the PostgreSQL database behind pool,
+// the pool the registry uses (it stays the caller's to close). The table
+// must be migrated (Schema).
+func NewPostgres(pool *pgxpool.Pool) *Store {
+	db := stdlib.OpenDBFromPool(pool)
+	return &Store{w: db, r: db, pg: true, now: time.Now}
 }
 
-// Close releases the database.
+// NewSQLite returns the blocks in the SQLite file db, the handle the
+// registry uses (it stays the caller's to close): blocks are added and
+// lifted through its single writer connection and read through its
+// read-only pool, so reading a patient's blocks never waits for a writer.
+// The table must be migrated (Schema).
+func NewSQLite(db *sqlite.DB) *Store {
+	return &Store{w: db.Writer(), r: db.Reader(), now: time.Now}
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+// Schema is the blocks' schema component for dialect d. Its first
+// migration adopts the table that blocks.Open created before the one
+// runner (registry/schema) existed.
+func Schema(d schema.Dialect) schema.Component {
+	m, err := fs.Sub(migrations, "migrations/"+d.String())
+	if err != nil {
+		panic(err) // the embedded directory is part of the program
+	}
+	return schema.Component{Name: "blocks", Migrations: m}
+}
+
+// Migrate brings the blocks table to the newest schema through the one
+// runner (for tools and tests; pjd migrates every component together).
+func (s *Store) Migrate(ctx context.Context) error {
+	d := schema.SQLite
+	if s.pg {
+		d = schema.Postgres
+	}
+	return schema.New(d, s.w, Schema(d)).Migrate(ctx)
+}
+
+// Close ends the store: every later call fails (reading with
+// policy.ErrBlocksUnavailable). It releases what the store holds of its
+// own, nothing of the shared pool or file.
 func (s *Store) Close() error {
-	err := s.db.Close()
-	if s.pool != nil {
-		s.pool.Close()
-	}
-	return err
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	// Only what is missing is created: CREATE … IF NOT EXISTS still needs
-	// the privilege to create, which the service role does not hold.
-	exists := `SELECT COUNT(*) FROM sqlite_master WHERE name IN ('patient_blocks', 'patient_blocks_patient')`
+	s.closed.Store(true)
 	if s.pg {
-		exists = `SELECT (to_regclass('patient_blocks') IS NOT NULL)::int + (to_regclass('patient_blocks_patient') IS NOT NULL)::int`
-	}
-	var n int
-	if err := s.db.QueryRowContext(ctx, exists).Scan(&n); err != nil {
-		return fmt.Errorf("blocks: reading the schema: %w", err)
-	}
-	if n == 2 {
-		return nil
-	}
-	ts := "TEXT"
-	if s.pg {
-		ts = "TIMESTAMPTZ"
-	}
-	stmts := []string{
-		`CREATE TABLE IF NOT EXISTS patient_blocks (
-			id TEXT PRIMARY KEY,
-			patient_id TEXT NOT NULL,
-			practitioner_id TEXT NOT NULL DEFAULT '',
-			hpr_number TEXT NOT NULL DEFAULT '',
-			org_nr TEXT NOT NULL DEFAULT '',
-			document_unique_ids TEXT NOT NULL DEFAULT '[]',
-			valid_from ` + ts + `,
-			valid_to ` + ts + `,
-			created_at ` + ts + ` NOT NULL
-		)`,
-		`CREATE INDEX IF NOT EXISTS patient_blocks_patient ON patient_blocks (patient_id)`,
-	}
-	for _, q := range stmts {
-		if _, err := s.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("%w: %w", ErrSchemaMissing, err)
-		}
+		return s.w.Close()
 	}
 	return nil
 }
@@ -219,13 +201,16 @@ func (s *Store) Add(ctx context.Context, b policy.Block) (policy.Block, error) {
 	if b.ID == "" {
 		b.ID = uuid.NewString()
 	}
+	if s.closed.Load() {
+		return b, errClosed
+	}
 	docs, _ := json.Marshal(b.DocumentUniqueIDs)
 	if b.DocumentUniqueIDs == nil {
 		docs = []byte("[]")
 	}
 	q := fmt.Sprintf(`INSERT INTO patient_blocks (id, patient_id, practitioner_id, hpr_number, org_nr, document_unique_ids, valid_from, valid_to, created_at)
 		VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)`, s.ph(1), s.ph(2), s.ph(3), s.ph(4), s.ph(5), s.ph(6), s.ph(7), s.ph(8), s.ph(9))
-	_, err := s.db.ExecContext(ctx, q, b.ID, b.PatientID, b.PractitionerID, b.HPRNumber, b.OrgNr, string(docs),
+	_, err := s.w.ExecContext(ctx, q, b.ID, b.PatientID, b.PractitionerID, b.HPRNumber, b.OrgNr, string(docs),
 		s.timeArg(b.ValidFrom), s.timeArg(b.ValidTo), s.timeArg(s.now()))
 	if err != nil {
 		return b, fmt.Errorf("blocks: adding: %w", err)
@@ -235,9 +220,12 @@ func (s *Store) Add(ctx context.Context, b policy.Block) (policy.Block, error) {
 
 // Lift ends a block's validity now.
 func (s *Store) Lift(ctx context.Context, id string) error {
+	if s.closed.Load() {
+		return errClosed
+	}
 	q := fmt.Sprintf(`UPDATE patient_blocks SET valid_to = %s WHERE id = %s AND (valid_to IS NULL OR valid_to > %s)`, s.ph(1), s.ph(2), s.ph(3))
 	now := s.timeArg(s.now())
-	res, err := s.db.ExecContext(ctx, q, now, id, now)
+	res, err := s.w.ExecContext(ctx, q, now, id, now)
 	if err != nil {
 		return fmt.Errorf("blocks: lifting: %w", err)
 	}
@@ -250,9 +238,12 @@ func (s *Store) Lift(ctx context.Context, id string) error {
 // Blocks implements policy.BlockStore: every block of the patient, in force
 // or not (policy decides which apply at the time of the request).
 func (s *Store) Blocks(ctx context.Context, patientID string) ([]policy.Block, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("%w: %w", policy.ErrBlocksUnavailable, errClosed)
+	}
 	q := fmt.Sprintf(`SELECT id, patient_id, practitioner_id, hpr_number, org_nr, document_unique_ids, valid_from, valid_to
 		FROM patient_blocks WHERE patient_id = %s ORDER BY created_at, id`, s.ph(1))
-	rows, err := s.db.QueryContext(ctx, q, patientID)
+	rows, err := s.r.QueryContext(ctx, q, patientID)
 	if err != nil {
 		return nil, s.wrap("reading", err)
 	}

@@ -3,12 +3,15 @@ package blocks
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"pjd/conformance/testenv"
 	"pjd/gateway/access"
@@ -17,6 +20,7 @@ import (
 	"pjd/registry"
 	"pjd/registry/oid"
 	"pjd/registry/postgres"
+	"pjd/registry/schema"
 	"pjd/registry/sqlite"
 	"pjd/trust"
 	"pjd/trust/policy"
@@ -25,38 +29,56 @@ import (
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 // One suite, both databases: the blocks table lives in the registry's
-// database, a SQLite file with --dev and PostgreSQL in production.
+// database, a SQLite file with --dev and PostgreSQL in production, and
+// shares its handle with the registry and the audit log as in pjd.
 
 func TestSQLite(t *testing.T) {
 	runSuite(t, backend{name: "sqlite", dsn: func(t *testing.T) string { return filepath.Join(t.TempDir(), "registry.db") },
-		registry: func(t *testing.T, dsn string) registry.Store {
-			st, err := sqlite.Open(context.Background(), dsn)
+		connect: func(t *testing.T, path string) *stores {
+			db, err := sqlite.OpenDB(context.Background(), path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return st
+			t.Cleanup(func() { db.Close() })
+			migrate(t, schema.SQLite, db.Writer(), sqlite.Schema())
+			return &stores{blocks: NewSQLite(db), registry: sqlite.New(db), audit: sqlaudit.NewSQLite(db)}
 		}})
 }
 
 func TestPostgres(t *testing.T) {
 	runSuite(t, backend{name: "postgres", dsn: func(t *testing.T) string { return testenv.Postgres(t) },
-		registry: func(t *testing.T, dsn string) registry.Store {
-			st, err := postgres.Open(context.Background(), dsn)
+		connect: func(t *testing.T, url string) *stores {
+			pool, err := postgres.Connect(context.Background(), url)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := st.Migrate(context.Background()); err != nil {
-				st.Close()
-				t.Fatal(err)
-			}
-			return st
+			t.Cleanup(pool.Close)
+			migrate(t, schema.Postgres, stdlib.OpenDBFromPool(pool), postgres.Schema())
+			return &stores{blocks: NewPostgres(pool), registry: postgres.New(pool), audit: sqlaudit.NewPostgres(pool)}
 		}})
 }
 
+// migrate migrates the registry (reg), audit and blocks tables, as pjd
+// does.
+func migrate(t *testing.T, d schema.Dialect, db *sql.DB, reg schema.Component) {
+	t.Helper()
+	if err := schema.New(d, db, reg, sqlaudit.Schema(d), Schema(d)).Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 type backend struct {
-	name     string
-	dsn      func(t *testing.T) string
-	registry func(t *testing.T, dsn string) registry.Store
+	name string
+	dsn  func(t *testing.T) string
+	// connect opens the database at dsn once, migrated, with the stores
+	// that share it; closed when the test ends.
+	connect func(t *testing.T, dsn string) *stores
+}
+
+type stores struct {
+	blocks   *Store
+	registry registry.Store
+	audit    *sqlaudit.Store
 }
 
 // clock is a settable clock for the store and the guard.
@@ -67,12 +89,9 @@ func (c *clock) now() time.Time { return c.t }
 // t0 is a whole second, which is where text-encoded times go wrong.
 var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 
-func open(t *testing.T, dsn string, c *clock) *Store {
+func (b backend) open(t *testing.T, dsn string, c *clock) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := b.connect(t, dsn).blocks
 	t.Cleanup(func() { s.Close() })
 	if c != nil {
 		s.now = c.now
@@ -111,7 +130,7 @@ func sameBlock(t *testing.T, got, want policy.Block) {
 func testAddListLift(t *testing.T, b backend) {
 	ctx := context.Background()
 	c := &clock{t: t0}
-	s := open(t, b.dsn(t), c)
+	s := b.open(t, b.dsn(t), c)
 
 	all, err := s.Add(ctx, policy.Block{PatientID: patientP, HPRNumber: "565500013"})
 	if err != nil {
@@ -175,7 +194,7 @@ func testAddListLift(t *testing.T, b backend) {
 
 func testValidation(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := open(t, b.dsn(t), &clock{t: t0})
+	s := b.open(t, b.dsn(t), &clock{t: t0})
 	ok := policy.Block{PatientID: patientP, HPRNumber: "565500013"}
 	with := func(f func(*policy.Block)) policy.Block { x := ok; f(&x); return x }
 	for _, c := range []struct {
@@ -213,7 +232,7 @@ func testValidation(t *testing.T, b backend) {
 func testLiftEdges(t *testing.T, b backend) {
 	ctx := context.Background()
 	c := &clock{t: t0.Add(-time.Hour)}
-	s := open(t, b.dsn(t), c)
+	s := b.open(t, b.dsn(t), c)
 	later, err := s.Add(ctx, policy.Block{PatientID: patientP, HPRNumber: "1", ValidTo: t0.Add(500 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +261,7 @@ func testLiftEdges(t *testing.T, b backend) {
 func testReopen(t *testing.T, b backend) {
 	ctx := context.Background()
 	dsn := b.dsn(t)
-	s := open(t, dsn, nil)
+	s := b.open(t, dsn, nil)
 	blk, err := s.Add(ctx, policy.Block{PatientID: patientP, OrgNr: "910000012"})
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +270,7 @@ func testReopen(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	// Open again: the table exists, the block is there.
-	s2 := open(t, dsn, nil)
+	s2 := b.open(t, dsn, nil)
 	got, err := s2.Blocks(ctx, patientP)
 	if err != nil || len(got) != 1 || got[0].ID != blk.ID {
 		t.Fatalf("after reopening: %+v, %v", got, err)
@@ -259,7 +278,7 @@ func testReopen(t *testing.T, b backend) {
 }
 
 func testCancelled(t *testing.T, b backend) {
-	s := open(t, b.dsn(t), nil)
+	s := b.open(t, b.dsn(t), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.Blocks(ctx, patientP); err == nil {
@@ -274,11 +293,10 @@ func testCancelled(t *testing.T, b backend) {
 // database as the registry and the audit log.
 func testGuard(t *testing.T, b backend) {
 	ctx := context.Background()
-	dsn := b.dsn(t)
 	c := &clock{t: t0}
-	s := open(t, dsn, c)
-	st := b.registry(t, dsn)
-	t.Cleanup(func() { st.Close() })
+	db := b.connect(t, b.dsn(t))
+	s, st, as := db.blocks, db.registry, db.audit
+	s.now = c.now
 	reg, err := registry.New(registry.Config{Store: st, Patients: registry.NorwegianPatientIDs{AllowSynthetic: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -287,11 +305,6 @@ func testGuard(t *testing.T, b backend) {
 	if _, err := reg.Register(ctx, registry.SampleSubmission(registry.SampleOptions{Patient: cxP, Documents: 2, Seq: 501})); err != nil {
 		t.Fatal(err)
 	}
-	as, err := sqlaudit.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { as.Close() })
 	key, _ := audit.NewKey(bytes.Repeat([]byte{1}, 32))
 	al, err := audit.NewLogger(as, key, audit.LoggerOptions{})
 	if err != nil {

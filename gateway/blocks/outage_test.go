@@ -8,6 +8,7 @@ import (
 	"pjd/conformance/testenv"
 	"pjd/gateway/blocks"
 	"pjd/registry"
+	"pjd/registry/postgres"
 	"pjd/trust/policy"
 )
 
@@ -17,11 +18,15 @@ import (
 func TestBlocksUnavailable(t *testing.T) {
 	srv, url := testenv.StartPostgresDB(t)
 	ctx := context.Background()
-	s, err := blocks.Open(ctx, url)
+	pool, err := postgres.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer pool.Close()
+	s := blocks.NewPostgres(pool)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
 	patient := registry.SyntheticFnr(303)
 	if _, err := s.Add(ctx, policy.Block{PatientID: patient, OrgNr: "910000012"}); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -56,9 +55,31 @@ func (u *UI) demoLaunchCall(r *http.Request, persona, patient string) (int, []by
 		b, _ := json.Marshal(oauthError{Error: "invalid_request", Description: "the demo persona could not be authorised"})
 		return http.StatusBadRequest, b, nil
 	}
-	rec := httptest.NewRecorder()
+	rec := &answer{header: http.Header{}, code: http.StatusOK}
 	u.api(u.launchPost).ServeHTTP(rec, req)
-	return rec.Code, rec.Body.Bytes(), rec.Header()
+	return rec.code, rec.body.Bytes(), rec.header
+}
+
+// answer keeps an in-process handler's response (the binary links no
+// net/http/httptest).
+type answer struct {
+	header http.Header
+	code   int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (a *answer) Header() http.Header { return a.header }
+
+func (a *answer) WriteHeader(code int) {
+	if !a.wrote {
+		a.code, a.wrote = code, true
+	}
+}
+
+func (a *answer) Write(b []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	return a.body.Write(b)
 }
 
 func (u *UI) demoPersona(id string) (DemoPersona, bool) {

@@ -3,15 +3,15 @@ package ui_test
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"pjd/conformance/pdf"
 )
 
 // The binary fixtures (a PDF and a PNG) are generated here so they can be
@@ -46,27 +46,8 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
-// latin1 encodes s for a PDF string in WinAnsiEncoding, escaping ( ) \.
-func latin1(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '(' || r == ')' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '–':
-			b.WriteByte(0x96)
-		case r < 0x100:
-			b.WriteByte(byte(r))
-		default:
-			b.WriteByte('?')
-		}
-	}
-	return b.String()
-}
-
-// epikrisePDF is a one-page synthetic discharge summary, a valid PDF 1.4
-// with correct cross-reference offsets.
+// epikrisePDF is a one-page synthetic discharge summary (the one PDF
+// writer, conformance/pdf).
 func epikrisePDF() []byte {
 	lines := []struct {
 		size int
@@ -91,40 +72,13 @@ func epikrisePDF() []byte {
 		{11, ""},
 		{11, "Nils Nilsen, overlege"},
 	}
-	var content strings.Builder
+	var page pdf.Page
 	y := 780
 	for _, l := range lines {
-		if l.text != "" {
-			font := "F1"
-			if l.size > 11 {
-				font = "F2"
-			}
-			fmt.Fprintf(&content, "BT /%s %d Tf 60 %d Td (%s) Tj ET\n", font, l.size, y, latin1(l.text))
-		}
+		page = append(page, pdf.Line{X: 60, Y: y, Size: l.size, Bold: l.size > 11, Text: l.text})
 		y -= l.size + 9
 	}
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> /Contents 4 0 R >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
-	}
-	var out bytes.Buffer
-	out.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = out.Len()
-		fmt.Fprintf(&out, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := out.Len()
-	fmt.Fprintf(&out, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&out, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&out, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return out.Bytes()
+	return pdf.Document{Pages: []pdf.Page{page}}.Bytes()
 }
 
 // rontgenPNG is a synthetic grey "chest X-ray": two dark lung fields in

@@ -63,7 +63,8 @@ func newServer(t *testing.T, withRepository bool) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	as, err := sqlaudit.Open(ctx, db)
+	as := sqlaudit.NewSQLite(st.DB())
+	err = as.Migrate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

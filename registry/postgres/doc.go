@@ -4,6 +4,12 @@
 // registry/sqlite through registry/internal/sqlstore, and passes the same
 // suite (registry/registrytest).
 //
+// Connect opens the pool the registry, the audit log and the blocks share
+// (cmd/pjd connects once); New puts the registry on it. Its tables come
+// from its embedded migrations (Schema), applied with the other
+// components' by the one runner of the database (registry/schema), from
+// `pjd migrate` and at start.
+//
 // Update runs at SERIALIZABLE isolation and is retried, a bounded number
 // of times with a small jittered backoff, on serialization failures
 // (40001), deadlocks (40P01) and unique violations (23505), so the
@@ -13,6 +19,7 @@
 // see pgxpool.ParseConfig).
 //
 // It must never concatenate values into SQL, never migrate the schema
-// behind the operator's back (Open does not migrate; pjd calls Migrate),
-// and never choose backends: cmd/pjd does that.
+// behind the operator's back (Connect, New and Open do not migrate;
+// Migrate, or pjd through registry/schema, does), and never choose
+// backends: cmd/pjd does that.
 package postgres

@@ -100,7 +100,7 @@ func TestQueryPlans(t *testing.T) {
 
 func checkPlan(t *testing.T, st *Store, query string, args []any, table, index string) {
 	t.Helper()
-	rows, err := st.s.DB().QueryContext(context.Background(), "EXPLAIN "+query, args...)
+	rows, err := st.SQL().QueryContext(context.Background(), "EXPLAIN "+query, args...)
 	if err != nil {
 		t.Fatalf("EXPLAIN %s: %v", query, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"net"
 	"strings"
@@ -21,41 +20,34 @@ import (
 
 	"pjd/registry"
 	"pjd/registry/internal/sqlstore"
+	"pjd/registry/schema"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Errors a Store returns besides the registry sentinels.
-var (
-	// ErrInvalid: a filter, object or URL the store refuses.
-	ErrInvalid = sqlstore.ErrInvalid
-	// ErrSchemaTooNew: the database was migrated by a newer pjd.
-	ErrSchemaTooNew = sqlstore.ErrSchemaTooNew
-	// ErrSchemaMismatch: an applied migration differs from this program's.
-	ErrSchemaMismatch = sqlstore.ErrSchemaMismatch
-)
+// ErrInvalid is what a Store returns, besides the registry sentinels (and
+// the schema runner's for Migrate), for a filter, object or URL it
+// refuses.
+var ErrInvalid = sqlstore.ErrInvalid
 
-// Store is a registry.Store in PostgreSQL.
-type Store struct {
-	pool *pgxpool.Pool
-	s    *sqlstore.Store
-}
-
-var _ registry.Store = (*Store)(nil)
-
-// Open connects to the database at url (a postgres:// URL or key=value
-// DSN, as pgxpool.ParseConfig accepts) and checks that it answers. It does
-// not migrate: call Migrate (pjd does, from `pjd migrate` and at start).
-func Open(ctx context.Context, url string) (*Store, error) {
+// Connect opens a connection pool to the database at url (a postgres://
+// URL or key=value DSN, as pgxpool.ParseConfig accepts) and checks that it
+// answers. The registry, the audit log and the blocks share the pool
+// (cmd/pjd connects once and hands it to each): without pool_max_conns in
+// the URL it holds three times pgxpool's default, max(4, CPUs), one share
+// for each. A cancelled context sends the server a cancel request, so a
+// statement stops there too (pgx's default only abandons the connection,
+// and a busy backend would run on).
+func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The parse error may quote the URL, password included.
 		return nil, fmt.Errorf("postgres: %w: the database URL does not parse", ErrInvalid)
 	}
-	// A cancelled context sends the server a cancel request, so the
-	// statement stops there too (pgx's default only abandons the
-	// connection, and a busy backend would run on).
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns *= poolShares
+	}
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
 	}
@@ -70,70 +62,70 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("postgres: connecting: %w: %w", registry.ErrUnavailable, err)
 	}
-	return &Store{pool: pool, s: sqlstore.New(dialect(), stdlib.OpenDBFromPool(pool), nil)}, nil
+	return pool, nil
+}
+
+// poolShares is how many stores share the pool Connect opens (registry,
+// audit log, blocks).
+const poolShares = 3
+
+// Store is a registry.Store in PostgreSQL. Its reads and Update are the
+// shared SQL core's (registry/internal/sqlstore).
+type Store struct {
+	*sqlstore.Store
+	pool *pgxpool.Pool
+	own  bool // Close closes the pool
+}
+
+var _ registry.Store = (*Store)(nil)
+
+// New returns the registry in the database behind pool, which stays the
+// caller's to close. It does not migrate (see Schema).
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{Store: sqlstore.New(dialect(), stdlib.OpenDBFromPool(pool), nil), pool: pool}
+}
+
+// Open connects to the database at url for the registry alone (a tool or
+// test that needs nothing else); Close closes the pool. It does not
+// migrate: call Migrate.
+func Open(ctx context.Context, url string) (*Store, error) {
+	pool, err := Connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	st := New(pool)
+	st.own = true
+	return st, nil
 }
 
 // Pool returns the connection pool (for bulk loading with CopyFrom and
 // for baselines measured next to the store).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Migrate brings the schema to the newest version this program knows; see
-// sqlstore.Store.Migrate. Several processes may run it at once.
-func (s *Store) Migrate(ctx context.Context) error { return s.s.Migrate(ctx) }
-
-// SchemaVersion returns the highest applied schema version (0: none).
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) { return s.s.SchemaVersion(ctx) }
-
-// SchemaStatus returns the applied schema version and the newest this
-// program knows, reading only (a role without DDL rights may call it);
-// see sqlstore.Store.SchemaStatus.
-func (s *Store) SchemaStatus(ctx context.Context) (current, latest int, err error) {
-	return s.s.SchemaStatus(ctx)
+// Migrate brings the registry's tables to the newest schema through the
+// one runner (registry/schema); several processes may run it at once.
+func (s *Store) Migrate(ctx context.Context) error {
+	return schema.New(schema.Postgres, s.SQL(), Schema()).Migrate(ctx)
 }
 
-// Documents implements registry.Reader.
-func (s *Store) Documents(ctx context.Context, f registry.DocumentFilter) ([]*registry.DocumentEntry, error) {
-	return s.s.Documents(ctx, f)
-}
-
-// SubmissionSets implements registry.Reader.
-func (s *Store) SubmissionSets(ctx context.Context, f registry.SubmissionSetFilter) ([]*registry.SubmissionSet, error) {
-	return s.s.SubmissionSets(ctx, f)
-}
-
-// Folders implements registry.Reader.
-func (s *Store) Folders(ctx context.Context, f registry.FolderFilter) ([]*registry.Folder, error) {
-	return s.s.Folders(ctx, f)
-}
-
-// Associations implements registry.Reader.
-func (s *Store) Associations(ctx context.Context, f registry.AssociationFilter) ([]*registry.Association, error) {
-	return s.s.Associations(ctx, f)
-}
-
-// Update implements registry.Store at SERIALIZABLE isolation.
-func (s *Store) Update(ctx context.Context, fn func(tx registry.Tx) error) error {
-	return s.s.Update(ctx, fn)
-}
-
-// Ping implements registry.Store.
-func (s *Store) Ping(ctx context.Context) error { return s.s.Ping(ctx) }
-
-// Close implements registry.Store: it closes the pool.
+// Close implements registry.Store: it closes the pool when Open opened
+// it, and does nothing for a store on a shared pool.
 func (s *Store) Close() error {
-	err := s.s.Close()
-	s.pool.Close()
-	return err
+	if s.own {
+		s.pool.Close()
+	}
+	return nil
 }
+
+// Schema is the registry's schema component for PostgreSQL: its embedded
+// migrations, and the bookkeeping table it kept before the one runner
+// (registry/schema), which the runner adopts.
+func Schema() schema.Component { return sqlstore.Schema(migrations) }
 
 // maxAttempts bounds how often Update runs fn on conflicts.
 const maxAttempts = 12
 
 func dialect() *sqlstore.Dialect {
-	m, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the program
-	}
 	return &sqlstore.Dialect{
 		Name:        "postgres",
 		Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) },
@@ -149,17 +141,6 @@ func dialect() *sqlstore.Dialect {
 		Backoff: sqlstore.Backoff(2*time.Millisecond, 100*time.Millisecond, func(n int64) int64 {
 			return rand.Int64N(n)
 		}),
-		Migrations: m,
-		MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    integer PRIMARY KEY,
-			name       text NOT NULL,
-			checksum   text NOT NULL,
-			applied_at timestamptz NOT NULL DEFAULT now()
-		)`,
-		HasMigrationsTable: `SELECT to_regclass('schema_migrations') IS NOT NULL`,
-		// One lock for all migrators of this database (the number is
-		// arbitrary, fixed, and only used here).
-		MigrationLock: "SELECT pg_advisory_xact_lock(7220150001)",
 	}
 }
 

@@ -2,11 +2,9 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -124,58 +122,6 @@ func TestCancelBlockedRead(t *testing.T) {
 	}
 }
 
-func TestMigrations(t *testing.T) {
-	ctx := context.Background()
-	url := testenv.Postgres(t)
-
-	// Several processes starting at once migrate once between them.
-	const n = 4
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st, err := Open(ctx, url)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer st.Close()
-			errs[i] = st.Migrate(ctx)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("concurrent Migrate: %v", err)
-	}
-	st, err := Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var rows int
-	if err := st.Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&rows); err != nil || rows != 1 {
-		t.Fatalf("schema_migrations has %d rows (%v), want 1", rows, err)
-	}
-	if v, err := st.SchemaVersion(ctx); err != nil || v != 1 {
-		t.Fatalf("SchemaVersion = %d, %v", v, err)
-	}
-
-	if _, err := st.Pool().Exec(ctx, "INSERT INTO schema_migrations (version, name, checksum) VALUES (2, '0002_future.sql', 'x')"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); !errors.Is(err, ErrSchemaTooNew) {
-		t.Errorf("Migrate on a newer schema: %v, want ErrSchemaTooNew", err)
-	}
-	if _, err := st.Pool().Exec(ctx, "DELETE FROM schema_migrations WHERE version = 2; UPDATE schema_migrations SET checksum = 'edited'"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); !errors.Is(err, ErrSchemaMismatch) {
-		t.Errorf("Migrate with an edited migration: %v, want ErrSchemaMismatch", err)
-	}
-}
-
 // TestCopyDocuments: the bulk path stores what InsertDocument stores, so
 // documents loaded either way read back identically and are found by the
 // same filters.
@@ -197,9 +143,7 @@ func TestCopyDocuments(t *testing.T) {
 		t.Fatalf("got %d documents, %v", len(got), err)
 	}
 	for i, want := range append(copied, inserted) {
-		if mustJSON(t, got[i]) != mustJSON(t, want) {
-			t.Errorf("document %d:\ngot  %s\nwant %s", i, mustJSON(t, got[i]), mustJSON(t, want))
-		}
+		registrytest.SameJSON(t, fmt.Sprintf("document %d", i), got[i], want)
 	}
 	// Child rows: found by event, confidentiality, author and reference id.
 	f := registry.DocumentFilter{
@@ -261,13 +205,4 @@ func TestLoadSynthetic(t *testing.T) {
 	if _, err := st.LoadSynthetic(ctx, LoadOptions{Documents: -1}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("negative size: %v", err)
 	}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -1,5 +1,8 @@
 // Package registrytest is the one test suite every registry.Store passes:
-// registry/sqlite and registry/postgres each call Run from a ten-line test.
+// registry/sqlite and registry/postgres each call Run from a short test,
+// with the store and a probe (Waiting) that shows an Update waiting for
+// another, so that the cancellation of a blocked Update is proved, not
+// assumed.
 // It covers every filter field alone and combined, registration order,
 // the JSON round trip of every model field, status and lastUpdateTime
 // changes, Update's all-or-nothing transactions, its retry of conflicting

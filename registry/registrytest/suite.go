@@ -14,9 +14,16 @@ import (
 // Opener returns a new, empty, migrated Store for one test. Run closes it.
 type Opener func(t *testing.T) registry.Store
 
+// Waiting reports how many Updates on st wait for another transaction's
+// lock, or for SQLite's single writer connection, as the database or the
+// driver sees it. Each backend's test gives it (from pg_stat_activity, or
+// the writer pool's wait count), so that CancelBlockedUpdate proves the
+// state it cancels was reached.
+type Waiting func(ctx context.Context, st registry.Store) (int, error)
+
 // Run runs every storage scenario against the Store that open returns.
 // Each scenario gets its own store and runs in parallel with the others.
-func Run(t *testing.T, open Opener) {
+func Run(t *testing.T, open Opener, waiting Waiting) {
 	newStore := func(t *testing.T) registry.Store {
 		t.Helper()
 		st := open(t)
@@ -53,7 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"InvalidInput", testInvalidInput},
 		{"Ping", testPing},
 		{"Cancellation", testCancellation},
-		{"CancelBlockedUpdate", testCancelBlockedUpdate},
+		{"CancelBlockedUpdate", func(t *testing.T, st registry.Store) { testCancelBlockedUpdate(t, st, waiting) }},
 		{"Migrate", testMigrate},
 	}
 	for _, tc := range tests {
@@ -160,6 +167,23 @@ func checkIDs(t *testing.T, got, want []string) {
 	t.Helper()
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", names(got), names(want))
+	}
+}
+
+// SameJSON fails t unless got and want encode to the same JSON (what a
+// store keeps of an object), showing both.
+func SameJSON(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(g) != string(w) {
+		t.Errorf("%s:\ngot  %s\nwant %s", what, g, w)
 	}
 }
 

@@ -559,8 +559,10 @@ func testCancellation(t *testing.T, st registry.Store) {
 
 // testCancelBlockedUpdate: an Update waiting for another transaction (a
 // lock or the single writer) returns when its context is cancelled, and
-// the other transaction still commits.
-func testCancelBlockedUpdate(t *testing.T, st registry.Store) {
+// the other transaction still commits. The cancel comes only once waiting
+// shows the second Update blocked, so the test cannot pass by cancelling
+// an Update that had not got that far.
+func testCancelBlockedUpdate(t *testing.T, st registry.Store, waiting Waiting) {
 	ctx := context.Background()
 	holding, release := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
@@ -580,9 +582,21 @@ func testCancelBlockedUpdate(t *testing.T, st registry.Store) {
 			return nil
 		})
 	}()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release) // a failed check must not leave the first Update holding on
+		}
+	}()
 	<-holding
+	before, err := waiting(ctx, st)
+	if err != nil {
+		t.Fatalf("waiting: %v", err)
+	}
 
 	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	second := make(chan error, 1)
 	go func() {
 		second <- st.Update(cctx, func(tx registry.Tx) error {
@@ -591,9 +605,24 @@ func testCancelBlockedUpdate(t *testing.T, st registry.Store) {
 			return tx.InsertSubmissionSet(cctx, s)
 		})
 	}()
-	// Give the second Update a moment to block; the test holds whether or
-	// not it got that far.
-	time.Sleep(50 * time.Millisecond)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := waiting(ctx, st)
+		if err != nil {
+			t.Fatalf("waiting: %v", err)
+		}
+		if n > before {
+			break
+		}
+		select {
+		case err := <-second:
+			t.Fatalf("the second Update returned while the first held its key: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second Update never waited for the first")
+		}
+	}
 	cancel()
 	select {
 	case err := <-second:

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"net/url"
 	"path/filepath"
@@ -20,39 +19,43 @@ import (
 
 	"pjd/registry"
 	"pjd/registry/internal/sqlstore"
+	"pjd/registry/schema"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Errors a Store returns besides the registry sentinels.
-var (
-	// ErrInvalid: a filter or object the store refuses (negative Limit,
-	// bad DTM bound, invalid UTF-8 or NUL in a string, nil or id-less
-	// object).
-	ErrInvalid = sqlstore.ErrInvalid
-	// ErrSchemaTooNew: the file was migrated by a newer pjd.
-	ErrSchemaTooNew = sqlstore.ErrSchemaTooNew
-	// ErrSchemaMismatch: an applied migration differs from this program's.
-	ErrSchemaMismatch = sqlstore.ErrSchemaMismatch
-)
+// ErrInvalid is what a Store returns, besides the registry sentinels (and
+// the schema runner's for Migrate), for a filter or object it refuses
+// (negative Limit, bad DTM bound, invalid UTF-8 or NUL in a string, nil or
+// id-less object), or a path that names no file.
+var ErrInvalid = sqlstore.ErrInvalid
 
 // readConns is the size of the read-only pool.
 const readConns = 4
 
-// busyTimeout is how long a connection waits for another process's lock.
+// busyTimeout is how long a connection waits for another connection's
+// (another process's) write lock.
 const busyTimeout = 10 * time.Second
 
-// Store is a registry.Store in a SQLite file.
-type Store struct {
-	s *sqlstore.Store
+// DB is one SQLite database file opened for pjd: the registry, the audit
+// log and the blocks share it (cmd/pjd opens it once and hands it to
+// each). Writes go through one connection that begins every transaction
+// with BEGIN IMMEDIATE, so writers — in this process or another — never
+// interleave and a read-then-write cannot race another writer; reads
+// outside a transaction use a separate read-only pool and see the last
+// committed state. The file is in WAL mode with a busy timeout, foreign
+// keys on and synchronous=FULL (a committed audit record survives a power
+// cut).
+type DB struct {
+	path string
+	w, r *sql.DB
 }
 
-var _ registry.Store = (*Store)(nil)
-
-// Open opens (creating it if needed) the SQLite database at path and
-// migrates it to the newest schema. The directory must exist.
-func Open(ctx context.Context, path string) (*Store, error) {
+// OpenDB opens (creating it if needed) the SQLite database at path and
+// checks that both handles can use it. The directory must exist. It does
+// not migrate (see Schema).
+func OpenDB(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: %w: path must name a file, got %q", ErrInvalid, path)
 	}
@@ -65,31 +68,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 		q.Add("_pragma", "foreign_keys(1)")
-		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "synchronous(FULL)")
 		for _, e := range extra {
 			k, v, _ := strings.Cut(e, "=")
 			q.Add(k, v)
 		}
 		return base + "?" + q.Encode()
 	}
-
-	// One writer connection; BEGIN IMMEDIATE takes the write lock at the
-	// start of every Update, so a read-then-insert can't race another
-	// writer, in this process or another.
-	w, err := sql.Open("sqlite", pragmas("_pragma=journal_mode(WAL)", "_txlock=immediate"))
+	w, err := sql.Open("sqlite", pragmas("_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	st := &Store{s: sqlstore.New(dialect(), w, nil)}
-	if err := st.s.Ping(ctx); err != nil {
+	// The writer connects first and puts the file in WAL mode, which the
+	// read-only connections cannot.
+	if err := walMode(ctx, w); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		w.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, wrapOpen(ctx, err))
 	}
 	r, err := sql.Open("sqlite", pragmas("_pragma=query_only(1)"))
 	if err != nil {
@@ -98,62 +94,126 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
-	st.s = sqlstore.New(dialect(), w, r)
-	if err := st.s.Ping(ctx); err != nil {
-		st.s.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, wrapOpen(ctx, err))
+	}
+	return &DB{path: path, w: w, r: r}, nil
+}
+
+// walMode puts the file in WAL mode unless it is already. The mode is
+// kept in the file, so only a new file changes; the change needs the file
+// to itself, and SQLite answers SQLITE_BUSY at once (no busy handler) when
+// another connection — another process opening the same new file — has
+// it: that is retried for up to busyTimeout.
+func walMode(ctx context.Context, w *sql.DB) error {
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(busyTimeout)
+	for !strings.EqualFold(mode, "wal") {
+		err := w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		switch {
+		case err != nil && classify(err) != sqlstore.KindRetry:
+			return err
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("cannot switch to WAL mode (journal mode %q, last error: %v)", mode, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// wrapOpen marks a failure to use the file as registry.ErrUnavailable.
+func wrapOpen(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	if classify(err) == sqlstore.KindUnavailable {
+		return fmt.Errorf("%w: %w", registry.ErrUnavailable, err)
+	}
+	return err
+}
+
+// Writer is the single writer connection (BEGIN IMMEDIATE); the schema
+// runner (registry/schema, dialect SQLite) migrates through it.
+func (d *DB) Writer() *sql.DB { return d.w }
+
+// Reader is the read-only pool.
+func (d *DB) Reader() *sql.DB { return d.r }
+
+// Path is the file's path as given to OpenDB.
+func (d *DB) Path() string { return d.path }
+
+// Close closes both handles.
+func (d *DB) Close() error { return errors.Join(d.r.Close(), d.w.Close()) }
+
+// Store is a registry.Store in a SQLite file. Its reads and Update are
+// the shared SQL core's (registry/internal/sqlstore).
+type Store struct {
+	*sqlstore.Store
+	db  *DB
+	own bool // Close closes db
+}
+
+var _ registry.Store = (*Store)(nil)
+
+// New returns the registry in db, which stays the caller's to close; the
+// registry's tables must be migrated (Schema).
+func New(db *DB) *Store {
+	return &Store{Store: sqlstore.New(dialect(), db.w, db.r), db: db}
+}
+
+// Open opens the SQLite database at path for the registry alone and
+// migrates the registry's tables (a tool or test that needs nothing
+// else; pjd opens the file with OpenDB and migrates every component
+// through registry/schema). Close closes the file.
+func Open(ctx context.Context, path string) (*Store, error) {
+	db, err := OpenDB(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	st := New(db)
+	st.own = true
+	if err := st.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return st, nil
 }
 
-// Migrate brings the schema to the newest version (Open already did).
-func (s *Store) Migrate(ctx context.Context) error { return s.s.Migrate(ctx) }
+// DB returns the database handle the store uses.
+func (s *Store) DB() *DB { return s.db }
 
-// SchemaStatus returns the applied schema version and the newest this
-// program knows, reading only.
-func (s *Store) SchemaStatus(ctx context.Context) (current, latest int, err error) {
-	return s.s.SchemaStatus(ctx)
+// Migrate brings the registry's tables to the newest schema through the
+// one runner (registry/schema).
+func (s *Store) Migrate(ctx context.Context) error {
+	return schema.New(schema.SQLite, s.db.w, Schema()).Migrate(ctx)
 }
 
-// SchemaVersion returns the highest applied schema version.
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) { return s.s.SchemaVersion(ctx) }
-
-// Documents implements registry.Reader.
-func (s *Store) Documents(ctx context.Context, f registry.DocumentFilter) ([]*registry.DocumentEntry, error) {
-	return s.s.Documents(ctx, f)
+// Close implements registry.Store: it closes the file when Open opened it,
+// and does nothing for a store on a shared DB.
+func (s *Store) Close() error {
+	if !s.own {
+		return nil
+	}
+	return s.db.Close()
 }
 
-// SubmissionSets implements registry.Reader.
-func (s *Store) SubmissionSets(ctx context.Context, f registry.SubmissionSetFilter) ([]*registry.SubmissionSet, error) {
-	return s.s.SubmissionSets(ctx, f)
-}
-
-// Folders implements registry.Reader.
-func (s *Store) Folders(ctx context.Context, f registry.FolderFilter) ([]*registry.Folder, error) {
-	return s.s.Folders(ctx, f)
-}
-
-// Associations implements registry.Reader.
-func (s *Store) Associations(ctx context.Context, f registry.AssociationFilter) ([]*registry.Association, error) {
-	return s.s.Associations(ctx, f)
-}
-
-// Update implements registry.Store: fn runs inside BEGIN IMMEDIATE … COMMIT.
-func (s *Store) Update(ctx context.Context, fn func(tx registry.Tx) error) error {
-	return s.s.Update(ctx, fn)
-}
-
-// Ping implements registry.Store.
-func (s *Store) Ping(ctx context.Context) error { return s.s.Ping(ctx) }
-
-// Close implements registry.Store.
-func (s *Store) Close() error { return s.s.Close() }
+// Schema is the registry's schema component for SQLite: its embedded
+// migrations, and the bookkeeping table it kept before the one runner
+// (registry/schema), which the runner adopts.
+func Schema() schema.Component { return sqlstore.Schema(migrations) }
 
 func dialect() *sqlstore.Dialect {
-	m, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the program
-	}
 	return &sqlstore.Dialect{
 		Name:        "sqlite",
 		Placeholder: func(int) string { return "?" },
@@ -173,14 +233,6 @@ func dialect() *sqlstore.Dialect {
 		Backoff: sqlstore.Backoff(time.Millisecond, 20*time.Millisecond, func(n int64) int64 {
 			return rand.Int64N(n)
 		}),
-		Migrations: m,
-		MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER PRIMARY KEY,
-			name       TEXT NOT NULL,
-			checksum   TEXT NOT NULL,
-			applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-		) STRICT`,
-		HasMigrationsTable: `SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`,
 	}
 }
 

@@ -17,5 +17,12 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		return st
-	})
+	}, waitingForWriter)
+}
+
+// waitingForWriter is how often a caller has had to wait for st's single
+// writer connection (a cumulative count: it grows when an Update starts
+// waiting).
+func waitingForWriter(_ context.Context, st registry.Store) (int, error) {
+	return int(st.(*sqlite.Store).SQL().Stats().WaitCount), nil
 }

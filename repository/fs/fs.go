@@ -33,6 +33,9 @@ const (
 // that relative path below the directory.
 type Store struct {
 	root *os.Root
+	// mkdirAll is root.MkdirAll (a test puts a concurrent Delete's timing
+	// in between).
+	mkdirAll func(name string, perm os.FileMode) error
 }
 
 var (
@@ -54,7 +57,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fs: opening %s: %w", dir, err)
 	}
-	return &Store{root: root}, nil
+	return &Store{root: root, mkdirAll: root.MkdirAll}, nil
 }
 
 // Close releases the directory handle.
@@ -96,13 +99,16 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 }
 
 // createTemp creates a new temporary file in dir, creating dir first. A
-// concurrent Delete may remove dir between the two steps when it has just
-// emptied it; then both are tried again.
+// concurrent Delete that has just emptied dir may remove it at any moment:
+// between the two steps (the file's creation finds no dir), or inside
+// MkdirAll, between its mkdirat, which finds dir there (EEXIST), and its
+// look at what is there, which finds nothing — MkdirAll then returns the
+// mkdirat's "file exists". Either way both steps are tried again.
 func (s *Store) createTemp(dir string) (string, *os.File, error) {
 	var err error
 	for range 5 {
 		if dir != "." {
-			err = s.root.MkdirAll(dir, dirPerm)
+			err = s.mkdirAll(dir, dirPerm)
 		}
 		if err == nil {
 			name := path.Join(dir, tempPrefix+randomHex(12))
@@ -111,7 +117,7 @@ func (s *Store) createTemp(dir string) (string, *os.File, error) {
 				return name, f, nil
 			}
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrExist) {
 			break
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,12 +15,21 @@ import (
 )
 
 func open(t *testing.T) repository.BlobStore {
-	s, err := fs.Open(filepath.Join(t.TempDir(), "blobs"))
+	s, _ := openDir(t)
+	return s
+}
+
+// openDir opens a store in a new directory, closed when t ends, and
+// returns the directory too.
+func openDir(t *testing.T) (*fs.Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "blobs")
+	s, err := fs.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s
+	return s, dir
 }
 
 func TestBlobStore(t *testing.T) { blobtest.Run(t, open) }
@@ -95,12 +105,7 @@ func TestSymlinkOutsideRoot(t *testing.T) {
 // TestInterruptedPut: a temporary file left by a process that died
 // mid-Put is never a blob, and SweepIncomplete removes it once old.
 func TestInterruptedPut(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "blobs")
-	s, err := fs.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := openDir(t)
 	ctx := t.Context()
 	if _, err := s.Put(ctx, "d/kept", strings.NewReader("whole")); err != nil {
 		t.Fatal(err)
@@ -157,5 +162,42 @@ func TestLayoutConflicts(t *testing.T) {
 	}
 	if _, err := s.Put(ctx, "a", strings.NewReader("y")); err != nil {
 		t.Fatalf("Put after the directory emptied: %v", err)
+	}
+}
+
+// TestPutWhileDeleteRemovesDir replays the race seen once in
+// TestBlobStore/Concurrent ("mkdirat … file exists"): Put's MkdirAll finds
+// the key's directory there (mkdirat: EEXIST), a concurrent Delete that
+// emptied it removes it, and MkdirAll's look at what exists finds nothing
+// and returns the EEXIST. Put must try again, not fail.
+func TestPutWhileDeleteRemovesDir(t *testing.T) {
+	s, dir := openDir(t)
+	real := fs.MkdirAll(s)
+	raced := 0
+	fs.SetMkdirAll(s, func(name string, perm os.FileMode) error {
+		if err := real(name, perm); err != nil || raced > 0 {
+			return err
+		}
+		raced++
+		// The directory existed; the concurrent Delete removes it now.
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
+			t.Fatal(err)
+		}
+		return &os.PathError{Op: "mkdirat", Path: name, Err: syscall.EEXIST}
+	})
+	ctx := t.Context()
+	if _, err := s.Put(ctx, "docs/abc/1.bin", strings.NewReader("hello")); err != nil {
+		t.Fatalf("Put raced by a Delete of its directory: %v", err)
+	}
+	if raced != 1 {
+		t.Fatalf("the race was replayed %d times, want 1", raced)
+	}
+	rc, _, err := s.Get(ctx, "docs/abc/1.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if b, _ := io.ReadAll(rc); string(b) != "hello" {
+		t.Fatalf("read back %q", b)
 	}
 }

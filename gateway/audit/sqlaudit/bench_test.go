@@ -142,11 +142,7 @@ func BenchmarkAuditLogConcurrent(b *testing.B) {
 	const callers = 32
 	for _, wp := range writePaths {
 		b.Run(wp.name, func(b *testing.B) {
-			s, err := sqlaudit.Open(context.Background(), benchDatabase(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := postgresBackend.open(b, benchDatabase(b))
 			write, done := wp.open(b, s, audittest.Key(b))
 			defer done()
 			var next atomic.Int64
@@ -187,11 +183,7 @@ func BenchmarkAuditLogAt200PerSecond(b *testing.B) {
 	const interval = 5 * time.Millisecond
 	for _, wp := range writePaths {
 		b.Run(wp.name, func(b *testing.B) {
-			s, err := sqlaudit.Open(context.Background(), benchDatabase(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := postgresBackend.open(b, benchDatabase(b))
 			write, done := wp.open(b, s, audittest.Key(b))
 			defer done()
 			lat := make([]time.Duration, b.N)

@@ -3,6 +3,8 @@ package sqlaudit
 import (
 	"strconv"
 	"strings"
+
+	"pjd/registry/schema"
 )
 
 // dialect holds what differs between PostgreSQL and SQLite.
@@ -13,32 +15,26 @@ type dialect struct {
 	// lockChain serialises appenders inside a transaction ("" when the
 	// transaction itself takes the write lock, as BEGIN IMMEDIATE does).
 	lockChain string
-	// lockMigrate serialises migrators likewise.
-	lockMigrate string
-	trueLit     string
-	migrations  string // directory in migrationsFS
+	trueLit   string
+	schema    schema.Dialect
 }
 
 var sqliteDialect = &dialect{
-	name:       "sqlite",
-	trueLit:    "1",
-	migrations: "migrations/sqlite",
+	name:    "sqlite",
+	trueLit: "1",
+	schema:  schema.SQLite,
 }
 
-// Advisory lock keys: arbitrary constants that name the audit chain and
-// the audit migrations in pg_locks.
-const (
-	pgChainLock   = 7_061_706_400_001 // "pjd audit chain"
-	pgMigrateLock = 7_061_706_400_002 // "pjd audit migrate"
-)
+// pgChainLock is an arbitrary constant that names the audit chain in
+// pg_locks ("pjd audit chain").
+const pgChainLock = 7_061_706_400_001
 
 var postgresDialect = &dialect{
-	name:        "postgres",
-	dollar:      true,
-	lockChain:   "SELECT pg_advisory_xact_lock(" + strconv.Itoa(pgChainLock) + ")",
-	lockMigrate: "SELECT pg_advisory_xact_lock(" + strconv.Itoa(pgMigrateLock) + ")",
-	trueLit:     "TRUE",
-	migrations:  "migrations/postgres",
+	name:      "postgres",
+	dollar:    true,
+	lockChain: "SELECT pg_advisory_xact_lock(" + strconv.Itoa(pgChainLock) + ")",
+	trueLit:   "TRUE",
+	schema:    schema.Postgres,
 }
 
 // query builds one SQL statement with bound parameters. Values only ever

@@ -1,9 +1,10 @@
 // Package sqlaudit keeps pjd's audit log in SQL: PostgreSQL (pgx) in
 // production, SQLite (modernc.org/sqlite, pure Go) with --dev. The tables
-// live in the registry's database — Open takes the same URL or file path
-// the registry is opened with — and carry their own prefix (audit_) and
-// their own versioned, embedded migrations, recorded in
-// audit_schema_migrations.
+// live in the registry's database — NewPostgres and NewSQLite take the
+// pool or file handle the registry uses, which cmd/pjd opens once — and
+// carry their own prefix (audit_) and their own versioned, embedded
+// migrations (Schema), applied by the one runner of that database
+// (registry/schema) and recorded in its pjd_migrations.
 //
 // # Tables
 //
@@ -16,8 +17,8 @@
 // Append locks the chain (pg_advisory_xact_lock on PostgreSQL; BEGIN
 // IMMEDIATE on SQLite), reads the last checkpoint, seals the batch with
 // audit.SealBatch, inserts rows and a new checkpoint, and commits, so any
-// number of gateway processes share one chain. SQLite runs in WAL mode
-// with a busy timeout and synchronous=FULL.
+// number of gateway processes share one chain. The SQLite file is in WAL
+// mode with a busy timeout and synchronous=FULL (registry/sqlite.OpenDB).
 //
 // # Append-only
 //
@@ -25,10 +26,9 @@
 // greps for it). On PostgreSQL the run-time role should hold only these
 // privileges — the statements AppendOnlyGrants returns:
 //
-//	REVOKE ALL ON audit_records, audit_record_entities, audit_heads, audit_schema_migrations FROM PUBLIC;
-//	REVOKE ALL ON audit_records, audit_record_entities, audit_heads, audit_schema_migrations FROM pjd_app;
+//	REVOKE ALL ON audit_records, audit_record_entities, audit_heads FROM PUBLIC;
+//	REVOKE ALL ON audit_records, audit_record_entities, audit_heads FROM pjd_app;
 //	GRANT SELECT, INSERT ON audit_records, audit_record_entities, audit_heads TO pjd_app;
-//	GRANT SELECT ON audit_schema_migrations TO pjd_app;
 //
 // Migrations run as the owning role (`pjd migrate`), which the server
 // should not use. As defence in depth the migrations install triggers
@@ -41,6 +41,7 @@
 // records: deleting those with their checkpoints shows only against a head
 // kept outside the database (audit.Witness).
 //
-// This package must never offer a way to change or remove a record, and
-// must never build SQL from values: every value is a bound parameter.
+// This package must never offer a way to change or remove a record, never
+// build SQL from values (every value is a bound parameter), and never
+// choose a backend: cmd/pjd does.
 package sqlaudit

@@ -16,23 +16,39 @@ import (
 	"pjd/gateway/audit"
 	"pjd/gateway/audit/audittest"
 	"pjd/gateway/audit/sqlaudit"
+	"pjd/registry/postgres"
 )
 
-var postgresBackend = backend{name: "postgres", fresh: func(t *testing.T) string { return testenv.Postgres(t) }}
+var postgresBackend = backend{
+	name:  "postgres",
+	fresh: func(t *testing.T) string { return testenv.Postgres(t) },
+	connect: func(ctx context.Context, url string) (*sqlaudit.Store, func(), error) {
+		pool, err := postgres.Connect(ctx, url)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := sqlaudit.NewPostgres(pool)
+		closeFn := func() { s.Close(); pool.Close() }
+		if err := s.Migrate(ctx); err != nil {
+			closeFn()
+			return nil, nil, err
+		}
+		return s, closeFn, nil
+	},
+}
 
 func TestPostgres(t *testing.T) { runAll(t, postgresBackend) }
 
 var roleSeq atomic.Int64
 
-// TestPostgresAppendOnlyRole runs the audit log as a role holding exactly
-// the privileges AppendOnlyGrants documents: appending, searching and
-// verifying work; UPDATE, DELETE and TRUNCATE are refused by the
-// privilege system itself (before any trigger).
-func TestPostgresAppendOnlyRole(t *testing.T) {
+// appendOnlyRole makes a role named prefix_<n> holding exactly the
+// AppendOnlyGrants in the owner's database at ownerURL (dropped when the
+// test ends), and opens the audit log as that role, as pjd serve does for
+// a role that may not migrate: on its pool, without touching the schema.
+func appendOnlyRole(t *testing.T, owner *sqlaudit.Store, ownerURL, prefix string) (role string, app *sqlaudit.Store) {
+	t.Helper()
 	ctx := context.Background()
-	ownerURL := testenv.Postgres(t)
-	owner := postgresBackend.open(t, ownerURL) // migrates as the owner
-	role := fmt.Sprintf("pjd_audit_app_%d", roleSeq.Add(1))
+	role = fmt.Sprintf("%s_%d", prefix, roleSeq.Add(1))
 	exec(t, owner, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN")
 	t.Cleanup(func() {
 		c, err := pgx.Connect(ctx, ownerURL)
@@ -44,13 +60,28 @@ func TestPostgresAppendOnlyRole(t *testing.T) {
 	if _, err := owner.DB().ExecContext(ctx, sqlaudit.AppendOnlyGrants(role)); err != nil {
 		t.Fatalf("AppendOnlyGrants: %v", err)
 	}
-
 	u, err := url.Parse(ownerURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.User = url.User(role)
-	app := postgresBackend.open(t, u.String())
+	pool, err := postgres.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return role, sqlaudit.NewPostgres(pool)
+}
+
+// TestPostgresAppendOnlyRole runs the audit log as a role holding exactly
+// the privileges AppendOnlyGrants documents: appending, searching and
+// verifying work; UPDATE, DELETE and TRUNCATE are refused by the
+// privilege system itself (before any trigger).
+func TestPostgresAppendOnlyRole(t *testing.T) {
+	ctx := context.Background()
+	ownerURL := testenv.Postgres(t)
+	owner := postgresBackend.open(t, ownerURL) // migrates as the owner
+	role, app := appendOnlyRole(t, owner, ownerURL, "pjd_audit_app")
 	key := audittest.Key(t)
 	audittest.Append(t, app, key, audittest.SimpleRecord(1, audittest.PatientA), audittest.SimpleRecord(2, audittest.PatientB))
 	l, err := audit.NewLogger(app, key, audit.LoggerOptions{})
@@ -76,7 +107,7 @@ func TestPostgresAppendOnlyRole(t *testing.T) {
 		"UPDATE audit_heads SET seq = 99",
 		"DELETE FROM audit_heads",
 		"ALTER TABLE audit_records DISABLE TRIGGER USER",
-		"INSERT INTO audit_schema_migrations (version, name, applied_ms) VALUES (2, 'x', 0)",
+		"INSERT INTO pjd_migrations (component, version, name, checksum) VALUES ('audit', 2, 'x', 'x')",
 	} {
 		err := execErr(app, q)
 		var pgErr *pgconn.PgError
@@ -88,7 +119,9 @@ func TestPostgresAppendOnlyRole(t *testing.T) {
 			t.Errorf("%s: refused by the trigger, not by the grants: %v", q, err)
 		}
 	}
-	// Migrate with nothing to do needs no DDL rights.
+	// Migrate with nothing to do needs no DDL rights, only what pjd serve's
+	// role holds to read the schema's version (README, "Database roles").
+	exec(t, owner, "GRANT SELECT ON pjd_migrations TO "+pgx.Identifier{role}.Sanitize())
 	if err := app.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate of an up-to-date schema as the append-only role: %v", err)
 	}
@@ -102,24 +135,7 @@ func TestPostgresCanAppendFollowsGrants(t *testing.T) {
 	ctx := context.Background()
 	ownerURL := testenv.Postgres(t)
 	owner := postgresBackend.open(t, ownerURL)
-	role := fmt.Sprintf("pjd_audit_ready_%d", roleSeq.Add(1))
-	exec(t, owner, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN")
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, ownerURL)
-		if err == nil {
-			c.Exec(ctx, "DROP OWNED BY "+pgx.Identifier{role}.Sanitize())
-			c.Close(ctx)
-		}
-	})
-	if _, err := owner.DB().ExecContext(ctx, sqlaudit.AppendOnlyGrants(role)); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(ownerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	app := postgresBackend.open(t, u.String())
+	role, app := appendOnlyRole(t, owner, ownerURL, "pjd_audit_ready")
 	l, err := audit.NewLogger(app, audittest.Key(t), audit.LoggerOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,9 @@ func (s *Store) CanAppend(ctx context.Context) error {
 	if s.d.name != "postgres" {
 		return nil
 	}
+	if err := s.usable("privileges"); err != nil {
+		return err
+	}
 	var missing string
 	q := `SELECT COALESCE(string_agg(t, ', '), '') FROM unnest($1::text[]) AS t WHERE NOT has_table_privilege(t, 'INSERT')`
 	if err := s.w.QueryRowContext(ctx, q, AuditTables).Scan(&missing); err != nil {

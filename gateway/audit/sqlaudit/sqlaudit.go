@@ -6,164 +6,92 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"time"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
 	"pjd/gateway/audit"
+	"pjd/registry/sqlite"
 )
 
 // Store is an audit.Store in SQL tables (prefix audit_) of the registry's
 // database.
 type Store struct {
-	d    *dialect
-	w    *sql.DB // writes (and, for PostgreSQL, reads)
-	r    *sql.DB // reads
-	pool *pgxpool.Pool
+	d      *dialect
+	w      *sql.DB // writes (and, for PostgreSQL, reads)
+	r      *sql.DB // reads
+	close  func() error
+	closed atomic.Bool
 }
 
-var _ audit.Store = (*Store)(nil)
+// errClosed: the store was closed (its shared database may be open still).
+var errClosed = errors.New("the audit store is closed")
 
-// ErrInvalid is returned for an unusable path or URL.
-var ErrInvalid = errors.New("sqlaudit: invalid database address")
-
-// Open opens the audit log in the database named by dsn: a postgres:// or
-// postgresql:// URL, or a SQLite file path — the same value the registry
-// is opened with. The schema is migrated when it is older than this
-// program (which needs a role that may create tables; with an append-only
-// role run `pjd migrate` first as the owner).
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return OpenPostgres(ctx, dsn)
-	}
-	return OpenSQLite(ctx, dsn)
-}
-
-// busyTimeout is how long a SQLite connection waits for another
-// connection's (the registry's, another process's) write lock.
-const busyTimeout = 10 * time.Second
-
-// OpenSQLite opens (creating it if needed) the audit tables in the SQLite
-// file at path, in WAL mode with a busy timeout and synchronous=FULL (a
-// committed record survives a power cut).
-func OpenSQLite(ctx context.Context, path string) (*Store, error) {
-	if path == "" || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("%w: SQLite path must name a file, got %q", ErrInvalid, path)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	base := (&url.URL{Scheme: "file", Path: abs}).String()
-	dsn := func(extra ...string) string {
-		q := url.Values{}
-		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
-		q.Add("_pragma", "synchronous(FULL)")
-		for _, e := range extra {
-			k, v, _ := strings.Cut(e, "=")
-			q.Add(k, v)
-		}
-		return base + "?" + q.Encode()
-	}
-	// One writer connection with BEGIN IMMEDIATE: an Append holds the
-	// database's write lock from the head read to the commit, so two
-	// writers (in this process or another) cannot fork the chain.
-	w, err := sql.Open("sqlite", dsn("_pragma=journal_mode(WAL)", "_txlock=immediate"))
-	if err != nil {
-		return nil, fmt.Errorf("sqlaudit: open %s: %w", path, err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", dsn("_pragma=query_only(1)"))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlaudit: open %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
-	s := &Store{d: sqliteDialect, w: w, r: r}
-	if err := s.start(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// OpenPostgres opens the audit tables in the PostgreSQL database at url
-// (pgx pool settings such as pool_max_conns may be given in the URL).
-func OpenPostgres(ctx context.Context, url string) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, redactURLErr(err))
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("sqlaudit: %w: %v", audit.ErrUnavailable, err)
-	}
-	db := stdlib.OpenDBFromPool(pool)
-	s := &Store{d: postgresDialect, w: db, r: db, pool: pool}
-	if err := s.start(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// redactURLErr keeps a password out of an error message.
-func redactURLErr(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, "://"); i >= 0 {
-		if j := strings.Index(msg[i:], "@"); j >= 0 {
-			return msg[:i+3] + "…" + msg[i+j:]
-		}
-	}
-	return msg
-}
-
-func (s *Store) start(ctx context.Context) error {
-	if err := s.Ping(ctx); err != nil {
-		return err
-	}
-	v, err := s.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	switch latest := latestVersion(s.d); {
-	case v > latest:
-		return fmt.Errorf("%w: audit schema version %d, this program knows %d", audit.ErrSchemaTooNew, v, latest)
-	case v < latest:
-		return s.Migrate(ctx)
+// usable fails once the store is closed.
+func (s *Store) usable(op string) error {
+	if s.closed.Load() {
+		return s.wrap(op, errClosed)
 	}
 	return nil
 }
 
+var _ audit.Store = (*Store)(nil)
+
+// NewPostgres returns the audit log in the PostgreSQL database behind
+// pool, the pool the registry uses (it stays the caller's to close). The
+// audit tables must be migrated (Schema).
+func NewPostgres(pool *pgxpool.Pool) *Store {
+	db := stdlib.OpenDBFromPool(pool)
+	return &Store{d: postgresDialect, w: db, r: db, close: db.Close}
+}
+
+// NewSQLite returns the audit log in the SQLite file db, the handle the
+// registry uses (it stays the caller's to close): appends go through its
+// single writer connection, so an Append holds the database's write lock
+// from the head read to the commit and two writers (in this process or
+// another) cannot fork the chain. The audit tables must be migrated
+// (Schema).
+func NewSQLite(db *sqlite.DB) *Store {
+	return &Store{d: sqliteDialect, w: db.Writer(), r: db.Reader(), close: func() error { return nil }}
+}
+
+// OpenSQLite opens the SQLite file at path (creating it if needed) for the
+// audit log alone and migrates the audit tables — for tools and tests
+// that need nothing else; pjd opens the file once with sqlite.OpenDB and
+// hands it to NewSQLite. Close closes the file.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	db, err := sqlite.OpenDB(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlaudit: %w", err)
+	}
+	s := NewSQLite(db)
+	s.close = db.Close
+	if err := s.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.usable("ping"); err != nil {
+		return err
+	}
 	if err := s.w.PingContext(ctx); err != nil {
 		return s.wrap("ping", err)
 	}
 	return nil
 }
 
-// Close releases the connections.
+// Close ends the store: every later call fails with audit.ErrUnavailable.
+// It closes what the store opened itself (the file OpenSQLite opened), and
+// nothing of a shared pool or file.
 func (s *Store) Close() error {
-	var errs []error
-	if s.r != nil && s.r != s.w {
-		errs = append(errs, s.r.Close())
-	}
-	if s.w != nil {
-		errs = append(errs, s.w.Close())
-	}
-	if s.pool != nil {
-		s.pool.Close()
-	}
-	return errors.Join(errs...)
+	s.closed.Store(true)
+	return s.close()
 }
 
 // Dialect names the backend: "sqlite" or "postgres".
@@ -194,6 +122,9 @@ func (s *Store) Append(ctx context.Context, key *audit.Key, recs []*audit.Record
 		if err := r.Validate(); err != nil {
 			return err
 		}
+	}
+	if err := s.usable("append"); err != nil {
+		return err
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -306,6 +237,9 @@ func headOf(ctx context.Context, q queryer) (audit.Head, error) {
 
 // Head implements audit.Store.
 func (s *Store) Head(ctx context.Context) (audit.Head, error) {
+	if err := s.usable("head"); err != nil {
+		return audit.Head{}, err
+	}
 	h, err := headOf(ctx, s.r)
 	if err != nil {
 		return audit.Head{}, s.wrap("head", err)
@@ -315,6 +249,9 @@ func (s *Store) Head(ctx context.Context) (audit.Head, error) {
 
 // Search implements audit.Store.
 func (s *Store) Search(ctx context.Context, f audit.Filter) (audit.Page, error) {
+	if err := s.usable("search"); err != nil {
+		return audit.Page{}, err
+	}
 	q := s.d.query()
 	q.WriteString(`SELECT seq, hash, body FROM audit_records WHERE 1=1`)
 	eq := func(col, v string) {
@@ -432,6 +369,9 @@ func (s *Store) Iterate(ctx context.Context, after int64, fn func(*audit.Sealed)
 }
 
 func (s *Store) readPage(ctx context.Context, after int64) ([]audit.Sealed, error) {
+	if err := s.usable("iterate"); err != nil {
+		return nil, err
+	}
 	q := s.d.query()
 	q.WriteString(`SELECT seq, key_id, prev_hash, hash, body, id, recorded_ms, transaction_code, outcome,
 		patient_id, actor_pid, actor_hpr, purpose_code, flagged

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io/fs"
 	"time"
+
+	"pjd/registry/schema"
 )
 
 // ErrorKind is how a Dialect classifies a database error.
@@ -59,31 +61,23 @@ type Dialect struct {
 	MaxAttempts int
 	// Backoff is how long to wait before attempt n (n ≥ 2); nil: no wait.
 	Backoff func(attempt int) time.Duration
+}
 
-	// Migrations holds the schema versions as NNNN_name.sql files, numbered
-	// from 0001 without gaps.
-	Migrations fs.FS
-	// MigrationsTable creates schema_migrations if it does not exist.
-	MigrationsTable string
-	// HasMigrationsTable is a query answering one boolean: whether
-	// schema_migrations exists. It must need no privilege beyond
-	// connecting (a catalogue read), so that a role without DDL rights can
-	// learn the schema's version.
-	HasMigrationsTable string
-	// MigrationLock, when not empty, is executed first in every migration
-	// transaction so concurrent migrators (several pjd processes starting
-	// at once) apply each version once.
-	MigrationLock string
+// Schema is the registry's schema component for a backend whose
+// migrations are the NNNN_name.sql files in the directory "migrations" of
+// fsys: named "registry", with the bookkeeping table the registry kept
+// before the one runner (schema_migrations, with checksums), which the
+// runner adopts.
+func Schema(fsys fs.FS) schema.Component {
+	m, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is part of the program
+	}
+	return schema.Component{Name: "registry", Migrations: m,
+		Legacy: &schema.Legacy{Table: "schema_migrations", Checksums: true}}
 }
 
 // ErrInvalid marks input a store refuses: a negative Limit, a time-range
 // bound that is not a DTM, a string that is not valid UTF-8 or holds a NUL
 // byte, a nil or id-less object. The backends re-export it.
 var ErrInvalid = errors.New("registry store: invalid input")
-
-// ErrSchemaTooNew: the database was migrated by a newer pjd than this one.
-var ErrSchemaTooNew = errors.New("registry store: database schema is newer than this program")
-
-// ErrSchemaMismatch: a migration recorded as applied differs from the one
-// this program carries (an applied migration file was edited).
-var ErrSchemaMismatch = errors.New("registry store: applied migration differs from this program's")

@@ -2,9 +2,12 @@
 // shared by registry/sqlite and registry/postgres. The two backends differ
 // only in a small Dialect (bind markers, list and LIKE syntax, how errors
 // are classified, how a serializable transaction begins) and in their
-// migration files; the schema, the queries and the retry loop of Update
-// are written once here so both backends behave identically and pass the
-// same suite (registry/registrytest).
+// migration files (applied by registry/schema); the schema, the queries
+// and the retry loop of Update are written once here so both backends
+// behave identically and pass the same suite (registry/registrytest). The
+// backends embed Store, so its methods are theirs without forwarding. A
+// Store never opens or closes its handles: the backend that opened the
+// database does.
 //
 // Layout: one table per object type with a column for every attribute a
 // filter uses, plus the whole object as JSON (encoding/json of the model

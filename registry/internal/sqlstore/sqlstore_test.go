@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"pjd/registry"
@@ -181,30 +180,6 @@ func TestBackoff(t *testing.T) {
 	hi := Backoff(8*time.Millisecond, time.Second, func(n int64) int64 { return n - 1 })(2)
 	if lo != 4*time.Millisecond || hi != 8*time.Millisecond {
 		t.Errorf("jitter range [%v, %v], want [4ms, 8ms]", lo, hi)
-	}
-}
-
-func TestMigrationsFiles(t *testing.T) {
-	ok := fstest.MapFS{
-		"0002_more.sql": {Data: []byte("B")},
-		"0001_init.sql": {Data: []byte("A")},
-	}
-	ms, err := Migrations(ok)
-	if err != nil || len(ms) != 2 || ms[0].Name != "0001_init.sql" || ms[1].Version != 2 || ms[0].Checksum == ms[1].Checksum {
-		t.Fatalf("Migrations = %+v, %v", ms, err)
-	}
-	for name, fsys := range map[string]fstest.MapFS{
-		"gap":        {"0001_a.sql": {}, "0003_c.sql": {}},
-		"duplicate":  {"0001_a.sql": {}, "0001_b.sql": {}},
-		"not first":  {"0002_a.sql": {}},
-		"bad name":   {"0001_a.sql": {}, "2_b.sql": {}},
-		"upper case": {"0001_Init.sql": {}},
-		"other file": {"0001_a.sql": {}, "README": {}},
-		"empty":      {},
-	} {
-		if _, err := Migrations(fsys); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
 	}
 }
 

@@ -14,14 +14,16 @@ import (
 // Store implements registry.Store over database/sql.
 type Store struct {
 	d *Dialect
-	// db runs Update transactions and migrations; rdb runs reads outside
-	// a transaction. They are the same pool for PostgreSQL; SQLite keeps a
-	// single writer connection and a separate read-only pool.
+	// db runs Update transactions; rdb runs reads outside a transaction.
+	// They are the same pool for PostgreSQL; SQLite keeps a single writer
+	// connection and a separate read-only pool.
 	db, rdb *sql.DB
 }
 
 // New returns a Store writing through db and reading through rdb (which may
-// be db). The Store owns both and closes them in Close.
+// be db). The handles stay the caller's: the database they open is shared
+// with the audit log and the blocks, and the backend that opened it
+// closes it.
 func New(d *Dialect, db, rdb *sql.DB) *Store {
 	if rdb == nil {
 		rdb = db
@@ -42,18 +44,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database handles.
-func (s *Store) Close() error {
-	err := s.db.Close()
-	if s.rdb != s.db {
-		err = errors.Join(err, s.rdb.Close())
-	}
-	return err
-}
-
-// DB returns the handle Update and Migrate use (for backend-specific tests
-// and tools).
-func (s *Store) DB() *sql.DB { return s.db }
+// SQL returns the handle Update uses (for backend-specific tests and
+// tools).
+func (s *Store) SQL() *sql.DB { return s.db }
 
 // wrap turns a database error into the store's error: the context's error
 // when the context ended, registry.ErrUnavailable, registry.ErrConflict or

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"pjd/conformance/pdf"
 	"pjd/registry"
 	"pjd/registry/oid"
 )
@@ -280,4 +281,12 @@ func (d Document) Submission(root string, sourceID string, replacesEntryUUID str
 		})
 	}
 	return sub
+}
+
+// PDF renders a synthetic report: the title and paragraphs laid out on A4
+// pages (pdf.Text), in Norwegian, marked as pjd's demo data.
+func PDF(title string, paragraphs []string) []byte {
+	d := pdf.Text(title, paragraphs)
+	d.Lang, d.Producer = "nb-NO", "pjd demo data"
+	return d.Bytes()
 }

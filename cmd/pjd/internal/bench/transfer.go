@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"pjd/cmd/pjd/internal/synth"
+	"pjd/gateway/xdsclient"
+	"pjd/registry"
+	"pjd/repository"
+)
+
+// ---- transfer: ITI-41 / ITI-43 next to plain S3 ----
+
+// Transfer moves documents of one size through a pjd server on S3
+// (ITI-41 in, ITI-43 out) and, as the baseline, through minio-go straight
+// to the same S3 server (PutObject with the size known, GetObject).
+type Transfer struct {
+	srv     *Server
+	xc      *xdsclient.Client
+	s3      *minio.Client
+	bucket  string
+	size    int64
+	patient string
+	seq     atomic.Uint64
+	closers closers
+
+	mu       sync.Mutex
+	uploaded []synth.Doc // documents registered, by uniqueId order
+	uids     []string
+	objects  []string // baseline objects to read
+}
+
+// NewTransfer starts the transfer benchmark's server (with start) on svc
+// and warms it up.
+func NewTransfer(ctx context.Context, start StartServer, svc *Services, log *slog.Logger, size int64) (_ *Transfer, err error) {
+	t := &Transfer{size: size, bucket: svc.S3.Bucket, patient: registry.SamplePatientID(7)}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	t.srv, err = startOn(ctx, start, svc, log, &t.closers, "--max-document-size", strconv.FormatInt(size, 10),
+		"--max-request-size", strconv.FormatInt(size+16<<20, 10))
+	if err != nil {
+		return nil, err
+	}
+	t.xc = xdsclient.New(t.srv.URL, &http.Client{Timeout: 30 * time.Minute})
+	t.s3, err = minio.New(svc.S3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(svc.S3.AccessKey, svc.S3.SecretKey, ""), Secure: !svc.S3Insecure})
+	if err != nil {
+		return nil, err
+	}
+	t.seq.Store(randomSeq())
+	// One document each way first: connections, pools and caches warm,
+	// and something to read in the read runs.
+	if err := t.provide(ctx, 0); err != nil {
+		return nil, fmt.Errorf("warm-up ITI-41: %w", err)
+	}
+	if err := t.put(ctx, 0); err != nil {
+		return nil, fmt.Errorf("warm-up PutObject: %w", err)
+	}
+	return t, nil
+}
+
+// Close stops the server and removes what the benchmark made.
+func (t *Transfer) Close() { t.closers.close() }
+
+// provide registers one document with ITI-41 (size and hash not declared:
+// the repository measures them as it streams).
+func (t *Transfer) provide(ctx context.Context, _ uint64) error {
+	seq := t.seq.Add(1)
+	p := synth.Doc{Seed: seq, Size: t.size}
+	sub, docs := synth.Submission(seq, t.patient, p)
+	resp, err := t.xc.Provide(ctx, sub, docs)
+	if err != nil {
+		return err
+	}
+	if resp.Status != registry.ResponseSuccess {
+		return fmt.Errorf("ITI-41: %s %v", resp.Status, resp.Errors)
+	}
+	t.mu.Lock()
+	t.uploaded = append(t.uploaded, p)
+	t.uids = append(t.uids, sub.Documents[0].UniqueID)
+	t.mu.Unlock()
+	return nil
+}
+
+// retrieve reads a registered document back with ITI-43, verifying every
+// byte.
+func (t *Transfer) retrieve(ctx context.Context, i uint64) error {
+	t.mu.Lock()
+	k := int(i % uint64(len(t.uids)))
+	p, uid := t.uploaded[k], t.uids[k]
+	t.mu.Unlock()
+	res, err := t.xc.Retrieve(ctx, []repository.DocumentRequest{{RepositoryUniqueID: t.srv.RepositoryID, DocumentUniqueID: uid}})
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	if res.Response.Errors.Failed() {
+		return res.Response.Errors
+	}
+	_, body, err := res.Next()
+	if err != nil {
+		return err
+	}
+	_, err = p.Verify(body)
+	return err
+}
+
+// put stores the same bytes with plain minio-go PutObject, size known.
+func (t *Transfer) put(ctx context.Context, _ uint64) error {
+	seq := t.seq.Add(1)
+	key := fmt.Sprintf("bench/put-%d", seq)
+	if _, err := t.s3.PutObject(ctx, t.bucket, key, synth.Doc{Seed: seq, Size: t.size}.Reader(), t.size, minio.PutObjectOptions{}); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.objects = append(t.objects, key)
+	if len(t.objects) > 4 {
+		// Keep a few to read; remove the rest as the run goes.
+		old := t.objects[0]
+		t.objects = t.objects[1:]
+		return t.s3.RemoveObject(ctx, t.bucket, old, minio.RemoveObjectOptions{})
+	}
+	return nil
+}
+
+// get reads a baseline object with plain minio-go GetObject.
+func (t *Transfer) get(ctx context.Context, i uint64) error {
+	t.mu.Lock()
+	key := t.objects[int(i%uint64(len(t.objects)))]
+	t.mu.Unlock()
+	o, err := t.s3.GetObject(ctx, t.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	n, err := io.CopyBuffer(io.Discard, o, make([]byte, 256<<10))
+	if err == nil && n != t.size {
+		err = fmt.Errorf("GetObject: %d bytes, want %d", n, t.size)
+	}
+	return err
+}
+
+// Cases are the cases of the transfer benchmark, each with the
+// baseline it is compared with.
+func (t *Transfer) Cases() []Case {
+	return []Case{
+		{Name: "s3-put", Unit: "documents", Bytes: t.size, Op: t.put},
+		{Name: "iti-41", Unit: "documents", Bytes: t.size, Op: t.provide, Baseline: "s3-put"},
+		{Name: "s3-get", Unit: "documents", Bytes: t.size, Op: t.get},
+		{Name: "iti-43", Unit: "documents", Bytes: t.size, Op: t.retrieve, Baseline: "s3-get"},
+	}
+}
+
+// TransferBenchmark runs every transfer case count times, serially.
+func TransferBenchmark(ctx context.Context, start StartServer, svc *Services, log *slog.Logger, size int64, count int) ([]Row, error) {
+	t, err := NewTransfer(ctx, start, svc, log, size)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	var rows []Row
+	for _, c := range t.Cases() {
+		rows = append(rows, c.Row(RunSerial(ctx, count, c.Op)))
+	}
+	return rows, rowsErr(rows)
+}
