@@ -67,7 +67,14 @@ func TestQueryPlans(t *testing.T) {
 		{"GetAll", registry.DocumentFilter{PatientID: d.PatientID, Statuses: both, ObjectTypes: []string{registry.ObjectTypeStable}}, "documents_patient_status"},
 		{"GetDocuments by entryUUID", registry.DocumentFilter{IDs: []string{d.ID, "urn:uuid:x"}}, "documents_id_key"},
 		{"GetDocuments by uniqueId", registry.DocumentFilter{UniqueIDs: []string{d.UniqueID}}, "documents_unique_id"},
-		{"GetDocuments by logicalId", registry.DocumentFilter{LogicalIDs: []string{d.LogicalID}}, "documents_lid"},
+		{"GetDocuments by logicalId", registry.DocumentFilter{LogicalIDs: []string{d.LogicalID}}, "documents_lid_version"},
+		{"latest version of a logicalId", registry.DocumentFilter{LogicalIDs: []string{d.LogicalID}, LatestOnly: true}, "documents_lid_version"},
+		{"FindDocuments at $MetadataLevel 1", registry.DocumentFilter{
+			PatientID: d.PatientID, Statuses: approved, ObjectTypes: []string{registry.ObjectTypeStable}, LatestOnly: true, OnlineOnly: true,
+		}, "documents_patient_status"},
+		{"FindDocuments of linked patient ids", registry.DocumentFilter{
+			PatientIDs: []string{d.PatientID, SyntheticPatientID(43)}, Statuses: approved, LatestOnly: true, OnlineOnly: true,
+		}, "documents_patient_status"},
 	}
 	for _, c := range docCases {
 		t.Run(c.name, func(t *testing.T) {

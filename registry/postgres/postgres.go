@@ -111,6 +111,11 @@ func (s *Store) Associations(ctx context.Context, f registry.AssociationFilter) 
 	return s.s.Associations(ctx, f)
 }
 
+// PatientLinks implements registry.Reader.
+func (s *Store) PatientLinks(ctx context.Context, f registry.PatientLinkFilter) ([]*registry.PatientLink, error) {
+	return s.s.PatientLinks(ctx, f)
+}
+
 // Update implements registry.Store at SERIALIZABLE isolation.
 func (s *Store) Update(ctx context.Context, fn func(tx registry.Tx) error) error {
 	return s.s.Update(ctx, fn)

@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"pjd/conformance/testenv"
 	"pjd/registry"
+	"pjd/registry/internal/sqlstore"
 	"pjd/registry/registrytest"
 )
 
@@ -154,20 +159,20 @@ func TestMigrations(t *testing.T) {
 	}
 	defer st.Close()
 	var rows int
-	if err := st.Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&rows); err != nil || rows != 1 {
-		t.Fatalf("schema_migrations has %d rows (%v), want 1", rows, err)
+	if err := st.Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&rows); err != nil || rows != 2 {
+		t.Fatalf("schema_migrations has %d rows (%v), want 2", rows, err)
 	}
-	if v, err := st.SchemaVersion(ctx); err != nil || v != 1 {
+	if v, err := st.SchemaVersion(ctx); err != nil || v != 2 {
 		t.Fatalf("SchemaVersion = %d, %v", v, err)
 	}
 
-	if _, err := st.Pool().Exec(ctx, "INSERT INTO schema_migrations (version, name, checksum) VALUES (2, '0002_future.sql', 'x')"); err != nil {
+	if _, err := st.Pool().Exec(ctx, "INSERT INTO schema_migrations (version, name, checksum) VALUES (3, '0003_future.sql', 'x')"); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Migrate(ctx); !errors.Is(err, ErrSchemaTooNew) {
 		t.Errorf("Migrate on a newer schema: %v, want ErrSchemaTooNew", err)
 	}
-	if _, err := st.Pool().Exec(ctx, "DELETE FROM schema_migrations WHERE version = 2; UPDATE schema_migrations SET checksum = 'edited'"); err != nil {
+	if _, err := st.Pool().Exec(ctx, "DELETE FROM schema_migrations WHERE version = 3; UPDATE schema_migrations SET checksum = 'edited'"); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Migrate(ctx); !errors.Is(err, ErrSchemaMismatch) {
@@ -269,4 +274,56 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestUpgradeToLifecycleSchema: a database written by the version-1
+// schema (before issue 13) migrates to version 2 keeping its data (see
+// registrytest.CheckUpgradedFromV1).
+func TestUpgradeToLifecycleSchema(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, testenv.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	old := dialect()
+	v1, err := fs.ReadFile(migrations, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Migrations = fstest.MapFS{"0001_init.sql": {Data: v1}}
+	if err := sqlstore.New(old, stdlib.OpenDBFromPool(st.Pool()), nil).Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	online, offline := registrytest.Document(1, registrytest.PatientID(1)), registrytest.Document(2, registrytest.PatientID(1))
+	offline.DocumentAvailability = registry.DocumentAvailabilityOffline
+	folder := registrytest.Folder(3, registrytest.PatientID(1))
+	for _, d := range []*registry.DocumentEntry{online, offline} {
+		body, _ := json.Marshal(d)
+		if _, err := st.Pool().Exec(ctx, `INSERT INTO documents (id, lid, unique_id, patient_id, status, object_type,
+			class_code, class_scheme, type_code, type_scheme, practice_code, practice_scheme, facility_code, facility_scheme,
+			format_code, format_scheme, body) VALUES ($1, $2, $3, $4, $5, $6, '', '', '', '', '', '', '', '', '', '', $7)`,
+			d.ID, d.LogicalID, d.UniqueID, d.PatientID, d.Status, d.ObjectType, string(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, _ := json.Marshal(folder)
+	var seq int64
+	if err := st.Pool().QueryRow(ctx, `INSERT INTO folders (id, lid, unique_id, patient_id, status, last_update_time, body)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`, folder.ID, folder.LogicalID, folder.UniqueID, folder.PatientID,
+		folder.Status, folder.LastUpdateTime, string(body)).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range folder.Codes {
+		if _, err := st.Pool().Exec(ctx, "INSERT INTO folder_codes (folder_seq, code, scheme) VALUES ($1, $2, $3)", seq, c.Code, c.Scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := st.SchemaVersion(ctx); err != nil || v != 2 {
+		t.Fatalf("SchemaVersion = %d, %v", v, err)
+	}
+	registrytest.CheckUpgradedFromV1(t, st, online, offline, folder)
 }

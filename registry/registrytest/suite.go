@@ -55,6 +55,11 @@ func Run(t *testing.T, open Opener) {
 		{"Cancellation", testCancellation},
 		{"CancelBlockedUpdate", testCancelBlockedUpdate},
 		{"Migrate", testMigrate},
+		{"Versions", testVersions},
+		{"ConcurrentVersion", testConcurrentVersion},
+		{"FolderAndAssociationStatus", testFolderAndAssociationStatus},
+		{"DeleteObjects", testDeleteObjects},
+		{"PatientLinks", testPatientLinks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,14 +3,17 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"pjd/registry"
 	"pjd/registry/internal/sqlstore"
@@ -117,7 +120,12 @@ func TestQueryPlans(t *testing.T) {
 			Confidentiality: []registry.CodeSet{{{Code: "N"}}}, AuthorPersons: []string{"%Lege%"},
 		}, "documents_patient_status (patient_id=? AND status=?)"},
 		{"GetDocuments by uniqueId", registry.DocumentFilter{UniqueIDs: []string{"1.2.3"}}, "documents_unique_id (unique_id=?)"},
-		{"GetDocuments by logicalId", registry.DocumentFilter{LogicalIDs: []string{"a", "b"}}, "documents_lid (lid=?)"},
+		{"FindDocuments at $MetadataLevel 1", registry.DocumentFilter{PatientID: p, Statuses: approved, LatestOnly: true, OnlineOnly: true},
+			"documents_patient_status (patient_id=? AND status=?)"},
+		{"FindDocuments of linked patient ids", registry.DocumentFilter{PatientIDs: []string{p, registrytest.PatientID(2)}, Statuses: approved, LatestOnly: true},
+			"documents_patient_status (patient_id=? AND status=?)"},
+		{"GetDocuments by logicalId", registry.DocumentFilter{LogicalIDs: []string{"a", "b"}}, "documents_lid_version (lid=?)"},
+		{"latest version of a logicalId", registry.DocumentFilter{LogicalIDs: []string{"a"}, LatestOnly: true}, "documents_lid_version (lid=?)"},
 		{"GetDocuments by entryUUID", registry.DocumentFilter{IDs: []string{"urn:uuid:a"}}, "(id=?)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -139,6 +147,22 @@ func TestQueryPlans(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q, args, _, err := sqlstore.AssociationQuery(dialect(), &c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPlan(t, st, q, args, c.index)
+		})
+	}
+	for _, c := range []struct {
+		name  string
+		f     registry.PatientLinkFilter
+		index string
+	}{
+		{"links of a patient", registry.PatientLinkFilter{Patients: []string{p}, Active: true}, "patient_links_active_"},
+		{"active link from", registry.PatientLinkFilter{From: []string{p}, Active: true}, "patient_links_active_from (from_pid=?)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q, args, _, err := sqlstore.PatientLinkQuery(dialect(), &c.f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,8 +319,8 @@ func TestMigrations(t *testing.T) {
 	ctx := context.Background()
 	st, path := openTemp(t)
 	v, err := st.SchemaVersion(ctx)
-	if err != nil || v != 1 {
-		t.Fatalf("SchemaVersion = %d, %v; want 1", v, err)
+	if err != nil || v != 2 {
+		t.Fatalf("SchemaVersion = %d, %v; want 2", v, err)
 	}
 	// Reopening applies nothing and keeps the data.
 	if err := st.Update(ctx, func(tx registry.Tx) error {
@@ -314,7 +338,7 @@ func TestMigrations(t *testing.T) {
 	st2.Close()
 
 	// A database migrated by a newer pjd.
-	if _, err := st.s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, name, checksum) VALUES (2, '0002_future.sql', 'x')"); err != nil {
+	if _, err := st.s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, name, checksum) VALUES (3, '0003_future.sql', 'x')"); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Migrate(ctx); !errors.Is(err, ErrSchemaTooNew) {
@@ -323,7 +347,7 @@ func TestMigrations(t *testing.T) {
 	if _, err := Open(ctx, path); !errors.Is(err, ErrSchemaTooNew) {
 		t.Errorf("Open on a newer schema: %v, want ErrSchemaTooNew", err)
 	}
-	if _, err := st.s.DB().ExecContext(ctx, "DELETE FROM schema_migrations WHERE version = 2"); err != nil {
+	if _, err := st.s.DB().ExecContext(ctx, "DELETE FROM schema_migrations WHERE version = 3"); err != nil {
 		t.Fatal(err)
 	}
 	// An applied migration that differs from the program's.
@@ -346,5 +370,74 @@ func TestLikeToGlob(t *testing.T) {
 		if got := LikeToGlob(in); got != want {
 			t.Errorf("LikeToGlob(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestUpgradeToLifecycleSchema: a database written by the version-1
+// schema (before issue 13) migrates to version 2 keeping its data: every
+// document and folder is version 1 and the latest, an Offline entry is
+// known as such, folder codes survive the folders table's rebuild (and
+// still cascade), and folder versions may share a uniqueId afterwards.
+func TestUpgradeToLifecycleSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	old := dialect()
+	v1, err := fs.ReadFile(migrations, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Migrations = fstest.MapFS{"0001_init.sql": {Data: v1}}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.New(old, db, nil).Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	online, offline := registrytest.Document(1, registrytest.PatientID(1)), registrytest.Document(2, registrytest.PatientID(1))
+	offline.DocumentAvailability = registry.DocumentAvailabilityOffline
+	folder := registrytest.Folder(3, registrytest.PatientID(1))
+	for _, d := range []*registry.DocumentEntry{online, offline} {
+		body, _ := json.Marshal(d)
+		if _, err := db.ExecContext(ctx, `INSERT INTO documents (id, lid, unique_id, patient_id, status, object_type,
+			class_code, class_scheme, type_code, type_scheme, practice_code, practice_scheme, facility_code, facility_scheme,
+			format_code, format_scheme, body) VALUES (?, ?, ?, ?, ?, ?, '', '', '', '', '', '', '', '', '', '', ?)`,
+			d.ID, d.LogicalID, d.UniqueID, d.PatientID, d.Status, d.ObjectType, string(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, _ := json.Marshal(folder)
+	res, err := db.ExecContext(ctx, `INSERT INTO folders (id, lid, unique_id, patient_id, status, last_update_time, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, folder.ID, folder.LogicalID, folder.UniqueID, folder.PatientID, folder.Status, folder.LastUpdateTime, string(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, _ := res.LastInsertId()
+	for _, c := range folder.Codes {
+		if _, err := db.ExecContext(ctx, "INSERT INTO folder_codes (folder_seq, code, scheme) VALUES (?, ?, ?)", seq, c.Code, c.Scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	st, err := Open(ctx, path) // migrates to the newest version
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v, err := st.SchemaVersion(ctx); err != nil || v != 2 {
+		t.Fatalf("SchemaVersion = %d, %v", v, err)
+	}
+	registrytest.CheckUpgradedFromV1(t, st, online, offline, folder)
+	// The rebuilt folder_codes still cascades.
+	if err := st.Update(ctx, func(tx registry.Tx) error { return tx.DeleteObjects(ctx, []string{folder.ID}) }); err != nil {
+		t.Fatal(err)
+	}
+	var orphans, codes int
+	if err := st.s.DB().QueryRowContext(ctx, "SELECT count(*) FROM folder_codes WHERE folder_seq NOT IN (SELECT seq FROM folders)").Scan(&orphans); err != nil || orphans != 0 {
+		t.Errorf("folder_codes after removing the folder: %d rows left without a folder, %v", orphans, err)
+	}
+	if err := st.s.DB().QueryRowContext(ctx, "SELECT count(*) FROM folder_codes").Scan(&codes); err != nil || codes != len(folder.Codes) {
+		t.Errorf("folder_codes after removing the folder: %d rows, %v; want the %d of its version 2", codes, err, len(folder.Codes))
 	}
 }
