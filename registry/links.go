@@ -320,3 +320,61 @@ func (c *component) replacedBy(pid string) string {
 	}
 	return ""
 }
+
+// persons resolves patient ids, in whatever spelling a source sent them,
+// to their person's current identifier, through the active links read
+// once (loadPersons).
+type persons struct {
+	comp *component
+}
+
+// loadPersons reads the links of pids.
+func loadPersons(ctx context.Context, rd Reader, pids []string) (*persons, error) {
+	var canon []string
+	for _, pid := range pids {
+		if c, err := CanonicalPatientID(pid); err == nil {
+			canon = append(canon, c)
+		}
+	}
+	comp, err := linkComponent(ctx, rd, canon)
+	if err != nil {
+		return nil, err
+	}
+	return &persons{comp: comp}, nil
+}
+
+// current returns the current identifier of pid's person ("" for an id
+// that is not a patient CX: such ids were refused already).
+func (ps *persons) current(pid string) string {
+	c, err := CanonicalPatientID(pid)
+	if err != nil {
+		return pid
+	}
+	if ps == nil {
+		return c
+	}
+	return ps.comp.current(c)
+}
+
+// same reports whether a and b identify the same person.
+func (ps *persons) same(a, b string) bool { return a == b || ps.current(a) == ps.current(b) }
+
+// replacedBy returns the identifier that replaces pid now, or "".
+func (ps *persons) replacedBy(pid string) string {
+	if cur := ps.current(pid); cur != "" {
+		if c, err := CanonicalPatientID(pid); err == nil && c != cur {
+			return cur
+		}
+	}
+	return ""
+}
+
+// replacedError is the error for a submission (ITI-42, ITI-57) under a
+// patient id that a link has replaced. XDSUnknownPatientId is the TF's
+// code for an id "unknown because of patient identifier merge" (ITI TF-3
+// Table 4.2.4.1-2 as IPF quotes it); XDSPatientIdDoesNotMatch is about
+// two ids in one message disagreeing, which is not the case.
+func replacedError(what, pid, by string) Error {
+	return Errorf(ErrCodeUnknownPatientID, "%s: patientId %s has been replaced by %s (patient identity link); submit under %s",
+		what, pid, by, by)
+}
