@@ -283,9 +283,6 @@ func (r *Registry) newUpdate(ctx context.Context, sub *Submission) (*update, err
 		hm = hmOf[id]
 		ok = true
 		switch {
-		case hm == nil:
-			bad(ErrCodeMetadataUpdateError, "%s is not a member of the SubmissionSet: a new version needs an SS HasMember with PreviousVersion", obj)
-			return nil, 0, false, false
 		case lid == "":
 			bad(ErrCodeMetadataUpdateError, "%s has no logicalID (lid): an update names the logical %s it versions", obj, kind)
 			ok = false
@@ -300,6 +297,10 @@ func (r *Registry) newUpdate(ctx context.Context, sub *Submission) (*update, err
 			ok = false
 		default:
 			lids[lid] = obj
+		}
+		if hm == nil {
+			bad(ErrCodeMetadataUpdateError, "%s is not a member of the SubmissionSet: a new version needs an SS HasMember with PreviousVersion", obj)
+			return nil, 0, false, false
 		}
 		pv, has := hm.Slot(SlotPreviousVersion)
 		switch {

@@ -3,13 +3,18 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
+
 	"pjd/registry"
+	"pjd/registry/ebrim"
 )
 
 const (
@@ -899,5 +904,66 @@ func TestRegisteredBy(t *testing.T) {
 	sort.Strings(want)
 	if !reflect.DeepEqual(lids, want) {
 		t.Errorf("UpdateScope = %v, want %v", lids, want)
+	}
+}
+
+// TestUpdateIPFSamples runs IPF's ITI-57 sample messages (testdata/ebrim/ipf)
+// through Update on an empty registry: the operations are recognised
+// (a new version of lid 2074…, a status change of e098…) and refused for
+// what the registry lacks, the two-versions-of-one-lid sample is refused
+// as IPF's LOGICAL_ID_SAME, and the Austrian NonVersioningUpdate type as
+// an unsupported association (NIST testkit 20001 submit_invalid_assoc).
+func TestUpdateIPFSamples(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		file     string
+		mentions [][]string // each: words one codeContext holds
+		never    []string   // codes that must not appear
+	}{
+		{"SubmitObjectsRequest_ebrs30_update.xml", [][]string{
+			{"no DocumentEntry has logicalID urn:uuid:20744602-ba65-44e9-87ee-a52303a5183e"},
+			{"urn:uuid:e0985823-dc50-45a5-a6c8-a11a829893bd", "is not a DocumentEntry, Folder or Association"},
+		}, []string{operationErr, versionErr}},
+		{"SubmitObjectsRequest_ebrs30_update_sameLid.xml", [][]string{
+			{"logicalID urn:uuid:20744602-ba65-44e9-87ee-a52303a5183e is also that of"},
+		}, []string{operationErr}},
+		{"SubmitObjectsRequest_ebrs30_update_nonstandard_association.xml", [][]string{
+			{"urn:elga-bes:AssociationType:NonVersioningUpdate", "not supported"},
+		}, nil},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("..", "testdata", "ebrim", "ipf", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := etree.NewDocument()
+			if err := doc.ReadFromBytes(b); err != nil {
+				t.Fatal(err)
+			}
+			sub, err := ebrim.ParseSubmitObjectsRequest(doc.Root())
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			_, err = e.reg.Update(context.Background(), sub)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, words := range tc.mentions {
+				if !contextMentions(err, words...) {
+					t.Errorf("no codeContext mentions %q:\n%v", words, err)
+				}
+			}
+			l, _ := registry.AsErrors(err)
+			for _, x := range l {
+				for _, never := range tc.never {
+					if x.Code == never {
+						t.Errorf("unexpected %s: %s", x.Code, x.Context)
+					}
+				}
+			}
+			if c := e.counts(); c != (counts{}) {
+				t.Errorf("stored %+v", c)
+			}
+		})
 	}
 }
