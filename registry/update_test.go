@@ -967,3 +967,55 @@ func TestUpdateIPFSamples(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateNorwegianFixture registers the objects that
+// testdata/ebrim/no/update_epikrise.xml updates (under the entryUUIDs it
+// names), then runs the decoded fixture through Update: all three
+// operations succeed.
+func TestUpdateNorwegianFixture(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "ebrim", "no", "update_epikrise.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(b); err != nil {
+		t.Fatal(err)
+	}
+	upd, err := ebrim.ParseSubmitObjectsRequest(doc.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := upd.Documents[0]
+	patient := v2.PatientID
+
+	// The registered originals: the epikrise (version 1), a notat, a
+	// folder, and a document to add to it.
+	orig := *v2
+	orig.ID, orig.LogicalID, orig.Version, orig.Title = v2.LogicalID, "", "", "Epikrise"
+	reg := sample(1, registry.SampleOptions{Patient: patient, Documents: 2, Folder: true})
+	reg.SubmissionSet.Authors = upd.SubmissionSet.Authors
+	notat, other := reg.Documents[0], reg.Documents[1]
+	notat.ID, other.ID = "urn:uuid:5c8d2e1f-3a4b-4c5d-9e6f-7a8b9c0d1e2f", "urn:uuid:6d7e8f90-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
+	reg.Folders[0].ID = "urn:uuid:f0e1d2c3-b4a5-4968-8776-655443322110"
+	reg.Documents = append(reg.Documents, &orig)
+	reg.Associations = []*registry.Association{
+		{ID: "hm1", Type: registry.AssocHasMember, Source: reg.SubmissionSet.ID, Target: notat.ID, SubmissionSetStatus: registry.SubmissionSetStatusOriginal},
+		{ID: "hm2", Type: registry.AssocHasMember, Source: reg.SubmissionSet.ID, Target: other.ID, SubmissionSetStatus: registry.SubmissionSetStatusOriginal},
+		{ID: "hm3", Type: registry.AssocHasMember, Source: reg.SubmissionSet.ID, Target: orig.ID, SubmissionSetStatus: registry.SubmissionSetStatusOriginal},
+		{ID: "hmf", Type: registry.AssocHasMember, Source: reg.SubmissionSet.ID, Target: reg.Folders[0].ID, SubmissionSetStatus: registry.SubmissionSetStatusOriginal},
+	}
+	e := newEnv(t)
+	e.register(reg)
+
+	res, err := e.reg.Update(context.Background(), upd)
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if len(res.NewVersions) != 1 || res.NewVersions[0].Version != "2" || res.NewVersions[0].Title != "Epikrise (korrigert, ny tittel)" ||
+		len(res.NewAssociation) != 1 || len(res.StatusChanges) != 2 {
+		t.Errorf("result: %d versions, %d associations, %d status changes", len(res.NewVersions), len(res.NewAssociation), len(res.StatusChanges))
+	}
+	if got := e.doc(notat.UniqueID).Status; got != registry.StatusDeprecated {
+		t.Errorf("notat %s", got)
+	}
+}
