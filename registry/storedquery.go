@@ -249,10 +249,11 @@ func StoredQueryName(id string) string {
 // Errors: XDSUnknownStoredQuery, XDSStoredQueryMissingParam,
 // XDSStoredQueryParamNumber (a single-valued parameter with several values
 // or given twice; more than one of an "exactly one of" group),
-// XDSRegistryError for an unknown parameter, a malformed value or an
-// unsupported returnType, XDSTooManyResults above MaxResults objects, and
+// XDSRegistryError for a malformed value, an unsupported returnType or
+// $MetadataLevel, or a logicalID parameter at $MetadataLevel 1,
+// XDSTooManyResults above MaxResults objects, and
 // XDSResultNotSinglePatient when a LeafClass result spans several patients
-// (ObjectRef results may).
+// (ObjectRef results may; patients linked by patient links are one).
 //
 // Parameters the stored query does not define are ignored and reported as
 // Warnings in QueryResult.Warnings (parseParams). The ITI-51 ids are

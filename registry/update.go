@@ -560,7 +560,9 @@ func (u *update) run(ctx context.Context, tx Tx, now string) (*UpdateResult, err
 	}
 	u.checkVersions(st, &errs)
 	u.checkStatus(st, &errs)
-	u.checkSubmits(ctx, tx, st, &errs)
+	if err := u.checkSubmits(ctx, tx, st, &errs); err != nil {
+		return nil, err
+	}
 	if errs.Failed() {
 		return nil, errs
 	}
@@ -954,7 +956,7 @@ func (u *update) checkUndeprecate(st *updateState, obj string, d *DocumentEntry,
 
 // checkSubmits applies the SubmitAssociation checks (digest §2.4.4): all
 // XDSMetadataUpdateError but the patient rule.
-func (u *update) checkSubmits(ctx context.Context, tx Tx, st *updateState, errs *ErrorList) {
+func (u *update) checkSubmits(ctx context.Context, tx Tx, st *updateState, errs *ErrorList) error {
 	add := func(code, format string, args ...any) { *errs = append(*errs, Errorf(code, format, args...)) }
 	propagated := map[string]bool{} // entryUUIDs whose new version propagates associations
 	for _, op := range u.docs {
@@ -1029,13 +1031,13 @@ func (u *update) checkSubmits(ctx context.Context, tx Tx, st *updateState, errs 
 		dup, err := tx.Associations(ctx, AssociationFilter{Sources: []string{a.Source}, Targets: []string{a.Target},
 			Types: []string{a.Type}, Statuses: []string{StatusApproved}, Limit: 1})
 		if err != nil {
-			*errs = append(*errs, Errorf(ErrCodeRegistryError, "the registry could not check %s", obj))
-			continue
+			return err
 		}
 		if len(dup) > 0 {
 			add(ErrCodeMetadataUpdateError, "%s: an Approved %s from %s to %s exists already (%s)", obj, shortType(a.Type), a.Source, a.Target, dup[0].ID)
 		}
 	}
+	return nil
 }
 
 // write stores the SubmissionSet and applies every operation.
