@@ -312,15 +312,6 @@ func (c *component) identity(pid string) *PatientIdentity {
 	return &PatientIdentity{Current: cur, All: c.all(cur)}
 }
 
-// replacedBy returns, for pid, the identifier it is replaced by now, or
-// "" when it is current.
-func (c *component) replacedBy(pid string) string {
-	if cur := c.current(pid); cur != pid {
-		return cur
-	}
-	return ""
-}
-
 // persons resolves patient ids, in whatever spelling a source sent them,
 // to their person's current identifier, through the active links read
 // once (loadPersons).

@@ -185,7 +185,7 @@ func (t *tx) InsertDocument(ctx context.Context, d *registry.DocumentEntry) erro
 		return err
 	}
 	if _, err := VersionNumber(d.Version); err != nil {
-		return t.record(fmt.Errorf("DocumentEntry %s: %w", d.ID, err))
+		return t.record(fmt.Errorf("document entry %s: %w", d.ID, err))
 	}
 	if d.LogicalID == "" {
 		return t.record(fmt.Errorf("%w: DocumentEntry %s without logicalID", ErrInvalid, d.ID))
@@ -235,7 +235,7 @@ func (t *tx) InsertFolder(ctx context.Context, f *registry.Folder) error {
 	}
 	version, err := VersionNumber(f.Version)
 	if err != nil {
-		return t.record(fmt.Errorf("Folder %s: %w", f.ID, err))
+		return t.record(fmt.Errorf("folder %s: %w", f.ID, err))
 	}
 	if f.LogicalID == "" {
 		return t.record(fmt.Errorf("%w: Folder %s without logicalID", ErrInvalid, f.ID))
