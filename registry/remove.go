@@ -127,11 +127,23 @@ func removeIn(ctx context.Context, tx Tx, ids []string) (*RemoveResult, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if err := checkRemoval(ctx, tx, st, ids, removed, &errs); err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return nil, sortedErrors(errs)
+	}
+	return applyRemoval(ctx, tx, st, ids)
+}
 
+// checkRemoval applies the referential-integrity rules to a removal whose
+// ids all resolve (st).
+func checkRemoval(ctx context.Context, tx Tx, st *registryState, ids []string, removed map[string]bool, errs *ErrorList) error {
+	add := func(code, format string, args ...any) { *errs = append(*errs, Errorf(code, format, args...)) }
 	// Every association that names a removed object must be removed too.
 	refs, err := tx.Associations(ctx, AssociationFilter{SourceOrTarget: ids})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, a := range refs {
 		if removed[a.ID] {
@@ -158,46 +170,49 @@ func removeIn(ctx context.Context, tx Tx, ids []string) (*RemoveResult, error) {
 		}
 	}
 	survivors = uniqueStrings(survivors)
-	if len(survivors) > 0 {
-		ends, err := loadState(ctx, tx, survivors)
-		if err != nil {
-			return nil, err
-		}
-		left, err := tx.Associations(ctx, AssociationFilter{SourceOrTarget: survivors})
-		if err != nil {
-			return nil, err
-		}
-		referenced := map[string]bool{}
-		for _, a := range left {
-			if !removed[a.ID] {
-				referenced[a.Source], referenced[a.Target] = true, true
-			}
-		}
-		for _, id := range survivors {
-			if k := ends.kindOf(id); k != "" && k != kindAssociation && !referenced[id] {
-				add(ErrCodeUnreferencedObject, "%s %s would be left without any association", k, id)
-			}
-		}
-		for _, id := range ids {
-			a := st.assocs[id]
-			if a == nil || !IsRelationship(a.Type) {
-				continue
-			}
-			srcStays, tgtStays := !removed[a.Source] && ends.docs[a.Source] != nil, !removed[a.Target] && ends.docs[a.Target] != nil
-			switch {
-			case srcStays && tgtStays:
-				add(ErrCodeMetadataModel, "Association %s (%s) is removed while both its DocumentEntries stay; withdraw a relationship with ITI-57 (deprecate it)",
-					a.ID, shortType(a.Type))
-			case (a.Type == AssocReplace || a.Type == AssocTransformReplace) && tgtStays:
-				add(ErrCodeMetadataModel, "DocumentEntry %s, replaced by %s (%s), would stay Deprecated without its replacement; remove it too",
-					a.Target, a.Source, shortType(a.Type))
-			}
+	if len(survivors) == 0 {
+		return nil
+	}
+	ends, err := loadState(ctx, tx, survivors)
+	if err != nil {
+		return err
+	}
+	left, err := tx.Associations(ctx, AssociationFilter{SourceOrTarget: survivors})
+	if err != nil {
+		return err
+	}
+	referenced := map[string]bool{}
+	for _, a := range left {
+		if !removed[a.ID] {
+			referenced[a.Source], referenced[a.Target] = true, true
 		}
 	}
-	if len(errs) > 0 {
-		return nil, sortedErrors(errs)
+	for _, id := range survivors {
+		if k := ends.kindOf(id); k != "" && k != kindAssociation && !referenced[id] {
+			add(ErrCodeUnreferencedObject, "%s %s would be left without any association", k, id)
+		}
 	}
+	for _, id := range ids {
+		a := st.assocs[id]
+		if a == nil || !IsRelationship(a.Type) {
+			continue
+		}
+		srcStays, tgtStays := !removed[a.Source] && ends.docs[a.Source] != nil, !removed[a.Target] && ends.docs[a.Target] != nil
+		switch {
+		case srcStays && tgtStays:
+			add(ErrCodeMetadataModel, "Association %s (%s) is removed while both its DocumentEntries stay; withdraw a relationship with ITI-57 (deprecate it)",
+				a.ID, shortType(a.Type))
+		case (a.Type == AssocReplace || a.Type == AssocTransformReplace) && tgtStays:
+			add(ErrCodeMetadataModel, "DocumentEntry %s, replaced by %s (%s), would stay Deprecated without its replacement; remove it too",
+				a.Target, a.Source, shortType(a.Type))
+		}
+	}
+	return nil
+}
 
+// applyRemoval deletes ids (all resolved in st) and reports what went and
+// which documents no DocumentEntry names any more.
+func applyRemoval(ctx context.Context, tx Tx, st *registryState, ids []string) (*RemoveResult, error) {
 	res := &RemoveResult{}
 	var uids []string
 	for _, id := range ids {

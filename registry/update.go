@@ -171,289 +171,316 @@ type submitOp struct {
 // internal only (the patient checker could not decide).
 func (r *Registry) newUpdate(ctx context.Context, sub *Submission) (*update, error) {
 	u := &update{r: r, orig: map[string]string{}}
-	bad := func(code, format string, args ...any) { u.base = append(u.base, Errorf(code, format, args...)) }
-	ss := sub.SubmissionSet
-	if ss == nil {
-		bad(ErrCodeMetadataUpdateError, "the update has no SubmissionSet (exactly one new SubmissionSet is required)")
+	b := &updateRequest{u: u, sub: sub, final: map[string]string{}, kinds: map[string]string{},
+		hmOf: map[string]*Association{}, submitted: map[string]bool{}, byID: map[string]*Association{}}
+	if sub.SubmissionSet == nil {
+		b.bad(ErrCodeMetadataUpdateError, "the update has no SubmissionSet (exactly one new SubmissionSet is required)")
+	} else {
+		b.ssID = sub.SubmissionSet.ID
+	}
+	b.mapIDs()
+	regular := b.classifyAssociations()
+	b.recogniseVersions()
+	b.recogniseSubmits()
+	if len(u.docs)+len(u.folders)+len(u.status)+len(u.submits) == 0 && len(u.base) == 0 {
+		b.bad(ErrCodeMetadataUpdateError, "the update holds no operation (a new version, an UpdateAvailabilityStatus or a SubmitAssociation)")
 	}
 
-	// Final ids: symbolic ids become UUIDs; urn:uuid: ids are kept
-	// (checked to be new in run).
-	final := map[string]string{}
-	kinds := map[string]string{}
+	// The ITI-42 validation of the metadata: the SubmissionSet, the new
+	// versions (complete DocumentEntries and Folders), the HasMembers and
+	// the submitted associations; one patient; known patients.
+	v, err := r.stateless(ctx, &Submission{SubmissionSet: sub.SubmissionSet, Documents: sub.Documents, Folders: sub.Folders, Associations: regular})
+	if err != nil {
+		return nil, err
+	}
+	u.base = append(u.base, v.errs...)
+	u.base = append(u.base, b.checkOperationAssociations()...)
+	return u, nil
+}
+
+// updateRequest is what newUpdate works with while it reads a request.
+type updateRequest struct {
+	u    *update
+	sub  *Submission
+	ssID string // the SubmissionSet's id as sent
+	// final maps each id the request gives to the id stored; kinds says
+	// what it names.
+	final map[string]string
+	kinds map[string]string
+	// hmOf: DocumentEntry or Folder id → its SubmissionSet HasMember.
+	hmOf map[string]*Association
+	// submitted: ids of the associations a SubmitAssociation names.
+	submitted map[string]bool
+	byID      map[string]*Association
+}
+
+func (b *updateRequest) bad(code, format string, args ...any) {
+	b.u.base = append(b.u.base, Errorf(code, format, args...))
+}
+
+// mapIDs gives every object of the request its final id: symbolic ids
+// become UUIDs; urn:uuid: ids are kept (run checks they are new).
+func (b *updateRequest) mapIDs() {
+	u := b.u
 	mapID := func(id, kind string) string {
 		if id == "" {
 			return ""
 		}
-		if f, ok := final[id]; ok {
+		if f, ok := b.final[id]; ok {
 			return f
 		}
 		f := id
 		if isUUIDURN(id) {
 			u.preassigned = append(u.preassigned, id)
 		} else {
-			f = r.newUUID()
+			f = u.r.newUUID()
 		}
-		final[id], kinds[id] = f, kind
+		b.final[id], b.kinds[id] = f, kind
 		u.orig[f] = id
 		return f
 	}
-	if ss != nil {
+	if ss := b.sub.SubmissionSet; ss != nil {
 		c := *ss
 		c.ID, c.Status, c.HomeCommunityID = mapID(ss.ID, kindSubmissionSet), StatusApproved, ""
 		u.ss = &c
 	}
-	for _, d := range sub.Documents {
+	for _, d := range b.sub.Documents {
 		if d != nil {
 			mapID(d.ID, kindDocument)
 		}
 	}
-	for _, f := range sub.Folders {
+	for _, f := range b.sub.Folders {
 		if f != nil {
 			mapID(f.ID, kindFolder)
 		}
 	}
-	for _, a := range sub.Associations {
+	for _, a := range b.sub.Associations {
 		if a != nil {
 			mapID(a.ID, kindAssociation)
+			b.byID[a.ID] = a
+			if a.Type == AssocSubmitAssociation && a.Target != "" {
+				b.submitted[a.Target] = true
+			}
 		}
 	}
-	ssID := ""
-	if ss != nil {
-		ssID = ss.ID
-	}
+}
 
-	// The associations by role.
-	hmOf := map[string]*Association{} // DocumentEntry/Folder id → its SS HasMember
-	submitted := map[string]bool{}    // associations targeted by SubmitAssociation
-	var regular []*Association        // what the ITI-42 validation checks
-	for _, a := range sub.Associations {
-		if a == nil {
-			continue
-		}
-		if a.Type == AssocSubmitAssociation && a.Target != "" {
-			submitted[a.Target] = true
-		}
-	}
-	for _, a := range sub.Associations {
+// classifyAssociations sorts the request's associations by the operation
+// they belong to, records the status operations and returns the ones the
+// ITI-42 validation checks.
+func (b *updateRequest) classifyAssociations() (regular []*Association) {
+	u := b.u
+	for _, a := range b.sub.Associations {
 		if a == nil {
 			continue
 		}
 		obj := label(kindAssociation, a.ID)
 		switch {
 		case a.Type == AssocUpdateAvailabilityStatus:
-			u.checkStatusAssociation(a, ssID, kinds, bad)
-			if op := u.statusOp(a, final); op != nil {
+			u.checkStatusAssociation(a, b.ssID, b.kinds, b.bad)
+			if op := u.statusOp(a, b.final); op != nil {
 				u.status = append(u.status, op)
 			}
 			continue
 		case a.Type == AssocSubmitAssociation:
-			u.checkOperationAssociation(a, obj, ssID, bad)
-			if kinds[a.Target] != kindAssociation {
-				bad(ErrCodeMetadataUpdateError, "%s: the targetObject of a SubmitAssociation must be an Association of the request, not %s", obj, a.Target)
+			u.checkOperationAssociation(a, obj, b.ssID, b.bad)
+			if b.kinds[a.Target] != kindAssociation {
+				b.bad(ErrCodeMetadataUpdateError, "%s: the targetObject of a SubmitAssociation must be an Association of the request, not %s", obj, a.Target)
 			}
 			continue
-		case a.Type == AssocHasMember && a.Source == ssID && (kinds[a.Target] == kindDocument || kinds[a.Target] == kindFolder):
-			if prev := hmOf[a.Target]; prev != nil {
-				bad(ErrCodeRegistryMetadataError, "%s: %s is a member of the SubmissionSet twice (also by %s)", obj, a.Target, prev.ID)
+		case a.Type == AssocHasMember && a.Source == b.ssID && (b.kinds[a.Target] == kindDocument || b.kinds[a.Target] == kindFolder):
+			if prev := b.hmOf[a.Target]; prev != nil {
+				b.bad(ErrCodeRegistryMetadataError, "%s: %s is a member of the SubmissionSet twice (also by %s)", obj, a.Target, prev.ID)
 			}
-			hmOf[a.Target] = a
-		case a.Type == AssocHasMember && a.Source == ssID && kinds[a.Target] == kindAssociation:
-			if !submitted[a.Target] {
-				bad(ErrCodeMetadataUpdateError, "%s: a SubmissionSet of an update may hold as members its new versions and the associations it submits, not %s", obj, a.Target)
+			b.hmOf[a.Target] = a
+		case a.Type == AssocHasMember && a.Source == b.ssID && b.kinds[a.Target] == kindAssociation:
+			if !b.submitted[a.Target] {
+				b.bad(ErrCodeMetadataUpdateError, "%s: a SubmissionSet of an update may hold as members its new versions and the associations it submits, not %s", obj, a.Target)
+			} else {
+				u.members = append(u.members, u.remap(a, b.final))
 			}
-		case submitted[a.ID]:
+		case b.submitted[a.ID]:
 		case a.Type == AssocHasMember || IsRelationship(a.Type):
-			bad(ErrCodeMetadataUpdateError, "%s: a %s association is part of no update operation (a new version needs an SS HasMember with PreviousVersion; "+
+			b.bad(ErrCodeMetadataUpdateError, "%s: a %s association is part of no update operation (a new version needs an SS HasMember with PreviousVersion; "+
 				"a new association needs a SubmitAssociation)", obj, shortType(a.Type))
 		default:
 			// Unknown types, the Austrian NonVersioningUpdate among them:
 			// the metadata error NIST testkit 20001 submit_invalid_assoc
 			// expects.
-			bad(ErrCodeRegistryMetadataError, "%s: associationType %q is not supported in an update", obj, a.Type)
+			b.bad(ErrCodeRegistryMetadataError, "%s: associationType %q is not supported in an update", obj, a.Type)
 			continue
 		}
 		regular = append(regular, a)
 	}
+	return regular
+}
 
-	// New versions.
+// recogniseVersions records the new DocumentEntry and Folder versions
+// after the checks of digest §2.4.1 #1–6.
+func (b *updateRequest) recogniseVersions() {
+	u := b.u
 	lids := map[string]string{}
-	checkVersion := func(kind, id, lid string) (hm *Association, prev int, propagate, ok bool) {
-		obj := label(kind, id)
-		hm = hmOf[id]
-		ok = true
-		switch {
-		case lid == "":
-			bad(ErrCodeMetadataUpdateError, "%s has no logicalID (lid): an update names the logical %s it versions", obj, kind)
-			ok = false
-		case lid == id:
-			bad(ErrCodeMetadataUpdateError, "%s: logicalID equals the entryUUID, which makes it an initial version; ITI-57 only makes new versions (ITI-42 registers)", obj)
-			ok = false
-		case !isUUIDURN(lid):
-			bad(ErrCodeMetadataUpdateError, "%s: logicalID %q is not urn:uuid: followed by a UUID", obj, clip(lid))
-			ok = false
-		case lids[lid] != "":
-			bad(ErrCodeRegistryMetadataError, "%s: logicalID %s is also that of %s: one request makes at most one version of an object", obj, lid, lids[lid])
-			ok = false
-		default:
-			lids[lid] = obj
-		}
-		if hm == nil {
-			bad(ErrCodeMetadataUpdateError, "%s is not a member of the SubmissionSet: a new version needs an SS HasMember with PreviousVersion", obj)
-			return nil, 0, false, false
-		}
-		pv, has := hm.Slot(SlotPreviousVersion)
-		switch {
-		case !has:
-			bad(ErrCodeMetadataUpdateError, "%s: HasMember %s has no PreviousVersion slot: a new version says which version it replaces", obj, hm.ID)
-			ok = false
-		case len(pv) != 1:
-			bad(ErrCodeMetadataUpdateError, "%s: HasMember %s: PreviousVersion has %d values, expected 1", obj, hm.ID, len(pv))
-			ok = false
-		default:
-			n, err := strconv.Atoi(pv[0])
-			if err != nil || n < 1 || strconv.Itoa(n) != pv[0] {
-				bad(ErrCodeMetadataUpdateError, "%s: HasMember %s: PreviousVersion %q is not a version number", obj, hm.ID, clip(pv[0]))
-				ok = false
-			}
-			prev = n
-		}
-		propagate = true
-		if v, has := hm.Slot(SlotAssociationPropagation); has {
-			switch {
-			case len(v) == 1 && strings.EqualFold(v[0], "yes"):
-			case len(v) == 1 && strings.EqualFold(v[0], "no"):
-				propagate = false
-			default:
-				bad(ErrCodeMetadataUpdateOperationError, "%s: HasMember %s: AssociationPropagation must be yes or no, got %q", obj, hm.ID, v)
-				ok = false
-			}
-		}
-		switch hm.SubmissionSetStatus {
-		case "", SubmissionSetStatusOriginal:
-		default:
-			bad(ErrCodeMetadataUpdateError, "%s: HasMember %s: SubmissionSetStatus %s (a new version is Original)", obj, hm.ID, hm.SubmissionSetStatus)
-		}
-		return hm, prev, propagate, ok
-	}
-	for _, d := range sub.Documents {
+	for _, d := range b.sub.Documents {
 		if d == nil {
 			continue
 		}
-		hm, prev, propagate, ok := checkVersion(kindDocument, d.ID, d.LogicalID)
-		if !ok {
-			continue
+		if op, ok := b.version(kindDocument, d.ID, d.LogicalID, lids); ok {
+			c := *d
+			c.ID = b.final[d.ID]
+			c.Hash = strings.ToLower(c.Hash)
+			u.docs = append(u.docs, &versionOp[*DocumentEntry]{obj: &c, hasMember: op.hasMember, lid: op.lid,
+				prev: op.prev, propagate: op.propagate, sentID: d.ID})
 		}
-		c := *d
-		c.ID = final[d.ID]
-		c.Hash = strings.ToLower(c.Hash)
-		u.docs = append(u.docs, &versionOp[*DocumentEntry]{obj: &c, hasMember: u.remap(hm, final), lid: d.LogicalID,
-			prev: prev, propagate: propagate, sentID: d.ID})
 	}
-	for _, f := range sub.Folders {
+	for _, f := range b.sub.Folders {
 		if f == nil {
 			continue
 		}
-		hm, prev, propagate, ok := checkVersion(kindFolder, f.ID, f.LogicalID)
-		if !ok {
-			continue
+		if op, ok := b.version(kindFolder, f.ID, f.LogicalID, lids); ok {
+			c := *f
+			c.ID = b.final[f.ID]
+			u.folders = append(u.folders, &versionOp[*Folder]{obj: &c, hasMember: op.hasMember, lid: op.lid,
+				prev: op.prev, propagate: op.propagate, sentID: f.ID})
 		}
-		c := *f
-		c.ID = final[f.ID]
-		u.folders = append(u.folders, &versionOp[*Folder]{obj: &c, hasMember: u.remap(hm, final), lid: f.LogicalID,
-			prev: prev, propagate: propagate, sentID: f.ID})
 	}
+}
 
-	// Submitted associations.
-	byID := map[string]*Association{}
-	for _, a := range sub.Associations {
-		if a != nil {
-			byID[a.ID] = a
+// version checks one new version: its lid, its SubmissionSet HasMember
+// and that one's slots. lids holds the lids seen so far.
+func (b *updateRequest) version(kind, id, lid string, lids map[string]string) (op versionOp[struct{}], ok bool) {
+	obj := label(kind, id)
+	ok = true
+	switch {
+	case lid == "":
+		b.bad(ErrCodeMetadataUpdateError, "%s has no logicalID (lid): an update names the logical %s it versions", obj, kind)
+		ok = false
+	case lid == id:
+		b.bad(ErrCodeMetadataUpdateError, "%s: logicalID equals the entryUUID, which makes it an initial version; ITI-57 only makes new versions (ITI-42 registers)", obj)
+		ok = false
+	case !isUUIDURN(lid):
+		b.bad(ErrCodeMetadataUpdateError, "%s: logicalID %q is not urn:uuid: followed by a UUID", obj, clip(lid))
+		ok = false
+	case lids[lid] != "":
+		// IPF LOGICAL_ID_SAME (its default code).
+		b.bad(ErrCodeRegistryMetadataError, "%s: logicalID %s is also that of %s: one request makes at most one version of an object", obj, lid, lids[lid])
+		ok = false
+	default:
+		lids[lid] = obj
+	}
+	hm := b.hmOf[id]
+	if hm == nil {
+		b.bad(ErrCodeMetadataUpdateError, "%s is not a member of the SubmissionSet: a new version needs an SS HasMember with PreviousVersion", obj)
+		return op, false
+	}
+	pv, has := hm.Slot(SlotPreviousVersion)
+	switch {
+	case !has:
+		b.bad(ErrCodeMetadataUpdateError, "%s: HasMember %s has no PreviousVersion slot: a new version says which version it replaces", obj, hm.ID)
+		ok = false
+	case len(pv) != 1:
+		b.bad(ErrCodeMetadataUpdateError, "%s: HasMember %s: PreviousVersion has %d values, expected 1", obj, hm.ID, len(pv))
+		ok = false
+	default:
+		n, err := strconv.Atoi(pv[0])
+		if err != nil || n < 1 || strconv.Itoa(n) != pv[0] {
+			b.bad(ErrCodeMetadataUpdateError, "%s: HasMember %s: PreviousVersion %q is not a version number", obj, hm.ID, clip(pv[0]))
+			ok = false
+		}
+		op.prev = n
+	}
+	op.propagate = true
+	if v, has := hm.Slot(SlotAssociationPropagation); has {
+		switch {
+		case len(v) == 1 && strings.EqualFold(v[0], "yes"):
+		case len(v) == 1 && strings.EqualFold(v[0], "no"):
+			op.propagate = false
+		default:
+			b.bad(ErrCodeMetadataUpdateOperationError, "%s: HasMember %s: AssociationPropagation must be yes or no, got %q", obj, hm.ID, v)
+			ok = false
 		}
 	}
-	for _, a := range sub.Associations {
+	switch hm.SubmissionSetStatus {
+	case "", SubmissionSetStatusOriginal:
+	default:
+		b.bad(ErrCodeMetadataUpdateError, "%s: HasMember %s: SubmissionSetStatus %s (a new version is Original)", obj, hm.ID, hm.SubmissionSetStatus)
+	}
+	op.hasMember, op.lid = b.u.remap(hm, b.final), lid
+	return op, ok
+}
+
+// recogniseSubmits records the SubmitAssociation operations (digest
+// §2.4.4, the checks that need only the request).
+func (b *updateRequest) recogniseSubmits() {
+	u := b.u
+	for _, a := range b.sub.Associations {
 		if a == nil || a.Type != AssocSubmitAssociation {
 			continue
 		}
-		added := byID[a.Target]
-		if added == nil || added.Type == AssocSubmitAssociation || added.Type == AssocUpdateAvailabilityStatus {
-			continue // reported above, or an operation submitting an operation (below)
+		added := b.byID[a.Target]
+		if added == nil {
+			continue // reported by classifyAssociations
 		}
 		obj := label(kindAssociation, added.ID)
 		switch {
+		case added.Type == AssocSubmitAssociation || added.Type == AssocUpdateAvailabilityStatus:
+			b.bad(ErrCodeMetadataUpdateOperationError, "%s: a SubmitAssociation cannot submit a %s operation", label(kindAssociation, a.ID), shortType(added.Type))
+			continue
 		case added.Type == AssocReplace || added.Type == AssocTransformReplace:
 			// Local rule: a replacement is a new document, registered
 			// with ITI-42 together with its RPLC; submitting RPLC between
 			// two registered documents would leave the deprecation to
 			// guesswork.
-			bad(ErrCodeMetadataUpdateError, "%s: a %s is registered with the replacing document (ITI-42), not submitted between registered ones", obj, shortType(added.Type))
+			b.bad(ErrCodeMetadataUpdateError, "%s: a %s is registered with the replacing document (ITI-42), not submitted between registered ones", obj, shortType(added.Type))
 			continue
 		case added.Type != AssocHasMember && !IsRelationship(added.Type):
-			bad(ErrCodeRegistryMetadataError, "%s: associationType %q cannot be submitted", obj, added.Type)
+			b.bad(ErrCodeRegistryMetadataError, "%s: associationType %q cannot be submitted", obj, added.Type)
 			continue
 		}
 		for _, end := range []string{added.Source, added.Target} {
-			if kinds[end] != "" || !isUUIDURN(end) {
-				bad(ErrCodeMetadataUpdateError, "%s: %s is not the entryUUID of a registered object; SubmitAssociation links registered objects", obj, end)
+			if b.kinds[end] != "" || !isUUIDURN(end) {
+				b.bad(ErrCodeMetadataUpdateError, "%s: %s is not the entryUUID of a registered object; SubmitAssociation links registered objects", obj, end)
 			}
 		}
-		u.submits = append(u.submits, &submitOp{assoc: u.remap(a, final), added: u.remap(added, final)})
+		u.submits = append(u.submits, &submitOp{assoc: u.remap(a, b.final), added: u.remap(added, b.final)})
 	}
-	for _, a := range sub.Associations {
-		if a != nil && a.Type == AssocSubmitAssociation {
-			if t := byID[a.Target]; t != nil && (t.Type == AssocSubmitAssociation || t.Type == AssocUpdateAvailabilityStatus) {
-				bad(ErrCodeMetadataUpdateOperationError, "%s: a SubmitAssociation cannot submit a %s operation", label(kindAssociation, a.ID), shortType(t.Type))
-			}
-		}
-		if a != nil && a.Type == AssocHasMember && a.Source == ssID && kinds[a.Target] == kindAssociation && submitted[a.Target] {
-			u.members = append(u.members, u.remap(a, final))
-		}
-	}
-	if len(u.docs)+len(u.folders)+len(u.status)+len(u.submits) == 0 && len(u.base) == 0 {
-		bad(ErrCodeMetadataUpdateError, "the update holds no operation (a new version, an UpdateAvailabilityStatus or a SubmitAssociation)")
-	}
+}
 
-	// The ITI-42 validation of the metadata: the SubmissionSet, the new
-	// versions (complete DocumentEntries and Folders), the HasMembers and
-	// the submitted associations; one patient; known patients.
-	v, err := r.stateless(ctx, &Submission{SubmissionSet: ss, Documents: sub.Documents, Folders: sub.Folders, Associations: regular})
-	if err != nil {
-		return nil, err
-	}
-	u.base = append(u.base, v.errs...)
-	// The operation associations are not in it: their ids and text here.
-	assocIDs := map[string]int{}
-	for _, a := range sub.Associations {
+// checkOperationAssociations checks what the ITI-42 validation does not
+// see of the operation associations (UpdateAvailabilityStatus,
+// SubmitAssociation): their ids, text and slots.
+func (b *updateRequest) checkOperationAssociations() ErrorList {
+	count := map[string]int{}
+	for _, a := range b.sub.Associations {
 		if a != nil {
-			assocIDs[a.ID]++
+			count[a.ID]++
 		}
 	}
-	ov := &validation{}
-	for _, a := range sub.Associations {
+	v := &validation{}
+	for _, a := range b.sub.Associations {
 		if a == nil || (a.Type != AssocUpdateAvailabilityStatus && a.Type != AssocSubmitAssociation) {
 			continue
 		}
+		obj := label(kindAssociation, a.ID)
 		switch {
 		case a.ID == "":
-			ov.meta("an %s association has no id", shortType(a.Type))
-		case assocIDs[a.ID] > 1:
-			ov.meta("id %s is used by more than one Association", a.ID)
-		case kinds[a.ID] != kindAssociation:
-			ov.meta("id %s is used by a %s and an Association", a.ID, kinds[a.ID])
+			v.meta("an %s association has no id", shortType(a.Type))
+		case count[a.ID] > 1:
+			v.meta("id %s is used by more than one Association", a.ID)
+		case b.kinds[a.ID] != kindAssociation:
+			v.meta("id %s is used by a %s and an Association", a.ID, b.kinds[a.ID])
 		case strings.HasPrefix(a.ID, "urn:uuid:") && !isUUIDURN(a.ID):
-			ov.meta("%s: id is not urn:uuid: followed by a UUID", label(kindAssociation, a.ID))
+			v.meta("%s: id is not urn:uuid: followed by a UUID", obj)
 		}
-		ov.text(label(kindAssociation, a.ID), a)
-		ov.extra(label(kindAssociation, a.ID), a.Extra, associationSlotNames)
+		v.text(obj, a)
+		v.extra(obj, a.Extra, associationSlotNames)
 		if a.SubmissionSetStatus != "" {
-			ov.meta("%s: SubmissionSetStatus on a %s association", label(kindAssociation, a.ID), a.Type)
+			v.meta("%s: SubmissionSetStatus on a %s association", obj, a.Type)
 		}
 		if a.Documentation != nil {
-			ov.meta("%s: a documentation classification on a %s association", label(kindAssociation, a.ID), a.Type)
+			v.meta("%s: a documentation classification on a %s association", obj, a.Type)
 		}
 	}
-	u.base = append(u.base, ov.errs...)
-	return u, nil
+	return v.errs
 }
 
 // remap returns a copy of a with final ids, status Approved.
@@ -1054,64 +1081,8 @@ func (u *update) write(ctx context.Context, tx Tx, st *updateState, now string) 
 	}
 	touched := map[string]bool{} // Folders whose membership changes
 	newOf := map[string]string{} // replaced version → new version
-	for _, op := range u.docs {
-		old := st.latestDoc[op.lid]
-		d := *op.obj
-		d.LogicalID, d.Version, d.Status, d.HomeCommunityID = op.lid, strconv.Itoa(versionNumber(old.Version)+1), StatusApproved, ""
-		if s := statusOf[old.ID]; s != nil {
-			d.Status = s.to
-		}
-		if err := tx.SetDocumentStatus(ctx, old.ID, StatusDeprecated); err != nil {
-			return nil, err
-		}
-		if err := tx.InsertDocument(ctx, &d); err != nil {
-			return nil, err
-		}
-		newOf[old.ID] = d.ID
-		res.NewVersions = append(res.NewVersions, &d)
-		res.StatusChanges = append(res.StatusChanges, StatusChange{Kind: kindDocument, ID: old.ID, LogicalID: op.lid, From: old.Status, To: StatusDeprecated})
-		if op.propagate {
-			if err := u.propagate(ctx, tx, old.ID, d.ID, touched); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, op := range u.folders {
-		old := st.latestFolder[op.lid]
-		f := *op.obj
-		f.LogicalID, f.Version, f.Status, f.HomeCommunityID = op.lid, strconv.Itoa(versionNumber(old.Version)+1), StatusApproved, ""
-		f.LastUpdateTime = now
-		if s := statusOf[old.ID]; s != nil {
-			f.Status = s.to
-		}
-		if err := tx.SetFolderStatus(ctx, old.ID, StatusDeprecated); err != nil {
-			return nil, err
-		}
-		if err := tx.InsertFolder(ctx, &f); err != nil {
-			return nil, err
-		}
-		newOf[old.ID] = f.ID
-		res.NewFolders = append(res.NewFolders, &f)
-		res.StatusChanges = append(res.StatusChanges, StatusChange{Kind: kindFolder, ID: old.ID, LogicalID: op.lid, From: old.Status, To: StatusDeprecated})
-		if op.propagate {
-			// Not stated for Folders in what could be read (digest
-			// §2.4.3): pjd carries the Folder's Approved memberships to
-			// the new version, as AssociationPropagation does for
-			// DocumentEntries.
-			if err := u.propagate(ctx, tx, old.ID, f.ID, nil); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, op := range u.docs {
-		if err := tx.InsertAssociation(ctx, op.hasMember); err != nil {
-			return nil, err
-		}
-	}
-	for _, op := range u.folders {
-		if err := tx.InsertAssociation(ctx, op.hasMember); err != nil {
-			return nil, err
-		}
+	if err := u.writeVersions(ctx, tx, st, now, statusOf, touched, newOf, res); err != nil {
+		return nil, err
 	}
 	for _, op := range u.status {
 		if err := u.applyStatus(ctx, tx, st, op, newOf, touched, res); err != nil {
@@ -1150,6 +1121,74 @@ func (u *update) write(ctx context.Context, tx Tx, st *updateState, now string) 
 		}
 	}
 	return res, nil
+}
+
+// writeVersions stores the new DocumentEntry and Folder versions with
+// their HasMembers, deprecates the versions they replace and propagates
+// those's associations. newOf gets replaced → new entryUUIDs, touched the
+// Folders whose membership changed.
+func (u *update) writeVersions(ctx context.Context, tx Tx, st *updateState, now string, statusOf map[string]*statusOp,
+	touched map[string]bool, newOf map[string]string, res *UpdateResult) error {
+	for _, op := range u.docs {
+		old := st.latestDoc[op.lid]
+		d := *op.obj
+		d.LogicalID, d.Version, d.Status, d.HomeCommunityID = op.lid, strconv.Itoa(versionNumber(old.Version)+1), StatusApproved, ""
+		if s := statusOf[old.ID]; s != nil {
+			d.Status = s.to
+		}
+		if err := tx.SetDocumentStatus(ctx, old.ID, StatusDeprecated); err != nil {
+			return err
+		}
+		if err := tx.InsertDocument(ctx, &d); err != nil {
+			return err
+		}
+		newOf[old.ID] = d.ID
+		res.NewVersions = append(res.NewVersions, &d)
+		res.StatusChanges = append(res.StatusChanges, StatusChange{Kind: kindDocument, ID: old.ID, LogicalID: op.lid, From: old.Status, To: StatusDeprecated})
+		if op.propagate {
+			if err := u.propagate(ctx, tx, old.ID, d.ID, touched); err != nil {
+				return err
+			}
+		}
+	}
+	for _, op := range u.folders {
+		old := st.latestFolder[op.lid]
+		f := *op.obj
+		f.LogicalID, f.Version, f.Status, f.HomeCommunityID = op.lid, strconv.Itoa(versionNumber(old.Version)+1), StatusApproved, ""
+		f.LastUpdateTime = now
+		if s := statusOf[old.ID]; s != nil {
+			f.Status = s.to
+		}
+		if err := tx.SetFolderStatus(ctx, old.ID, StatusDeprecated); err != nil {
+			return err
+		}
+		if err := tx.InsertFolder(ctx, &f); err != nil {
+			return err
+		}
+		newOf[old.ID] = f.ID
+		res.NewFolders = append(res.NewFolders, &f)
+		res.StatusChanges = append(res.StatusChanges, StatusChange{Kind: kindFolder, ID: old.ID, LogicalID: op.lid, From: old.Status, To: StatusDeprecated})
+		if op.propagate {
+			// Not stated for Folders in what could be read (digest
+			// §2.4.3): pjd carries the Folder's Approved memberships to
+			// the new version, as AssociationPropagation does for
+			// DocumentEntries.
+			if err := u.propagate(ctx, tx, old.ID, f.ID, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for _, op := range u.docs {
+		if err := tx.InsertAssociation(ctx, op.hasMember); err != nil {
+			return err
+		}
+	}
+	for _, op := range u.folders {
+		if err := tx.InsertAssociation(ctx, op.hasMember); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyStatus changes the status of one operation's target (the new
