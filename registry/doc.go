@@ -1,8 +1,10 @@
 // Package registry is the XDS document registry: the metadata model
 // (DocumentEntry, SubmissionSet, Folder, Association, coded values and the
 // HL7 v2 data types CX/XCN/XON/XTN/DTM), the validation of ITI-42
-// submissions, document lifecycle (RPLC/APND/XFRM/XFRM_RPLC/signs), and the
-// 14 ITI-18 stored queries, over one Store interface.
+// submissions, the document lifecycle (relationships RPLC/APND/XFRM/
+// XFRM_RPLC/signs, ITI-57 metadata update, ITI-62 removal, patient
+// identity links), the 14 ITI-18 stored queries and the two ITI-51
+// multi-patient queries, over one Store interface.
 //
 // Registry.Register checks a submission against the XDS rules
 // (reference/xds_metadata.md §2 and §4), the Norwegian value sets embedded

@@ -36,6 +36,22 @@ const (
 	ErrCodeUnresolvedReference                  = "UnresolvedReferenceException"
 	ErrCodeUnknownCommunity                     = "XDSUnknownCommunity"
 	ErrCodeMissingHomeCommunityID               = "XDSMissingHomeCommunityId"
+
+	// Metadata Update (ITI-57) codes. UnmodifiableMetadataError,
+	// XDSMetadataIdentifierError and their kin are RMU (ITI-92) codes and
+	// are not used (update.go).
+	ErrCodeMetadataUpdateError          = "XDSMetadataUpdateError"
+	ErrCodeMetadataVersionError         = "XDSMetadataVersionError"
+	ErrCodeMetadataUpdateOperationError = "XDSMetadataUpdateOperationError"
+	ErrCodePatientIDReconciliationError = "XDSPatientIDReconciliationError"
+
+	// Remove Metadata (ITI-62) codes; UnresolvedReferenceException is
+	// above. XDSMetadataModelException is the code NIST testkit 30008
+	// expects; no enumeration defines it (remove.go).
+	ErrCodeReferencesExist      = "ReferencesExistException"
+	ErrCodeUnreferencedObject   = "XDSUnreferencedObjectException"
+	ErrCodeMetadataModel        = "XDSMetadataModelException"
+	ErrCodeRemoveDocumentsError = "XDSRemoveDocumentsError"
 )
 
 // Severity of a RegistryError.

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -40,6 +42,12 @@ func FuzzParseParams(f *testing.F) {
 	f.Add(1, ParamDocumentEntryEventCodeList, "('a^^^1.2','b^^1.3')", ParamDocumentEntryEventCodeList, "('c^^^1.4')")
 	f.Add(5, ParamDocumentEntryEntryUUID, "('urn:uuid:a')", ParamDocumentEntryUniqueID, "'1.2'")
 	f.Add(13, ParamDocumentEntryEntryUUID, "'urn:uuid:a'", ParamAssociationTypes, "('"+AssocReplace+"')")
+	// ITI-51 lists, the TF sample's status spelling, unknown parameters,
+	// $MetadataLevel.
+	f.Add(14, ParamDocumentEntryPatientID, "('15817510067^^^&2.16.578.1.12.4.1.4.1&ISO',\n '41234567890^^^&2.16.578.1.12.4.1.4.2&ISO')",
+		ParamDocumentEntryStatus, "('urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Approved')")
+	f.Add(15, ParamFolderCodeList, "('F1^^^1.2')", ParamFolderStatus, "('"+StatusDeprecated+"')")
+	f.Add(0, "$XDSDocumentEntryPracticeSettingCodeScheme", "('x')", ParamMetadataLevel, "2")
 	ids := make([]string, 0, len(storedQueries))
 	for id := range storedQueries {
 		ids = append(ids, id)
@@ -57,6 +65,47 @@ func FuzzParseParams(f *testing.F) {
 			t.Fatalf("params %v with errors %v", p, errs)
 		}
 		for _, e := range errs {
+			if e.Code == "" || e.Context == "" || e.Severity != SeverityError {
+				t.Fatalf("bad error %+v", e)
+			}
+		}
+		if p != nil {
+			for _, w := range p.warnings {
+				if w.Code != ErrCodeRegistryError || w.Severity != SeverityWarning || len(w.Context) > 300 {
+					t.Fatalf("bad warning %+v", w)
+				}
+			}
+		}
+	})
+}
+
+// FuzzUpdateRequest feeds ITI-57 requests of arbitrary shape (ids, lids,
+// association types, ends and slots) to the recognition of operations: it
+// must never panic, and every problem it reports is a RegistryError with
+// a code and a context.
+func FuzzUpdateRequest(f *testing.F) {
+	f.Add("SS", "Doc", "urn:uuid:0b6cbb2e-2c9f-4b7a-9d55-6f1c8c0e4a21", AssocHasMember, "SS", "Doc", SlotPreviousVersion, "1")
+	f.Add("SS", "Doc", "Doc", AssocUpdateAvailabilityStatus, "SS", "urn:uuid:0b6cbb2e-2c9f-4b7a-9d55-6f1c8c0e4a21", SlotOriginalStatus, StatusApproved)
+	f.Add("SS", "", "", AssocSubmitAssociation, "SS", "Doc", SlotNewStatus, "x")
+	f.Add("", "urn:uuid:x", "lid", "urn:elga-bes:AssociationType:NonVersioningUpdate", "", "", SlotAssociationPropagation, "maybe")
+	r := &Registry{valueSets: DefaultValueSets(), patients: NorwegianPatientIDs{AllowSynthetic: true}, maxResults: DefaultMaxResults}
+	n := 0
+	r.newUUID = func() string { n++; return fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", n) }
+	f.Fuzz(func(t *testing.T, ssID, docID, lid, typ, src, dst, slot, value string) {
+		sub := SampleSubmission(SampleOptions{Seq: 1})
+		sub.SubmissionSet.ID = ssID
+		d := sub.Documents[0]
+		d.ID, d.LogicalID = docID, lid
+		sub.Associations = []*Association{
+			{ID: "a1", Type: AssocHasMember, Source: ssID, Target: docID, Extra: []Slot{{Name: SlotPreviousVersion, Values: []string{"1"}}}},
+			{ID: "a2", Type: typ, Source: src, Target: dst, Extra: []Slot{{Name: slot, Values: []string{value}}}},
+			{ID: dst, Type: AssocHasMember, Source: src, Target: docID},
+		}
+		u, err := r.newUpdate(context.Background(), sub)
+		if err != nil {
+			t.Fatalf("internal error: %v", err)
+		}
+		for _, e := range u.base {
 			if e.Code == "" || e.Context == "" || e.Severity != SeverityError {
 				t.Fatalf("bad error %+v", e)
 			}

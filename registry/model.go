@@ -26,7 +26,32 @@ const (
 	AssocTransformReplace = "urn:ihe:iti:2007:AssociationType:XFRM_RPLC"
 	AssocSigns            = "urn:ihe:iti:2007:AssociationType:signs"
 	AssocIsSnapshotOf     = "urn:ihe:iti:2010:AssociationType:IsSnapshotOf"
+
+	// ITI-57 (Metadata Update) operations: a SubmissionSet changes the
+	// availabilityStatus of its target, or submits a new association
+	// between registered objects (its target).
+	AssocUpdateAvailabilityStatus = "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus"
+	AssocSubmitAssociation        = "urn:ihe:iti:2010:AssociationType:SubmitAssociation"
 )
+
+// Slots of ITI-57 associations.
+const (
+	SlotPreviousVersion        = "PreviousVersion"
+	SlotOriginalStatus         = "OriginalStatus"
+	SlotNewStatus              = "NewStatus"
+	SlotAssociationPropagation = "AssociationPropagation"
+)
+
+// IsRelationship reports whether an association type is a document
+// relationship (ITI TF-3 Table 4.2.2.2-1): the types that may carry a
+// documentation Classification.
+func IsRelationship(typ string) bool {
+	switch typ {
+	case AssocReplace, AssocAppend, AssocTransform, AssocTransformReplace, AssocSigns, AssocIsSnapshotOf:
+		return true
+	}
+	return false
+}
 
 // SubmissionSetStatus slot values on a SubmissionSet→member HasMember.
 const (
@@ -156,8 +181,25 @@ type Association struct {
 	// SubmissionSet→member HasMember; empty otherwise.
 	SubmissionSetStatus string `json:"submissionSetStatus,omitempty"`
 
-	// Extra holds any other slots (PreviousVersion, documentation …).
+	// Documentation is the "documentation" Classification of a document
+	// relationship (ITI TF-3 4.2.2.2: the reason for a replacement, the
+	// type of a transformation): a coded value in any code system, at
+	// most one, nil when not given.
+	Documentation *Code `json:"documentation,omitempty"`
+
+	// Extra holds any other slots (PreviousVersion, OriginalStatus …).
 	Extra []Slot `json:"extra,omitempty"`
+}
+
+// Slot returns the values of the association's slot name (in Extra), and
+// whether it is there.
+func (a *Association) Slot(name string) ([]string, bool) {
+	for _, s := range a.Extra {
+		if s.Name == name {
+			return s.Values, true
+		}
+	}
+	return nil, false
 }
 
 // Submission is the content of one SubmitObjectsRequest (ITI-42, or the

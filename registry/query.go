@@ -16,6 +16,10 @@ const (
 	QueryGetFolderAndContents        = "urn:uuid:b909a503-523d-4517-8acf-8e5834dfc4c7"
 	QueryGetFoldersForDocument       = "urn:uuid:10cae35a-c7f9-4cf5-b61e-fc3278ffb578"
 	QueryGetRelatedDocuments         = "urn:uuid:d90e5407-b356-4d91-a89f-873917b4b0e6"
+
+	// ITI-51 Multi-Patient Stored Query (ITI TF-2 3.51.4.1.2).
+	QueryFindDocumentsForMultiplePatients = "urn:uuid:3d1bdb10-39a2-11de-89c2-2f44d94eaa9f"
+	QueryFindFoldersForMultiplePatients   = "urn:uuid:50d3f5ac-39a2-11de-a1ca-b366239e58df"
 )
 
 // Return types of an AdhocQuery (ResponseOption/@returnType).

@@ -87,6 +87,7 @@ func p(name string, values ...string) registry.Slot { return registry.Slot{Name:
 var (
 	approvedOnly = list(registry.StatusApproved)
 	anyStatus    = list(registry.StatusApproved, registry.StatusDeprecated)
+	level2       = p(registry.ParamMetadataLevel, "2")
 )
 
 func TestStoredQueries(t *testing.T) {
@@ -209,12 +210,12 @@ func testStoredQueries(t *testing.T, open func(t *testing.T) registry.Store) {
 		// GetDocuments
 		{"GetDocuments by entryUUID", registry.QueryGetDocuments, []registry.Slot{p(registry.ParamDocumentEntryEntryUUID, list(c.d1.ID, c.d2.ID))}, ids(c.d1, c.d2)},
 		{"GetDocuments by uniqueId", registry.QueryGetDocuments, []registry.Slot{p(registry.ParamDocumentEntryUniqueID, list(c.d3.UniqueID))}, ids(c.d3)},
-		{"GetDocuments by logicalID", registry.QueryGetDocuments, []registry.Slot{p(registry.ParamDocumentEntryLogicalID, list(c.d1.LogicalID))}, ids(c.d1)},
+		{"GetDocuments by logicalID", registry.QueryGetDocuments, []registry.Slot{p(registry.ParamDocumentEntryLogicalID, list(c.d1.LogicalID)), level2}, ids(c.d1)},
 		{"GetDocuments unknown", registry.QueryGetDocuments, []registry.Slot{p(registry.ParamDocumentEntryEntryUUID, list("urn:uuid:0b7a2f1e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"))}, nil},
 		// GetFolders
 		{"GetFolders by entryUUID", registry.QueryGetFolders, []registry.Slot{p(registry.ParamFolderEntryUUID, list(c.f1.ID))}, ids(c.f1)},
 		{"GetFolders by uniqueId", registry.QueryGetFolders, []registry.Slot{p(registry.ParamFolderUniqueID, list(c.f1.UniqueID))}, ids(c.f1)},
-		{"GetFolders by logicalID", registry.QueryGetFolders, []registry.Slot{p(registry.ParamFolderLogicalID, list(c.f1.LogicalID))}, ids(c.f1)},
+		{"GetFolders by logicalID", registry.QueryGetFolders, []registry.Slot{p(registry.ParamFolderLogicalID, list(c.f1.LogicalID)), level2}, ids(c.f1)},
 		// GetAssociations
 		{"GetAssociations of a document", registry.QueryGetAssociations, []registry.Slot{p(registry.ParamUUID, list(c.d1.ID))},
 			c.links(c.s1, c.d1, c.f1, c.d1, c.d3, c.d1)},
@@ -504,9 +505,12 @@ func TestQueryErrors(t *testing.T) {
 		{"parameter twice", &registry.Query{ID: registry.QueryGetFoldersForDocument, ReturnType: registry.ReturnLeafClass,
 			Params: []registry.Slot{p(registry.ParamDocumentEntryEntryUUID, quote(c.d1.ID)), p(registry.ParamDocumentEntryEntryUUID, quote(c.d2.ID))}},
 			registry.ErrCodeStoredQueryParamNumber},
-		{"unknown parameter", &registry.Query{ID: registry.QueryGetDocuments, ReturnType: registry.ReturnLeafClass,
-			Params: []registry.Slot{p(registry.ParamDocumentEntryEntryUUID, list(c.d1.ID)), p("$XDSDocumentEntryStatus", approvedOnly)}},
-			registry.ErrCodeRegistryError},
+		{"logicalID at $MetadataLevel 1", &registry.Query{ID: registry.QueryGetDocuments, ReturnType: registry.ReturnLeafClass,
+			Params: []registry.Slot{p(registry.ParamDocumentEntryLogicalID, list(c.d1.ID))}}, registry.ErrCodeRegistryError},
+		{"folder logicalID at explicit $MetadataLevel 1", &registry.Query{ID: registry.QueryGetFolders, ReturnType: registry.ReturnLeafClass,
+			Params: []registry.Slot{p(registry.ParamFolderLogicalID, list(c.f1.ID)), p(registry.ParamMetadataLevel, "1")}}, registry.ErrCodeRegistryError},
+		{"$MetadataLevel 3", &registry.Query{ID: registry.QueryGetDocuments, ReturnType: registry.ReturnLeafClass,
+			Params: []registry.Slot{p(registry.ParamDocumentEntryEntryUUID, list(c.d1.ID)), p(registry.ParamMetadataLevel, "3")}}, registry.ErrCodeRegistryError},
 		{"NUL in a value", &registry.Query{ID: registry.QueryGetDocuments, ReturnType: registry.ReturnLeafClass,
 			Params: []registry.Slot{p(registry.ParamDocumentEntryEntryUUID, "('urn:uuid:\x00')")}}, registry.ErrCodeRegistryError},
 		{"nil query", nil, registry.ErrCodeRegistryError},

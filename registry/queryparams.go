@@ -67,6 +67,10 @@ const MaxParamValues = 1000
 // also decodes the bare words, which we do not accept).
 const statusPrefix = "urn:oasis:names:tc:ebxml-regrep:StatusType:"
 
+// responseStatusPrefix is what the ITI-51 sample writes by mistake for
+// statusPrefix.
+const responseStatusPrefix = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:"
+
 // errParamNumber marks a single-valued parameter given a list of several
 // values (XDSStoredQueryParamNumber rather than a syntax error).
 var errParamNumber = errors.New("several values for a single-valued parameter")
@@ -221,6 +225,7 @@ const (
 	kindCodeAndOr                      // codes; repeated slots AND-ed
 	kindStringAndOr                    // strings; repeated slots AND-ed
 	kindEntryTypeList                  // list of DocumentEntry objectTypes
+	kindPatientIDList                  // list of CX patient ids (ITI-51)
 )
 
 func (k paramKind) single() bool { return k <= kindNumber }
@@ -231,10 +236,60 @@ type paramSpec struct {
 	required bool
 }
 
-// queryParams is the parsed parameter list of one query.
+// queryParams is the parsed parameter list of one query, and what the
+// query learns while it runs.
 type queryParams struct {
 	values map[string][][]string // name → one list per slot → items
 	codes  map[string][]CodeSet  // coded parameters, one set per slot
+	// warnings: parameters the stored query does not define, ignored.
+	warnings ErrorList
+	// current maps each patient id the query met to the identifier it is
+	// known by now (patient links), for presenting results.
+	current map[string]string
+}
+
+// level1 reports whether the query runs at $MetadataLevel 1 (the
+// default): only the latest version of each DocumentEntry and Folder, no
+// Offline DocumentEntry, no Deprecated Folder or Association.
+func (p *queryParams) level1() bool { return p.single(ParamMetadataLevel) != "2" }
+
+// docs applies $MetadataLevel to a DocumentEntry read.
+func (p *queryParams) docs(f DocumentFilter) DocumentFilter {
+	if p.level1() {
+		f.LatestOnly, f.OnlineOnly = true, true
+	}
+	return f
+}
+
+// folders applies $MetadataLevel to a Folder read.
+func (p *queryParams) folders(f FolderFilter) FolderFilter {
+	if p.level1() {
+		f.LatestOnly = true
+		f.Statuses = approvedOnly(f.Statuses)
+	}
+	return f
+}
+
+// assocs applies $MetadataLevel to an Association read.
+func (p *queryParams) assocs(f AssociationFilter) AssociationFilter {
+	if p.level1() {
+		f.Statuses = approvedOnly(f.Statuses)
+	}
+	return f
+}
+
+// approvedOnly narrows a status list to Approved: nil (any status)
+// becomes Approved; a list without Approved matches nothing.
+func approvedOnly(statuses []string) []string {
+	if statuses == nil {
+		return []string{StatusApproved}
+	}
+	for _, s := range statuses {
+		if s == StatusApproved {
+			return []string{StatusApproved}
+		}
+	}
+	return []string{}
 }
 
 func (p *queryParams) has(name string) bool { return len(p.values[name]) > 0 }
@@ -273,17 +328,22 @@ func (p *queryParams) timeRange(from, to string) TimeRange {
 // parseParams checks q's parameters against the query's specification and
 // decodes them. Problems are returned as one ErrorList:
 // XDSStoredQueryMissingParam, XDSStoredQueryParamNumber, and
-// XDSRegistryError for an unknown parameter or a malformed value.
+// XDSRegistryError for a malformed value.
 //
-// An unknown parameter is an error naming it. ebRS 3.0 §6.3.2.1 lets a
-// registry ignore parameters a stored query does not define, but a consumer
-// whose filter was silently dropped would take the result for filtered;
-// XDSRegistryError is the code IHE allows on ITI-18 for such a request
-// error (the NIST simulator reports parameter errors the same way).
+// A parameter the stored query does not define is ignored, as ebRS 3.0
+// §6.3.2.1 requires ("A registry MUST ignore any parameters … that do not
+// match"; NIST testkit 11897/old_scheme expects
+// $XDSDocumentEntryPracticeSettingCodeScheme not to cause the error).
+// Because a consumer whose filter was dropped would otherwise take the
+// result for filtered, the answer says so: one RegistryError per ignored
+// parameter with code XDSRegistryError (IHE defines no code for it, and
+// TF-3 Table 4.2.4.1-2 reserves XDSRegistryError for exactly the case
+// where no more detailed code exists) and severity Warning, which keeps
+// the status Success (TF-3 Table 4.2.4.2-3). NIST and IPF ignore silently.
 func parseParams(qs *querySpec, q *Query) (*queryParams, ErrorList) {
 	var errs ErrorList
 	add := func(code, format string, args ...any) { errs = append(errs, Errorf(code, format, args...)) }
-	p := &queryParams{values: map[string][][]string{}, codes: map[string][]CodeSet{}}
+	p := &queryParams{values: map[string][][]string{}, codes: map[string][]CodeSet{}, current: map[string]string{}}
 
 	var order []string
 	slots := map[string][]Slot{}
@@ -304,7 +364,8 @@ func parseParams(qs *querySpec, q *Query) (*queryParams, ErrorList) {
 	for _, name := range order {
 		spec, ok := qs.params[name]
 		if !ok {
-			add(ErrCodeRegistryError, "parameter %s is not a parameter of stored query %s", name, qs.name)
+			p.warnings = append(p.warnings, Warningf(ErrCodeRegistryError,
+				"parameter %s is not defined for stored query %s and was ignored", clip(name), qs.name))
 			continue
 		}
 		ss := slots[name]
@@ -327,6 +388,15 @@ func parseParams(qs *querySpec, q *Query) (*queryParams, ErrorList) {
 	for name, spec := range qs.params {
 		if spec.required && len(slots[name]) == 0 {
 			add(ErrCodeStoredQueryMissingParam, "stored query %s requires parameter %s", qs.name, name)
+		}
+	}
+	for _, group := range qs.atLeastOne {
+		found := false
+		for _, name := range group {
+			found = found || len(slots[name]) > 0
+		}
+		if !found {
+			add(ErrCodeStoredQueryMissingParam, "stored query %s requires at least one of %s", qs.name, strings.Join(group, ", "))
 		}
 	}
 	for _, group := range qs.oneOf {
@@ -353,9 +423,9 @@ func parseParams(qs *querySpec, q *Query) (*queryParams, ErrorList) {
 		spec := qs.params[name]
 		for _, items := range lists {
 			var set CodeSet
-			for _, it := range items {
+			for i, it := range items {
 				switch spec.kind {
-				case kindPatientID:
+				case kindPatientID, kindPatientIDList:
 					if err := CheckPatientIDFormat(it); err != nil {
 						add(ErrCodeRegistryError, "parameter %s: %v", name, err)
 					}
@@ -368,6 +438,12 @@ func parseParams(qs *querySpec, q *Query) (*queryParams, ErrorList) {
 						add(ErrCodeRegistryError, "parameter %s: value %q is not 1 or 2", name, it)
 					}
 				case kindStatusList:
+					if rest, typo := strings.CutPrefix(it, responseStatusPrefix); typo && qs.multi && rest != "" {
+						// ITI TF-2 3.51's own sample says ResponseStatusType:
+						// Approved; ITI-51 callers copy it.
+						it = statusPrefix + rest
+						items[i] = it
+					}
 					if !strings.HasPrefix(it, statusPrefix) || len(it) == len(statusPrefix) {
 						add(ErrCodeRegistryError, "parameter %s: status %q is not a %s… URN", name, it, statusPrefix)
 					}
@@ -423,6 +499,19 @@ func decodeSlot(kind paramKind, s Slot) (items []string, code, msg string) {
 		items = append(items, list...)
 	}
 	return items, "", ""
+}
+
+// clip shortens a client-supplied name for a codeContext.
+func clip(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // sortedErrors orders errors by codeContext, so the result does not

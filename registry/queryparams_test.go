@@ -176,8 +176,12 @@ func TestParseParams(t *testing.T) {
 			[]string{ErrCodeStoredQueryParamNumber}},
 		{"OR-only code parameter repeated", findDocs(slot(ParamDocumentEntryClassCode, "('A00-1^^^1.2')"), slot(ParamDocumentEntryClassCode, "('E00-1^^^1.2')")),
 			[]string{ErrCodeStoredQueryParamNumber}},
-		{"unknown parameter", findDocs(slot("$XDSDocumentEntryColour", "'blue'")), []string{ErrCodeRegistryError}},
-		{"parameter of another query", findDocs(slot(ParamFolderStatus, approved)), []string{ErrCodeRegistryError}},
+		{"unknown parameter: ignored (a warning, TestParseParamsIgnoresUnknown)", findDocs(slot("$XDSDocumentEntryColour", "'blue'")), nil},
+		{"parameter of another query: ignored", findDocs(slot(ParamFolderStatus, approved)), nil},
+		{"NIST 11897/old_scheme: the code fails, not the unknown scheme parameter", findDocs(
+			slot(ParamDocumentEntryPracticeSettingCode, "('Dialysis')"),
+			slot("$XDSDocumentEntryPracticeSettingCodeScheme", "('Connect-a-thon practiceSettingCodes')")),
+			[]string{ErrCodeRegistryError}},
 		{"status without URN prefix", &Query{ID: QueryFindDocuments, Params: []Slot{
 			slot(ParamDocumentEntryPatientID, testPatient), slot(ParamDocumentEntryStatus, "('Approved')")}},
 			[]string{ErrCodeRegistryError}},
@@ -255,6 +259,37 @@ func TestParseParams(t *testing.T) {
 	wantClasses := CodeSet{{Code: "A00-1", Scheme: "9602"}, {Code: "E00-1", Scheme: "9602"}}
 	if got := p.codeSet(ParamDocumentEntryClassCode); !reflect.DeepEqual(got, wantClasses) {
 		t.Errorf("classes (several Values of one slot are OR-ed) = %v, want %v", got, wantClasses)
+	}
+}
+
+// TestParseParamsIgnoresUnknown: a parameter the stored query does not
+// define is ignored with one Warning-severity XDSRegistryError naming it
+// (ebRS 3.0 §6.3.2.1), and the defined ones still work.
+func TestParseParamsIgnoresUnknown(t *testing.T) {
+	q := &Query{ID: QueryFindDocuments, Params: []Slot{
+		{Name: ParamDocumentEntryPatientID, Values: []string{testPatient}},
+		{Name: ParamDocumentEntryStatus, Values: []string{"('" + StatusApproved + "')"}},
+		{Name: ParamDocumentEntryPracticeSettingCode, Values: []string{"('S03^^^2.16.578.1.12.4.1.1.8655')"}},
+		{Name: "$XDSDocumentEntryPracticeSettingCodeScheme", Values: []string{"('2.16.578.1.12.4.1.1.8655')"}},
+		{Name: ParamFolderStatus, Values: []string{"('" + StatusApproved + "')"}},
+		{Name: "$" + strings.Repeat("x", 200), Values: []string{"'y'"}},
+	}}
+	p, errs := parseParams(storedQueries[QueryFindDocuments], q)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if got := p.codeSet(ParamDocumentEntryPracticeSettingCode); len(got) != 1 || got[0].Code != "S03" {
+		t.Errorf("practice setting = %v", got)
+	}
+	if len(p.warnings) != 3 {
+		t.Fatalf("warnings = %v, want 3", p.warnings)
+	}
+	for i, name := range []string{"$XDSDocumentEntryPracticeSettingCodeScheme", ParamFolderStatus, "$xxxxx"} {
+		w := p.warnings[i]
+		if w.Code != ErrCodeRegistryError || w.Severity != SeverityWarning || !strings.Contains(w.Context, name) ||
+			!strings.Contains(w.Context, "FindDocuments") || len(w.Context) > 200 {
+			t.Errorf("warning %d = %+v", i, w)
+		}
 	}
 }
 

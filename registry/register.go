@@ -98,6 +98,8 @@ type plan struct {
 	// unresolved: association ends that are neither in the submission nor
 	// a UUID (reported in run, with the other reference problems).
 	unresolved ErrorList
+	// persons resolves patient ids through the patient links, set by run.
+	persons *persons
 }
 
 func (r *Registry) newPlan(sub *Submission, base ErrorList) *plan {
@@ -292,6 +294,9 @@ func (p *plan) run(ctx context.Context, tx Tx, now string) error {
 
 	st, err := loadState(ctx, tx, p.refs)
 	if err != nil {
+		return err
+	}
+	if err := p.checkPatientLinks(ctx, tx, st, &errs); err != nil {
 		return err
 	}
 	eff := p.checkAssociations(st, &errs)
@@ -508,7 +513,7 @@ func (p *plan) checkAssociations(st *registryState, errs *ErrorList) effects {
 					obj, shortType(a.Type), p.name(a.Target))
 				continue
 			}
-			if src.patient != tgt.patient {
+			if !p.persons.same(src.patient, tgt.patient) {
 				add(ErrCodePatientIDDoesNotMatch, "%s: %s has patientId %s but its targetObject %s has %s",
 					obj, p.name(a.Source), src.patient, p.name(a.Target), tgt.patient)
 			}
@@ -574,7 +579,7 @@ func (p *plan) checkHasMember(a *Association, obj string, src, tgt end, ssID str
 			add(ErrCodeRegistryMetadataError, "%s: a Folder may only have DocumentEntries as members, not %s %s", obj, strings.ToLower(tgt.kind), p.name(tgt.id))
 			return
 		}
-		if src.patient != tgt.patient {
+		if !p.persons.same(src.patient, tgt.patient) {
 			add(ErrCodePatientIDDoesNotMatch, "%s: %s has patientId %s but its member %s has %s", obj, p.name(src.id), src.patient, p.name(tgt.id), tgt.patient)
 		}
 		if !members[a.ID] {
@@ -587,6 +592,46 @@ func (p *plan) checkHasMember(a *Association, obj string, src, tgt end, ssID str
 		add(ErrCodeRegistryMetadataError, "%s: the sourceObject of a HasMember association must be the submission's SubmissionSet or a Folder, not %s %s",
 			obj, strings.ToLower(src.kind), p.name(src.id))
 	}
+}
+
+// checkPatientLinks reads the patient links of every patient the
+// submission names or touches: a submission under an identifier a link
+// has replaced is refused (replacedError), and association ends are
+// compared as persons (a document registered under a D-nummer may be
+// replaced by one under the fødselsnummer that replaced it).
+func (p *plan) checkPatientLinks(ctx context.Context, tx Tx, st *registryState, errs *ErrorList) error {
+	var pids []string
+	if p.ss != nil {
+		pids = append(pids, p.ss.PatientID)
+	}
+	for _, d := range p.docs {
+		pids = append(pids, d.PatientID)
+	}
+	for _, f := range p.folders {
+		pids = append(pids, f.PatientID)
+	}
+	own := len(pids)
+	for _, d := range st.docs {
+		pids = append(pids, d.PatientID)
+	}
+	for _, f := range st.folders {
+		pids = append(pids, f.PatientID)
+	}
+	for _, s := range st.sets {
+		pids = append(pids, s.PatientID)
+	}
+	var err error
+	if p.persons, err = loadPersons(ctx, tx, pids); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, pid := range pids[:own] {
+		if by := p.persons.replacedBy(pid); by != "" && !seen[pid] {
+			seen[pid] = true
+			*errs = append(*errs, replacedError("the submission", pid, by))
+		}
+	}
+	return nil
 }
 
 func shortType(t string) string {

@@ -442,6 +442,20 @@ func TestRegisterRejections(t *testing.T) {
 					Source: e.doc(registry.SampleUniqueID(priorSeq+1, 0)).ID, Target: priorDoc(e).ID})
 				return s
 			}},
+		{name: "documentation classification on a HasMember", codes: []string{metaErr}, mentions: []string{"HasMember01", "documentation"},
+			build: func(e *env) *registry.Submission {
+				s := sample(1, registry.SampleOptions{})
+				s.Associations[0].Documentation = &registry.Code{Code: "KORR", Scheme: "2.999.1"}
+				return s
+			}},
+		{name: "documentation classification without codingScheme", codes: []string{metaErr}, mentions: []string{"Rel01", "codingScheme"},
+			setup: func(e *env) { e.register(priorSub()) },
+			build: func(e *env) *registry.Submission {
+				s := sample(1, registry.SampleOptions{Patient: patient1})
+				relation(s, registry.AssocReplace, priorDoc(e).ID)
+				s.Associations[len(s.Associations)-1].Documentation = &registry.Code{Code: "KORR"}
+				return s
+			}},
 		{name: "RPLC of a Deprecated DocumentEntry", codes: []string{deprecatedErr},
 			setup: func(e *env) {
 				e.register(priorSub())
@@ -715,6 +729,22 @@ func testRegisterRelationships(t *testing.T, open func(t *testing.T) registry.St
 		}
 		if got := e.assocs(registry.AssociationFilter{Sources: []string{id(e, 6)}, Types: []string{registry.AssocReplace}}); len(got) != 1 || got[0].Target != id(e, 1) {
 			t.Errorf("RPLC association %+v", got)
+		}
+	})
+	t.Run("RPLC with documentation", func(t *testing.T) {
+		// NIST finding: the reason for the replacement (ITI TF-3 4.2.2.2)
+		// is stored and returned.
+		e := newEnv(t)
+		e.register(sample(1, registry.SampleOptions{Patient: patient1}))
+		s := sample(2, registry.SampleOptions{Patient: patient1})
+		relation(s, registry.AssocReplace, id(e, 1))
+		why := &registry.Code{Code: "KORR", Scheme: "2.16.578.1.12.4.1.7.99.3", Display: "Korrigert diagnose"}
+		s.Associations[len(s.Associations)-1].Documentation = why
+		e.register(s)
+		res, err := e.reg.Query(context.Background(), &registry.Query{ID: registry.QueryGetRelatedDocuments, ReturnType: registry.ReturnLeafClass,
+			Params: []registry.Slot{p(registry.ParamDocumentEntryEntryUUID, quote(id(e, 2))), p(registry.ParamAssociationTypes, list(registry.AssocReplace))}})
+		if err != nil || len(res.Associations) != 1 || !reflect.DeepEqual(res.Associations[0].Documentation, why) {
+			t.Errorf("GetRelatedDocuments: %+v, %v", res, err)
 		}
 	})
 	t.Run("XFRM_RPLC", func(t *testing.T) {

@@ -219,3 +219,70 @@ func SampleSubmission(o SampleOptions) *Submission {
 	}
 	return sub
 }
+
+// SampleUpdate builds a valid ITI-57 request making a new version of the
+// registered DocumentEntry prev: a new SubmissionSet (uniqueIds from seq)
+// and a copy of prev with symbolic id "Document01v", prev's logicalID as
+// lid, changed by mod (nil: the title gets " (oppdatert)"), joined by a
+// HasMember with PreviousVersion = prev's version.
+func SampleUpdate(seq uint64, prev *DocumentEntry, mod func(d *DocumentEntry)) *Submission {
+	sub := SampleSubmission(SampleOptions{Patient: prev.PatientID, Seq: seq, Class: prev.Class})
+	d := *prev
+	d.ID, d.Status, d.Version, d.HomeCommunityID = "Document01v", "", "", ""
+	if d.LogicalID == "" {
+		d.LogicalID = prev.ID
+	}
+	if mod == nil {
+		d.Title += " (oppdatert)"
+	} else {
+		mod(&d)
+	}
+	version := prev.Version
+	if version == "" {
+		version = "1"
+	}
+	sub.Documents = []*DocumentEntry{&d}
+	sub.Associations = []*Association{{
+		ID: "HasMember01", Type: AssocHasMember, Source: sub.SubmissionSet.ID, Target: d.ID,
+		SubmissionSetStatus: SubmissionSetStatusOriginal,
+		Extra:               []Slot{{Name: SlotPreviousVersion, Values: []string{version}}},
+	}}
+	return sub
+}
+
+// SampleStatusUpdate builds a valid ITI-57 request changing the
+// availabilityStatus of the registered object target (a DocumentEntry,
+// Folder or Association of patient) from one status to another.
+func SampleStatusUpdate(seq uint64, patient, target, from, to string) *Submission {
+	sub := SampleSubmission(SampleOptions{Patient: patient, Seq: seq})
+	sub.Documents = nil
+	sub.Associations = []*Association{{
+		ID: "StatusUpdate01", Type: AssocUpdateAvailabilityStatus, Source: sub.SubmissionSet.ID, Target: target,
+		Extra: []Slot{{Name: SlotOriginalStatus, Values: []string{from}}, {Name: SlotNewStatus, Values: []string{to}}},
+	}}
+	return sub
+}
+
+// SyntheticDnr returns the i-th synthetic D-nummer (day + 40, month + 80)
+// with valid check digits: distinct for distinct i ≥ 0.
+func SyntheticDnr(i int) string {
+	if i < 0 {
+		i = -i
+	}
+	birth := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%18250)
+	k := i / 18250
+	for individual := 0; ; individual++ {
+		if id, ok := SyntheticNorwegianID(birth.Day()+40, int(birth.Month()), birth.Year()%100, individual%500); ok {
+			if k == 0 {
+				return id
+			}
+			k--
+		}
+	}
+}
+
+// SampleDnrPatientID returns the CX of the i-th synthetic D-nummer
+// ("<D-nr>^^^&2.16.578.1.12.4.1.4.2&ISO").
+func SampleDnrPatientID(i int) string {
+	return NewPatientCX(SyntheticDnr(i), oid.DNR).String()
+}

@@ -22,8 +22,27 @@ import (
 //   - GetRelatedDocuments: the DocumentEntry, the DocumentEntries at the
 //     other end of associations of the requested types, and those
 //     associations — nothing when there is no related document.
-// $MetadataLevel is accepted (1 or 2) and has no effect: the registry does
-// not support Metadata Update, so there is one version of everything.
+//
+// $MetadataLevel (ITI-57 Metadata Update option; Gazelle ITI18-MU-001…006)
+// is honoured by every query: at level 1, the default, only the latest
+// version of each DocumentEntry and Folder is returned, no DocumentEntry
+// whose documentAvailability is Offline, no Deprecated Folder and no
+// Deprecated Association; level 2 returns every version ("as is
+// appropriate for the individual Stored Query"). $XDSDocumentEntryLogicalID
+// and $XDSFolderLogicalID need level 2 (XDSRegistryError otherwise, as
+// NIST). A Deprecated DocumentEntry (replaced, or deprecated by ITI-57) is
+// returned at level 1 when it is the latest version of its lid and the
+// status list asks for it. The UpdateAvailabilityStatus and
+// SubmitAssociation associations an ITI-57 SubmissionSet holds are
+// returned by GetAssociations and GetSubmissionSetAndContents only, so
+// that the change stays traceable without showing up as a relationship
+// elsewhere (a local choice; NIST returns what it saved).
+//
+// Patient identity links (links.go): a patientId parameter finds the
+// documents of every identifier of the same person, and every result
+// presents its patientId as the person's current identifier; the one
+// patient rule of LeafClass results is judged on those.
+//
 // The request's homeCommunityId is not interpreted here (the XCA gateway
 // routes on it).
 
@@ -31,7 +50,13 @@ type querySpec struct {
 	name   string
 	params map[string]paramSpec
 	oneOf  [][]string
-	run    func(ctx context.Context, r *Registry, p *queryParams) (*result, error)
+	// atLeastOne: groups of which at least one parameter must be given
+	// (ITI-51).
+	atLeastOne [][]string
+	// multi marks the ITI-51 Multi-Patient queries: run only by
+	// MultiPatientQuery, and LeafClass results may span patients.
+	multi bool
+	run   func(ctx context.Context, r *Registry, p *queryParams) (*result, error)
 }
 
 var (
@@ -42,6 +67,7 @@ var (
 	optStrings    = paramSpec{kind: kindStringList}
 	optEntryTypes = paramSpec{kind: kindEntryTypeList}
 	reqPatient    = paramSpec{kind: kindPatientID, required: true}
+	optPatients   = paramSpec{kind: kindPatientIDList}
 	reqStatus     = paramSpec{kind: kindStatusList, required: true}
 	reqStrings    = paramSpec{kind: kindStringList, required: true}
 )
@@ -184,6 +210,30 @@ var storedQueries = map[string]*querySpec{
 	},
 }
 
+func init() {
+	// ITI-51 (ITI TF-2 3.51.4.1.2): FindDocuments and FindFolders with a
+	// list of patients, and at least one narrowing parameter.
+	fd := findDocumentsParams()
+	fd[ParamDocumentEntryPatientID] = optPatients
+	storedQueries[QueryFindDocumentsForMultiplePatients] = &querySpec{
+		name: "FindDocumentsForMultiplePatients", params: fd, multi: true, run: runFindDocuments,
+		atLeastOne: [][]string{{ParamDocumentEntryPatientID, ParamDocumentEntryClassCode,
+			ParamDocumentEntryEventCodeList, ParamDocumentEntryFacilityTypeCode}},
+	}
+	storedQueries[QueryFindFoldersForMultiplePatients] = &querySpec{
+		name: "FindFoldersForMultiplePatients",
+		params: params(
+			ParamFolderPatientID, optPatients,
+			ParamFolderStatus, reqStatus,
+			ParamFolderLastUpdateTimeFrom, optTime,
+			ParamFolderLastUpdateTimeTo, optTime,
+			ParamFolderCodeList, optCodesAndOr,
+		),
+		multi: true, run: runFindFolders,
+		atLeastOne: [][]string{{ParamFolderPatientID, ParamFolderCodeList}},
+	}
+}
+
 // StoredQueryName returns the name of a stored query id ("FindDocuments"),
 // or "" for an id the registry does not know.
 func StoredQueryName(id string) string {
@@ -199,17 +249,39 @@ func StoredQueryName(id string) string {
 // Errors: XDSUnknownStoredQuery, XDSStoredQueryMissingParam,
 // XDSStoredQueryParamNumber (a single-valued parameter with several values
 // or given twice; more than one of an "exactly one of" group),
-// XDSRegistryError for an unknown parameter, a malformed value or an
-// unsupported returnType, XDSTooManyResults above MaxResults objects, and
+// XDSRegistryError for a malformed value, an unsupported returnType or
+// $MetadataLevel, or a logicalID parameter at $MetadataLevel 1,
+// XDSTooManyResults above MaxResults objects, and
 // XDSResultNotSinglePatient when a LeafClass result spans several patients
-// (ObjectRef results may).
+// (ObjectRef results may; patients linked by patient links are one).
+//
+// Parameters the stored query does not define are ignored and reported as
+// Warnings in QueryResult.Warnings (parseParams). The ITI-51 ids are
+// unknown here: they run through MultiPatientQuery only.
 func (r *Registry) Query(ctx context.Context, q *Query) (*QueryResult, error) {
+	return r.query(ctx, q, false)
+}
+
+// MultiPatientQuery runs one ITI-51 Multi-Patient Stored Query
+// (FindDocumentsForMultiplePatients, FindFoldersForMultiplePatients),
+// with the conventions of Query. $XDSDocumentEntryPatientId /
+// $XDSFolderPatientId take a list; a query naming no patient must name a
+// class code, event code or facility type (documents) or a folder code
+// (XDSStoredQueryMissingParam), and queries with patient ids only are
+// accepted (the PatientId Only Option). LeafClass results may span
+// patients. Who may run it is the gateway's decision (system principals
+// with a dedicated scope); the registry applies no policy.
+func (r *Registry) MultiPatientQuery(ctx context.Context, q *Query) (*QueryResult, error) {
+	return r.query(ctx, q, true)
+}
+
+func (r *Registry) query(ctx context.Context, q *Query, multi bool) (*QueryResult, error) {
 	if q == nil {
 		return nil, ErrorList{Errorf(ErrCodeRegistryError, "empty query")}
 	}
 	qs := storedQueries[q.ID]
-	if qs == nil {
-		return nil, ErrorList{Errorf(ErrCodeUnknownStoredQuery, "stored query %s is not known", q.ID)}
+	if qs == nil || qs.multi != multi {
+		return nil, ErrorList{Errorf(ErrCodeUnknownStoredQuery, "stored query %s is not known", clip(q.ID))}
 	}
 	var errs ErrorList
 	switch q.ReturnType {
@@ -219,17 +291,30 @@ func (r *Registry) Query(ctx context.Context, q *Query) (*QueryResult, error) {
 	}
 	p, perrs := parseParams(qs, q)
 	errs = append(errs, perrs...)
+	if len(errs) == 0 && p.level1() {
+		// NIST GetDocumentsSim: a logicalID asks for versions.
+		for _, name := range []string{ParamDocumentEntryLogicalID, ParamFolderLogicalID} {
+			if p.has(name) {
+				errs = append(errs, Errorf(ErrCodeRegistryError, "%s cannot be specified with $MetadataLevel 1 (ask with $MetadataLevel 2)", name))
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	res, err := qs.run(ctx, r, p)
-	if err != nil {
-		if l, ok := AsErrors(err); ok {
-			return nil, l
+	if err == nil {
+		var out *QueryResult
+		out, err = r.finish(ctx, q.ReturnType, res, p, qs.multi)
+		if err == nil {
+			out.Warnings = p.warnings
+			return out, nil
 		}
-		return nil, fmt.Errorf("registry: %s: %w", qs.name, err)
 	}
-	return r.finish(q.ReturnType, res)
+	if l, ok := AsErrors(err); ok {
+		return nil, l
+	}
+	return nil, fmt.Errorf("registry: %s: %w", qs.name, err)
 }
 
 // result collects the objects a query found, once each, in the order found.
@@ -287,8 +372,9 @@ func (res *result) len() int {
 	return len(res.docs) + len(res.sets) + len(res.folders) + len(res.assocs)
 }
 
-// finish applies the result limits and the return type.
-func (r *Registry) finish(returnType string, res *result) (*QueryResult, error) {
+// finish applies the result limits and the return type, and presents
+// every object with its patient's current identifier.
+func (r *Registry) finish(ctx context.Context, returnType string, res *result, p *queryParams, multi bool) (*QueryResult, error) {
 	if res.tooMany || res.len() > r.maxResults {
 		return nil, ErrorList{Errorf(ErrCodeTooManyResults,
 			"the query matches more than %d objects; narrow it down", r.maxResults)}
@@ -302,6 +388,9 @@ func (r *Registry) finish(returnType string, res *result) (*QueryResult, error) 
 		out.Refs = append(out.Refs, idsOf(res.assocs)...)
 		return out, nil
 	}
+	if err := r.presentCurrent(ctx, p, res); err != nil {
+		return nil, err
+	}
 	patients := map[string]bool{}
 	for _, d := range res.docs {
 		patients[d.PatientID] = true
@@ -312,7 +401,7 @@ func (r *Registry) finish(returnType string, res *result) (*QueryResult, error) 
 	for _, f := range res.folders {
 		patients[f.PatientID] = true
 	}
-	if len(patients) > 1 {
+	if len(patients) > 1 && !multi {
 		return nil, ErrorList{Errorf(ErrCodeResultNotSinglePatient,
 			"the LeafClass result holds objects of %d patients; ask for ObjectRef or for one patient", len(patients))}
 	}
@@ -331,6 +420,115 @@ func (r *Registry) finish(returnType string, res *result) (*QueryResult, error) 
 	return out, nil
 }
 
+// presentCurrent sets the patientId of every object of res to its
+// person's current identifier (patient links), reading the links of the
+// patients the query has not met yet.
+func (r *Registry) presentCurrent(ctx context.Context, p *queryParams, res *result) error {
+	var unknown []string
+	seen := map[string]bool{}
+	note := func(pid string) {
+		if _, ok := p.current[pid]; !ok && pid != "" && !seen[pid] {
+			seen[pid] = true
+			unknown = append(unknown, pid)
+		}
+	}
+	for _, d := range res.docs {
+		note(d.PatientID)
+	}
+	for _, s := range res.sets {
+		note(s.PatientID)
+	}
+	for _, f := range res.folders {
+		note(f.PatientID)
+	}
+	if len(unknown) > 0 {
+		comp, err := linkComponent(ctx, r.store, unknown)
+		if err != nil {
+			return err
+		}
+		for _, pid := range unknown {
+			p.current[pid] = comp.current(pid)
+		}
+	}
+	cur := func(pid string) string {
+		if c := p.current[pid]; c != "" {
+			return c
+		}
+		return pid
+	}
+	for _, d := range res.docs {
+		d.PatientID = cur(d.PatientID)
+	}
+	for _, s := range res.sets {
+		s.PatientID = cur(s.PatientID)
+	}
+	for _, f := range res.folders {
+		f.PatientID = cur(f.PatientID)
+	}
+	return nil
+}
+
+// personIDs returns the patient ids a query for pids must match: every
+// identifier of each person (active patient links), pid itself when it
+// has no links. It notes each one's current identifier in p.
+func (r *Registry) personIDs(ctx context.Context, p *queryParams, pids []string) ([]string, error) {
+	canon := make([]string, len(pids))
+	for i, pid := range pids {
+		canon[i] = pid
+		if c, err := CanonicalPatientID(pid); err == nil {
+			canon[i] = c // links are kept in canonical form
+		}
+	}
+	comp, err := linkComponent(ctx, r.store, canon)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := map[string]bool{}
+	for i, pid := range pids {
+		cur := comp.current(canon[i])
+		for _, id := range append([]string{pid, canon[i]}, comp.all(cur)...) {
+			if !seen[id] {
+				seen[id] = true
+				p.current[id] = cur
+				out = append(out, id)
+			}
+		}
+	}
+	return out, nil
+}
+
+// patientFilter returns the PatientID / PatientIDs filter values for the
+// patient parameter name: the single id when the person has no other
+// (the plain equality the (patient_id, status, seq) index serves best),
+// the list otherwise. ok is false when the parameter is absent.
+func (r *Registry) patientFilter(ctx context.Context, p *queryParams, name string) (one string, many []string, ok bool, err error) {
+	pids := p.list(name)
+	if len(pids) == 0 {
+		return "", nil, false, nil
+	}
+	ids, err := r.personIDs(ctx, p, pids)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if len(ids) == 1 {
+		return ids[0], nil, true, nil
+	}
+	return "", ids, true, nil
+}
+
+// withoutUpdateOperations drops the ITI-57 operation associations
+// (UpdateAvailabilityStatus, SubmitAssociation) from a result list.
+func withoutUpdateOperations(as []*Association) []*Association {
+	out := as[:0:0]
+	for _, a := range as {
+		if a.Type != AssocUpdateAvailabilityStatus && a.Type != AssocSubmitAssociation {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // limit is the Limit of every store read: one more than MaxResults, so
 // that "too many" is seen without reading everything.
 func (r *Registry) limit() int { return r.maxResults + 1 }
@@ -345,7 +543,6 @@ func entryTypes(p *queryParams) []string {
 
 func runFindDocuments(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
 	f := DocumentFilter{
-		PatientID:        p.single(ParamDocumentEntryPatientID),
 		Statuses:         p.list(ParamDocumentEntryStatus),
 		ObjectTypes:      entryTypes(p),
 		Classes:          p.codeSet(ParamDocumentEntryClassCode),
@@ -368,7 +565,11 @@ func runFindDocuments(ctx context.Context, r *Registry, p *queryParams) (*result
 	if len(refSlots) > 0 {
 		f.ReferenceIDs = refSlots[0]
 	}
-	docs, err := r.store.Documents(ctx, f)
+	var err error
+	if f.PatientID, f.PatientIDs, _, err = r.patientFilter(ctx, p, ParamDocumentEntryPatientID); err != nil {
+		return nil, err
+	}
+	docs, err := r.store.Documents(ctx, p.docs(f))
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +602,6 @@ func hasAllReferenceSets(d *DocumentEntry, sets [][]string) bool {
 
 func runFindSubmissionSets(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
 	f := SubmissionSetFilter{
-		PatientID:      p.single(ParamSubmissionSetPatientID),
 		Statuses:       p.list(ParamSubmissionSetStatus),
 		SourceIDs:      p.list(ParamSubmissionSetSourceID),
 		SubmissionTime: p.timeRange(ParamSubmissionSetSubmissionTimeFrom, ParamSubmissionSetSubmissionTimeTo),
@@ -410,6 +610,10 @@ func runFindSubmissionSets(ctx context.Context, r *Registry, p *queryParams) (*r
 	}
 	if a := p.single(ParamSubmissionSetAuthorPerson); a != "" {
 		f.AuthorPersons = []string{a}
+	}
+	var err error
+	if f.PatientID, f.PatientIDs, _, err = r.patientFilter(ctx, p, ParamSubmissionSetPatientID); err != nil {
+		return nil, err
 	}
 	sets, err := r.store.SubmissionSets(ctx, f)
 	if err != nil {
@@ -422,13 +626,16 @@ func runFindSubmissionSets(ctx context.Context, r *Registry, p *queryParams) (*r
 
 func runFindFolders(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
 	f := FolderFilter{
-		PatientID:      p.single(ParamFolderPatientID),
 		Statuses:       p.list(ParamFolderStatus),
 		LastUpdateTime: p.timeRange(ParamFolderLastUpdateTimeFrom, ParamFolderLastUpdateTimeTo),
 		Codes:          p.codeAndOr(ParamFolderCodeList),
 		Limit:          r.limit(),
 	}
-	folders, err := r.store.Folders(ctx, f)
+	var err error
+	if f.PatientID, f.PatientIDs, _, err = r.patientFilter(ctx, p, ParamFolderPatientID); err != nil {
+		return nil, err
+	}
+	folders, err := r.store.Folders(ctx, p.folders(f))
 	if err != nil {
 		return nil, err
 	}
@@ -438,23 +645,27 @@ func runFindFolders(ctx context.Context, r *Registry, p *queryParams) (*result, 
 }
 
 func runGetAll(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
-	pid, lim := p.single(ParamPatientID), r.limit()
+	lim := r.limit()
+	pid, pids, _, err := r.patientFilter(ctx, p, ParamPatientID)
+	if err != nil {
+		return nil, err
+	}
 	res := newResult()
-	docs, err := r.store.Documents(ctx, DocumentFilter{
-		PatientID: pid, Statuses: p.list(ParamDocumentEntryStatus), ObjectTypes: entryTypes(p),
+	docs, err := r.store.Documents(ctx, p.docs(DocumentFilter{
+		PatientID: pid, PatientIDs: pids, Statuses: p.list(ParamDocumentEntryStatus), ObjectTypes: entryTypes(p),
 		Formats: p.codeSet(ParamDocumentEntryFormatCode), Confidentiality: p.codeAndOr(ParamDocumentEntryConfidentialityCode),
 		Limit: lim,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
 	res.addDocs(lim, docs)
-	sets, err := r.store.SubmissionSets(ctx, SubmissionSetFilter{PatientID: pid, Statuses: p.list(ParamSubmissionSetStatus), Limit: lim})
+	sets, err := r.store.SubmissionSets(ctx, SubmissionSetFilter{PatientID: pid, PatientIDs: pids, Statuses: p.list(ParamSubmissionSetStatus), Limit: lim})
 	if err != nil {
 		return nil, err
 	}
 	res.addSets(lim, sets)
-	folders, err := r.store.Folders(ctx, FolderFilter{PatientID: pid, Statuses: p.list(ParamFolderStatus), Limit: lim})
+	folders, err := r.store.Folders(ctx, p.folders(FolderFilter{PatientID: pid, PatientIDs: pids, Statuses: p.list(ParamFolderStatus), Limit: lim}))
 	if err != nil {
 		return nil, err
 	}
@@ -462,12 +673,12 @@ func runGetAll(ctx context.Context, r *Registry, p *queryParams) (*result, error
 	if res.tooMany || res.len() > r.maxResults || res.len() == 0 {
 		return res, nil
 	}
-	assocs, err := r.store.Associations(ctx, AssociationFilter{SourceOrTarget: keys(res.ids), Limit: lim})
+	assocs, err := r.store.Associations(ctx, p.assocs(AssociationFilter{SourceOrTarget: keys(res.ids), Limit: lim}))
 	if err != nil {
 		return nil, err
 	}
 	res.tooMany = len(assocs) >= lim
-	res.addLinking(assocs)
+	res.addLinking(withoutUpdateOperations(assocs))
 	return res, nil
 }
 
@@ -479,7 +690,7 @@ func documentsByID(ctx context.Context, r *Registry, p *queryParams, f DocumentF
 		return nil, nil
 	}
 	f.Limit = r.limit()
-	return r.store.Documents(ctx, f)
+	return r.store.Documents(ctx, p.docs(f))
 }
 
 // idLists reads whichever of the list parameters entryUUID, uniqueID and
@@ -522,7 +733,7 @@ func foldersByID(ctx context.Context, r *Registry, p *queryParams) ([]*Folder, e
 	if f.IDs, f.UniqueIDs, f.LogicalIDs, ok = p.idLists(ParamFolderEntryUUID, ParamFolderUniqueID, ParamFolderLogicalID); !ok {
 		return nil, nil
 	}
-	return r.store.Folders(ctx, f)
+	return r.store.Folders(ctx, p.folders(f))
 }
 
 func runGetFolders(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
@@ -537,17 +748,20 @@ func runGetFolders(ctx context.Context, r *Registry, p *queryParams) (*result, e
 
 func runGetAssociations(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
 	res := newResult()
-	return res, res.addAssociationsOf(ctx, r, p.list(ParamUUID))
+	return res, res.addAssociationsOf(ctx, r, p, p.list(ParamUUID), true)
 }
 
 // addAssociationsOf adds every Association whose source or target is one
-// of ids.
-func (res *result) addAssociationsOf(ctx context.Context, r *Registry, ids []string) error {
-	assocs, err := r.store.Associations(ctx, AssociationFilter{SourceOrTarget: ids, Limit: r.limit()})
+// of ids; the ITI-57 operation associations only when updateOps.
+func (res *result) addAssociationsOf(ctx context.Context, r *Registry, p *queryParams, ids []string, updateOps bool) error {
+	assocs, err := r.store.Associations(ctx, p.assocs(AssociationFilter{SourceOrTarget: ids, Limit: r.limit()}))
 	if err != nil {
 		return err
 	}
 	res.tooMany = res.tooMany || len(assocs) >= r.limit()
+	if !updateOps {
+		assocs = withoutUpdateOperations(assocs)
+	}
 	for _, a := range assocs {
 		res.addAssoc(a)
 	}
@@ -558,14 +772,14 @@ func (res *result) addAssociationsOf(ctx context.Context, r *Registry, ids []str
 // or else target is one of ids, noting in res when the read hit the
 // limit. others are the objects at their other ends: none when there are
 // no such associations or too many.
-func (res *result) hasMember(ctx context.Context, r *Registry, ids []string, fromSources bool) (has []*Association, others []string, err error) {
+func (res *result) hasMember(ctx context.Context, r *Registry, p *queryParams, ids []string, fromSources bool) (has []*Association, others []string, err error) {
 	f := AssociationFilter{Types: []string{AssocHasMember}, Limit: r.limit()}
 	if fromSources {
 		f.Sources = ids
 	} else {
 		f.Targets = ids
 	}
-	has, err = r.store.Associations(ctx, f)
+	has, err = r.store.Associations(ctx, p.assocs(f))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -593,12 +807,12 @@ func runGetDocumentsAndAssociations(ctx context.Context, r *Registry, p *queryPa
 	if len(docs) == 0 || res.tooMany {
 		return res, nil
 	}
-	return res, res.addAssociationsOf(ctx, r, idsOf(docs))
+	return res, res.addAssociationsOf(ctx, r, p, idsOf(docs), false)
 }
 
 func runGetSubmissionSets(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
 	res := newResult()
-	has, sources, err := res.hasMember(ctx, r, p.list(ParamUUID), false)
+	has, sources, err := res.hasMember(ctx, r, p, p.list(ParamUUID), false)
 	if err != nil || len(sources) == 0 {
 		return res, err
 	}
@@ -617,13 +831,13 @@ func runGetSubmissionSets(ctx context.Context, r *Registry, p *queryParams) (*re
 
 // contentsFilter is the document filter of the *AndContents queries.
 func contentsFilter(p *queryParams, ids []string, limit int) DocumentFilter {
-	return DocumentFilter{
+	return p.docs(DocumentFilter{
 		IDs:             ids,
 		Formats:         p.codeSet(ParamDocumentEntryFormatCode),
 		Confidentiality: p.codeAndOr(ParamDocumentEntryConfidentialityCode),
 		ObjectTypes:     entryTypes(p),
 		Limit:           limit,
-	}
+	})
 }
 
 func runGetSubmissionSetAndContents(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
@@ -639,11 +853,14 @@ func runGetSubmissionSetAndContents(ctx context.Context, r *Registry, p *queryPa
 		return res, nil
 	}
 	res.addSets(lim, sets)
+	if err := res.addUpdateOperations(ctx, r, p, idsOf(sets)); err != nil {
+		return nil, err
+	}
 	has, targets, docs, err := res.addMemberDocs(ctx, r, p, idsOf(sets))
 	if err != nil || len(targets) == 0 {
 		return res, err
 	}
-	folders, err := r.store.Folders(ctx, FolderFilter{IDs: targets, Limit: lim})
+	folders, err := r.store.Folders(ctx, p.folders(FolderFilter{IDs: targets, Limit: lim}))
 	if err != nil {
 		return nil, err
 	}
@@ -652,14 +869,14 @@ func runGetSubmissionSetAndContents(ctx context.Context, r *Registry, p *queryPa
 	// the HasMember associations between the returned Folders and
 	// DocumentEntries.
 	candidates := append([]*Association(nil), has...)
-	member, err := r.store.Associations(ctx, AssociationFilter{IDs: targets, Limit: lim})
+	member, err := r.store.Associations(ctx, p.assocs(AssociationFilter{IDs: targets, Limit: lim}))
 	if err != nil {
 		return nil, err
 	}
 	candidates = append(candidates, member...)
 	if len(folders) > 0 && len(docs) > 0 {
-		inFolders, err := r.store.Associations(ctx, AssociationFilter{
-			Sources: idsOf(folders), Targets: idsOf(docs), Types: []string{AssocHasMember}, Limit: lim})
+		inFolders, err := r.store.Associations(ctx, p.assocs(AssociationFilter{
+			Sources: idsOf(folders), Targets: idsOf(docs), Types: []string{AssocHasMember}, Limit: lim}))
 		if err != nil {
 			return nil, err
 		}
@@ -670,11 +887,43 @@ func runGetSubmissionSetAndContents(ctx context.Context, r *Registry, p *queryPa
 	return res, nil
 }
 
+// addUpdateOperations adds the ITI-57 operations of the SubmissionSets
+// ids: their UpdateAvailabilityStatus and SubmitAssociation associations,
+// and the associations these submitted. Their other ends are registry
+// objects the SubmissionSet changed, which the result need not hold.
+func (res *result) addUpdateOperations(ctx context.Context, r *Registry, p *queryParams, ids []string) error {
+	lim := r.limit()
+	ops, err := r.store.Associations(ctx, p.assocs(AssociationFilter{
+		Sources: ids, Types: []string{AssocUpdateAvailabilityStatus, AssocSubmitAssociation}, Limit: lim}))
+	if err != nil {
+		return err
+	}
+	res.tooMany = res.tooMany || len(ops) >= lim
+	var submitted []string
+	for _, a := range ops {
+		res.addAssoc(a)
+		if a.Type == AssocSubmitAssociation {
+			submitted = append(submitted, a.Target)
+		}
+	}
+	if len(submitted) == 0 {
+		return nil
+	}
+	subs, err := r.store.Associations(ctx, p.assocs(AssociationFilter{IDs: submitted, Limit: lim}))
+	if err != nil {
+		return err
+	}
+	for _, a := range subs {
+		res.addAssoc(a)
+	}
+	return nil
+}
+
 // addMemberDocs adds the DocumentEntries (after the *AndContents filters)
 // that are HasMember targets of the packages ids, and returns those
 // associations, all their targets and the entries.
 func (res *result) addMemberDocs(ctx context.Context, r *Registry, p *queryParams, ids []string) (has []*Association, targets []string, docs []*DocumentEntry, err error) {
-	has, targets, err = res.hasMember(ctx, r, ids, true)
+	has, targets, err = res.hasMember(ctx, r, p, ids, true)
 	if err != nil || len(targets) == 0 {
 		return has, nil, nil, err
 	}
@@ -689,7 +938,7 @@ func (res *result) addMemberDocs(ctx context.Context, r *Registry, p *queryParam
 func runGetFolderAndContents(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
 	f := FolderFilter{Limit: r.limit()}
 	f.IDs, f.UniqueIDs = p.idOrUniqueID(ParamFolderEntryUUID, ParamFolderUniqueID)
-	folders, err := r.store.Folders(ctx, f)
+	folders, err := r.store.Folders(ctx, p.folders(f))
 	if err != nil {
 		return nil, err
 	}
@@ -712,7 +961,7 @@ func runGetFolderAndContents(ctx context.Context, r *Registry, p *queryParams) (
 func singleDocument(ctx context.Context, r *Registry, p *queryParams) ([]*DocumentEntry, error) {
 	f := DocumentFilter{Limit: r.limit()}
 	f.IDs, f.UniqueIDs = p.idOrUniqueID(ParamDocumentEntryEntryUUID, ParamDocumentEntryUniqueID)
-	return r.store.Documents(ctx, f)
+	return r.store.Documents(ctx, p.docs(f))
 }
 
 func runGetFoldersForDocument(ctx context.Context, r *Registry, p *queryParams) (*result, error) {
@@ -724,11 +973,11 @@ func runGetFoldersForDocument(ctx context.Context, r *Registry, p *queryParams) 
 	if len(docs) == 0 {
 		return res, nil
 	}
-	_, sources, err := res.hasMember(ctx, r, idsOf(docs), false)
+	_, sources, err := res.hasMember(ctx, r, p, idsOf(docs), false)
 	if err != nil || len(sources) == 0 {
 		return res, err
 	}
-	folders, err := r.store.Folders(ctx, FolderFilter{IDs: sources, Limit: r.limit()})
+	folders, err := r.store.Folders(ctx, p.folders(FolderFilter{IDs: sources, Limit: r.limit()}))
 	if err != nil {
 		return nil, err
 	}
@@ -750,8 +999,8 @@ func runGetRelatedDocuments(ctx context.Context, r *Registry, p *queryParams) (*
 	for _, d := range focus {
 		focusIDs[d.ID] = true
 	}
-	assocs, err := r.store.Associations(ctx, AssociationFilter{
-		SourceOrTarget: idsOf(focus), Types: p.list(ParamAssociationTypes), Limit: lim})
+	assocs, err := r.store.Associations(ctx, p.assocs(AssociationFilter{
+		SourceOrTarget: idsOf(focus), Types: p.list(ParamAssociationTypes), Limit: lim}))
 	if err != nil {
 		return nil, err
 	}
@@ -771,7 +1020,7 @@ func runGetRelatedDocuments(ctx context.Context, r *Registry, p *queryParams) (*
 	if len(others) == 0 {
 		return res, nil
 	}
-	related, err := r.store.Documents(ctx, DocumentFilter{IDs: others, ObjectTypes: entryTypes(p), Limit: lim})
+	related, err := r.store.Documents(ctx, p.docs(DocumentFilter{IDs: others, ObjectTypes: entryTypes(p), Limit: lim}))
 	if err != nil {
 		return nil, err
 	}

@@ -408,6 +408,17 @@ func (v *validation) association(a *Association) {
 	if a.SubmissionSetStatus != "" && a.Type != AssocHasMember {
 		v.meta("%s: SubmissionSetStatus on a %s association", obj, a.Type)
 	}
+	if doc := a.Documentation; doc != nil {
+		// ITI TF-3 4.2.2.2: documentation describes a document
+		// relationship; IPF DOC_CODE_NOT_ALLOWED_ON_HAS_MEMBER. Any code
+		// system: IHE defines none and Norway has none.
+		switch {
+		case !IsRelationship(a.Type):
+			v.meta("%s: a documentation classification belongs on a document relationship (RPLC, APND, XFRM, XFRM_RPLC, signs), not on %s", obj, a.Type)
+		case doc.Code == "" || doc.Scheme == "":
+			v.meta("%s: the documentation classification needs a code (nodeRepresentation) and a codingScheme", obj)
+		}
+	}
 	v.extra(obj, a.Extra, associationSlotNames)
 }
 

@@ -17,7 +17,9 @@ import (
 	"pjd/gateway/audit/sqlaudit"
 	"pjd/registry"
 	"pjd/registry/oid"
+	"pjd/registry/postgres"
 	"pjd/registry/schema"
+	"pjd/registry/sqlite"
 	"pjd/trust/policy"
 )
 
@@ -80,11 +82,15 @@ func TestMigrateLegacyDatabase(t *testing.T) {
 			}
 			flags, addr := b.build(t, string(snapshot))
 
-			auditMigrations, err := schema.Read(sqlaudit.Schema(b.dialect).Migrations)
-			if err != nil {
-				t.Fatal(err)
+			latest := func(c schema.Component) int {
+				ms, err := schema.Read(c.Migrations)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(ms)
 			}
-			want := fmt.Sprintf("registry schema at version 1\naudit schema at version %d\nblocks schema at version 1\n", len(auditMigrations))
+			want := fmt.Sprintf("registry schema at version %d\naudit schema at version %d\nblocks schema at version 1\n",
+				latest(registryComponent(b.dialect)), latest(sqlaudit.Schema(b.dialect)))
 			for round := 1; round <= 2; round++ {
 				code, stdout, stderr := pjdRun(t, append([]string{"migrate"}, flags...)...)
 				if code != 0 || stdout != want {
@@ -162,4 +168,12 @@ func legacyTableExists(t *testing.T, db *database, table string) bool {
 		t.Fatal(err)
 	}
 	return n > 0
+}
+
+// registryComponent is the registry's schema component for d.
+func registryComponent(d schema.Dialect) schema.Component {
+	if d == schema.Postgres {
+		return postgres.Schema()
+	}
+	return sqlite.Schema()
 }

@@ -193,7 +193,7 @@ func TestQueryPerson(t *testing.T) {
 		bad := &registry.Query{ID: registry.QueryFindDocuments, ReturnType: registry.ReturnLeafClass, Params: []registry.Slot{
 			{Name: registry.ParamDocumentEntryPatientID, Values: []string{quote(cx(patientP))}},
 			{Name: registry.ParamDocumentEntryStatus, Values: []string{"('" + registry.StatusApproved + "')"}},
-			{Name: "$NoSuchParameter", Values: []string{"'x'"}},
+			{Name: registry.ParamDocumentEntryClassCode, Values: []string{"('A00-1')"}}, // a code without its scheme
 		}}
 		for _, p := range []*trust.Principal{healthWorker(patientP), source()} {
 			var res *registry.QueryResult

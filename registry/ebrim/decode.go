@@ -648,7 +648,18 @@ func (d *decoder) association(o *rawObject) *registry.Association {
 		a.Extra = append(a.Extra, registry.Slot{Name: s.name, Values: s.values})
 	}
 	for _, cl := range o.classes {
-		d.p.addf("%s: Classifications of an Association are not supported", cl.who)
+		switch {
+		case cl.node != "" || cl.scheme == "":
+			d.nodeNotAllowed(cl)
+		case cl.scheme != SchemeAssociationDocumentation:
+			d.p.addf("%s: classificationScheme %s is not one of Association's (only documentation, %s)",
+				cl.who, q(cl.scheme), SchemeAssociationDocumentation)
+		case a.Documentation != nil:
+			d.p.addf("%s: a second documentation classification (at most one)", cl.who)
+		default:
+			c := d.code(cl)
+			a.Documentation = &c
+		}
 	}
 	for _, ei := range o.extIDs {
 		d.p.addf("%s: ExternalIdentifiers of an Association are not supported", ei.who)

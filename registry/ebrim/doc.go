@@ -8,6 +8,7 @@
 // What it handles:
 //   - lcm:SubmitObjectsRequest ↔ registry.Submission (ITI-42, ITI-57, the
 //     metadata of ITI-41);
+//   - lcm:RemoveObjectsRequest ↔ the ids of its ObjectRefList (ITI-62);
 //   - query:AdhocQueryRequest ↔ registry.Query, and
 //     query:AdhocQueryResponse ↔ registry.QueryResult (ITI-18, ITI-38);
 //   - rs:RegistryResponse and rs:RegistryErrorList ↔ registry.Response;
@@ -28,17 +29,24 @@
 // nor Folder, a Classification or ExternalIdentifier naming an object that
 // is not in the message, an object without id, a scheme XDS does not define
 // for that object, malformed base64. Slots XDS does not define are kept
-// verbatim in Extra, in order. Registry bookkeeping that the model has no
+// verbatim in Extra, in order; the ITI-57 slots of an Association
+// (PreviousVersion, OriginalStatus, NewStatus, AssociationPropagation)
+// are among them, for the registry to read. An Association's
+// "documentation" Classification (ITI TF-3 4.2.2.2, at most one) becomes
+// Association.Documentation. Registry bookkeeping that the model has no
 // place for and XDS gives no meaning (lid and VersionInfo of
-// Classifications, ExternalIdentifiers and Associations; the Name of an
-// ExternalIdentifier; xml:lang and charset; isOpaque; request and response
-// slot lists) is read and dropped.
+// SubmissionSets, Classifications, ExternalIdentifiers and Associations;
+// the Name of an ExternalIdentifier; xml:lang and charset; isOpaque;
+// request and response slot lists) is read and dropped. A query response
+// writes lid (= id) and VersionInfo 1 on SubmissionSets and Associations
+// too, which are never versioned, because ebRIM has them on every
+// RegistryObject and validators expect them.
 //
 // The error code follows the receiver: XDSRegistryMetadataError for
 // SubmitObjectsRequest and AdhocQueryResponse metadata,
 // XDSRepositoryMetadataError for everything in a
 // ProvideAndRegisterDocumentSetRequest, XDSRegistryError for
-// AdhocQueryRequest and RegistryResponse, XDSRepositoryError for the
+// AdhocQueryRequest, RemoveObjectsRequest and RegistryResponse, XDSRepositoryError for the
 // retrieve bodies. At most 100 problems are listed, then a count.
 //
 // Values are kept byte for byte. To keep carriage returns in text and

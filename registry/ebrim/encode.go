@@ -32,11 +32,16 @@ func (s *subIDs) next(kind string) string {
 	return derivedID(s.owner, kind, i)
 }
 
+// encodeObjects writes the objects into list. versioned (query responses)
+// also gives SubmissionSets and Associations, which are never versioned,
+// lid = id and VersionInfo 1, as ebRIM has them on every RegistryObject
+// and the NIST response validator expects them (iheos-toolkit2 #598);
+// DocumentEntries and Folders carry their own lid and version always.
 func encodeObjects(list *etree.Element, docs []*registry.DocumentEntry, subsets []*registry.SubmissionSet,
-	folders []*registry.Folder, assocs []*registry.Association) {
+	folders []*registry.Folder, assocs []*registry.Association, versioned bool) {
 	for _, ss := range subsets {
 		if ss != nil {
-			encodeSubmissionSet(list, ss)
+			encodeSubmissionSet(list, ss, versioned)
 		}
 	}
 	for _, f := range folders {
@@ -51,7 +56,7 @@ func encodeObjects(list *etree.Element, docs []*registry.DocumentEntry, subsets 
 	}
 	for _, a := range assocs {
 		if a != nil {
-			encodeAssociation(list, a)
+			encodeAssociation(list, a, versioned)
 		}
 	}
 }
@@ -116,9 +121,12 @@ func encodeDocumentEntry(list *etree.Element, de *registry.DocumentEntry) {
 	addExternalID(el, ids, IdentDocumentEntryUniqueID, nameDocumentEntryUniqueID, de.UniqueID)
 }
 
-func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet) {
+func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet, versioned bool) {
 	el := list.CreateElement("rim:RegistryPackage")
 	el.CreateAttr("id", ss.ID)
+	if versioned {
+		setAttrIf(el, "lid", ss.ID)
+	}
 	el.CreateAttr("objectType", ObjectTypeRegistryPackage)
 	setAttrIf(el, "status", ss.Status)
 	setAttrIf(el, "home", ss.HomeCommunityID)
@@ -128,6 +136,9 @@ func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet) {
 	addExtra(el, ss.Extra)
 	addLocalized(el, "rim:Name", ss.Title)
 	addLocalized(el, "rim:Description", ss.Comments)
+	if versioned {
+		addVersion(el, "1")
+	}
 
 	ids := &subIDs{owner: ss.ID}
 	addNode(el, ids, NodeSubmissionSet)
@@ -163,15 +174,24 @@ func encodeFolder(list *etree.Element, f *registry.Folder) {
 	addExternalID(el, ids, IdentFolderPatientID, nameFolderPatientID, f.PatientID)
 }
 
-func encodeAssociation(list *etree.Element, a *registry.Association) {
+func encodeAssociation(list *etree.Element, a *registry.Association, versioned bool) {
 	el := list.CreateElement("rim:Association")
 	el.CreateAttr("id", a.ID)
+	if versioned {
+		setAttrIf(el, "lid", a.ID)
+	}
 	el.CreateAttr("associationType", a.Type)
 	el.CreateAttr("sourceObject", a.Source)
 	el.CreateAttr("targetObject", a.Target)
 	setAttrIf(el, "status", a.Status)
 	addSlotIf(el, SlotSubmissionSetStatus, a.SubmissionSetStatus)
 	addExtra(el, a.Extra)
+	if versioned {
+		addVersion(el, "1")
+	}
+	if a.Documentation != nil {
+		addCode(el, &subIDs{owner: a.ID}, SchemeAssociationDocumentation, *a.Documentation)
+	}
 }
 
 func addNode(owner *etree.Element, ids *subIDs, node string) {

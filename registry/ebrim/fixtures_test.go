@@ -124,7 +124,8 @@ func norwegianSubmission() *registry.Submission {
 			hasMember("as-ss-f", "SubmissionSet01", "Folder01", ""),
 			hasMember("as-f-de1", "Folder01", "Epikrise02", ""),
 			hasMember("as-ss-fde1", "SubmissionSet01", "as-f-de1", ""),
-			{ID: "as-rplc", Type: registry.AssocReplace, Source: "Epikrise02", Target: oldEpikr},
+			{ID: "as-rplc", Type: registry.AssocReplace, Source: "Epikrise02", Target: oldEpikr,
+				Documentation: &registry.Code{Code: "KORR", Scheme: "2.16.578.1.12.4.1.7.99.3", Display: "Korrigert diagnose"}},
 		},
 	}
 }
@@ -212,7 +213,8 @@ func registeredObjects() *registry.QueryResult {
 			{ID: "urn:uuid:0a0a0a0a-1b1b-4c2c-8d3d-4e4e4e4e4e4e", Type: registry.AssocHasMember, Source: ssID, Target: newID,
 				Status: registry.StatusApproved, SubmissionSetStatus: registry.SubmissionSetStatusOriginal},
 			{ID: "urn:uuid:0b0b0b0b-1c1c-4d2d-8e3e-4f4f4f4f4f4f", Type: registry.AssocReplace, Source: newID, Target: oldEpikr,
-				Status: registry.StatusApproved, Extra: []registry.Slot{{Name: "urn:no:nhn:pjd:note", Values: []string{"korrigert"}}}},
+				Status: registry.StatusApproved, Extra: []registry.Slot{{Name: "urn:no:nhn:pjd:note", Values: []string{"korrigert"}}},
+				Documentation: &registry.Code{Code: "KORR", Scheme: "2.16.578.1.12.4.1.7.99.3", Display: "Korrigert diagnose"}},
 		},
 	}
 }

@@ -72,6 +72,12 @@ func FuzzParseSubmitObjectsRequest(f *testing.F) {
 		packageXML("F", nodeXML("n", "F", NodeFolder)),
 		assocXML("a", "t", "SS", "D", slotXML("SubmissionSetStatus", "Original")))))
 	f.Add([]byte(submitXML(packageXML("P"), nodeXML("n", "P", NodeSubmissionSet), `<rim:ObjectRef id="x"/>`)))
+	// ITI-57 operations and a documented relationship.
+	f.Add([]byte(submitXML(ssXML("SS"), docXML("D", `<rim:VersionInfo versionName="1"/>`),
+		assocXML("u", registry.AssocUpdateAvailabilityStatus, "SS", "urn:uuid:x",
+			slotXML("OriginalStatus", registry.StatusApproved), slotXML("NewStatus", registry.StatusDeprecated)),
+		assocXML("r", registry.AssocReplace, "D", "urn:uuid:x", codeXML("r", SchemeAssociationDocumentation, "KORR")),
+		codeXML("r", SchemeAssociationDocumentation, "ANNET"))))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		el := fuzzElement(b)
 		if el == nil {

@@ -142,7 +142,7 @@ func EncodeAdhocQueryResponse(res *registry.QueryResult, status string, errs reg
 		}
 		return root
 	}
-	encodeObjects(list, res.Documents, res.SubmissionSets, res.Folders, res.Associations)
+	encodeObjects(list, res.Documents, res.SubmissionSets, res.Folders, res.Associations, true)
 	return root
 }
 

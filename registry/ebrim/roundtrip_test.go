@@ -41,6 +41,12 @@ var roundTrips = map[string]roundTrip{
 			return EncodeProvideAndRegister(p.Sub, p.Parts)
 		},
 	},
+	"{" + NSLcm + "}RemoveObjectsRequest": {
+		parse: func(el *etree.Element) (any, error) { return ParseRemoveObjectsRequest(el) },
+		encode: func(v any) *etree.Element {
+			return EncodeRemoveObjectsRequest(v.([]string))
+		},
+	},
 	"{" + NSQuery + "}AdhocQueryRequest": {
 		parse: func(el *etree.Element) (any, error) { return ParseAdhocQueryRequest(el) },
 		encode: func(v any) *etree.Element {

@@ -96,5 +96,5 @@ func encodeSubmitInto(root *etree.Element, sub *registry.Submission) {
 	if sub.SubmissionSet != nil {
 		subsets = []*registry.SubmissionSet{sub.SubmissionSet}
 	}
-	encodeObjects(list, sub.Documents, subsets, sub.Folders, sub.Associations)
+	encodeObjects(list, sub.Documents, subsets, sub.Folders, sub.Associations, false)
 }

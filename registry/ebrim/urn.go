@@ -50,8 +50,8 @@ const (
 	SchemeSubmissionSetContentTypeCode            = "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500"
 	SchemeFolderCodeList                          = "urn:uuid:1ba97051-7806-41a8-a48b-8fce7af683c5"
 	// SchemeAssociationDocumentation is the documentation classification of
-	// an Association. The model has no place for it, so a request that
-	// carries one is rejected.
+	// a document relationship Association (ITI TF-3 4.2.2.2), kept in
+	// registry.Association.Documentation.
 	SchemeAssociationDocumentation = "urn:uuid:abd807a3-4432-4053-87b4-fd82c643d1f3"
 )
 

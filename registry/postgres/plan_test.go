@@ -67,7 +67,14 @@ func TestQueryPlans(t *testing.T) {
 		{"GetAll", registry.DocumentFilter{PatientID: d.PatientID, Statuses: both, ObjectTypes: []string{registry.ObjectTypeStable}}, "documents_patient_status"},
 		{"GetDocuments by entryUUID", registry.DocumentFilter{IDs: []string{d.ID, "urn:uuid:x"}}, "documents_id_key"},
 		{"GetDocuments by uniqueId", registry.DocumentFilter{UniqueIDs: []string{d.UniqueID}}, "documents_unique_id"},
-		{"GetDocuments by logicalId", registry.DocumentFilter{LogicalIDs: []string{d.LogicalID}}, "documents_lid"},
+		{"GetDocuments by logicalId", registry.DocumentFilter{LogicalIDs: []string{d.LogicalID}}, "documents_lid_version"},
+		{"latest version of a logicalId", registry.DocumentFilter{LogicalIDs: []string{d.LogicalID}, LatestOnly: true}, "documents_lid_version"},
+		{"FindDocuments at $MetadataLevel 1", registry.DocumentFilter{
+			PatientID: d.PatientID, Statuses: approved, ObjectTypes: []string{registry.ObjectTypeStable}, LatestOnly: true, OnlineOnly: true,
+		}, "documents_patient_status"},
+		{"FindDocuments of linked patient ids", registry.DocumentFilter{
+			PatientIDs: []string{d.PatientID, SyntheticPatientID(43)}, Statuses: approved, LatestOnly: true, OnlineOnly: true,
+		}, "documents_patient_status"},
 	}
 	for _, c := range docCases {
 		t.Run(c.name, func(t *testing.T) {
@@ -94,6 +101,37 @@ func TestQueryPlans(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkPlan(t, st, q, args, "associations", c.index)
+		})
+	}
+
+	// Patient links: every query resolves its patient through them, so
+	// the lookup must stay an index search as links accumulate (each
+	// year's D-nummer → fødselsnummer transitions).
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO patient_links (from_pid, to_pid, linked_at, linked_by, reason, unlinked_at)
+		SELECT 'd' || g, 'f' || g, '2025-01-01T00:00:00.000000000Z', 'bench', '', CASE WHEN g % 10 = 0 THEN '2025-02-01T00:00:00.000000000Z' END
+		FROM generate_series(1, 20000) g`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, "ANALYZE patient_links"); err != nil {
+		t.Fatal(err)
+	}
+	linkCases := []struct {
+		name  string
+		f     registry.PatientLinkFilter
+		index string
+	}{
+		{"links of a patient", registry.PatientLinkFilter{Patients: []string{d.PatientID}, Active: true}, "patient_links_active_"},
+		{"links of several patients", registry.PatientLinkFilter{Patients: []string{"d17", "f18", d.PatientID}, Active: true}, "patient_links_active_"},
+		{"active link from", registry.PatientLinkFilter{From: []string{"d42"}, Active: true}, "patient_links_"},
+		{"history of a patient", registry.PatientLinkFilter{Patients: []string{"d42"}}, "patient_links_"},
+	}
+	for _, c := range linkCases {
+		t.Run(c.name, func(t *testing.T) {
+			q, args, _, err := sqlstore.PatientLinkQuery(dialect(), &c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPlan(t, st, q, args, "patient_links", c.index)
 		})
 	}
 }

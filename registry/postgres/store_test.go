@@ -2,16 +2,22 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"pjd/conformance/testenv"
 	"pjd/registry"
 	"pjd/registry/oid"
 	"pjd/registry/registrytest"
+	"pjd/registry/schema"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -205,4 +211,55 @@ func TestLoadSynthetic(t *testing.T) {
 	if _, err := st.LoadSynthetic(ctx, LoadOptions{Documents: -1}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("negative size: %v", err)
 	}
+}
+
+// TestUpgradeToLifecycleSchema: a database written by the version-1
+// schema (before issue 13) migrates to version 2 keeping its data (see
+// registrytest.CheckUpgradedFromV1).
+func TestUpgradeToLifecycleSchema(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, testenv.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	v1, err := fs.ReadFile(migrations, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1only := schema.Component{Name: "registry", Migrations: fstest.MapFS{"0001_init.sql": {Data: v1}}}
+	if err := schema.New(schema.Postgres, stdlib.OpenDBFromPool(st.Pool()), v1only).Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	online, offline := registrytest.Document(1, registrytest.PatientID(1)), registrytest.Document(2, registrytest.PatientID(1))
+	offline.DocumentAvailability = registry.DocumentAvailabilityOffline
+	folder := registrytest.Folder(3, registrytest.PatientID(1))
+	for _, d := range []*registry.DocumentEntry{online, offline} {
+		body, _ := json.Marshal(d)
+		if _, err := st.Pool().Exec(ctx, `INSERT INTO documents (id, lid, unique_id, patient_id, status, object_type,
+			class_code, class_scheme, type_code, type_scheme, practice_code, practice_scheme, facility_code, facility_scheme,
+			format_code, format_scheme, body) VALUES ($1, $2, $3, $4, $5, $6, '', '', '', '', '', '', '', '', '', '', $7)`,
+			d.ID, d.LogicalID, d.UniqueID, d.PatientID, d.Status, d.ObjectType, string(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, _ := json.Marshal(folder)
+	var seq int64
+	if err := st.Pool().QueryRow(ctx, `INSERT INTO folders (id, lid, unique_id, patient_id, status, last_update_time, body)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`, folder.ID, folder.LogicalID, folder.UniqueID, folder.PatientID,
+		folder.Status, folder.LastUpdateTime, string(body)).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range folder.Codes {
+		if _, err := st.Pool().Exec(ctx, "INSERT INTO folder_codes (folder_seq, code, scheme) VALUES ($1, $2, $3)", seq, c.Code, c.Scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sts, err := schema.New(schema.Postgres, stdlib.OpenDBFromPool(st.Pool()), Schema()).Status(ctx); err != nil || len(sts) != 1 || sts[0].Current != 2 {
+		t.Fatalf("registry schema status = %+v, %v; want version 2", sts, err)
+	}
+	registrytest.CheckUpgradedFromV1(t, st, online, offline, folder)
 }

@@ -82,6 +82,7 @@ func corpusDocuments() []*registry.DocumentEntry {
 		}),
 		mk(8, p1, func(d *registry.DocumentEntry) {
 			d.LogicalID, d.UniqueID = "L8", "U8"
+			d.DocumentAvailability = registry.DocumentAvailabilityOffline
 			d.Class, d.Type, d.PracticeSetting, d.FacilityType, d.Format = classKorresp, typeHenvisning, practiceAllmenn, facSomatisk, formatPDF
 			d.Confidentiality = []registry.Code{confN}
 			d.CreationTime = "20221231"

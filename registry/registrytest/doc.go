@@ -6,7 +6,10 @@
 // It covers every filter field alone and combined, registration order,
 // the JSON round trip of every model field, status and lastUpdateTime
 // changes, Update's all-or-nothing transactions, its retry of conflicting
-// check-then-insert races, invalid input, Ping and cancellation.
+// check-then-insert races, invalid input, Ping and cancellation, and the
+// document lifecycle: versions (the latest flag, one version per (lid,
+// version) even under concurrent updates), Folder and Association status,
+// physical removal, and patient identity links.
 //
 // Fixtures are synthetic Norwegian data only: Test-Norge style F-nr
 // (birth month + 80, valid check digits), Volven codes, made-up HPR

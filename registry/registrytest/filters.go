@@ -112,6 +112,15 @@ func documentCases() []documentCase {
 			CreationTime: tr("2023", ""), ServiceStartTime: tr("2023", ""), ServiceStopTime: tr("", "20230115"),
 			ReferenceIDs: []string{"ref-1", "ref-3"},
 		}, []int{1}},
+		{"patient ids", registry.DocumentFilter{PatientIDs: []string{p2, PatientID(99)}}, []int{5}},
+		{"patient ids, both", registry.DocumentFilter{PatientIDs: []string{p1, p2}}, all},
+		{"patient ids and patient id", registry.DocumentFilter{PatientIDs: []string{p1, p2}, PatientID: p2}, []int{5}},
+		{"latest only: d1 is version 1 of L1, d7 version 2", registry.DocumentFilter{LatestOnly: true}, []int{2, 3, 4, 5, 6, 7, 8}},
+		{"latest only by logical id", registry.DocumentFilter{LogicalIDs: []string{"L1"}, LatestOnly: true}, []int{7}},
+		{"online only: d8 is Offline", registry.DocumentFilter{OnlineOnly: true}, []int{1, 2, 3, 4, 5, 6, 7}},
+		{"metadata level 1 shape", registry.DocumentFilter{
+			PatientIDs: []string{p1}, Statuses: []string{registry.StatusApproved}, LatestOnly: true, OnlineOnly: true,
+		}, []int{2, 4, 6, 7}},
 		{"empty code set inside events matches nothing", registry.DocumentFilter{Events: []registry.CodeSet{cs(event1), {}}}, nil},
 		{"empty code set inside confidentiality matches nothing", registry.DocumentFilter{Confidentiality: []registry.CodeSet{nil}}, nil},
 	}
@@ -142,6 +151,8 @@ func submissionSetCases() []submissionSetCase {
 		{"content type without scheme", registry.SubmissionSetFilter{ContentTypes: cs(anyScheme(contentEPJ))}, []int{1, 3, 4}},
 		{"content types OR", registry.SubmissionSetFilter{ContentTypes: cs(contentKJ, registry.Code{Code: "epj", Scheme: "2.16.578.1.12.4.1.7.99.other"})}, []int{2, 4}},
 		{"limit", registry.SubmissionSetFilter{Limit: 1}, []int{1}},
+		{"patient ids", registry.SubmissionSetFilter{PatientIDs: []string{p2, PatientID(99)}}, []int{3}},
+		{"patient ids and status", registry.SubmissionSetFilter{PatientIDs: []string{p1, p2}, Statuses: []string{registry.StatusDeprecated}}, []int{4}},
 		{"FindSubmissionSets shape", registry.SubmissionSetFilter{
 			PatientID: p1, Statuses: []string{registry.StatusApproved}, SourceIDs: []string{sourceA},
 		}, []int{1}},
@@ -183,6 +194,11 @@ func folderCases() []folderCase {
 			PatientID: p1, LogicalIDs: []string{"FL1", "FL2"}, UniqueIDs: []string{"FU1", "FU4"},
 			LastUpdateTime: tr("2023", "2024"), IDs: []string{id('f', 1), id('f', 4)},
 		}, []int{1}},
+		{"patient ids", registry.FolderFilter{PatientIDs: []string{p2}}, []int{3}},
+		{"latest only: f1 is version 1 of FL1, f4 version 2", registry.FolderFilter{LatestOnly: true}, []int{2, 3, 4}},
+		{"latest only, patients, approved", registry.FolderFilter{
+			LatestOnly: true, PatientIDs: []string{p1, p2}, Statuses: []string{registry.StatusApproved},
+		}, []int{2, 3}},
 		{"empty code set inside codes matches nothing", registry.FolderFilter{Codes: []registry.CodeSet{{}}}, nil},
 	}
 }

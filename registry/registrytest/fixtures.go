@@ -267,6 +267,7 @@ func FullAssociation() *registry.Association {
 		Target:              id('d', 900),
 		Status:              registry.StatusApproved,
 		SubmissionSetStatus: registry.SubmissionSetStatusOriginal,
+		Documentation:       &registry.Code{Code: "KORR", Scheme: "2.16.578.1.12.4.1.7.99.doc", Display: "Korrigert diagnose"},
 		Extra: []registry.Slot{
 			{Name: "PreviousVersion", Values: []string{"1"}},
 			{Name: "urn:no:nhn:pjd:note", Values: []string{"a", "b"}},

@@ -17,7 +17,7 @@ func testRoundTrip(t *testing.T, st registry.Store) {
 		}
 	}
 	// A minimal object round-trips too (nil slices and pointers stay nil).
-	minimal := &registry.DocumentEntry{ID: id('d', 950), Status: registry.StatusApproved, PatientID: PatientID(7)}
+	minimal := &registry.DocumentEntry{ID: id('d', 950), LogicalID: id('d', 950), Status: registry.StatusApproved, PatientID: PatientID(7)}
 	insert(t, st, doc, ss, fol, assoc, minimal)
 
 	d := mustDocuments(t, st, registry.DocumentFilter{IDs: []string{doc.ID}})

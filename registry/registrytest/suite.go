@@ -62,6 +62,11 @@ func Run(t *testing.T, open Opener, waiting Waiting) {
 		{"Cancellation", testCancellation},
 		{"CancelBlockedUpdate", func(t *testing.T, st registry.Store) { testCancelBlockedUpdate(t, st, waiting) }},
 		{"Migrate", testMigrate},
+		{"Versions", testVersions},
+		{"ConcurrentVersion", testConcurrentVersion},
+		{"FolderAndAssociationStatus", testFolderAndAssociationStatus},
+		{"DeleteObjects", testDeleteObjects},
+		{"PatientLinks", testPatientLinks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

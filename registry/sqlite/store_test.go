@@ -3,14 +3,17 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"pjd/registry"
 	"pjd/registry/internal/sqlstore"
@@ -107,7 +110,12 @@ func TestQueryPlans(t *testing.T) {
 			Confidentiality: []registry.CodeSet{{{Code: "N"}}}, AuthorPersons: []string{"%Lege%"},
 		}, "documents_patient_status (patient_id=? AND status=?)"},
 		{"GetDocuments by uniqueId", registry.DocumentFilter{UniqueIDs: []string{"1.2.3"}}, "documents_unique_id (unique_id=?)"},
-		{"GetDocuments by logicalId", registry.DocumentFilter{LogicalIDs: []string{"a", "b"}}, "documents_lid (lid=?)"},
+		{"FindDocuments at $MetadataLevel 1", registry.DocumentFilter{PatientID: p, Statuses: approved, LatestOnly: true, OnlineOnly: true},
+			"documents_patient_status (patient_id=? AND status=?)"},
+		{"FindDocuments of linked patient ids", registry.DocumentFilter{PatientIDs: []string{p, registrytest.PatientID(2)}, Statuses: approved, LatestOnly: true},
+			"documents_patient_status (patient_id=? AND status=?)"},
+		{"GetDocuments by logicalId", registry.DocumentFilter{LogicalIDs: []string{"a", "b"}}, "documents_lid_version (lid=?)"},
+		{"latest version of a logicalId", registry.DocumentFilter{LogicalIDs: []string{"a"}, LatestOnly: true}, "documents_lid_version (lid=?)"},
 		{"GetDocuments by entryUUID", registry.DocumentFilter{IDs: []string{"urn:uuid:a"}}, "(id=?)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -129,6 +137,22 @@ func TestQueryPlans(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q, args, _, err := sqlstore.AssociationQuery(dialect(), &c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPlan(t, st, q, args, c.index)
+		})
+	}
+	for _, c := range []struct {
+		name  string
+		f     registry.PatientLinkFilter
+		index string
+	}{
+		{"links of a patient", registry.PatientLinkFilter{Patients: []string{p}, Active: true}, "patient_links_active_"},
+		{"active link from", registry.PatientLinkFilter{From: []string{p}, Active: true}, "patient_links_active_from (from_pid=?)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q, args, _, err := sqlstore.PatientLinkQuery(dialect(), &c.f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -301,10 +325,10 @@ func TestMigrations(t *testing.T) {
 	}
 	st2.Close()
 	var rows int
-	if err := st.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM pjd_migrations WHERE component = 'registry'").Scan(&rows); err != nil || rows != 1 {
-		t.Fatalf("pjd_migrations has %d registry rows (%v), want 1", rows, err)
+	if err := st.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM pjd_migrations WHERE component = 'registry'").Scan(&rows); err != nil || rows != 2 {
+		t.Fatalf("pjd_migrations has %d registry rows (%v), want 2", rows, err)
 	}
-	if _, err := st.SQL().ExecContext(ctx, "INSERT INTO pjd_migrations (component, version, name, checksum) VALUES ('registry', 2, '0002_future.sql', 'x')"); err != nil {
+	if _, err := st.SQL().ExecContext(ctx, "INSERT INTO pjd_migrations (component, version, name, checksum) VALUES ('registry', 3, '0003_future.sql', 'x')"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(ctx, path); !errors.Is(err, schema.ErrTooNew) {
@@ -323,5 +347,73 @@ func TestLikeToGlob(t *testing.T) {
 		if got := LikeToGlob(in); got != want {
 			t.Errorf("LikeToGlob(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestUpgradeToLifecycleSchema: a database written by the version-1
+// schema (before issue 13) migrates to version 2 keeping its data: every
+// document and folder is version 1 and the latest, an Offline entry is
+// known as such, folder codes survive the folders table's rebuild (and
+// still cascade), and folder versions may share a uniqueId afterwards.
+func TestUpgradeToLifecycleSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	v1, err := fs.ReadFile(migrations, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1only := schema.Component{Name: "registry", Migrations: fstest.MapFS{"0001_init.sql": {Data: v1}}}
+	if err := schema.New(schema.SQLite, db, v1only).Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	online, offline := registrytest.Document(1, registrytest.PatientID(1)), registrytest.Document(2, registrytest.PatientID(1))
+	offline.DocumentAvailability = registry.DocumentAvailabilityOffline
+	folder := registrytest.Folder(3, registrytest.PatientID(1))
+	for _, d := range []*registry.DocumentEntry{online, offline} {
+		body, _ := json.Marshal(d)
+		if _, err := db.ExecContext(ctx, `INSERT INTO documents (id, lid, unique_id, patient_id, status, object_type,
+			class_code, class_scheme, type_code, type_scheme, practice_code, practice_scheme, facility_code, facility_scheme,
+			format_code, format_scheme, body) VALUES (?, ?, ?, ?, ?, ?, '', '', '', '', '', '', '', '', '', '', ?)`,
+			d.ID, d.LogicalID, d.UniqueID, d.PatientID, d.Status, d.ObjectType, string(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, _ := json.Marshal(folder)
+	res, err := db.ExecContext(ctx, `INSERT INTO folders (id, lid, unique_id, patient_id, status, last_update_time, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, folder.ID, folder.LogicalID, folder.UniqueID, folder.PatientID, folder.Status, folder.LastUpdateTime, string(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, _ := res.LastInsertId()
+	for _, c := range folder.Codes {
+		if _, err := db.ExecContext(ctx, "INSERT INTO folder_codes (folder_seq, code, scheme) VALUES (?, ?, ?)", seq, c.Code, c.Scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	st, err := Open(ctx, path) // migrates to the newest version
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if sts, err := schema.New(schema.SQLite, st.DB().Writer(), Schema()).Status(ctx); err != nil || len(sts) != 1 || sts[0].Current != 2 {
+		t.Fatalf("registry schema status = %+v, %v; want version 2", sts, err)
+	}
+	registrytest.CheckUpgradedFromV1(t, st, online, offline, folder)
+	// The rebuilt folder_codes still cascades.
+	if err := st.Update(ctx, func(tx registry.Tx) error { return tx.DeleteObjects(ctx, []string{folder.ID}) }); err != nil {
+		t.Fatal(err)
+	}
+	var orphans, codes int
+	if err := st.SQL().QueryRowContext(ctx, "SELECT count(*) FROM folder_codes WHERE folder_seq NOT IN (SELECT seq FROM folders)").Scan(&orphans); err != nil || orphans != 0 {
+		t.Errorf("folder_codes after removing the folder: %d rows left without a folder, %v", orphans, err)
+	}
+	if err := st.SQL().QueryRowContext(ctx, "SELECT count(*) FROM folder_codes").Scan(&codes); err != nil || codes != len(folder.Codes) {
+		t.Errorf("folder_codes after removing the folder: %d rows, %v; want the %d of its version 2", codes, err, len(folder.Codes))
 	}
 }

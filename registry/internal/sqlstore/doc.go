@@ -15,6 +15,12 @@
 // query attributes; a seq column giving registration order. Status and a
 // folder's lastUpdateTime change after registration, so they live in
 // columns and the column value overrides the JSON when reading.
+// DocumentEntries and Folders also carry their version (UNIQUE with the
+// lid) and a latest flag the store maintains: inserting a version clears
+// it on the older ones, deleting the latest sets it on the newest left.
+// Removal (ITI-62) is a physical DELETE; child rows go with their object.
+// Patient identity links live in patient_links, ended rather than
+// deleted, with at most one active link from an identifier.
 //
 // sqlstore must never build SQL from values (every value is a bind
 // parameter; only fixed column names and generated markers are

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"pjd/registry"
 )
@@ -235,6 +236,7 @@ func (r *reader) start(ctx context.Context, filter any, limit int) error {
 func DocumentQuery(d *Dialect, f *registry.DocumentFilter) (query string, args []any, run bool, err error) {
 	b := &builder{d: d}
 	b.eq("d.patient_id", f.PatientID)
+	b.in("d.patient_id", f.PatientIDs)
 	b.in("d.id", f.IDs)
 	b.in("d.unique_id", f.UniqueIDs)
 	b.in("d.lid", f.LogicalIDs)
@@ -254,6 +256,12 @@ func DocumentQuery(d *Dialect, f *registry.DocumentFilter) (query string, args [
 	b.list(f.ReferenceIDs, func() string {
 		return "EXISTS (SELECT 1 FROM document_references r WHERE r.doc_seq = d.seq AND " + b.inCond("r.ref", f.ReferenceIDs) + ")"
 	})
+	if f.LatestOnly {
+		b.where("d.latest")
+	}
+	if f.OnlineOnly {
+		b.where("NOT d.offline")
+	}
 	return b.query("d.status, d.body", "documents d", "d.seq", f.Limit)
 }
 
@@ -267,6 +275,7 @@ func (r *reader) Documents(ctx context.Context, f registry.DocumentFilter) ([]*r
 func SubmissionSetQuery(d *Dialect, f *registry.SubmissionSetFilter) (query string, args []any, run bool, err error) {
 	b := &builder{d: d}
 	b.eq("s.patient_id", f.PatientID)
+	b.in("s.patient_id", f.PatientIDs)
 	b.in("s.id", f.IDs)
 	b.in("s.unique_id", f.UniqueIDs)
 	b.in("s.status", f.Statuses)
@@ -287,12 +296,16 @@ func (r *reader) SubmissionSets(ctx context.Context, f registry.SubmissionSetFil
 func FolderQuery(d *Dialect, f *registry.FolderFilter) (query string, args []any, run bool, err error) {
 	b := &builder{d: d}
 	b.eq("f.patient_id", f.PatientID)
+	b.in("f.patient_id", f.PatientIDs)
 	b.in("f.id", f.IDs)
 	b.in("f.unique_id", f.UniqueIDs)
 	b.in("f.lid", f.LogicalIDs)
 	b.in("f.status", f.Statuses)
 	b.timeRange("f.last_update_norm", f.LastUpdateTime)
 	b.childCodes("folder_codes", "folder_seq", "f.seq", f.Codes)
+	if f.LatestOnly {
+		b.where("f.latest")
+	}
 	return b.query("f.status, f.last_update_time, f.body", "folders f", "f.seq", f.Limit)
 }
 
@@ -332,6 +345,49 @@ func AssociationQuery(d *Dialect, f *registry.AssociationFilter) (query string, 
 func (r *reader) Associations(ctx context.Context, f registry.AssociationFilter) ([]*registry.Association, error) {
 	return readObjects(ctx, r, f, f.Limit, "associations", func() (string, []any, bool, error) { return AssociationQuery(r.s.d, &f) },
 		scanStatusBody("Association", func(v *registry.Association, status string) { v.Status = status }))
+}
+
+// PatientLinks implements registry.Reader.
+func (s *Store) PatientLinks(ctx context.Context, f registry.PatientLinkFilter) ([]*registry.PatientLink, error) {
+	return s.reader().PatientLinks(ctx, f)
+}
+
+// PatientLinkQuery builds the SELECT that PatientLinks runs for f.
+func PatientLinkQuery(d *Dialect, f *registry.PatientLinkFilter) (query string, args []any, run bool, err error) {
+	b := &builder{d: d}
+	b.list(f.Patients, func() string {
+		return "(" + b.inCond("l.from_pid", f.Patients) + " OR " + b.inCond("l.to_pid", f.Patients) + ")"
+	})
+	b.in("l.from_pid", f.From)
+	if f.Active {
+		b.where("l.unlinked_at IS NULL")
+	}
+	return b.query("l.from_pid, l.to_pid, l.linked_at, l.linked_by, l.reason, l.unlinked_at, l.unlinked_by, l.unlink_reason",
+		"patient_links l", "l.seq", f.Limit)
+}
+
+// PatientLinks implements registry.Reader.
+func (r *reader) PatientLinks(ctx context.Context, f registry.PatientLinkFilter) ([]*registry.PatientLink, error) {
+	return readObjects(ctx, r, f, f.Limit, "patient links", func() (string, []any, bool, error) { return PatientLinkQuery(r.s.d, &f) },
+		func(rows *sql.Rows) (*registry.PatientLink, error) {
+			var l registry.PatientLink
+			var linkedAt string
+			var unlinkedAt, unlinkedBy, unlinkReason sql.NullString
+			if err := rows.Scan(&l.From, &l.To, &linkedAt, &l.LinkedBy, &l.Reason, &unlinkedAt, &unlinkedBy, &unlinkReason); err != nil {
+				return nil, err
+			}
+			var err error
+			if l.LinkedAt, err = time.Parse(linkTime, linkedAt); err != nil {
+				return nil, fmt.Errorf("decoding stored patient link: %w", err)
+			}
+			if unlinkedAt.Valid {
+				if l.UnlinkedAt, err = time.Parse(linkTime, unlinkedAt.String); err != nil {
+					return nil, fmt.Errorf("decoding stored patient link: %w", err)
+				}
+				l.UnlinkedBy, l.UnlinkReason = unlinkedBy.String, unlinkReason.String
+			}
+			return &l, nil
+		})
 }
 
 // readObjects is what the four reads share: the checks of start, the

@@ -108,6 +108,8 @@ func TestValuesAreParameters(t *testing.T) {
 				f.Set(reflect.ValueOf(registry.TimeRange{From: "2024", To: "2025"}))
 			case int:
 				f.SetInt(7)
+			case bool:
+				f.SetBool(true)
 			default:
 				t.Fatalf("filter field %s of type %s not covered", v.Type().Field(i).Name, f.Type())
 			}

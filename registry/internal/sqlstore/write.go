@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"pjd/registry"
 )
@@ -99,24 +101,56 @@ func stringRows(vs []string) [][]any {
 
 // DocumentColumns are the documents columns besides seq, in the order
 // DocumentValues returns them (shared with the PostgreSQL bulk loader).
+// latest is not among them: its default (true) is right for a new row.
 var DocumentColumns = []string{
 	"id", "lid", "unique_id", "patient_id", "status", "object_type",
 	"class_code", "class_scheme", "type_code", "type_scheme",
 	"practice_code", "practice_scheme", "facility_code", "facility_scheme",
 	"format_code", "format_scheme",
 	"creation_time", "service_start_time", "service_stop_time", "body",
+	"version", "offline",
 }
 
 // DocumentValues returns d's column values (DocumentColumns order) given its
-// JSON body.
+// JSON body. An invalid Version counts as 1 here; InsertDocument refuses
+// it first (VersionNumber).
 func DocumentValues(d *registry.DocumentEntry, body []byte) []any {
+	v, err := VersionNumber(d.Version)
+	if err != nil {
+		v = 1
+	}
 	return []any{
 		d.ID, d.LogicalID, d.UniqueID, d.PatientID, d.Status, d.ObjectType,
 		d.Class.Code, d.Class.Scheme, d.Type.Code, d.Type.Scheme,
 		d.PracticeSetting.Code, d.PracticeSetting.Scheme, d.FacilityType.Code, d.FacilityType.Scheme,
 		d.Format.Code, d.Format.Scheme,
 		nullDTM(d.CreationTime), nullDTM(d.ServiceStartTime), nullDTM(d.ServiceStopTime), string(body),
+		v, d.DocumentAvailability == registry.DocumentAvailabilityOffline,
 	}
+}
+
+// VersionNumber parses a DocumentEntry or Folder version ("" is 1): a
+// decimal integer from 1 to 999999999, else ErrInvalid.
+func VersionNumber(v string) (int, error) {
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 999_999_999 || strconv.Itoa(n) != v {
+		return 0, fmt.Errorf("%w: version %q is not a number from 1 to 999999999", ErrInvalid, v)
+	}
+	return n, nil
+}
+
+// supersede marks every version of lid in table as not the latest, before
+// a newer one is inserted.
+func (t *tx) supersede(ctx context.Context, what, table, lid string) error {
+	b := &builder{d: t.s.d}
+	query := "UPDATE " + table + " SET latest = " + b.arg(false) + " WHERE lid = " + b.arg(lid) + " AND latest"
+	if _, err := t.q.ExecContext(ctx, query, b.args...); err != nil {
+		return t.note(ctx, "supersede "+what, err)
+	}
+	return nil
 }
 
 // DocumentChildren returns the child-table rows of d: table name → rows
@@ -148,6 +182,15 @@ func (t *tx) InsertDocument(ctx context.Context, d *registry.DocumentEntry) erro
 	}
 	body, err := t.begin(ctx, "DocumentEntry", d, d.ID)
 	if err != nil {
+		return err
+	}
+	if _, err := VersionNumber(d.Version); err != nil {
+		return t.record(fmt.Errorf("document entry %s: %w", d.ID, err))
+	}
+	if d.LogicalID == "" {
+		return t.record(fmt.Errorf("%w: DocumentEntry %s without logicalID", ErrInvalid, d.ID))
+	}
+	if err := t.supersede(ctx, "DocumentEntry", "documents", d.LogicalID); err != nil {
 		return err
 	}
 	seq, err := t.insertRow(ctx, "DocumentEntry", "documents", DocumentColumns, DocumentValues(d, body))
@@ -190,9 +233,19 @@ func (t *tx) InsertFolder(ctx context.Context, f *registry.Folder) error {
 	if err != nil {
 		return err
 	}
+	version, err := VersionNumber(f.Version)
+	if err != nil {
+		return t.record(fmt.Errorf("folder %s: %w", f.ID, err))
+	}
+	if f.LogicalID == "" {
+		return t.record(fmt.Errorf("%w: Folder %s without logicalID", ErrInvalid, f.ID))
+	}
+	if err := t.supersede(ctx, "Folder", "folders", f.LogicalID); err != nil {
+		return err
+	}
 	seq, err := t.insertRow(ctx, "Folder", "folders",
-		[]string{"id", "lid", "unique_id", "patient_id", "status", "last_update_time", "last_update_norm", "body"},
-		[]any{f.ID, f.LogicalID, f.UniqueID, f.PatientID, f.Status, f.LastUpdateTime, nullDTM(f.LastUpdateTime), string(body)})
+		[]string{"id", "lid", "unique_id", "patient_id", "status", "last_update_time", "last_update_norm", "body", "version"},
+		[]any{f.ID, f.LogicalID, f.UniqueID, f.PatientID, f.Status, f.LastUpdateTime, nullDTM(f.LastUpdateTime), string(body), version})
 	if err != nil {
 		return err
 	}
@@ -216,6 +269,20 @@ func (t *tx) InsertAssociation(ctx context.Context, a *registry.Association) err
 
 // SetDocumentStatus implements registry.Tx.
 func (t *tx) SetDocumentStatus(ctx context.Context, id, status string) error {
+	return t.setStatus(ctx, "DocumentEntry", "documents", id, status)
+}
+
+// SetFolderStatus implements registry.Tx.
+func (t *tx) SetFolderStatus(ctx context.Context, id, status string) error {
+	return t.setStatus(ctx, "Folder", "folders", id, status)
+}
+
+// SetAssociationStatus implements registry.Tx.
+func (t *tx) SetAssociationStatus(ctx context.Context, id, status string) error {
+	return t.setStatus(ctx, "Association", "associations", id, status)
+}
+
+func (t *tx) setStatus(ctx context.Context, what, table, id, status string) error {
 	if err := CheckStrings("status", []string{id, status}); err != nil {
 		return t.record(err)
 	}
@@ -223,8 +290,108 @@ func (t *tx) SetDocumentStatus(ctx context.Context, id, status string) error {
 		return t.record(fmt.Errorf("%w: empty status for %s", ErrInvalid, id))
 	}
 	b := &builder{d: t.s.d}
-	query := "UPDATE documents SET status = " + b.arg(status) + " WHERE id = " + b.arg(id)
-	return t.update(ctx, "DocumentEntry", id, query, b.args)
+	query := "UPDATE " + table + " SET status = " + b.arg(status) + " WHERE id = " + b.arg(id)
+	return t.update(ctx, what, id, query, b.args)
+}
+
+// DeleteObjects implements registry.Tx.
+func (t *tx) DeleteObjects(ctx context.Context, ids []string) error {
+	if err := CheckStrings("ids", ids); err != nil {
+		return t.record(err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return t.note(ctx, "delete", err)
+	}
+	for _, table := range []string{"documents", "folders"} {
+		if err := t.deleteVersions(ctx, table, ids); err != nil {
+			return err
+		}
+	}
+	for _, table := range []string{"submission_sets", "associations"} {
+		b := &builder{d: t.s.d}
+		query := "DELETE FROM " + table + " WHERE " + b.inCond("id", ids)
+		if _, err := t.q.ExecContext(ctx, query, b.args...); err != nil {
+			return t.note(ctx, "delete from "+table, err)
+		}
+	}
+	return nil
+}
+
+// deleteVersions deletes the rows of a versioned table (documents,
+// folders) with these ids, then makes the newest remaining version of each
+// lid they belonged to the latest.
+func (t *tx) deleteVersions(ctx context.Context, table string, ids []string) error {
+	b := &builder{d: t.s.d}
+	var lids []string
+	err := t.reader.query(ctx, table, "SELECT DISTINCT lid FROM "+table+" WHERE "+b.inCond("id", ids), b.args, func(rows *sql.Rows) error {
+		var lid string
+		if err := rows.Scan(&lid); err != nil {
+			return err
+		}
+		lids = append(lids, lid)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(lids) == 0 {
+		return nil
+	}
+	b = &builder{d: t.s.d}
+	if _, err := t.q.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+b.inCond("id", ids), b.args...); err != nil {
+		return t.note(ctx, "delete from "+table, err)
+	}
+	b = &builder{d: t.s.d}
+	query := "UPDATE " + table + " SET latest = " + b.arg(true) + " WHERE NOT latest AND " + b.inCond("lid", lids) +
+		" AND version = (SELECT max(n.version) FROM " + table + " n WHERE n.lid = " + table + ".lid)"
+	if _, err := t.q.ExecContext(ctx, query, b.args...); err != nil {
+		return t.note(ctx, "update latest in "+table, err)
+	}
+	return nil
+}
+
+// linkTime is how patient_links stores times: UTC, fixed width, so text
+// order is time order.
+const linkTime = "2006-01-02T15:04:05.000000000Z"
+
+// InsertPatientLink implements registry.Tx.
+func (t *tx) InsertPatientLink(ctx context.Context, l *registry.PatientLink) error {
+	if l == nil || l.From == "" || l.To == "" || l.LinkedAt.IsZero() {
+		return t.record(fmt.Errorf("%w: incomplete patient link", ErrInvalid))
+	}
+	if err := CheckStrings("patient link", l); err != nil {
+		return t.record(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return t.note(ctx, "insert patient link", err)
+	}
+	var unlinkedAt, unlinkedBy, unlinkReason sql.NullString
+	if !l.UnlinkedAt.IsZero() {
+		unlinkedAt = sql.NullString{String: l.UnlinkedAt.UTC().Format(linkTime), Valid: true}
+		unlinkedBy = sql.NullString{String: l.UnlinkedBy, Valid: true}
+		unlinkReason = sql.NullString{String: l.UnlinkReason, Valid: true}
+	}
+	_, err := t.insertRow(ctx, "patient link", "patient_links",
+		[]string{"from_pid", "to_pid", "linked_at", "linked_by", "reason", "unlinked_at", "unlinked_by", "unlink_reason"},
+		[]any{l.From, l.To, l.LinkedAt.UTC().Format(linkTime), l.LinkedBy, l.Reason, unlinkedAt, unlinkedBy, unlinkReason})
+	return err
+}
+
+// EndPatientLink implements registry.Tx.
+func (t *tx) EndPatientLink(ctx context.Context, from string, at time.Time, by, reason string) error {
+	if err := CheckStrings("patient link", []string{from, by, reason}); err != nil {
+		return t.record(err)
+	}
+	if at.IsZero() {
+		return t.record(fmt.Errorf("%w: ending a patient link without a time", ErrInvalid))
+	}
+	b := &builder{d: t.s.d}
+	query := "UPDATE patient_links SET unlinked_at = " + b.arg(at.UTC().Format(linkTime)) + ", unlinked_by = " + b.arg(by) +
+		", unlink_reason = " + b.arg(reason) + " WHERE from_pid = " + b.arg(from) + " AND unlinked_at IS NULL"
+	return t.update(ctx, "patient link from", from, query, b.args)
 }
 
 // SetFolderLastUpdateTime implements registry.Tx.
