@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"pjd/gateway/xca"
 	"pjd/registry"
 	"pjd/registry/ebrim"
+	"pjd/trust"
 	"pjd/trust/devissuer"
 	"pjd/trust/policy"
 )
@@ -410,5 +412,38 @@ func TestBlockIsConcealedITI38(t *testing.T) {
 				t.Errorf("no audit record of the refusal by %s: %+v", policy.RulePatientBlock, recs)
 			}
 		})
+	}
+}
+
+// A calling gateway that authenticates with its certificate (mutual TLS)
+// is a system: answered, and named in the audit record by its
+// certificate; a certificate of an untrusted CA is no credential.
+func TestXCARespondingMutualTLS(t *testing.T) {
+	ca := newCA(t, "pjd test enterprise CA")
+	h := newHarness(t, options{clientCAs: ca.pool})
+	h.seed()
+	caller := func(cert tls.Certificate) xcaCaller {
+		tr := h.srv.Client().Transport.(*http.Transport).Clone()
+		tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
+		return xcaCaller{c: &soap.Client{HTTP: &http.Client{Transport: tr}}, url: h.base + xca.RespondingPath}
+	}
+	gw := ca.clientCert(t, orgSubject("Helse Vest XCA initiating gateway", "Helse Vest IKT AS", "NTRNO-"+registry.SampleOrgnr, ""))
+	var res *registry.QueryResult
+	rec := h.oneRecord(t, func() {
+		var rr registry.Response
+		var err error
+		res, rr, _, err = caller(gw).query(t, findDocuments(patientP))
+		if err != nil || rr.Status != registry.ResponseSuccess {
+			t.Fatalf("%v %+v", err, rr)
+		}
+	})
+	if len(res.Documents) != 5 || rec.Actor.Kind != audit.ActorSystem || rec.Credential != string(trust.CredentialMTLS) ||
+		!strings.Contains(rec.Gateway, "certificate ") || !strings.Contains(rec.Gateway, "Helse Vest XCA initiating gateway") {
+		t.Fatalf("%d documents, record %+v", len(res.Documents), rec)
+	}
+	rogue := newCA(t, "rogue CA").clientCert(t, orgSubject("Rogue gateway", "Rogue", "NTRNO-"+registry.SampleOrgnr, ""))
+	_, _, _, err := caller(rogue).query(t, findDocuments(patientP))
+	if err == nil {
+		t.Fatal("a certificate of an untrusted CA was answered")
 	}
 }
