@@ -329,8 +329,8 @@ func TestAuditEventCoding(t *testing.T) {
 	if n := len(ae["entity"].([]any)); n != 8 {
 		t.Errorf("%d entities, want 8", n)
 	}
-	if n := len(ae["agent"].([]any)); n != 2 {
-		t.Errorf("%d agents, want user and client", n)
+	if n := len(ae["agent"].([]any)); n != 3 {
+		t.Errorf("%d agents, want user, client and the calling gateway", n)
 	}
 
 	for _, c := range []struct {
