@@ -30,6 +30,7 @@ import (
 	"pjd/gateway/blocks"
 	"pjd/gateway/mhd"
 	"pjd/gateway/soap"
+	"pjd/gateway/xca"
 	"pjd/gateway/xds"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
@@ -98,7 +99,15 @@ type options struct {
 	wrapBlocks func(policy.BlockStore) policy.BlockStore
 	// replay replaces the verifier's in-memory DPoP replay cache.
 	replay trust.ReplayCache
+	// home is the community /xca/responding answers for (default
+	// testHome).
+	home string
+	// repositoryID replaces registry.SampleRepositoryUniqueID.
+	repositoryID string
 }
+
+// testHome is the harness's community on /xca/responding.
+const testHome = "urn:oid:2.16.578.1.12.4.5.100.1"
 
 // syncBuffer collects log output from concurrent handlers.
 type syncBuffer struct {
@@ -160,7 +169,11 @@ func newHarness(t *testing.T, o options) *harness {
 		blobs = local
 	}
 	log := slog.New(gateway.NewRedactingHandler(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	h.repo, err = repository.New(repository.Config{UniqueID: registry.SampleRepositoryUniqueID, Blobs: blobs,
+	repoID := registry.SampleRepositoryUniqueID
+	if o.repositoryID != "" {
+		repoID = o.repositoryID
+	}
+	h.repo, err = repository.New(repository.Config{UniqueID: repoID, Blobs: blobs,
 		Registry: repository.LocalRegistry(h.reg), Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -229,6 +242,12 @@ func newHarness(t *testing.T, o options) *harness {
 		Limits: o.limits, Log: log, Metrics: metrics}
 	h.server.Handle("POST /xds/registry", x.RegistryHandler())
 	h.server.Handle("POST /xds/repository", x.RepositoryHandler())
+	home := o.home
+	if home == "" {
+		home = testHome
+	}
+	rg := &xca.Responding{Guard: h.guard, Auth: x.Auth, HomeCommunityID: home, Limits: o.limits, Log: log, Metrics: metrics}
+	h.server.Handle("POST "+xca.RespondingPath, rg.Handler())
 	m := &mhd.Endpoints{Guard: h.guard, Tokens: verifier, Pager: h.pager, BaseURL: h.base, MaxProvide: o.maxProvide,
 		Log: log, Metrics: metrics}
 	m.Routes(h.server)

@@ -153,6 +153,7 @@ type Call struct {
 	Query       string // the search parameters as received (no secrets)
 	RequestID   string
 	EventID     string // nhn-event-id
+	Gateway     string // the calling community gateway (XCA), see audit.Record.Gateway
 	SourceIP    string
 	UserAgent   string
 }
@@ -164,6 +165,7 @@ func (g *Guard) record(c Call, action audit.Action) audit.Record {
 		Query:       c.Query,
 		RequestID:   c.RequestID,
 		EventID:     c.EventID,
+		Gateway:     c.Gateway,
 		SourceIP:    c.SourceIP,
 		UserAgent:   c.UserAgent,
 	}

@@ -86,6 +86,7 @@ func FullRecord() audit.Record {
 		Query:      "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + PatientA + "&status=current",
 		RequestID:  "req-0001",
 		EventID:    "b1f5e0c2-9d5e-4a7c-8f3e-2a1b0c9d8e7f",
+		Gateway:    "community urn:oid:2.16.578.1.12.4.1.7.1.1; client ea1b0c25-154d-483c-abeb-cdf2e09d0a45",
 		SourceIP:   "192.0.2.10",
 		UserAgent:  "Test-EPJ/1.0",
 	}
