@@ -98,6 +98,8 @@ type options struct {
 	wrapBlocks func(policy.BlockStore) policy.BlockStore
 	// replay replaces the verifier's in-memory DPoP replay cache.
 	replay trust.ReplayCache
+	// systemScopes grants scopes to certificate systems (by org.nr).
+	systemScopes map[string][]string
 }
 
 // syncBuffer collects log output from concurrent handlers.
@@ -186,7 +188,7 @@ func newHarness(t *testing.T, o options) *harness {
 		blockStore = o.wrapBlocks(blockStore)
 	}
 	h.guard, err = access.New(access.Config{Registry: h.reg, Repository: h.repo, Policy: pol, Audit: auditLog,
-		Blocks: blockStore, DevLoopbackSources: o.devLoopback, Now: o.now, Logger: log})
+		Blocks: blockStore, DevLoopbackSources: o.devLoopback, SystemScopes: o.systemScopes, Now: o.now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
