@@ -35,6 +35,7 @@ func commandTree() *cmd {
 			mhdCmd(),
 			auditCmd(),
 			blocksCmd(),
+			patientsCmd(),
 			repositoryCmd(),
 			conformanceCmd(),
 			devIssuerCmd(),
