@@ -44,10 +44,10 @@ import (
 const (
 	// ScopeMultiPatientQuery lets a system run ITI-51 Multi-Patient
 	// Stored Query.
-	ScopeMultiPatientQuery = "nhn:pjd/multi-patient-query"
+	ScopeMultiPatientQuery = trust.ScopeMultiPatientQuery
 	// ScopePatientIdentityFeed lets a system send ITI-104 Patient
 	// Identity Feed FHIR (link and unlink patient identifiers).
-	ScopePatientIdentityFeed = "nhn:pjd/patient-identity-feed"
+	ScopePatientIdentityFeed = trust.ScopePatientIdentityFeed
 )
 
 // Rules of the lifecycle's refusals (audit records, and the XDS error's
