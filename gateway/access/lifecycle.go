@@ -577,3 +577,99 @@ func linkedView(p *trust.Principal, patient string, linked []string, docs []poli
 	}
 	return p, docs
 }
+
+// DocumentVersions returns the versions of the logical document lid
+// (ITI-57) a principal may see, newest first: MHD's
+// DocumentReference/[id]/_history. It is decided and audited as a search
+// of the document's patient (policy on every version; the audit record
+// names each version returned), and concealed like a read: a document the
+// principal may not see — hidden, blocked, another patient's — answers
+// exactly as one that does not exist (ErrNotFound, or the refusal a
+// principal refused outright gets). patientHint is the patient the caller
+// said it asks about ("" for none).
+func (g *Guard) DocumentVersions(ctx context.Context, c Call, lid, patientHint string) ([]*registry.DocumentEntry, error) {
+	if g.reg == nil {
+		return nil, errors.New("access: this process serves no registry")
+	}
+	versions, err := g.reg.Versions(ctx, lid)
+	if err != nil {
+		return nil, fmt.Errorf("access: reading versions: %w", err)
+	}
+	hint := patientHint
+	if hint == "" {
+		hint = impliedPatient(c.Principal)
+	}
+	notFound := func(patient string) error {
+		dec, err := g.decide(ctx, c, policy.ActionFind, patient, nil)
+		if err != nil {
+			return err
+		}
+		if !dec.Permitted() {
+			return g.deny(ctx, c, audit.ActionQuery, patient, dec, nil)
+		}
+		if err := g.RecordError(ctx, c, audit.ActionQuery, patient, "no such document: "+lid); err != nil {
+			return err
+		}
+		return ErrNotFound
+	}
+	if len(versions) == 0 {
+		return nil, notFound(hint)
+	}
+	slices.SortFunc(versions, func(a, b *registry.DocumentEntry) int { return versionNumber(b) - versionNumber(a) })
+	latest := versions[0]
+	patient := patientNumber(latest.PatientID)
+	if hint != "" && hint != patient {
+		ident, err := g.identity(ctx, hint)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(numbers(ident), patient) {
+			dec := policy.Decision{Effect: policy.Deny, Rule: policy.RuleDocumentPatientMismatch,
+				Reason: "the document belongs to another patient than the one the request names."}
+			return nil, g.deny(ctx, c, audit.ActionQuery, hint, dec, versions)
+		}
+		patient = hint
+	}
+	dec, err := g.decide(ctx, c, policy.ActionFind, patient, versions)
+	if err != nil {
+		return nil, err
+	}
+	visible := visibleEntries(versions, dec)
+	if !dec.Permitted() || !slices.Contains(visible, latest) {
+		if dec.Permitted() {
+			dec = policy.Decision{Effect: policy.Deny, Rule: policy.RuleDocumentNORS, Reason: "the document is hidden from this principal."}
+		}
+		return nil, g.deny(ctx, c, audit.ActionQuery, patient, dec, versions)
+	}
+	r := g.record(c, audit.ActionQuery)
+	r.Outcome = audit.OutcomePermit
+	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
+	r.PatientID = patient
+	r.HiddenNORS = dec.HiddenNORS
+	for _, d := range versions {
+		disp := audit.DocHidden
+		if slices.Contains(visible, d) {
+			disp = audit.DocReturned
+		}
+		r.Documents = append(r.Documents, auditDocument(d, disp))
+	}
+	if err := g.commit(ctx, r); err != nil {
+		return nil, err
+	}
+	return visible, nil
+}
+
+// versionNumber is d's registry-assigned version (1 when unset).
+func versionNumber(d *registry.DocumentEntry) int {
+	n := 0
+	for _, c := range d.Version {
+		if c < '0' || c > '9' {
+			return 1
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n == 0 {
+		return 1
+	}
+	return n
+}

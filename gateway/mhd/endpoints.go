@@ -46,6 +46,8 @@ func (m *Endpoints) Routes(s *gateway.Server) {
 	s.Handle("GET /mhd/document", http.HandlerFunc(m.retrieve))
 	s.Handle("POST /fhir/R4", http.HandlerFunc(m.provide))
 	s.Handle("POST /fhir/R4/", http.HandlerFunc(m.provide))
+	s.Handle("GET /fhir/R4/DocumentReference/{id}/_history", http.HandlerFunc(m.history))
+	s.Handle("GET /fhir/R4/DocumentReference/{id}/_history/{vid}", http.HandlerFunc(m.history))
 	s.Handle("PUT /fhir/R4/Patient", http.HandlerFunc(m.patientFeed))
 	s.Handle("DELETE /fhir/R4/Patient", http.HandlerFunc(m.patientRemove))
 }
