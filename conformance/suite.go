@@ -272,7 +272,7 @@ func Scenarios() []Scenario {
 	var all []Scenario
 	for _, group := range [][]Scenario{
 		registerScenarios(), queryScenarios(), provideScenarios(), retrieveScenarios(),
-		consumerScenarios(), refusalScenarios(), accessScenarios(),
+		consumerScenarios(), refusalScenarios(), accessScenarios(), lifecycleScenarios(),
 	} {
 		all = append(all, group...)
 	}

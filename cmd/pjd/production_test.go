@@ -25,6 +25,7 @@ import (
 
 	"pjd/conformance"
 	"pjd/conformance/testenv"
+	"pjd/trust"
 	"pjd/trust/devissuer"
 )
 
@@ -189,7 +190,7 @@ func startProduction(t *testing.T, extra ...string) *productionDeployment {
 		"--saml-cert", pki(devissuer.FileXUA), "--saml-issuer", d.issuerURL, "--saml-audience", devissuer.DefaultAudience,
 		"--postgres-url", d.postgresURL, "--redis-url", "redis://" + testenv.Redis(t) + "/0",
 		"--repository-unique-id", devRepositoryID, "--audit-key-file", auditKey, "--page-key-file", pageKey,
-		"--allow-synthetic-patients=true"}, s3flags...)
+		"--allow-synthetic-patients=true", "--system-scope", "991919198=" + trust.ScopeMultiPatientQuery}, s3flags...)
 	d.serve, _ = startOnFreePort(t, "serve", append(args, extra...), "https://127.0.0.1:{port}/readyz", d.trusting)
 	return d
 }

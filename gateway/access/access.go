@@ -383,9 +383,12 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 	// (ITI-104 links), and a search shows the current version of each
 	// logical document only (ITI-57 versions are read through
 	// DocumentVersions): MHD consumers know nothing of $MetadataLevel.
-	if ident, err := g.identity(ctx, patient); err != nil {
+	asked := f.PatientID
+	ident, err := g.identity(ctx, patient)
+	if err != nil {
 		return nil, err
-	} else if ident != nil && len(ident.All) > 1 {
+	}
+	if ident != nil && len(ident.All) > 1 {
 		f.PatientID, f.PatientIDs = "", slices.Clone(ident.All)
 	}
 	f.LatestOnly = true
@@ -393,6 +396,17 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 	docs, err := g.reg.Reader().Documents(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("access: searching documents: %w", err)
+	}
+	if f.PatientID == "" {
+		// Documents under a linked number are presented as the asked
+		// patient's: one person, one subject in the answer.
+		for i, d := range docs {
+			if d.PatientID != asked {
+				c := *d
+				c.PatientID = asked
+				docs[i] = &c
+			}
+		}
 	}
 	if len(docs) > g.max {
 		_ = g.RecordError(ctx, c, audit.ActionQuery, patient, fmt.Sprintf("the search matched more than %d documents", g.max))
