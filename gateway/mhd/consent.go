@@ -158,9 +158,9 @@ func (m *Endpoints) consentFrom(b policy.Block, now time.Time) map[string]any {
 	}
 	c := map[string]any{
 		"resourceType": "Consent", "id": b.ID, "status": status,
-		"scope": map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}}},
-		"category": []any{map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "59284-0", "display": "Consent"}}}},
-		"patient":  map[string]any{"identifier": map[string]any{"system": "urn:oid:" + oid.NationalID(b.PatientID), "value": b.PatientID}},
+		"scope":     map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}}},
+		"category":  []any{map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "59284-0", "display": "Consent"}}}},
+		"patient":   map[string]any{"identifier": map[string]any{"system": "urn:oid:" + oid.NationalID(b.PatientID), "value": b.PatientID}},
 		"provision": map[string]any{"type": "permit", "provision": []any{deny}},
 	}
 	if !b.ValidFrom.IsZero() {
