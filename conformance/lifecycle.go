@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -39,6 +40,7 @@ func lifecycleScenarios() []Scenario {
 		scenario(tx51, "multi-patient-query-by-system", multiPatientQuery),
 		scenario(tx104, "link-dnummer-to-fodselsnummer", identityLink),
 		scenario("ITI-67", "history-of-an-updated-document", mhdHistory),
+		scenario("CONSENT", "citizen-blocks-one-document", consentBlock),
 	}
 	out = append(out, rowScenarios(tx57, updateRejections())...)
 	out = append(out, rowScenarios(tx62, removeRejections())...)
@@ -703,6 +705,85 @@ func mhdHistory(ctx context.Context, t *T) error {
 		return err
 	} else if len(set.DocRefs) != 1 {
 		return fmt.Errorf("MHD search found %d entries, want the current version only", len(set.DocRefs))
+	}
+	return nil
+}
+
+// consentBlock: the citizen blocks one of their documents with a FHIR
+// Consent; the fastlege's MHD search no longer shows it (the other one
+// still shows) and its read is refused as for an unknown document; the
+// revocation (DELETE) shows it again, and a revoked consent reads 410.
+func consentBlock(ctx context.Context, t *T) error {
+	patient := citizenPID()
+	entries, _, err := t.seed(ctx, patient, 2, nil)
+	if err != nil {
+		return err
+	}
+	cit, err := t.as(ctx, "citizen", "")
+	if err != nil {
+		return err
+	}
+	lid := strings.TrimPrefix(entries[0].LogicalID, "urn:uuid:")
+	body := `{"resourceType":"Consent","status":"active","provision":{"type":"permit","provision":[{"type":"deny","data":[{"meaning":"instance","reference":{"reference":"DocumentReference/` + lid + `"}}]}]}}`
+	send := func(method, path, body string) (int, []byte, error) {
+		req, err := http.NewRequestWithContext(ctx, method, t.URL(path), strings.NewReader(body))
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Content-Type", "application/fhir+json")
+		resp, b, err := t.do(cit, req)
+		if err != nil {
+			return 0, nil, err
+		}
+		return resp.StatusCode, b, nil
+	}
+	st, b, err := send(http.MethodPost, "/fhir/R4/Consent", body)
+	if err != nil {
+		return err
+	}
+	var made struct {
+		ID string `json:"id"`
+	}
+	if st != http.StatusCreated || json.Unmarshal(b, &made) != nil || made.ID == "" {
+		return fmt.Errorf("POST Consent: status %d: %s, want 201 with the consent", st, snippet(b))
+	}
+	shown := func() (blocked, other bool, err error) {
+		a, err := t.searchAs(ctx, "fastlege", patient, patient)
+		if err != nil {
+			return false, false, err
+		}
+		s, err := wantSearchSet("fastlege search", a)
+		if err != nil {
+			return false, false, err
+		}
+		for _, d := range s.DocRefs {
+			blocked = blocked || d.UniqueID == entries[0].UniqueID
+			other = other || d.UniqueID == entries[1].UniqueID
+		}
+		return blocked, other, nil
+	}
+	blocked, other, err := shown()
+	if err != nil {
+		return err
+	}
+	if blocked || !other {
+		return fmt.Errorf("with the consent the fastlege sees the blocked document: %v, the other: %v; want false, true", blocked, other)
+	}
+	if st, b, err := send(http.MethodDelete, "/fhir/R4/Consent/"+made.ID, ""); err != nil {
+		return err
+	} else if st != http.StatusNoContent {
+		return fmt.Errorf("DELETE Consent: status %d: %s, want 204", st, snippet(b))
+	}
+	if st, _, err := send(http.MethodGet, "/fhir/R4/Consent/"+made.ID, ""); err != nil {
+		return err
+	} else if st != http.StatusGone {
+		return fmt.Errorf("GET of a revoked Consent: status %d, want 410", st)
+	}
+	if blocked, _, err = shown(); err != nil {
+		return err
+	}
+	if !blocked {
+		return errors.New("after the revocation the fastlege still does not see the document")
 	}
 	return nil
 }
