@@ -36,6 +36,8 @@ func commandTree() *cmd {
 			auditCmd(),
 			blocksCmd(),
 			patientsCmd(),
+			updateCmd(),
+			removeCmd(),
 			repositoryCmd(),
 			conformanceCmd(),
 			devIssuerCmd(),
