@@ -31,8 +31,14 @@ type BlockAdmin interface {
 	Lift(ctx context.Context, id string) error
 }
 
-// RuleCitizenOwnConsent permits a citizen's consents on their own number.
-const RuleCitizenOwnConsent = "citizen-own-consent"
+// Rules of the consent decisions.
+const (
+	// RuleCitizenOwnConsent permits a citizen's consents on their own
+	// number.
+	RuleCitizenOwnConsent = "citizen-own-consent"
+	// RuleConsentCitizenOnly refuses anyone but a citizen.
+	RuleConsentCitizenOnly = "consent-citizen-only"
+)
 
 // ErrBlocksNotServed: this process has no writable blocks store.
 var ErrBlocksNotServed = errors.New("access: patients' blocks are not served here")
@@ -50,7 +56,7 @@ func consentDecision(p *trust.Principal, patient string) policy.Decision {
 	case p == nil:
 		return deniedDecision(policy.RuleNoPrincipal, "the request carries no verified principal.")
 	case p.Kind != trust.Citizen || !p.HasScope(trust.ScopeCitizen) && p.MatchedScope != trust.ScopeCitizen:
-		return deniedDecision(RuleLifecycleSystemOnly, "consents are made by the patient (a citizen token).")
+		return deniedDecision(RuleConsentCitizenOnly, "consents are made by the patient (a citizen token).")
 	case p.Subject == "" || p.Subject != patient:
 		return deniedDecision(policy.RuleCitizenOtherPatient, "a citizen may only see and make their own consents.")
 	}
