@@ -284,7 +284,7 @@ func mhdCmd() *cmd {
 		}, {
 			name: "request", summary: "send one FHIR request (DocumentReference/ID/_history, Consent, Patient) and print the answer",
 			args: "METHOD PATH [BODY-FILE]", minArgs: 2, maxArgs: 3,
-			ids:  []string{"patient"},
+			ids: []string{"patient"},
 			run: func(ctx context.Context, inv *invocation) error {
 				return mhdRequest(ctx, m, inv.args, inv.stdout)
 			},
