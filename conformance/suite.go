@@ -284,7 +284,7 @@ func Scenarios() []Scenario {
 	var all []Scenario
 	for _, group := range [][]Scenario{
 		registerScenarios(), queryScenarios(), provideScenarios(), retrieveScenarios(),
-		consumerScenarios(), refusalScenarios(), accessScenarios(), xcaScenarios(),
+		consumerScenarios(), refusalScenarios(), accessScenarios(), xcaScenarios(), lifecycleScenarios(),
 	} {
 		all = append(all, group...)
 	}

@@ -104,6 +104,8 @@ type options struct {
 	home string
 	// repositoryID replaces registry.SampleRepositoryUniqueID.
 	repositoryID string
+	// systemScopes grants scopes to certificate systems (by org.nr).
+	systemScopes map[string][]string
 }
 
 // testHome is the harness's community on /xca/responding.
@@ -199,7 +201,7 @@ func newHarness(t *testing.T, o options) *harness {
 		blockStore = o.wrapBlocks(blockStore)
 	}
 	h.guard, err = access.New(access.Config{Registry: h.reg, Repository: h.repo, Policy: pol, Audit: auditLog,
-		Blocks: blockStore, DevLoopbackSources: o.devLoopback, Now: o.now, Logger: log})
+		Blocks: blockStore, DevLoopbackSources: o.devLoopback, SystemScopes: o.systemScopes, Now: o.now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

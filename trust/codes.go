@@ -15,6 +15,11 @@ const (
 	ScopeCitizen                  = "nhn:phr/citizen"
 	ScopeAudit                    = "nhn:phr/audit"
 	ScopeRegister                 = "nhn:phr/mhd/create"
+	// pjd's own scopes of the document lifecycle (issue 13): ITI-51
+	// Multi-Patient Stored Query and ITI-104 Patient Identity Feed FHIR,
+	// for systems only.
+	ScopeMultiPatientQuery   = "nhn:pjd/multi-patient-query"
+	ScopePatientIdentityFeed = "nhn:pjd/patient-identity-feed"
 )
 
 // AttestationType is the authorization_details type (and claim name) of the

@@ -51,9 +51,11 @@ type Config struct {
 	// (audit review, no attestation). Default: ScopeAudit.
 	ComplianceScopes []string
 	// SourceScopes are the scopes a token without a person (client
-	// credentials) may be used for: registering documents (ITI-65). Such a
-	// token becomes a ClientCredentials principal; at any other endpoint
-	// it is refused with KindPersonRequired. Default: ScopeRegister.
+	// credentials) may be used for: registering documents (ITI-65) and
+	// feeding patient identity changes (ITI-104). Such a token becomes a
+	// ClientCredentials principal; at any other endpoint it is refused
+	// with KindPersonRequired. Default: ScopeRegister,
+	// ScopePatientIdentityFeed.
 	SourceScopes []string
 
 	// AllowDevIssuer accepts issuers whose metadata says they are pjd's
@@ -127,7 +129,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		cfg.ComplianceScopes = []string{ScopeAudit}
 	}
 	if cfg.SourceScopes == nil {
-		cfg.SourceScopes = []string{ScopeRegister}
+		cfg.SourceScopes = []string{ScopeRegister, ScopePatientIdentityFeed}
 	}
 	v := &Verifier{cfg: cfg, attPol: AttestationPolicy{MaxAge: cfg.AttestationMaxAge, Skew: cfg.Skew}}
 	seen := map[string]bool{}

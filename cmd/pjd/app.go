@@ -296,8 +296,12 @@ func (a *app) wireGuard(context.Context) error {
 		return fmt.Errorf("policy: %w", err)
 	}
 	a.pol = pol
+	scopes, err := parseSystemScopes(c.systemScopes)
+	if err != nil {
+		return fmt.Errorf("--system-scope: %w", err)
+	}
 	gcfg := access.Config{Registry: a.reg, Repository: a.repo, Policy: pol, Audit: a.auditLog,
-		DevLoopbackSources: c.dev, Logger: a.log}
+		DevLoopbackSources: c.dev, SystemScopes: scopes, Logger: a.log}
 	if a.blockStore != nil {
 		gcfg.Blocks = a.blockStore
 	}

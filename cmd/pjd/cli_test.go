@@ -142,7 +142,7 @@ func TestCLIWrongInvocations(t *testing.T) {
 	}{
 		{nil, 2, []string{"usage: pjd <command>", "serve", "version"}},
 		{[]string{"nope"}, 2, []string{`unknown command "nope"`, "usage: pjd <command>"}},
-		{[]string{"mhd"}, 2, []string{"name a command: search or read", "usage: pjd mhd <command>"}},
+		{[]string{"mhd"}, 2, []string{"name a command: search, read or request", "usage: pjd mhd <command>"}},
 		{[]string{"repository"}, 2, []string{"name a command: sweep", "usage: pjd repository <command>"}},
 		{[]string{"blocks"}, 2, []string{"name a command: add, list or lift", "usage: pjd blocks <command>"}},
 		{[]string{"audit"}, 2, []string{"name a command: search, export or verify"}},

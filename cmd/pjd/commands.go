@@ -294,7 +294,7 @@ func mhdCmd() *cmd {
 	var params listFlag
 	var out string
 	return &cmd{
-		name: "mhd", summary: "MHD consumer: search (ITI-67) and read (ITI-68) with a HelseID DPoP token",
+		name: "mhd", summary: "MHD consumer: search (ITI-67), read (ITI-68) and other FHIR requests with a HelseID DPoP token",
 		flags: m.define,
 		subs: []*cmd{{
 			name: "search", summary: "find the patient's documents (ITI-67 DocumentReference search)",
@@ -316,6 +316,13 @@ func mhdCmd() *cmd {
 			ids: []string{"patient"},
 			run: func(ctx context.Context, inv *invocation) error {
 				return mhdRead(ctx, m, inv.args[0], out, inv.stdout)
+			},
+		}, {
+			name: "request", summary: "send one FHIR request (DocumentReference/ID/_history, Consent, Patient) and print the answer",
+			args: "METHOD PATH [BODY-FILE]", minArgs: 2, maxArgs: 3,
+			ids: []string{"patient"},
+			run: func(ctx context.Context, inv *invocation) error {
+				return mhdRequest(ctx, m, inv.args, inv.stdout)
 			},
 		}},
 	}
@@ -538,14 +545,18 @@ func blocksCmd() *cmd {
 					return err
 				}
 				tw := tabwriter.NewWriter(inv.stdout, 0, 2, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tHPR\tPRACTITIONER\tORG\tDOCUMENTS\tFROM\tTO")
+				fmt.Fprintln(tw, "ID\tHPR\tPRACTITIONER\tORG\tDOCUMENTS\tSOURCE ORG\tFROM\tTO")
 				for _, b := range bs {
 					to := ""
 					if !b.ValidTo.IsZero() {
 						to = b.ValidTo.Format(time.RFC3339)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.HPRNumber, b.PractitionerID, b.OrgNr,
-						strings.Join(b.DocumentUniqueIDs, ","), b.ValidFrom.Format(time.RFC3339), to)
+					hpr := b.HPRNumber
+					if b.Everyone {
+						hpr = "(everyone: the patient's own consent)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, hpr, b.PractitionerID, b.OrgNr,
+						strings.Join(b.DocumentUniqueIDs, ","), b.SourceOrgNr, b.ValidFrom.Format(time.RFC3339), to)
 				}
 				return tw.Flush()
 			},

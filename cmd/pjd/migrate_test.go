@@ -15,6 +15,7 @@ import (
 	"pjd/gateway/audit"
 	"pjd/gateway/audit/audittest"
 	"pjd/gateway/audit/sqlaudit"
+	"pjd/gateway/blocks"
 	"pjd/registry"
 	"pjd/registry/oid"
 	"pjd/registry/postgres"
@@ -89,8 +90,8 @@ func TestMigrateLegacyDatabase(t *testing.T) {
 				}
 				return len(ms)
 			}
-			want := fmt.Sprintf("registry schema at version %d\naudit schema at version %d\nblocks schema at version 1\n",
-				latest(registryComponent(b.dialect)), latest(sqlaudit.Schema(b.dialect)))
+			want := fmt.Sprintf("registry schema at version %d\naudit schema at version %d\nblocks schema at version %d\n",
+				latest(registryComponent(b.dialect)), latest(sqlaudit.Schema(b.dialect)), latest(blocks.Schema(b.dialect)))
 			for round := 1; round <= 2; round++ {
 				code, stdout, stderr := pjdRun(t, append([]string{"migrate"}, flags...)...)
 				if code != 0 || stdout != want {

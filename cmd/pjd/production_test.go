@@ -191,7 +191,7 @@ func startProduction(t *testing.T, extra ...string) *productionDeployment {
 		"--postgres-url", d.postgresURL, "--redis-url", "redis://" + testenv.Redis(t) + "/0",
 		"--repository-unique-id", devRepositoryID, "--audit-key-file", auditKey, "--page-key-file", pageKey,
 		"--home-community-id", productionHome,
-		"--allow-synthetic-patients=true"}, s3flags...)
+		"--allow-synthetic-patients=true", "--system-scope", "991919198=" + trust.ScopeMultiPatientQuery}, s3flags...)
 	d.serve, _ = startOnFreePort(t, "serve", append(args, extra...), "https://127.0.0.1:{port}/readyz", d.trusting)
 	return d
 }

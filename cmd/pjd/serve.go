@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"pjd/gateway"
+	"pjd/gateway/access"
 	"pjd/gateway/soap"
 	"pjd/registry"
 	"pjd/repository"
@@ -77,6 +78,7 @@ type serveConfig struct {
 	xuaSigningCert string
 	xuaIssuer      string
 	authorizations listFlag
+	systemScopes   listFlag
 	pageKeyFile    string
 
 	tlsCert     string
@@ -159,6 +161,8 @@ func defineServeFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.xuaSigningCert, "xua-signing-cert", "", "certificate (PEM) of --xua-signing-key, carried in the signature; responding gateways trust it (with --dev: <data>/dev-issuer/"+devissuer.FileDevXUACert+")")
 	fs.StringVar(&c.xuaIssuer, "xua-issuer", "", "Issuer of the XUA assertions this gateway mints (default with --dev: <public-url>/dev/xua)")
 	fs.Var(&c.authorizations, "allowed-authorizations", "Volven 9060 authorizations that may read documents (default LE,PS)")
+	fs.Var(&c.systemScopes, "system-scope", "grant a scope to the client certificates of an organisation: ORGNR=SCOPE (repeatable; "+
+		access.ScopeMultiPatientQuery+" for ITI-51, "+access.ScopePatientIdentityFeed+" for ITI-104)")
 	fs.StringVar(&c.pageKeyFile, "page-key-file", "", "file with the 32-byte hex key sealing MHD page tokens, shared by all gateway nodes (generated in --data with --dev)")
 
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
@@ -205,6 +209,9 @@ func (c *serveConfig) validate() error {
 		c.checkProduction(&p)
 	}
 	c.checkFiles(&p)
+	if _, err := parseSystemScopes(c.systemScopes); err != nil {
+		p.addf("--system-scope: %v", err)
+	}
 	c.fillDefaults()
 	return p.err()
 }
@@ -647,4 +654,24 @@ func (c *serveConfig) dataPath(name string) string { return filepath.Join(c.data
 func (c *serveConfig) s3Settings() s3Settings {
 	return s3Settings{endpoint: c.s3Endpoint, bucket: c.s3Bucket, prefix: c.s3Prefix, accessKey: c.s3AccessKey,
 		secretKey: c.s3SecretKey, region: c.s3Region, insecure: c.s3Insecure}
+}
+
+// parseSystemScopes reads --system-scope ORGNR=SCOPE values into the
+// Guard's SystemScopes.
+func parseSystemScopes(vals []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, v := range vals {
+		org, scope, ok := strings.Cut(v, "=")
+		org, scope = strings.TrimSpace(org), strings.TrimSpace(scope)
+		if !ok || len(org) != 9 || strings.Trim(org, "0123456789") != "" {
+			return nil, fmt.Errorf("%q: want ORGNR=SCOPE with a 9-digit organisation number", v)
+		}
+		switch scope {
+		case access.ScopeMultiPatientQuery, access.ScopePatientIdentityFeed:
+		default:
+			return nil, fmt.Errorf("%q: unknown scope %q (%s or %s)", v, scope, access.ScopeMultiPatientQuery, access.ScopePatientIdentityFeed)
+		}
+		out[org] = append(out[org], scope)
+	}
+	return out, nil
 }

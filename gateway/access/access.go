@@ -109,8 +109,13 @@ type Config struct {
 	// DevLoopbackSources lets the loopback system principal of --dev
 	// register for any organisation.
 	DevLoopbackSources bool
-	Now                func() time.Time
-	Logger             *slog.Logger
+	// SystemScopes grants scopes to the system principals of client
+	// certificates, by organisation number: ScopeMultiPatientQuery for
+	// ITI-51, ScopePatientIdentityFeed for ITI-104 (pjd serve
+	// --system-scope ORGNR=SCOPE).
+	SystemScopes map[string][]string
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Guard enforces policy and audit on every data path. It is safe for
@@ -123,8 +128,10 @@ type Guard struct {
 	blocks policy.BlockStore
 	max    int
 	devSrc bool
-	now    func() time.Time
-	log    *slog.Logger
+	// sysScopes are Config.SystemScopes.
+	sysScopes map[string][]string
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // New returns a Guard; Registry, Policy and Audit are required.
@@ -133,7 +140,7 @@ func New(cfg Config) (*Guard, error) {
 		return nil, errors.New("access: a Registry or Repository, Policy and Audit are required")
 	}
 	g := &Guard{reg: cfg.Registry, repo: cfg.Repository, pol: cfg.Policy, audit: cfg.Audit,
-		blocks: cfg.Blocks, max: cfg.MaxDocuments, devSrc: cfg.DevLoopbackSources, now: cfg.Now, log: cfg.Logger}
+		blocks: cfg.Blocks, max: cfg.MaxDocuments, devSrc: cfg.DevLoopbackSources, sysScopes: cfg.SystemScopes, now: cfg.Now, log: cfg.Logger}
 	if g.max <= 0 {
 		g.max = 5000
 	}
@@ -213,15 +220,32 @@ func (g *Guard) RecordError(ctx context.Context, c Call, action audit.Action, pa
 	return g.commit(ctx, r)
 }
 
-func (g *Guard) loadBlocks(ctx context.Context, patient string) ([]policy.Block, error) {
+// loadBlocks loads the blocks of patient and of every number linked to it
+// (a block made under a D-nummer keeps holding once the person has a
+// fødselsnummer, and the other way round); each is presented as the asked
+// patient's.
+func (g *Guard) loadBlocks(ctx context.Context, patient string, linked []string) ([]policy.Block, error) {
 	if g.blocks == nil || patient == "" {
 		return nil, nil
 	}
-	b, err := g.blocks.Blocks(ctx, patient)
-	if err != nil {
-		return nil, fmt.Errorf("access: loading blocks: %w", err)
+	nums := []string{patient}
+	for _, n := range linked {
+		if !slices.Contains(nums, n) {
+			nums = append(nums, n)
+		}
 	}
-	return b, nil
+	var out []policy.Block
+	for _, n := range nums {
+		b, err := g.blocks.Blocks(ctx, n)
+		if err != nil {
+			return nil, fmt.Errorf("access: loading blocks: %w", err)
+		}
+		for i := range b {
+			b[i].PatientID = patient
+		}
+		out = append(out, b...)
+	}
+	return out, nil
 }
 
 // isSystem reports whether p is a system the Guard serves without a
@@ -273,15 +297,22 @@ func (g *Guard) decide(ctx context.Context, c Call, action policy.Action, patien
 		}
 		return d, nil
 	}
-	blocks, err := g.loadBlocks(ctx, patient)
+	ident, err := g.identity(ctx, patient)
 	if err != nil {
 		return policy.Decision{}, err
 	}
-	req := policy.Request{Principal: p, Action: action, PatientIDs: []string{patient}, Blocks: blocks, Now: g.now(),
-		Scope: effectiveScope(p)}
-	for _, doc := range docs {
-		req.Documents = append(req.Documents, policyDocument(doc))
+	linked := numbers(ident)
+	blocks, err := g.loadBlocks(ctx, patient, linked)
+	if err != nil {
+		return policy.Decision{}, err
 	}
+	var pds []policy.Document
+	for _, doc := range docs {
+		pds = append(pds, policyDocument(doc))
+	}
+	p, pds = linkedView(p, patient, linked, pds)
+	req := policy.Request{Principal: p, Action: action, PatientIDs: []string{patient}, Blocks: blocks, Now: g.now(),
+		Scope: effectiveScope(p), Documents: pds}
 	return g.pol.Decide(req), nil
 }
 
@@ -350,10 +381,34 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 	}
 	f := req.Filter
 	f.PatientID = registry.NewPatientCX(patient, req.PatientOID).String()
+	// Every number linked to the patient's finds the same documents
+	// (ITI-104 links), and a search shows the current version of each
+	// logical document only (ITI-57 versions are read through
+	// DocumentVersions): MHD consumers know nothing of $MetadataLevel.
+	asked := f.PatientID
+	ident, err := g.identity(ctx, patient)
+	if err != nil {
+		return nil, err
+	}
+	if ident != nil && len(ident.All) > 1 {
+		f.PatientID, f.PatientIDs = "", slices.Clone(ident.All)
+	}
+	f.LatestOnly = true
 	f.Limit = g.max + 1
 	docs, err := g.reg.Reader().Documents(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("access: searching documents: %w", err)
+	}
+	if f.PatientID == "" {
+		// Documents under a linked number are presented as the asked
+		// patient's: one person, one subject in the answer.
+		for i, d := range docs {
+			if d.PatientID != asked {
+				c := *d
+				c.PatientID = asked
+				docs[i] = &c
+			}
+		}
 	}
 	if len(docs) > g.max {
 		_ = g.RecordError(ctx, c, audit.ActionQuery, patient, fmt.Sprintf("the search matched more than %d documents", g.max))
@@ -567,6 +622,16 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 		return nil, ErrNotFound
 	}
 	patient := patientNumber(d.PatientID)
+	if patientHint != "" && patientHint != patient {
+		// A number linked to the document's is the same person's.
+		ident, err := g.identity(ctx, patientHint)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(numbers(ident), patient) {
+			patient = patientHint
+		}
+	}
 	if patientHint != "" && patientHint != patient {
 		// The caller asked about another patient than the document's.
 		dec := policy.Decision{Effect: policy.Deny, Rule: policy.RuleDocumentPatientMismatch,

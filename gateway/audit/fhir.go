@@ -54,13 +54,18 @@ const (
 )
 
 var txDisplay = map[string]string{
-	TxITI18: "Registry Stored Query",
-	TxITI38: "Cross Gateway Query",
-	TxITI39: "Cross Gateway Retrieve",
-	TxITI43: "Retrieve Document Set",
-	TxITI66: "Find Document Lists",
-	TxITI67: "Find Document References",
-	TxITI68: "Retrieve Document",
+	TxITI18:  "Registry Stored Query",
+	TxITI38:  "Cross Gateway Query",
+	TxITI39:  "Cross Gateway Retrieve",
+	TxITI43:  "Retrieve Document Set",
+	TxITI66:  "Find Document Lists",
+	TxITI67:  "Find Document References",
+	TxITI68:  "Retrieve Document",
+	TxITI51:  "Multi-Patient Stored Query",
+	TxITI57:  "Update Document Set",
+	TxITI62:  "Delete Document Set",
+	TxITI86:  "Remove Documents",
+	TxITI104: "Patient Identity Feed FHIR",
 }
 
 var purposeDisplay = map[string]string{
@@ -243,9 +248,19 @@ func (b *aeBuilder) build() *fhir.AuditEvent {
 	if d, ok := txDisplay[r.Transaction]; ok {
 		subtype = fhir.Coding{System: sysIHEEventType, Code: r.Transaction, Display: d}
 	}
+	// AuditEvent.action (FHIR R4 audit-event-action): E for queries, R
+	// for reads, C/U/D for the lifecycle's changes (BALP's create, update
+	// and delete patterns).
 	action := "E"
-	if r.Action == ActionRead {
+	switch r.Action {
+	case ActionRead:
 		action = "R"
+	case ActionCreate:
+		action = "C"
+	case ActionUpdate:
+		action = "U"
+	case ActionDelete:
+		action = "D"
 	}
 	outcomeDesc := r.Rule
 	if r.Reason != "" {

@@ -17,6 +17,11 @@ type Action string
 const (
 	ActionQuery Action = "query" // a search: ITI-18, ITI-66, ITI-67, UI-LIST, AUDIT-SEARCH …
 	ActionRead  Action = "read"  // a retrieval: ITI-43, ITI-68, UI-VIEW …
+	// The document lifecycle (issue 13): changes to what is registered,
+	// to a patient's identity links and to a patient's own blocks.
+	ActionCreate Action = "create" // a new link or block (ITI-104, Consent create)
+	ActionUpdate Action = "update" // a metadata update (ITI-57), an unlink, a revoked block
+	ActionDelete Action = "delete" // a removal (ITI-62, ITI-86)
 )
 
 // Outcome is how the access ended.
@@ -52,13 +57,19 @@ const (
 // Transactions the gateway records. Any code matching
 // [A-Z0-9][A-Z0-9-]{0,31} is accepted; these are the ones pjd writes.
 const (
-	TxITI18       = "ITI-18" // Registry Stored Query
-	TxITI38       = "ITI-38" // Cross Gateway Query
-	TxITI39       = "ITI-39" // Cross Gateway Retrieve
-	TxITI43       = "ITI-43" // Retrieve Document Set
-	TxITI66       = "ITI-66" // Find Document Lists
-	TxITI67       = "ITI-67" // Find Document References
-	TxITI68       = "ITI-68" // Retrieve Document
+	TxITI18       = "ITI-18"  // Registry Stored Query
+	TxITI38       = "ITI-38"  // Cross Gateway Query
+	TxITI39       = "ITI-39"  // Cross Gateway Retrieve
+	TxITI43       = "ITI-43"  // Retrieve Document Set
+	TxITI66       = "ITI-66"  // Find Document Lists
+	TxITI67       = "ITI-67"  // Find Document References
+	TxITI68       = "ITI-68"  // Retrieve Document
+	TxITI51       = "ITI-51"  // Multi-Patient Stored Query
+	TxITI57       = "ITI-57"  // Update Document Set (metadata update)
+	TxITI62       = "ITI-62"  // Remove Metadata (Delete Document Set)
+	TxITI86       = "ITI-86"  // Remove Documents
+	TxITI104      = "ITI-104" // Patient Identity Feed FHIR (and pjd patients link/unlink)
+	TxConsent     = "CONSENT" // a patient's own blocks as FHIR Consent
 	TxUIList      = "UI-LIST"
 	TxUIView      = "UI-VIEW"
 	TxAuditSearch = "AUDIT-SEARCH" // the audit review API itself
@@ -67,7 +78,8 @@ const (
 
 // DocumentTransactions are the transactions that touch a patient's
 // documents: what a citizen's access log shows.
-var DocumentTransactions = []string{TxITI18, TxITI38, TxITI39, TxITI43, TxITI66, TxITI67, TxITI68, TxUIList, TxUIView}
+var DocumentTransactions = []string{TxITI18, TxITI38, TxITI39, TxITI43, TxITI51, TxITI57, TxITI62, TxITI66, TxITI67, TxITI68,
+	TxITI86, TxITI104, TxConsent, TxUIList, TxUIView}
 
 // Code is a coded value (Volven, HL7 v3, DIPS …) as the credential
 // carried it. System is a URI or urn:oid.
@@ -324,9 +336,9 @@ func (r *Record) Validate() error {
 		return bad("transaction", "must match %s", txPattern)
 	}
 	switch r.Action {
-	case ActionQuery, ActionRead:
+	case ActionQuery, ActionRead, ActionCreate, ActionUpdate, ActionDelete:
 	default:
-		return bad("action", "must be %q or %q", ActionQuery, ActionRead)
+		return bad("action", "must be one of %q, %q, %q, %q, %q", ActionQuery, ActionRead, ActionCreate, ActionUpdate, ActionDelete)
 	}
 	switch r.Outcome {
 	case OutcomePermit, OutcomeDeny, OutcomeError:

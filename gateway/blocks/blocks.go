@@ -159,8 +159,12 @@ func validate(b policy.Block) error {
 	switch {
 	case !trust.ValidNIN(b.PatientID):
 		return bad("the patient must be a national identity number (11 digits, valid check digits)")
-	case b.PractitionerID == "" && b.HPRNumber == "" && b.OrgNr == "":
-		return bad("a block names at least one of practitioner, HPR number or organisation")
+	case !b.Everyone && b.PractitionerID == "" && b.HPRNumber == "" && b.OrgNr == "":
+		return bad("a block names at least one of practitioner, HPR number or organisation, or everyone")
+	case b.Everyone && (b.PractitionerID != "" || b.HPRNumber != "" || b.OrgNr != ""):
+		return bad("a block of everyone names no recipient")
+	case b.SourceOrgNr != "" && !trust.ValidOrgNr(b.SourceOrgNr):
+		return bad("the source organisation number must have nine digits and a valid check digit")
 	case b.PractitionerID != "" && !trust.ValidNIN(b.PractitionerID):
 		return bad("the practitioner must be a national identity number")
 	case b.HPRNumber != "" && !allDigits(b.HPRNumber, 12):
@@ -208,10 +212,14 @@ func (s *Store) Add(ctx context.Context, b policy.Block) (policy.Block, error) {
 	if b.DocumentUniqueIDs == nil {
 		docs = []byte("[]")
 	}
-	q := fmt.Sprintf(`INSERT INTO patient_blocks (id, patient_id, practitioner_id, hpr_number, org_nr, document_unique_ids, valid_from, valid_to, created_at)
-		VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)`, s.ph(1), s.ph(2), s.ph(3), s.ph(4), s.ph(5), s.ph(6), s.ph(7), s.ph(8), s.ph(9))
+	everyone := 0
+	if b.Everyone {
+		everyone = 1
+	}
+	q := fmt.Sprintf(`INSERT INTO patient_blocks (id, patient_id, practitioner_id, hpr_number, org_nr, document_unique_ids, valid_from, valid_to, created_at, everyone, source_org_nr)
+		VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)`, s.ph(1), s.ph(2), s.ph(3), s.ph(4), s.ph(5), s.ph(6), s.ph(7), s.ph(8), s.ph(9), s.ph(10), s.ph(11))
 	_, err := s.w.ExecContext(ctx, q, b.ID, b.PatientID, b.PractitionerID, b.HPRNumber, b.OrgNr, string(docs),
-		s.timeArg(b.ValidFrom), s.timeArg(b.ValidTo), s.timeArg(s.now()))
+		s.timeArg(b.ValidFrom), s.timeArg(b.ValidTo), s.timeArg(s.now()), everyone, b.SourceOrgNr)
 	if err != nil {
 		return b, fmt.Errorf("blocks: adding: %w", err)
 	}
@@ -241,7 +249,7 @@ func (s *Store) Blocks(ctx context.Context, patientID string) ([]policy.Block, e
 	if s.closed.Load() {
 		return nil, fmt.Errorf("%w: %w", policy.ErrBlocksUnavailable, errClosed)
 	}
-	q := fmt.Sprintf(`SELECT id, patient_id, practitioner_id, hpr_number, org_nr, document_unique_ids, valid_from, valid_to
+	q := fmt.Sprintf(`SELECT id, patient_id, practitioner_id, hpr_number, org_nr, document_unique_ids, valid_from, valid_to, everyone, source_org_nr
 		FROM patient_blocks WHERE patient_id = %s ORDER BY created_at, id`, s.ph(1))
 	rows, err := s.r.QueryContext(ctx, q, patientID)
 	if err != nil {
@@ -253,9 +261,11 @@ func (s *Store) Blocks(ctx context.Context, patientID string) ([]policy.Block, e
 		var b policy.Block
 		var docs string
 		var from, to any
-		if err := rows.Scan(&b.ID, &b.PatientID, &b.PractitionerID, &b.HPRNumber, &b.OrgNr, &docs, &from, &to); err != nil {
+		var everyone int64
+		if err := rows.Scan(&b.ID, &b.PatientID, &b.PractitionerID, &b.HPRNumber, &b.OrgNr, &docs, &from, &to, &everyone, &b.SourceOrgNr); err != nil {
 			return nil, s.wrap("reading", err)
 		}
+		b.Everyone = everyone != 0
 		if err := json.Unmarshal([]byte(docs), &b.DocumentUniqueIDs); err != nil {
 			return nil, fmt.Errorf("blocks: reading documents of %s: %w", b.ID, err)
 		}

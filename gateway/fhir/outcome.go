@@ -28,6 +28,7 @@ const (
 	IssueException    = "exception"
 	IssueDuplicate    = "duplicate"
 	IssueExpired      = "expired"
+	IssueDeleted      = "deleted"
 )
 
 // Error is a protocol error of a FHIR endpoint: the HTTP status and the

@@ -14,6 +14,7 @@ import (
 
 // Meta is Resource.meta.
 type Meta struct {
+	VersionID   string   `json:"versionId,omitempty"`
 	LastUpdated string   `json:"lastUpdated,omitempty"`
 	Profile     []string `json:"profile,omitempty"`
 	Security    []Coding `json:"security,omitempty"`

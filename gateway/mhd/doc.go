@@ -1,8 +1,11 @@
 // Package mhd is the gateway's IHE MHD (FHIR R4, IG 4.2.x) adapter: the
 // endpoints (Endpoints: ITI-67 Find Document References, ITI-66 Find
 // Document Lists, ITI-68 Retrieve Document, ITI-65 Provide Document
-// Bundle) and the mapping of the XDS registry model to and from FHIR
-// resources (gateway/fhir) that they use.
+// Bundle; and of the document lifecycle: DocumentReference _history and
+// vread (history.go), ITI-104 Patient Identity Feed FHIR (patientfeed.go)
+// and a patient's own blocks as Consent (consent.go)) and the mapping of
+// the XDS registry model to and from FHIR resources (gateway/fhir) that
+// they use.
 //
 // A handler authenticates the HelseID DPoP token (gateway/authn), parses
 // the request here (ParseDocumentSearch for ITI-67, ParseListSearch for

@@ -57,6 +57,19 @@ var fhirIDRE = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
 // resourceID is the FHIR id of a registry object: its entryUUID without
 // "urn:uuid:"; "" when that is not a legal FHIR id.
+// logicalID is d's logicalID (ITI-57), or its entryUUID when it has none:
+// the DocumentReference's id is the logical document's, stable across
+// versions (version 1 has lid = entryUUID, so nothing changes for
+// documents never updated; research digest §4, a pjd decision MHD 4.2 is
+// silent on). The version's own entryUUID stays in identifier, its
+// number in meta.versionId.
+func logicalID(d *registry.DocumentEntry) string {
+	if d.LogicalID != "" {
+		return d.LogicalID
+	}
+	return d.ID
+}
+
 func resourceID(entryUUID string) string {
 	id := strings.TrimPrefix(entryUUID, "urn:uuid:")
 	if fhirIDRE.MatchString(id) {
@@ -155,8 +168,8 @@ var relationCodes = map[string]string{
 func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Association, opts RenderOptions) fhir.DocumentReference {
 	dr := fhir.DocumentReference{
 		ResourceType: "DocumentReference",
-		ID:           resourceID(d.ID),
-		Meta:         &fhir.Meta{Profile: []string{ProfileDocumentReference}},
+		ID:           resourceID(logicalID(d)),
+		Meta:         &fhir.Meta{VersionID: d.Version, Profile: []string{ProfileDocumentReference}},
 		Status:       statusCode(d.Status),
 		Type:         opts.concept(AttrTypeCode, d.Type),
 		Subject:      patientReference(d.PatientID),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -18,7 +19,16 @@ import (
 // repository stores them while hashing, then registers.
 func (m *Endpoints) provide(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, err := m.Tokens.VerifyRequest(ctx, r, trust.Requirement{Scopes: scopesCreate, HTU: m.BaseURL + r.URL.Path})
+	p, err := m.Tokens.VerifyRequest(ctx, r, trust.Requirement{Scopes: append(slices.Clone(scopesCreate), scopesFeed...), HTU: m.BaseURL + r.URL.Path})
+	if err == nil && !p.HasScope(trust.ScopeRegister) && r.URL.Path == "/fhir/R4" {
+		// A system holding only the identity-feed scope: the
+		// transaction-Bundle form of ITI-104 (patientfeed.go).
+		m.feedBundle(w, r, p)
+		return
+	}
+	if err == nil && !p.HasScope(trust.ScopeRegister) {
+		err = &trust.Error{Kind: trust.KindInsufficientScope, Description: "the token does not hold " + trust.ScopeRegister}
+	}
 	if err != nil {
 		m.Log.WarnContext(ctx, "ITI-65 refused: credential not accepted", "err", err)
 		writeAuthError(w, err, scopesCreate[0])

@@ -46,6 +46,14 @@ func (m *Endpoints) Routes(s *gateway.Server) {
 	s.Handle("GET /mhd/document", http.HandlerFunc(m.retrieve))
 	s.Handle("POST /fhir/R4", http.HandlerFunc(m.provide))
 	s.Handle("POST /fhir/R4/", http.HandlerFunc(m.provide))
+	s.Handle("GET /fhir/R4/DocumentReference/{id}/_history", http.HandlerFunc(m.history))
+	s.Handle("GET /fhir/R4/DocumentReference/{id}/_history/{vid}", http.HandlerFunc(m.history))
+	s.Handle("GET /fhir/R4/Consent", http.HandlerFunc(m.consentSearch))
+	s.Handle("POST /fhir/R4/Consent", http.HandlerFunc(m.consentCreate))
+	s.Handle("GET /fhir/R4/Consent/{id}", http.HandlerFunc(m.consentRead))
+	s.Handle("DELETE /fhir/R4/Consent/{id}", http.HandlerFunc(m.consentDelete))
+	s.Handle("PUT /fhir/R4/Patient", http.HandlerFunc(m.patientFeed))
+	s.Handle("DELETE /fhir/R4/Patient", http.HandlerFunc(m.patientRemove))
 }
 
 // Scope sets of the endpoints: the PJD scopes, and the citizen's.

@@ -27,6 +27,7 @@ func corpus() []*registry.DocumentEntry {
 	for i := 0; i < 7; i++ {
 		d := fullEntry()
 		d.ID = fmt.Sprintf("urn:uuid:6f2c4b1e-4a0e-4d7e-9c0a-0000000000%02d", i)
+		d.LogicalID = d.ID // each its own logical document (version 1: lid = entryUUID)
 		d.UniqueID = fmt.Sprintf("2.16.578.1.12.4.1.7.2.1.%d", 100+i)
 		d.CreationTime = fmt.Sprintf("202403%02d120000", 10+i)
 		out = append(out, d)

@@ -280,6 +280,7 @@ func TestSearchSetGolden(t *testing.T) {
 	d1 := fullEntry()
 	d2 := fullEntry()
 	d2.ID, d2.UniqueID, d2.Status = "urn:uuid:6f2c4b1e-4a0e-4d7e-9c0a-1b2c3d4e5f61", "2.16.578.1.12.4.1.7.2.1.4712", registry.StatusDeprecated
+	d2.LogicalID = d2.ID
 	r1, r2 := DocumentReferenceFrom(d1, nil, renderOpts), DocumentReferenceFrom(d2, nil, renderOpts)
 	warn := fhir.Outcome(fhir.Issue{Severity: fhir.SeverityWarning, Code: fhir.IssueInformational, Diagnostics: "1 document is not shown"})
 	b := SearchSet([]fhir.Resource{fhir.R(&r1), fhir.R(&r2), fhir.R(&warn)}, 7,

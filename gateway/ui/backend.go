@@ -180,6 +180,9 @@ type Document struct {
 	Author           string // the author's name
 	MimeType         string
 	Size             int64 // bytes; negative when unknown
+	// Version is the XDS version of the metadata shown ("1" for a
+	// document never updated with ITI-57; "" when unknown).
+	Version string
 	// EmergencyAccess marks a document the principal sees only through
 	// emergency access (BTG / ETREAT).
 	EmergencyAccess bool

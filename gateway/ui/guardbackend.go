@@ -133,6 +133,7 @@ func uiDocument(d *registry.DocumentEntry, display func(attr, scheme, code strin
 		Type:     Code{Code: d.Type.Code, System: d.Type.Scheme, Display: cmp.Or(display("typeCode", d.Type.Scheme, d.Type.Code), d.Type.Display)},
 		MimeType: d.MimeType,
 		Size:     -1,
+		Version:  d.Version,
 	}
 	if t, err := registry.ParseDTM(d.CreationTime); err == nil {
 		doc.Date = t

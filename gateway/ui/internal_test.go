@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"pjd/registry"
 )
 
 func TestCSVSafe(t *testing.T) {
@@ -126,5 +128,33 @@ func TestFormatting(t *testing.T) {
 	}
 	if got := fmtNIN("15838210012"); got != "158382\u00a010012" {
 		t.Errorf("fmtNIN = %q", got)
+	}
+}
+
+// The viewer names a document's version once ITI-57 has updated its
+// metadata (version 1 says nothing), from the registry entry's version.
+func TestViewerShowsVersion(t *testing.T) {
+	// Only the templates are used: the backend is never called.
+	type unused struct{ Backend }
+	u, err := New(Config{Backend: unused{}, Sessions: NewMemorySessionStore(time.Now), Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		version string
+		shown   bool
+	}{{"1", false}, {"2", true}, {"", false}} {
+		d := uiDocument(&registry.DocumentEntry{UniqueID: "1.2.3", Title: "Epikrise", MimeType: "application/pdf", Version: c.version},
+			func(string, string, string) string { return "" })
+		if d.Version != c.version {
+			t.Fatalf("uiDocument version %q, want %q", d.Version, c.version)
+		}
+		var buf bytes.Buffer
+		if err := u.pages["viewer.html"].ExecuteTemplate(&buf, "layout", pageData{Title: "x", Status: 200, Data: viewerData{Doc: &d, Kind: "pdf", Back: "/ui/"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), `id="doc-version">`+c.version+` `); got != c.shown {
+			t.Fatalf("version %q shown: %v, want %v", c.version, got, c.shown)
+		}
 	}
 }

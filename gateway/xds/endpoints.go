@@ -20,8 +20,9 @@ import (
 	"pjd/trust"
 )
 
-// Endpoints serves the SOAP endpoints /xds/registry (ITI-42, ITI-18) and
-// /xds/repository (ITI-41, ITI-43). Every data path goes through the
+// Endpoints serves the SOAP endpoints /xds/registry (ITI-42, ITI-18, and
+// the lifecycle's ITI-57, ITI-62, ITI-51) and /xds/repository (ITI-41,
+// ITI-43, ITI-86). Every data path goes through the
 // access Guard.
 type Endpoints struct {
 	Guard  *access.Guard
@@ -38,6 +39,9 @@ func (x *Endpoints) RegistryHandler() http.Handler {
 	m := &soap.Mux{Limits: x.Limits, Gate: x.Gate, Logger: x.Log}
 	m.Handle(ebrim.ActionRegister, x.register)
 	m.Handle(ebrim.ActionStoredQuery, x.storedQuery)
+	m.Handle(ebrim.ActionUpdateDocumentSet, x.update)
+	m.Handle(ebrim.ActionDeleteDocumentSet, x.removeMetadata)
+	m.Handle(ebrim.ActionMultiPatientQuery, x.multiPatientQuery)
 	return m
 }
 
@@ -46,6 +50,7 @@ func (x *Endpoints) RepositoryHandler() http.Handler {
 	m := &soap.Mux{Limits: x.Limits, Gate: x.Gate, Logger: x.Log}
 	m.Handle(ebrim.ActionProvide, x.provide)
 	m.Handle(ebrim.ActionRetrieve, x.retrieve)
+	m.Handle(ebrim.ActionRemoveDocuments, x.removeDocuments)
 	return m
 }
 
@@ -439,6 +444,11 @@ var txNames = map[string]string{
 	ebrim.ActionStoredQuery: "ITI-18",
 	ebrim.ActionProvide:     "ITI-41",
 	ebrim.ActionRetrieve:    "ITI-43",
+
+	ebrim.ActionUpdateDocumentSet: "ITI-57",
+	ebrim.ActionDeleteDocumentSet: "ITI-62",
+	ebrim.ActionMultiPatientQuery: "ITI-51",
+	ebrim.ActionRemoveDocuments:   "ITI-86",
 }
 
 func txName(action string) string {

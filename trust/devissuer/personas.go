@@ -133,6 +133,12 @@ func Personas() []Persona {
 			Scopes: []string{trust.ScopeRegister},
 			Client: client("sykehus-epj", helseforetak, sykehusSted),
 		},
+		{
+			ID: "identitetsfeed", Description: "a patient administrative system feeding identity changes (ITI-104; client credentials)", Kind: trust.ClientCredentials,
+			LegalEntity: helseforetak, PointOfCare: sykehusSted,
+			Scopes: []string{trust.ScopePatientIdentityFeed},
+			Client: client("identitetsfeed", helseforetak, sykehusSted),
+		},
 	}
 }
 

@@ -63,9 +63,16 @@ type Block struct {
 	PractitionerID string // the health worker's national identity number
 	HPRNumber      string
 	OrgNr          string // the principal's legal entity or point of care
+	// Everyone blocks every health worker: a patient's own block made as
+	// a FHIR Consent (all sharing, one document, or one source's
+	// documents), naming no recipient.
+	Everyone bool
 	// DocumentUniqueIDs limits the block to these documents; empty blocks
 	// every document of the patient.
 	DocumentUniqueIDs []string
+	// SourceOrgNr limits the block to the documents that organisation
+	// authored (authorInstitution by organisation number).
+	SourceOrgNr string
 	// The block applies from ValidFrom (zero: always) until ValidTo (zero:
 	// until lifted).
 	ValidFrom, ValidTo time.Time
@@ -347,7 +354,7 @@ func (p *Policy) healthWorker(req Request) Decision {
 		if b.PatientID != patient || !blockApplies(b, pr, req.Now) {
 			continue
 		}
-		if len(b.DocumentUniqueIDs) == 0 {
+		if len(b.DocumentUniqueIDs) == 0 && b.SourceOrgNr == "" {
 			return deny(RulePatientBlock, "the patient has blocked this health worker's or organisation's access (block %s); emergency access does not lift a block.", b.ID)
 		}
 	}
@@ -436,7 +443,13 @@ func hiddenSummary(d Decision) string {
 // hideFromHealthWorker returns the rule that hides doc, or "".
 func (p *Policy) hideFromHealthWorker(doc Document, req Request, pr *trust.Principal, patient string, kj bool) string {
 	for _, b := range req.Blocks {
-		if b.PatientID == patient && len(b.DocumentUniqueIDs) > 0 && slices.Contains(b.DocumentUniqueIDs, doc.UniqueID) && blockApplies(b, pr, req.Now) {
+		if b.PatientID != patient || !blockApplies(b, pr, req.Now) {
+			continue
+		}
+		if len(b.DocumentUniqueIDs) > 0 && slices.Contains(b.DocumentUniqueIDs, doc.UniqueID) && (b.SourceOrgNr == "" || slices.Contains(doc.AuthorInstitutions, b.SourceOrgNr)) {
+			return RuleDocumentBlocked
+		}
+		if len(b.DocumentUniqueIDs) == 0 && b.SourceOrgNr != "" && slices.Contains(doc.AuthorInstitutions, b.SourceOrgNr) {
 			return RuleDocumentBlocked
 		}
 	}
@@ -467,6 +480,9 @@ func blockApplies(b Block, pr *trust.Principal, now time.Time) bool {
 	}
 	if !b.ValidTo.IsZero() && !now.Before(b.ValidTo) {
 		return false
+	}
+	if b.Everyone {
+		return true
 	}
 	if b.PractitionerID == "" && b.HPRNumber == "" && b.OrgNr == "" {
 		return false
