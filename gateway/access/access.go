@@ -109,8 +109,14 @@ type Config struct {
 	// DevLoopbackSources lets the loopback system principal of --dev
 	// register for any organisation.
 	DevLoopbackSources bool
-	Now                func() time.Time
-	Logger             *slog.Logger
+	// Communities are the other communities searches federate to (XCA,
+	// --community); none: this node alone.
+	Communities []Community
+	// HomeCommunityID is this node's homeCommunityId (urn:oid:…), set on
+	// its own entries in a federated answer.
+	HomeCommunityID string
+	Now             func() time.Time
+	Logger          *slog.Logger
 }
 
 // Guard enforces policy and audit on every data path. It is safe for
@@ -124,7 +130,10 @@ type Guard struct {
 	max    int
 	devSrc bool
 	now    func() time.Time
-	log    *slog.Logger
+
+	communities []Community
+	home        string
+	log         *slog.Logger
 }
 
 // New returns a Guard; Registry, Policy and Audit are required.
@@ -133,7 +142,11 @@ func New(cfg Config) (*Guard, error) {
 		return nil, errors.New("access: a Registry or Repository, Policy and Audit are required")
 	}
 	g := &Guard{reg: cfg.Registry, repo: cfg.Repository, pol: cfg.Policy, audit: cfg.Audit,
-		blocks: cfg.Blocks, max: cfg.MaxDocuments, devSrc: cfg.DevLoopbackSources, now: cfg.Now, log: cfg.Logger}
+		blocks: cfg.Blocks, max: cfg.MaxDocuments, devSrc: cfg.DevLoopbackSources, now: cfg.Now, log: cfg.Logger,
+		communities: cfg.Communities, home: cfg.HomeCommunityID}
+	if len(g.communities) > 0 && g.home == "" {
+		return nil, errors.New("access: federating with other communities needs this node's HomeCommunityID")
+	}
 	if g.max <= 0 {
 		g.max = 5000
 	}
@@ -153,6 +166,9 @@ type Call struct {
 	Query       string // the search parameters as received (no secrets)
 	RequestID   string
 	EventID     string // nhn-event-id
+	// Traceparent is the W3C trace context of the request, carried on
+	// to the communities a federated search asks.
+	Traceparent string
 	SourceIP    string
 	UserAgent   string
 }
@@ -332,10 +348,15 @@ type FindResult struct {
 	Rule       string
 	// Rendered is what FindRequest.Render made of the result.
 	Rendered []byte
+	// Communities are the other communities a federated search asked,
+	// each with its outcome (in configuration order); Failed ones must be
+	// named to the consumer.
+	Communities []CommunityOutcome
 }
 
 // FindDocuments searches one patient's documents (ITI-67, the UI list).
 func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*FindResult, error) {
+	c = g.withEventID(c)
 	patient := req.PatientID
 	// A principal policy refuses outright learns nothing, and costs no
 	// database read.
@@ -349,7 +370,7 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 	f := req.Filter
 	f.PatientID = registry.NewPatientCX(patient, req.PatientOID).String()
 	f.Limit = g.max + 1
-	docs, err := g.reg.Reader().Documents(ctx, f)
+	docs, outcomes, err := g.findAll(ctx, c, f)
 	if err != nil {
 		return nil, fmt.Errorf("access: searching documents: %w", err)
 	}
@@ -377,6 +398,7 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
 	r.PatientID = patient
 	r.HiddenNORS = dec.HiddenNORS
+	r.Communities = auditCommunities(outcomes)
 	for _, d := range docs {
 		switch {
 		case slices.Contains(returned, d):
@@ -396,6 +418,8 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 		Hidden:     len(docs) - len(visible),
 		Flags:      r.Flags,
 		Rule:       dec.Rule,
+
+		Communities: outcomes,
 	}
 	var werr error
 	if req.Related && len(returned) > 0 {
