@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -161,14 +162,13 @@ func New(c Community, o Options) (*Client, error) {
 			return nil, err
 		}
 		rt = &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			TLSClientConfig:       tlsCfg,
-			MaxConnsPerHost:       c.MaxConcurrent,
-			MaxIdleConnsPerHost:   c.MaxConcurrent,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   c.Timeout,
-			ResponseHeaderTimeout: c.Timeout,
-			ForceAttemptHTTP2:     true,
+			Proxy:               http.ProxyFromEnvironment,
+			TLSClientConfig:     tlsCfg,
+			MaxConnsPerHost:     c.MaxConcurrent,
+			MaxIdleConnsPerHost: c.MaxConcurrent,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: c.Timeout,
+			ForceAttemptHTTP2:   true,
 		}
 	}
 	limits := o.Limits
@@ -228,7 +228,7 @@ func (cl *Client) call(ctx context.Context, fn func(ctx context.Context) error) 
 		cl.br.success()
 		return nil
 	case errors.As(err, &f):
-	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err):
 		f = &Failure{Community: cl.c, Kind: KindTimeout,
 			Message: fmt.Sprintf("%s did not answer within %s", cl.c.DisplayName(), cl.c.Timeout), cause: err}
 	case ctx.Err() != nil:
@@ -239,6 +239,13 @@ func (cl *Client) call(ctx context.Context, fn func(ctx context.Context) error) 
 	}
 	cl.br.failure()
 	return f
+}
+
+// isTimeout reports whether err is a transport's timeout (the deadline
+// may fire in the transport a moment before the context reports it).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // classify turns a transport or SOAP error into a Failure.
