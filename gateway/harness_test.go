@@ -98,6 +98,10 @@ type options struct {
 	wrapBlocks func(policy.BlockStore) policy.BlockStore
 	// replay replaces the verifier's in-memory DPoP replay cache.
 	replay trust.ReplayCache
+	// communities make the guard federate to them, with home as this
+	// node's homeCommunityId.
+	communities []access.Community
+	home        string
 }
 
 // syncBuffer collects log output from concurrent handlers.
@@ -186,7 +190,8 @@ func newHarness(t *testing.T, o options) *harness {
 		blockStore = o.wrapBlocks(blockStore)
 	}
 	h.guard, err = access.New(access.Config{Registry: h.reg, Repository: h.repo, Policy: pol, Audit: auditLog,
-		Blocks: blockStore, DevLoopbackSources: o.devLoopback, Now: o.now, Logger: log})
+		Blocks: blockStore, DevLoopbackSources: o.devLoopback, Now: o.now, Logger: log,
+		Communities: o.communities, HomeCommunityID: o.home})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,9 +70,14 @@ type CommunityOutcome struct {
 // federating reports whether searches go to other communities too.
 func (g *Guard) federating() bool { return len(g.communities) > 0 }
 
-// HomeCommunityID is this node's homeCommunityId ("" when none is
-// configured).
-func (g *Guard) HomeCommunityID() string { return g.home }
+// HomeCommunityID is this node's homeCommunityId when it federates with
+// other communities, else "".
+func (g *Guard) HomeCommunityID() string {
+	if !g.federating() {
+		return ""
+	}
+	return g.home
+}
 
 // withEventID gives a federated call the correlation id it carries to
 // every community: the consumer's nhn-event-id, else a new one (recorded

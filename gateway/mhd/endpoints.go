@@ -146,7 +146,7 @@ func (m *Endpoints) guardError(w http.ResponseWriter, r *http.Request, err error
 }
 
 func (m *Endpoints) renderOptions() RenderOptions {
-	return RenderOptions{BaseURL: m.BaseURL, Display: m.Guard.DisplayFunc()}
+	return RenderOptions{BaseURL: m.BaseURL, Display: m.Guard.DisplayFunc(), HomeCommunityID: m.Guard.HomeCommunityID()}
 }
 
 // searcher authenticates a search (GET, or POST …/_search with a form)
@@ -191,7 +191,11 @@ func (m *Endpoints) findDocuments(w http.ResponseWriter, r *http.Request) {
 				if c := cmp.Compare(sortDTM(b.CreationTime), sortDTM(a.CreationTime)); c != 0 {
 					return c
 				}
-				return cmp.Compare(a.UniqueID, b.UniqueID)
+				if c := cmp.Compare(a.UniqueID, b.UniqueID); c != 0 {
+					return c
+				}
+				// A copy held by two communities is two entries.
+				return cmp.Compare(a.HomeCommunityID, b.HomeCommunityID)
 			})
 			from, to = s.PageBounds(len(docs))
 			return docs[from:to]
@@ -202,6 +206,7 @@ func (m *Endpoints) findDocuments(w http.ResponseWriter, r *http.Request) {
 			for _, d := range res.Documents {
 				entries = append(entries, fhir.R(DocumentReferenceFrom(d, res.Associations, opts)))
 			}
+			entries = append(entries, communityOutcomes(res.Communities)...)
 			self, next := s.Links(m.Pager, m.BaseURL, res.Total)
 			b := SearchSet(entries, res.Total, self, next)
 			if codes := emergencyCodes(res.Flags); len(codes) > 0 {
