@@ -30,6 +30,7 @@ import (
 	"pjd/gateway/blocks"
 	"pjd/gateway/mhd"
 	"pjd/gateway/soap"
+	"pjd/gateway/xca"
 	"pjd/gateway/xds"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
@@ -98,11 +99,15 @@ type options struct {
 	wrapBlocks func(policy.BlockStore) policy.BlockStore
 	// replay replaces the verifier's in-memory DPoP replay cache.
 	replay trust.ReplayCache
-	// communities make the guard federate to them, with home as this
-	// node's homeCommunityId.
+	// home is this node's community: the one /xca/responding answers
+	// for (default testHome), and the guard's home when it federates.
+	home string
+	// communities make the guard federate to them.
 	communities []access.Community
-	home        string
 }
+
+// testHome is the harness's community on /xca/responding.
+const testHome = "urn:oid:2.16.578.1.12.4.5.100.1"
 
 // syncBuffer collects log output from concurrent handlers.
 type syncBuffer struct {
@@ -234,6 +239,12 @@ func newHarness(t *testing.T, o options) *harness {
 		Limits: o.limits, Log: log, Metrics: metrics}
 	h.server.Handle("POST /xds/registry", x.RegistryHandler())
 	h.server.Handle("POST /xds/repository", x.RepositoryHandler())
+	home := o.home
+	if home == "" {
+		home = testHome
+	}
+	rg := &xca.Responding{Guard: h.guard, Auth: x.Auth, HomeCommunityID: home, Limits: o.limits, Log: log, Metrics: metrics}
+	h.server.Handle("POST "+xca.RespondingPath, rg.Handler())
 	m := &mhd.Endpoints{Guard: h.guard, Tokens: verifier, Pager: h.pager, BaseURL: h.base, MaxProvide: o.maxProvide,
 		Log: log, Metrics: metrics}
 	m.Routes(h.server)

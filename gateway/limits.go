@@ -121,6 +121,7 @@ const (
 // transferRoutes stream bodies of any size in or out.
 var transferRoutes = map[string]bool{
 	"POST /xds/repository": true, // ITI-41 upload, ITI-43 retrieve
+	"POST /xca/responding": true, // ITI-39 retrieve (ITI-38 bounds itself: xca.Responding.QueryTimeout)
 	"GET /mhd/document":    true, // ITI-68
 	"POST /fhir/R4":        true, // ITI-65
 	"POST /fhir/R4/":       true,

@@ -38,6 +38,8 @@ const (
 	attrHealthcareSvc11  = "urn:no:ehelse:saml:1.1:subject:healthcareservice"
 	attrTFChildOrgName   = "urn:nhn:trust-framework:1.0:ext:subject:child-organization-name"
 	attrTFDepartment     = "urn:nhn:trust-framework:1.0:ext:subject:department"
+	attrTFDepartmentName = "urn:nhn:trust-framework:1.0:ext:subject:department-name"
+	attrTFResDeptName    = "urn:nhn:trust-framework:1.0:ext:resource:department-name"
 	attrTFResChildOrg    = "urn:nhn:trust-framework:1.0:ext:resource:child-organization"
 	attrTFResChildOrgID  = "urn:nhn:trust-framework:1.0:ext:resource:child-organization-id"
 	attrTFResChildOrgNm  = "urn:nhn:trust-framework:1.0:ext:resource:child-organization-name"
@@ -260,6 +262,10 @@ func (s samlAttrs) apply(p *Principal) error {
 	}
 	p.Department, e = s.oneII(attrTFDepartment)
 	must(e)
+	if !p.Department.IsZero() {
+		p.Department.Name, e = s.oneText(attrTFDepartmentName)
+		must(e)
+	}
 	p.HomeCommunityID, e = s.oneText(attrHomeCommunity, attrHomeCommunityNo)
 	if e != nil {
 		// The two names may differ only in the urn:oid: prefix.
@@ -309,6 +315,12 @@ func (s samlAttrs) apply(p *Principal) error {
 		must(e)
 		if !pt.PointOfCare.IsZero() {
 			pt.PointOfCare.Name, e = s.oneText(attrTFResChildOrgNm)
+			must(e)
+		}
+		pt.Department, e = s.oneII(attrTFResDepartment)
+		must(e)
+		if !pt.Department.IsZero() {
+			pt.Department.Name, e = s.oneText(attrTFResDeptName)
 			must(e)
 		}
 		p.Patients = []AttestedPatient{pt}

@@ -27,6 +27,7 @@ import (
 	"pjd/gateway/blocks"
 	"pjd/gateway/mhd"
 	"pjd/gateway/soap"
+	"pjd/gateway/xca"
 	"pjd/gateway/xds"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
@@ -337,6 +338,11 @@ func (a *app) wireSOAP(context.Context) error {
 	}
 	if c.has(roleRepository) {
 		a.srv.Handle("POST /xds/repository", x.RepositoryHandler())
+	}
+	if home := c.respondingHome(); home != "" && c.has(roleRegistry) && c.has(roleRepository) {
+		rg := &xca.Responding{Guard: a.guard, Auth: x.Auth, HomeCommunityID: home, Limits: x.Limits, Gate: x.Gate,
+			QueryTimeout: c.requestTimeout, Log: a.log, Metrics: a.metrics}
+		a.srv.Handle("POST "+xca.RespondingPath, rg.Handler())
 	}
 	return nil
 }

@@ -112,7 +112,7 @@ func defineServeFlags(fs *flag.FlagSet) *serveConfig {
 
 	fs.StringVar(&c.postgresURL, "postgres-url", "", "PostgreSQL URL of the registry and audit database (required without --dev)")
 	fs.IntVar(&c.maxResults, "max-results", registry.DefaultMaxResults, "stored queries finding more objects answer XDSTooManyResults")
-	fs.StringVar(&c.homeCommunityID, "home-community-id", "", "homeCommunityId (urn:oid:…) set on query results")
+	fs.StringVar(&c.homeCommunityID, "home-community-id", "", "homeCommunityId (urn:oid:…) of this community: set on query results, and answered for on /xca/responding (default with --dev: "+devHomeCommunityID+")")
 	fs.StringVar(&c.valueSets, "value-sets", "", "JSON file replacing the embedded Norwegian value sets")
 	fs.Var(&c.allowSynthetic, "allow-synthetic-patients", "accept synthetic F-nr/D-nr (month+80/+65); default true with --dev, false otherwise")
 
@@ -433,6 +433,23 @@ func (c *serveConfig) fillDefaults() {
 // devRepositoryID is the repositoryUniqueId of --dev (an OID under 2.999,
 // the arc for examples).
 const devRepositoryID = "2.999.578.3.1"
+
+// devHomeCommunityID is the community a --dev server answers for on
+// /xca/responding when --home-community-id is not given.
+const devHomeCommunityID = "urn:oid:2.999.578.3"
+
+// respondingHome is the homeCommunityId of the Responding Gateway
+// (/xca/responding): --home-community-id, or devHomeCommunityID with
+// --dev; "" (no responding gateway) otherwise.
+func (c *serveConfig) respondingHome() string {
+	if c.homeCommunityID != "" {
+		return c.homeCommunityID
+	}
+	if c.dev {
+		return devHomeCommunityID
+	}
+	return ""
+}
 
 func isLoopbackHost(hostport string) bool {
 	host := hostport

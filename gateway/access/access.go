@@ -169,6 +169,7 @@ type Call struct {
 	// Traceparent is the W3C trace context of the request, carried on
 	// to the communities a federated search asks.
 	Traceparent string
+	Gateway     string // the calling community gateway (XCA), see audit.Record.Gateway
 	SourceIP    string
 	UserAgent   string
 }
@@ -180,6 +181,7 @@ func (g *Guard) record(c Call, action audit.Action) audit.Record {
 		Query:       c.Query,
 		RequestID:   c.RequestID,
 		EventID:     c.EventID,
+		Gateway:     c.Gateway,
 		SourceIP:    c.SourceIP,
 		UserAgent:   c.UserAgent,
 	}

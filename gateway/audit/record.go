@@ -221,8 +221,13 @@ type Record struct {
 	Query       string      `json:"query,omitempty"` // the search parameters, as received
 	RequestID   string      `json:"request_id,omitempty"`
 	EventID     string      `json:"nhn_event_id,omitempty"` // the nhn-event-id header
-	SourceIP    string      `json:"source_ip,omitempty"`
-	UserAgent   string      `json:"user_agent,omitempty"`
+	// Gateway is the community gateway the request came through (XCA
+	// ITI-38/39 at the responding gateway): the initiating community's
+	// homeCommunityId from the XUA assertion and/or the calling gateway's
+	// client certificate.
+	Gateway   string `json:"gateway,omitempty"`
+	SourceIP  string `json:"source_ip,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
 
 	// Hash is the record's chain hash (hex), set once sealed. It is not
 	// part of the sealed bytes.
@@ -324,6 +329,7 @@ func (r *Record) walkStrings(fn func(s *string, limit int)) {
 	fn(&r.Query, maxQueryLen)
 	fn(&r.RequestID, 0)
 	fn(&r.EventID, 0)
+	fn(&r.Gateway, maxTextLen)
 	fn(&r.SourceIP, maxSourceIP)
 	fn(&r.UserAgent, maxUserAgent)
 }

@@ -1,0 +1,414 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/beevik/etree"
+
+	"pjd/gateway/audit"
+	"pjd/gateway/soap"
+	"pjd/gateway/xca"
+	"pjd/registry"
+	"pjd/registry/ebrim"
+	"pjd/trust/devissuer"
+	"pjd/trust/policy"
+)
+
+// The Responding Gateway (/xca/responding): ITI-38 and ITI-39 over the
+// harness's registry and repository, with XUA persons (NHN's sample
+// assertion, re-signed) and the --dev loopback system.
+
+// xcaCaller sends ITI-38/39 to a responding gateway.
+type xcaCaller struct {
+	c   *soap.Client
+	url string
+}
+
+func xcaXUA(h *harness, sec *etree.Element) xcaCaller {
+	c := &soap.Client{HTTP: h.srv.Client()}
+	if sec != nil {
+		c.Headers = func(context.Context, string) ([]*etree.Element, error) { return []*etree.Element{sec.Copy()}, nil }
+	}
+	return xcaCaller{c: c, url: h.base + xca.RespondingPath}
+}
+
+// query sends q as ITI-38 and returns the parsed answer and its body.
+func (x xcaCaller) query(t *testing.T, q *registry.Query) (*registry.QueryResult, registry.Response, *etree.Element, error) {
+	t.Helper()
+	resp, err := x.c.Call(context.Background(), x.url, xca.ActionCrossGatewayQuery, ebrim.EncodeAdhocQueryRequest(q))
+	if err != nil {
+		return nil, registry.Response{}, nil, err
+	}
+	defer resp.Close()
+	if got := resp.Addressing.Action; got != xca.ActionCrossGatewayQuery+ebrim.ResponseSuffix {
+		t.Fatalf("response action %s", got)
+	}
+	res, rr, err := ebrim.ParseAdhocQueryResponse(resp.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, rr, resp.Body().Copy(), nil
+}
+
+type xcaRetrieved struct {
+	status string
+	errors registry.ErrorList
+	docs   []ebrim.DocumentResponse
+	bytes  map[string][]byte
+	mtom   bool
+}
+
+// retrieve sends drs as ITI-39 (MTOM, or plain when plain is set) and
+// reads every document.
+func (x xcaCaller) retrieve(t *testing.T, plain bool, drs ...ebrim.DocumentRequest) (xcaRetrieved, error) {
+	t.Helper()
+	ctx := context.Background()
+	body := ebrim.EncodeRetrieveDocumentSetRequest(drs)
+	var resp *soap.Response
+	var err error
+	if plain {
+		resp, err = x.c.Call(ctx, x.url, xca.ActionCrossGatewayRetrieve, body)
+	} else {
+		resp, err = x.c.CallMTOM(ctx, x.url, xca.ActionCrossGatewayRetrieve, body, nil)
+	}
+	if err != nil {
+		return xcaRetrieved{}, err
+	}
+	defer resp.Close()
+	if got := resp.Addressing.Action; got != xca.ActionCrossGatewayRetrieve+ebrim.ResponseSuffix {
+		t.Fatalf("response action %s", got)
+	}
+	rr, docs, err := ebrim.ParseRetrieveDocumentSetResponse(resp.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := xcaRetrieved{status: rr.Status, errors: rr.Errors, docs: docs, bytes: map[string][]byte{}, mtom: resp.MTOM()}
+	byCID := map[string]string{}
+	for _, d := range docs {
+		byCID[strings.TrimPrefix(d.IncludeHref, "cid:")] = d.DocumentUniqueID
+	}
+	for {
+		part, err := resp.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(part.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.bytes[byCID[part.ContentID]] = b
+	}
+	return out, nil
+}
+
+// homes returns the home of every ExtrinsicObject, RegistryPackage and
+// ObjectRef of an AdhocQueryResponse, and the number of objects without.
+func homes(resp *etree.Element) (map[string]int, int) {
+	got, missing := map[string]int{}, 0
+	if list := resp.SelectElement("RegistryObjectList"); list != nil {
+		for _, o := range list.ChildElements() {
+			if o.Tag == "ExtrinsicObject" || o.Tag == "RegistryPackage" || o.Tag == "ObjectRef" {
+				if h := o.SelectAttrValue("home", ""); h != "" {
+					got[h]++
+				} else {
+					missing++
+				}
+			}
+		}
+	}
+	return got, missing
+}
+
+func byUniqueID(uid, home string) *registry.Query {
+	return &registry.Query{ID: registry.QueryGetDocuments, ReturnType: registry.ReturnLeafClass, HomeCommunityID: home,
+		Params: []registry.Slot{{Name: registry.ParamDocumentEntryUniqueID, Values: []string{"('" + uid + "')"}}}}
+}
+
+func TestXCARespondingQuery(t *testing.T) {
+	s := newXUASigner(t)
+	h := newXUAHarness(t, s)
+	c := xcaXUA(h, xuaSecurity(t, s, nil))
+	normal := registry.SampleUniqueID(7001, 0)
+
+	t.Run("FindDocuments LeafClass: home on every object, NORS hidden, audited as ITI-38", func(t *testing.T) {
+		var res *registry.QueryResult
+		var body *etree.Element
+		rec := h.oneRecord(t, func() {
+			var rr registry.Response
+			var err error
+			res, rr, body, err = c.query(t, findDocuments(xuaPatient))
+			if err != nil || rr.Status != registry.ResponseSuccess {
+				t.Fatalf("query: %v %+v", err, rr)
+			}
+		})
+		if len(res.Documents) != 1 || res.Documents[0].UniqueID != normal {
+			t.Fatalf("documents %+v", res.Documents)
+		}
+		got, missing := homes(body)
+		if missing != 0 || got[testHome] == 0 || len(got) != 1 {
+			t.Fatalf("homes %v, %d objects without", got, missing)
+		}
+		if rec.Transaction != audit.TxITI38 || rec.Action != audit.ActionQuery || rec.Outcome != audit.OutcomePermit ||
+			rec.PatientID != xuaPatient || rec.Actor.HPR != "565505933" || rec.HiddenNORS != 1 ||
+			!strings.Contains(rec.Gateway, "community urn:oid:2.16.578.1.12.4.1.7.1.1") ||
+			!strings.Contains(rec.Gateway, "client ea1b0c25-154d-483c-abeb-cdf2e09d0a45") {
+			t.Fatalf("record %+v", rec)
+		}
+	})
+	t.Run("GetAll LeafClass and ObjectRef: home on every ExtrinsicObject, RegistryPackage, ObjectRef", func(t *testing.T) {
+		for _, rt := range []string{registry.ReturnLeafClass, registry.ReturnObjectRef} {
+			res, rr, body, err := c.query(t, getAll(xuaPatient, rt))
+			if err != nil || rr.Status != registry.ResponseSuccess || res.Len() == 0 {
+				t.Fatalf("%s: %v %+v", rt, err, rr)
+			}
+			got, missing := homes(body)
+			if missing != 0 || len(got) != 1 || got[testHome] == 0 {
+				t.Fatalf("%s: homes %v, %d without", rt, got, missing)
+			}
+			if rt == registry.ReturnLeafClass && len(body.FindElements("./RegistryObjectList/RegistryPackage")) < 2 {
+				t.Fatalf("expected a SubmissionSet and a Folder")
+			}
+		}
+	})
+	t.Run("home on a patient query: own id (bare, as NHN sends it) answers", func(t *testing.T) {
+		q := findDocuments(xuaPatient)
+		q.HomeCommunityID = "2.16.578.1.12.4.5.100.1"
+		res, rr, _, err := c.query(t, q)
+		if err != nil || rr.Status != registry.ResponseSuccess || len(res.Documents) != 1 {
+			t.Fatalf("%v %+v", err, rr)
+		}
+	})
+	t.Run("GetDocuments with home", func(t *testing.T) {
+		res, rr, body, err := c.query(t, byUniqueID(normal, testHome))
+		if err != nil || rr.Status != registry.ResponseSuccess || len(res.Documents) != 1 {
+			t.Fatalf("%v %+v", err, rr)
+		}
+		if got, missing := homes(body); missing != 0 || got[testHome] != 1 {
+			t.Fatalf("homes %v", got)
+		}
+	})
+
+	// Refusals of the community rules: Failure, one error, location =
+	// this community, audited.
+	for _, tc := range []struct {
+		name string
+		q    *registry.Query
+		code string
+	}{
+		{"another community", func() *registry.Query {
+			q := findDocuments(xuaPatient)
+			q.HomeCommunityID = "urn:oid:2.16.578.1.12.4.5.100.3"
+			return q
+		}(), registry.ErrCodeUnknownCommunity},
+		{"GetDocuments for another community", byUniqueID(normal, "urn:oid:9.9.9"), registry.ErrCodeUnknownCommunity},
+		{"GetDocuments without home", byUniqueID(normal, ""), registry.ErrCodeMissingHomeCommunityID},
+		{"GetAssociations without home", &registry.Query{ID: registry.QueryGetAssociations, ReturnType: registry.ReturnLeafClass,
+			Params: []registry.Slot{{Name: registry.ParamUUID, Values: []string{"('urn:uuid:5b6a1f5e-0000-4000-8000-000000000001')"}}}},
+			registry.ErrCodeMissingHomeCommunityID},
+		{"ITI-51 is not a cross gateway query", &registry.Query{ID: registry.QueryFindDocumentsForMultiplePatients,
+			ReturnType: registry.ReturnLeafClass, Params: []registry.Slot{
+				{Name: registry.ParamDocumentEntryPatientID, Values: []string{"('" + cx(xuaPatient) + "')"}},
+				{Name: registry.ParamDocumentEntryStatus, Values: []string{"('" + registry.StatusApproved + "')"}}}},
+			registry.ErrCodeUnknownStoredQuery},
+		{"another patient than attested (policy)", findDocuments(patientP), registry.ErrCodeRegistryError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var res *registry.QueryResult
+			var rr registry.Response
+			rec := h.oneRecord(t, func() {
+				var err error
+				res, rr, _, err = c.query(t, tc.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+			if rr.Status != registry.ResponseFailure || res.Len() != 0 || len(rr.Errors) != 1 || rr.Errors[0].Code != tc.code ||
+				rr.Errors[0].Location != testHome {
+				t.Fatalf("answer %+v, want Failure %s at %s", rr, tc.code, testHome)
+			}
+			if rec.Transaction != audit.TxITI38 || rec.Outcome != audit.OutcomeDeny {
+				t.Fatalf("record %+v", rec)
+			}
+		})
+	}
+}
+
+func TestXCARespondingRetrieve(t *testing.T) {
+	s := newXUASigner(t)
+	h := newXUAHarness(t, s)
+	c := xcaXUA(h, xuaSecurity(t, s, nil))
+	normal, nors := registry.SampleUniqueID(7001, 0), registry.SampleUniqueID(7001, 1)
+	repo := registry.SampleRepositoryUniqueID
+	want := registry.SampleDocument(7001, 0, cx(xuaPatient))
+
+	for _, plain := range []bool{false, true} {
+		name := "MTOM request"
+		if plain {
+			name = "plain request (as NHN's sample)"
+		}
+		t.Run(name+": byte for byte, HomeCommunityId echoed as sent, MTOM answer", func(t *testing.T) {
+			var got xcaRetrieved
+			rec := h.oneRecord(t, func() {
+				var err error
+				got, err = c.retrieve(t, plain,
+					ebrim.DocumentRequest{HomeCommunityID: "2.16.578.1.12.4.5.100.1", RepositoryUniqueID: repo, DocumentUniqueID: normal},
+					ebrim.DocumentRequest{HomeCommunityID: testHome, RepositoryUniqueID: repo, DocumentUniqueID: nors})
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+			if got.status != registry.ResponsePartialSuccess || len(got.docs) != 1 || !got.mtom ||
+				got.docs[0].HomeCommunityID != "2.16.578.1.12.4.5.100.1" || !bytes.Equal(got.bytes[normal], want) {
+				t.Fatalf("retrieve: %+v", got)
+			}
+			if len(got.errors) != 1 || got.errors[0].Code != registry.ErrCodeDocumentUniqueIDError || got.errors[0].Location != nors {
+				t.Fatalf("errors %+v", got.errors)
+			}
+			if rec.Transaction != audit.TxITI39 || rec.Action != audit.ActionRead || rec.Outcome != audit.OutcomePermit ||
+				rec.PatientID != xuaPatient || !strings.Contains(rec.Gateway, "community urn:oid:2.16.578.1.12.4.1.7.1.1") {
+				t.Fatalf("record %+v", rec)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name   string
+		drs    []ebrim.DocumentRequest
+		status string
+		codes  []string
+		docs   int
+	}{
+		{"another community", []ebrim.DocumentRequest{{HomeCommunityID: "urn:oid:9.9.9", RepositoryUniqueID: repo, DocumentUniqueID: normal}},
+			registry.ResponseFailure, []string{registry.ErrCodeUnknownCommunity}, 0},
+		{"no HomeCommunityId", []ebrim.DocumentRequest{{RepositoryUniqueID: repo, DocumentUniqueID: normal}},
+			registry.ResponseFailure, []string{registry.ErrCodeMissingHomeCommunityID}, 0},
+		{"one for us, one for another community", []ebrim.DocumentRequest{
+			{HomeCommunityID: testHome, RepositoryUniqueID: repo, DocumentUniqueID: normal},
+			{HomeCommunityID: "urn:oid:9.9.9", RepositoryUniqueID: repo, DocumentUniqueID: nors}},
+			registry.ResponsePartialSuccess, []string{registry.ErrCodeUnknownCommunity}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.retrieve(t, false, tc.drs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var codes []string
+			for _, e := range got.errors {
+				codes = append(codes, e.Code)
+				if e.Code != registry.ErrCodeDocumentUniqueIDError && e.Location != testHome {
+					t.Errorf("error %+v: location is not this community", e)
+				}
+			}
+			if got.status != tc.status || !slices.Equal(codes, tc.codes) || len(got.docs) != tc.docs || !got.mtom {
+				t.Fatalf("got %+v, want %s %v with %d documents", got, tc.status, tc.codes, tc.docs)
+			}
+		})
+	}
+}
+
+// Callers: a person with a valid assertion or a system; anyone else gets
+// a WS-Security fault, audited as a refusal of the transaction.
+func TestXCARespondingCallers(t *testing.T) {
+	s := newXUASigner(t)
+	h := newXUAHarness(t, s)
+	for _, tc := range []struct {
+		name    string
+		sec     *etree.Element
+		subcode string
+	}{
+		{"no credential", nil, "SecurityTokenUnavailable"},
+		{"tampered assertion", xuaSecurity(t, s, func(a *etree.Element) { a.FindElement(".//NameID").SetText("12887040093") }), "FailedAuthentication"},
+		{"untrusted signer", xuaSecurity(t, newXUASigner(t), nil), "FailedAuthentication"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, tx := range []string{audit.TxITI38, audit.TxITI39} {
+				seq := h.head()
+				c := xcaXUA(h, tc.sec)
+				var err error
+				if tx == audit.TxITI38 {
+					_, _, _, err = c.query(t, findDocuments(xuaPatient))
+				} else {
+					_, err = c.retrieve(t, false, ebrim.DocumentRequest{HomeCommunityID: testHome,
+						RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: registry.SampleUniqueID(7001, 0)})
+				}
+				wantSecurityFault(t, err, tc.subcode)
+				recs := h.since(seq)
+				if len(recs) != 1 || recs[0].Outcome != audit.OutcomeDeny || recs[0].Rule != "authentication" || recs[0].Transaction != tx {
+					t.Fatalf("%s: records %+v, want one refusal", tx, recs)
+				}
+			}
+		})
+	}
+	t.Run("a system (the --dev loopback) is answered unfiltered", func(t *testing.T) {
+		hs := newHarness(t, options{devLoopback: true})
+		hs.seed()
+		c := xcaXUA(hs, nil)
+		var res *registry.QueryResult
+		rec := hs.oneRecord(t, func() {
+			var rr registry.Response
+			var err error
+			res, rr, _, err = c.query(t, findDocuments(patientP))
+			if err != nil || rr.Status != registry.ResponseSuccess {
+				t.Fatalf("%v %+v", err, rr)
+			}
+		})
+		if len(res.Documents) != 5 || rec.Actor.Kind != audit.ActorSystem || rec.Gateway != "dev loopback" || rec.Transaction != audit.TxITI38 {
+			t.Fatalf("%d documents, record %+v", len(res.Documents), rec)
+		}
+	})
+}
+
+// A blocked patient answers through ITI-38 exactly like a patient without
+// documents: the same status and the same bytes.
+func TestBlockIsConcealedITI38(t *testing.T) {
+	s := newXUASigner(t)
+	h := newXUAHarness(t, s)
+	ctx := context.Background()
+	blocked, empty := xuaPatient, devissuer.SyntheticPatients()[2]
+	if _, err := h.blocks.Add(ctx, policy.Block{PatientID: blocked, OrgNr: "960510542"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct {
+		name  string
+		query func(patient string) *registry.Query
+	}{
+		{"GetAll LeafClass", func(p string) *registry.Query { return getAll(p, registry.ReturnLeafClass) }},
+		{"GetAll ObjectRef", func(p string) *registry.Query { return getAll(p, registry.ReturnObjectRef) }},
+		{"FindDocuments", findDocuments},
+	} {
+		t.Run(q.name, func(t *testing.T) {
+			wire := func(patient string) (int, string, registry.Response) {
+				rec := &recorder{rt: h.srv.Client().Transport}
+				c := xcaXUA(h, xuaSecurityFor(t, s, patient, nil))
+				c.c.HTTP = &http.Client{Transport: rec}
+				_, rr, _, err := c.query(t, q.query(patient))
+				if err != nil {
+					t.Fatalf("query for %s: %v", patient, err)
+				}
+				return rec.status, normalise(rec.body.String(), patient), rr
+			}
+			seq := h.head()
+			gs, got, rr := wire(blocked)
+			recs := h.since(seq)
+			ws, want, _ := wire(empty)
+			if gs != ws || got != want {
+				t.Fatalf("a blocked patient is told apart from one without documents:\nblocked: %d\n%s\nwithout documents: %d\n%s", gs, got, ws, want)
+			}
+			if rr.Status != registry.ResponseSuccess {
+				t.Fatalf("answer %+v; want an empty Success", rr)
+			}
+			if !hasBlockRefusal(recs, audit.TxITI38) {
+				t.Errorf("no audit record of the refusal by %s: %+v", policy.RulePatientBlock, recs)
+			}
+		})
+	}
+}
