@@ -144,8 +144,8 @@ func New(cfg Config) (*Guard, error) {
 	g := &Guard{reg: cfg.Registry, repo: cfg.Repository, pol: cfg.Policy, audit: cfg.Audit,
 		blocks: cfg.Blocks, max: cfg.MaxDocuments, devSrc: cfg.DevLoopbackSources, now: cfg.Now, log: cfg.Logger,
 		communities: cfg.Communities, home: cfg.HomeCommunityID}
-	if len(g.communities) > 0 && g.home == "" {
-		return nil, errors.New("access: federating with other communities needs this node's HomeCommunityID")
+	if len(g.communities) > 0 && (g.home == "" || g.reg == nil) {
+		return nil, errors.New("access: federating with other communities needs this node's HomeCommunityID and registry")
 	}
 	if g.max <= 0 {
 		g.max = 5000
