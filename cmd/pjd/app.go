@@ -66,6 +66,10 @@ type app struct {
 	pol        *policy.Policy
 	auditKey   *audit.Key
 	redis      *redis.Client
+	// xua mints the XUA assertions of outbound XCA hops (nil: no signing
+	// key configured); xuaCert is its certificate.
+	xua     *trust.XUAMinter
+	xuaCert *x509.Certificate
 
 	demoPatient string
 	seed        func(ctx context.Context) error
@@ -113,7 +117,7 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	a.promReg = prometheus.NewRegistry()
 	a.metrics = gateway.NewPrometheusMetrics(a.promReg)
 	for _, wire := range []func(context.Context) error{
-		a.wireDatabase, a.wireRegistry, a.wireRepository, a.wireAudit, a.wireGuard, a.wireServer, a.wireGateway, a.wireSOAP,
+		a.wireDatabase, a.wireRegistry, a.wireRepository, a.wireAudit, a.wireGuard, a.wireServer, a.wireXUA, a.wireGateway, a.wireSOAP,
 	} {
 		if err := wire(ctx); err != nil {
 			return nil, err
@@ -326,12 +330,12 @@ func (a *app) wireServer(context.Context) error {
 func (a *app) wireSOAP(context.Context) error {
 	c := a.cfg
 	var saml *trust.SAMLVerifier
-	if len(c.samlCerts) > 0 {
-		certs, err := loadCerts(c.samlCerts)
-		if err != nil {
-			return fmt.Errorf("--saml-cert: %w", err)
-		}
-		saml, err = trust.NewSAMLVerifier(trust.SAMLConfig{TrustedCertificates: certs, Issuers: c.samlIssuers, Audiences: c.samlAudiences})
+	certs, issuers, audiences, err := a.samlTrust()
+	if err != nil {
+		return err
+	}
+	if len(certs) > 0 {
+		saml, err = trust.NewSAMLVerifier(trust.SAMLConfig{TrustedCertificates: certs, Issuers: issuers, Audiences: audiences})
 		if err != nil {
 			return err
 		}
@@ -402,6 +406,9 @@ func (a *app) wireGateway(ctx context.Context) error {
 		return fmt.Errorf("token verifier: %w", err)
 	}
 	a.verifier = v
+	if c.dev && a.xua != nil {
+		srv.Handle("GET "+devXUAPath, a.devXUAHandler(v))
+	}
 
 	pageKey, err := loadOrCreateHexKey(c.pageKeyFile, c.dataPath("page.key"), c.dev)
 	if err != nil {

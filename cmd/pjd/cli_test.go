@@ -171,7 +171,7 @@ func TestCLIWrongInvocations(t *testing.T) {
 		{[]string{"get", "-o", "/nonexistent-dir/x.pdf", "2.999.578.10.7.2"}, 1, []string{"cannot write /nonexistent-dir/x.pdf: the folder /nonexistent-dir does not exist"}},
 		{[]string{"find", "--patient", fnr, "--url", deadURL}, 1, []string{"cannot reach the pjd server at " + deadURL, "--url or PJD_URL"}},
 		{[]string{"token", "--persona", "nobody"}, 2, []string{`--persona: "nobody" is not one of fastlege`}},
-		{[]string{"token", "--format", "xml"}, 2, []string{`--format: "xml" is not json or token`}},
+		{[]string{"token", "--format", "xml"}, 2, []string{`--format: "xml" is not json, token or saml`}},
 		{[]string{"token", "--patient", "13915810034"}, 2, []string{"second check digit is wrong"}},
 		{[]string{"blocks", "add", "--patient", fnr, "--data", dbDir}, 2, []string{"say who is blocked: --hpr, --practitioner or --org"}},
 		{[]string{"blocks", "add", "--patient", fnr, "--practitioner", "1", "--data", dbDir}, 2, []string{`--practitioner: "1" is not a valid`}},

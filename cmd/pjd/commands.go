@@ -20,6 +20,7 @@ import (
 	"pjd/gateway/blocks"
 	"pjd/gateway/fhir"
 	"pjd/gateway/mhd"
+	"pjd/trust"
 	"pjd/trust/devissuer"
 	"pjd/trust/policy"
 )
@@ -155,19 +156,20 @@ func runAudit(ctx context.Context, d *dbFlags, wf *witnessCLIFlags, inv *invocat
 
 func tokenCmd() *cmd {
 	cf := &clientFlags{}
-	var persona, patient, format string
+	var persona, patient, format, audience string
 	return &cmd{
 		name: "token", summary: "get a development HelseID token (--dev servers only)",
 		flags: func(fs *flag.FlagSet) {
 			cf.define(fs)
 			fs.StringVar(&persona, "persona", "fastlege", "persona: "+personaIDs())
 			fs.StringVar(&patient, "patient", "", "the patient the attestation names (health workers): "+patientUsage)
-			fs.StringVar(&format, "format", "json", "json (access token, token type, expiry and the private DPoP key) or token")
+			fs.StringVar(&format, "format", "json", "json (access token, token type, expiry and the private DPoP key), token, or saml (the XUA assertion the server's initiating gateway would send for this token, signed with its XUA key: for testing a responding gateway against pjd)")
+			fs.StringVar(&audience, "audience", trust.DefaultXUAAudience, "with --format saml: the assertion's audience (the responding gateway's)")
 		},
 		ids: []string{"patient"},
 		run: func(ctx context.Context, inv *invocation) error {
-			if format != "json" && format != "token" {
-				return usageErrorf("--format: %q is not json or token", format)
+			if format != "json" && format != "token" && format != "saml" {
+				return usageErrorf("--format: %q is not json, token or saml", format)
 			}
 			if err := checkPersona(persona); err != nil {
 				return err
@@ -176,9 +178,12 @@ func tokenCmd() *cmd {
 			if err != nil {
 				return err
 			}
-			if format == "token" {
+			switch format {
+			case "token":
 				_, err := fmt.Fprintln(inv.stdout, tok.AccessToken)
 				return err
+			case "saml":
+				return cf.devSAML(ctx, tok, audience, inv.stdout)
 			}
 			return tok.WriteJSON(inv.stdout)
 		},
@@ -200,6 +205,37 @@ func checkPersona(id string) error {
 		}
 	}
 	return usageErrorf("--persona: %q is not one of %s", id, personaIDs())
+}
+
+// devSAML asks the --dev server at --url to turn tok into the XUA
+// assertion its initiating gateway would send (GET /dev/xua) and writes
+// it to w as the server sent it: never re-indented, or its signature
+// would break.
+func (cf *clientFlags) devSAML(ctx context.Context, tok *devissuer.Token, audience string, w io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, xuaMintTimeout)
+	defer cancel()
+	u := strings.TrimRight(cf.url, "/") + devXUAPath + "?audience=" + url.QueryEscape(audience)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	if err := tok.Authorize(req); err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: cf.timeout}).Do(req)
+	if err != nil {
+		return fmt.Errorf("asking %s for an XUA assertion: %w", u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s: %s", u, resp.Status, strings.TrimSpace(string(b)))
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // devToken fetches a token from the dev issuer of the server at --url.

@@ -21,6 +21,7 @@ import (
 	"pjd/gateway/soap"
 	"pjd/registry"
 	"pjd/repository"
+	"pjd/trust/devissuer"
 )
 
 // serveConfig is everything pjd serve can be told.
@@ -72,6 +73,9 @@ type serveConfig struct {
 	samlCerts      listFlag
 	samlIssuers    listFlag
 	samlAudiences  listFlag
+	xuaSigningKey  string
+	xuaSigningCert string
+	xuaIssuer      string
 	authorizations listFlag
 	pageKeyFile    string
 
@@ -154,6 +158,9 @@ func defineServeFlags(fs *flag.FlagSet) *serveConfig {
 	fs.Var(&c.samlCerts, "saml-cert", "PEM file of a certificate trusted to sign XUA assertions; repeatable")
 	fs.Var(&c.samlIssuers, "saml-issuer", "accepted XUA assertion Issuer; repeatable")
 	fs.Var(&c.samlAudiences, "saml-audience", "accepted XUA AudienceRestriction; repeatable")
+	fs.StringVar(&c.xuaSigningKey, "xua-signing-key", "", "private key (PEM) signing the XUA assertions this gateway sends on outbound XCA hops (default with --dev: generated in <data>/dev-issuer)")
+	fs.StringVar(&c.xuaSigningCert, "xua-signing-cert", "", "certificate (PEM) of --xua-signing-key, carried in the signature; responding gateways trust it (with --dev: <data>/dev-issuer/"+devissuer.FileDevXUACert+")")
+	fs.StringVar(&c.xuaIssuer, "xua-issuer", "", "Issuer of the XUA assertions this gateway mints (default with --dev: <public-url>/dev/xua)")
 	fs.Var(&c.authorizations, "allowed-authorizations", "Volven 9060 authorizations that may read documents (default LE,PS)")
 	fs.StringVar(&c.pageKeyFile, "page-key-file", "", "file with the 32-byte hex key sealing MHD page tokens, shared by all gateway nodes (generated in --data with --dev)")
 
@@ -416,6 +423,19 @@ func (c *serveConfig) checkFiles(p *problems) {
 	if len(c.samlCerts) > 0 && (len(c.samlIssuers) == 0 || len(c.samlAudiences) == 0) {
 		p.addf("--saml-cert needs --saml-issuer and --saml-audience")
 	}
+	if (c.xuaSigningKey == "") != (c.xuaSigningCert == "") {
+		p.addf("--xua-signing-key and --xua-signing-cert go together")
+	}
+	for _, f := range []struct{ flag, path string }{{"--xua-signing-key", c.xuaSigningKey}, {"--xua-signing-cert", c.xuaSigningCert}} {
+		if f.path != "" {
+			if _, err := os.Stat(f.path); err != nil {
+				p.addf("%s: %v", f.flag, err)
+			}
+		}
+	}
+	if c.xuaSigningKey != "" && c.xuaIssuer == "" && !c.dev {
+		p.addf("--xua-signing-key needs --xua-issuer (the Issuer responding gateways allow)")
+	}
 }
 
 // fillDefaults sets what follows from other settings: the public URL from
@@ -431,6 +451,9 @@ func (c *serveConfig) fillDefaults() {
 	c.publicURL = strings.TrimRight(c.publicURL, "/")
 	if c.dev && c.repositoryID == "" {
 		c.repositoryID = devRepositoryID
+	}
+	if c.dev && c.xuaIssuer == "" {
+		c.xuaIssuer = c.publicURL + devXUAPath
 	}
 }
 

@@ -264,3 +264,59 @@ func readKey(path string) (crypto.Signer, error) {
 	}
 	return s, nil
 }
+
+// Files of the XUA signing key pjd serve --dev generates in its
+// dev-issuer folder (LoadOrCreateXUASigner): the certificate is what
+// another server trusts through --saml-cert.
+const (
+	FileDevXUACert = "xua-cert.pem"
+	FileDevXUAKey  = "xua-signing-key.pem"
+)
+
+// LoadOrCreateXUASigner opens the XUA signing key and its self-signed
+// certificate in dir (FileDevXUAKey, FileDevXUACert), creating both when
+// either is missing: an RSA-2048 key (XUA signatures are RSA-SHA256) and a
+// certificate valid for two years. Synthetic, for --dev only.
+func LoadOrCreateXUASigner(dir string) (crypto.Signer, *x509.Certificate, error) {
+	certPath, keyPath := filepath.Join(dir, FileDevXUACert), filepath.Join(dir, FileDevXUAKey)
+	if exists(certPath) && exists(keyPath) {
+		cert, err := readCert(certPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		key, err := readKey(keyPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		return key, cert, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("devissuer: %w", err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	tpl := &x509.Certificate{
+		SerialNumber: serialNumber(),
+		Subject:      pkix.Name{CommonName: "pjd serve --dev XUA signer (synthetic, for tests only)"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(2, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := writePEM(keyPath, key); err != nil {
+		return nil, nil, err
+	}
+	if err := writeCertPEM(certPath, der); err != nil {
+		return nil, nil, err
+	}
+	return key, cert, nil
+}
