@@ -303,7 +303,7 @@ func (a *app) wireGuard(context.Context) error {
 	}
 	if len(c.federation.communities) > 0 {
 		gcfg.HomeCommunityID = c.respondingHome()
-		if gcfg.Communities, err = c.communityClients(context.Background(), nil); err != nil {
+		if gcfg.Communities, err = c.communityClients(context.Background(), a.outboundIdentity); err != nil {
 			return err
 		}
 	}

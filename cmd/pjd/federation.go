@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/beevik/etree"
 
 	"pjd/gateway/access"
 	"pjd/gateway/xcaclient"
+	"pjd/trust"
 )
 
 // communityFlag collects --community values. Each is one community
@@ -86,4 +91,22 @@ func (c *serveConfig) communityClients(_ context.Context, identity xcaclient.Ide
 		out = append(out, cl)
 	}
 	return out, nil
+}
+
+// outboundIdentity is the XUA assertion this gateway sends a community
+// for the consumer p (wsse:Security), minted with its --xua-signing-key;
+// a system principal sends none (the hop's mTLS certificate is its
+// identity, trust.ErrMintSystem), nor does a gateway without a key.
+func (a *app) outboundIdentity(_ context.Context, p *trust.Principal, audience string) ([]*etree.Element, error) {
+	if a.xua == nil {
+		return nil, nil
+	}
+	as, err := a.xua.Mint(p, audience)
+	if errors.Is(err, trust.ErrMintSystem) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []*etree.Element{trust.SecurityHeader(as, time.Now())}, nil
 }

@@ -66,6 +66,7 @@ func (m *Endpoints) call(r *http.Request, p *trust.Principal, tx string) access.
 		Query:       redactQuery(q),
 		RequestID:   gateway.RequestIDFrom(r.Context()),
 		EventID:     r.Header.Get(HeaderEventID),
+		Traceparent: r.Header.Get("traceparent"),
 		SourceIP:    gateway.ClientIP(r),
 		UserAgent:   r.UserAgent(),
 	}

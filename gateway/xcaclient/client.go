@@ -64,6 +64,7 @@ const (
 	KindFault       Kind = "fault"       // a SOAP fault
 	KindSkipped     Kind = "skipped"     // not called: the breaker is open
 	KindBusy        Kind = "busy"        // not called: every slot of the community is taken
+	KindIdentity    Kind = "identity"    // not called: no outbound identity could be made for the consumer
 )
 
 // ErrCommunity matches every *Failure.
@@ -118,7 +119,7 @@ type Options struct {
 	// Identity makes the outbound identity; nil sends none.
 	Identity IdentityFunc
 	// Audience is the audience the community's assertions must name;
-	// default the community's URL.
+	// default the community's homeCommunityId.
 	Audience string
 	// Limits bound an answer; zero: xdsclient.ResponseLimits for
 	// registry.DefaultMaxResults.
@@ -181,7 +182,7 @@ func New(c Community, o Options) (*Client, error) {
 	}
 	aud := o.Audience
 	if aud == "" {
-		aud = c.URL
+		aud = c.ID
 	}
 	cl := &Client{
 		c:        c,
@@ -262,8 +263,19 @@ func classify(c Community, err error) *Failure {
 }
 
 // soapFor is the SOAP client of one call: the community's, with the
-// outbound identity and correlation headers.
-func (cl *Client) soapFor(out Outbound) *soap.Client {
+// outbound identity and correlation headers. An identity that cannot be
+// made is a KindIdentity failure (the community is not called, and its
+// breaker does not count it).
+func (cl *Client) soapFor(ctx context.Context, out Outbound) (*soap.Client, error) {
+	var identity []*etree.Element
+	if cl.identity != nil {
+		b, err := cl.identity(ctx, out.Principal, cl.audience)
+		if err != nil {
+			return nil, &Failure{Community: cl.c, Kind: KindIdentity,
+				Message: fmt.Sprintf("%s was not asked: no assertion could be made for this user", cl.c.DisplayName()), cause: err}
+		}
+		identity = b
+	}
 	sc := cl.soap
 	sc.Header = http.Header{}
 	if out.EventID != "" {
@@ -272,21 +284,14 @@ func (cl *Client) soapFor(out Outbound) *soap.Client {
 	if validTraceparent(out.Traceparent) {
 		sc.Header.Set(HeaderTraceparent, out.Traceparent)
 	}
-	sc.Headers = func(ctx context.Context, _ string) ([]*etree.Element, error) {
-		var blocks []*etree.Element
-		if cl.identity != nil {
-			b, err := cl.identity(ctx, out.Principal, cl.audience)
-			if err != nil {
-				return nil, err
-			}
-			blocks = append(blocks, b...)
-		}
+	sc.Headers = func(context.Context, string) ([]*etree.Element, error) {
+		blocks := slices.Clone(identity)
 		if out.EventID != "" {
 			blocks = append(blocks, wsContext(out.EventID))
 		}
 		return blocks, nil
 	}
-	return &sc
+	return &sc, nil
 }
 
 var traceparentRE = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
@@ -328,8 +333,12 @@ func (cl *Client) Query(ctx context.Context, out Outbound, q *registry.Query) (*
 		res  *registry.QueryResult
 		resp registry.Response
 	)
-	err := cl.call(ctx, func(ctx context.Context) error {
-		r, err := cl.soapFor(out).Call(ctx, cl.c.URL, ActionCrossGatewayQuery, ebrim.EncodeAdhocQueryRequest(&inner))
+	sc, err := cl.soapFor(ctx, out)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = cl.call(ctx, func(ctx context.Context) error {
+		r, err := sc.Call(ctx, cl.c.URL, ActionCrossGatewayQuery, ebrim.EncodeAdhocQueryRequest(&inner))
 		if err != nil {
 			return err
 		}

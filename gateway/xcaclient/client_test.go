@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
+
 	"pjd/gateway/soap"
 	"pjd/gateway/xcaclient"
 	"pjd/registry"
 	"pjd/registry/ebrim"
+	"pjd/trust"
 )
 
 const (
@@ -362,6 +365,46 @@ func TestQueryFailureAnswer(t *testing.T) {
 	}
 	if len(errs) != 1 || errs[0].Location != vestID || errs[0].Code != registry.ErrCodeRegistryError {
 		t.Errorf("errors %v", errs)
+	}
+}
+
+// An outbound identity that cannot be made fails the call before the
+// community is asked, and does not count against its breaker.
+func TestQueryIdentityFailure(t *testing.T) {
+	c := newCommunity(t)
+	var audience string
+	cl := newClient(t, c.config(), xcaclient.Options{Identity: func(_ context.Context, _ *trust.Principal, aud string) ([]*etree.Element, error) {
+		audience = aud
+		return nil, errors.New("no attestation")
+	}})
+	for range xcaclient.DefaultBreakerFailures + 1 {
+		_, _, err := cl.Query(context.Background(), xcaclient.Outbound{}, findDocuments())
+		var f *xcaclient.Failure
+		if !errors.As(err, &f) || f.Kind != xcaclient.KindIdentity {
+			t.Fatalf("err %v, want an identity failure", err)
+		}
+	}
+	if len(c.seen) != 0 {
+		t.Errorf("the community was asked %d times", len(c.seen))
+	}
+	if audience != vestID {
+		t.Errorf("audience %q, want the community's id", audience)
+	}
+}
+
+// The identity's header blocks go into the SOAP header.
+func TestQuerySendsTheIdentity(t *testing.T) {
+	c := newCommunity(t)
+	cl := newClient(t, c.config(), xcaclient.Options{Identity: func(context.Context, *trust.Principal, string) ([]*etree.Element, error) {
+		sec := etree.NewElement("wsse:Security")
+		sec.CreateAttr("xmlns:wsse", "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd")
+		return []*etree.Element{sec}, nil
+	}})
+	if _, _, err := cl.Query(context.Background(), xcaclient.Outbound{}, findDocuments()); err != nil {
+		t.Fatal(err)
+	}
+	if c.seen[0].Security() == nil {
+		t.Error("no wsse:Security header reached the community")
 	}
 }
 
