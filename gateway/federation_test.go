@@ -242,3 +242,70 @@ func TestFederatedMHDPartialFailure(t *testing.T) {
 		})
 	}
 }
+
+// A document another community holds is read through this node: its
+// attachment URL names the community, the read is decided and audited
+// here on the region's metadata, the bytes come from the region's real
+// responding gateway (ITI-39) byte for byte, and both sides record the
+// access with the same event id.
+func TestFederatedMHDRetrieveRoutedToTheRegion(t *testing.T) {
+	region := newHarness(t, options{devLoopback: true, home: homeVest})
+	sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9001})
+	region.provide(sub, 9001)
+	cl, err := xcaclient.New(xcaclient.Community{ID: homeVest, URL: region.base + "/xca/responding", Name: "Helse Vest"}, xcaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, options{communities: []access.Community{cl}, home: homeLocal})
+	h.seed()
+	tok := h.token("fastlege", patientP)
+	b, raw := decode[fhirBundle](t, h.do(tok, http.MethodGet, searchURL(patientP), nil, nil))
+	var docURL string
+	for _, e := range b.Entry {
+		var d fedDoc
+		if err := json.Unmarshal(e.Resource, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.home() == homeVest {
+			docURL = d.Content[0].Attachment.URL
+		}
+	}
+	if docURL == "" {
+		t.Fatalf("the region's document is not listed: %s", raw)
+	}
+	seq, regionSeq := h.head(), region.head()
+	resp := h.do(tok, http.MethodGet, docURL, nil, http.Header{"nhn-event-id": {"evt-federated-read"}})
+	body := readBody(t, resp)
+	want := registry.SampleDocument(9001, 0, sub.SubmissionSet.PatientID)
+	if resp.StatusCode != http.StatusOK || string(body) != string(want) {
+		t.Fatalf("read %s: %d, %d bytes (want %d): %.200s", docURL, resp.StatusCode, len(body), len(want), body)
+	}
+	recs := h.since(seq)
+	if len(recs) != 1 || recs[0].Transaction != "ITI-68" || recs[0].Outcome != "permit" || len(recs[0].Documents) != 1 ||
+		recs[0].Documents[0].Home != homeVest || recs[0].EventID != "evt-federated-read" {
+		t.Fatalf("national records %+v", recs)
+	}
+	var found bool
+	for _, r := range region.since(regionSeq) {
+		if r.Transaction == "ITI-39" && r.EventID == "evt-federated-read" && r.Outcome == "permit" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the region recorded no ITI-39 with the event id: %+v", region.since(regionSeq))
+	}
+
+	// The region gone: the read is a transient error naming it.
+	region.srv.Close()
+	resp = h.do(tok, http.MethodGet, docURL, nil, nil)
+	o := wantOutcome(t, resp, http.StatusServiceUnavailable, "transient")
+	if !strings.Contains(o.Issue[0].Diagnostics, "Helse Vest") {
+		t.Errorf("the outage does not name the region: %+v", o.Issue)
+	}
+	// A community this node does not federate with is unknown.
+	u, _ := url.Parse(docURL)
+	q := u.Query()
+	q.Set("homeCommunityId", "urn:oid:1.2.3.4")
+	u.RawQuery = q.Encode()
+	wantOutcome(t, h.do(tok, http.MethodGet, u.String(), nil, nil), http.StatusNotFound, "not-found")
+}

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"pjd/gateway/audit"
+	"pjd/gateway/xcaclient"
 	"pjd/registry"
 	"pjd/repository"
 	"pjd/trust"
@@ -67,7 +68,7 @@ var (
 // (context.Canceled) is not unavailability.
 func Unavailable(err error) bool {
 	for _, target := range []error{ErrAudit, registry.ErrUnavailable, repository.ErrUnavailable, repository.ErrRegistry,
-		policy.ErrBlocksUnavailable, audit.ErrUnavailable, audit.ErrTimeout, context.DeadlineExceeded} {
+		policy.ErrBlocksUnavailable, audit.ErrUnavailable, audit.ErrTimeout, context.DeadlineExceeded, xcaclient.ErrCommunity} {
 		if errors.Is(err, target) {
 			return true
 		}
@@ -557,6 +558,22 @@ type Document struct {
 // patient the caller said it asks about (nhn-patient-nin, the UI session);
 // "" when none was given.
 func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, uniqueID, patientHint string) (*Document, error) {
+	return g.OpenDocumentIn(ctx, c, "", repositoryUniqueID, uniqueID, patientHint)
+}
+
+// OpenDocumentIn is OpenDocument of a document held by the community
+// home ("" or this node's own homeCommunityId: the local repository).
+// Another community's document is authorized on its metadata, fetched
+// from it, exactly as a local one (see openRemote); a community this
+// node does not federate with is ErrUnknownCommunity.
+func (g *Guard) OpenDocumentIn(ctx context.Context, c Call, home, repositoryUniqueID, uniqueID, patientHint string) (*Document, error) {
+	if home != "" && !(g.home != "" && xcaclient.SameID(home, g.home)) {
+		cm := g.community(home)
+		if cm == nil {
+			return nil, ErrUnknownCommunity
+		}
+		return g.openRemote(ctx, c, cm, repositoryUniqueID, uniqueID, patientHint)
+	}
 	entries, err := g.reg.Reader().Documents(ctx, registry.DocumentFilter{
 		UniqueIDs: []string{uniqueID},
 		Statuses:  []string{registry.StatusApproved, registry.StatusDeprecated},
@@ -571,25 +588,42 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 		}
 	}
 	if d == nil {
-		// Whether a document exists is itself information: only a
-		// principal policy would let read this patient's documents
-		// learns that it does not.
-		patient := patientHint
-		if patient == "" {
-			patient = impliedPatient(c.Principal)
-		}
-		dec, err := g.decide(ctx, c, policy.ActionRead, patient, nil)
-		if err != nil {
-			return nil, err
-		}
-		if !dec.Permitted() {
-			return nil, g.deny(ctx, c, audit.ActionRead, patient, dec, nil)
-		}
-		if err := g.RecordError(ctx, c, audit.ActionRead, patient, "no such document: "+uniqueID); err != nil {
-			return nil, err
-		}
-		return nil, ErrNotFound
+		return g.notFound(ctx, c, uniqueID, patientHint)
 	}
+	var open func(ctx context.Context) (io.ReadCloser, int64, error)
+	if g.repo != nil {
+		open = func(ctx context.Context) (io.ReadCloser, int64, error) { return g.repo.Open(ctx, d) }
+	}
+	return g.authorize(ctx, c, d, patientHint, nil, open)
+}
+
+// notFound answers a document that does not exist. Whether a document
+// exists is itself information: only a principal policy would let read
+// this patient's documents learns that it does not.
+func (g *Guard) notFound(ctx context.Context, c Call, uniqueID, patientHint string) (*Document, error) {
+	patient := patientHint
+	if patient == "" {
+		patient = impliedPatient(c.Principal)
+	}
+	dec, err := g.decide(ctx, c, policy.ActionRead, patient, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !dec.Permitted() {
+		return nil, g.deny(ctx, c, audit.ActionRead, patient, dec, nil)
+	}
+	if err := g.RecordError(ctx, c, audit.ActionRead, patient, "no such document: "+uniqueID); err != nil {
+		return nil, err
+	}
+	return nil, ErrNotFound
+}
+
+// authorize decides on reading d, audits it (with the communities asked,
+// for a remote document) and returns the means to stream it; open starts
+// while the record commits, and nothing of it reaches the caller unless
+// the commit succeeded. open nil: this process serves no repository.
+func (g *Guard) authorize(ctx context.Context, c Call, d *registry.DocumentEntry, patientHint string, communities []audit.Community,
+	open func(ctx context.Context) (io.ReadCloser, int64, error)) (*Document, error) {
 	patient := patientNumber(d.PatientID)
 	if patientHint != "" && patientHint != patient {
 		// The caller asked about another patient than the document's.
@@ -607,7 +641,7 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 		}
 		return nil, g.deny(ctx, c, audit.ActionRead, patient, dec, []*registry.DocumentEntry{d})
 	}
-	if g.repo == nil {
+	if open == nil {
 		return nil, errors.New("access: this process serves no repository")
 	}
 	r := g.record(c, audit.ActionRead)
@@ -615,7 +649,8 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
 	r.PatientID = patient
 	r.Documents = []audit.Document{auditDocument(d, audit.DocReturned)}
-	// The blob is located and opened while the record commits (object
+	r.Communities = communities
+	// The document is located and opened while the record commits (object
 	// storage answers in milliseconds); nothing of it reaches the caller
 	// unless the commit succeeded.
 	type opened struct {
@@ -625,7 +660,7 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 	}
 	pre := make(chan opened, 1)
 	go func() {
-		rc, size, err := g.repo.Open(ctx, d)
+		rc, size, err := open(ctx)
 		pre <- opened{rc, size, err}
 	}()
 	if err := g.commit(ctx, r); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -44,6 +45,7 @@ const ErrCodeUnavailableCommunity = "XDSUnavailableCommunity"
 type Community interface {
 	Community() xcaclient.Community
 	Query(ctx context.Context, out xcaclient.Outbound, q *registry.Query) (*registry.QueryResult, registry.ErrorList, error)
+	RetrieveOne(ctx context.Context, out xcaclient.Outbound, repositoryUniqueID, uniqueID string) (*xcaclient.Document, error)
 }
 
 // CommunityOutcome is one community's part in a federated search.
@@ -252,3 +254,71 @@ func auditCommunities(os []CommunityOutcome) []audit.Community {
 	}
 	return out
 }
+
+// community is the configured community with homeCommunityId home, or nil.
+func (g *Guard) community(home string) Community {
+	for _, cm := range g.communities {
+		if xcaclient.SameID(cm.Community().ID, home) {
+			return cm
+		}
+	}
+	return nil
+}
+
+// ErrUnknownCommunity: a retrieval names a community this node neither is
+// nor federates with (XDSUnknownCommunity).
+var ErrUnknownCommunity = errors.New("access: unknown community")
+
+// openRemote authorizes reading a document another community holds
+// (ITI-68, the UI viewer, on a federating node). Its metadata is fetched
+// first (ITI-38 GetDocuments) so that policy decides on it exactly as on
+// a local entry and the retrieval is audited, before the community is
+// asked for the bytes (ITI-39) — which happens only when the caller opens
+// the document. A community that cannot be asked is an error matching
+// xcaclient.ErrCommunity (the edge answers 503, naming it).
+func (g *Guard) openRemote(ctx context.Context, c Call, cm Community, repositoryUniqueID, uniqueID, patientHint string) (*Document, error) {
+	info := cm.Community()
+	out := xcaclient.Outbound{Principal: c.Principal, EventID: c.EventID, Traceparent: c.Traceparent}
+	q := &registry.Query{ID: registry.QueryGetDocuments, ReturnType: registry.ReturnLeafClass, HomeCommunityID: info.ID,
+		Params: []registry.Slot{{Name: registry.ParamDocumentEntryUniqueID, Values: []string{list([]string{uniqueID})}}}}
+	res, errs, err := cm.Query(ctx, out, q)
+	if err != nil {
+		_ = g.RecordError(context.WithoutCancel(ctx), c, audit.ActionRead, patientHint, "the document's community could not be asked: "+info.DisplayName())
+		return nil, err
+	}
+	var d *registry.DocumentEntry
+	if res != nil {
+		for _, e := range res.Documents {
+			if e.UniqueID == uniqueID && e.RepositoryUniqueID == repositoryUniqueID && (d == nil || e.Status == registry.StatusApproved) {
+				d = e
+			}
+		}
+	}
+	if d == nil {
+		if errs.Failed() {
+			g.log.InfoContext(ctx, "remote document lookup answered with errors", "community", info.ID, "errors", errs.Error())
+		}
+		return g.notFound(ctx, c, uniqueID, patientHint)
+	}
+	return g.authorize(ctx, c, d, patientHint, []audit.Community{{ID: info.ID, Name: info.DisplayName(), Outcome: audit.CommunityAnswered, Documents: 1}},
+		func(ctx context.Context) (io.ReadCloser, int64, error) {
+			doc, err := cm.RetrieveOne(ctx, out, repositoryUniqueID, uniqueID)
+			if l, ok := registry.AsErrors(err); ok {
+				// The community listed the document but does not return it.
+				return nil, 0, fmt.Errorf("%w: %s: %v", ErrNotFound, info.DisplayName(), l)
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+			// The size is unknown (-1): the metadata's is the
+			// community's word, not the bytes that come.
+			return &remoteBody{doc}, -1, nil
+		})
+}
+
+// remoteBody reads a document a community streams, and releases the
+// connection when closed.
+type remoteBody struct{ d *xcaclient.Document }
+
+func (b *remoteBody) Read(p []byte) (int, error) { return b.d.Body.Read(p) }
+func (b *remoteBody) Close() error               { return b.d.Close() }
