@@ -16,6 +16,7 @@ import (
 	"pjd/gateway/xcaclient"
 	"pjd/gateway/xcaclient/xcatest"
 	"pjd/registry"
+	"pjd/trust/devissuer"
 )
 
 const (
@@ -308,4 +309,81 @@ func TestFederatedMHDRetrieveRoutedToTheRegion(t *testing.T) {
 	q.Set("homeCommunityId", "urn:oid:1.2.3.4")
 	u.RawQuery = q.Encode()
 	wantOutcome(t, h.do(tok, http.MethodGet, u.String(), nil, nil), http.StatusNotFound, "not-found")
+}
+
+// uiGet launches the UI for patient with tok, then GETs target in that
+// session.
+func (h *harness) uiGet(tok *devissuer.Token, patient string, targets ...string) []*http.Response {
+	h.t.Helper()
+	resp := h.do(tok, http.MethodPost, "/ui/launch", strings.NewReader("patient="+patient),
+		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+	var lr struct {
+		LaunchURL string `json:"launch_url"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&lr); err != nil || resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("launch: %d %v", resp.StatusCode, err)
+	}
+	noRedirect := *h.srv.Client()
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opened, err := noRedirect.Get(lr.LaunchURL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	opened.Body.Close()
+	var out []*http.Response
+	for _, target := range targets {
+		req, err := http.NewRequest(http.MethodGet, h.base+target, nil)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, c := range opened.Cookies() {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		r, err := noRedirect.Do(req)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.t.Cleanup(func() { r.Body.Close() })
+		out = append(out, r)
+	}
+	return out
+}
+
+// The UI list of a federating node shows the documents of every region,
+// which region holds each, and says which region could not be reached;
+// a region's document opens in the viewer, fetched from the region.
+func TestFederatedUI(t *testing.T) {
+	region := newHarness(t, options{devLoopback: true, home: homeVest})
+	sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9101})
+	sub.Documents[0].Title = "Epikrise fra Haukeland"
+	region.provide(sub, 9101)
+	vest, err := xcaclient.New(xcaclient.Community{ID: homeVest, URL: region.base + "/xca/responding", Name: "Helse Vest"}, xcaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := xcatest.NewRegion(t, homeNord, "Helse Nord")
+	down.SetMode(xcatest.Down)
+	nord, err := xcaclient.New(down.Community(), xcaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, options{communities: []access.Community{vest, nord}, home: homeLocal, ui: true})
+	h.seed()
+	tok := h.token("fastlege", patientP)
+	list := readBody(t, h.uiGet(tok, patientP, "/ui/")[0])
+	page := string(list)
+	for _, want := range []string{"Epikrise fra Haukeland", "Lagret i Helse Vest", "Dokumenter fra Helse Nord kunne ikke hentes nå"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the list does not show %q", want)
+		}
+	}
+	ref := homeVest + "|" + registry.SampleRepositoryUniqueID + "|" + sub.Documents[0].UniqueID
+	content := h.uiGet(h.token("fastlege", patientP), patientP, "/ui/content?"+url.Values{"id": {ref}, "last-ned": {"1"}}.Encode())[0]
+	body := readBody(t, content)
+	if content.StatusCode != http.StatusOK || string(body) != string(registry.SampleDocument(9101, 0, sub.SubmissionSet.PatientID)) {
+		t.Fatalf("viewer content: %d %.200s", content.StatusCode, body)
+	}
+	if !strings.Contains(page, url.QueryEscape(ref)) {
+		t.Errorf("the list does not link the region's document by its community")
+	}
 }

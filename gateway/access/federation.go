@@ -322,3 +322,12 @@ type remoteBody struct{ d *xcaclient.Document }
 
 func (b *remoteBody) Read(p []byte) (int, error) { return b.d.Body.Read(p) }
 func (b *remoteBody) Close() error               { return b.d.Close() }
+
+// CommunityName is the display name of the community home, or home
+// itself when this node does not federate with it.
+func (g *Guard) CommunityName(home string) string {
+	if cm := g.community(home); cm != nil {
+		return cm.Community().DisplayName()
+	}
+	return home
+}
