@@ -205,7 +205,7 @@ func (b *GuardBackend) DocumentInfo(ctx context.Context, p *trust.Principal, pat
 	res, err := b.Guard.FindDocuments(ctx, b.call(ctx, p, audit.TxUIList), access.FindRequest{
 		PatientID: patient, PatientOID: oid.NationalID(patient),
 		Filter: registry.DocumentFilter{UniqueIDs: []string{uid}, Statuses: []string{registry.StatusApproved, registry.StatusDeprecated}},
-		Match: func(d *registry.DocumentEntry) bool { return home == "" || xcaclient.SameID(d.HomeCommunityID, home) }})
+		Match:  func(d *registry.DocumentEntry) bool { return home == "" || xcaclient.SameID(d.HomeCommunityID, home) }})
 	if err != nil {
 		return nil, uiError(err)
 	}
