@@ -480,7 +480,7 @@ func printBundle(w io.Writer, body []byte, nors string) error {
 			continue
 		}
 		typ, title, u := "", "", ""
-		if len(dr.Type.Coding) > 0 {
+		if dr.Type != nil && len(dr.Type.Coding) > 0 {
 			typ = dr.Type.Coding[0].Display
 			if typ == "" {
 				typ = dr.Type.Coding[0].Code
