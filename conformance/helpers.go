@@ -219,21 +219,36 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 // Query runs q and returns its result; an error when it was not answered
 // or failed.
 func (t *T) Query(ctx context.Context, q *Q) (*registry.QueryResult, error) {
-	res, rr, err := t.XDS.Query(ctx, q.Query())
+	res, rr, err := t.query(ctx, q.Query())
 	if err != nil {
-		return nil, fmt.Errorf("ITI-18: %w", err)
+		return nil, fmt.Errorf("%s: %w", t.queryTx(), err)
 	}
 	if rr.Errors.Failed() || rr.Status != registry.ResponseSuccess {
-		return nil, fmt.Errorf("ITI-18 %s failed: %s %v", registry.StoredQueryName(q.q.ID), rr.Status, rr.Errors)
+		return nil, fmt.Errorf("%s %s failed: %s %v", t.queryTx(), registry.StoredQueryName(q.q.ID), rr.Status, rr.Errors)
 	}
 	return res, nil
 }
 
+// query runs q over ITI-18, or over what viaITI38 set.
+func (t *T) query(ctx context.Context, q *registry.Query) (*registry.QueryResult, registry.Response, error) {
+	if t.queryVia != nil {
+		return t.queryVia(ctx, q)
+	}
+	return t.XDS.Query(ctx, q)
+}
+
+func (t *T) queryTx() string {
+	if t.queryVia != nil {
+		return tx38
+	}
+	return tx18
+}
+
 // QueryErr runs q and returns the response status and errors.
 func (t *T) QueryErr(ctx context.Context, q *Q) (*registry.QueryResult, registry.Response, error) {
-	res, rr, err := t.XDS.Query(ctx, q.Query())
+	res, rr, err := t.query(ctx, q.Query())
 	if err != nil {
-		return nil, rr, fmt.Errorf("ITI-18: %w", err)
+		return nil, rr, fmt.Errorf("%s: %w", t.queryTx(), err)
 	}
 	return res, rr, nil
 }

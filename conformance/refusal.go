@@ -64,6 +64,11 @@ func refusalScenarios() []Scenario {
 			add(tx+"-"+string(k), soapRefusal(tx, k))
 		}
 	}
+	for _, tx := range []string{tx38, tx39} {
+		for _, k := range []credKind{credNone, credBad} {
+			add(tx+"-"+string(k), xcaRefusal(tx, k))
+		}
+	}
 	for _, page := range []struct{ name, path, tx string }{
 		{"UI-list-no-session", "/ui/", "UI-LIST"},
 		{"UI-view-no-session", "/ui/document", "UI-VIEW"},

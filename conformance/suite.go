@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"pjd/gateway/xdsclient"
+	"pjd/registry"
 	"pjd/trust/policy"
 )
 
@@ -67,6 +68,13 @@ type Target struct {
 	// database (blocks are managed with pjd blocks, not over the API): the
 	// block-concealment scenarios need it.
 	AddBlock func(ctx context.Context, b policy.Block) error
+	// XUA, when set, mints XUA assertions the target's responding gateway
+	// trusts (see MinterXUA): the ITI-38 person and block scenarios need
+	// it.
+	XUA XUAFunc
+	// HomeCommunityID is the target's responding gateway's community; ""
+	// finds it out (the location of an XDSUnknownCommunity error).
+	HomeCommunityID string
 }
 
 // Outcome of a scenario.
@@ -120,6 +128,10 @@ type Env struct {
 
 	mu         sync.Mutex
 	compliance *tokenEntry
+
+	homeOnce sync.Once
+	homeID   string
+	homeErr  error
 }
 
 // NewEnv checks that the target answers and discovers what it offers (the
@@ -272,7 +284,7 @@ func Scenarios() []Scenario {
 	var all []Scenario
 	for _, group := range [][]Scenario{
 		registerScenarios(), queryScenarios(), provideScenarios(), retrieveScenarios(),
-		consumerScenarios(), refusalScenarios(), accessScenarios(),
+		consumerScenarios(), refusalScenarios(), accessScenarios(), xcaScenarios(),
 	} {
 		all = append(all, group...)
 	}
@@ -309,6 +321,9 @@ type T struct {
 	// XDS is an XDS.b client of the target as a source (loopback in
 	// --dev, or Target.Source's client certificate).
 	XDS *xdsclient.Client
+	// queryVia, when set, replaces ITI-18 for Query and QueryErr (the
+	// ITI-38 scenarios: viaITI38).
+	queryVia func(ctx context.Context, q *registry.Query) (*registry.QueryResult, registry.Response, error)
 }
 
 func (e *Env) newT(s Scenario) *T {

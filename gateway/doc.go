@@ -15,10 +15,11 @@
 //     on the Guard and the Guard's answers and errors into its wire format,
 //     in one place: xds (SOAP XDS.b: ITI-41/42/18/43), mhd (FHIR MHD:
 //     ITI-65/66/67/68, and the XDS↔FHIR mapping), ui (the embeddable UI and
-//     its backend over the Guard), auditapi (GET /fhir/R4/AuditEvent). They
-//     never import each other. The adapters to come sit beside them: XCA
-//     (ITI-38/39, responding and initiating), the FHIR Consent and Patient
-//     endpoints, each a package that mounts its routes on a Server.
+//     its backend over the Guard), auditapi (GET /fhir/R4/AuditEvent), xca
+//     (XCA: the responding gateway, ITI-38/39). They never import each
+//     other. The adapters to come sit beside them: the XCA initiating
+//     gateway (in xca), the FHIR Consent and Patient endpoints, each a
+//     package that mounts its routes on a Server.
 //   - the Guard, access: the one way from an adapter to patient data —
 //     policy decision, audit record committed, then data.
 //   - the pieces adapters and the Guard use: this package (the server),

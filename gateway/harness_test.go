@@ -104,6 +104,8 @@ type options struct {
 	home string
 	// communities make the guard federate to them.
 	communities []access.Community
+	// repositoryID replaces registry.SampleRepositoryUniqueID.
+	repositoryID string
 }
 
 // testHome is the harness's community on /xca/responding.
@@ -169,7 +171,11 @@ func newHarness(t *testing.T, o options) *harness {
 		blobs = local
 	}
 	log := slog.New(gateway.NewRedactingHandler(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	h.repo, err = repository.New(repository.Config{UniqueID: registry.SampleRepositoryUniqueID, Blobs: blobs,
+	repoID := registry.SampleRepositoryUniqueID
+	if o.repositoryID != "" {
+		repoID = o.repositoryID
+	}
+	h.repo, err = repository.New(repository.Config{UniqueID: repoID, Blobs: blobs,
 		Registry: repository.LocalRegistry(h.reg), Logger: log})
 	if err != nil {
 		t.Fatal(err)

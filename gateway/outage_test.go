@@ -17,6 +17,7 @@ import (
 	"pjd/gateway/mhd"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
+	"pjd/registry/ebrim"
 	"pjd/registry/oid"
 	"pjd/repository"
 	"pjd/repository/s3"
@@ -119,6 +120,21 @@ func TestPostgresOutage(t *testing.T) {
 		res.Close()
 		wantBusy(t, "ITI-43", res.Response, registry.ErrCodeRepositoryBusy)
 	})
+	t.Run("ITI-38", func(t *testing.T) {
+		_, rr, _, err := xcaXUA(h, nil).query(t, findDocuments(patientP))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBusy(t, "ITI-38", rr, registry.ErrCodeRegistryBusy)
+	})
+	t.Run("ITI-39", func(t *testing.T) {
+		got, err := xcaXUA(h, nil).retrieve(t, false, ebrim.DocumentRequest{HomeCommunityID: testHome,
+			RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBusy(t, "ITI-39", registry.Response{Status: got.status, Errors: got.errors}, registry.ErrCodeRepositoryBusy)
+	})
 	t.Run("ITI-41", func(t *testing.T) {
 		// The document is stored; registering it needs the registry.
 		sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9501})
@@ -173,6 +189,14 @@ func TestObjectStorageOutage(t *testing.T) {
 		}
 		res.Close()
 		wantBusy(t, "ITI-43", res.Response, registry.ErrCodeRepositoryBusy)
+	})
+	t.Run("ITI-39", func(t *testing.T) {
+		got, err := xcaXUA(h, nil).retrieve(t, false, ebrim.DocumentRequest{HomeCommunityID: testHome,
+			RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBusy(t, "ITI-39", registry.Response{Status: got.status, Errors: got.errors}, registry.ErrCodeRepositoryBusy)
 	})
 	t.Run("search still works", func(t *testing.T) {
 		if resp := h.do(h.token("fastlege", patientP), http.MethodGet, searchURL(patientP), nil, nil); resp.StatusCode != http.StatusOK {

@@ -3,12 +3,15 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 
@@ -17,6 +20,8 @@ import (
 	"pjd/gateway/xca"
 	"pjd/registry"
 	"pjd/registry/ebrim"
+	"pjd/registry/oid"
+	"pjd/trust"
 	"pjd/trust/devissuer"
 	"pjd/trust/policy"
 )
@@ -408,6 +413,106 @@ func TestBlockIsConcealedITI38(t *testing.T) {
 			}
 			if !hasBlockRefusal(recs, audit.TxITI38) {
 				t.Errorf("no audit record of the refusal by %s: %+v", policy.RulePatientBlock, recs)
+			}
+		})
+	}
+}
+
+// A calling gateway that authenticates with its certificate (mutual TLS)
+// is a system: answered, and named in the audit record by its
+// certificate; a certificate of an untrusted CA is no credential.
+func TestXCARespondingMutualTLS(t *testing.T) {
+	ca := newCA(t, "pjd test enterprise CA")
+	h := newHarness(t, options{clientCAs: ca.pool})
+	h.seed()
+	caller := func(cert tls.Certificate) xcaCaller {
+		tr := h.srv.Client().Transport.(*http.Transport).Clone()
+		tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
+		return xcaCaller{c: &soap.Client{HTTP: &http.Client{Transport: tr}}, url: h.base + xca.RespondingPath}
+	}
+	gw := ca.clientCert(t, orgSubject("Helse Vest XCA initiating gateway", "Helse Vest IKT AS", "NTRNO-"+registry.SampleOrgnr, ""))
+	var res *registry.QueryResult
+	rec := h.oneRecord(t, func() {
+		var rr registry.Response
+		var err error
+		res, rr, _, err = caller(gw).query(t, findDocuments(patientP))
+		if err != nil || rr.Status != registry.ResponseSuccess {
+			t.Fatalf("%v %+v", err, rr)
+		}
+	})
+	if len(res.Documents) != 5 || rec.Actor.Kind != audit.ActorSystem || rec.Credential != string(trust.CredentialMTLS) ||
+		!strings.Contains(rec.Gateway, "certificate ") || !strings.Contains(rec.Gateway, "Helse Vest XCA initiating gateway") {
+		t.Fatalf("%d documents, record %+v", len(res.Documents), rec)
+	}
+	rogue := newCA(t, "rogue CA").clientCert(t, orgSubject("Rogue gateway", "Rogue", "NTRNO-"+registry.SampleOrgnr, ""))
+	_, _, _, err := caller(rogue).query(t, findDocuments(patientP))
+	if err == nil {
+		t.Fatal("a certificate of an untrusted CA was answered")
+	}
+}
+
+// Assertions minted by trust.XUAMinter (what pjd's initiating gateway
+// sends) are answered by the responding gateway: a health worker's for
+// the attested patient, a citizen's for their own documents; a citizen
+// asking about someone else is refused and audited.
+func TestXCARespondingMintedAssertions(t *testing.T) {
+	s := newXUASigner(t)
+	const issuer, audience = "https://pjd.test/dev/xua", testHome
+	sv, err := trust.NewSAMLVerifier(trust.SAMLConfig{TrustedCertificates: []*x509.Certificate{s.cert},
+		Issuers: []string{issuer}, Audiences: []string{audience}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, options{saml: sv})
+	h.seed()
+	m := &trust.XUAMinter{Signer: s.SAMLSigner, Issuer: issuer, HomeCommunityID: "urn:oid:2.16.578.1.12.4.1.7.1.1"}
+	caller := func(p *trust.Principal) xcaCaller {
+		a, err := m.Mint(p, audience)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return xcaXUA(h, trust.SecurityHeader(a, time.Now()))
+	}
+	gp := mustPersona("fastlege")
+	now := time.Now()
+	worker := &trust.Principal{Credential: trust.CredentialHelseIDDPoP, Kind: trust.HealthWorker, Subject: gp.PID, Name: gp.Name,
+		HPRNumber: gp.HPRNumber, Authorization: gp.Authorization, SecurityLevel: 4, LegalEntity: gp.LegalEntity, PointOfCare: gp.PointOfCare,
+		PurposeOfUse: gp.PurposeOfUse, PurposeOfUseDetails: gp.PurposeOfUseDetails, HealthcareService: gp.HealthcareService,
+		DecisionRef: trust.DecisionRef{ID: "3f2a6c1e-8b7d-4e2f-9a1b-5c6d7e8f9a0b", UserSelected: true}, AttestedAt: now, ExpiresAt: now.Add(time.Hour),
+		Patients:       []trust.AttestedPatient{{Identifier: trust.Identifier{ID: patientP, System: "urn:oid:" + oid.FNR}}},
+		HasAttestation: true, Client: gp.Client, Scopes: gp.Scopes}
+	cit := mustPersona("citizen")
+	citizen := &trust.Principal{Credential: trust.CredentialHelseIDDPoP, Kind: trust.Citizen, Subject: cit.PID, Name: cit.Name,
+		SecurityLevel: 4, ExpiresAt: now.Add(time.Hour), Client: cit.Client, Scopes: cit.Scopes}
+
+	for _, tc := range []struct {
+		name    string
+		p       *trust.Principal
+		patient string
+		docs    int
+		actor   audit.ActorKind
+		outcome audit.Outcome
+	}{
+		{"health worker, attested patient", worker, patientP, 4, audit.ActorHealthWorker, audit.OutcomePermit}, // the NORS one hidden
+		{"citizen, own documents", citizen, citizenID, 1, audit.ActorCitizen, audit.OutcomePermit},
+		{"citizen, someone else", citizen, patientP, 0, audit.ActorCitizen, audit.OutcomeDeny},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var res *registry.QueryResult
+			var rr registry.Response
+			rec := h.oneRecord(t, func() {
+				var err error
+				res, rr, _, err = caller(tc.p).query(t, findDocuments(tc.patient))
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+			if len(res.Documents) != tc.docs || (tc.outcome == audit.OutcomePermit) != (rr.Status == registry.ResponseSuccess) {
+				t.Fatalf("%d documents, %+v", len(res.Documents), rr)
+			}
+			if rec.Transaction != audit.TxITI38 || rec.Actor.Kind != tc.actor || rec.Outcome != tc.outcome || rec.Credential != string(trust.CredentialXUASAML) ||
+				!strings.Contains(rec.Gateway, "community urn:oid:2.16.578.1.12.4.1.7.1.1") {
+				t.Fatalf("record %+v", rec)
 			}
 		})
 	}

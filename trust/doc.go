@@ -96,6 +96,16 @@
 // C14N, RSA-SHA256, after Issuer): XUA minting uses it, and so do the
 // tests.
 //
+// XUAMinter mints the assertions of pjd's outbound XCA hops from a
+// verified Principal, as NHN's national gateway writes them (S-KJ38's
+// attribute names, order and duplicates; the helsenorge shape for a
+// citizen), one audience per call, valid until min(now + 5 min, toa + 60
+// min, the credential's expiry). A system principal gets none
+// (ErrMintSystem): its hop authenticates with mutual TLS only.
+// SAMLVerifier reads what XUAMinter writes back into an equivalent
+// Principal; the time of attestation becomes the minting time, since no
+// NHN attribute carries toa. LoadSAMLSigner reads a PEM key pair.
+//
 // # Errors
 //
 // Every refusal is a *Error with one Kind; errors.Is(err, trust.ErrXxx)

@@ -149,6 +149,24 @@ func FuzzSAMLVerify(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(signed)
+	// A minted assertion (XUAMinter) in a WS-Security header.
+	m := minter(kjNow)
+	m.Issuer = "https://helseid-xdssaml.test.nhn.no"
+	hw := healthWorker()
+	hw.AttestedAt, hw.ExpiresAt = kjNow, kjNow.Add(time.Hour)
+	for _, p := range []*trust.Principal{hw, citizen()} {
+		a, err := m.Mint(p, "nhn:dokumentdeling-saml")
+		if err != nil {
+			f.Fatal(err)
+		}
+		md := etree.NewDocument()
+		md.SetRoot(trust.SecurityHeader(a, kjNow))
+		b, err := md.WriteToBytes()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	v := samlVerifier(f, kjNow)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<20 {

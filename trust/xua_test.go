@@ -370,3 +370,24 @@ func TestXUAMintRejections(t *testing.T) {
 		})
 	}
 }
+
+// TestXUAMintGolden pins the attributes a minted assertion carries (names,
+// order, values), for a health worker and a citizen.
+func TestXUAMintGolden(t *testing.T) {
+	for name, p := range map[string]*trust.Principal{"xua_minted_health_worker.json": healthWorker(), "xua_minted_citizen.json": citizen()} {
+		a, err := minter(mintNow).Mint(p, mintAudience)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var attrs [][2]string
+		for _, at := range a.FindElements("./AttributeStatement/Attribute") {
+			v := at.SelectElement("AttributeValue")
+			val := v.Text()
+			if v.SelectAttr("xsi:nil") != nil {
+				val = "xsi:nil"
+			}
+			attrs = append(attrs, [2]string{at.SelectAttrValue("Name", ""), val})
+		}
+		golden(t, name, attrs)
+	}
+}

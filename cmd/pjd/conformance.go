@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"pjd/conformance"
+	"pjd/trust"
 	"pjd/trust/devissuer"
 	"pjd/trust/policy"
 )
@@ -22,6 +23,7 @@ import (
 type conformanceOptions struct {
 	clientFlags
 	runRE, clientCert, clientKey, sourceOrg, devKeys, audience, blocksDB, issuerURL string
+	xuaKey, xuaCert, xuaIssuer, xuaAudience, homeCommunityID                        string
 	caFiles                                                                         listFlag
 	asJSON                                                                          bool
 	maxResults                                                                      int
@@ -49,6 +51,11 @@ func conformanceCmd() *cmd {
 			fs.StringVar(&o.sourceOrg, "source-org", "", "organisation number the source credential acts for (authorInstitution of the submissions)")
 			fs.StringVar(&o.devKeys, "dev-issuer-keys", "", "the dev issuer's key folder (<data>/dev-issuer of a local --dev server, or pjd dev-issuer's --dir): lets the suite mint expired and break-the-glass attestations")
 			fs.StringVar(&o.audience, "audience", "nhn:phr", "the server's --audience (for minted tokens)")
+			fs.StringVar(&o.xuaKey, "xua-signing-key", "", "a key (PEM) the server trusts for XUA (its --saml-cert's key; <data>/dev-issuer/xua-signing-key.pem of a --dev server): lets the suite run the ITI-38 person and block scenarios")
+			fs.StringVar(&o.xuaCert, "xua-signing-cert", "", "the certificate (PEM) of --xua-signing-key")
+			fs.StringVar(&o.xuaIssuer, "xua-issuer", "", "the XUA Issuer the server allows (its --saml-issuer; <public-url>/dev/xua of a --dev server)")
+			fs.StringVar(&o.xuaAudience, "xua-audience", "", "the XUA audience the server allows (its --saml-audience; default: its homeCommunityId)")
+			fs.StringVar(&o.homeCommunityID, "home-community-id", "", "the server's --home-community-id (default: found out from an XDSUnknownCommunity answer)")
 			fs.StringVar(&o.blocksDB, "blocks-db", "", "the server's database (its <data>/registry.db or --postgres-url): lets the suite add patients' blocks for the block-concealment scenarios")
 		},
 		run: func(ctx context.Context, inv *invocation) error {
@@ -74,6 +81,9 @@ func runConformance(ctx context.Context, o *conformanceOptions, stdout io.Writer
 	if o.maxResults < 0 {
 		p = append(p, "--max-results: must not be negative")
 	}
+	if (o.xuaKey == "") != (o.xuaCert == "") || (o.xuaKey != "" && o.xuaIssuer == "") {
+		p = append(p, "--xua-signing-key, --xua-signing-cert and --xua-issuer go together")
+	}
 	if len(p) > 0 {
 		return &usageError{msg: strings.Join(p, "\n")}
 	}
@@ -93,6 +103,21 @@ func runConformance(ctx context.Context, o *conformanceOptions, stdout io.Writer
 		MaxResults:      o.maxResults,
 		MaxDocumentSize: int64(o.maxDoc),
 		SourceOrgNr:     o.sourceOrg,
+		HomeCommunityID: o.homeCommunityID,
+	}
+	if o.xuaKey != "" {
+		signer, err := trust.LoadSAMLSigner(o.xuaCert, o.xuaKey)
+		if err != nil {
+			return fmt.Errorf("--xua-signing-key: %w", err)
+		}
+		audience := o.xuaAudience
+		if audience == "" {
+			audience = o.homeCommunityID
+		}
+		if audience == "" {
+			return &usageError{msg: "--xua-signing-key needs --xua-audience or --home-community-id"}
+		}
+		target.XUA = conformance.MinterXUA(&trust.XUAMinter{Signer: signer, Issuer: o.xuaIssuer}, audience)
 	}
 	if o.clientCert != "" {
 		// Only the source's transactions present the certificate: the

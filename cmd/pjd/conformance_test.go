@@ -28,7 +28,8 @@ func conformanceServer(t *testing.T, backend string) (*testServer, conformance.T
 		t.Fatal(err)
 	}
 	return s, conformance.Target{BaseURL: s.URL, MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint,
-		AddBlock: blocksAdder(s.cfg.databaseAddr())}
+		AddBlock: blocksAdder(s.cfg.databaseAddr()), XUA: conformance.MinterXUA(s.app.xua, s.cfg.respondingHome()),
+		HomeCommunityID: s.cfg.respondingHome()}
 }
 
 // notInProcess are the scenarios that cannot run against an in-process
@@ -40,6 +41,8 @@ func conformanceServer(t *testing.T, backend string) (*testServer, conformance.T
 var notInProcess = map[string]bool{
 	"refusal/ITI-18-no-credential": true,
 	"refusal/ITI-43-no-credential": true,
+	"refusal/ITI-38-no-credential": true,
+	"refusal/ITI-39-no-credential": true,
 }
 
 // runConformanceSuite runs every scenario against backend as a subtest.
@@ -108,6 +111,17 @@ func TestConformanceCommand(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+
+	// The responding gateway's scenarios against the URL: the home
+	// community found out, XUA minted with the server's dev XUA key.
+	out.Reset()
+	errb.Reset()
+	code = run(ctx, []string{"conformance", "--url", s.URL, "--run", `^(ITI-38/(unknown-community|xua-person|GetAll-objectref)|ITI-39/retrieve-byte-for-byte)$`,
+		"--xua-signing-key", filepath.Join(keys, devissuer.FileDevXUAKey), "--xua-signing-cert", filepath.Join(keys, devissuer.FileDevXUACert),
+		"--xua-issuer", s.URL + devXUAPath, "--xua-audience", "nhn:dokumentdeling-saml"}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "conformance: 4 passed, 0 failed, 0 skipped") {
+		t.Fatalf("XCA scenarios: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 
 	// Without the issuer's key the minted-token scenario skips; skipping

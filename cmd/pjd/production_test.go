@@ -25,6 +25,7 @@ import (
 
 	"pjd/conformance"
 	"pjd/conformance/testenv"
+	"pjd/trust"
 	"pjd/trust/devissuer"
 )
 
@@ -189,10 +190,15 @@ func startProduction(t *testing.T, extra ...string) *productionDeployment {
 		"--saml-cert", pki(devissuer.FileXUA), "--saml-issuer", d.issuerURL, "--saml-audience", devissuer.DefaultAudience,
 		"--postgres-url", d.postgresURL, "--redis-url", "redis://" + testenv.Redis(t) + "/0",
 		"--repository-unique-id", devRepositoryID, "--audit-key-file", auditKey, "--page-key-file", pageKey,
+		"--home-community-id", productionHome,
 		"--allow-synthetic-patients=true"}, s3flags...)
 	d.serve, _ = startOnFreePort(t, "serve", append(args, extra...), "https://127.0.0.1:{port}/readyz", d.trusting)
 	return d
 }
+
+// productionHome is the community of the production-mode server's
+// responding gateway.
+const productionHome = "urn:oid:2.999.578.9"
 
 // TestConformanceProductionMode runs the conformance suite once against
 // pjd serve in production mode (see startProduction) with the source's
@@ -207,7 +213,14 @@ func TestConformanceProductionMode(t *testing.T) {
 	}
 	target := conformance.Target{BaseURL: d.serve.URL, HTTP: d.trusting, IssuerURL: d.issuerURL, Source: d.source,
 		SourceOrgNr: "991919198", MaxResults: confMaxResults, MaxDocumentSize: confMaxDocument, Mint: mint,
-		AddBlock: blocksAdder(databaseAddr{postgresURL: d.postgresURL})}
+		AddBlock: blocksAdder(databaseAddr{postgresURL: d.postgresURL}), HomeCommunityID: productionHome}
+	// XUA as pjd dev-issuer's XUA certificate signs it (the server's
+	// --saml-cert).
+	signer, err := trust.LoadSAMLSigner(filepath.Join(d.pki, devissuer.FileXUA), filepath.Join(d.pki, devissuer.FileXUAKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.XUA = conformance.MinterXUA(&trust.XUAMinter{Signer: signer, Issuer: d.issuerURL}, devissuer.DefaultAudience)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	runScenarios(t, ctx, target, "in production mode", nil)

@@ -65,6 +65,13 @@ func TestXUAAcrossDevServers(t *testing.T) {
 		return res, rr, resp.Body(), err
 	}
 
+	// /dev/xua mints only for a valid dev token.
+	if resp, err := http.Get(a.URL + devXUAPath); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET /dev/xua without a token: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	res, rr, body, err := query(mint(homeB))
 	if err != nil || rr.Status != registry.ResponseSuccess || len(res.Documents) == 0 {
 		t.Fatalf("B did not answer A's assertion: %v %+v", err, rr)

@@ -201,6 +201,10 @@ func (b *aeBuilder) add(resource any) { b.contained = append(b.contained, fhir.R
 func (b *aeBuilder) build() *fhir.AuditEvent {
 	r := b.r
 	agents := b.agents()
+	if r.Gateway != "" {
+		// The community gateway the request came through (XCA).
+		agents = append(agents, fhir.AuditEventAgent{Type: application, Who: &fhir.Reference{Display: r.Gateway}, Name: "calling gateway"})
+	}
 	patientExt := b.patient()
 	encounterExt := b.encounter()
 

@@ -329,8 +329,8 @@ func TestAuditEventCoding(t *testing.T) {
 	if n := len(ae["entity"].([]any)); n != 8 {
 		t.Errorf("%d entities, want 8", n)
 	}
-	if n := len(ae["agent"].([]any)); n != 2 {
-		t.Errorf("%d agents, want user and client", n)
+	if n := len(ae["agent"].([]any)); n != 3 {
+		t.Errorf("%d agents, want user, client and the calling gateway", n)
 	}
 
 	for _, c := range []struct {
@@ -357,5 +357,29 @@ func TestAuditEventCoding(t *testing.T) {
 	m = render(t, r4, audit.View{})
 	if get(m, "agent", "type", "coding", "code") != "110150" || m["meta"].(map[string]any)["profile"] != nil {
 		t.Errorf("system actor: %v / profile %v", get(m, "agent", "type", "coding", "code"), m["meta"])
+	}
+}
+
+// TestAuditEventCallingGateway: a record of a request that came through
+// another community's gateway (XCA) names that gateway as an agent.
+func TestAuditEventCallingGateway(t *testing.T) {
+	r := instance1Record()
+	r.Transaction = audit.TxITI38
+	r.Gateway = "community urn:oid:2.16.578.1.12.4.1.7.1.1; client ea1b0c25"
+	ae := audit.ToAuditEvent(r, audit.View{Site: "pjd.test"})
+	found := false
+	for _, a := range ae.Agent {
+		if a.Who != nil && a.Who.Display == r.Gateway && a.Name == "calling gateway" && !a.Requestor {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no agent for the calling gateway: %+v", ae.Agent)
+	}
+	r.Gateway = ""
+	for _, a := range audit.ToAuditEvent(r, audit.View{Site: "pjd.test"}).Agent {
+		if a.Name == "calling gateway" {
+			t.Fatal("a calling-gateway agent without a gateway")
+		}
 	}
 }
