@@ -19,6 +19,12 @@
 // person (trust.ClientCredentials) goes through policy like anyone else,
 // which lets it register for its own organisation and read nothing.
 //
+// Federation (federation.go): a Guard given Communities is this node's
+// XCA initiating gateway for FindDocuments and OpenDocumentIn — the local
+// registry and every community are asked in parallel, remote entries go
+// through the same policy decision and the same one audit record as local
+// ones, and a community's failure is reported, never fatal.
+//
 // This package must never return a document, metadata or a count to a
 // caller before the audit record that covers it is committed, and never
 // leak whether a document exists to a principal policy refuses outright.
