@@ -99,9 +99,11 @@ type options struct {
 	wrapBlocks func(policy.BlockStore) policy.BlockStore
 	// replay replaces the verifier's in-memory DPoP replay cache.
 	replay trust.ReplayCache
-	// home is the community /xca/responding answers for (default
-	// testHome).
+	// home is this node's community: the one /xca/responding answers
+	// for (default testHome), and the guard's home when it federates.
 	home string
+	// communities make the guard federate to them.
+	communities []access.Community
 	// repositoryID replaces registry.SampleRepositoryUniqueID.
 	repositoryID string
 	// systemScopes grants scopes to certificate systems (by org.nr).
@@ -201,7 +203,8 @@ func newHarness(t *testing.T, o options) *harness {
 		blockStore = o.wrapBlocks(blockStore)
 	}
 	h.guard, err = access.New(access.Config{Registry: h.reg, Repository: h.repo, Policy: pol, Audit: auditLog,
-		Blocks: blockStore, DevLoopbackSources: o.devLoopback, SystemScopes: o.systemScopes, Now: o.now, Logger: log})
+		Blocks: blockStore, DevLoopbackSources: o.devLoopback, SystemScopes: o.systemScopes, Now: o.now, Logger: log,
+		Communities: o.communities, HomeCommunityID: o.home})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,7 @@ var gatewayLayers = map[string]layer{
 	"gateway/audit":     piece,
 	"gateway/blocks":    piece,
 	"gateway/xdsclient": piece,
+	"gateway/xcaclient": piece,
 
 	"gateway/access": guard,
 

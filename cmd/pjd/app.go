@@ -305,6 +305,12 @@ func (a *app) wireGuard(context.Context) error {
 	if a.blockStore != nil {
 		gcfg.Blocks = a.blockStore
 	}
+	if len(c.federation.communities) > 0 {
+		gcfg.HomeCommunityID = c.respondingHome()
+		if gcfg.Communities, err = c.communityClients(context.Background(), a.outboundIdentity); err != nil {
+			return err
+		}
+	}
 	a.guard, err = access.New(gcfg)
 	return err
 }

@@ -451,14 +451,43 @@ func printBundle(w io.Writer, body []byte, nors string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "DATE\tTYPE\tTITLE\tSTATUS\tURL")
+	// A federated answer names each document's community (MHD's
+	// ihe-HomeCommunityId) and the communities it could not reach
+	// (OperationOutcome entries).
+	home := func(dr *fhir.DocumentReference) string {
+		for _, x := range dr.Extension {
+			if x.URL == mhd.ExtensionHomeCommunityID && x.ValueIdentifier != nil {
+				return x.ValueIdentifier.Value
+			}
+		}
+		return ""
+	}
+	federated := false
+	var notes []string
+	for _, e := range b.Entry {
+		switch v := e.Resource.Value.(type) {
+		case *fhir.DocumentReference:
+			federated = federated || home(v) != ""
+		case *fhir.OperationOutcome:
+			for _, is := range v.Issue {
+				if is.Details != nil && is.Details.Text != "" {
+					notes = append(notes, is.Details.Text+" ("+is.Diagnostics+")")
+				}
+			}
+		}
+	}
+	if federated {
+		fmt.Fprintln(tw, "DATE\tTYPE\tTITLE\tSTATUS\tCOMMUNITY\tURL")
+	} else {
+		fmt.Fprintln(tw, "DATE\tTYPE\tTITLE\tSTATUS\tURL")
+	}
 	for _, e := range b.Entry {
 		dr, ok := e.Resource.Value.(*fhir.DocumentReference)
 		if !ok {
 			continue
 		}
 		typ, title, u := "", "", ""
-		if len(dr.Type.Coding) > 0 {
+		if dr.Type != nil && len(dr.Type.Coding) > 0 {
 			typ = dr.Type.Coding[0].Display
 			if typ == "" {
 				typ = dr.Type.Coding[0].Code
@@ -466,6 +495,10 @@ func printBundle(w io.Writer, body []byte, nors string) error {
 		}
 		if len(dr.Content) > 0 {
 			title, u = dr.Content[0].Attachment.Title, dr.Content[0].Attachment.URL
+		}
+		if federated {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dr.Date, typ, title, dr.Status, home(dr), u)
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", dr.Date, typ, title, dr.Status, u)
 	}
@@ -481,6 +514,9 @@ func printBundle(w io.Writer, body []byte, nors string) error {
 		fmt.Fprintf(w, "; %s hidden (NORS)", nors)
 	}
 	fmt.Fprintln(w)
+	for _, n := range notes {
+		fmt.Fprintln(w, "! "+n)
+	}
 	return nil
 }
 

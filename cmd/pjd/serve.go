@@ -96,6 +96,8 @@ type serveConfig struct {
 	cookieSameSite string
 	demoData       triBool
 
+	federation federationFlags
+
 	// noListener: the configuration is not for a server (pjd repository
 	// sweep), so it needs no TLS settings.
 	noListener bool
@@ -119,6 +121,7 @@ func defineServeFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.postgresURL, "postgres-url", "", "PostgreSQL URL of the registry and audit database (required without --dev)")
 	fs.IntVar(&c.maxResults, "max-results", registry.DefaultMaxResults, "stored queries finding more objects answer XDSTooManyResults")
 	fs.StringVar(&c.homeCommunityID, "home-community-id", "", "homeCommunityId (urn:oid:…) of this community: set on query results, and answered for on /xca/responding (default with --dev: "+devHomeCommunityID+")")
+	c.federation.define(fs)
 	fs.StringVar(&c.valueSets, "value-sets", "", "JSON file replacing the embedded Norwegian value sets")
 	fs.Var(&c.allowSynthetic, "allow-synthetic-patients", "accept synthetic F-nr/D-nr (month+80/+65); default true with --dev, false otherwise")
 
@@ -204,6 +207,7 @@ func (c *serveConfig) validate() error {
 	c.checkRoles(&p)
 	c.checkLimits(&p)
 	c.checkStorage(&p)
+	c.checkFederation(&p)
 	c.checkAudit(&p)
 	if !c.dev {
 		c.checkProduction(&p)

@@ -19,6 +19,12 @@
 // person (trust.ClientCredentials) goes through policy like anyone else,
 // which lets it register for its own organisation and read nothing.
 //
+// Federation (federation.go): a Guard given Communities is this node's
+// XCA initiating gateway for FindDocuments and OpenDocumentIn — the local
+// registry and every community are asked in parallel, remote entries go
+// through the same policy decision and the same one audit record as local
+// ones, and a community's failure is reported, never fatal.
+//
 // This package must never return a document, metadata or a count to a
 // caller before the audit record that covers it is committed, and never
 // leak whether a document exists to a principal policy refuses outright.
@@ -35,6 +41,7 @@ import (
 	"time"
 
 	"pjd/gateway/audit"
+	"pjd/gateway/xcaclient"
 	"pjd/registry"
 	"pjd/repository"
 	"pjd/trust"
@@ -67,7 +74,7 @@ var (
 // (context.Canceled) is not unavailability.
 func Unavailable(err error) bool {
 	for _, target := range []error{ErrAudit, registry.ErrUnavailable, repository.ErrUnavailable, repository.ErrRegistry,
-		policy.ErrBlocksUnavailable, audit.ErrUnavailable, audit.ErrTimeout, context.DeadlineExceeded} {
+		policy.ErrBlocksUnavailable, audit.ErrUnavailable, audit.ErrTimeout, context.DeadlineExceeded, xcaclient.ErrCommunity} {
 		if errors.Is(err, target) {
 			return true
 		}
@@ -114,8 +121,14 @@ type Config struct {
 	// ITI-51, ScopePatientIdentityFeed for ITI-104 (pjd serve
 	// --system-scope ORGNR=SCOPE).
 	SystemScopes map[string][]string
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Communities are the other communities searches federate to (XCA,
+	// --community); none: this node alone.
+	Communities []Community
+	// HomeCommunityID is this node's homeCommunityId (urn:oid:…), set on
+	// its own entries in a federated answer.
+	HomeCommunityID string
+	Now             func() time.Time
+	Logger          *slog.Logger
 }
 
 // Guard enforces policy and audit on every data path. It is safe for
@@ -131,7 +144,10 @@ type Guard struct {
 	// sysScopes are Config.SystemScopes.
 	sysScopes map[string][]string
 	now       func() time.Time
-	log       *slog.Logger
+
+	communities []Community
+	home        string
+	log         *slog.Logger
 }
 
 // New returns a Guard; Registry, Policy and Audit are required.
@@ -140,7 +156,11 @@ func New(cfg Config) (*Guard, error) {
 		return nil, errors.New("access: a Registry or Repository, Policy and Audit are required")
 	}
 	g := &Guard{reg: cfg.Registry, repo: cfg.Repository, pol: cfg.Policy, audit: cfg.Audit,
-		blocks: cfg.Blocks, max: cfg.MaxDocuments, devSrc: cfg.DevLoopbackSources, sysScopes: cfg.SystemScopes, now: cfg.Now, log: cfg.Logger}
+		blocks: cfg.Blocks, max: cfg.MaxDocuments, devSrc: cfg.DevLoopbackSources, sysScopes: cfg.SystemScopes, now: cfg.Now, log: cfg.Logger,
+		communities: cfg.Communities, home: cfg.HomeCommunityID}
+	if len(g.communities) > 0 && (g.home == "" || g.reg == nil) {
+		return nil, errors.New("access: federating with other communities needs this node's HomeCommunityID and registry")
+	}
 	if g.max <= 0 {
 		g.max = 5000
 	}
@@ -160,6 +180,9 @@ type Call struct {
 	Query       string // the search parameters as received (no secrets)
 	RequestID   string
 	EventID     string // nhn-event-id
+	// Traceparent is the W3C trace context of the request, carried on
+	// to the communities a federated search asks.
+	Traceparent string
 	Gateway     string // the calling community gateway (XCA), see audit.Record.Gateway
 	SourceIP    string
 	UserAgent   string
@@ -365,10 +388,15 @@ type FindResult struct {
 	Rule       string
 	// Rendered is what FindRequest.Render made of the result.
 	Rendered []byte
+	// Communities are the other communities a federated search asked,
+	// each with its outcome (in configuration order); Failed ones must be
+	// named to the consumer.
+	Communities []CommunityOutcome
 }
 
 // FindDocuments searches one patient's documents (ITI-67, the UI list).
 func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*FindResult, error) {
+	c = g.withEventID(c)
 	patient := req.PatientID
 	// A principal policy refuses outright learns nothing, and costs no
 	// database read.
@@ -395,7 +423,7 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 	}
 	f.LatestOnly = true
 	f.Limit = g.max + 1
-	docs, err := g.reg.Reader().Documents(ctx, f)
+	docs, outcomes, err := g.findAll(ctx, c, f, asked)
 	if err != nil {
 		return nil, fmt.Errorf("access: searching documents: %w", err)
 	}
@@ -434,6 +462,7 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
 	r.PatientID = patient
 	r.HiddenNORS = dec.HiddenNORS
+	r.Communities = auditCommunities(outcomes)
 	for _, d := range docs {
 		switch {
 		case slices.Contains(returned, d):
@@ -453,6 +482,8 @@ func (g *Guard) FindDocuments(ctx context.Context, c Call, req FindRequest) (*Fi
 		Hidden:     len(docs) - len(visible),
 		Flags:      r.Flags,
 		Rule:       dec.Rule,
+
+		Communities: outcomes,
 	}
 	var werr error
 	if req.Related && len(returned) > 0 {
@@ -588,6 +619,22 @@ type Document struct {
 // patient the caller said it asks about (nhn-patient-nin, the UI session);
 // "" when none was given.
 func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, uniqueID, patientHint string) (*Document, error) {
+	return g.OpenDocumentIn(ctx, c, "", repositoryUniqueID, uniqueID, patientHint)
+}
+
+// OpenDocumentIn is OpenDocument of a document held by the community
+// home ("" or this node's own homeCommunityId: the local repository).
+// Another community's document is authorized on its metadata, fetched
+// from it, exactly as a local one (see openRemote); a community this
+// node does not federate with is ErrUnknownCommunity.
+func (g *Guard) OpenDocumentIn(ctx context.Context, c Call, home, repositoryUniqueID, uniqueID, patientHint string) (*Document, error) {
+	if home != "" && !(g.home != "" && xcaclient.SameID(home, g.home)) {
+		cm := g.community(home)
+		if cm == nil {
+			return nil, ErrUnknownCommunity
+		}
+		return g.openRemote(ctx, c, cm, repositoryUniqueID, uniqueID, patientHint)
+	}
 	entries, err := g.reg.Reader().Documents(ctx, registry.DocumentFilter{
 		UniqueIDs: []string{uniqueID},
 		Statuses:  []string{registry.StatusApproved, registry.StatusDeprecated},
@@ -602,25 +649,42 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 		}
 	}
 	if d == nil {
-		// Whether a document exists is itself information: only a
-		// principal policy would let read this patient's documents
-		// learns that it does not.
-		patient := patientHint
-		if patient == "" {
-			patient = impliedPatient(c.Principal)
-		}
-		dec, err := g.decide(ctx, c, policy.ActionRead, patient, nil)
-		if err != nil {
-			return nil, err
-		}
-		if !dec.Permitted() {
-			return nil, g.deny(ctx, c, audit.ActionRead, patient, dec, nil)
-		}
-		if err := g.RecordError(ctx, c, audit.ActionRead, patient, "no such document: "+uniqueID); err != nil {
-			return nil, err
-		}
-		return nil, ErrNotFound
+		return g.notFound(ctx, c, uniqueID, patientHint)
 	}
+	var open func(ctx context.Context) (io.ReadCloser, int64, error)
+	if g.repo != nil {
+		open = func(ctx context.Context) (io.ReadCloser, int64, error) { return g.repo.Open(ctx, d) }
+	}
+	return g.authorize(ctx, c, d, patientHint, nil, open)
+}
+
+// notFound answers a document that does not exist. Whether a document
+// exists is itself information: only a principal policy would let read
+// this patient's documents learns that it does not.
+func (g *Guard) notFound(ctx context.Context, c Call, uniqueID, patientHint string) (*Document, error) {
+	patient := patientHint
+	if patient == "" {
+		patient = impliedPatient(c.Principal)
+	}
+	dec, err := g.decide(ctx, c, policy.ActionRead, patient, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !dec.Permitted() {
+		return nil, g.deny(ctx, c, audit.ActionRead, patient, dec, nil)
+	}
+	if err := g.RecordError(ctx, c, audit.ActionRead, patient, "no such document: "+uniqueID); err != nil {
+		return nil, err
+	}
+	return nil, ErrNotFound
+}
+
+// authorize decides on reading d, audits it (with the communities asked,
+// for a remote document) and returns the means to stream it; open starts
+// while the record commits, and nothing of it reaches the caller unless
+// the commit succeeded. open nil: this process serves no repository.
+func (g *Guard) authorize(ctx context.Context, c Call, d *registry.DocumentEntry, patientHint string, communities []audit.Community,
+	open func(ctx context.Context) (io.ReadCloser, int64, error)) (*Document, error) {
 	patient := patientNumber(d.PatientID)
 	if patientHint != "" && patientHint != patient {
 		// A number linked to the document's is the same person's.
@@ -648,7 +712,7 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 		}
 		return nil, g.deny(ctx, c, audit.ActionRead, patient, dec, []*registry.DocumentEntry{d})
 	}
-	if g.repo == nil {
+	if open == nil {
 		return nil, errors.New("access: this process serves no repository")
 	}
 	r := g.record(c, audit.ActionRead)
@@ -656,7 +720,8 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 	r.Rule, r.Reason, r.Flags = dec.Rule, dec.Reason, flagsOf(dec)
 	r.PatientID = patient
 	r.Documents = []audit.Document{auditDocument(d, audit.DocReturned)}
-	// The blob is located and opened while the record commits (object
+	r.Communities = communities
+	// The document is located and opened while the record commits (object
 	// storage answers in milliseconds); nothing of it reaches the caller
 	// unless the commit succeeded.
 	type opened struct {
@@ -666,7 +731,7 @@ func (g *Guard) OpenDocument(ctx context.Context, c Call, repositoryUniqueID, un
 	}
 	pre := make(chan opened, 1)
 	go func() {
-		rc, size, err := g.repo.Open(ctx, d)
+		rc, size, err := open(ctx)
 		pre <- opened{rc, size, err}
 	}()
 	if err := g.commit(ctx, r); err != nil {

@@ -75,6 +75,9 @@ func auditDocument(d *registry.DocumentEntry, disp audit.Disposition) audit.Docu
 		Type:        audit.Code{System: urnOID(d.Type.Scheme), Code: d.Type.Code, Display: d.Type.Display},
 		Disposition: disp,
 	}
+	if d.HomeCommunityID != "" {
+		ad.Home = d.HomeCommunityID
+	}
 	for _, a := range d.Authors {
 		for _, inst := range a.Institutions {
 			if org, ok := orgOf(inst); ok {

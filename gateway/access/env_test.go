@@ -65,6 +65,9 @@ type envOpts struct {
 	devSources   bool
 	noRepository bool
 	noBlocks     bool
+	// communities makes the guard federate to them, as home.
+	communities []access.Community
+	home        string
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -111,7 +114,8 @@ func newEnv(t *testing.T, o envOpts) *env {
 		_ = e.log.Close(cctx)
 	})
 	cfg := access.Config{Registry: e.reg, Repository: e.repo, Policy: policy.Default(), Audit: e.log,
-		MaxDocuments: o.maxDocuments, DevLoopbackSources: o.devSources, Now: func() time.Time { return e.clock }}
+		MaxDocuments: o.maxDocuments, DevLoopbackSources: o.devSources, Now: func() time.Time { return e.clock },
+		Communities: o.communities, HomeCommunityID: o.home}
 	if o.noRepository {
 		cfg.Repository = nil
 	}

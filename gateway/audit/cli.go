@@ -129,15 +129,16 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // filterFlags are the search parameters as flags; they go through
 // ParseSearch so the CLI and the API accept exactly the same values.
 type filterFlags struct {
-	patient, agent, entity, outcome, purpose, subtype, sort string
-	dates                                                   multiFlag
-	flagged                                                 bool
+	patient, agent, entity, event, outcome, purpose, subtype, sort string
+	dates                                                          multiFlag
+	flagged                                                        bool
 }
 
 func (ff *filterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&ff.patient, "patient", "", "patient national identity number")
 	fs.StringVar(&ff.agent, "agent", "", "HPR number or national identity number of who accessed")
 	fs.StringVar(&ff.entity, "entity-id", "", "document unique id")
+	fs.StringVar(&ff.event, "event-id", "", "correlation id (nhn-event-id) of one access: the same on every node a federated access went through")
 	fs.Var(&ff.dates, "date", "FHIR date with prefix, e.g. ge2024-03-01 (repeatable)")
 	fs.StringVar(&ff.outcome, "outcome", "", "permit, deny, error (comma = or)")
 	fs.StringVar(&ff.purpose, "purpose", "", "purpose of use: TREAT, ETREAT, COC, BTG (comma = or)")
@@ -155,6 +156,7 @@ func (ff *filterFlags) values() url.Values {
 	set("patient", ff.patient)
 	set("agent", ff.agent)
 	set("entity-id", ff.entity)
+	set("event-id", ff.event)
 	set("outcome", ff.outcome)
 	set("purpose", ff.purpose)
 	set("subtype", ff.subtype)

@@ -182,7 +182,23 @@ type Document struct {
 	Type        Code        `json:"type,omitzero"`
 	SourceOrg   Ident       `json:"source_org,omitzero"` // authorInstitution
 	Disposition Disposition `json:"disposition"`
+	// Home is the homeCommunityId of the community that holds the
+	// document, when known (federated searches, XCA).
+	Home string `json:"home,omitempty"`
 }
+
+// Community is the outcome of one community a federated search asked
+// (issue 12): the search is recorded once, with each community's part.
+type Community struct {
+	ID        string `json:"id"`             // homeCommunityId, urn:oid:…
+	Name      string `json:"name,omitempty"` // display name
+	Outcome   string `json:"outcome"`        // CommunityAnswered, or the failure kind (timeout, unreachable …)
+	Reason    string `json:"reason,omitempty"`
+	Documents int    `json:"documents"` // entries it returned (before policy)
+}
+
+// CommunityAnswered is the Outcome of a community that gave a valid answer.
+const CommunityAnswered = "answered"
 
 // Record is one audit record: one query or one retrieval, permitted or
 // not. It is flat and JSON-serialisable; the JSON field names are stable
@@ -210,10 +226,13 @@ type Record struct {
 	// HiddenNORS counts documents hidden from the caller because they are
 	// confidential (NORS); they are not listed in Documents unless the
 	// gateway chose to record them with DocHidden.
-	HiddenNORS int    `json:"hidden_nors_count,omitempty"`
-	Query      string `json:"query,omitempty"` // the search parameters, as received
-	RequestID  string `json:"request_id,omitempty"`
-	EventID    string `json:"nhn_event_id,omitempty"` // the nhn-event-id header
+	HiddenNORS int `json:"hidden_nors_count,omitempty"`
+	// Communities are the other communities a federated search asked,
+	// with each one's outcome; empty for a search of this node alone.
+	Communities []Community `json:"communities,omitempty"`
+	Query       string      `json:"query,omitempty"` // the search parameters, as received
+	RequestID   string      `json:"request_id,omitempty"`
+	EventID     string      `json:"nhn_event_id,omitempty"` // the nhn-event-id header
 	// Gateway is the community gateway the request came through (XCA
 	// ITI-38/39 at the responding gateway): the initiating community's
 	// homeCommunityId from the XUA assertion and/or the calling gateway's
@@ -310,6 +329,14 @@ func (r *Record) walkStrings(fn func(s *string, limit int)) {
 		code(&d.Class)
 		code(&d.Type)
 		ident(&d.SourceOrg)
+		fn(&d.Home, 0)
+	}
+	for i := range r.Communities {
+		c := &r.Communities[i]
+		fn(&c.ID, 0)
+		fn(&c.Name, maxTextLen)
+		fn(&c.Outcome, 0)
+		fn(&c.Reason, maxTextLen)
 	}
 	fn(&r.Query, maxQueryLen)
 	fn(&r.RequestID, 0)

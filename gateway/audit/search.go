@@ -50,7 +50,7 @@ func (v Viewer) Audience() Audience {
 }
 
 // SearchParams are the FHIR search parameters the review API accepts.
-var SearchParams = []string{"patient", "agent", "entity-id", "date", "outcome", "purpose", "flagged", "subtype", "_count", "_cursor", "_sort", "_format"}
+var SearchParams = []string{"patient", "agent", "entity-id", "event-id", "date", "outcome", "purpose", "flagged", "subtype", "_count", "_cursor", "_sort", "_format"}
 
 var (
 	ninPattern   = regexp.MustCompile(`^[0-9]{11}$`)
@@ -74,6 +74,7 @@ var (
 //	patient    national identity number, bare or system|value
 //	agent      HPR number or F-/D-nr of the person who accessed, bare or system|value
 //	entity-id  a document unique id
+//	event-id   the correlation id (nhn-event-id) of one access, across nodes
 //	date       eq (default), ge, gt, le, lt + YYYY[-MM[-DD[Thh:mm[:ss[.sss]]±zz:zz]]]; repeatable (AND)
 //	outcome    0, 4, 8, 12 or permit, deny, error; comma = OR
 //	purpose    purpose of use (TREAT, ETREAT, COC, BTG), bare or system|code; comma = OR
@@ -186,6 +187,11 @@ func (f *Filter) apply(name, val string, v Viewer) error {
 			return badParam(name, "must be a document unique id of 1 to %d characters", maxIDLen)
 		}
 		f.EntityID = id
+	case "event-id":
+		if val == "" || len(val) > maxIDLen {
+			return badParam(name, "must be an event id of 1 to %d characters", maxIDLen)
+		}
+		f.EventID = val
 	case "date":
 		from, to, err := parseDateParam(val)
 		if err != nil {

@@ -56,6 +56,9 @@ type Filter struct {
 	AgentPID  string // the actor's F-nr/D-nr
 	AgentHPR  string // the actor's HPR number
 	EntityID  string // a document unique id the record names
+	// EventID: the record's correlation id (nhn-event-id), the same on
+	// every node one federated access went through.
+	EventID string
 	// From ≤ time < To; a zero bound is open.
 	From, To time.Time
 	Outcomes []Outcome // any of

@@ -90,6 +90,8 @@ func Internal() *Error {
 const (
 	IssueTransient     = "transient"
 	IssueInformational = "informational"
+	IssueIncomplete    = "incomplete"
+	IssueTimeout       = "timeout"
 )
 
 // Further issue type codes: refused credentials.

@@ -33,6 +33,13 @@ const (
 	RetrievePath            = "/mhd/document"
 	retrieveParamRepository = "repositoryUniqueId"
 	retrieveParamDocument   = "uniqueId"
+	retrieveParamHome       = "homeCommunityId"
+
+	// ExtensionHomeCommunityID carries the community that holds a
+	// document (MHD 4.2.x, valueIdentifier with system urn:ietf:rfc:3986
+	// and a urn:oid: value — [judgement, research digest §2]: the MHD
+	// versions differ between valueIdentifier and valueOid).
+	ExtensionHomeCommunityID = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-HomeCommunityId"
 )
 
 // RenderOptions are what rendering needs beyond the registry objects.
@@ -44,13 +51,32 @@ type RenderOptions struct {
 	// registered without one (the registry's value sets). attribute is one
 	// of the Attr* constants.
 	Display func(attribute, scheme, code string) string
+	// HomeCommunityID is this node's homeCommunityId when it federates
+	// (access.Guard.HomeCommunityID): a document of another community gets
+	// its home in its attachment URL, so that ITI-68 is routed there.
+	HomeCommunityID string
 }
 
 // RetrieveURL is the ITI-68 URL of a document: BaseURL + "/mhd/document?"
 // + the repositoryUniqueId and uniqueId, query-escaped.
 func RetrieveURL(baseURL, repositoryUniqueID, uniqueID string) string {
+	return RetrieveURLIn(baseURL, "", repositoryUniqueID, uniqueID)
+}
+
+// RetrieveURLIn is RetrieveURL of a document another community holds
+// (home, urn:oid:…; "" for this node's own).
+func RetrieveURLIn(baseURL, home, repositoryUniqueID, uniqueID string) string {
 	q := url.Values{retrieveParamRepository: {repositoryUniqueID}, retrieveParamDocument: {uniqueID}}
+	if home != "" {
+		q.Set(retrieveParamHome, home)
+	}
 	return strings.TrimRight(baseURL, "/") + RetrievePath + "?" + q.Encode()
+}
+
+// sameCommunity reports whether two homeCommunityIds name the same
+// community, with or without urn:oid:.
+func sameCommunity(a, b string) bool {
+	return strings.TrimPrefix(a, "urn:oid:") == strings.TrimPrefix(b, "urn:oid:")
 }
 
 var fhirIDRE = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
@@ -176,6 +202,10 @@ func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Associatio
 		Date:         dtmToInstant(d.CreationTime),
 		Description:  d.Comments,
 	}
+	if d.HomeCommunityID != "" {
+		dr.Extension = append(dr.Extension, fhir.Extension{URL: ExtensionHomeCommunityID,
+			ValueIdentifier: &fhir.Identifier{System: SystemURI, Value: d.HomeCommunityID}})
+	}
 	if d.UniqueID != "" {
 		dr.MasterIdentifier = &fhir.Identifier{Use: "usual", System: SystemURI, Value: uniqueIDValue(d.UniqueID)}
 	}
@@ -227,7 +257,12 @@ func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Associatio
 	}
 	switch {
 	case d.RepositoryUniqueID != "" && d.UniqueID != "":
-		att.URL = RetrieveURL(opts.BaseURL, d.RepositoryUniqueID, d.UniqueID)
+		// Only a federating node (one with a home) routes by community.
+		home := d.HomeCommunityID
+		if opts.HomeCommunityID == "" || home == "" || sameCommunity(home, opts.HomeCommunityID) {
+			home = ""
+		}
+		att.URL = RetrieveURLIn(opts.BaseURL, home, d.RepositoryUniqueID, d.UniqueID)
 	case d.URI != "":
 		att.URL = d.URI
 	}

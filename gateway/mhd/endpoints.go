@@ -18,6 +18,7 @@ import (
 	"pjd/gateway/audit"
 	"pjd/gateway/authn"
 	"pjd/gateway/fhir"
+	"pjd/gateway/xcaclient"
 	"pjd/registry"
 	"pjd/trust"
 )
@@ -74,6 +75,7 @@ func (m *Endpoints) call(r *http.Request, p *trust.Principal, tx string) access.
 		Query:       redactQuery(q),
 		RequestID:   gateway.RequestIDFrom(r.Context()),
 		EventID:     r.Header.Get(HeaderEventID),
+		Traceparent: r.Header.Get("traceparent"),
 		SourceIP:    gateway.ClientIP(r),
 		UserAgent:   r.UserAgent(),
 	}
@@ -122,11 +124,19 @@ func writeAuthError(w http.ResponseWriter, err error, scope string) {
 // guardError answers an error from the Guard.
 func (m *Endpoints) guardError(w http.ResponseWriter, r *http.Request, err error) {
 	var d *access.Denied
+	var failure *xcaclient.Failure
 	switch {
 	case errors.As(err, &d) && d.Conceal, errors.Is(err, access.ErrNotFound):
 		fhir.WriteError(w, fhir.NotFound("no such document"))
+	case errors.Is(err, access.ErrUnknownCommunity):
+		fhir.WriteError(w, fhir.NotFound("no such community"))
 	case errors.As(err, &d):
 		fhir.WriteError(w, fhir.Forbidden("access denied by policy (%s)", d.Rule))
+	case errors.As(err, &failure):
+		// A community holding the document could not be asked: said so,
+		// by name (never its URL or the cause).
+		m.Log.WarnContext(r.Context(), "MHD request failed: a community is unavailable", "err", err)
+		fhir.WriteTransient(w, gateway.RetryAfter, failure.Message+"; try again later")
 	case errors.Is(err, access.ErrAudit):
 		m.Log.WarnContext(r.Context(), "MHD request failed: the audit log is unavailable", "err", err)
 		fhir.WriteTransient(w, gateway.RetryAfter, "the access log is unavailable, so nothing can be returned; try again later")
@@ -154,7 +164,7 @@ func (m *Endpoints) guardError(w http.ResponseWriter, r *http.Request, err error
 }
 
 func (m *Endpoints) renderOptions() RenderOptions {
-	return RenderOptions{BaseURL: m.BaseURL, Display: m.Guard.DisplayFunc()}
+	return RenderOptions{BaseURL: m.BaseURL, Display: m.Guard.DisplayFunc(), HomeCommunityID: m.Guard.HomeCommunityID()}
 }
 
 // searcher authenticates a search (GET, or POST …/_search with a form)
@@ -199,7 +209,11 @@ func (m *Endpoints) findDocuments(w http.ResponseWriter, r *http.Request) {
 				if c := cmp.Compare(sortDTM(b.CreationTime), sortDTM(a.CreationTime)); c != 0 {
 					return c
 				}
-				return cmp.Compare(a.UniqueID, b.UniqueID)
+				if c := cmp.Compare(a.UniqueID, b.UniqueID); c != 0 {
+					return c
+				}
+				// A copy held by two communities is two entries.
+				return cmp.Compare(a.HomeCommunityID, b.HomeCommunityID)
 			})
 			from, to = s.PageBounds(len(docs))
 			return docs[from:to]
@@ -210,6 +224,7 @@ func (m *Endpoints) findDocuments(w http.ResponseWriter, r *http.Request) {
 			for _, d := range res.Documents {
 				entries = append(entries, fhir.R(DocumentReferenceFrom(d, res.Associations, opts)))
 			}
+			entries = append(entries, communityOutcomes(res.Communities)...)
 			self, next := s.Links(m.Pager, m.BaseURL, res.Total)
 			b := SearchSet(entries, res.Total, self, next)
 			if codes := emergencyCodes(res.Flags); len(codes) > 0 {
@@ -357,7 +372,7 @@ func (m *Endpoints) retrieve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	repoID, uid, err := ParseRetrieveQuery(r.URL.Query())
+	ref, err := ParseRetrieveRef(r.URL.Query())
 	if err == nil && len(r.Header.Values(HeaderPatientNIN)) > 0 && headerPatient(r) == "" {
 		err = fhir.NewError(http.StatusBadRequest, fhir.IssueInvalid, HeaderPatientNIN,
 			"header %s: not a valid national identity number", HeaderPatientNIN)
@@ -367,7 +382,7 @@ func (m *Endpoints) retrieve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := m.call(r, p, audit.TxITI68)
-	doc, err := m.Guard.OpenDocument(r.Context(), call, repoID, uid, headerPatient(r))
+	doc, err := m.Guard.OpenDocumentIn(r.Context(), call, ref.HomeCommunityID, ref.RepositoryUniqueID, ref.UniqueID, headerPatient(r))
 	if err != nil {
 		m.guardError(w, r, err)
 		return
@@ -407,6 +422,9 @@ func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call
 	if err != nil {
 		_ = g.RecordError(context.WithoutCancel(r.Context()), call, audit.ActionRead, "", "the document could not be read from storage", d)
 		switch {
+		case errors.Is(err, access.ErrNotFound):
+			log.InfoContext(r.Context(), "opening document failed: its community does not return it", "err", err)
+			fhir.WriteError(w, fhir.NotFound("no such document"))
 		case access.Unavailable(err):
 			log.WarnContext(r.Context(), "opening document failed: storage unavailable", "err", err)
 			fhir.WriteTransient(w, gateway.RetryAfter, "the document store is temporarily unavailable; try again later")
@@ -420,7 +438,9 @@ func serveDocument(w http.ResponseWriter, r *http.Request, g *access.Guard, call
 	}
 	defer rc.Close()
 	h.Set("Content-Type", d.MimeType)
-	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	if size >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+	}
 	if inline {
 		h.Set("Content-Disposition", "inline")
 	} else {

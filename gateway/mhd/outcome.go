@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"pjd/gateway/access"
 	"pjd/gateway/fhir"
+	"pjd/gateway/xcaclient"
 	"pjd/registry"
 )
 
@@ -134,3 +136,32 @@ func (e *errs) err() error {
 const maxIssues = 50
 
 func (e *errs) full() bool { return len(e.issues) >= maxIssues }
+
+// communityOutcomes are the searchset's OperationOutcome entries
+// (search.mode = outcome) for the communities of a federated search whose
+// documents are missing or may be incomplete (issue 12): one issue per
+// community, naming it to the user and by homeCommunityId in diagnostics.
+// A searchset with such an entry is still a 200: a region down is normal.
+func communityOutcomes(cs []access.CommunityOutcome) []fhir.Resource {
+	var issues []fhir.Issue
+	for _, c := range cs {
+		if !c.Failed && c.Kind == "" {
+			continue
+		}
+		code, text := fhir.IssueIncomplete, "Dokumenter fra "+c.Name+" kunne ikke hentes nå"
+		if c.Kind == string(xcaclient.KindTimeout) {
+			code = fhir.IssueTimeout
+		}
+		if !c.Failed {
+			text = "Noen dokumenter fra " + c.Name + " kunne ikke hentes nå"
+		}
+		issues = append(issues, fhir.Issue{Severity: fhir.SeverityWarning, Code: code,
+			Details: &fhir.CodeableConcept{Text: text,
+				Coding: []fhir.Coding{{System: XDSErrorSystem, Code: access.ErrCodeUnavailableCommunity}}},
+			Diagnostics: c.ID + ": " + c.Message})
+	}
+	if len(issues) == 0 {
+		return nil
+	}
+	return []fhir.Resource{fhir.R(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: issues})}
+}

@@ -10,19 +10,43 @@ import (
 	"pjd/registry"
 )
 
-// ParseRetrieveQuery reads the query of an ITI-68 URL (as RetrieveURL
-// builds it): exactly one repositoryUniqueId (an OID) and one uniqueId
-// (printable ASCII, at most 128 characters), nothing else. Errors are
-// *Error (400) naming the parameter.
+// ParseRetrieveQuery reads the query of an ITI-68 URL of this node's
+// own documents; see ParseRetrieveRef.
 func ParseRetrieveQuery(q url.Values) (repositoryUniqueID, uniqueID string, err error) {
-	var e errs
+	ref, err := ParseRetrieveRef(q)
+	if err == nil && ref.HomeCommunityID != "" {
+		return "", "", fhir.NewError(http.StatusBadRequest, fhir.IssueNotSupported, retrieveParamHome, "unknown parameter %s", retrieveParamHome)
+	}
+	return ref.RepositoryUniqueID, ref.UniqueID, err
+}
+
+// RetrieveRef names a document to retrieve: where it is held and its
+// uniqueId.
+type RetrieveRef struct {
+	// HomeCommunityID is the community that holds it (urn:oid:…); "" for
+	// this node's own.
+	HomeCommunityID    string
+	RepositoryUniqueID string
+	UniqueID           string
+}
+
+// ParseRetrieveRef reads the query of an ITI-68 URL (as RetrieveURL
+// builds it): exactly one repositoryUniqueId (an OID) and one uniqueId
+// (printable ASCII, at most 128 characters), at most one homeCommunityId
+// (urn:oid:…, a document another community holds), nothing else. Errors
+// are *Error (400) naming the parameter.
+func ParseRetrieveRef(q url.Values) (RetrieveRef, error) {
+	var (
+		repositoryUniqueID, uniqueID string
+		e                            errs
+	)
 	names := make([]string, 0, len(q))
 	for name := range q {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if name != retrieveParamRepository && name != retrieveParamDocument && !e.full() {
+		if name != retrieveParamRepository && name != retrieveParamDocument && name != retrieveParamHome && !e.full() {
 			e.add(http.StatusBadRequest, fhir.IssueNotSupported, name, "unknown parameter %s", name)
 		}
 	}
@@ -45,10 +69,17 @@ func ParseRetrieveQuery(q url.Values) (repositoryUniqueID, uniqueID string, err 
 	if uniqueID != "" && !printableASCII(uniqueID, 128) {
 		e.add(http.StatusBadRequest, fhir.IssueValue, retrieveParamDocument, "parameter %s: not a document uniqueId (printable ASCII, at most 128 characters)", retrieveParamDocument)
 	}
-	if err := e.err(); err != nil {
-		return "", "", err
+	var home string
+	if vs := q[retrieveParamHome]; len(vs) > 0 {
+		home = one(retrieveParamHome)
+		if oidPart, ok := strings.CutPrefix(home, "urn:oid:"); home != "" && (!ok || !registry.ValidOID(oidPart)) {
+			e.add(http.StatusBadRequest, fhir.IssueValue, retrieveParamHome, "parameter %s: not urn:oid: and an OID", retrieveParamHome)
+		}
 	}
-	return repositoryUniqueID, uniqueID, nil
+	if err := e.err(); err != nil {
+		return RetrieveRef{}, err
+	}
+	return RetrieveRef{HomeCommunityID: home, RepositoryUniqueID: repositoryUniqueID, UniqueID: uniqueID}, nil
 }
 
 func printableASCII(s string, max int) bool {

@@ -25,6 +25,10 @@ type Client struct {
 	// wsse:Security block with an XUA assertion. Each must declare the
 	// namespaces it uses.
 	Headers func(ctx context.Context, action string) ([]*etree.Element, error)
+	// Header holds extra HTTP headers sent with every request (e.g. the
+	// nhn-event-id and traceparent a gateway forwards on an outbound hop).
+	// Content-Type is the client's own and is never taken from here.
+	Header http.Header
 }
 
 // Attachment is one document sent with CallMTOM. ContentID must be named
@@ -76,6 +80,7 @@ func (c *Client) Call(ctx context.Context, url, action string, body *etree.Eleme
 	if err != nil {
 		return nil, err
 	}
+	c.setHeader(req)
 	req.Header.Set("Content-Type", contentTypeWithAction(MediaSOAP12, action))
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
@@ -122,6 +127,7 @@ func (c *Client) CallMTOM(ctx context.Context, url, action string, body *etree.E
 	if err != nil {
 		return nil, err
 	}
+	c.setHeader(req)
 	req.Header.Set("Content-Type", enc.contentType(action))
 
 	writeErr := make(chan error, 1)
@@ -159,6 +165,14 @@ func (c *Client) headers(ctx context.Context, action string) ([]*etree.Element, 
 		return nil, nil
 	}
 	return c.Headers(ctx, action)
+}
+
+func (c *Client) setHeader(req *http.Request) {
+	for k, vs := range c.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
 }
 
 func (c *Client) httpClient() *http.Client {

@@ -164,6 +164,9 @@ type DocumentList struct {
 	// EmergencyAccess is the purpose of use (BTG or ETREAT) when the list
 	// was reached through emergency access, otherwise empty.
 	EmergencyAccess string
+	// Unavailable names the regions (communities) whose documents could
+	// not be fetched now: the list is without them, and says so.
+	Unavailable []string
 }
 
 // Document is one document's metadata as the UI shows it.
@@ -186,6 +189,9 @@ type Document struct {
 	// EmergencyAccess marks a document the principal sees only through
 	// emergency access (BTG / ETREAT).
 	EmergencyAccess bool
+	// Region names the community (region) that holds the document when
+	// it is not this node; empty for this node's own.
+	Region string
 }
 
 // AuditFilter is a search of the access log. Zero fields do not filter.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/gateway/authn"
+	"pjd/gateway/xcaclient"
 	"pjd/registry"
 	"pjd/registry/oid"
 	"pjd/trust"
@@ -113,8 +115,14 @@ func (b *GuardBackend) ListDocuments(ctx context.Context, p *trust.Principal, pa
 		out.EmergencyAccess = "ETREAT"
 	}
 	display := b.Guard.DisplayFunc()
+	for _, c := range res.Communities {
+		if c.Failed {
+			out.Unavailable = append(out.Unavailable, c.Name)
+		}
+	}
 	for _, d := range res.Documents {
 		doc := uiDocument(d, display)
+		b.placeRemote(&doc, d)
 		doc.EmergencyAccess = emergency
 		out.Documents = append(out.Documents, doc)
 		if out.PatientName == "" {
@@ -194,9 +202,11 @@ func patientName(d *registry.DocumentEntry) string {
 // DocumentInfo implements Backend: the viewer's heading, decided and
 // audited as a query of one document.
 func (b *GuardBackend) DocumentInfo(ctx context.Context, p *trust.Principal, patient, ref string) (*Document, error) {
+	home, _, uid := splitRef(ref)
 	res, err := b.Guard.FindDocuments(ctx, b.call(ctx, p, audit.TxUIList), access.FindRequest{
 		PatientID: patient, PatientOID: oid.NationalID(patient),
-		Filter: registry.DocumentFilter{UniqueIDs: []string{ref}, Statuses: []string{registry.StatusApproved, registry.StatusDeprecated}}})
+		Filter: registry.DocumentFilter{UniqueIDs: []string{uid}, Statuses: []string{registry.StatusApproved, registry.StatusDeprecated}},
+		Match:  func(d *registry.DocumentEntry) bool { return home == "" || xcaclient.SameID(d.HomeCommunityID, home) }})
 	if err != nil {
 		return nil, uiError(err)
 	}
@@ -204,6 +214,7 @@ func (b *GuardBackend) DocumentInfo(ctx context.Context, p *trust.Principal, pat
 		return nil, ErrNotFound
 	}
 	doc := uiDocument(res.Documents[0], b.Guard.DisplayFunc())
+	b.placeRemote(&doc, res.Documents[0])
 	doc.EmergencyAccess = res.Flags.BTG || res.Flags.ETREAT
 	return &doc, nil
 }
@@ -211,7 +222,11 @@ func (b *GuardBackend) DocumentInfo(ctx context.Context, p *trust.Principal, pat
 // OpenDocument implements Backend (UI-VIEW): the guard audits the
 // retrieval before the stream is opened.
 func (b *GuardBackend) OpenDocument(ctx context.Context, p *trust.Principal, patient, ref string) (*Document, io.ReadCloser, error) {
-	doc, err := b.Guard.OpenDocument(ctx, b.call(ctx, p, audit.TxUIView), b.Guard.RepositoryUniqueID(), ref, patient)
+	home, repo, uid := splitRef(ref)
+	if home == "" {
+		repo = b.Guard.RepositoryUniqueID()
+	}
+	doc, err := b.Guard.OpenDocumentIn(ctx, b.call(ctx, p, audit.TxUIView), home, repo, uid, patient)
 	if err != nil {
 		return nil, nil, uiError(err)
 	}
@@ -222,6 +237,7 @@ func (b *GuardBackend) OpenDocument(ctx context.Context, p *trust.Principal, pat
 		return nil, nil, fmt.Errorf("opening document: %w", err)
 	}
 	d := uiDocument(doc.Entry, b.Guard.DisplayFunc())
+	b.placeRemote(&d, doc.Entry)
 	d.Size = size
 	d.EmergencyAccess = doc.Flags.BTG || doc.Flags.ETREAT
 	return &d, rc, nil
@@ -581,4 +597,27 @@ func (b *GuardBackend) RecordUIRefusal(r *http.Request, p *trust.Principal, tx, 
 	}
 	c := access.Call{Principal: p, Transaction: tx, RequestID: gateway.RequestIDFrom(r.Context()), SourceIP: gateway.ClientIP(r), UserAgent: r.UserAgent()}
 	return b.Guard.RecordRefusal(r.Context(), c, action, "", "ui-session", reason)
+}
+
+// placeRemote makes doc, an entry of d, point at the community that holds
+// d when that is not this node: its Ref names the community and the
+// repository ("home|repositoryUniqueId|uniqueId"), and Region the
+// community's name.
+func (b *GuardBackend) placeRemote(doc *Document, d *registry.DocumentEntry) {
+	own := b.Guard.HomeCommunityID()
+	if own == "" || d.HomeCommunityID == "" || xcaclient.SameID(d.HomeCommunityID, own) {
+		return
+	}
+	doc.Ref = d.HomeCommunityID + "|" + d.RepositoryUniqueID + "|" + d.UniqueID
+	doc.Region = b.Guard.CommunityName(d.HomeCommunityID)
+}
+
+// splitRef reads a Ref: a bare uniqueId is this node's document; a
+// remote one names its community and repository (placeRemote).
+func splitRef(ref string) (home, repositoryUniqueID, uniqueID string) {
+	parts := strings.SplitN(ref, "|", 3)
+	if len(parts) != 3 {
+		return "", "", ref
+	}
+	return parts[0], parts[1], parts[2]
 }

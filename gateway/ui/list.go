@@ -146,6 +146,7 @@ type listData struct {
 	Total       int
 	HiddenNORS  int
 	Emergency   string
+	Unavailable []string // regions whose documents could not be fetched now
 	Classes     []option
 	Types       []option
 	Sources     []option
@@ -190,6 +191,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, s *reqSession) {
 	d.PatientName = res.PatientName
 	d.HiddenNORS = res.HiddenNORS
 	d.Emergency = res.EmergencyAccess
+	d.Unavailable = res.Unavailable
 	d.Total = len(res.Documents)
 	d.Classes, d.Types, d.Sources = facets(res.Documents, lq)
 	d.Docs = applyListQuery(res.Documents, lq)

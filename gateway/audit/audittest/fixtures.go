@@ -77,18 +77,21 @@ func FullRecord() audit.Record {
 		PatientID: PatientA,
 		Documents: []audit.Document{
 			{UniqueID: "2.16.578.1.12.4.1.7.1.1.1001", Class: audit.Code{System: "urn:oid:2.16.578.1.12.4.1.1.9602", Code: "A00-1", Display: "Epikriser og sammenfatninger"},
-				Type: audit.Code{System: "urn:oid:2.16.578.1.12.4.1.1.9602", Code: "A03-2", Display: "Epikrise"}, SourceOrg: HospitalOrg, Disposition: audit.DocReturned},
+				Type: audit.Code{System: "urn:oid:2.16.578.1.12.4.1.1.9602", Code: "A03-2", Display: "Epikrise"}, SourceOrg: HospitalOrg, Disposition: audit.DocReturned,
+				Home: "urn:oid:2.16.578.1.12.4.5.100.1"},
 			{UniqueID: "2.16.578.1.12.4.1.7.1.1.1002", Class: audit.Code{System: "urn:oid:2.16.578.1.12.4.1.1.9602", Code: "C00-1", Display: "Prøvesvar, vev og væsker"},
 				SourceOrg: FastlegeOrg, Disposition: audit.DocRefused},
 			{UniqueID: "2.16.578.1.12.4.1.7.1.1.1003", Disposition: audit.DocHidden},
 		},
 		HiddenNORS: 1,
-		Query:      "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + PatientA + "&status=current",
-		RequestID:  "req-0001",
-		EventID:    "b1f5e0c2-9d5e-4a7c-8f3e-2a1b0c9d8e7f",
-		Gateway:    "community urn:oid:2.16.578.1.12.4.1.7.1.1; client ea1b0c25-154d-483c-abeb-cdf2e09d0a45",
-		SourceIP:   "192.0.2.10",
-		UserAgent:  "Test-EPJ/1.0",
+		Communities: []audit.Community{{ID: "urn:oid:2.16.578.1.12.4.5.100.1", Name: "Helse Vest", Outcome: "timeout",
+			Reason: "Helse Vest did not answer within 3s", Documents: 2}},
+		Query:     "patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + PatientA + "&status=current",
+		RequestID: "req-0001",
+		EventID:   "b1f5e0c2-9d5e-4a7c-8f3e-2a1b0c9d8e7f",
+		Gateway:   "community urn:oid:2.16.578.1.12.4.1.7.1.1; client ea1b0c25-154d-483c-abeb-cdf2e09d0a45",
+		SourceIP:  "192.0.2.10",
+		UserAgent: "Test-EPJ/1.0",
 	}
 }
 

@@ -17,11 +17,15 @@ type dialect struct {
 	lockChain string
 	trueLit   string
 	schema    schema.Dialect
+	// eventID is the SQL expression of a record's nhn_event_id, read
+	// from its sealed body (a rare search: no column, no index).
+	eventID string
 }
 
 var sqliteDialect = &dialect{
 	name:    "sqlite",
 	trueLit: "1",
+	eventID: "json_extract(body, '$.nhn_event_id')",
 	schema:  schema.SQLite,
 }
 
@@ -34,6 +38,7 @@ var postgresDialect = &dialect{
 	dollar:    true,
 	lockChain: "SELECT pg_advisory_xact_lock(" + strconv.Itoa(pgChainLock) + ")",
 	trueLit:   "TRUE",
+	eventID:   "(body::jsonb ->> 'nhn_event_id')",
 	schema:    schema.Postgres,
 }
 

@@ -282,6 +282,9 @@ func (s *Store) Search(ctx context.Context, f audit.Filter) (audit.Page, error) 
 	if f.EntityID != "" {
 		q.WriteString(" AND seq IN (SELECT seq FROM audit_record_entities WHERE entity_id = " + q.arg(f.EntityID) + ")")
 	}
+	if f.EventID != "" {
+		q.WriteString(" AND " + s.d.eventID + " = " + q.arg(f.EventID))
+	}
 	if !f.From.IsZero() {
 		q.WriteString(" AND recorded_ms >= " + q.arg(f.From.UnixMilli()))
 	}
