@@ -21,8 +21,10 @@ type RegistryOptions struct {
 	Reuse               bool
 	Count               int           // serial queries per case
 	Duration            time.Duration // of each parallel run
-	Progress            func(loaded int)
-	Notes               io.Writer // where the load is described; nil: nowhere
+	// NewProgress, if set, gives the function told how many entries are
+	// loaded so far, for a load of total.
+	NewProgress func(total int) func(loaded int)
+	Notes       io.Writer // where the load is described; nil: nowhere
 }
 
 // Registry queries a PostgreSQL registry loaded with synthetic
@@ -64,7 +66,11 @@ func NewRegistry(ctx context.Context, pgURL string, o RegistryOptions) (_ *Regis
 	case have > 0:
 		return nil, fmt.Errorf("the database already holds %d DocumentEntries: give an empty database, or --reuse one a previous pjd bench registry loaded with at least --docs", have)
 	default:
-		r.Loaded, err = st.LoadSynthetic(ctx, postgres.LoadOptions{Documents: o.Documents, Patients: o.Patients, Seed: 1, Progress: o.Progress})
+		var progress func(int)
+		if o.NewProgress != nil {
+			progress = o.NewProgress(o.Documents)
+		}
+		r.Loaded, err = st.LoadSynthetic(ctx, postgres.LoadOptions{Documents: o.Documents, Patients: o.Patients, Seed: 1, Progress: progress})
 		if err != nil {
 			return nil, err
 		}
@@ -192,4 +198,24 @@ func RegistryBenchmark(ctx context.Context, svc *Services, o RegistryOptions) ([
 		rows = append(rows, c.Row(l))
 	}
 	return rows, rowsErr(rows)
+}
+
+// GrowthBenchmark is RegistryBenchmark twice: on a registry of smallDocs
+// entries (in a database of its own) and on one of o.Documents, with the
+// same documents per patient, so the difference is what the size costs.
+func GrowthBenchmark(ctx context.Context, svc *Services, o RegistryOptions, smallDocs int) (small, large []Row, err error) {
+	smallURL, err := svc.ExtraDatabase(ctx, "pjd_bench_small")
+	if err != nil {
+		return nil, nil, err
+	}
+	so := o
+	so.Documents, so.Reuse = smallDocs, false
+	if o.Patients > 0 {
+		so.Patients = max(1, int(int64(o.Patients)*int64(smallDocs)/int64(o.Documents)))
+	}
+	if small, err = RegistryBenchmark(ctx, &Services{PostgresURL: smallURL}, so); err != nil {
+		return small, nil, err
+	}
+	large, err = RegistryBenchmark(ctx, svc, o)
+	return small, large, err
 }

@@ -178,3 +178,22 @@ func TransferBenchmark(ctx context.Context, start StartServer, svc *Services, lo
 	}
 	return rows, rowsErr(rows)
 }
+
+// RegisterWorkers is the number of clients of the register runs.
+func RegisterWorkers() int { return 8 }
+
+// RegisterBenchmark registers small documents (ITI-41) from several
+// clients at once for d, next to plain PutObject of the same bytes from as
+// many clients: submissions per second.
+func RegisterBenchmark(ctx context.Context, start StartServer, svc *Services, log *slog.Logger, size int64, d time.Duration) ([]Row, error) {
+	t, err := NewTransfer(ctx, start, svc, log, size)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	rows := []Row{
+		Case{Name: "s3-put/max", Unit: "documents", Bytes: size, Op: t.put}.Row(RunClosedLoop(ctx, RegisterWorkers(), d, t.put)),
+		Case{Name: "iti-41/max", Unit: "documents", Bytes: size, Op: t.provide, Baseline: "s3-put/max"}.Row(RunClosedLoop(ctx, RegisterWorkers(), d, t.provide)),
+	}
+	return rows, rowsErr(rows)
+}
