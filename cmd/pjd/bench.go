@@ -131,6 +131,10 @@ func benchCmd() *cmd {
 					if len(ts) == 0 {
 						ts = []bench.Target{{ID: "-", What: c.name, Err: err}}
 					}
+					for i := range ts { // a figure with failed operations meets nothing
+						ts[i].Met = false
+						ts[i].Figure += " (with errors)"
+					}
 				}
 				targets = append(targets, ts...)
 			}

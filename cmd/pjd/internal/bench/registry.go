@@ -227,6 +227,16 @@ func GrowthBenchmark(ctx context.Context, svc *Services, o RegistryOptions, smal
 	if small, err = RegistryBenchmark(ctx, &Services{PostgresURL: smallURL}, so); err != nil {
 		return small, nil, err
 	}
-	large, err = RegistryBenchmark(ctx, svc, o)
+	// The large registry in a database of its own too (other cases of a
+	// run register documents in svc's), unless a loaded one is reused.
+	largeSvc := svc
+	if !o.Reuse {
+		largeURL, err := svc.ExtraDatabase(ctx, "pjd_bench_large")
+		if err != nil {
+			return small, nil, err
+		}
+		largeSvc = &Services{PostgresURL: largeURL}
+	}
+	large, err = RegistryBenchmark(ctx, largeSvc, o)
 	return small, large, err
 }

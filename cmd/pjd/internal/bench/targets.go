@@ -165,7 +165,7 @@ func GrowthTarget(small, large []Row, smallDocs, largeDocs int) Target {
 		Figure:   msf(l.Lat.P99),
 		Baseline: msf(s.Lat.P99) + " at " + thousands(smallDocs),
 		Goal:     "≤ 1.5× baseline"}
-	if s.Lat.P99 > 0 {
+	if s.Lat.P99 > 0 && l.Lat.P99 > 0 {
 		t.Ratio = float64(l.Lat.P99) / float64(s.Lat.P99)
 		t.Met = t.Ratio <= 1.5
 	}
