@@ -35,7 +35,7 @@ type Transfer struct {
 	// concurrent submissions from a nation's sources are) instead of one.
 	patients int
 	seq      atomic.Uint64
-	closers closers
+	closers  closers
 
 	mu       sync.Mutex
 	uploaded []synth.Doc // documents registered, by uniqueId order
