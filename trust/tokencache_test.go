@@ -105,6 +105,10 @@ func TestTokenCacheNeverExtendsValidity(t *testing.T) {
 			delete(c, "ath")
 			return request(http.MethodPost, testHTU, "DPoP "+tok, signJWS(e.proofHeader(e.dpop), c, e.dpop))
 		}},
+		{name: "attestation too old", want: trust.KindAttestationExpired, then: func(e *env, tok string) *http.Request {
+			e.clock.Advance(61 * time.Minute) // past AttestationMaxAge, before the token's exp
+			return request(http.MethodPost, testHTU, "DPoP "+tok, e.proof(http.MethodPost, testHTU, tok))
+		}},
 		{name: "scope not held", want: trust.KindInsufficientScope, req: trust.Requirement{Scope: trust.ScopeRegister, HTU: testHTU}, then: func(e *env, tok string) *http.Request {
 			return request(http.MethodPost, testHTU, "DPoP "+tok, e.proof(http.MethodPost, testHTU, tok))
 		}},
@@ -113,7 +117,7 @@ func TestTokenCacheNeverExtendsValidity(t *testing.T) {
 			e := newEnv(t)
 			claims := e.healthWorkerClaims()
 			if tc.want != trust.KindTokenExpired {
-				claims["exp"] = e.clock.Now().Add(time.Hour).Unix()
+				claims["exp"] = e.clock.Now().Add(2 * time.Hour).Unix()
 			}
 			tok := e.token(claims)
 			e.lastProof = e.proof(http.MethodPost, testHTU, tok)
@@ -130,5 +134,32 @@ func TestTokenCacheNeverExtendsValidity(t *testing.T) {
 			_, err := e.v.VerifyRequest(context.Background(), tc.then(e, tok), req)
 			wantKind(t, err, tc.want)
 		})
+	}
+}
+
+// TestTokenCachePrincipalsApart: the principals of two requests with the
+// same (cached) token share nothing a caller could change.
+func TestTokenCachePrincipalsApart(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token(e.healthWorkerClaims())
+	verify := func() *trust.Principal {
+		p, err := e.v.VerifyRequest(context.Background(), request(http.MethodPost, testHTU, "DPoP "+tok, e.proof(http.MethodPost, testHTU, tok)), readReq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p1 := verify()
+	if len(p1.Patients) == 0 || len(p1.Scopes) == 0 {
+		t.Fatalf("fixture without patients or scopes: %+v", p1)
+	}
+	p1.Patients[0].Identifier.ID = "changed"
+	p1.Scopes[0] = "changed"
+	p2 := verify()
+	if p2.Patients[0].Identifier.ID == "changed" || p2.Scopes[0] == "changed" {
+		t.Fatal("a change to one request's principal shows in the next")
+	}
+	if _, hits := trust.TokenCacheStats(e.v); hits != 1 {
+		t.Fatalf("%d cache hits, want 1", hits)
 	}
 }

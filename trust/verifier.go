@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -227,12 +228,26 @@ func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, req Requi
 	return p, nil
 }
 
-// accessToken is a verified access token.
+// accessToken is a verified access token. It may be shared by the
+// requests that present the same token (tokenCache): never modified after
+// verification, except for the attestation parsed once, on first use.
 type accessToken struct {
 	iss    string
 	tok    jwt.Token
 	jkt    string
 	scopes []string
+
+	attOnce sync.Once
+	att     *Attestation // read only after attOnce
+	attErr  error
+}
+
+// attestation is attestationFromToken(at.tok), parsed once per token. The
+// checks that depend on the time or the request (Validate,
+// CheckPractitioner) are made on every request by the caller.
+func (at *accessToken) attestation() (*Attestation, error) {
+	at.attOnce.Do(func() { at.att, at.attErr = attestationFromToken(at.tok) })
+	return at.att, at.attErr
 }
 
 // accessToken returns the verified access token: from the token cache when
@@ -560,7 +575,7 @@ func (v *Verifier) principal(at *accessToken, req Requirement) (*Principal, erro
 		return p, nil
 	}
 	p.Kind = HealthWorker
-	att, err := attestationFromToken(tok)
+	att, err := at.attestation()
 	if err != nil {
 		return nil, err
 	}
