@@ -447,5 +447,5 @@ func (a *Attestation) apply(p *Principal) {
 	p.HealthcareService = a.HealthcareService
 	p.DecisionRef = a.DecisionRef
 	p.AttestedAt = a.TOA
-	p.Patients = a.Patients
+	p.Patients = slices.Clone(a.Patients) // a may be shared by the requests of one token
 }

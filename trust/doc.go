@@ -53,7 +53,12 @@
 // discovery document's expired_jwks_uri are refused (KindTokenRetiredKey);
 // exact iss; aud holds Config.Audience; exp required, exp/nbf/iat with Skew
 // (default 5 s); scope (JSON array or space-separated string) holds the
-// endpoint's scope; a person's token needs security_level 4.
+// endpoint's scope; a person's token needs security_level 4. A token that
+// passed these checks is remembered by its SHA-256 until its exp (bounded,
+// Config.TokenCacheSize; only under the key snapshot it was verified with,
+// so a JWKS refresh checks it again; refusals never remembered): the same
+// token presented again is not parsed and verified again. Nothing below —
+// DPoP, scope, security level, attestation — is ever remembered.
 //
 // DPoP (RFC 9449 §4.3 and §7): the Authorization scheme must be DPoP
 // (Bearer is refused, including for DPoP-bound tokens); exactly one DPoP

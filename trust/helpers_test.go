@@ -260,6 +260,8 @@ type env struct {
 	v      *trust.Verifier
 	dpop   *ecdsa.PrivateKey
 	replay trust.ReplayCache
+	// lastProof is a proof a test has already used.
+	lastProof string
 }
 
 func newEnv(t testing.TB, mut ...func(*trust.Config)) *env {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -61,6 +62,12 @@ type Config struct {
 	// AllowDevIssuer accepts issuers whose metadata says they are pjd's
 	// development issuer. Only pjd serve --dev sets it.
 	AllowDevIssuer bool
+
+	// TokenCacheSize bounds how many verified access tokens are
+	// remembered until their exp (see tokenCache); 0 means
+	// DefaultTokenCacheSize, a negative value turns the cache off. The
+	// DPoP proof is verified on every request either way.
+	TokenCacheSize int
 }
 
 // Requirement is what one endpoint demands of a request.
@@ -83,6 +90,7 @@ type Verifier struct {
 	issuers []*issuerKeys
 	proofs  *ProofVerifier
 	attPol  AttestationPolicy
+	tokens  *tokenCache
 }
 
 // NewVerifier checks cfg and returns a Verifier. It does not contact the
@@ -131,7 +139,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.SourceScopes == nil {
 		cfg.SourceScopes = []string{ScopeRegister, ScopePatientIdentityFeed}
 	}
-	v := &Verifier{cfg: cfg, attPol: AttestationPolicy{MaxAge: cfg.AttestationMaxAge, Skew: cfg.Skew}}
+	if cfg.TokenCacheSize == 0 {
+		cfg.TokenCacheSize = DefaultTokenCacheSize
+	}
+	v := &Verifier{cfg: cfg, attPol: AttestationPolicy{MaxAge: cfg.AttestationMaxAge, Skew: cfg.Skew}, tokens: newTokenCache(cfg.TokenCacheSize)}
 	seen := map[string]bool{}
 	for _, ic := range cfg.Issuers {
 		if err := checkFetchURL(ic.MetadataURL); err != nil {
@@ -197,7 +208,7 @@ func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, req Requi
 		return nil, newErr(KindDPoPMalformed, "more than one DPoP header", "")
 	}
 
-	at, err := v.verifyAccessToken(ctx, token)
+	at, err := v.accessToken(ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -219,37 +230,76 @@ func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, req Requi
 	return p, nil
 }
 
-// accessToken is a verified access token.
+// accessToken is a verified access token. It may be shared by the
+// requests that present the same token (tokenCache): never modified after
+// verification, except for the attestation parsed once, on first use.
 type accessToken struct {
 	iss    string
 	tok    jwt.Token
 	jkt    string
 	scopes []string
+
+	attOnce sync.Once
+	att     *Attestation // read only after attOnce
+	attErr  error
 }
 
-// verifyAccessToken checks the JWS and the registered claims.
-func (v *Verifier) verifyAccessToken(ctx context.Context, token string) (*accessToken, error) {
+// attestation is attestationFromToken(at.tok), parsed once per token. The
+// checks that depend on the time or the request (Validate,
+// CheckPractitioner) are made on every request by the caller.
+func (at *accessToken) attestation() (*Attestation, error) {
+	at.attOnce.Do(func() { at.att, at.attErr = attestationFromToken(at.tok) })
+	return at.att, at.attErr
+}
+
+// accessToken returns the verified access token: from the token cache when
+// the same token was verified before, has not reached its exp and the
+// issuer's key snapshot it was verified under is still the current one;
+// otherwise verified in full (and then remembered).
+func (v *Verifier) accessToken(ctx context.Context, token string) (*accessToken, error) {
+	if v.tokens == nil {
+		at, _, _, err := v.verifyAccessToken(ctx, token)
+		return at, err
+	}
+	sum := tokenSum(token)
+	if e, ok := v.tokens.get(sum, v.cfg.Now()); ok {
+		if st, err := e.ik.current(ctx); err == nil && st == e.st {
+			return e.at, nil
+		}
+		v.tokens.drop(sum)
+	}
+	at, ik, st, err := v.verifyAccessToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	v.tokens.put(sum, cachedToken{at: at, ik: ik, st: st, exp: at.tok.Expiration()}, v.cfg.Now())
+	return at, nil
+}
+
+// verifyAccessToken checks the JWS and the registered claims. It also
+// returns the issuer and the key snapshot the signature was verified with.
+func (v *Verifier) verifyAccessToken(ctx context.Context, token string) (*accessToken, *issuerKeys, *keyState, error) {
 	signingInput, ok := splitCompact(token)
 	if !ok {
-		return nil, newErr(KindTokenMalformed, "the access token is not a compact JWS", "")
+		return nil, nil, nil, newErr(KindTokenMalformed, "the access token is not a compact JWS", "")
 	}
 	msg, err := jws.Parse([]byte(token))
 	if err != nil || len(msg.Signatures()) != 1 {
-		return nil, &Error{Kind: KindTokenMalformed, Description: "the access token could not be parsed", Err: err}
+		return nil, nil, nil, &Error{Kind: KindTokenMalformed, Description: "the access token could not be parsed", Err: err}
 	}
 	sig := msg.Signatures()[0]
 	h := sig.ProtectedHeaders()
 	alg := h.Algorithm()
 	if !allowedAlgs[alg] {
-		return nil, newErr(KindTokenAlgorithm, "the access token's alg is not allowed", "alg "+alg.String())
+		return nil, nil, nil, newErr(KindTokenAlgorithm, "the access token's alg is not allowed", "alg "+alg.String())
 	}
 	if len(h.Critical()) > 0 || hasHeader(h, "b64") {
-		return nil, newErr(KindTokenMalformed, "the access token uses unsupported JWS extensions", "")
+		return nil, nil, nil, newErr(KindTokenMalformed, "the access token uses unsupported JWS extensions", "")
 	}
 	switch strings.ToLower(h.Type()) {
 	case "at+jwt", "application/at+jwt", "jwt":
 	default:
-		return nil, newErr(KindTokenType, "the access token's typ must be at+jwt", "typ "+firstN(h.Type(), 32))
+		return nil, nil, nil, newErr(KindTokenType, "the access token's typ must be at+jwt", "typ "+firstN(h.Type(), 32))
 	}
 
 	tok, err := jwt.Parse(msg.Payload(), jwt.WithVerify(false), jwt.WithValidate(false),
@@ -257,34 +307,34 @@ func (v *Verifier) verifyAccessToken(ctx context.Context, token string) (*access
 		jwt.WithTypedClaim("authorization_details", json.RawMessage{}),
 		jwt.WithTypedClaim(AttestationType, json.RawMessage{}))
 	if err != nil {
-		return nil, &Error{Kind: KindTokenMalformed, Description: "the access token's claims could not be parsed", Err: err}
+		return nil, nil, nil, &Error{Kind: KindTokenMalformed, Description: "the access token's claims could not be parsed", Err: err}
 	}
 	iss := tok.Issuer()
 	if iss == "" {
-		return nil, newErr(KindTokenClaims, "the access token has no iss", "")
+		return nil, nil, nil, newErr(KindTokenClaims, "the access token has no iss", "")
 	}
 	ik, st, err := v.issuerFor(ctx, iss)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 
 	kid := h.KeyID()
-	key, err := v.keyFor(ctx, ik, st, kid)
+	key, st, err := v.keyFor(ctx, ik, st, kid)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if key.alg != "" && key.alg != alg {
-		return nil, newErr(KindTokenAlgorithm, "the access token's alg does not match its key", "alg "+alg.String()+", key alg "+key.alg.String())
+		return nil, nil, nil, newErr(KindTokenAlgorithm, "the access token's alg does not match its key", "alg "+alg.String()+", key alg "+key.alg.String())
 	}
 	if !algFitsKey(alg, key.pub) {
-		return nil, newErr(KindTokenAlgorithm, "the access token's alg does not fit its key", "alg "+alg.String())
+		return nil, nil, nil, newErr(KindTokenAlgorithm, "the access token's alg does not fit its key", "alg "+alg.String())
 	}
 	verifier, err := jws.NewVerifier(alg)
 	if err != nil {
-		return nil, &Error{Kind: KindInternal, Description: "internal error", Err: err}
+		return nil, nil, nil, &Error{Kind: KindInternal, Description: "internal error", Err: err}
 	}
 	if err := verifier.Verify([]byte(signingInput), sig.Signature(), key.pub); err != nil {
-		return nil, &Error{Kind: KindTokenSignature, Description: "the access token's signature does not verify", Err: err}
+		return nil, nil, nil, &Error{Kind: KindTokenSignature, Description: "the access token's signature does not verify", Err: err}
 	}
 
 	if err := jwt.Validate(tok,
@@ -295,26 +345,26 @@ func (v *Verifier) verifyAccessToken(ctx context.Context, token string) (*access
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 		jwt.WithRequiredClaim(jwt.AudienceKey),
 	); err != nil {
-		return nil, mapValidation(err)
+		return nil, nil, nil, mapValidation(err)
 	}
 	if dev, ok := tok.Get("pjd_dev"); ok && dev == true && !v.cfg.AllowDevIssuer {
-		return nil, newErr(KindTokenIssuer, "the access token's issuer is not trusted", "development token outside dev mode")
+		return nil, nil, nil, newErr(KindTokenIssuer, "the access token's issuer is not trusted", "development token outside dev mode")
 	}
 
 	at := &accessToken{iss: iss, tok: tok}
 	if c, ok := tok.Get("cnf"); ok {
 		cnf, ok := c.(cnfClaim)
 		if !ok {
-			return nil, newErr(KindTokenClaims, "the access token's cnf claim is malformed", "")
+			return nil, nil, nil, newErr(KindTokenClaims, "the access token's cnf claim is malformed", "")
 		}
 		at.jkt = cnf.JKT
 	}
 	scopes, err := scopeClaim(tok)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	at.scopes = scopes
-	return at, nil
+	return at, ik, st, nil
 }
 
 type cnfClaim struct {
@@ -360,25 +410,25 @@ func (v *Verifier) issuerFor(ctx context.Context, iss string) (*issuerKeys, *key
 
 // keyFor finds the key named kid, refetching the JWKS (rate-limited) when
 // it is unknown.
-func (v *Verifier) keyFor(ctx context.Context, ik *issuerKeys, st *keyState, kid string) (*verificationKey, error) {
+func (v *Verifier) keyFor(ctx context.Context, ik *issuerKeys, st *keyState, kid string) (*verificationKey, *keyState, error) {
 	if k := lookupKey(st, kid); k != nil {
-		return k, nil
+		return k, st, nil
 	}
 	if st.retired[kid] && kid != "" {
-		return nil, newErr(KindTokenRetiredKey, "the access token was signed with a retired key", "kid "+firstN(kid, 64))
+		return nil, nil, newErr(KindTokenRetiredKey, "the access token was signed with a retired key", "kid "+firstN(kid, 64))
 	}
 	st2, err := ik.refetchForKid(ctx, st)
 	if err != nil && st2 == st {
 		// The refetch failed; the kid is unknown to everything we have.
-		return nil, &Error{Kind: KindTokenUnknownKey, Description: "the access token was signed with an unknown key", Detail: "kid " + firstN(kid, 64), Err: err}
+		return nil, nil, &Error{Kind: KindTokenUnknownKey, Description: "the access token was signed with an unknown key", Detail: "kid " + firstN(kid, 64), Err: err}
 	}
 	if k := lookupKey(st2, kid); k != nil {
-		return k, nil
+		return k, st2, nil
 	}
 	if st2.retired[kid] && kid != "" {
-		return nil, newErr(KindTokenRetiredKey, "the access token was signed with a retired key", "kid "+firstN(kid, 64))
+		return nil, nil, newErr(KindTokenRetiredKey, "the access token was signed with a retired key", "kid "+firstN(kid, 64))
 	}
-	return nil, newErr(KindTokenUnknownKey, "the access token was signed with an unknown key", "kid "+firstN(kid, 64))
+	return nil, nil, newErr(KindTokenUnknownKey, "the access token was signed with an unknown key", "kid "+firstN(kid, 64))
 }
 
 func lookupKey(st *keyState, kid string) *verificationKey {
@@ -468,7 +518,7 @@ func (v *Verifier) principal(at *accessToken, req Requirement) (*Principal, erro
 		TokenID:       tok.JwtID(),
 		IssuedAt:      tok.IssuedAt().UTC(),
 		ExpiresAt:     tok.Expiration().UTC(),
-		Scopes:        at.scopes,
+		Scopes:        slices.Clone(at.scopes), // at may be shared through the token cache
 		MatchedScope:  matched,
 		KeyThumbprint: at.jkt,
 	}
@@ -527,7 +577,7 @@ func (v *Verifier) principal(at *accessToken, req Requirement) (*Principal, erro
 		return p, nil
 	}
 	p.Kind = HealthWorker
-	att, err := attestationFromToken(tok)
+	att, err := at.attestation()
 	if err != nil {
 		return nil, err
 	}

@@ -190,22 +190,36 @@ func TestBenchCommand(t *testing.T) {
 		return []string{"--s3-endpoint", info.Endpoint, "--s3-bucket", info.Bucket, "--s3-access-key", info.AccessKey,
 			"--s3-secret-key", info.SecretKey, "--s3-insecure"}
 	}
+	redis := func(t *testing.T) []string {
+		r := testenv.RedisDB(t)
+		return []string{"--redis-url", "redis://" + r.Addr + "/" + strconv.Itoa(r.DB)}
+	}
 	rows := []struct {
-		name  string
-		args  func(t *testing.T) []string
-		cases []string
+		name    string
+		args    func(t *testing.T) []string
+		cases   []string // detailed rows on stderr
+		targets []string // lines of the table on stdout
 	}{
 		{"transfer", func(t *testing.T) []string {
 			return append([]string{"--postgres-url", testenv.Postgres(t), "--size", "1MiB", "--count", "2"}, s3(t)...)
-		}, []string{"s3-put", "iti-41", "s3-get", "iti-43"}},
+		}, []string{"s3-put", "iti-41", "s3-get", "iti-43"}, []string{"P3", "P4"}},
+		{"register", func(t *testing.T) []string {
+			return append([]string{"--postgres-url", testenv.Postgres(t), "--register-size", "10KiB", "--register-duration", "300ms"}, s3(t)...)
+		}, []string{"s3-put/max", "iti-41/max"}, []string{"P4"}},
+		{"dpop", func(t *testing.T) []string {
+			return append([]string{"--postgres-url", testenv.Postgres(t), "--dpop-count", "50"}, redis(t)...)
+		}, []string{"raw-signatures", "verify-request"}, []string{"P6"}},
 		{"mhd", func(t *testing.T) []string {
-			r := testenv.RedisDB(t)
-			return append([]string{"--postgres-url", testenv.Postgres(t), "--redis-url", "redis://" + r.Addr + "/" + strconv.Itoa(r.DB),
-				"--count", "5", "--rate", "20", "--duration", "250ms", "--workers", "2", "--docs", "3"}, s3(t)...)
-		}, []string{"iti-67/direct", "iti-67/no-audit", "iti-67/full", "iti-67/full/rate", "iti-67/no-audit/max", "iti-68/full/max"}},
+			return append(append([]string{"--postgres-url", testenv.Postgres(t),
+				"--mhd-count", "5", "--rate", "20", "--duration", "250ms", "--workers", "2", "--mhd-docs", "3"}, redis(t)...), s3(t)...)
+		}, []string{"iti-67/direct", "iti-67/no-audit", "iti-67/full", "iti-67/full/rate", "iti-67/no-audit/max", "iti-68/full/max"}, []string{"P2"}},
 		{"registry", func(t *testing.T) []string {
-			return []string{"--postgres-url", testenv.Postgres(t), "--docs", "2000", "--count", "20", "--duration", "200ms"}
-		}, []string{"pgx/serial", "pgx+json/serial", "registry-query/serial", "registry-query/parallel"}},
+			return []string{"--postgres-url", testenv.Postgres(t), "--docs", "2000", "--query-count", "20", "--query-duration", "200ms"}
+		}, []string{"pgx/serial", "pgx+json/serial", "registry-query/serial", "registry-query/parallel"}, []string{"P1"}},
+		{"growth", func(t *testing.T) []string {
+			testenv.Postgres(t) // a PostgreSQL installation: growth starts its own server, for its two databases
+			return []string{"--docs", "3000", "--small-docs", "1000", "--query-count", "20", "--query-duration", "200ms"}
+		}, []string{"pgx/serial", "registry-query/serial"}, []string{"P1", "P5"}},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
@@ -215,14 +229,23 @@ func TestBenchCommand(t *testing.T) {
 			if code := run(ctx, append([]string{"bench", row.name}, row.args(t)...), &stdout, &stderr); code != 0 {
 				t.Fatalf("pjd bench %s: exit %d\n%s\n%s", row.name, code, stdout.String(), stderr.String())
 			}
-			out := stdout.String()
+			detail, table := stderr.String(), stdout.String()
 			for _, c := range row.cases {
-				if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(c) + `\s+[1-9]\d*\s+0\s`).MatchString(out) {
-					t.Errorf("no successful row %q (ok > 0, no errors) in:\n%s", c, out)
+				if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(c) + `\s+[1-9]\d*\s+0\s`).MatchString(detail) {
+					t.Errorf("no successful row %q (ok > 0, no errors) in:\n%s", c, detail)
 				}
 			}
-			if strings.Contains(out, "first error") {
-				t.Errorf("errors reported:\n%s", out)
+			if strings.Contains(detail, "first error") {
+				t.Errorf("errors reported:\n%s", detail)
+			}
+			if !strings.Contains(table, "SAME-RUN BASELINE") || strings.Contains(table, "failed:") {
+				t.Errorf("table:\n%s", table)
+			}
+			for _, id := range row.targets {
+				// ID, case, figure … ratio, target, met: yes or no.
+				if !regexp.MustCompile(`(?m)^` + id + `\s+\S.*\s(yes|no)\s*$`).MatchString(table) {
+					t.Errorf("no %s line in the table:\n%s", id, table)
+				}
 			}
 		})
 	}

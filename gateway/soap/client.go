@@ -148,8 +148,12 @@ func (c *Client) CallMTOM(ctx context.Context, url, action string, body *etree.E
 
 	resp, err := c.httpClient().Do(req)
 	// The server has answered (or the call failed): stop feeding the body
-	// and wait for the writer, so no goroutine outlives the call.
-	pr.CloseWithError(errors.New("soap: request body no longer needed"))
+	// and wait for the writer, so no goroutine outlives the call. The body
+	// is ended cleanly — the transport's next read sees io.EOF and the
+	// writer's next write io.ErrClosedPipe — not aborted: over HTTP/2 a
+	// body read error resets the stream, and the reset takes the response
+	// being read with it.
+	pw.Close()
 	werr := <-writeErr
 	if err != nil {
 		if werr != nil && !errors.Is(werr, io.ErrClosedPipe) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +114,75 @@ type LoadOptions struct {
 	// Progress, when set, is called after each batch with the number of
 	// documents loaded so far (from the loading goroutines, serialised).
 	Progress func(loaded int)
+	// Skewed spreads the documents over the patients as a national
+	// registry holds them: per-patient counts drawn from a lognormal
+	// distribution (most patients a few documents, some hundreds; every
+	// patient at least one), their documents interleaved in registration
+	// order. Without it document i belongs to patient i mod Patients.
+	Skewed bool
+	// DeferIndexes drops the secondary indexes of the documents tables
+	// (not those behind a constraint) before loading and builds them again
+	// afterwards, from their own definitions: much faster for a large load
+	// into an empty database.
+	DeferIndexes bool
+}
+
+// skewSigma is the lognormal sigma of the per-patient document counts:
+// with 10 documents per patient on average, the median patient has 6 and
+// the largest of a million some 800.
+const skewSigma = 1.0
+
+// skewedPatients returns, for each document in registration order, its
+// patient: counts per patient from a lognormal distribution scaled to sum
+// to docs (each at least 1), the documents shuffled.
+func skewedPatients(seed uint64, docs, patients int) []int32 {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	w := make([]float64, patients)
+	var sum float64
+	for i := range w {
+		w[i] = math.Exp(skewSigma * rng.NormFloat64())
+		sum += w[i]
+	}
+	out := make([]int32, 0, docs)
+	spare := docs - patients // beyond the one each patient has
+	for p := range w {
+		n := 1 + int(float64(spare)*w[p]/sum)
+		for range n {
+			if len(out) == docs {
+				break
+			}
+			out = append(out, int32(p))
+		}
+	}
+	for len(out) < docs { // rounding: the rest to random patients
+		out = append(out, int32(rng.IntN(patients)))
+	}
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+// secondaryIndexes returns the definitions of the indexes of tables that
+// no constraint owns.
+func (s *Store) secondaryIndexes(ctx context.Context, tables []string) (names, defs []string, err error) {
+	rows, err := s.pool.Query(ctx, `SELECT i.indexname, i.indexdef FROM pg_indexes i
+		WHERE i.schemaname = current_schema() AND i.tablename = ANY($1)
+		AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = to_regclass(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname)))
+		ORDER BY i.indexname`, tables)
+	if err != nil {
+		return nil, nil, s.wrap(ctx, "list indexes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n, d string
+		if err := rows.Scan(&n, &d); err != nil {
+			return nil, nil, s.wrap(ctx, "list indexes", err)
+		}
+		names, defs = append(names, n), append(defs, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, s.wrap(ctx, "list indexes", err)
+	}
+	return names, defs, nil
 }
 
 // LoadResult describes a finished load.
@@ -142,7 +213,37 @@ func (s *Store) LoadSynthetic(ctx context.Context, opt LoadOptions) (LoadResult,
 	if opt.Workers == 0 {
 		opt.Workers = 2
 	}
+	if opt.Patients > opt.Documents && opt.Skewed {
+		return LoadResult{}, fmt.Errorf("postgres: load: %w: more patients than documents", ErrInvalid)
+	}
 	start := time.Now()
+	var patientOf func(doc int) int
+	if opt.Skewed {
+		ps := skewedPatients(opt.Seed, opt.Documents, opt.Patients)
+		patientOf = func(doc int) int { return int(ps[doc]) }
+	} else {
+		patientOf = func(doc int) int { return doc % opt.Patients }
+	}
+	tables := append([]string{"documents"}, sqlstore.DocumentChildTables...)
+	var indexDefs []string
+	if opt.DeferIndexes {
+		var names []string
+		var err error
+		if names, indexDefs, err = s.secondaryIndexes(ctx, tables); err != nil {
+			return LoadResult{}, err
+		}
+		for _, n := range names {
+			if _, err := s.pool.Exec(ctx, "DROP INDEX "+pgx.Identifier{n}.Sanitize()); err != nil {
+				return LoadResult{}, s.wrap(ctx, "drop index "+n, err)
+			}
+		}
+		// Build them again whatever happens to the load.
+		defer func() {
+			for _, d := range indexDefs {
+				_, _ = s.pool.Exec(context.WithoutCancel(ctx), strings.Replace(d, "CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+			}
+		}()
+	}
 	gctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	batches := make(chan []*registry.DocumentEntry, opt.Workers)
@@ -156,7 +257,7 @@ func (s *Store) LoadSynthetic(ctx context.Context, opt LoadOptions) (LoadResult,
 			batch := make([]*registry.DocumentEntry, n)
 			for i := range batch {
 				doc := first + i
-				batch[i] = sqlstore.SyntheticDocument(rng, doc, sqlstore.SyntheticPatientID(doc%opt.Patients))
+				batch[i] = sqlstore.SyntheticDocument(rng, doc, sqlstore.SyntheticPatientID(patientOf(doc)))
 			}
 			select {
 			case batches <- batch:
@@ -192,7 +293,19 @@ func (s *Store) LoadSynthetic(ctx context.Context, opt LoadOptions) (LoadResult,
 	if err := context.Cause(gctx); err != nil {
 		return LoadResult{}, err
 	}
-	for _, table := range append([]string{"documents"}, sqlstore.DocumentChildTables...) {
+	for _, d := range indexDefs {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, d)
+			return err
+		})
+		if err != nil {
+			return LoadResult{}, s.wrap(ctx, "create index", err)
+		}
+	}
+	for _, table := range tables {
 		if _, err := s.pool.Exec(ctx, "ANALYZE "+pgx.Identifier{table}.Sanitize()); err != nil {
 			return LoadResult{}, s.wrap(ctx, "analyze "+table, err)
 		}

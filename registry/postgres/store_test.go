@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"pjd/conformance/testenv"
@@ -262,4 +264,45 @@ func TestUpgradeToLifecycleSchema(t *testing.T) {
 		t.Fatalf("registry schema status = %+v, %v; want version 2", sts, err)
 	}
 	registrytest.CheckUpgradedFromV1(t, st, online, offline, folder)
+}
+
+// TestLoadSyntheticSkewed: the skewed load gives every patient at least
+// one document and some patients many times the average, and with
+// DeferIndexes the tables end with exactly the indexes they had.
+func TestLoadSyntheticSkewed(t *testing.T) {
+	ctx := context.Background()
+	st := open(t)
+	defer st.Close()
+	indexes := func() []string {
+		rows, err := st.Pool().Query(ctx, "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return defs
+	}
+	before := indexes()
+	const docs, patients = 20_000, 2_000
+	if _, err := st.LoadSynthetic(ctx, LoadOptions{Documents: docs, Patients: patients, BatchSize: 3_000, Seed: 5, Skewed: true, DeferIndexes: true}); err != nil {
+		t.Fatal(err)
+	}
+	if after := indexes(); !slices.Equal(before, after) {
+		t.Errorf("indexes after the load:\n%s\nwant\n%s", strings.Join(after, "\n"), strings.Join(before, "\n"))
+	}
+	var n, distinct, most int
+	err := st.Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT patient_id), (SELECT max(c) FROM (SELECT count(*) c FROM documents GROUP BY patient_id) x) FROM documents`).Scan(&n, &distinct, &most)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != docs || distinct != patients || most < 5*docs/patients {
+		t.Errorf("%d documents of %d patients, the most for one %d; want %d of %d, some patient ≥ %d", n, distinct, most, docs, patients, 5*docs/patients)
+	}
+	// The loaded entries read back through the store like any.
+	got, err := st.Documents(ctx, registry.DocumentFilter{PatientID: SyntheticPatientID(0)})
+	if err != nil || len(got) == 0 || got[0].PatientID != SyntheticPatientID(0) {
+		t.Fatalf("patient 0: %d documents, %v", len(got), err)
+	}
 }

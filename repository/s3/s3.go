@@ -190,11 +190,27 @@ func (s *Store) putSingle(ctx context.Context, key, obj string, data []byte) (in
 		DisableContentSha256: true, // sign the payload hash given below
 		UserMetadata:         map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sum[:])},
 	}
-	if _, err := s.core.PutObject(ctx, s.bucket, obj, bytes.NewReader(data), int64(len(data)), "", hex.EncodeToString(sum[:]), opts); err != nil {
+	for attempt := 1; ; attempt++ {
+		_, err := s.core.PutObject(ctx, s.bucket, obj, bytes.NewReader(data), int64(len(data)), "", hex.EncodeToString(sum[:]), opts)
+		if err == nil {
+			return int64(len(data)), nil
+		}
+		if attempt < parentRaceAttempts && minio.ToErrorResponse(err).Code == "ExistingObjectIsDirectory" && ctx.Err() == nil {
+			continue
+		}
 		return 0, fmt.Errorf("s3: put %s: %w", key, classify(err))
 	}
-	return int64(len(data)), nil
 }
+
+// parentRaceAttempts bounds the PUTs of one in-memory object that a
+// posix-backed server (versitygw) refuses with ExistingObjectIsDirectory.
+// Such a server keeps "docs/h/u.bin" as a file in the directory docs/h and
+// removes that directory when a Delete leaves it empty; a PUT that created
+// the directory just before the removal fails with this code. No pjd key
+// is the directory of another (ValidateKey, the docs/<hash>/<upload>
+// layout), so the code only ever means that race, and the same bytes are
+// simply sent again.
+const parentRaceAttempts = 5
 
 // putMultipart uploads buf (already full) and the rest of r as the parts of
 // one multipart upload, aborting the upload on any failure.

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"pjd/registry"
@@ -21,8 +23,10 @@ type RegistryOptions struct {
 	Reuse               bool
 	Count               int           // serial queries per case
 	Duration            time.Duration // of each parallel run
-	Progress            func(loaded int)
-	Notes               io.Writer // where the load is described; nil: nowhere
+	// NewProgress, if set, gives the function told how many entries are
+	// loaded so far, for a load of total.
+	NewProgress func(total int) func(loaded int)
+	Notes       io.Writer // where the load is described; nil: nowhere
 }
 
 // Registry queries a PostgreSQL registry loaded with synthetic
@@ -34,6 +38,7 @@ type Registry struct {
 	st       *postgres.Store
 	reg      *registry.Registry
 	patients int
+	found    atomic.Int64 // entries the queries returned, for a sanity check
 	// Loaded is what the registry holds.
 	Loaded postgres.LoadResult
 }
@@ -64,7 +69,11 @@ func NewRegistry(ctx context.Context, pgURL string, o RegistryOptions) (_ *Regis
 	case have > 0:
 		return nil, fmt.Errorf("the database already holds %d DocumentEntries: give an empty database, or --reuse one a previous pjd bench registry loaded with at least --docs", have)
 	default:
-		r.Loaded, err = st.LoadSynthetic(ctx, postgres.LoadOptions{Documents: o.Documents, Patients: o.Patients, Seed: 1, Progress: o.Progress})
+		var progress func(int)
+		if o.NewProgress != nil {
+			progress = o.NewProgress(o.Documents)
+		}
+		r.Loaded, err = st.LoadSynthetic(ctx, postgres.LoadOptions{Documents: o.Documents, Patients: o.Patients, Seed: 1, Progress: progress, Skewed: true, DeferIndexes: true})
 		if err != nil {
 			return nil, err
 		}
@@ -73,13 +82,25 @@ func NewRegistry(ctx context.Context, pgURL string, o RegistryOptions) (_ *Regis
 	if err != nil {
 		return nil, err
 	}
-	// Warm caches and connections alike for every variant.
+	// Warm caches and connections alike for every variant. A patient may
+	// have only deprecated entries (and FindDocuments for Approved finds
+	// nothing), but most have some: both ways must find the same.
+	var byQuery int64
 	for i := range min(2000, r.patients) {
-		for _, op := range []Op{r.query, r.pgx(false)} {
+		for k, op := range []Op{r.query, r.pgx(false)} {
+			before := r.found.Load()
 			if err := op(ctx, uint64(i)*7919); err != nil {
 				return nil, fmt.Errorf("warm-up: %w", err)
 			}
+			if k == 0 {
+				byQuery = r.found.Load() - before
+			} else if got := r.found.Load() - before; got != byQuery {
+				return nil, fmt.Errorf("warm-up: FindDocuments found %d entries for %s, the pgx query %d", byQuery, r.patientOf(uint64(i)*7919), got)
+			}
 		}
+	}
+	if r.found.Load() == 0 {
+		return nil, errors.New("warm-up: no query found anything")
 	}
 	return r, nil
 }
@@ -102,9 +123,7 @@ func (r *Registry) query(ctx context.Context, i uint64) error {
 	if err != nil {
 		return err
 	}
-	if len(res.Documents) == 0 {
-		return fmt.Errorf("FindDocuments found nothing for %s", r.patientOf(i))
-	}
+	r.found.Add(int64(len(res.Documents)))
 	return nil
 }
 
@@ -136,9 +155,7 @@ func (r *Registry) pgx(decode bool) Op {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if n == 0 {
-			return fmt.Errorf("pgx found nothing for %s", r.patientOf(i))
-		}
+		r.found.Add(int64(n))
 		return nil
 	}
 }
@@ -192,4 +209,34 @@ func RegistryBenchmark(ctx context.Context, svc *Services, o RegistryOptions) ([
 		rows = append(rows, c.Row(l))
 	}
 	return rows, rowsErr(rows)
+}
+
+// GrowthBenchmark is RegistryBenchmark twice: on a registry of smallDocs
+// entries (in a database of its own) and on one of o.Documents, with the
+// same documents per patient, so the difference is what the size costs.
+func GrowthBenchmark(ctx context.Context, svc *Services, o RegistryOptions, smallDocs int) (small, large []Row, err error) {
+	smallURL, err := svc.ExtraDatabase(ctx, "pjd_bench_small")
+	if err != nil {
+		return nil, nil, err
+	}
+	so := o
+	so.Documents, so.Reuse = smallDocs, false
+	if o.Patients > 0 {
+		so.Patients = max(1, int(int64(o.Patients)*int64(smallDocs)/int64(o.Documents)))
+	}
+	if small, err = RegistryBenchmark(ctx, &Services{PostgresURL: smallURL}, so); err != nil {
+		return small, nil, err
+	}
+	// The large registry in a database of its own too (other cases of a
+	// run register documents in svc's), unless a loaded one is reused.
+	largeSvc := svc
+	if !o.Reuse {
+		largeURL, err := svc.ExtraDatabase(ctx, "pjd_bench_large")
+		if err != nil {
+			return small, nil, err
+		}
+		largeSvc = &Services{PostgresURL: largeURL}
+	}
+	large, err = RegistryBenchmark(ctx, largeSvc, o)
+	return small, large, err
 }

@@ -47,6 +47,17 @@ type Services struct {
 	// not started for the run.
 	GivenPostgres, GivenS3 bool
 	closers                closers
+	pg                     *services.PostgresServer // the throwaway server, if one was started
+}
+
+// ExtraDatabase creates another database on the throwaway PostgreSQL (for
+// a benchmark that compares two registries); with a given --postgres-url
+// there is none.
+func (s *Services) ExtraDatabase(ctx context.Context, name string) (string, error) {
+	if s.pg == nil {
+		return "", errors.New("this benchmark needs a throwaway PostgreSQL (no --postgres-url) for its second database")
+	}
+	return s.pg.CreateDatabase(ctx, name)
 }
 
 // RefuseData makes sure a database or bucket given to a benchmark that
@@ -104,6 +115,7 @@ func (f *ServiceFlags) Start(ctx context.Context, pg, rd, s3 bool) (*Services, e
 			return svc, fmt.Errorf("starting a throwaway PostgreSQL (or give --postgres-url): %w", err)
 		}
 		svc.closers.add(srv.Stop)
+		svc.pg = srv
 		if svc.PostgresURL, err = srv.CreateDatabase(ctx, "pjd_bench"); err != nil {
 			return svc, err
 		}

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -32,13 +31,16 @@ type Transfer struct {
 	bucket  string
 	size    int64
 	patient string
-	seq     atomic.Uint64
-	closers closers
+	// patients, when set, spreads submissions over that many patients (as
+	// concurrent submissions from a nation's sources are) instead of one.
+	patients int
+	seq      atomic.Uint64
+	closers  closers
 
 	mu       sync.Mutex
 	uploaded []synth.Doc // documents registered, by uniqueId order
 	uids     []string
-	objects  []string // baseline objects to read
+	objects  []synth.Doc // baseline objects to read (key: objectKey)
 }
 
 // NewTransfer starts the transfer benchmark's server (with start) on svc
@@ -80,7 +82,11 @@ func (t *Transfer) Close() { t.closers.close() }
 func (t *Transfer) provide(ctx context.Context, _ uint64) error {
 	seq := t.seq.Add(1)
 	p := synth.Doc{Seed: seq, Size: t.size}
-	sub, docs := synth.Submission(seq, t.patient, p)
+	patient := t.patient
+	if t.patients > 0 {
+		patient = registry.SamplePatientID(int(seq % uint64(t.patients)))
+	}
+	sub, docs := synth.Submission(seq, patient, p)
 	resp, err := t.xc.Provide(ctx, sub, docs)
 	if err != nil {
 		return err
@@ -121,36 +127,37 @@ func (t *Transfer) retrieve(ctx context.Context, i uint64) error {
 // put stores the same bytes with plain minio-go PutObject, size known.
 func (t *Transfer) put(ctx context.Context, _ uint64) error {
 	seq := t.seq.Add(1)
-	key := fmt.Sprintf("bench/put-%d", seq)
-	if _, err := t.s3.PutObject(ctx, t.bucket, key, synth.Doc{Seed: seq, Size: t.size}.Reader(), t.size, minio.PutObjectOptions{}); err != nil {
+	d := synth.Doc{Seed: seq, Size: t.size}
+	if _, err := t.s3.PutObject(ctx, t.bucket, objectKey(d), d.Reader(), t.size, minio.PutObjectOptions{}); err != nil {
 		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.objects = append(t.objects, key)
+	t.objects = append(t.objects, d)
 	if len(t.objects) > 4 {
 		// Keep a few to read; remove the rest as the run goes.
 		old := t.objects[0]
 		t.objects = t.objects[1:]
-		return t.s3.RemoveObject(ctx, t.bucket, old, minio.RemoveObjectOptions{})
+		return t.s3.RemoveObject(ctx, t.bucket, objectKey(old), minio.RemoveObjectOptions{})
 	}
 	return nil
 }
 
-// get reads a baseline object with plain minio-go GetObject.
+func objectKey(d synth.Doc) string { return fmt.Sprintf("bench/put-%d", d.Seed) }
+
+// get reads a baseline object with plain minio-go GetObject, checking
+// every byte as retrieve does (the client's work is the same on both
+// sides; the difference is pjd).
 func (t *Transfer) get(ctx context.Context, i uint64) error {
 	t.mu.Lock()
-	key := t.objects[int(i%uint64(len(t.objects)))]
+	d := t.objects[int(i%uint64(len(t.objects)))]
 	t.mu.Unlock()
-	o, err := t.s3.GetObject(ctx, t.bucket, key, minio.GetObjectOptions{})
+	o, err := t.s3.GetObject(ctx, t.bucket, objectKey(d), minio.GetObjectOptions{})
 	if err != nil {
 		return err
 	}
 	defer o.Close()
-	n, err := io.CopyBuffer(io.Discard, o, make([]byte, 256<<10))
-	if err == nil && n != t.size {
-		err = fmt.Errorf("GetObject: %d bytes, want %d", n, t.size)
-	}
+	_, err = d.Verify(o)
 	return err
 }
 
@@ -175,6 +182,26 @@ func TransferBenchmark(ctx context.Context, start StartServer, svc *Services, lo
 	var rows []Row
 	for _, c := range t.Cases() {
 		rows = append(rows, c.Row(RunSerial(ctx, count, c.Op)))
+	}
+	return rows, rowsErr(rows)
+}
+
+// RegisterWorkers is the number of clients of the register runs.
+func RegisterWorkers() int { return 8 }
+
+// RegisterBenchmark registers small documents (ITI-41) from several
+// clients at once for d, next to plain PutObject of the same bytes from as
+// many clients: submissions per second.
+func RegisterBenchmark(ctx context.Context, start StartServer, svc *Services, log *slog.Logger, size int64, d time.Duration) ([]Row, error) {
+	t, err := NewTransfer(ctx, start, svc, log, size)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	t.patients = 100_000
+	rows := []Row{
+		Case{Name: "s3-put/max", Unit: "documents", Bytes: size, Op: t.put}.Row(RunClosedLoop(ctx, RegisterWorkers(), d, t.put)),
+		Case{Name: "iti-41/max", Unit: "documents", Bytes: size, Op: t.provide, Baseline: "s3-put/max"}.Row(RunClosedLoop(ctx, RegisterWorkers(), d, t.provide)),
 	}
 	return rows, rowsErr(rows)
 }
