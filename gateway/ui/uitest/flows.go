@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -756,32 +757,46 @@ func (r *run) citizenTab(t *testing.T) context.Context {
 	return ctx
 }
 
-// revokeAllSharing is the button that revokes the citizen's block of all
-// sharing.
-const revokeAllSharing = `button[aria-label="Fjern sperringen av all deling"]`
-
 // blockAllSharing makes a block of all sharing with the page's own
-// button, so the page has a block to show, and revokes it when t ends so
-// the other flows (the clinician's list) are not affected.
-func (r *run) blockAllSharing(t *testing.T, ctx context.Context) {
+// button, so the page has a block to show, and returns the CSS selector
+// of its «Fjern sperringen» button. When t ends the block is revoked if
+// it is still there, so the other flows (the clinician's list, the other
+// block flow) never depend on how this one went.
+func (r *run) blockAllSharing(t *testing.T, ctx context.Context) string {
 	t.Helper()
+	const ids = `Array.from(document.querySelectorAll('#blocks input[name="id"]')).map(i => i.value)`
+	before := eval[[]string](t, ctx, ids)
 	if !eval[bool](t, ctx, `!!document.getElementById("block-all")`) {
 		t.Fatal("the citizen page offers no «Sperr all deling» (is all sharing blocked already?)")
 	}
 	clickAndLoad(t, ctx, chromedp.ID("block-all"))
-	waitFor(t, ctx, "the block in the list", `document.querySelector(`+jsString("#blocks "+revokeAllSharing)+`)`)
+	waitFor(t, ctx, "the new block in the list", `document.querySelectorAll('#blocks input[name="id"]').length > `+fmt.Sprint(len(before)))
+	var made string
+	for _, id := range eval[[]string](t, ctx, ids) {
+		if !slices.Contains(before, id) {
+			made = id
+		}
+	}
+	if made == "" {
+		t.Fatal("no new block in the list")
+	}
+	button := `#blocks input[name="id"][value=` + jsString(made) + `] ~ button`
 	t.Cleanup(func() {
-		if eval[bool](t, ctx, `!!document.querySelector(`+jsString(revokeAllSharing)+`)`) {
-			clickAndLoad(t, ctx, revokeAllSharing)
+		if eval[bool](t, ctx, `!!document.querySelector(`+jsString(button)+`)`) {
+			clickAndLoad(t, ctx, button)
 		}
 	})
+	return button
 }
 
 // citizenBlocks: the citizen page with a block passes the accessibility
 // and contrast checks and names what each «Fjern sperringen» removes.
 func (r *run) citizenBlocks(t *testing.T) {
 	ctx := r.citizenTab(t)
-	r.blockAllSharing(t, ctx)
+	button := r.blockAllSharing(t, ctx)
+	if got := eval[string](t, ctx, `document.querySelector(`+jsString(button)+`).getAttribute("aria-label") || ""`); got != "Fjern sperringen av all deling" {
+		t.Errorf("the new block's button is labelled %q", got)
+	}
 	if got := eval[string](t, ctx, `document.getElementById("blocks-status").textContent.trim()`); got != "All deling av dokumentene dine er sperret." {
 		t.Errorf("status after blocking: %q", got)
 	}
@@ -798,18 +813,18 @@ func (r *run) citizenBlocks(t *testing.T) {
 // alone, and the page says so in its status region.
 func (r *run) citizenRevokeKeyboard(t *testing.T) {
 	ctx := r.citizenTab(t)
-	r.blockAllSharing(t, ctx)
+	button := r.blockAllSharing(t, ctx)
 	eval[chromedp.Void](t, ctx, `document.activeElement && document.activeElement.blur()`)
 	reached := false
 	for range 40 {
 		press(t, ctx, kb.Tab)
-		if activeIs(t, ctx, revokeAllSharing) {
+		if activeIs(t, ctx, button) {
 			reached = true
 			break
 		}
 	}
 	if !reached {
-		t.Fatal("Tab never reached «Fjern sperringen» of the block of all sharing")
+		t.Fatal("Tab never reached «Fjern sperringen» of the new block")
 	}
 	if !eval[bool](t, ctx, `(() => { const s = getComputedStyle(document.activeElement);
 		return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none"; })()`) {
@@ -822,8 +837,8 @@ func (r *run) citizenRevokeKeyboard(t *testing.T) {
 		t.Fatalf("Enter on «Fjern sperringen»: %v", err)
 	}
 	waitFor(t, ctx, "the status", `document.getElementById("blocks-status").textContent.trim() === "Sperringen er fjernet."`)
-	if eval[bool](t, ctx, `!!document.querySelector(`+jsString(revokeAllSharing)+`)`) {
-		t.Error("the block of all sharing is still listed after it was revoked")
+	if eval[bool](t, ctx, `!!document.querySelector(`+jsString(button)+`)`) {
+		t.Error("the block is still listed after it was revoked")
 	}
 	if p := path(t, ctx); p != "/ui/citizen/?melding=fjernet" {
 		t.Errorf("after the revocation the page is %s", p)
