@@ -40,6 +40,9 @@ type testBackend struct {
 	failAll error // returned by every data method while set
 	seq     int
 	blocks  []testBlock // citizens' blocks, in the order made
+	// failBlocks is returned by the block methods alone while set (the
+	// blocks store is down, the audit log is not).
+	failBlocks error
 }
 
 // testBlock is a citizen's block as the Guard's consent functions keep
@@ -593,8 +596,17 @@ func citizenOnly(p *trust.Principal) error {
 	return nil
 }
 
-func (b *testBackend) CitizenBlocks(ctx context.Context, p *trust.Principal) ([]ui.CitizenBlock, error) {
+func (b *testBackend) blocksFailure(ctx context.Context) error {
 	if err := b.failure(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failBlocks
+}
+
+func (b *testBackend) CitizenBlocks(ctx context.Context, p *trust.Principal) ([]ui.CitizenBlock, error) {
+	if err := b.blocksFailure(ctx); err != nil {
 		return nil, err
 	}
 	if err := citizenOnly(p); err != nil {
@@ -613,7 +625,7 @@ func (b *testBackend) CitizenBlocks(ctx context.Context, p *trust.Principal) ([]
 }
 
 func (b *testBackend) RevokeCitizenBlock(ctx context.Context, p *trust.Principal, id string) error {
-	if err := b.failure(ctx); err != nil {
+	if err := b.blocksFailure(ctx); err != nil {
 		return err
 	}
 	if err := citizenOnly(p); err != nil {
@@ -633,7 +645,7 @@ func (b *testBackend) RevokeCitizenBlock(ctx context.Context, p *trust.Principal
 }
 
 func (b *testBackend) BlockAllSharing(ctx context.Context, p *trust.Principal) error {
-	if err := b.failure(ctx); err != nil {
+	if err := b.blocksFailure(ctx); err != nil {
 		return err
 	}
 	if err := citizenOnly(p); err != nil {

@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -195,6 +196,23 @@ func TestCitizenBlocks(t *testing.T) {
 		e.b.fail(nil)
 		if got := e.b.activeBlocks(patientKari); !slices.Equal(got, []string{id}) {
 			t.Errorf("blocks after the outage: %v", got)
+		}
+	})
+	t.Run("blocks store down, access log up", func(t *testing.T) {
+		e, _ := seedAudit(t)
+		id := e.b.addBlock(patientKari, ui.CitizenBlock{Scope: ui.BlockAll})
+		br, _, csrf := citizenPage(t, e)
+		e.b.mu.Lock()
+		e.b.failBlocks = fmt.Errorf("blocks store: %w", ui.ErrUnavailable)
+		e.b.mu.Unlock()
+		resp, page := br.get("/ui/citizen/")
+		wantStatus(t, resp, page, 503)
+		wantContains(t, page, `role="alert"`, "Tjenesten er midlertidig utilgjengelig", `id="access-log"`)
+		wantNotContains(t, page, "Fjern sperringen", `id="block-all"`, `id="blocks-empty"`)
+		resp, body := br.postForm("/ui/citizen/sperringer/fjern", url.Values{"csrf": {csrf}, "id": {id}})
+		wantStatus(t, resp, body, 503)
+		if resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("Content-Type %q", resp.Header.Get("Content-Type"))
 		}
 	})
 }
