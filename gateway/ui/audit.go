@@ -105,6 +105,13 @@ type auditData struct {
 	Export  string // URL of the CSV export of this search
 	Chain   *ChainStatus
 	Action  string // the form's action
+
+	// The citizen page's blocks (see citizenBlocks).
+	Blocks        []CitizenBlock
+	BlocksFailed  bool
+	BlocksMessage string
+	BlockedAll    bool   // a block of all sharing is in force
+	Notice        string // the outcome of the last block form sent
 }
 
 func (d auditData) NavItem() string { return d.Nav }
@@ -121,11 +128,24 @@ func (d auditData) FieldError(field string) string {
 
 type auditFetch func(r *http.Request, p *trust.Principal, f AuditFilter) (*AuditPage, error)
 
-func (u *UI) auditPage(w http.ResponseWriter, r *http.Request, s *reqSession, nav, page, title, action string, citizen bool, fetch auditFetch) {
+// auditPage renders a page of the access log. extra, when not nil, adds
+// to the page's data and returns a status of its own; the page is sent
+// with the worse of the two.
+func (u *UI) auditPage(w http.ResponseWriter, r *http.Request, s *reqSession, nav, page, title, action string, citizen bool, fetch auditFetch, extra func(*auditData) int) {
 	aq, errs := parseAuditQuery(r.URL.Query(), citizen)
 	d := auditData{Nav: nav, Query: aq, Errors: errs, Action: action}
+	extraStatus := http.StatusOK
+	if extra != nil {
+		extraStatus = extra(&d)
+	}
+	worse := func(status int) int {
+		if extraStatus != http.StatusOK && (status == http.StatusOK || extraStatus >= 500) {
+			return extraStatus
+		}
+		return status
+	}
 	if len(errs) > 0 {
-		u.render(w, r, s, http.StatusBadRequest, page, title, d)
+		u.render(w, r, s, worse(http.StatusBadRequest), page, title, d)
 		return
 	}
 	res, err := fetch(r, s.Principal, aq.filter)
@@ -135,7 +155,7 @@ func (u *UI) auditPage(w http.ResponseWriter, r *http.Request, s *reqSession, na
 			u.log.ErrorContext(r.Context(), "ui: "+nav, "err", err)
 		}
 		d.Failed, d.Message = true, t+". "+msg
-		u.render(w, r, s, status, page, title, d)
+		u.render(w, r, s, worse(status), page, title, d)
 		return
 	}
 	d.Page = res
@@ -151,7 +171,7 @@ func (u *UI) auditPage(w http.ResponseWriter, r *http.Request, s *reqSession, na
 			d.Export += "?" + enc
 		}
 	}
-	u.render(w, r, s, http.StatusOK, page, title, d)
+	u.render(w, r, s, worse(http.StatusOK), page, title, d)
 }
 
 // auditSearch is GET /ui/audit/: search the access log.
@@ -159,7 +179,7 @@ func (u *UI) auditSearch(w http.ResponseWriter, r *http.Request, s *reqSession) 
 	u.auditPage(w, r, s, "search", "audit.html", "Søk i tilgangsloggen", "/ui/audit/", false,
 		func(r *http.Request, p *trust.Principal, f AuditFilter) (*AuditPage, error) {
 			return u.backend.SearchAudit(r.Context(), p, f)
-		})
+		}, nil)
 }
 
 // auditFlagged is GET /ui/audit/flagged: the follow-up queue.
@@ -167,15 +187,17 @@ func (u *UI) auditFlagged(w http.ResponseWriter, r *http.Request, s *reqSession)
 	u.auditPage(w, r, s, "flagged", "flagged.html", "Tilganger til oppfølging", "/ui/audit/flagged", false,
 		func(r *http.Request, p *trust.Principal, f AuditFilter) (*AuditPage, error) {
 			return u.backend.FlaggedAccesses(r.Context(), p, f)
-		})
+		}, nil)
 }
 
-// citizen is GET /ui/citizen/: who has looked at my documents.
+// citizen is GET /ui/citizen/: my blocks, and who has looked at my
+// documents.
 func (u *UI) citizen(w http.ResponseWriter, r *http.Request, s *reqSession) {
 	u.auditPage(w, r, s, "citizen", "citizen.html", "Hvem har sett dokumentene mine", "/ui/citizen/", true,
 		func(r *http.Request, p *trust.Principal, f AuditFilter) (*AuditPage, error) {
 			return u.backend.CitizenAccessLog(r.Context(), p, f)
-		})
+		},
+		func(d *auditData) int { return u.citizenBlocks(r, s, d) })
 }
 
 // auditChain is GET /ui/audit/chain: does the hash chain verify?

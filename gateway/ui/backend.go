@@ -5,7 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"pjd/trust"
 )
@@ -64,6 +67,22 @@ type Backend interface {
 	// p (p.Subject); rows carry no health worker's national identity
 	// number.
 	CitizenAccessLog(ctx context.Context, p *trust.Principal, f AuditFilter) (*AuditPage, error)
+
+	// CitizenBlocks returns the blocks in force on the documents of the
+	// citizen p (p.Subject), oldest first: the same blocks, decided and
+	// audited the same way, as GET /fhir/R4/Consent.
+	CitizenBlocks(ctx context.Context, p *trust.Principal) ([]CitizenBlock, error)
+
+	// RevokeCitizenBlock ends the block id of the citizen p, as DELETE
+	// /fhir/R4/Consent/{id} does (audited). ErrNotFound when p has no
+	// such block in force (unknown, already revoked, or another
+	// person's: the same answer).
+	RevokeCitizenBlock(ctx context.Context, p *trust.Principal, id string) error
+
+	// BlockAllSharing makes a block of all sharing of the citizen p's
+	// documents with every health worker, as POST /fhir/R4/Consent with a
+	// bare deny provision does (audited).
+	BlockAllSharing(ctx context.Context, p *trust.Principal) error
 }
 
 // Errors a Backend returns (wrapped or as *DeniedError / *AuthError); the
@@ -290,6 +309,57 @@ type AuditRow struct {
 	Client       string // the calling system
 	HiddenNORS   int
 	RequestID    string
+}
+
+// BlockScope is what a citizen's block covers.
+type BlockScope string
+
+// Block scopes.
+const (
+	BlockDocument BlockScope = "document" // one document
+	BlockSource   BlockScope = "source"   // every document from one organisation
+	BlockAll      BlockScope = "all"      // all sharing
+)
+
+// CitizenBlock is one block in force on a citizen's documents.
+type CitizenBlock struct {
+	// ID identifies the block in RevokeCitizenBlock (the Consent id);
+	// opaque to the UI.
+	ID    string
+	Scope BlockScope
+	// Documents are the blocked documents' ids (BlockDocument).
+	Documents []string
+	// Source is the organisation whose documents are blocked
+	// (BlockSource).
+	Source Org
+	// Recipient names who the block applies to when it is not every
+	// health worker (a block an administrator made with pjd blocks), in
+	// Norwegian; empty for everyone.
+	Recipient string
+	From      time.Time // zero when unknown
+}
+
+// Label says in Norwegian what b covers: «Dokumentet …», «Alle
+// dokumenter fra …» or «All deling».
+func (b CitizenBlock) Label() string {
+	switch b.Scope {
+	case BlockDocument:
+		return "Dokumentet " + strings.Join(b.Documents, ", ")
+	case BlockSource:
+		if b.Source.Name != "" {
+			return "Alle dokumenter fra " + b.Source.Name
+		}
+		return "Alle dokumenter fra virksomheten med organisasjonsnummer " + b.Source.ID
+	}
+	return "All deling"
+}
+
+// Object is Label as the object of a sentence («Fjern sperringen av
+// all deling»).
+func (b CitizenBlock) Object() string {
+	l := b.Label()
+	r, n := utf8.DecodeRuneInString(l)
+	return string(unicode.ToLower(r)) + l[n:]
 }
 
 // ChainStatus is the result of verifying the audit log's hash chain.

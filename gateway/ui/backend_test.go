@@ -39,6 +39,18 @@ type testBackend struct {
 	hashes  []string
 	failAll error // returned by every data method while set
 	seq     int
+	blocks  []testBlock // citizens' blocks, in the order made
+	// failBlocks is returned by the block methods alone while set (the
+	// blocks store is down, the audit log is not).
+	failBlocks error
+}
+
+// testBlock is a citizen's block as the Guard's consent functions keep
+// it: whose, what, and whether it was revoked.
+type testBlock struct {
+	patient string
+	block   ui.CitizenBlock
+	revoked bool
 }
 
 type launchCred struct{ persona, patient string }
@@ -561,4 +573,98 @@ func (b *testBackend) CitizenAccessLog(ctx context.Context, p *trust.Principal, 
 	}
 	page.Rows = rows
 	return page, nil
+}
+
+// addBlock stores a block of patient's, as pjd blocks or a FHIR Consent
+// would, and returns its id.
+func (b *testBackend) addBlock(patient string, cb ui.CitizenBlock) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.seq++
+	cb.ID = fmt.Sprintf("blk-%04d", b.seq)
+	if cb.From.IsZero() {
+		cb.From = b.now()
+	}
+	b.blocks = append(b.blocks, testBlock{patient: patient, block: cb})
+	return cb.ID
+}
+
+func citizenOnly(p *trust.Principal) error {
+	if p == nil || p.Kind != trust.Citizen || p.Subject == "" {
+		return fmt.Errorf("citizen blocks: %w", ui.ErrForbidden)
+	}
+	return nil
+}
+
+func (b *testBackend) blocksFailure(ctx context.Context) error {
+	if err := b.failure(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failBlocks
+}
+
+func (b *testBackend) CitizenBlocks(ctx context.Context, p *trust.Principal) ([]ui.CitizenBlock, error) {
+	if err := b.blocksFailure(ctx); err != nil {
+		return nil, err
+	}
+	if err := citizenOnly(p); err != nil {
+		return nil, err
+	}
+	b.appendRow(ui.AuditRow{Time: b.now(), Transaction: "CONSENT", Action: "query", Outcome: ui.OutcomePermit, Rule: "citizen-own-consent", Patient: p.Subject, Worker: ui.Person{Name: p.Name}})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []ui.CitizenBlock
+	for _, tb := range b.blocks {
+		if tb.patient == p.Subject && !tb.revoked {
+			out = append(out, tb.block)
+		}
+	}
+	return out, nil
+}
+
+func (b *testBackend) RevokeCitizenBlock(ctx context.Context, p *trust.Principal, id string) error {
+	if err := b.blocksFailure(ctx); err != nil {
+		return err
+	}
+	if err := citizenOnly(p); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	i := slices.IndexFunc(b.blocks, func(tb testBlock) bool { return tb.block.ID == id && tb.patient == p.Subject && !tb.revoked })
+	if i >= 0 {
+		b.blocks[i].revoked = true
+	}
+	b.mu.Unlock()
+	if i < 0 {
+		return fmt.Errorf("block %q: %w", id, ui.ErrNotFound)
+	}
+	b.appendRow(ui.AuditRow{Time: b.now(), Transaction: "CONSENT", Action: "update", Outcome: ui.OutcomePermit, Rule: "citizen-own-consent", Patient: p.Subject, Worker: ui.Person{Name: p.Name}})
+	return nil
+}
+
+func (b *testBackend) BlockAllSharing(ctx context.Context, p *trust.Principal) error {
+	if err := b.blocksFailure(ctx); err != nil {
+		return err
+	}
+	if err := citizenOnly(p); err != nil {
+		return err
+	}
+	b.appendRow(ui.AuditRow{Time: b.now(), Transaction: "CONSENT", Action: "create", Outcome: ui.OutcomePermit, Rule: "citizen-own-consent", Patient: p.Subject, Worker: ui.Person{Name: p.Name}})
+	b.addBlock(p.Subject, ui.CitizenBlock{Scope: ui.BlockAll})
+	return nil
+}
+
+// activeBlocks returns the ids of patient's blocks in force.
+func (b *testBackend) activeBlocks(patient string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ids []string
+	for _, tb := range b.blocks {
+		if tb.patient == patient && !tb.revoked {
+			ids = append(ids, tb.block.ID)
+		}
+	}
+	return ids
 }

@@ -1,7 +1,7 @@
 // Package ui serves pjd's own web pages: the document list that the
 // Kjernejournal UI (or an EPJ) embeds in an iframe, the document viewer,
-// the compliance screens (/ui/audit/), the citizen's "who has looked at my
-// documents" page (/ui/citizen/) and, with --dev, a demo host page that
+// the compliance screens (/ui/audit/), the citizen's page (/ui/citizen/:
+// "my blocks" and "who has looked at my documents") and, with --dev, a demo host page that
 // plays Kjernejournal (/ui/demo-host).
 //
 // Everything is server-rendered html/template in Norwegian bokmål, with
@@ -15,8 +15,12 @@
 // Backend error's text (it may hold internal detail), never render a
 // document's own markup (XML, HTML, SVG are shown as escaped text), never
 // let a document run script, and never put a national identity number or
-// token in a URL or a log line. Pages are read-only; the one state change
-// (log out) is a POST with a CSRF token.
+// token in a URL or a log line. Pages are read-only; the state changes
+// (log out; a citizen revoking a block or blocking all sharing) are POSTs
+// carrying the session's CSRF token (compared in constant time; a missing
+// or wrong token is a 403 page), from same-origin pages only (fetch
+// metadata, below), answered with a redirect back to the page (303) whose
+// melding parameter picks one of a few fixed status texts.
 //
 // # Backend
 //
@@ -60,6 +64,14 @@
 //   - CitizenAccessLog: the citizen's own log (p.Subject), UI-LIST and
 //     UI-VIEW (and the MHD/XDS equivalents), without health workers'
 //     national identity numbers.
+//   - CitizenBlocks, RevokeCitizenBlock, BlockAllSharing: the citizen's
+//     own blocks (p.Subject) in force, revoking one, making one of all
+//     sharing. GuardBackend calls Guard.Consents, RevokeConsent and
+//     AddConsent, the functions behind /fhir/R4/Consent, so the UI has no
+//     path of its own to the blocks store and is audited (CONSENT) the
+//     same way. RevokeCitizenBlock answers ErrNotFound for an unknown, an
+//     already revoked and another person's block alike; the UI answers
+//     all three with the same redirect and notice.
 //
 // Policy denials are *DeniedError{Rule, Reason}; the UI shows a Norwegian
 // text for the well-known rule ids of trust/policy and a generic one

@@ -586,6 +586,79 @@ func (b *GuardBackend) CitizenAccessLog(ctx context.Context, p *trust.Principal,
 	return out, nil
 }
 
+// consentError maps the errors of the Guard's consent methods: a
+// concealed denial (another person's number) and an unknown block are
+// ErrNotFound; a process without a writable blocks store answers as a
+// service that is not available.
+func consentError(err error) error {
+	if errors.Is(err, access.ErrBlocksNotServed) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return uiError(err)
+}
+
+// CitizenBlocks implements Backend through Guard.Consents, the function
+// behind GET /fhir/R4/Consent (audited as CONSENT query).
+func (b *GuardBackend) CitizenBlocks(ctx context.Context, p *trust.Principal) ([]CitizenBlock, error) {
+	if p == nil || p.Kind != trust.Citizen || p.Subject == "" {
+		return nil, ErrForbidden
+	}
+	bs, err := b.Guard.Consents(ctx, b.call(ctx, p, audit.TxConsent), p.Subject)
+	if err != nil {
+		return nil, consentError(err)
+	}
+	now := b.now()
+	var out []CitizenBlock
+	for _, bl := range bs {
+		if !bl.ValidTo.IsZero() && !now.Before(bl.ValidTo) {
+			continue // revoked or ended
+		}
+		out = append(out, citizenBlock(bl))
+	}
+	slices.SortStableFunc(out, func(x, y CitizenBlock) int { return x.From.Compare(y.From) })
+	return out, nil
+}
+
+func citizenBlock(bl policy.Block) CitizenBlock {
+	c := CitizenBlock{ID: bl.ID, Scope: BlockAll, From: bl.ValidFrom}
+	switch {
+	case len(bl.DocumentUniqueIDs) > 0:
+		c.Scope, c.Documents = BlockDocument, slices.Clone(bl.DocumentUniqueIDs)
+	case bl.SourceOrgNr != "":
+		c.Scope, c.Source = BlockSource, Org{ID: bl.SourceOrgNr}
+	}
+	if !bl.Everyone {
+		switch {
+		case bl.HPRNumber != "":
+			c.Recipient = "helsepersonell med HPR-nummer " + bl.HPRNumber
+		case bl.OrgNr != "":
+			c.Recipient = "virksomheten med organisasjonsnummer " + bl.OrgNr
+		case bl.PractitionerID != "":
+			c.Recipient = "ett navngitt helsepersonell"
+		}
+	}
+	return c
+}
+
+// RevokeCitizenBlock implements Backend through Guard.RevokeConsent, the
+// function behind DELETE /fhir/R4/Consent/{id}.
+func (b *GuardBackend) RevokeCitizenBlock(ctx context.Context, p *trust.Principal, id string) error {
+	if p == nil || p.Kind != trust.Citizen || p.Subject == "" {
+		return ErrForbidden
+	}
+	return consentError(b.Guard.RevokeConsent(ctx, b.call(ctx, p, audit.TxConsent), p.Subject, id))
+}
+
+// BlockAllSharing implements Backend through Guard.AddConsent, the
+// function behind POST /fhir/R4/Consent.
+func (b *GuardBackend) BlockAllSharing(ctx context.Context, p *trust.Principal) error {
+	if p == nil || p.Kind != trust.Citizen || p.Subject == "" {
+		return ErrForbidden
+	}
+	_, err := b.Guard.AddConsent(ctx, b.call(ctx, p, audit.TxConsent), policy.Block{PatientID: p.Subject})
+	return consentError(err)
+}
+
 func uiCode(c audit.Code) Code { return Code{Code: c.Code, System: c.System, Display: c.Display} }
 
 // RecordUIRefusal records a UI page request refused before it reached the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
@@ -130,6 +129,8 @@ func (u *UI) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /ui/audit/chain", u.session(u.only(trust.Compliance, u.auditChain)))
 	mux.Handle("GET /ui/audit/export.csv", u.session(u.only(trust.Compliance, u.auditExport)))
 	mux.Handle("GET /ui/citizen/{$}", u.session(u.only(trust.Citizen, u.citizen)))
+	mux.Handle("POST /ui/citizen/sperringer", u.session(u.only(trust.Citizen, u.citizenBlockAll)))
+	mux.Handle("POST /ui/citizen/sperringer/fjern", u.session(u.only(trust.Citizen, u.citizenRevoke)))
 	mux.Handle("GET /ui/audit", u.open(redirectTo("/ui/audit/")))
 	mux.Handle("GET /ui/citizen", u.open(redirectTo("/ui/citizen/")))
 	mux.Handle("POST /ui/logout", u.session(u.logout))
@@ -355,8 +356,8 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request, s *reqSession) {
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request, s *reqSession) {
-	if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.CSRF)) != 1 {
-		u.renderError(w, r, s, http.StatusForbidden, "Ugyldig forespørsel", "Skjemaet var utløpt. Last siden på nytt og prøv igjen.")
+	if !validCSRF(r, s) {
+		u.refuseForm(w, r, s)
 		return
 	}
 	if err := u.store.DeleteSession(r.Context(), s.key); err != nil {

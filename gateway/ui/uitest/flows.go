@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,14 +67,15 @@ type Result struct {
 
 // ReadmeNames maps the README's screenshot files to the run's screenshots.
 var ReadmeNames = map[string]string{
-	"demo-host.png":   "01-demo-host",
-	"list.png":        "02-list",
-	"viewer-pdf.png":  "03-viewer-pdf",
-	"viewer-text.png": "04-viewer-text",
-	"list-360.png":    "06-list-360",
-	"compliance.png":  "07-compliance-search",
-	"flagged.png":     "08-flagged",
-	"citizen.png":     "10-citizen",
+	"demo-host.png":      "01-demo-host",
+	"list.png":           "02-list",
+	"viewer-pdf.png":     "03-viewer-pdf",
+	"viewer-text.png":    "04-viewer-text",
+	"list-360.png":       "06-list-360",
+	"compliance.png":     "07-compliance-search",
+	"flagged.png":        "08-flagged",
+	"citizen.png":        "10-citizen",
+	"citizen-blocks.png": "11-citizen-blocks",
 }
 
 type run struct {
@@ -121,6 +123,8 @@ func Run(t *testing.T, tg Target) *Result {
 		{"SecurityHeaders", r.headers},
 		{"FrameAncestorsEnforced", r.frameAncestors},
 		{"LaunchURLSingleUse", r.singleUse},
+		{"CitizenBlocksAccessible", r.citizenBlocks},
+		{"CitizenRevokesBlockWithKeyboard", r.citizenRevokeKeyboard},
 	} {
 		t.Run(f.name, f.fn)
 	}
@@ -742,6 +746,103 @@ func (r *run) citizen(t *testing.T) {
 	}
 	checkPage(t, ctx, "citizen")
 	r.shot(t, ctx, "10-citizen")
+}
+
+// citizenTab opens a tab of t's own with a session of the citizen, on
+// the citizen page.
+func (r *run) citizenTab(t *testing.T) context.Context {
+	t.Helper()
+	ctx := r.launchedTab(t, r.tg.Citizen, r.tg.Patient)
+	waitFor(t, ctx, "the citizen page", `location.pathname === "/ui/citizen/" && document.querySelector("#blocks-heading")`)
+	return ctx
+}
+
+// blockAllSharing makes a block of all sharing with the page's own
+// button, so the page has a block to show, and returns the CSS selector
+// of its «Fjern sperringen» button. When t ends the block is revoked if
+// it is still there, so the other flows (the clinician's list, the other
+// block flow) never depend on how this one went.
+func (r *run) blockAllSharing(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	const ids = `Array.from(document.querySelectorAll('#blocks input[name="id"]')).map(i => i.value)`
+	before := eval[[]string](t, ctx, ids)
+	if !eval[bool](t, ctx, `!!document.getElementById("block-all")`) {
+		t.Fatal("the citizen page offers no «Sperr all deling» (is all sharing blocked already?)")
+	}
+	clickAndLoad(t, ctx, chromedp.ID("block-all"))
+	waitFor(t, ctx, "the new block in the list", `document.querySelectorAll('#blocks input[name="id"]').length > `+fmt.Sprint(len(before)))
+	var made string
+	for _, id := range eval[[]string](t, ctx, ids) {
+		if !slices.Contains(before, id) {
+			made = id
+		}
+	}
+	if made == "" {
+		t.Fatal("no new block in the list")
+	}
+	button := `#blocks input[name="id"][value=` + jsString(made) + `] ~ button`
+	t.Cleanup(func() {
+		if eval[bool](t, ctx, `!!document.querySelector(`+jsString(button)+`)`) {
+			clickAndLoad(t, ctx, button)
+		}
+	})
+	return button
+}
+
+// citizenBlocks: the citizen page with a block passes the accessibility
+// and contrast checks and names what each «Fjern sperringen» removes.
+func (r *run) citizenBlocks(t *testing.T) {
+	ctx := r.citizenTab(t)
+	button := r.blockAllSharing(t, ctx)
+	if got := eval[string](t, ctx, `document.querySelector(`+jsString(button)+`).getAttribute("aria-label") || ""`); got != "Fjern sperringen av all deling" {
+		t.Errorf("the new block's button is labelled %q", got)
+	}
+	if got := eval[string](t, ctx, `document.getElementById("blocks-status").textContent.trim()`); got != "All deling av dokumentene dine er sperret." {
+		t.Errorf("status after blocking: %q", got)
+	}
+	for _, name := range eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#blocks button")).map(b => b.getAttribute("aria-label") || "")`) {
+		if !strings.HasPrefix(name, "Fjern sperringen av ") {
+			t.Errorf("a revoke button is labelled %q, not by the block it removes", name)
+		}
+	}
+	checkPage(t, ctx, "citizen page with blocks")
+	r.shot(t, ctx, "11-citizen-blocks")
+}
+
+// citizenRevokeKeyboard: the citizen revokes a block with Tab and Enter
+// alone, and the page says so in its status region.
+func (r *run) citizenRevokeKeyboard(t *testing.T) {
+	ctx := r.citizenTab(t)
+	button := r.blockAllSharing(t, ctx)
+	eval[chromedp.Void](t, ctx, `document.activeElement && document.activeElement.blur()`)
+	reached := false
+	for range 40 {
+		press(t, ctx, kb.Tab)
+		if activeIs(t, ctx, button) {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Fatal("Tab never reached «Fjern sperringen» of the new block")
+	}
+	if !eval[bool](t, ctx, `(() => { const s = getComputedStyle(document.activeElement);
+		return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none"; })()`) {
+		t.Error("no visible focus on «Fjern sperringen»")
+	}
+	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+	_, err := chromedp.RunResponse(sctx, chromedp.KeyEvent(kb.Enter))
+	cancel()
+	if err != nil {
+		t.Fatalf("Enter on «Fjern sperringen»: %v", err)
+	}
+	waitFor(t, ctx, "the status", `document.getElementById("blocks-status").textContent.trim() === "Sperringen er fjernet."`)
+	if eval[bool](t, ctx, `!!document.querySelector(`+jsString(button)+`)`) {
+		t.Error("the block is still listed after it was revoked")
+	}
+	if p := path(t, ctx); p != "/ui/citizen/?melding=fjernet" {
+		t.Errorf("after the revocation the page is %s", p)
+	}
 }
 
 func (r *run) headers(t *testing.T) {
