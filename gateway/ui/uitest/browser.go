@@ -114,7 +114,7 @@ func NewBrowser(tb testing.TB, artifacts string) *Browser {
 	// Every page is checked with axe-core: without it the browser tests
 	// cannot run.
 	if _, err := axeSource(); err != nil {
-		testenv.Unavailable(tb, "axe-core", err)
+		testenv.Unavailable(tb, "axe-core "+AxeVersion, err)
 		return nil
 	}
 	profile, err := os.MkdirTemp("", "pjd-chromium-")
