@@ -20,7 +20,7 @@
 // make test's summary groups by service.
 //
 // PJD_TEST_WITHOUT (a comma-separated list of postgres, redis, versitygw,
-// rsyslog, chromium, or "all") makes the tests treat those services as not
+// rsyslog, chromium, axe, or "all") makes the tests treat those services as not
 // installed, to see what a machine without them runs (see Without).
 //
 // testenv must never import pjd's own packages other than
@@ -70,7 +70,8 @@ const SkipPrefix = "skipped: "
 
 // Without returns an error when PJD_TEST_WITHOUT names service (or is
 // "all"): the tests then treat it as not installed, as on a machine
-// without it. Services: postgres, redis, versitygw, rsyslog, chromium.
+// without it. Services: postgres, redis, versitygw, rsyslog, chromium, axe
+// (axe-core, for the browser tests).
 func Without(service string) error {
 	for _, s := range strings.Split(os.Getenv("PJD_TEST_WITHOUT"), ",") {
 		if s = strings.TrimSpace(s); s == service || s == "all" {

@@ -418,7 +418,10 @@ func TestListRendering(t *testing.T) {
 	}
 	wantContains(t, body,
 		`<html lang="nb">`, `class="skip-link" href="#main"`, `<main id="main"`,
-		"<caption>Pasientens journaldokumenter, nyeste først</caption>",
+		// The table scrolls sideways in a narrow frame: its wrapper is a
+		// named region the keyboard can reach (axe scrollable-region-focusable).
+		`<div class="table-wrap" role="region" aria-labelledby="documents-caption" tabindex="0">`,
+		`<caption id="documents-caption">Pasientens journaldokumenter, nyeste først</caption>`,
 		`aria-sort="descending"`,
 		"Kari Testesen", "158382\u00a010012",
 		"Epikriser og Sammenfatninger", "Epikrise", "Fjordby sykehus HF", "Medisinsk avdeling", "Nils Nilsen",
@@ -804,7 +807,7 @@ func TestAuditSearch(t *testing.T) {
 			}
 			wantContains(t, body, tc.want...)
 			if tc.status == 200 && tc.rows > 0 {
-				wantContains(t, body, `id="export-link"`, `<caption>Tilganger, nyeste først</caption>`)
+				wantContains(t, body, `id="export-link"`, `<div class="table-wrap" role="region" aria-labelledby="audit-results-caption" tabindex="0">`, `<caption id="audit-results-caption">Tilganger, nyeste først</caption>`)
 			}
 		})
 	}
@@ -941,7 +944,8 @@ func TestCitizenPage(t *testing.T) {
 	wantStatus(t, resp, body, 200)
 	wantContains(t, body, "Hvem har sett dokumentene mine", "Ingrid Berg", "Henrik Dahl", "Lege", "Nordvik legevakt",
 		"Sentrum legekontor", "Epikrise etter innleggelse for lungebetennelse", "Poliklinisk notat", "Behandling", "Nødtilgang",
-		`<caption>Oppslag i journaldokumentene dine, nyeste først</caption>`)
+		`<div class="table-wrap" role="region" aria-labelledby="access-log-caption" tabindex="0">`,
+		`<caption id="access-log-caption">Oppslag i journaldokumentene dine, nyeste først</caption>`)
 	wantNotContains(t, body, "21916510001", "06905510027", "0f6a1e0c")
 	if n := strings.Count(body, "<tr>"); n != 5 { // header row + 4 rows
 		t.Errorf("%d rows", n-1)

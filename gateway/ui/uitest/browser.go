@@ -8,8 +8,11 @@
 // the same flows run against a real `pjd serve --dev` URL.
 //
 // Screenshots are saved under $PJD_ARTIFACTS (default: a temporary
-// directory). When Chromium is missing the tests skip, or fail when
-// services are required (CI=true), through testenv.Unavailable.
+// directory). Every page is checked with axe-core (npm, version
+// AxeVersion, fetched by .ci/setup into the cache, or $PJD_AXE) and the
+// project's own scripts (js/). When Chromium or axe-core is missing the
+// tests skip, or fail when services are required (CI=true), through
+// testenv.Unavailable.
 //
 // uitest must never import pjd/gateway/ui: it knows the UI only through
 // HTTP and the DOM, like a user.
@@ -106,6 +109,12 @@ func NewBrowser(tb testing.TB, artifacts string) *Browser {
 	path, err := ChromiumPath()
 	if err != nil {
 		testenv.Unavailable(tb, "chromium", err)
+		return nil
+	}
+	// Every page is checked with axe-core: without it the browser tests
+	// cannot run.
+	if _, err := axeSource(); err != nil {
+		testenv.Unavailable(tb, "axe-core "+AxeVersion, err)
 		return nil
 	}
 	profile, err := os.MkdirTemp("", "pjd-chromium-")

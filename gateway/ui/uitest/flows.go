@@ -179,9 +179,14 @@ func (r *run) shot(t *testing.T, ctx context.Context, name string) {
 	r.res.Screenshots[name] = r.b.Screenshot(t, ctx, name)
 }
 
-// checkPage runs the accessibility and contrast checks on the tab's page.
+// checkPage runs axe-core (the WCAG 2.0/2.1 A and AA rules) and the
+// project's own accessibility and contrast checks (the skip link, lang nb,
+// one main and h1 … which axe does not require) on the tab's page.
 func checkPage(t *testing.T, ctx context.Context, what string) {
 	t.Helper()
+	for _, v := range axeRun(t, ctx) {
+		t.Errorf("%s: axe-core: %s", what, v)
+	}
 	for _, p := range eval[[]string](t, ctx, a11yJS) {
 		t.Errorf("%s: accessibility: %s", what, p)
 	}
