@@ -357,6 +357,9 @@ func (a *app) wireSOAP(context.Context) error {
 		rg := &xca.Responding{Guard: a.guard, Auth: x.Auth, HomeCommunityID: home, Limits: x.Limits, Gate: x.Gate,
 			QueryTimeout: c.requestTimeout, Log: a.log, Metrics: a.metrics}
 		a.srv.Handle("POST "+xca.RespondingPath, rg.Handler())
+		ig := &xca.Initiating{Guard: a.guard, Auth: x.Auth, HomeCommunityID: home, Limits: x.Limits, Gate: x.Gate,
+			QueryTimeout: c.requestTimeout, Log: a.log, Metrics: a.metrics}
+		a.srv.Handle("POST "+xca.InitiatingPath, ig.Handler())
 	}
 	return nil
 }
