@@ -302,3 +302,22 @@ func TestXCAInitiatingRetrieve(t *testing.T) {
 		}
 	})
 }
+
+// A node that federates with nobody answers on /xca/initiating for itself:
+// its own home (or none) is the local registry, home on every object.
+func TestXCAInitiatingWithoutCommunities(t *testing.T) {
+	h := newHarness(t, options{devLoopback: true})
+	sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9101})
+	h.provide(sub, 9101)
+	in := &initiating{national: h, caller: &soap.Client{HTTP: h.srv.Client()}, url: h.base + xca.InitiatingPath}
+	uid := sub.Documents[0].UniqueID
+	for _, q := range []*registry.Query{findDocuments(patientP), byUniqueID(uid, testHome)} {
+		res, rr, body := in.query(t, q)
+		if rr.Status != registry.ResponseSuccess || len(res.Documents) != 1 || res.Documents[0].UniqueID != uid {
+			t.Fatalf("%s: %s %+v %+v", q.ID, rr.Status, rr.Errors, res.Documents)
+		}
+		if got, missing := homes(body); missing != 0 || got[testHome] != 1 {
+			t.Errorf("%s: homes %v, %d without", q.ID, got, missing)
+		}
+	}
+}

@@ -122,7 +122,17 @@ func (x *Initiating) query(w http.ResponseWriter, req *soap.Request) {
 		qctx, cancel = context.WithTimeout(ctx, x.QueryTimeout)
 		defer cancel()
 	}
-	res, err := x.Guard.FederatedQuery(qctx, call, q)
+	var res *access.FederatedResult
+	if SameCommunity(q.HomeCommunityID, x.HomeCommunityID) {
+		// This community's own: the local registry, as on /xds (the
+		// Guard knows its home only when it federates).
+		var lres *registry.QueryResult
+		if lres, err = x.Guard.Query(qctx, call, q); err == nil {
+			res = &access.FederatedResult{QueryResult: lres, LocalAsked: true}
+		}
+	} else {
+		res, err = x.Guard.FederatedQuery(qctx, call, q)
+	}
 	switch d := (*access.Denied)(nil); {
 	case errors.Is(err, access.ErrUnknownCommunity):
 		fail(registry.ErrorList{{Code: registry.ErrCodeUnknownCommunity, Severity: registry.SeverityError, Location: clip(q.HomeCommunityID),
