@@ -172,6 +172,7 @@ func xcaScenarios() []Scenario {
 		q38("patient-block-concealed", x38BlockConcealed),
 		r39("retrieve-byte-for-byte", x39Retrieve),
 		r39("unknown-and-missing-community", x39Community),
+		scenario(tx18, "initiating-gateway", xigQuery),
 	)
 }
 

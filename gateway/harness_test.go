@@ -253,6 +253,8 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	rg := &xca.Responding{Guard: h.guard, Auth: x.Auth, HomeCommunityID: home, Limits: o.limits, Log: log, Metrics: metrics}
 	h.server.Handle("POST "+xca.RespondingPath, rg.Handler())
+	ig := &xca.Initiating{Guard: h.guard, Auth: x.Auth, HomeCommunityID: home, Limits: o.limits, Log: log, Metrics: metrics}
+	h.server.Handle("POST "+xca.InitiatingPath, ig.Handler())
 	m := &mhd.Endpoints{Guard: h.guard, Tokens: verifier, Pager: h.pager, BaseURL: h.base, MaxProvide: o.maxProvide,
 		Log: log, Metrics: metrics}
 	m.Routes(h.server)

@@ -73,7 +73,9 @@ type app struct {
 
 	demoPatient string
 	seed        func(ctx context.Context) error
-	closers     closers
+	// regions are the dev regions this --dev node runs (regions.go).
+	regions []*app
+	closers closers
 }
 
 func (a *app) close() { a.closers.close() }
@@ -114,6 +116,12 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
+	regions := c.runsDevRegions()
+	if regions {
+		if err := c.addDevRegions("http://" + c.listen); err != nil {
+			return nil, err
+		}
+	}
 	a.promReg = prometheus.NewRegistry()
 	a.metrics = gateway.NewPrometheusMetrics(a.promReg)
 	for _, wire := range []func(context.Context) error{
@@ -123,8 +131,21 @@ func buildApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, er
 			return nil, err
 		}
 	}
+	if regions {
+		if err := a.buildDevRegions(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if c.dev && c.has(roleGateway) && a.demoData() {
 		a.seed = a.seedDemo
+		if regions {
+			a.seed = func(ctx context.Context) error {
+				if err := a.seedDemo(ctx); err != nil {
+					return err
+				}
+				return a.seedDevRegions(ctx, "http://"+c.listen)
+			}
+		}
 	}
 	return a, nil
 }
@@ -357,6 +378,9 @@ func (a *app) wireSOAP(context.Context) error {
 		rg := &xca.Responding{Guard: a.guard, Auth: x.Auth, HomeCommunityID: home, Limits: x.Limits, Gate: x.Gate,
 			QueryTimeout: c.requestTimeout, Log: a.log, Metrics: a.metrics}
 		a.srv.Handle("POST "+xca.RespondingPath, rg.Handler())
+		ig := &xca.Initiating{Guard: a.guard, Auth: x.Auth, HomeCommunityID: home, Limits: x.Limits, Gate: x.Gate,
+			QueryTimeout: c.requestTimeout, Log: a.log, Metrics: a.metrics}
+		a.srv.Handle("POST "+xca.InitiatingPath, ig.Handler())
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ import (
 // repository's orphan sweep. It stops with ctx.
 func (a *app) startBackground(ctx context.Context) {
 	c := a.cfg
+	for _, ra := range a.regions {
+		ra.startBackground(ctx)
+	}
 	if a.witness != nil {
 		// The audit chain's head, outside the database; the last write
 		// happens as ctx ends, before the audit store closes.

@@ -132,7 +132,8 @@ func launchPJD(t testing.TB, name string, args []string) (*pjdProcess, error) {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	full := append([]string{"serve", "--listen", addr, "--log-format", "text"}, args...)
+	// The dev regions only where a test asks for them (--dev-regions).
+	full := append([]string{"serve", "--listen", addr, "--log-format", "text", "--dev-regions=false"}, args...)
 	p, err := launchProcess(t, name, full, "http://"+addr+"/readyz", &http.Client{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, err

@@ -29,7 +29,8 @@ type testServer struct {
 }
 
 // startServer starts pjd on backend with extra serve flags; it stops at
-// the end of the test. Demo data is off unless extra turns it on.
+// the end of the test. Demo data and the dev regions are off unless extra
+// turns them on.
 func startServer(t testing.TB, backend string, extra ...string) *testServer {
 	t.Helper()
 	port, err := testenv.FreePort()
@@ -38,7 +39,7 @@ func startServer(t testing.TB, backend string, extra ...string) *testServer {
 	}
 	data := t.TempDir()
 	args := []string{"--dev", "--listen", "127.0.0.1:" + strconv.Itoa(port), "--data", data,
-		"--demo-data=false", "--sweep-interval=0", "--log-level", "warn"}
+		"--demo-data=false", "--dev-regions=false", "--sweep-interval=0", "--log-level", "warn"}
 	if backend == backendProduction {
 		s3 := testenv.S3(t)
 		args = append(args,

@@ -95,6 +95,8 @@ type serveConfig struct {
 	frameAncestors listFlag
 	cookieSameSite string
 	demoData       triBool
+	// devRegions: --dev also runs the regional demo communities.
+	devRegions bool
 
 	federation federationFlags
 
@@ -181,6 +183,7 @@ func defineServeFlags(fs *flag.FlagSet) *serveConfig {
 
 	fs.Var(&c.frameAncestors, "frame-ancestors", "origins allowed to embed the UI (CSP frame-ancestors); repeatable (default 'self')")
 	fs.StringVar(&c.cookieSameSite, "ui-cookie-samesite", "strict", "SameSite of the UI session cookie: strict, lax, or none (cross-site embedding; sets Partitioned)")
+	fs.BoolVar(&c.devRegions, "dev-regions", true, "with --dev, also run two regional demo communities (Helse Vest, Helse Nord) in this process under /regions/<name>/, federated with this node")
 	fs.Var(&c.demoData, "demo-data", "seed synthetic demo patients and documents on first start (default true with --dev)")
 	return c
 }

@@ -284,6 +284,8 @@ var ErrUnknownCommunity = errors.New("access: unknown community")
 // the document. A community that cannot be asked is an error matching
 // xcaclient.ErrCommunity (the edge answers 503, naming it).
 func (g *Guard) openRemote(ctx context.Context, c Call, cm Community, repositoryUniqueID, uniqueID, patientHint string) (*Document, error) {
+	// One correlation id on both sides, given or not by the consumer.
+	c = g.withEventID(c)
 	info := cm.Community()
 	out := xcaclient.Outbound{Principal: c.Principal, EventID: c.EventID, Traceparent: c.Traceparent}
 	q := &registry.Query{ID: registry.QueryGetDocuments, ReturnType: registry.ReturnLeafClass, HomeCommunityID: info.ID,

@@ -1,0 +1,104 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/beevik/etree"
+
+	"pjd/gateway/soap"
+	"pjd/gateway/xca"
+	"pjd/registry"
+	"pjd/registry/ebrim"
+)
+
+// XCA Initiating Gateway (/xca/initiating, XDS Affinity Domain option):
+// what can be checked against any target, federating or not — ITI-18
+// answered with the local documents, home on every object; the id-based
+// queries require home; an unknown community is XDSUnknownCommunity.
+
+func initiatingQuery(ctx context.Context, c *soap.Client, base string, q *registry.Query) (*registry.QueryResult, registry.Response, *etree.Element, error) {
+	resp, err := c.Call(ctx, base+xca.InitiatingPath, ebrim.ActionStoredQuery, ebrim.EncodeAdhocQueryRequest(q))
+	if err != nil {
+		return nil, registry.Response{}, nil, err
+	}
+	defer resp.Close()
+	if got := resp.Addressing.Action; got != ebrim.ActionStoredQuery+ebrim.ResponseSuffix {
+		return nil, registry.Response{}, nil, fmt.Errorf("/xca/initiating answered ITI-18 with action %q", got)
+	}
+	res, rr, err := ebrim.ParseAdhocQueryResponse(resp.Body())
+	if err != nil {
+		return nil, rr, nil, err
+	}
+	return res, rr, resp.Body().Copy(), nil
+}
+
+func xigQuery(ctx context.Context, t *T) error {
+	home, err := t.env.home(ctx)
+	if err != nil {
+		return err
+	}
+	p := t.NewPatient()
+	entries, _, err := t.seed(ctx, p, 1, nil)
+	if err != nil {
+		return err
+	}
+	uid := entries[0].UniqueID
+	q := NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).Str(registry.ParamDocumentEntryPatientID, CX(p)).
+		List(registry.ParamDocumentEntryStatus, registry.StatusApproved).Query()
+	res, rr, body, err := initiatingQuery(ctx, t.systemXCA(), t.env.target.BaseURL, q)
+	if err != nil {
+		return err
+	}
+	// Communities the target federates with may fail (PartialSuccess, one
+	// XDSUnavailableCommunity each); the local document is there anyway.
+	if rr.Status == registry.ResponseFailure {
+		return fmt.Errorf("/xca/initiating FindDocuments: Failure %v", rr.Errors)
+	}
+	for _, e := range rr.Errors {
+		if e.Location == "" {
+			return fmt.Errorf("/xca/initiating FindDocuments: error without location %+v", e)
+		}
+	}
+	i := slices.IndexFunc(res.Documents, func(d *registry.DocumentEntry) bool { return d.UniqueID == uid })
+	if i < 0 || !sameCommunity(res.Documents[i].HomeCommunityID, home) {
+		return fmt.Errorf("/xca/initiating FindDocuments: the target's document %s is missing or not of home %s", uid, home)
+	}
+	if list := body.SelectElement("RegistryObjectList"); list != nil {
+		for _, o := range list.ChildElements() {
+			if (o.Tag == "ExtrinsicObject" || o.Tag == "RegistryPackage" || o.Tag == "ObjectRef") && o.SelectAttrValue("home", "") == "" {
+				return fmt.Errorf("/xca/initiating: %s %s has no home", o.Tag, o.SelectAttrValue("id", ""))
+			}
+		}
+	}
+	// The id-based query needs home; with the target's own it finds the
+	// document; with an unknown community it is XDSUnknownCommunity.
+	byID := NewQuery(registry.QueryGetDocuments, registry.ReturnLeafClass).List(registry.ParamDocumentEntryUniqueID, uid).Query()
+	res, rr, _, err = initiatingQuery(ctx, t.systemXCA(), t.env.target.BaseURL, byID)
+	if err != nil {
+		return err
+	}
+	if rr.Status != registry.ResponseFailure || res.Len() != 0 || len(rr.Errors) != 1 || rr.Errors[0].Code != registry.ErrCodeMissingHomeCommunityID {
+		return fmt.Errorf("/xca/initiating GetDocuments without home: %s %v, want Failure %s", rr.Status, rr.Errors, registry.ErrCodeMissingHomeCommunityID)
+	}
+	byID.HomeCommunityID = home
+	res, rr, _, err = initiatingQuery(ctx, t.systemXCA(), t.env.target.BaseURL, byID)
+	if err != nil {
+		return err
+	}
+	if rr.Status != registry.ResponseSuccess || len(res.Documents) != 1 || res.Documents[0].UniqueID != uid {
+		return fmt.Errorf("/xca/initiating GetDocuments with the target's home: %s %v, %d documents", rr.Status, rr.Errors, len(res.Documents))
+	}
+	byID.HomeCommunityID = "urn:oid:2.999.9.8.7"
+	res, rr, _, err = initiatingQuery(ctx, t.systemXCA(), t.env.target.BaseURL, byID)
+	if err != nil {
+		return err
+	}
+	if rr.Status != registry.ResponseFailure || res.Len() != 0 || len(rr.Errors) != 1 || rr.Errors[0].Code != registry.ErrCodeUnknownCommunity ||
+		rr.Errors[0].Location != byID.HomeCommunityID {
+		return fmt.Errorf("/xca/initiating GetDocuments of an unknown community: %s %v, want Failure %s at %s", rr.Status, rr.Errors,
+			registry.ErrCodeUnknownCommunity, byID.HomeCommunityID)
+	}
+	return nil
+}
