@@ -42,6 +42,7 @@ var gatewayLayers = map[string]layer{
 	"gateway/blocks":    piece,
 	"gateway/xdsclient": piece,
 	"gateway/xcaclient": piece,
+	"gateway/tracing":   piece,
 
 	"gateway/access": guard,
 

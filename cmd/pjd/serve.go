@@ -20,6 +20,7 @@ import (
 	"pjd/gateway"
 	"pjd/gateway/access"
 	"pjd/gateway/soap"
+	"pjd/gateway/tracing"
 	"pjd/registry"
 	"pjd/repository"
 	"pjd/trust/devissuer"
@@ -97,6 +98,9 @@ type serveConfig struct {
 	demoData       triBool
 	// devRegions: --dev also runs the regional demo communities.
 	devRegions bool
+
+	// otlpEndpoint: export spans over OTLP/HTTP here ("" for none).
+	otlpEndpoint string
 
 	federation federationFlags
 
@@ -184,6 +188,7 @@ func defineServeFlags(fs *flag.FlagSet) *serveConfig {
 	fs.Var(&c.frameAncestors, "frame-ancestors", "origins allowed to embed the UI (CSP frame-ancestors); repeatable (default 'self')")
 	fs.StringVar(&c.cookieSameSite, "ui-cookie-samesite", "strict", "SameSite of the UI session cookie: strict, lax, or none (cross-site embedding; sets Partitioned)")
 	fs.BoolVar(&c.devRegions, "dev-regions", true, "with --dev, also run two regional demo communities (Helse Vest, Helse Nord) in this process under /regions/<name>/, federated with this node")
+	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "export OpenTelemetry spans (OTLP/HTTP) to this receiver, e.g. http://127.0.0.1:4318 (/v1/traces is added to a URL without a path); default none")
 	fs.Var(&c.demoData, "demo-data", "seed synthetic demo patients and documents on first start (default true with --dev)")
 	return c
 }
@@ -255,6 +260,11 @@ func (c *serveConfig) checkServer(p *problems) {
 	case "strict", "lax", "none":
 	default:
 		p.addf("--ui-cookie-samesite: %q is not strict, lax or none", c.cookieSameSite)
+	}
+	if c.otlpEndpoint != "" {
+		if err := tracing.CheckEndpoint(c.otlpEndpoint); err != nil {
+			p.addf("--otlp-endpoint: %v", err)
+		}
 	}
 }
 
@@ -555,7 +565,24 @@ func serve(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) (err e
 	}
 	defer a.close()
 
-	srv := gateway.HTTPServer(c.listen, a.handler, log)
+	handler := a.handler
+	if c.otlpEndpoint != "" {
+		stop, err := tracing.Setup(ctx, c.otlpEndpoint, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			// Flush what is batched, bounded: a receiver that is gone
+			// does not hold up the shutdown.
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := stop(fctx); err != nil {
+				log.Warn("flushing OpenTelemetry spans failed", "err", err)
+			}
+		}()
+		handler = tracing.Handler(handler)
+	}
+	srv := gateway.HTTPServer(c.listen, handler, log)
 	srv.ReadHeaderTimeout = c.readHeaderTimeout
 	if c.tlsCert != "" {
 		tc, err := serverTLS(c)

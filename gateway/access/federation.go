@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"pjd/gateway/audit"
+	"pjd/gateway/tracing"
 	"pjd/gateway/xcaclient"
 	"pjd/registry"
 )
@@ -104,6 +105,8 @@ func (g *Guard) findAll(ctx context.Context, c Call, f registry.DocumentFilter, 
 		docs, err := g.reg.Reader().Documents(ctx, f)
 		return docs, nil, err
 	}
+	ctx, span := tracing.Start(ctx, "federated search")
+	defer span.End()
 	out := xcaclient.Outbound{Principal: c.Principal, EventID: c.EventID, Traceparent: c.Traceparent}
 	rf := f
 	rf.PatientID, rf.PatientIDs = asked, nil
@@ -113,11 +116,16 @@ func (g *Guard) findAll(ctx context.Context, c Call, f registry.DocumentFilter, 
 	var wg sync.WaitGroup
 	for i, cm := range g.communities {
 		wg.Go(func() {
-			res, errs, err := cm.Query(ctx, out, q)
-			outcomes[i], remote[i] = g.outcome(ctx, cm.Community(), res, errs, err, rf)
+			cctx, cspan := tracing.StartClient(ctx, "ITI-38 "+cm.Community().ID, tracing.AttrCommunity.String(cm.Community().ID))
+			res, errs, err := cm.Query(cctx, out, q)
+			outcomes[i], remote[i] = g.outcome(cctx, cm.Community(), res, errs, err, rf)
+			cspan.SetAttributes(tracing.AttrOutcome.String(outcomeName(outcomes[i])))
+			tracing.End(cspan, err)
 		})
 	}
-	local, lerr := g.reg.Reader().Documents(ctx, f)
+	lctx, lspan := tracing.Start(ctx, "local registry query")
+	local, lerr := g.reg.Reader().Documents(lctx, f)
+	tracing.End(lspan, lerr)
 	wg.Wait()
 	if lerr != nil {
 		return nil, nil, lerr
@@ -132,6 +140,15 @@ func (g *Guard) findAll(ctx context.Context, c Call, f registry.DocumentFilter, 
 		docs = append(docs, r...)
 	}
 	return docs, outcomes, nil
+}
+
+// outcomeName is the outcome a community span records: "ok", "errors"
+// (answered with errors) or the failure kind (unreachable, timeout, …).
+func outcomeName(o CommunityOutcome) string {
+	if o.Kind == "" {
+		return "ok"
+	}
+	return o.Kind
 }
 
 // outcome turns one community's answer into its outcome and the entries

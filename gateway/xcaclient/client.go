@@ -14,6 +14,7 @@ import (
 	"github.com/beevik/etree"
 
 	"pjd/gateway/soap"
+	"pjd/gateway/tracing"
 	"pjd/gateway/xdsclient"
 	"pjd/registry"
 	"pjd/registry/ebrim"
@@ -259,7 +260,9 @@ func (cl *Client) soapFor(ctx context.Context, out Outbound) (*soap.Client, erro
 	if out.EventID != "" {
 		sc.Header.Set(HeaderEventID, out.EventID)
 	}
-	if validTraceparent(out.Traceparent) {
+	// The span of this call (when a tracer is installed) continues the
+	// trace; otherwise the consumer's own traceparent is passed on.
+	if !tracing.Inject(ctx, sc.Header) && validTraceparent(out.Traceparent) {
 		sc.Header.Set(HeaderTraceparent, out.Traceparent)
 	}
 	sc.Headers = func(context.Context, string) ([]*etree.Element, error) {

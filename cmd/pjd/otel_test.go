@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"pjd/cmd/pjd/internal/demo"
+)
+
+// otlpReceiver is a small OTLP/HTTP trace receiver: it accepts POST
+// /v1/traces with a protobuf ExportTraceServiceRequest and keeps the
+// spans, each with its resource's service.name.
+type otlpReceiver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests int
+	spans    []receivedSpan
+}
+
+type receivedSpan struct {
+	service string
+	*tracepb.Span
+}
+
+func (s receivedSpan) attr(key string) string {
+	for _, kv := range s.Attributes {
+		if kv.Key == key {
+			return kv.Value.GetStringValue()
+		}
+	}
+	return ""
+}
+
+func newOTLPReceiver(t *testing.T) *otlpReceiver {
+	t.Helper()
+	rc := &otlpReceiver{}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
+			t.Errorf("OTLP receiver: %s %s, want POST /v1/traces", r.Method, r.URL.Path)
+			http.NotFound(w, r)
+			return
+		}
+		var body io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			body = zr
+		}
+		b, err := io.ReadAll(body)
+		var req collectortrace.ExportTraceServiceRequest
+		if err == nil {
+			err = proto.Unmarshal(b, &req)
+		}
+		if err != nil {
+			t.Errorf("OTLP receiver: undecodable body: %v", err)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rc.mu.Lock()
+		rc.requests++
+		for _, rs := range req.ResourceSpans {
+			service := ""
+			for _, kv := range rs.GetResource().GetAttributes() {
+				if kv.Key == "service.name" {
+					service = kv.Value.GetStringValue()
+				}
+			}
+			for _, ss := range rs.ScopeSpans {
+				for _, sp := range ss.Spans {
+					rc.spans = append(rc.spans, receivedSpan{service: service, Span: sp})
+				}
+			}
+		}
+		rc.mu.Unlock()
+		out, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.Write(out)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *otlpReceiver) snapshot() (int, []receivedSpan) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.requests, append([]receivedSpan(nil), rc.spans...)
+}
+
+// devRegionsSearch starts pjd serve --dev with the dev regions and args,
+// and runs one federated mhd search as the fastlege.
+func devRegionsSearch(t *testing.T, args ...string) *pjdProcess {
+	t.Helper()
+	data := t.TempDir()
+	p := startPJD(t, "dev", append([]string{"--dev", "--data", data, "--dev-regions=true"}, args...)...)
+	marker := filepath.Join(data, "regions", devRegions[len(devRegions)-1].slug, "demo-seeded")
+	for i := 0; ; i++ {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if i == 600 {
+			t.Fatal("the dev regions were never seeded")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	patient := demo.Patients()[0]
+	tokFile := filepath.Join(t.TempDir(), "fastlege.json")
+	tok, err := runPJD(t, time.Minute, "token", "--url", p.URL, "--persona", "fastlege", "--patient", patient.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tokFile, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runPJD(t, time.Minute, "mhd", "search", "--url", p.URL, "--token-file", tokFile, "--patient", patient.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "(Helse Vest)") || !strings.Contains(out, "(Helse Nord)") {
+		t.Fatalf("the search was not federated:\n%s", out)
+	}
+	return p
+}
+
+// With --otlp-endpoint, a federated search is one trace at the receiver:
+// the MHD request's server span, the federated search with one client span
+// per community (its homeCommunityId and outcome) and the local registry
+// query, and each region's server span for the ITI-38 it answered (the
+// regions run in the same process, so their spans come here too).
+func TestOTLPFederatedSearchTrace(t *testing.T) {
+	rc := newOTLPReceiver(t)
+	devRegionsSearch(t, "--otlp-endpoint", rc.URL)
+
+	var spans []receivedSpan
+	var missing []string
+	for i := 0; ; i++ {
+		_, spans = rc.snapshot()
+		missing = missingSpans(spans)
+		if len(missing) == 0 {
+			break
+		}
+		if i == 300 {
+			t.Fatalf("after 30 s the receiver has %d spans and lacks: %s", len(spans), strings.Join(missing, "; "))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	search := findSpan(spans, func(s receivedSpan) bool { return s.Name == "federated search" })
+	trace := search.TraceId
+	for _, s := range spans {
+		if s.service != "pjd" {
+			t.Errorf("span %q has service.name %q, want pjd", s.Name, s.service)
+		}
+	}
+	inTrace := func(s receivedSpan) bool { return bytes.Equal(s.TraceId, trace) }
+	server := findSpan(spans, func(s receivedSpan) bool {
+		return inTrace(s) && s.Kind == tracepb.Span_SPAN_KIND_SERVER && strings.Contains(s.Name, "/fhir/")
+	})
+	if server == nil {
+		t.Fatalf("no MHD server span in trace %s", hex.EncodeToString(trace))
+	}
+	if !bytes.Equal(search.ParentSpanId, server.SpanId) {
+		t.Errorf("the federated search span's parent is not the MHD server span")
+	}
+	if findSpan(spans, func(s receivedSpan) bool {
+		return inTrace(s) && s.Name == "local registry query" && bytes.Equal(s.ParentSpanId, search.SpanId)
+	}) == nil {
+		t.Errorf("no local registry query span under the federated search")
+	}
+	for _, r := range devRegions {
+		call := findSpan(spans, func(s receivedSpan) bool {
+			return inTrace(s) && s.Kind == tracepb.Span_SPAN_KIND_CLIENT && s.attr("pjd.community.home_community_id") == r.id
+		})
+		if call == nil {
+			t.Errorf("no client span for %s in the trace", r.id)
+			continue
+		}
+		if !bytes.Equal(call.ParentSpanId, search.SpanId) {
+			t.Errorf("the %s call's parent is not the federated search span", r.id)
+		}
+		if got := call.attr("pjd.community.outcome"); got != "ok" {
+			t.Errorf("the %s call's outcome = %q, want ok", r.id, got)
+		}
+		// The region's server span continues the traceparent the call sent.
+		if findSpan(spans, func(s receivedSpan) bool {
+			return inTrace(s) && s.Kind == tracepb.Span_SPAN_KIND_SERVER && strings.HasPrefix(s.Name, "POST "+r.path()+"/") &&
+				bytes.Equal(s.ParentSpanId, call.SpanId)
+		}) == nil {
+			t.Errorf("no server span of %s under its client span", r.slug)
+		}
+	}
+}
+
+// missingSpans names what a federated search trace still lacks.
+func missingSpans(spans []receivedSpan) []string {
+	var missing []string
+	if findSpan(spans, func(s receivedSpan) bool { return s.Name == "federated search" }) == nil {
+		missing = append(missing, "federated search")
+	}
+	for _, r := range devRegions {
+		if findSpan(spans, func(s receivedSpan) bool {
+			return s.Kind == tracepb.Span_SPAN_KIND_SERVER && strings.HasPrefix(s.Name, "POST "+r.path()+"/")
+		}) == nil {
+			missing = append(missing, "server span of "+r.slug)
+		}
+	}
+	return missing
+}
+
+func findSpan(spans []receivedSpan, ok func(receivedSpan) bool) *receivedSpan {
+	for i := range spans {
+		if ok(spans[i]) {
+			return &spans[i]
+		}
+	}
+	return nil
+}
+
+// Without --otlp-endpoint pjd exports nothing, not even to the standard
+// OTEL_EXPORTER_OTLP_* endpoints: a federated search and a clean shutdown
+// (which would flush a batch) leave the receiver untouched.
+func TestNoOTLPWithoutEndpoint(t *testing.T) {
+	rc := newOTLPReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rc.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", rc.URL+"/v1/traces")
+	p := devRegionsSearch(t)
+	p.stop()
+	if n, spans := rc.snapshot(); n != 0 || len(spans) != 0 {
+		t.Fatalf("without --otlp-endpoint the receiver got %d requests (%d spans)", n, len(spans))
+	}
+}
