@@ -14,6 +14,7 @@ import (
 
 	"pjd/cmd/pjd/internal/bench"
 	"pjd/gateway"
+	"pjd/gateway/access"
 )
 
 const benchDoc = `Services not given by flag are started for the run on loopback ports
@@ -65,6 +66,11 @@ func benchCmd() *cmd {
 		rows, err := bench.MHDBenchmark(ctx, startBenchServer, svc, log, mo)
 		detail(stderr, "mhd", rows)
 		return bench.MHDTargets(rows), err
+	}}
+	federation := benchCase{"federation", true, true, true, func(ctx context.Context, svc *bench.Services, log *slog.Logger, stderr io.Writer) ([]bench.Target, error) {
+		rows, err := bench.FederationBenchmark(ctx, startBenchServer, svc, log, mo)
+		detail(stderr, "federation", rows)
+		return []bench.Target{bench.FederationTarget(rows)}, err
 	}}
 	regOpts := func(stderr io.Writer) bench.RegistryOptions {
 		o := ro
@@ -151,10 +157,10 @@ func benchCmd() *cmd {
 		fs.DurationVar(&regDuration, "register-duration", 10*time.Second, "register: length of each run")
 		fs.IntVar(&dpopCount, "dpop-count", 5000, "dpop: verifications of each kind")
 		fs.IntVar(&mo.Count, "mhd-count", 500, "mhd: requests of each kind in the serial runs")
-		fs.Float64Var(&mo.Rate, "rate", 200, "mhd: offered rate of the fixed-rate runs, requests/s")
-		fs.DurationVar(&mo.Duration, "duration", 10*time.Second, "mhd: length of each fixed-rate and maximum-throughput run")
+		fs.Float64Var(&mo.Rate, "rate", 200, "mhd, federation: offered rate of the fixed-rate runs, requests/s")
+		fs.DurationVar(&mo.Duration, "duration", 10*time.Second, "mhd, federation: length of each fixed-rate and maximum-throughput run")
 		fs.IntVar(&mo.Workers, "workers", 8, "mhd: concurrent clients of the maximum-throughput runs")
-		fs.IntVar(&mo.Documents, "mhd-docs", 20, "mhd: documents the patient has (one of them the 1 MiB document ITI-68 reads)")
+		fs.IntVar(&mo.Documents, "mhd-docs", 20, "mhd, federation: documents the patient has (in each community) (one of them the 1 MiB document ITI-68 reads)")
 		fs.IntVar(&ro.Documents, "docs", 10_000_000, "registry, growth: synthetic DocumentEntries to load")
 		fs.IntVar(&ro.Patients, "patients", 0, "registry, growth: synthetic patients they are spread over (0: docs/10)")
 		fs.IntVar(&smallDocs, "small-docs", 100_000, "growth: DocumentEntries of the small registry compared with")
@@ -166,14 +172,14 @@ func benchCmd() *cmd {
 		return &cmd{name: c.name, summary: summary, doc: doc + "\n\n" + benchDoc, run: run(c.name, c)}
 	}
 	return &cmd{
-		name: "bench", summary: "run benchmarks: all, dpop, transfer, register, mhd, registry, growth",
+		name: "bench", summary: "run benchmarks: all, dpop, transfer, register, mhd, federation, registry, growth",
 		doc:   "Each prints one table: case, figure, same-run baseline, ratio, target (issue 14), met.\n\n" + benchDoc,
 		flags: func(fs *flag.FlagSet) { sf.Define(fs); flags(fs) },
 		subs: []*cmd{
 			{name: "all", summary: "every case below on one set of services",
-				doc: "dpop, transfer, register, mhd and growth (which includes registry) on one set of\n" +
+				doc: "dpop, transfer, register, mhd, federation and growth (which includes registry) on one set of\n" +
 					"services, one table.\n\n" + benchDoc,
-				run: run("all", dpop, transfer, register, mhdCase, growth)},
+				run: run("all", dpop, transfer, register, mhdCase, federation, growth)},
 			sub(dpop, "P6: DPoP request verification on one core (Redis replay cache), next to the raw signature checks",
 				"Whole DPoP request verifications by a pjd server's verifier with the Redis replay\n"+
 					"cache, serially with GOMAXPROCS 1, next to the two raw signature verifications."),
@@ -188,6 +194,12 @@ func benchCmd() *cmd {
 					"token, attestation, policy, audit write) on PostgreSQL + Redis + S3: serially, at a\n"+
 					"fixed offered rate and at the most the server takes; next to the same without the\n"+
 					"audit write, and to the direct registry/repository path."),
+			sub(federation, "issue 12: ITI-67 federated to two communities, next to the same search on one community",
+				"ITI-67 searches at the fixed --rate for --duration on a node federating with two\n"+
+					"communities (the dev regions: responding gateways in this process, each its own store\n"+
+					"with the same --mhd-docs documents of the patient), next to the same search on a node\n"+
+					"that federates with nobody, and a direct ITI-38 on each community: the p99 the fan-out\n"+
+					"adds against the slowest community's own p99."),
 			sub(registryCase, "P1: ITI-18 FindDocuments on PostgreSQL with synthetic entries, next to a plain pgx query",
 				"FindDocuments through the registry's stored-query path (ITI-18) on PostgreSQL loaded\n"+
 					"with --docs synthetic DocumentEntries, next to a plain pgx query of the same index lookup."),
@@ -214,8 +226,19 @@ func startBenchServer(ctx context.Context, args []string, log *slog.Logger) (*be
 		p.close()
 		return nil, errors.New("a benchmark server runs every role")
 	}
+	var regions []string
+	var communities []access.Community
+	if len(a.regions) > 0 {
+		for _, r := range devRegions {
+			regions = append(regions, p.cfg.publicURL+r.path())
+		}
+		if communities, err = p.cfg.communityClients(ctx, a.outboundIdentity); err != nil {
+			p.close()
+			return nil, err
+		}
+	}
 	return &bench.Server{
-		URL: p.cfg.publicURL, RepositoryID: a.repo.UniqueID(),
+		URL: p.cfg.publicURL, RepositoryID: a.repo.UniqueID(), Regions: regions, Communities: communities,
 		Registry: a.reg, Repository: a.repo, Policy: a.pol, Blocks: a.blockStore, Tokens: a.verifier,
 		Display: a.guard.DisplayFunc(),
 		Close:   func() { _ = p.close() },

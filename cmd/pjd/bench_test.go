@@ -213,6 +213,10 @@ func TestBenchCommand(t *testing.T) {
 			return append(append([]string{"--postgres-url", testenv.Postgres(t),
 				"--mhd-count", "5", "--rate", "20", "--duration", "250ms", "--workers", "2", "--mhd-docs", "3"}, redis(t)...), s3(t)...)
 		}, []string{"iti-67/direct", "iti-67/no-audit", "iti-67/full", "iti-67/full/rate", "iti-67/no-audit/max", "iti-68/full/max"}, []string{"P2"}},
+		{"federation", func(t *testing.T) []string {
+			testenv.Postgres(t) // a PostgreSQL installation: federation starts its own server, for its two nodes' databases
+			return append(append([]string{"--rate", "20", "--duration", "250ms", "--mhd-docs", "3"}, redis(t)...), s3(t)...)
+		}, []string{"iti-67/single/rate", "iti-67/federated/rate", "iti-38/Helse Vest/rate", "iti-38/Helse Nord/rate"}, []string{"I12"}},
 		{"registry", func(t *testing.T) []string {
 			return []string{"--postgres-url", testenv.Postgres(t), "--docs", "2000", "--query-count", "20", "--query-duration", "200ms"}
 		}, []string{"pgx/serial", "pgx+json/serial", "registry-query/serial", "registry-query/parallel"}, []string{"P1"}},

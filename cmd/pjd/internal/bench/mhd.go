@@ -62,6 +62,8 @@ type MHD struct {
 	readPath   string // ITI-68 path and query
 	readDoc    synth.Doc
 	readUID    string
+	total      int              // documents an ITI-67 search at the server's own address finds
+	tok        *devissuer.Token // the fastlege's
 	closers    closers
 }
 
@@ -76,21 +78,28 @@ func (discardAudit) Log(context.Context, audit.Record) error { return nil }
 // the patient's docs documents, starts the no-audit endpoints and warms
 // every path up.
 func NewMHD(ctx context.Context, start StartServer, svc *Services, log *slog.Logger, docs int) (_ *MHD, err error) {
+	return newMHD(ctx, start, svc, log, docs, "--dev-regions=false")
+}
+
+// newMHD is NewMHD with extra serve flags. When the server federates with
+// communities that run in it (Server.Regions), each of them gets the same
+// documents of the patient too, so a search there finds them all.
+func newMHD(ctx context.Context, start StartServer, svc *Services, log *slog.Logger, docs int, extra ...string) (_ *MHD, err error) {
 	m := &MHD{patient: devissuer.SyntheticPatients()[0], docs: docs}
 	defer func() {
 		if err != nil {
 			m.Close()
 		}
 	}()
-	m.srv, err = startOn(ctx, start, svc, log, &m.closers)
+	m.srv, err = startOn(ctx, start, svc, log, &m.closers, extra...)
 	if err != nil {
 		return nil, err
 	}
 	a := m.srv
 
 	// The patient's documents, registered through ITI-41 like any source's:
-	// small text documents and the 1 MiB one ITI-68 reads.
-	xc := xdsclient.New(m.srv.URL, &http.Client{Timeout: 5 * time.Minute})
+	// small text documents and the 1 MiB one ITI-68 reads; in this node and
+	// in each community that runs in it.
 	cx := registry.NewPatientCX(m.patient, oid.FNR).String()
 	seq := randomSeq()
 	m.readDoc = synth.Doc{Seed: seq, Size: mhdReadSize}.WithHash()
@@ -98,20 +107,24 @@ func NewMHD(ctx context.Context, start StartServer, svc *Services, log *slog.Log
 	for i := range small {
 		small[i] = synth.Doc{Seed: seq + 1 + uint64(i), Size: 2 << 10}
 	}
-	for _, group := range [][]synth.Doc{{m.readDoc}, small} {
-		if len(group) == 0 {
-			continue
-		}
-		seq += 1000
-		sub, xdocs := synth.Submission(seq, cx, group...)
-		resp, err := xc.Provide(ctx, sub, xdocs)
-		if err != nil || resp.Status != registry.ResponseSuccess {
-			return nil, fmt.Errorf("registering the benchmark documents: %v %v", err, resp.Errors)
-		}
-		if group[0] == m.readDoc {
-			m.readUID = sub.Documents[0].UniqueID
+	for i, base := range append([]string{m.srv.URL}, m.srv.Regions...) {
+		xc := xdsclient.New(base, &http.Client{Timeout: 5 * time.Minute})
+		for _, group := range [][]synth.Doc{{m.readDoc}, small} {
+			if len(group) == 0 {
+				continue
+			}
+			seq += 1000
+			sub, xdocs := synth.Submission(seq, cx, group...)
+			resp, err := xc.Provide(ctx, sub, xdocs)
+			if err != nil || resp.Status != registry.ResponseSuccess {
+				return nil, fmt.Errorf("registering the benchmark documents at %s: %v %v", base, err, resp.Errors)
+			}
+			if i == 0 && group[0] == m.readDoc {
+				m.readUID = sub.Documents[0].UniqueID
+			}
 		}
 	}
+	m.total = docs * (1 + len(m.srv.Regions))
 	m.readPath = mhd.RetrieveURL("", a.RepositoryID, m.readUID)
 	m.form = url.Values{"patient.identifier": {"urn:oid:" + oid.FNR + "|" + m.patient}}.Encode()
 
@@ -119,11 +132,11 @@ func NewMHD(ctx context.Context, start StartServer, svc *Services, log *slog.Log
 	// client that makes a fresh DPoP proof for every request.
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
 	m.closers.add(tr.CloseIdleConnections)
-	tok, err := (&devissuer.Client{HTTP: &http.Client{Transport: tr, Timeout: time.Minute}, Issuer: m.srv.URL + "/dev/helseid"}).Token(ctx, "fastlege", m.patient, nil)
+	m.tok, err = (&devissuer.Client{HTTP: &http.Client{Transport: tr, Timeout: time.Minute}, Issuer: m.srv.URL + "/dev/helseid"}).Token(ctx, "fastlege", m.patient, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dev token: %w", err)
 	}
-	m.hc = &http.Client{Transport: tok.Transport(tr), Timeout: time.Minute}
+	m.hc = &http.Client{Transport: m.tok.Transport(tr), Timeout: time.Minute}
 
 	// The same MHD endpoints with audit records discarded.
 	g, err := access.New(access.Config{Registry: a.Registry, Repository: a.Repository, Policy: a.Policy, Audit: discardAudit{},
@@ -173,8 +186,13 @@ func NewMHD(ctx context.Context, start StartServer, svc *Services, log *slog.Log
 func (m *MHD) Close() { m.closers.close() }
 
 // search is one ITI-67 search (POST _search) at base; the answer must be
-// a searchset with every document of the patient.
+// a searchset with every document of the patient (at the server's own
+// address, also those in the communities it federates with).
 func (m *MHD) search(base string) Op {
+	want := m.docs
+	if base == m.srv.URL {
+		want = m.total
+	}
 	return func(ctx context.Context, _ uint64) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/fhir/R4/DocumentReference/_search", strings.NewReader(m.form))
 		if err != nil {
@@ -194,8 +212,8 @@ func (m *MHD) search(base string) Op {
 		if err := json.NewDecoder(resp.Body).Decode(&b); err != nil {
 			return fmt.Errorf("ITI-67: %w", err)
 		}
-		if b.Total == nil || *b.Total != m.docs || len(b.Entry) != min(m.docs, mhd.DefaultCount) {
-			return fmt.Errorf("ITI-67: total %v with %d entries, want %d", b.Total, len(b.Entry), m.docs)
+		if b.Total == nil || *b.Total != want || len(b.Entry) != min(want, mhd.DefaultCount) {
+			return fmt.Errorf("ITI-67: total %v with %d entries, want %d", b.Total, len(b.Entry), want)
 		}
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"pjd/conformance/services"
+	"pjd/gateway/access"
 	"pjd/registry"
 	"pjd/repository"
 	"pjd/trust"
@@ -183,6 +184,12 @@ type Server struct {
 	Tokens       *trust.Verifier
 	// Display names codes as the Guard does (access.Guard.DisplayFunc).
 	Display func(attribute, scheme, code string) string
+	// Regions are the base URLs of the communities this node federates
+	// with that run in it (pjd serve --dev's dev regions), and Communities
+	// are the node's clients of them (ITI-38 with the node's XUA); both
+	// empty for a node that federates with nobody.
+	Regions     []string
+	Communities []access.Community
 	// Close stops the server and releases what it opened.
 	Close func()
 }
