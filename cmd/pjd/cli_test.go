@@ -146,7 +146,7 @@ func TestCLIWrongInvocations(t *testing.T) {
 		{[]string{"repository"}, 2, []string{"name a command: sweep", "usage: pjd repository <command>"}},
 		{[]string{"blocks"}, 2, []string{"name a command: add, list or lift", "usage: pjd blocks <command>"}},
 		{[]string{"audit"}, 2, []string{"name a command: search, export or verify"}},
-		{[]string{"bench", "nope"}, 2, []string{`unknown command "nope": all, dpop, transfer, register, mhd, registry or growth`}},
+		{[]string{"bench", "nope"}, 2, []string{`unknown command "nope": all, dpop, transfer, register, mhd, federation, registry or growth`}},
 		{[]string{"find"}, 2, []string{"--patient is required: the patient's fødselsnummer or D-nummer (11 digits)", "usage: pjd find [flags]"}},
 		{[]string{"find", fnr}, 2, []string{`unexpected argument "` + fnr + `"`, "write --patient " + fnr}},
 		{[]string{"find", "--patient", "1234"}, 2, []string{`--patient: "1234" is not a valid Norwegian identity number`, "want 11 digits"}},
