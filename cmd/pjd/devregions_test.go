@@ -19,18 +19,7 @@ import (
 func TestDevRegions(t *testing.T) {
 	data := t.TempDir()
 	nat := startPJD(t, "dev", "--dev", "--data", data, "--dev-regions=true")
-	// The regions are seeded after the national node, which starts
-	// serving first: wait for the last region's marker (bounded).
-	marker := filepath.Join(data, "regions", devRegions[len(devRegions)-1].slug, "demo-seeded")
-	for i := 0; ; i++ {
-		if _, err := os.Stat(marker); err == nil {
-			break
-		}
-		if i == 600 {
-			t.Fatal("the dev regions were never seeded")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitRegionsSeeded(t, data)
 	patient := demo.Patients()[0]
 	dir := t.TempDir()
 	tokFile := filepath.Join(dir, "fastlege.json")
@@ -122,5 +111,23 @@ func TestDevRegionsWhen(t *testing.T) {
 	err := c.addDevRegions("http://127.0.0.1:8080")
 	if err == nil || !strings.Contains(err.Error(), "--dev-regions=false") {
 		t.Fatalf("a community with a dev region's id: %v", err)
+	}
+}
+
+// waitRegionsSeeded waits (bounded, 60 s) until the dev regions of the
+// server on data are seeded: they are seeded after the national node,
+// which starts serving first, and the child process can tell only by the
+// last region's marker file.
+func waitRegionsSeeded(t *testing.T, data string) {
+	t.Helper()
+	marker := filepath.Join(data, "regions", devRegions[len(devRegions)-1].slug, "demo-seeded")
+	for i := 0; ; i++ {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if i == 600 {
+			t.Fatal("the dev regions were never seeded")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

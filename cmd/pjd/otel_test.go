@@ -109,16 +109,7 @@ func devRegionsSearch(t *testing.T, args ...string) *pjdProcess {
 	t.Helper()
 	data := t.TempDir()
 	p := startPJD(t, "dev", append([]string{"--dev", "--data", data, "--dev-regions=true"}, args...)...)
-	marker := filepath.Join(data, "regions", devRegions[len(devRegions)-1].slug, "demo-seeded")
-	for i := 0; ; i++ {
-		if _, err := os.Stat(marker); err == nil {
-			break
-		}
-		if i == 600 {
-			t.Fatal("the dev regions were never seeded")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitRegionsSeeded(t, data)
 	patient := demo.Patients()[0]
 	tokFile := filepath.Join(t.TempDir(), "fastlege.json")
 	tok, err := runPJD(t, time.Minute, "token", "--url", p.URL, "--persona", "fastlege", "--patient", patient.ID)
