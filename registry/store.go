@@ -14,10 +14,11 @@ import (
 type Store interface {
 	Reader
 
-	// Update runs fn in one serializable transaction and commits when fn
-	// returns nil; any error rolls everything back, so a submission is
-	// stored whole or not at all. When the database reports a
-	// serialization conflict or a unique-key race, Update rolls back and
+	// Update runs fn in one transaction, isolated from concurrent ones as
+	// if they ran one after the other, and commits when fn returns nil;
+	// any error rolls everything back, so a submission is stored whole or
+	// not at all. When the database reports a serialization conflict, a
+	// deadlock or a unique-key race, Update rolls back and
 	// runs fn again (fn must therefore be a pure function of what it reads
 	// through tx) up to a bounded number of times, then returns
 	// ErrConflict. Errors returned by fn are returned unchanged.

@@ -10,10 +10,16 @@
 // components' by the one runner of the database (registry/schema), from
 // `pjd migrate` and at start.
 //
-// Update runs at SERIALIZABLE isolation and is retried, a bounded number
-// of times with a small jittered backoff, on serialization failures
-// (40001), deadlocks (40P01) and unique violations (23505), so the
-// registry's check-then-insert of uniqueIds is safe across gateway nodes.
+// Update runs at READ COMMITTED and isolates its transactions with
+// transaction-level advisory locks on the keys (entryUUID, uniqueId,
+// logicalID, patient, association end) its reads select by and its writes
+// touch (two-phase locking, registry/internal/sqlstore/locks.go): it is
+// as safe as SERIALIZABLE for the registry's check-then-insert across
+// gateway nodes, and submissions that share no key never wait for or
+// abort each other, which SSI's page- and relation-level predicate locks
+// could not promise. It is retried, a bounded number of times with a small
+// jittered backoff, on deadlocks (40P01), serialization failures (40001)
+// and unique violations (23505) between transactions that do conflict.
 // Connection failures are reported as registry.ErrUnavailable. The pool
 // size and timeouts come from the URL (pool_max_conns, connect_timeout …,
 // see pgxpool.ParseConfig).

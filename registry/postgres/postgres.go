@@ -133,10 +133,12 @@ func dialect() *sqlstore.Dialect {
 		ListArg:     func(vs []string) any { return vs },
 		// ESCAPE '' turns off PostgreSQL's default backslash escape: the
 		// patterns have no escape character.
-		Like:        func(col, ph string) string { return col + " LIKE " + ph + " ESCAPE ''" },
-		LikeArg:     func(p string) string { return p },
-		Classify:    classify,
-		UpdateTx:    &sql.TxOptions{Isolation: sql.LevelSerializable},
+		Like:     func(col, ph string) string { return col + " LIKE " + ph + " ESCAPE ''" },
+		LikeArg:  func(p string) string { return p },
+		Classify: classify,
+		UpdateTx: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+		LockSQL: "SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END" +
+			" FROM unnest($1::bigint[], $2::boolean[]) WITH ORDINALITY AS l(k, s, n) ORDER BY n",
 		MaxAttempts: maxAttempts,
 		Backoff: sqlstore.Backoff(2*time.Millisecond, 100*time.Millisecond, func(n int64) int64 {
 			return rand.Int64N(n)

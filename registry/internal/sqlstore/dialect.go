@@ -54,9 +54,16 @@ type Dialect struct {
 	Classify func(error) ErrorKind
 
 	// UpdateTx are the options Update begins its transaction with
-	// (PostgreSQL: serializable). SQLite serialises writers itself with
+	// (PostgreSQL: read committed, isolated by key locks, see LockSQL). SQLite serialises writers itself with
 	// BEGIN IMMEDIATE (the connection's _txlock), so it passes nil.
 	UpdateTx *sql.TxOptions
+	// LockSQL, when set, makes Update isolate its transactions with key
+	// locks (locks.go): a statement taking transaction-level locks on the
+	// int64 key hashes bound as $1 (an array, in order), each shared when
+	// the bool at the same index of $2 is true, else exclusive.
+	// PostgreSQL sets it (and runs Update at READ COMMITTED); SQLite
+	// leaves it empty.
+	LockSQL string
 	// MaxAttempts bounds how often Update runs fn (≥ 1).
 	MaxAttempts int
 	// Backoff is how long to wait before attempt n (n ≥ 2); nil: no wait.

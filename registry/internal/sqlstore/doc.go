@@ -1,7 +1,7 @@
 // Package sqlstore is the one database/sql implementation of registry.Store
 // shared by registry/sqlite and registry/postgres. The two backends differ
 // only in a small Dialect (bind markers, list and LIKE syntax, how errors
-// are classified, how a serializable transaction begins) and in their
+// are classified, how an Update transaction begins and is isolated) and in their
 // migration files (applied by registry/schema); the schema, the queries
 // and the retry loop of Update are written once here so both backends
 // behave identically and pass the same suite (registry/registrytest). The

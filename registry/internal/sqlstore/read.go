@@ -268,6 +268,7 @@ func DocumentQuery(d *Dialect, f *registry.DocumentFilter) (query string, args [
 // Documents implements registry.Reader.
 func (r *reader) Documents(ctx context.Context, f registry.DocumentFilter) ([]*registry.DocumentEntry, error) {
 	return readObjects(ctx, r, f, f.Limit, "documents", func() (string, []any, bool, error) { return DocumentQuery(r.s.d, &f) },
+		func() ([]string, bool) { return documentReadKeys(&f) },
 		scanStatusBody("DocumentEntry", func(d *registry.DocumentEntry, status string) { d.Status = status }))
 }
 
@@ -289,6 +290,7 @@ func SubmissionSetQuery(d *Dialect, f *registry.SubmissionSetFilter) (query stri
 // SubmissionSets implements registry.Reader.
 func (r *reader) SubmissionSets(ctx context.Context, f registry.SubmissionSetFilter) ([]*registry.SubmissionSet, error) {
 	return readObjects(ctx, r, f, f.Limit, "submission sets", func() (string, []any, bool, error) { return SubmissionSetQuery(r.s.d, &f) },
+		func() ([]string, bool) { return submissionSetReadKeys(&f) },
 		scanStatusBody("SubmissionSet", func(v *registry.SubmissionSet, status string) { v.Status = status }))
 }
 
@@ -312,6 +314,7 @@ func FolderQuery(d *Dialect, f *registry.FolderFilter) (query string, args []any
 // Folders implements registry.Reader.
 func (r *reader) Folders(ctx context.Context, f registry.FolderFilter) ([]*registry.Folder, error) {
 	return readObjects(ctx, r, f, f.Limit, "folders", func() (string, []any, bool, error) { return FolderQuery(r.s.d, &f) },
+		func() ([]string, bool) { return folderReadKeys(&f) },
 		func(rows *sql.Rows) (*registry.Folder, error) {
 			var status, lut string
 			var body []byte
@@ -344,6 +347,7 @@ func AssociationQuery(d *Dialect, f *registry.AssociationFilter) (query string, 
 // Associations implements registry.Reader.
 func (r *reader) Associations(ctx context.Context, f registry.AssociationFilter) ([]*registry.Association, error) {
 	return readObjects(ctx, r, f, f.Limit, "associations", func() (string, []any, bool, error) { return AssociationQuery(r.s.d, &f) },
+		func() ([]string, bool) { return associationReadKeys(&f) },
 		scanStatusBody("Association", func(v *registry.Association, status string) { v.Status = status }))
 }
 
@@ -369,6 +373,7 @@ func PatientLinkQuery(d *Dialect, f *registry.PatientLinkFilter) (query string, 
 // PatientLinks implements registry.Reader.
 func (r *reader) PatientLinks(ctx context.Context, f registry.PatientLinkFilter) ([]*registry.PatientLink, error) {
 	return readObjects(ctx, r, f, f.Limit, "patient links", func() (string, []any, bool, error) { return PatientLinkQuery(r.s.d, &f) },
+		func() ([]string, bool) { return patientLinkReadKeys(&f) },
 		func(rows *sql.Rows) (*registry.PatientLink, error) {
 			var l registry.PatientLink
 			var linkedAt string
@@ -394,13 +399,23 @@ func (r *reader) PatientLinks(ctx context.Context, f registry.PatientLinkFilter)
 // SELECT that build makes (none when it matches nothing: an empty, non-nil
 // result), and one object per row from scan.
 func readObjects[T any](ctx context.Context, r *reader, filter any, limit int, what string,
-	build func() (query string, args []any, run bool, err error), scan func(*sql.Rows) (*T, error)) ([]*T, error) {
+	build func() (query string, args []any, run bool, err error), lockKeys func() ([]string, bool),
+	scan func(*sql.Rows) (*T, error)) ([]*T, error) {
 	if err := r.start(ctx, filter, limit); err != nil {
 		return nil, err
 	}
 	query, args, run, err := build()
 	if err != nil || !run {
 		return []*T{}, err
+	}
+	if r.t != nil && r.t.locking() {
+		// Inside Update: lock what the read depends on first (locks.go).
+		ks, none := lockKeys()
+		if !none {
+			if err := r.t.lockNow(ctx, ks); err != nil {
+				return nil, err
+			}
+		}
 	}
 	out := []*T{}
 	err = r.query(ctx, what, query, args, func(rows *sql.Rows) error {

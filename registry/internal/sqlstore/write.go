@@ -145,12 +145,59 @@ func VersionNumber(v string) (int, error) {
 // supersede marks every version of lid in table as not the latest, before
 // a newer one is inserted.
 func (t *tx) supersede(ctx context.Context, what, table, lid string) error {
+	if err := t.lockNow(ctx, keys("lid:", lid)); err != nil {
+		return err
+	}
 	b := &builder{d: t.s.d}
 	query := "UPDATE " + table + " SET latest = " + b.arg(false) + " WHERE lid = " + b.arg(lid) + " AND latest"
-	if _, err := t.q.ExecContext(ctx, query, b.args...); err != nil {
-		return t.note(ctx, "supersede "+what, err)
+	_, err := t.change(ctx, "supersede "+what, table, query, b.args)
+	return err
+}
+
+// change runs an UPDATE or DELETE of table and returns how many rows it
+// changed; with key locks, it has the rows' keys returned and locks them
+// before commit (locks.go).
+func (t *tx) change(ctx context.Context, op, table, query string, args []any) (int64, error) {
+	if !t.locking() {
+		res, err := t.q.ExecContext(ctx, query, args...)
+		if err != nil {
+			return 0, t.note(ctx, op, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, t.note(ctx, op, err)
+		}
+		return n, nil
 	}
-	return nil
+	cols := rowKeys[table]
+	rows, err := t.q.QueryContext(ctx, query+" RETURNING "+strings.Join(cols, ", "), args...)
+	if err != nil {
+		return 0, t.note(ctx, op, err)
+	}
+	defer rows.Close()
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var n int64
+	var ks []string
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return 0, t.note(ctx, op, err)
+		}
+		n++
+		for i, c := range cols {
+			if vals[i].Valid {
+				ks = append(ks, keyPrefix[c]+vals[i].String)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, t.note(ctx, op, err)
+	}
+	t.lockLater(table, ks...)
+	return n, nil
 }
 
 // DocumentChildren returns the child-table rows of d: table name → rows
@@ -197,6 +244,7 @@ func (t *tx) InsertDocument(ctx context.Context, d *registry.DocumentEntry) erro
 	if err != nil {
 		return err
 	}
+	t.lockLater("documents", "id:"+d.ID, "uid:"+d.UniqueID, "lid:"+d.LogicalID, "pid:"+d.PatientID)
 	children := DocumentChildren(d)
 	for _, table := range DocumentChildTables {
 		if err := t.insertChildren(ctx, table, DocumentChildColumns[table], seq, children[table]); err != nil {
@@ -221,6 +269,7 @@ func (t *tx) InsertSubmissionSet(ctx context.Context, s *registry.SubmissionSet)
 	if err != nil {
 		return err
 	}
+	t.lockLater("submission_sets", "id:"+s.ID, "uid:"+s.UniqueID, "pid:"+s.PatientID)
 	return t.insertChildren(ctx, "submission_set_authors", []string{"set_seq", "person"}, seq, authorRows(s.Authors))
 }
 
@@ -249,6 +298,7 @@ func (t *tx) InsertFolder(ctx context.Context, f *registry.Folder) error {
 	if err != nil {
 		return err
 	}
+	t.lockLater("folders", "id:"+f.ID, "uid:"+f.UniqueID, "lid:"+f.LogicalID, "pid:"+f.PatientID)
 	return t.insertChildren(ctx, "folder_codes", []string{"folder_seq", "code", "scheme"}, seq, codeRows(f.Codes))
 }
 
@@ -261,10 +311,13 @@ func (t *tx) InsertAssociation(ctx context.Context, a *registry.Association) err
 	if err != nil {
 		return err
 	}
-	_, err = t.insertRow(ctx, "Association", "associations",
+	if _, err = t.insertRow(ctx, "Association", "associations",
 		[]string{"id", "type", "source", "target", "status", "body"},
-		[]any{a.ID, a.Type, a.Source, a.Target, a.Status, string(body)})
-	return err
+		[]any{a.ID, a.Type, a.Source, a.Target, a.Status, string(body)}); err != nil {
+		return err
+	}
+	t.lockLater("associations", "id:"+a.ID, "ref:"+a.Source, "ref:"+a.Target)
+	return nil
 }
 
 // SetDocumentStatus implements registry.Tx.
@@ -291,7 +344,7 @@ func (t *tx) setStatus(ctx context.Context, what, table, id, status string) erro
 	}
 	b := &builder{d: t.s.d}
 	query := "UPDATE " + table + " SET status = " + b.arg(status) + " WHERE id = " + b.arg(id)
-	return t.update(ctx, what, id, query, b.args)
+	return t.update(ctx, what, table, keys("id:", id), id, query, b.args)
 }
 
 // DeleteObjects implements registry.Tx.
@@ -305,6 +358,9 @@ func (t *tx) DeleteObjects(ctx context.Context, ids []string) error {
 	if err := ctx.Err(); err != nil {
 		return t.note(ctx, "delete", err)
 	}
+	if err := t.lockNow(ctx, keys("id:", ids...)); err != nil {
+		return err
+	}
 	for _, table := range []string{"documents", "folders"} {
 		if err := t.deleteVersions(ctx, table, ids); err != nil {
 			return err
@@ -313,8 +369,8 @@ func (t *tx) DeleteObjects(ctx context.Context, ids []string) error {
 	for _, table := range []string{"submission_sets", "associations"} {
 		b := &builder{d: t.s.d}
 		query := "DELETE FROM " + table + " WHERE " + b.inCond("id", ids)
-		if _, err := t.q.ExecContext(ctx, query, b.args...); err != nil {
-			return t.note(ctx, "delete from "+table, err)
+		if _, err := t.change(ctx, "delete from "+table, table, query, b.args); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -341,16 +397,17 @@ func (t *tx) deleteVersions(ctx context.Context, table string, ids []string) err
 		return nil
 	}
 	b = &builder{d: t.s.d}
-	if _, err := t.q.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+b.inCond("id", ids), b.args...); err != nil {
-		return t.note(ctx, "delete from "+table, err)
+	if _, err := t.change(ctx, "delete from "+table, table, "DELETE FROM "+table+" WHERE "+b.inCond("id", ids), b.args); err != nil {
+		return err
+	}
+	if err := t.lockNow(ctx, keys("lid:", lids...)); err != nil {
+		return err
 	}
 	b = &builder{d: t.s.d}
 	query := "UPDATE " + table + " SET latest = " + b.arg(true) + " WHERE NOT latest AND " + b.inCond("lid", lids) +
 		" AND version = (SELECT max(n.version) FROM " + table + " n WHERE n.lid = " + table + ".lid)"
-	if _, err := t.q.ExecContext(ctx, query, b.args...); err != nil {
-		return t.note(ctx, "update latest in "+table, err)
-	}
-	return nil
+	_, err = t.change(ctx, "update latest in "+table, table, query, b.args)
+	return err
 }
 
 // linkTime is how patient_links stores times: UTC, fixed width, so text
@@ -374,10 +431,13 @@ func (t *tx) InsertPatientLink(ctx context.Context, l *registry.PatientLink) err
 		unlinkedBy = sql.NullString{String: l.UnlinkedBy, Valid: true}
 		unlinkReason = sql.NullString{String: l.UnlinkReason, Valid: true}
 	}
-	_, err := t.insertRow(ctx, "patient link", "patient_links",
+	if _, err := t.insertRow(ctx, "patient link", "patient_links",
 		[]string{"from_pid", "to_pid", "linked_at", "linked_by", "reason", "unlinked_at", "unlinked_by", "unlink_reason"},
-		[]any{l.From, l.To, l.LinkedAt.UTC().Format(linkTime), l.LinkedBy, l.Reason, unlinkedAt, unlinkedBy, unlinkReason})
-	return err
+		[]any{l.From, l.To, l.LinkedAt.UTC().Format(linkTime), l.LinkedBy, l.Reason, unlinkedAt, unlinkedBy, unlinkReason}); err != nil {
+		return err
+	}
+	t.lockLater("patient_links", "pid:"+l.From, "pid:"+l.To)
+	return nil
 }
 
 // EndPatientLink implements registry.Tx.
@@ -391,7 +451,7 @@ func (t *tx) EndPatientLink(ctx context.Context, from string, at time.Time, by, 
 	b := &builder{d: t.s.d}
 	query := "UPDATE patient_links SET unlinked_at = " + b.arg(at.UTC().Format(linkTime)) + ", unlinked_by = " + b.arg(by) +
 		", unlink_reason = " + b.arg(reason) + " WHERE from_pid = " + b.arg(from) + " AND unlinked_at IS NULL"
-	return t.update(ctx, "patient link from", from, query, b.args)
+	return t.update(ctx, "patient link from", "patient_links", keys("pid:", from), from, query, b.args)
 }
 
 // SetFolderLastUpdateTime implements registry.Tx.
@@ -405,20 +465,21 @@ func (t *tx) SetFolderLastUpdateTime(ctx context.Context, id, dtm string) error 
 	}
 	b := &builder{d: t.s.d}
 	query := "UPDATE folders SET last_update_time = " + b.arg(dtm) + ", last_update_norm = " + b.arg(norm) + " WHERE id = " + b.arg(id)
-	return t.update(ctx, "Folder", id, query, b.args)
+	return t.update(ctx, "Folder", "folders", keys("id:", id), id, query, b.args)
 }
 
-func (t *tx) update(ctx context.Context, what, id, query string, args []any) error {
+// update runs an UPDATE of table selecting rows by the keys sel (locked
+// first); ErrNotFound when it changed none.
+func (t *tx) update(ctx context.Context, what, table string, sel []string, id, query string, args []any) error {
 	if err := ctx.Err(); err != nil {
 		return t.note(ctx, "update "+what, err)
 	}
-	res, err := t.q.ExecContext(ctx, query, args...)
-	if err != nil {
-		return t.note(ctx, "update "+what, err)
+	if err := t.lockNow(ctx, sel); err != nil {
+		return err
 	}
-	n, err := res.RowsAffected()
+	n, err := t.change(ctx, "update "+what, table, query, args)
 	if err != nil {
-		return t.note(ctx, "update "+what, err)
+		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("%s: %s %s: %w", t.s.d.Name, what, id, registry.ErrNotFound)
