@@ -18,7 +18,8 @@ import (
 )
 
 const benchDoc = `Services not given by flag are started for the run on loopback ports
-(throwaway PostgreSQL, Redis, versitygw) and removed afterwards. The
+(throwaway PostgreSQL, Redis, versitygw) and removed afterwards (--keep DIR
+keeps PostgreSQL's data, the loaded registries, for reruns with --reuse DIR). The
 benchmarks register synthetic documents: never point them at a database,
 bucket or Redis that holds real data.`
 
@@ -125,7 +126,9 @@ func benchCmd() *cmd {
 					break
 				}
 				fmt.Fprintf(inv.stderr, "pjd bench: %s …\n", c.name)
-				if c.name != "registry" && c.name != "growth" || !ro.Reuse {
+				// registry and growth only load an empty database or
+				// measure one an earlier run loaded (bench.NewRegistry).
+				if c.name != "registry" && c.name != "growth" {
 					if err := svc.RefuseData(ctx); err != nil {
 						return err
 					}
@@ -145,6 +148,9 @@ func benchCmd() *cmd {
 				targets = append(targets, ts...)
 			}
 			bench.PrintTargets(inv.stdout, title, targets)
+			if svc.KeptDir != "" {
+				fmt.Fprintf(inv.stderr, "pjd bench: PostgreSQL's data (the loaded registries) is kept in %s: rerun with --reuse %s\n", svc.KeptDir, svc.KeptDir)
+			}
 			return firstErr
 		}
 	}
@@ -164,7 +170,6 @@ func benchCmd() *cmd {
 		fs.IntVar(&ro.Documents, "docs", 10_000_000, "registry, growth: synthetic DocumentEntries to load")
 		fs.IntVar(&ro.Patients, "patients", 0, "registry, growth: synthetic patients they are spread over (0: docs/10)")
 		fs.IntVar(&smallDocs, "small-docs", 100_000, "growth: DocumentEntries of the small registry compared with")
-		fs.BoolVar(&ro.Reuse, "reuse", false, "registry, growth: use the synthetic documents a previous run loaded into --postgres-url instead of loading")
 		fs.IntVar(&ro.Count, "query-count", 2000, "registry, growth: queries of each kind in the serial runs")
 		fs.DurationVar(&ro.Duration, "query-duration", 5*time.Second, "registry, growth: length of each parallel run")
 	}

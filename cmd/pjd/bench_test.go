@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"log/slog"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -311,5 +312,55 @@ func TestBenchRefusesData(t *testing.T) {
 				t.Errorf("refuseData: %v, want refusal %v", err, row.refuse)
 			}
 		})
+	}
+}
+
+// TestBenchKeepReuse: --keep leaves the throwaway PostgreSQL's data (the
+// loaded registry) in a directory and says how to reuse it; --reuse starts
+// PostgreSQL on it and measures the registry without loading it again, or
+// says what it holds when the run asks for another load.
+func TestBenchKeepReuse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and services: skipped with -short")
+	}
+	testenv.Postgres(t) // a PostgreSQL installation: the benchmark starts its own server
+	// Not t.TempDir: the postgres user must reach the directory.
+	dir, err := os.MkdirTemp("", "pjd-bench-keep-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bench := func(wantCode int, args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		args = append([]string{"bench", "registry", "--query-count", "5", "--query-duration", "100ms"}, args...)
+		if code := run(ctx, args, &stdout, &stderr); code != wantCode {
+			t.Fatalf("pjd %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, wantCode, stdout.String(), stderr.String())
+		}
+		return stderr.String()
+	}
+	out := bench(0, "--docs", "300", "--keep", dir)
+	if !strings.Contains(out, "300 synthetic DocumentEntries for 30 patients (loaded in") || !strings.Contains(out, "rerun with --reuse "+dir) {
+		t.Errorf("--keep: no load, or no word on how to reuse it:\n%s", out)
+	}
+	out = bench(0, "--docs", "300", "--reuse", dir)
+	if !strings.Contains(out, "300 synthetic DocumentEntries for 30 patients, loaded by an earlier run (no load)") ||
+		strings.Contains(out, "loaded in") || strings.Contains(out, "loading DocumentEntries") {
+		t.Errorf("--reuse loaded again:\n%s", out)
+	}
+	out = bench(1, "--docs", "400", "--reuse", dir)
+	if !strings.Contains(out, "300 DocumentEntries for 30 patients") || !strings.Contains(out, "--docs 300 --patients 30") {
+		t.Errorf("--reuse with another --docs: not told what the directory holds:\n%s", out)
+	}
+	out = bench(1, "--docs", "300", "--keep", dir)
+	if !strings.Contains(out, "holds a kept PostgreSQL already") {
+		t.Errorf("--keep on a kept directory:\n%s", out)
+	}
+	empty := t.TempDir()
+	out = bench(1, "--docs", "300", "--reuse", empty)
+	if !strings.Contains(out, "holds no PostgreSQL a --keep run left") {
+		t.Errorf("--reuse of an empty directory:\n%s", out)
 	}
 }

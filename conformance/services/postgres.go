@@ -42,6 +42,7 @@ type PostgresServer struct {
 	exited  chan struct{}
 	waitErr error
 	once    sync.Once
+	keep    bool // Stop leaves Dir (StartPostgresAt)
 }
 
 // URL returns the connection URL of database db as the superuser.
@@ -88,7 +89,9 @@ func (s *PostgresServer) Stop() {
 				<-s.exited
 			}
 		}
-		_ = os.RemoveAll(s.Dir)
+		if !s.keep {
+			_ = os.RemoveAll(s.Dir)
+		}
 	})
 }
 
@@ -190,6 +193,32 @@ func StartPostgres() (*PostgresServer, error) {
 			return nil, err
 		}
 	}
+}
+
+// StartPostgresAt starts a server whose directory is dir and is kept
+// when it stops (pjd bench --keep / --reuse): on the cluster already in
+// dir (reused true) when dir holds one, else on a copy of the template in
+// dir, which must then be missing or empty.
+func StartPostgresAt(dir string) (_ *PostgresServer, reused bool, err error) {
+	in, err := findPostgres()
+	if err != nil {
+		return nil, false, err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, false, err
+	}
+	_, err = os.Stat(filepath.Join(dir, "data", "PG_VERSION"))
+	reused = err == nil
+	if !reused {
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+			return nil, false, fmt.Errorf("%s is neither empty nor a kept PostgreSQL directory", dir)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, false, err
+		}
+	}
+	s, err := in.startIn(dir, !reused, false, true)
+	return s, reused, err
 }
 
 type pgStartError struct {
@@ -343,21 +372,37 @@ func (in *pgInstall) start(rebuild bool) (*PostgresServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*PostgresServer, error) {
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-		return fail(err)
+	return in.startIn(dir, true, rebuild, false)
+}
+
+// startIn starts a server in dir: on a copy of the template (rebuilt first
+// when rebuild is set) when fresh, else on the cluster in dir/data. A
+// kept server's Stop, and a failed start, leave dir to its owner (a
+// fresh kept dir loses its data/ on failure).
+func (in *pgInstall) startIn(dir string, fresh, rebuild, keep bool) (*PostgresServer, error) {
+	data := filepath.Join(dir, "data")
+	fail := func(err error) (*PostgresServer, error) {
+		switch {
+		case !keep:
+			os.RemoveAll(dir)
+		case fresh:
+			os.RemoveAll(data)
+		}
+		return nil, err
 	}
 	if err := in.chown(dir); err != nil {
 		return fail(fmt.Errorf("handing %s to the postgres user: %w", dir, err))
 	}
-	data := filepath.Join(dir, "data")
-	if err := in.withTemplate(rebuild, func(tmpl string) error {
-		return copyTree(tmpl, data, in.chown)
-	}); err != nil {
-		return fail(fmt.Errorf("copying the template cluster: %w", err))
+	if fresh {
+		if err := in.withTemplate(rebuild, func(tmpl string) error {
+			return copyTree(tmpl, data, in.chown)
+		}); err != nil {
+			return fail(fmt.Errorf("copying the template cluster: %w", err))
+		}
 	}
 	if err := os.Chmod(data, 0o700); err != nil {
 		return fail(err)
@@ -371,7 +416,7 @@ func (in *pgInstall) start(rebuild bool) (*PostgresServer, error) {
 		return fail(err)
 	}
 	defer logf.Close()
-	s := &PostgresServer{Host: "127.0.0.1", Port: port, Dir: dir, exited: make(chan struct{})}
+	s := &PostgresServer{Host: "127.0.0.1", Port: port, Dir: dir, exited: make(chan struct{}), keep: keep}
 	s.cmd = in.command("postgres",
 		"-D", data,
 		"-p", strconv.Itoa(port),

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"pjd/registry"
 	"pjd/registry/postgres"
 )
@@ -20,7 +22,6 @@ import (
 // RegistryOptions shape the registry benchmark.
 type RegistryOptions struct {
 	Documents, Patients int
-	Reuse               bool
 	Count               int           // serial queries per case
 	Duration            time.Duration // of each parallel run
 	// NewProgress, if set, gives the function told how many entries are
@@ -39,12 +40,44 @@ type Registry struct {
 	reg      *registry.Registry
 	patients int
 	found    atomic.Int64 // entries the queries returned, for a sanity check
-	// Loaded is what the registry holds.
+	// Loaded is what the registry holds; Reused: an earlier run loaded it.
 	Loaded postgres.LoadResult
+	Reused bool
 }
 
-// NewRegistry opens the registry at pgURL, loads it (or, with o.Reuse,
-// uses what a previous run loaded) and warms it up.
+// LoadRecord is the synthetic load a registry database holds, recorded in
+// it (table pjd_bench_load) once the load is complete: a rerun measures
+// it again instead of loading when it asks for the same.
+type LoadRecord struct{ Documents, Patients int }
+
+// loadRecord returns how many DocumentEntries st holds and the load
+// recorded there (zero when none was).
+func loadRecord(ctx context.Context, st *postgres.Store) (have int, rec LoadRecord, err error) {
+	if err := st.Pool().QueryRow(ctx, "SELECT count(*) FROM documents").Scan(&have); err != nil {
+		return 0, rec, err
+	}
+	var table bool
+	if err := st.Pool().QueryRow(ctx, "SELECT to_regclass('pjd_bench_load') IS NOT NULL").Scan(&table); err != nil || !table {
+		return have, rec, err
+	}
+	err = st.Pool().QueryRow(ctx, "SELECT documents, patients FROM pjd_bench_load").Scan(&rec.Documents, &rec.Patients)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = nil
+	}
+	return have, rec, err
+}
+
+func recordLoad(ctx context.Context, st *postgres.Store, rec LoadRecord) error {
+	_, err := st.Pool().Exec(ctx, "CREATE TABLE pjd_bench_load (documents integer NOT NULL, patients integer NOT NULL)")
+	if err == nil {
+		_, err = st.Pool().Exec(ctx, "INSERT INTO pjd_bench_load VALUES ($1, $2)", rec.Documents, rec.Patients)
+	}
+	return err
+}
+
+// NewRegistry opens the registry at pgURL, loads it (or, when it holds
+// exactly the load o asks for from an earlier run, uses that: see
+// loadRecord) and warms it up.
 func NewRegistry(ctx context.Context, pgURL string, o RegistryOptions) (_ *Registry, err error) {
 	st, err := postgres.Open(ctx, pgURL)
 	if err != nil {
@@ -58,16 +91,20 @@ func NewRegistry(ctx context.Context, pgURL string, o RegistryOptions) (_ *Regis
 	if err := st.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	var have int
-	if err := st.Pool().QueryRow(ctx, "SELECT count(*) FROM documents").Scan(&have); err != nil {
+	r := &Registry{st: st, patients: cmp.Or(o.Patients, max(1, o.Documents/10))}
+	have, loaded, err := loadRecord(ctx, st)
+	if err != nil {
 		return nil, err
 	}
-	r := &Registry{st: st, patients: cmp.Or(o.Patients, max(1, o.Documents/10))}
 	switch {
-	case o.Reuse && have >= o.Documents:
+	case have > 0 && loaded == (LoadRecord{o.Documents, r.patients}):
 		r.Loaded = postgres.LoadResult{Documents: have, Patients: r.patients}
+		r.Reused = true
+	case have > 0 && loaded.Documents > 0:
+		return nil, fmt.Errorf("the database holds the registry of an earlier run, %d DocumentEntries for %d patients: "+
+			"rerun with --docs %d --patients %d to measure it, or start from a new --keep directory", loaded.Documents, loaded.Patients, loaded.Documents, loaded.Patients)
 	case have > 0:
-		return nil, fmt.Errorf("the database already holds %d DocumentEntries: give an empty database, or --reuse one a previous pjd bench registry loaded with at least --docs", have)
+		return nil, fmt.Errorf("the database already holds %d DocumentEntries no pjd bench loaded: give an empty database", have)
 	default:
 		var progress func(int)
 		if o.NewProgress != nil {
@@ -75,6 +112,9 @@ func NewRegistry(ctx context.Context, pgURL string, o RegistryOptions) (_ *Regis
 		}
 		r.Loaded, err = st.LoadSynthetic(ctx, postgres.LoadOptions{Documents: o.Documents, Patients: o.Patients, Seed: 1, Progress: progress, Skewed: true, DeferIndexes: true})
 		if err != nil {
+			return nil, err
+		}
+		if err := recordLoad(ctx, st, LoadRecord{o.Documents, r.patients}); err != nil {
 			return nil, err
 		}
 	}
@@ -189,14 +229,29 @@ func RegistryWorkers() int { return 4 * runtime.GOMAXPROCS(0) }
 
 // RegistryBenchmark runs every registry case as o says.
 func RegistryBenchmark(ctx context.Context, svc *Services, o RegistryOptions) ([]Row, error) {
-	r, err := NewRegistry(ctx, svc.PostgresURL, o)
+	return registryBenchmark(ctx, svc, "", o)
+}
+
+// registryBenchmark is RegistryBenchmark on svc's registry database name
+// (Services.RegistryDatabase).
+func registryBenchmark(ctx context.Context, svc *Services, name string, o RegistryOptions) ([]Row, error) {
+	url, err := svc.RegistryDatabase(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewRegistry(ctx, url, o)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	if o.Notes != nil {
-		fmt.Fprintf(o.Notes, "registry: %d synthetic DocumentEntries for %d patients (loaded in %v)\n",
-			r.Loaded.Documents, r.Loaded.Patients, r.Loaded.Elapsed.Round(time.Millisecond))
+		if r.Reused {
+			fmt.Fprintf(o.Notes, "registry: %d synthetic DocumentEntries for %d patients, loaded by an earlier run (no load)\n",
+				r.Loaded.Documents, r.Loaded.Patients)
+		} else {
+			fmt.Fprintf(o.Notes, "registry: %d synthetic DocumentEntries for %d patients (loaded in %v)\n",
+				r.Loaded.Documents, r.Loaded.Patients, r.Loaded.Elapsed.Round(time.Millisecond))
+		}
 	}
 	var rows []Row
 	for _, c := range r.Cases() {
@@ -215,28 +270,16 @@ func RegistryBenchmark(ctx context.Context, svc *Services, o RegistryOptions) ([
 // entries (in a database of its own) and on one of o.Documents, with the
 // same documents per patient, so the difference is what the size costs.
 func GrowthBenchmark(ctx context.Context, svc *Services, o RegistryOptions, smallDocs int) (small, large []Row, err error) {
-	smallURL, err := svc.ExtraDatabase(ctx, "pjd_bench_small")
-	if err != nil {
-		return nil, nil, err
-	}
 	so := o
-	so.Documents, so.Reuse = smallDocs, false
+	so.Documents = smallDocs
 	if o.Patients > 0 {
 		so.Patients = max(1, int(int64(o.Patients)*int64(smallDocs)/int64(o.Documents)))
 	}
-	if small, err = RegistryBenchmark(ctx, &Services{PostgresURL: smallURL}, so); err != nil {
+	// Each registry in a database of its own (other cases of a run
+	// register documents in svc's).
+	if small, err = registryBenchmark(ctx, svc, "pjd_bench_small", so); err != nil {
 		return small, nil, err
 	}
-	// The large registry in a database of its own too (other cases of a
-	// run register documents in svc's), unless a loaded one is reused.
-	largeSvc := svc
-	if !o.Reuse {
-		largeURL, err := svc.ExtraDatabase(ctx, "pjd_bench_large")
-		if err != nil {
-			return small, nil, err
-		}
-		largeSvc = &Services{PostgresURL: largeURL}
-	}
-	large, err = RegistryBenchmark(ctx, largeSvc, o)
+	large, err = registryBenchmark(ctx, svc, "pjd_bench_large", o)
 	return small, large, err
 }

@@ -1,12 +1,14 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
@@ -25,6 +27,7 @@ type ServiceFlags struct {
 	postgresURL, redisURL                 string
 	s3Endpoint, s3Bucket, s3Access, s3Key string
 	s3Insecure                            bool
+	keep, reuse                           string // directories of a kept PostgreSQL
 }
 
 // Define defines the flags on fs.
@@ -36,6 +39,8 @@ func (f *ServiceFlags) Define(fs *flag.FlagSet) {
 	fs.StringVar(&f.s3Access, "s3-access-key", "", "S3 access key (with --s3-endpoint)")
 	fs.StringVar(&f.s3Key, "s3-secret-key", "", "S3 secret key (with --s3-endpoint; prefer PJD_S3_SECRET_KEY)")
 	fs.BoolVar(&f.s3Insecure, "s3-insecure", false, "plain HTTP to a loopback --s3-endpoint")
+	fs.StringVar(&f.keep, "keep", "", "keep the throwaway PostgreSQL's data (the loaded registries) in this new `directory` for reruns with --reuse")
+	fs.StringVar(&f.reuse, "reuse", "", "start PostgreSQL on the data a --keep run left in this `directory`; registry and growth reuse the registries loaded there")
 }
 
 // Services are the services one benchmark run uses.
@@ -47,8 +52,11 @@ type Services struct {
 	// Given: the database or bucket was named by flag (or environment),
 	// not started for the run.
 	GivenPostgres, GivenS3 bool
-	closers                closers
-	pg                     *services.PostgresServer // the throwaway server, if one was started
+	// KeptDir is where the throwaway PostgreSQL keeps its data (--keep or
+	// --reuse): its registries outlive the run.
+	KeptDir string
+	closers closers
+	pg      *services.PostgresServer // the throwaway server, if one was started
 }
 
 // ExtraDatabase creates another database on the throwaway PostgreSQL (for
@@ -58,7 +66,41 @@ func (s *Services) ExtraDatabase(ctx context.Context, name string) (string, erro
 	if s.pg == nil {
 		return "", errors.New("this benchmark needs a throwaway PostgreSQL (no --postgres-url) for its second database")
 	}
+	if s.KeptDir != "" { // a database of an earlier run: start afresh
+		if err := s.pg.DropDatabase(ctx, name); err != nil {
+			return "", err
+		}
+	}
 	return s.pg.CreateDatabase(ctx, name)
+}
+
+// RegistryDatabase returns the database a registry benchmark loads (or,
+// holding a load of an earlier run, reuses): with a kept PostgreSQL, the
+// database name (default pjd_bench_registry) on it, created when missing,
+// so that it outlives the run;
+// else the given --postgres-url when name is "", or a new database name
+// on the throwaway server.
+func (s *Services) RegistryDatabase(ctx context.Context, name string) (string, error) {
+	switch {
+	case s.KeptDir != "":
+		name = cmp.Or(name, "pjd_bench_registry")
+		c, err := pgx.Connect(ctx, s.pg.URL("postgres"))
+		if err != nil {
+			return "", err
+		}
+		defer c.Close(context.WithoutCancel(ctx))
+		var exists bool
+		if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+			return "", err
+		}
+		if exists {
+			return s.pg.URL(name), nil
+		}
+		return s.pg.CreateDatabase(ctx, name)
+	case name == "":
+		return s.PostgresURL, nil
+	}
+	return s.ExtraDatabase(ctx, name)
 }
 
 // RefuseData makes sure a database or bucket given to a benchmark that
@@ -110,6 +152,32 @@ func (s *Services) Close() { s.closers.close() }
 // call on what Start returns with an error.
 func (f *ServiceFlags) Start(ctx context.Context, pg, rd, s3 bool) (*Services, error) {
 	svc := &Services{PostgresURL: f.postgresURL, RedisURL: f.redisURL, S3Insecure: true, GivenPostgres: f.postgresURL != ""}
+	switch {
+	case f.keep != "" && f.reuse != "":
+		return svc, errors.New("--keep and --reuse do not go together: --keep starts a new directory, --reuse one a --keep run left")
+	case (f.keep != "" || f.reuse != "") && f.postgresURL != "":
+		return svc, errors.New("--keep and --reuse are for the throwaway PostgreSQL: not with --postgres-url")
+	}
+	if pg && svc.PostgresURL == "" && (f.keep != "" || f.reuse != "") {
+		dir := cmp.Or(f.keep, f.reuse)
+		_, err := os.Stat(filepath.Join(dir, "data", "PG_VERSION"))
+		switch kept := err == nil; {
+		case f.keep != "" && kept:
+			return svc, fmt.Errorf("--keep %s: the directory holds a kept PostgreSQL already: rerun with --reuse %s", dir, dir)
+		case f.reuse != "" && !kept:
+			return svc, fmt.Errorf("--reuse %s: the directory holds no PostgreSQL a --keep run left", dir)
+		}
+		srv, _, err := services.StartPostgresAt(dir)
+		if err != nil {
+			return svc, fmt.Errorf("starting PostgreSQL in %s: %w", dir, err)
+		}
+		svc.closers.add(srv.Stop)
+		svc.pg, svc.KeptDir = srv, srv.Dir
+		// The database the registering cases use starts empty every run.
+		if svc.PostgresURL, err = svc.ExtraDatabase(ctx, "pjd_bench"); err != nil {
+			return svc, err
+		}
+	}
 	if pg && svc.PostgresURL == "" {
 		srv, err := services.StartPostgres()
 		if err != nil {
