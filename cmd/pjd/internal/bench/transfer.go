@@ -57,7 +57,13 @@ func NewTransfer(ctx context.Context, start StartServer, svc *Services, log *slo
 	if err != nil {
 		return nil, err
 	}
-	t.xc = xdsclient.New(t.srv.URL, &http.Client{Timeout: 30 * time.Minute})
+	// Keep a connection per client, as the minio-go baseline does (its
+	// transport keeps 16 per host): net/http's default keeps 2, and the
+	// register case's 8 clients paid a new TCP connection (and the server a
+	// new connection goroutine) for most submissions.
+	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
+	t.closers.add(tr.CloseIdleConnections)
+	t.xc = xdsclient.New(t.srv.URL, &http.Client{Transport: tr, Timeout: 30 * time.Minute})
 	t.s3, err = minio.New(svc.S3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(svc.S3.AccessKey, svc.S3.SecretKey, ""), Secure: !svc.S3Insecure})
 	if err != nil {
 		return nil, err
