@@ -10,6 +10,7 @@ import (
 
 	"pjd/conformance/testenv"
 	"pjd/trust"
+	"pjd/trust/replaytest"
 )
 
 // Redis restarts without persistence: every recorded jti is gone, so a
@@ -20,7 +21,7 @@ import (
 // Redis later refuses the same proofs.
 func TestReplayAfterRedisRestart(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	cl := newClock(testNow)
+	cl := replaytest.NewClock(testNow)
 	newCache := func(t *testing.T) *trust.RedisReplayCache {
 		c := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: 3})
 		t.Cleanup(func() { _ = c.Close() })
