@@ -241,6 +241,21 @@ func body(i int) []byte {
 	return append(b, fmt.Sprintf("\nKopi %d\n", i)...)
 }
 
+// provided provides a submission of n documents, document i holding
+// body(i), and fails t unless that succeeds.
+func provided(t *testing.T, r *repository.Repository, n int) (*registry.Submission, []string, map[string][]byte) {
+	t.Helper()
+	sub, ids := submission(n)
+	bodies := map[string][]byte{}
+	for i, id := range ids {
+		bodies[id] = body(i)
+	}
+	if _, err := provide(t, r, sub, ids, bodies); err != nil {
+		t.Fatal(err)
+	}
+	return sub, ids, bodies
+}
+
 // provide runs a whole ITI-41: NewUpload, one Put per document, Commit.
 // It returns the warnings and the first error.
 func provide(t *testing.T, r *repository.Repository, sub *registry.Submission, ids []string, bodies map[string][]byte) (registry.ErrorList, error) {

@@ -413,11 +413,7 @@ func TestRetrieveErrors(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
 		e := newEnv(t, open(t))
 		ctx := t.Context()
-		sub, ids := submission(2)
-		bodies := map[string][]byte{ids[0]: body(0), ids[1]: body(1)}
-		if _, err := provide(t, e.repo, sub, ids, bodies); err != nil {
-			t.Fatal(err)
-		}
+		sub, _, _ := provided(t, e.repo, 2)
 		have0, have1 := sub.Documents[0].UniqueID, sub.Documents[1].UniqueID
 		missing1, missing2 := uid(3), uid(3)
 		const otherRepo = "2.16.578.1.12.4.1.7.9.9.9"
@@ -493,11 +489,8 @@ func TestIntegrity(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
 		e := newEnv(t, open(t))
 		ctx := t.Context()
-		sub, ids := submission(1)
-		orig := body(0)
-		if _, err := provide(t, e.repo, sub, ids, map[string][]byte{ids[0]: orig}); err != nil {
-			t.Fatal(err)
-		}
+		sub, ids, bodies := provided(t, e.repo, 1)
+		orig := bodies[ids[0]]
 		uid0 := sub.Documents[0].UniqueID
 		keys := objects(t, e.blobs)
 		binKey := keys[0]

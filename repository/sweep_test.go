@@ -234,10 +234,7 @@ func TestSweepKeeps(t *testing.T) {
 		ctx := t.Context()
 
 		// A document and its replacement: the original is Deprecated.
-		sub, ids := submission(1)
-		if _, err := provide(t, e.repo, sub, ids, map[string][]byte{ids[0]: body(0)}); err != nil {
-			t.Fatal(err)
-		}
+		sub, _, _ := provided(t, e.repo, 1)
 		orig, err := e.reg.DocumentsByUniqueID(ctx, []string{sub.Documents[0].UniqueID})
 		if err != nil || len(orig) != 1 {
 			t.Fatalf("original: %v, %v", orig, err)
