@@ -87,6 +87,13 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, open func(t *testing.T) 
 	}
 }
 
+// forEachEnv runs fn on a fresh env per blob backend.
+func forEachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
+	forEachBackend(t, func(t *testing.T, open func(t *testing.T) repository.BlobStore) {
+		fn(t, newEnv(t, open(t)))
+	})
+}
+
 // clock is the repository's clock: real time plus an offset a test moves
 // forward (to age uploads past a grace period or a timeout).
 type clock struct{ offset atomic.Int64 }

@@ -229,8 +229,7 @@ func TestSweepGrace(t *testing.T) {
 // (replaced) documents, records it cannot read, objects not of its layout,
 // and many committed documents mixed with orphans across batches.
 func TestSweepKeeps(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
 
 		// A document and its replacement: the original is Deprecated.
@@ -352,8 +351,7 @@ func TestUnansweredRegistration(t *testing.T) {
 // the others' blobs are deleted, and the winner's bytes are served.
 // A repeated identical submission leaves the first intact.
 func TestSameUniqueID(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
 		shared := uid(3)
 		const n = 4
@@ -424,8 +422,7 @@ func TestSameUniqueID(t *testing.T) {
 
 // TestConcurrentUploads runs independent uploads at once (for -race).
 func TestConcurrentUploads(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
 		var wg sync.WaitGroup
 		uids := make([][]string, 6)
