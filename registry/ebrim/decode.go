@@ -142,23 +142,13 @@ func (d *decoder) decodeObjectList(list *etree.Element) *objectSet {
 	}
 
 	for _, cl := range classes {
-		switch o := byID[cl.classified]; {
-		case cl.classified == "":
-			d.p.addf("%s: no classifiedObject", cl.who)
-		case o == nil:
-			d.p.addf("%s: classifiedObject %s is not in the request", cl.who, q(cl.classified))
-		default:
+		if o := d.ownerOf(byID, cl.who, "classifiedObject", cl.classified); o != nil {
 			cl.who = o.who + ": " + cl.who
 			o.classes = append(o.classes, cl)
 		}
 	}
 	for _, ei := range extIDs {
-		switch o := byID[ei.registry]; {
-		case ei.registry == "":
-			d.p.addf("%s: no registryObject", ei.who)
-		case o == nil:
-			d.p.addf("%s: registryObject %s is not in the request", ei.who, q(ei.registry))
-		default:
+		if o := d.ownerOf(byID, ei.who, "registryObject", ei.registry); o != nil {
 			ei.who = o.who + ": " + ei.who
 			o.extIDs = append(o.extIDs, ei)
 		}
@@ -251,6 +241,21 @@ func (d *decoder) readObject(el *etree.Element, pos int) *rawObject {
 		default:
 			d.p.addf("%s: unexpected element %s", o.who, qname(c))
 		}
+	}
+	return o
+}
+
+// ownerOf returns the object of the request that a top-level
+// Classification or ExternalIdentifier (who) names by its attribute attr,
+// whose value is ref; nil, reported, when there is none.
+func (d *decoder) ownerOf(byID map[string]*rawObject, who, attr, ref string) *rawObject {
+	o := byID[ref]
+	switch {
+	case ref == "":
+		d.p.addf("%s: no %s", who, attr)
+		return nil
+	case o == nil:
+		d.p.addf("%s: %s %s is not in the request", who, attr, q(ref))
 	}
 	return o
 }

@@ -121,15 +121,24 @@ func encodeDocumentEntry(list *etree.Element, de *registry.DocumentEntry) {
 	addExternalID(el, ids, IdentDocumentEntryUniqueID, nameDocumentEntryUniqueID, de.UniqueID)
 }
 
-func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet, versioned bool) {
+// addRegistryPackage adds a rim:RegistryPackage with its attributes to
+// list (lid, status and home only when set).
+func addRegistryPackage(list *etree.Element, id, lid, status, home string) *etree.Element {
 	el := list.CreateElement("rim:RegistryPackage")
-	el.CreateAttr("id", ss.ID)
-	if versioned {
-		setAttrIf(el, "lid", ss.ID)
-	}
+	el.CreateAttr("id", id)
+	setAttrIf(el, "lid", lid)
 	el.CreateAttr("objectType", ObjectTypeRegistryPackage)
-	setAttrIf(el, "status", ss.Status)
-	setAttrIf(el, "home", ss.HomeCommunityID)
+	setAttrIf(el, "status", status)
+	setAttrIf(el, "home", home)
+	return el
+}
+
+func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet, versioned bool) {
+	lid := ""
+	if versioned {
+		lid = ss.ID
+	}
+	el := addRegistryPackage(list, ss.ID, lid, ss.Status, ss.HomeCommunityID)
 
 	addSlotIf(el, SlotSubmissionTime, ss.SubmissionTime)
 	addSlotsIf(el, SlotIntendedRecipient, ss.IntendedRecipients)
@@ -152,12 +161,7 @@ func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet, versio
 }
 
 func encodeFolder(list *etree.Element, f *registry.Folder) {
-	el := list.CreateElement("rim:RegistryPackage")
-	el.CreateAttr("id", f.ID)
-	setAttrIf(el, "lid", f.LogicalID)
-	el.CreateAttr("objectType", ObjectTypeRegistryPackage)
-	setAttrIf(el, "status", f.Status)
-	setAttrIf(el, "home", f.HomeCommunityID)
+	el := addRegistryPackage(list, f.ID, f.LogicalID, f.Status, f.HomeCommunityID)
 
 	addSlotIf(el, SlotLastUpdateTime, f.LastUpdateTime)
 	addExtra(el, f.Extra)
