@@ -58,19 +58,13 @@ func TestRetrieveDocumentSetRequest(t *testing.T) {
 		{HomeCommunityID: "urn:oid:2.16.578.1.12.4.1.7.1.1", RepositoryUniqueID: "2.16.578.1.12.4.1.7.99.1",
 			DocumentUniqueID: "2.16.578.1.12.4.1.7.99.20240312094500.8"},
 	}
-	b := serialize(t, EncodeRetrieveDocumentSetRequest(reqs))
-	checkGolden(t, "model_retrievedocumentsetrequest.xml", b)
-	got, err := ParseRetrieveDocumentSetRequest(parseElement(t, b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameModel(t, "requests", reqs, got)
+	goldenRoundTrip(t, "model_retrievedocumentsetrequest.xml", EncodeRetrieveDocumentSetRequest(reqs), ParseRetrieveDocumentSetRequest, "requests", reqs)
 
 	// Another sender's layout: default namespace, white space around ids.
 	xml := `<RetrieveDocumentSetRequest xmlns="` + NSXDSB + `"><DocumentRequest>` +
 		`<RepositoryUniqueId> 1.2.3 </RepositoryUniqueId><DocumentUniqueId>
 		1.2.3.4</DocumentUniqueId></DocumentRequest></RetrieveDocumentSetRequest>`
-	got, err = ParseRetrieveDocumentSetRequest(parseElement(t, []byte(xml)))
+	got, err := ParseRetrieveDocumentSetRequest(parseElement(t, []byte(xml)))
 	if err != nil {
 		t.Fatal(err)
 	}
