@@ -67,11 +67,9 @@ func ParseProvideAndRegister(el *etree.Element) (*registry.Submission, []Documen
 	for i, c := range childElements(el) {
 		switch {
 		case is(c, NSLcm, "SubmitObjectsRequest"):
-			if seen {
-				p.addf("ProvideAndRegisterDocumentSetRequest: SubmitObjectsRequest appears twice")
+			if p.twice(&seen, "ProvideAndRegisterDocumentSetRequest", c) {
 				continue
 			}
-			seen = true
 			sub = parseSubmit(c, p)
 		case is(c, NSXDSB, "Document"):
 			if !seen {
@@ -372,11 +370,9 @@ func ParseRetrieveDocumentSetResponse(el *etree.Element) (registry.Response, []D
 	for i, c := range childElements(el) {
 		switch {
 		case is(c, NSRs, "RegistryResponse"):
-			if seenResp {
-				p.addf("RetrieveDocumentSetResponse: RegistryResponse appears twice")
+			if p.twice(&seenResp, "RetrieveDocumentSetResponse", c) {
 				continue
 			}
-			seenResp = true
 			resp = parseResponse(c, p)
 		case is(c, NSXDSB, "DocumentResponse"):
 			docs = append(docs, parseDocumentResponse(c, i+1, p))
