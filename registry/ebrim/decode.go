@@ -116,19 +116,9 @@ func (d *decoder) decodeObjectList(list *etree.Element) *objectSet {
 			byID[o.id] = o
 			objs = append(objs, o)
 		case kindClassification:
-			id := attrValue(c, "id")
-			who := fmt.Sprintf("Classification %s", q(id))
-			if id == "" {
-				who = fmt.Sprintf("Classification #%d of RegistryObjectList", i+1)
-			}
-			classes = append(classes, d.readClassification(c, who))
+			classes = append(classes, d.readClassification(c, topLevelWho(c, i)))
 		case kindExternalID:
-			id := attrValue(c, "id")
-			who := fmt.Sprintf("ExternalIdentifier %s", q(id))
-			if id == "" {
-				who = fmt.Sprintf("ExternalIdentifier #%d of RegistryObjectList", i+1)
-			}
-			extIDs = append(extIDs, d.readExternalID(c, who))
+			extIDs = append(extIDs, d.readExternalID(c, topLevelWho(c, i)))
 		case "ObjectRef":
 			id := attrValue(c, "id")
 			if id == "" {
@@ -258,6 +248,15 @@ func (d *decoder) ownerOf(byID map[string]*rawObject, who, attr, ref string) *ra
 		d.p.addf("%s: %s %s is not in the request", who, attr, q(ref))
 	}
 	return o
+}
+
+// topLevelWho names the i-th child c of the RegistryObjectList in
+// codeContexts: by its id, else by its position.
+func topLevelWho(c *etree.Element, i int) string {
+	if id := attrValue(c, "id"); id != "" {
+		return fmt.Sprintf("%s %s", c.Tag, q(id))
+	}
+	return fmt.Sprintf("%s #%d of RegistryObjectList", c.Tag, i+1)
 }
 
 func (d *decoder) subWho(owner, kind, id string, n int) string {

@@ -73,6 +73,15 @@ func addVersion(el *etree.Element, v string) {
 	}
 }
 
+// addTail adds what follows an object's own slots, in schema order: the
+// extra slots, Name, Description and VersionInfo (each only when set).
+func addTail(el *etree.Element, extra []registry.Slot, title, comments, version string) {
+	addExtra(el, extra)
+	addLocalized(el, "rim:Name", title)
+	addLocalized(el, "rim:Description", comments)
+	addVersion(el, version)
+}
+
 func encodeDocumentEntry(list *etree.Element, de *registry.DocumentEntry) {
 	el := list.CreateElement("rim:ExtrinsicObject")
 	el.CreateAttr("id", de.ID)
@@ -97,10 +106,7 @@ func encodeDocumentEntry(list *etree.Element, de *registry.DocumentEntry) {
 	addSlotIf(el, SlotURI, de.URI)
 	addSlotIf(el, SlotDocumentAvailability, de.DocumentAvailability)
 	addSlotsIf(el, SlotReferenceIDList, de.ReferenceIDs)
-	addExtra(el, de.Extra)
-	addLocalized(el, "rim:Name", de.Title)
-	addLocalized(el, "rim:Description", de.Comments)
-	addVersion(el, de.Version)
+	addTail(el, de.Extra, de.Title, de.Comments, de.Version)
 
 	ids := &subIDs{owner: de.ID}
 	for _, a := range de.Authors {
@@ -142,12 +148,11 @@ func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet, versio
 
 	addSlotIf(el, SlotSubmissionTime, ss.SubmissionTime)
 	addSlotsIf(el, SlotIntendedRecipient, ss.IntendedRecipients)
-	addExtra(el, ss.Extra)
-	addLocalized(el, "rim:Name", ss.Title)
-	addLocalized(el, "rim:Description", ss.Comments)
+	version := ""
 	if versioned {
-		addVersion(el, "1")
+		version = "1"
 	}
+	addTail(el, ss.Extra, ss.Title, ss.Comments, version)
 
 	ids := &subIDs{owner: ss.ID}
 	addNode(el, ids, NodeSubmissionSet)
@@ -164,10 +169,7 @@ func encodeFolder(list *etree.Element, f *registry.Folder) {
 	el := addRegistryPackage(list, f.ID, f.LogicalID, f.Status, f.HomeCommunityID)
 
 	addSlotIf(el, SlotLastUpdateTime, f.LastUpdateTime)
-	addExtra(el, f.Extra)
-	addLocalized(el, "rim:Name", f.Title)
-	addLocalized(el, "rim:Description", f.Comments)
-	addVersion(el, f.Version)
+	addTail(el, f.Extra, f.Title, f.Comments, f.Version)
 
 	ids := &subIDs{owner: f.ID}
 	addNode(el, ids, NodeFolder)
