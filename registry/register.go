@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -237,34 +238,53 @@ func loadState(ctx context.Context, tx Reader, ids []string) (*registryState, er
 	if len(ids) == 0 { // a nil filter would match everything
 		return st, nil
 	}
-	docs, err := tx.Documents(ctx, DocumentFilter{IDs: ids})
+	err := loadInto(ctx, tx.Documents, DocumentFilter{IDs: ids}, st.docs, func(d *DocumentEntry) string { return d.ID })
+	if err == nil {
+		err = loadInto(ctx, tx.Folders, FolderFilter{IDs: ids}, st.folders, func(f *Folder) string { return f.ID })
+	}
+	if err == nil {
+		err = loadInto(ctx, tx.SubmissionSets, SubmissionSetFilter{IDs: ids}, st.sets, func(s *SubmissionSet) string { return s.ID })
+	}
+	if err == nil {
+		err = loadInto(ctx, tx.Associations, AssociationFilter{IDs: ids}, st.assocs, func(a *Association) string { return a.ID })
+	}
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range docs {
-		st.docs[d.ID] = d
+	return st, nil
+}
+
+// loadInto reads the objects f selects through read (one of Reader's list
+// methods) into m by their id.
+func loadInto[F any, T any](ctx context.Context, read func(context.Context, F) ([]T, error), f F, m map[string]T, id func(T) string) error {
+	objs, err := read(ctx, f)
+	if err != nil {
+		return err
 	}
-	folders, err := tx.Folders(ctx, FolderFilter{IDs: ids})
+	for _, o := range objs {
+		m[id(o)] = o
+	}
+	return nil
+}
+
+// loadStateWithEnds is loadState, plus the DocumentEntries, Folders and
+// SubmissionSets at either end of the Associations it found.
+func loadStateWithEnds(ctx context.Context, tx Reader, ids []string) (*registryState, error) {
+	st, err := loadState(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range folders {
-		st.folders[f.ID] = f
+	var ends []string
+	for _, a := range st.assocs {
+		ends = append(ends, a.Source, a.Target)
 	}
-	sets, err := tx.SubmissionSets(ctx, SubmissionSetFilter{IDs: ids})
+	more, err := loadState(ctx, tx, ends)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range sets {
-		st.sets[s.ID] = s
-	}
-	assocs, err := tx.Associations(ctx, AssociationFilter{IDs: ids})
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range assocs {
-		st.assocs[a.ID] = a
-	}
+	maps.Copy(st.docs, more.docs)
+	maps.Copy(st.folders, more.folders)
+	maps.Copy(st.sets, more.sets)
 	return st, nil
 }
 

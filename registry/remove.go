@@ -262,28 +262,9 @@ func applyRemoval(ctx context.Context, tx Tx, st *registryState, ids []string) (
 // names), each with who registered it, for the gateway's authorization.
 // Ids the registry does not hold are left out (Remove reports them).
 func (r *Registry) RemoveScope(ctx context.Context, ids []string) ([]*Registered, error) {
-	st, err := loadState(ctx, r.store, ids)
+	st, err := loadStateWithEnds(ctx, r.store, ids)
 	if err != nil {
 		return nil, fmt.Errorf("registry: remove scope: %w", err)
-	}
-	var ends []string
-	for _, a := range st.assocs {
-		ends = append(ends, a.Source, a.Target)
-	}
-	if len(ends) > 0 {
-		more, err := loadState(ctx, r.store, ends)
-		if err != nil {
-			return nil, fmt.Errorf("registry: remove scope: %w", err)
-		}
-		for id, d := range more.docs {
-			st.docs[id] = d
-		}
-		for id, f := range more.folders {
-			st.folders[id] = f
-		}
-		for id, s := range more.sets {
-			st.sets[id] = s
-		}
 	}
 	var out []*Registered
 	var firstErr error

@@ -606,32 +606,12 @@ func (u *update) load(ctx context.Context, tx Tx) (*updateState, error) {
 	for _, op := range u.submits {
 		ids = append(ids, op.added.Source, op.added.Target)
 	}
-	rs, err := loadState(ctx, tx, ids)
+	rs, err := loadStateWithEnds(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
 	st := &updateState{registryState: rs, latestDoc: map[string]*DocumentEntry{}, latestFolder: map[string]*Folder{},
 		isLatest: map[string]bool{}, replacements: map[string][]string{}}
-	// The ends of the associations whose status changes.
-	var ends []string
-	for _, a := range rs.assocs {
-		ends = append(ends, a.Source, a.Target)
-	}
-	if len(ends) > 0 {
-		more, err := loadState(ctx, tx, ends)
-		if err != nil {
-			return nil, err
-		}
-		for id, d := range more.docs {
-			rs.docs[id] = d
-		}
-		for id, f := range more.folders {
-			rs.folders[id] = f
-		}
-		for id, s := range more.sets {
-			rs.sets[id] = s
-		}
-	}
 	if err := st.loadReplacements(ctx, tx); err != nil {
 		return nil, err
 	}
@@ -1310,25 +1290,9 @@ func (r *Registry) UpdateScope(ctx context.Context, sub *Submission) ([]*Registe
 			}
 		}
 	}
-	st, err := loadState(ctx, r.store, ids)
+	st, err := loadStateWithEnds(ctx, r.store, ids)
 	if err != nil {
 		return nil, fmt.Errorf("registry: update scope: %w", err)
-	}
-	var ends []string
-	for _, a := range st.assocs {
-		ends = append(ends, a.Source, a.Target)
-	}
-	if len(ends) > 0 {
-		more, err := loadState(ctx, r.store, ends)
-		if err != nil {
-			return nil, fmt.Errorf("registry: update scope: %w", err)
-		}
-		for id, d := range more.docs {
-			st.docs[id] = d
-		}
-		for id, f := range more.folders {
-			st.folders[id] = f
-		}
 	}
 	for _, d := range st.docs {
 		lids = append(lids, d.LogicalID)

@@ -87,6 +87,13 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, open func(t *testing.T) 
 	}
 }
 
+// forEachEnv runs fn on a fresh env per blob backend.
+func forEachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
+	forEachBackend(t, func(t *testing.T, open func(t *testing.T) repository.BlobStore) {
+		fn(t, newEnv(t, open(t)))
+	})
+}
+
 // clock is the repository's clock: real time plus an offset a test moves
 // forward (to age uploads past a grace period or a timeout).
 type clock struct{ offset atomic.Int64 }
@@ -239,6 +246,21 @@ func body(i int) []byte {
 		panic(err)
 	}
 	return append(b, fmt.Sprintf("\nKopi %d\n", i)...)
+}
+
+// provided provides a submission of n documents, document i holding
+// body(i), and fails t unless that succeeds.
+func provided(t *testing.T, r *repository.Repository, n int) (*registry.Submission, []string, map[string][]byte) {
+	t.Helper()
+	sub, ids := submission(n)
+	bodies := map[string][]byte{}
+	for i, id := range ids {
+		bodies[id] = body(i)
+	}
+	if _, err := provide(t, r, sub, ids, bodies); err != nil {
+		t.Fatal(err)
+	}
+	return sub, ids, bodies
 }
 
 // provide runs a whole ITI-41: NewUpload, one Put per document, Commit.

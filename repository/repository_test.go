@@ -46,8 +46,7 @@ func TestNewConfig(t *testing.T) {
 // TestProvideAndRetrieve is the whole happy path on every backend: a
 // multi-document ITI-41, the registry's view of it, ITI-43 and ITI-68.
 func TestProvideAndRetrieve(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
 		sub, ids := submission(3)
 		bodies := map[string][]byte{}
@@ -342,8 +341,7 @@ func TestUploadMisuse(t *testing.T) {
 // TestAbort checks that Abort deletes what was stored, even with the
 // request's context already cancelled.
 func TestAbort(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		sub, ids := submission(3)
 		ctx, cancel := context.WithCancel(t.Context())
 		u, err := e.repo.NewUpload(ctx, sub, ids)
@@ -410,14 +408,9 @@ func TestUploadTimeout(t *testing.T) {
 // XDSDocumentUniqueIdError per missing uniqueId, XDSUnknownRepositoryId,
 // Failure when nothing is found.
 func TestRetrieveErrors(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
-		sub, ids := submission(2)
-		bodies := map[string][]byte{ids[0]: body(0), ids[1]: body(1)}
-		if _, err := provide(t, e.repo, sub, ids, bodies); err != nil {
-			t.Fatal(err)
-		}
+		sub, _, _ := provided(t, e.repo, 2)
 		have0, have1 := sub.Documents[0].UniqueID, sub.Documents[1].UniqueID
 		missing1, missing2 := uid(3), uid(3)
 		const otherRepo = "2.16.578.1.12.4.1.7.9.9.9"
@@ -490,14 +483,10 @@ func TestRetrieveErrors(t *testing.T) {
 // TestIntegrity tampers with stored bytes and records: a retrieval must
 // fail rather than serve bytes that are not the registered ones.
 func TestIntegrity(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
-		sub, ids := submission(1)
-		orig := body(0)
-		if _, err := provide(t, e.repo, sub, ids, map[string][]byte{ids[0]: orig}); err != nil {
-			t.Fatal(err)
-		}
+		sub, ids, bodies := provided(t, e.repo, 1)
+		orig := bodies[ids[0]]
 		uid0 := sub.Documents[0].UniqueID
 		keys := objects(t, e.blobs)
 		binKey := keys[0]

@@ -229,15 +229,11 @@ func TestSweepGrace(t *testing.T) {
 // (replaced) documents, records it cannot read, objects not of its layout,
 // and many committed documents mixed with orphans across batches.
 func TestSweepKeeps(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
 
 		// A document and its replacement: the original is Deprecated.
-		sub, ids := submission(1)
-		if _, err := provide(t, e.repo, sub, ids, map[string][]byte{ids[0]: body(0)}); err != nil {
-			t.Fatal(err)
-		}
+		sub, _, _ := provided(t, e.repo, 1)
 		orig, err := e.reg.DocumentsByUniqueID(ctx, []string{sub.Documents[0].UniqueID})
 		if err != nil || len(orig) != 1 {
 			t.Fatalf("original: %v, %v", orig, err)
@@ -355,8 +351,7 @@ func TestUnansweredRegistration(t *testing.T) {
 // the others' blobs are deleted, and the winner's bytes are served.
 // A repeated identical submission leaves the first intact.
 func TestSameUniqueID(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
 		shared := uid(3)
 		const n = 4
@@ -427,8 +422,7 @@ func TestSameUniqueID(t *testing.T) {
 
 // TestConcurrentUploads runs independent uploads at once (for -race).
 func TestConcurrentUploads(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(*testing.T) repository.BlobStore) {
-		e := newEnv(t, open(t))
+	forEachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
 		var wg sync.WaitGroup
 		uids := make([][]string, 6)

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"pjd/trust"
+	"pjd/trust/replaytest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/trust/golden")
@@ -229,34 +230,11 @@ func newTestIssuer(t testing.TB) *testIssuer {
 func (ti *testIssuer) metadataURL() string { return ti.srv.URL + "/.well-known/openid-configuration" }
 func (ti *testIssuer) issuer() string      { return ti.srv.URL }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a verifier wired to a test issuer and a memory replay cache.
 type env struct {
 	t      testing.TB
 	iss    *testIssuer
-	clock  *clock
+	clock  *replaytest.Clock
 	v      *trust.Verifier
 	dpop   *ecdsa.PrivateKey
 	replay trust.ReplayCache
@@ -267,7 +245,7 @@ type env struct {
 func newEnv(t testing.TB, mut ...func(*trust.Config)) *env {
 	t.Helper()
 	_, ek := testKeys()
-	e := &env{t: t, iss: newTestIssuer(t), clock: newClock(testNow), dpop: ek[0]}
+	e := &env{t: t, iss: newTestIssuer(t), clock: replaytest.NewClock(testNow), dpop: ek[0]}
 	e.replay = trust.NewMemoryReplayCache(e.clock.Now, 0)
 	cfg := trust.Config{
 		Issuers:    []trust.IssuerConfig{{MetadataURL: e.iss.metadataURL()}},

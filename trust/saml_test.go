@@ -311,6 +311,16 @@ func evil(a *etree.Element, id string) *etree.Element {
 	return e
 }
 
+// swap puts e where a stands, leaving a detached, and returns their
+// parent.
+func swap(a, e *etree.Element) *etree.Element {
+	parent := a.Parent()
+	idx := a.Index()
+	parent.RemoveChild(a)
+	parent.InsertChildAt(idx, e)
+	return parent
+}
+
 func samlRejections() []samlRow {
 	return []samlRow{
 		{name: "no Security header", kind: trust.KindSAMLMissing, build: func(t *testing.T) *etree.Element { return nil }},
@@ -345,51 +355,32 @@ func samlRejections() []samlRow {
 		})},
 		{name: "XSW signed assertion wrapped inside the evil one", kind: trust.KindSAMLWrapping, build: afterSigning(func(t *testing.T, doc *etree.Document, a *etree.Element) {
 			e := evil(a, "_evil")
-			parent := a.Parent()
-			idx := a.Index()
-			parent.RemoveChild(a)
+			swap(a, e)
 			e.AddChild(a)
-			parent.InsertChildAt(idx, e)
 		})},
 		{name: "XSW signed assertion in the evil one's Advice, same ID", kind: trust.KindSAMLWrapping, build: afterSigning(func(t *testing.T, doc *etree.Document, a *etree.Element) {
 			e := evil(a, "")
-			parent := a.Parent()
-			idx := a.Index()
-			parent.RemoveChild(a)
-			adv := e.CreateElement("saml:Advice")
-			adv.AddChild(a)
-			parent.InsertChildAt(idx, e)
+			swap(a, e)
+			e.CreateElement("saml:Advice").AddChild(a)
 		})},
 		{name: "XSW signed assertion in the signature's Object of the evil one", kind: trust.KindSAMLWrapping, build: afterSigning(func(t *testing.T, doc *etree.Document, a *etree.Element) {
 			e := evil(a, "")
 			sig := samlChildEl(a, "Signature").Copy()
-			obj := sig.CreateElement("ds:Object")
-			parent := a.Parent()
-			idx := a.Index()
-			parent.RemoveChild(a)
-			obj.AddChild(a)
 			e.InsertChildAt(1, sig)
-			parent.InsertChildAt(idx, e)
+			swap(a, e)
+			sig.CreateElement("ds:Object").AddChild(a)
 		})},
 		{name: "XSW evil assertion carrying the copied signature, original moved to another header", kind: trust.KindSAMLWrapping, build: afterSigning(func(t *testing.T, doc *etree.Document, a *etree.Element) {
 			e := evil(a, "")
 			e.InsertChildAt(1, samlChildEl(a, "Signature").Copy())
-			sec := a.Parent()
-			idx := a.Index()
-			sec.RemoveChild(a)
-			sec.InsertChildAt(idx, e)
-			hdr := sec.Parent()
-			ext := hdr.CreateElement("x:Extra")
+			ext := swap(a, e).Parent().CreateElement("x:Extra")
 			ext.CreateAttr("xmlns:x", "urn:example:extra")
 			ext.AddChild(a)
 		})},
 		{name: "XSW evil assertion carrying the copied signature alone", kind: trust.KindSAMLSignature, build: afterSigning(func(t *testing.T, doc *etree.Document, a *etree.Element) {
 			e := evil(a, "")
 			e.InsertChildAt(1, samlChildEl(a, "Signature").Copy())
-			sec := a.Parent()
-			idx := a.Index()
-			sec.RemoveChild(a)
-			sec.InsertChildAt(idx, e)
+			swap(a, e)
 		})},
 		{name: "XSW duplicate ID elsewhere in the envelope", kind: trust.KindSAMLWrapping, build: afterSigning(func(t *testing.T, doc *etree.Document, a *etree.Element) {
 			body := doc.Root().SelectElement("s:Body")

@@ -17,23 +17,8 @@ import (
 // three communities, a regional document reads through the national node,
 // and the access is found by its event id on both sides.
 func TestDevRegions(t *testing.T) {
-	data := t.TempDir()
-	nat := startPJD(t, "dev", "--dev", "--data", data, "--dev-regions=true")
-	waitRegionsSeeded(t, data)
-	patient := demo.Patients()[0]
-	dir := t.TempDir()
-	tokFile := filepath.Join(dir, "fastlege.json")
-	tok, err := runPJD(t, time.Minute, "token", "--url", nat.URL, "--persona", "fastlege", "--patient", patient.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(tokFile, []byte(tok), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := runPJD(t, time.Minute, "mhd", "search", "--url", nat.URL, "--token-file", tokFile, "--patient", patient.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := devRegionsSearch(t)
+	nat, data, tokFile, out, patient, dir := ds.p, ds.data, ds.tokFile, ds.out, ds.patient, t.TempDir()
 	for _, want := range []string{devHomeCommunityID + " ", devRegions[0].id + " ", devRegions[1].id + " ", "(Helse Vest)", "(Helse Nord)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("search output lacks %q:\n%s", want, out)
@@ -81,6 +66,40 @@ func TestDevRegions(t *testing.T) {
 			t.Errorf("%s: audit search --event-id %s found no %s by the health worker:\n%s", side.data, ids[1], side.tx, out)
 		}
 	}
+}
+
+// devSearch is a pjd serve --dev with its dev regions, and the result of
+// one federated mhd search on it as the fastlege.
+type devSearch struct {
+	p       *pjdProcess
+	data    string // the server's --data
+	tokFile string // the fastlege's token
+	patient demo.Patient
+	out     string // the search's output
+}
+
+// devRegionsSearch starts pjd serve --dev with the dev regions and args,
+// and runs one federated mhd search as the fastlege.
+func devRegionsSearch(t *testing.T, args ...string) devSearch {
+	t.Helper()
+	ds := devSearch{data: t.TempDir(), tokFile: filepath.Join(t.TempDir(), "fastlege.json"), patient: demo.Patients()[0]}
+	ds.p = startPJD(t, "dev", append([]string{"--dev", "--data", ds.data, "--dev-regions=true"}, args...)...)
+	waitRegionsSeeded(t, ds.data)
+	tok, err := runPJD(t, time.Minute, "token", "--url", ds.p.URL, "--persona", "fastlege", "--patient", ds.patient.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ds.tokFile, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ds.out, err = runPJD(t, time.Minute, "mhd", "search", "--url", ds.p.URL, "--token-file", ds.tokFile, "--patient", ds.patient.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ds.out, "(Helse Vest)") || !strings.Contains(ds.out, "(Helse Nord)") {
+		t.Fatalf("the search was not federated:\n%s", ds.out)
+	}
+	return ds
 }
 
 // Which servers run the dev regions, and a --community that takes a dev

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,8 +15,6 @@ import (
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
-
-	"pjd/cmd/pjd/internal/demo"
 )
 
 // otlpReceiver is a small OTLP/HTTP trace receiver: it accepts POST
@@ -101,32 +97,6 @@ func (rc *otlpReceiver) snapshot() (int, []receivedSpan) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return rc.requests, append([]receivedSpan(nil), rc.spans...)
-}
-
-// devRegionsSearch starts pjd serve --dev with the dev regions and args,
-// and runs one federated mhd search as the fastlege.
-func devRegionsSearch(t *testing.T, args ...string) *pjdProcess {
-	t.Helper()
-	data := t.TempDir()
-	p := startPJD(t, "dev", append([]string{"--dev", "--data", data, "--dev-regions=true"}, args...)...)
-	waitRegionsSeeded(t, data)
-	patient := demo.Patients()[0]
-	tokFile := filepath.Join(t.TempDir(), "fastlege.json")
-	tok, err := runPJD(t, time.Minute, "token", "--url", p.URL, "--persona", "fastlege", "--patient", patient.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(tokFile, []byte(tok), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := runPJD(t, time.Minute, "mhd", "search", "--url", p.URL, "--token-file", tokFile, "--patient", patient.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out, "(Helse Vest)") || !strings.Contains(out, "(Helse Nord)") {
-		t.Fatalf("the search was not federated:\n%s", out)
-	}
-	return p
 }
 
 // With --otlp-endpoint, a federated search is one trace at the receiver:
@@ -229,7 +199,7 @@ func TestNoOTLPWithoutEndpoint(t *testing.T) {
 	rc := newOTLPReceiver(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rc.URL)
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", rc.URL+"/v1/traces")
-	p := devRegionsSearch(t)
+	p := devRegionsSearch(t).p
 	p.stop()
 	if n, spans := rc.snapshot(); n != 0 || len(spans) != 0 {
 		t.Fatalf("without --otlp-endpoint the receiver got %d requests (%d spans)", n, len(spans))

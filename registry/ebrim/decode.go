@@ -116,19 +116,9 @@ func (d *decoder) decodeObjectList(list *etree.Element) *objectSet {
 			byID[o.id] = o
 			objs = append(objs, o)
 		case kindClassification:
-			id := attrValue(c, "id")
-			who := fmt.Sprintf("Classification %s", q(id))
-			if id == "" {
-				who = fmt.Sprintf("Classification #%d of RegistryObjectList", i+1)
-			}
-			classes = append(classes, d.readClassification(c, who))
+			classes = append(classes, d.readClassification(c, topLevelWho(c, i)))
 		case kindExternalID:
-			id := attrValue(c, "id")
-			who := fmt.Sprintf("ExternalIdentifier %s", q(id))
-			if id == "" {
-				who = fmt.Sprintf("ExternalIdentifier #%d of RegistryObjectList", i+1)
-			}
-			extIDs = append(extIDs, d.readExternalID(c, who))
+			extIDs = append(extIDs, d.readExternalID(c, topLevelWho(c, i)))
 		case "ObjectRef":
 			id := attrValue(c, "id")
 			if id == "" {
@@ -142,23 +132,13 @@ func (d *decoder) decodeObjectList(list *etree.Element) *objectSet {
 	}
 
 	for _, cl := range classes {
-		switch o := byID[cl.classified]; {
-		case cl.classified == "":
-			d.p.addf("%s: no classifiedObject", cl.who)
-		case o == nil:
-			d.p.addf("%s: classifiedObject %s is not in the request", cl.who, q(cl.classified))
-		default:
+		if o := d.ownerOf(byID, cl.who, "classifiedObject", cl.classified); o != nil {
 			cl.who = o.who + ": " + cl.who
 			o.classes = append(o.classes, cl)
 		}
 	}
 	for _, ei := range extIDs {
-		switch o := byID[ei.registry]; {
-		case ei.registry == "":
-			d.p.addf("%s: no registryObject", ei.who)
-		case o == nil:
-			d.p.addf("%s: registryObject %s is not in the request", ei.who, q(ei.registry))
-		default:
+		if o := d.ownerOf(byID, ei.who, "registryObject", ei.registry); o != nil {
 			ei.who = o.who + ": " + ei.who
 			o.extIDs = append(o.extIDs, ei)
 		}
@@ -253,6 +233,30 @@ func (d *decoder) readObject(el *etree.Element, pos int) *rawObject {
 		}
 	}
 	return o
+}
+
+// ownerOf returns the object of the request that a top-level
+// Classification or ExternalIdentifier (who) names by its attribute attr,
+// whose value is ref; nil, reported, when there is none.
+func (d *decoder) ownerOf(byID map[string]*rawObject, who, attr, ref string) *rawObject {
+	o := byID[ref]
+	switch {
+	case ref == "":
+		d.p.addf("%s: no %s", who, attr)
+		return nil
+	case o == nil:
+		d.p.addf("%s: %s %s is not in the request", who, attr, q(ref))
+	}
+	return o
+}
+
+// topLevelWho names the i-th child c of the RegistryObjectList in
+// codeContexts: by its id, else by its position.
+func topLevelWho(c *etree.Element, i int) string {
+	if id := attrValue(c, "id"); id != "" {
+		return fmt.Sprintf("%s %s", c.Tag, q(id))
+	}
+	return fmt.Sprintf("%s #%d of RegistryObjectList", c.Tag, i+1)
 }
 
 func (d *decoder) subWho(owner, kind, id string, n int) string {
@@ -407,6 +411,42 @@ func (d *decoder) setOnce(who, what string, dst *string, v string, seen map[stri
 	*dst = v
 }
 
+// decodeSlots decodes o's slots: a name in single is a single-valued slot
+// stored in its string, a name in multi a list stored in its slice; any
+// other slot goes to *extra.
+func (d *decoder) decodeSlots(o *rawObject, single map[string]*string, multi map[string]*[]string, extra *[]registry.Slot) {
+	for _, s := range o.slots {
+		if dst, ok := single[s.name]; ok {
+			*dst = d.single(o.who, s)
+		} else if dst, ok := multi[s.name]; ok {
+			*dst = s.values
+		} else {
+			*extra = append(*extra, registry.Slot{Name: s.name, Values: s.values})
+		}
+	}
+}
+
+// externalID is where the ExternalIdentifier of one identificationScheme
+// goes: its name in messages and the field it sets.
+type externalID struct {
+	name string
+	dst  *string
+}
+
+// externalIDs decodes o's ExternalIdentifiers, each given at most once,
+// into the fields ids names by identificationScheme; kind names the
+// object type in messages.
+func (d *decoder) externalIDs(o *rawObject, kind string, seen map[string]bool, ids map[string]externalID) {
+	for _, ei := range o.extIDs {
+		f, ok := ids[ei.scheme]
+		if !ok {
+			d.p.addf("%s: identificationScheme %s is not one of %s's", ei.who, q(ei.scheme), kind)
+			continue
+		}
+		d.setOnce(o.who, "ExternalIdentifier "+f.name, f.dst, ei.value, seen)
+	}
+}
+
 func (d *decoder) documentEntry(o *rawObject) *registry.DocumentEntry {
 	de := &registry.DocumentEntry{
 		ID:         o.id,
@@ -419,43 +459,29 @@ func (d *decoder) documentEntry(o *rawObject) *registry.DocumentEntry {
 		MimeType:   attrValue(o.el, "mimeType"),
 	}
 	de.HomeCommunityID = attrValue(o.el, "home")
-	for _, s := range o.slots {
-		switch s.name {
-		case SlotCreationTime:
-			de.CreationTime = d.single(o.who, s)
-		case SlotHash:
-			de.Hash = d.single(o.who, s)
-		case SlotSize:
-			if v := d.single(o.who, s); v != "" {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil {
-					d.p.addf("%s: slot %s: %s is not an integer", o.who, q(s.name), q(v))
-				} else {
-					de.Size = &n
-				}
-			}
-		case SlotRepositoryUniqueID:
-			de.RepositoryUniqueID = d.single(o.who, s)
-		case SlotLanguageCode:
-			de.LanguageCode = d.single(o.who, s)
-		case SlotSourcePatientID:
-			de.SourcePatientID = d.single(o.who, s)
-		case SlotSourcePatientInfo:
-			de.SourcePatientInfo = s.values
-		case SlotLegalAuthenticator:
-			de.LegalAuthenticator = d.single(o.who, s)
-		case SlotServiceStartTime:
-			de.ServiceStartTime = d.single(o.who, s)
-		case SlotServiceStopTime:
-			de.ServiceStopTime = d.single(o.who, s)
-		case SlotURI:
-			de.URI = d.single(o.who, s)
-		case SlotDocumentAvailability:
-			de.DocumentAvailability = d.single(o.who, s)
-		case SlotReferenceIDList:
-			de.ReferenceIDs = s.values
-		default:
-			de.Extra = append(de.Extra, registry.Slot{Name: s.name, Values: s.values})
+	var size string
+	d.decodeSlots(o, map[string]*string{
+		SlotCreationTime:         &de.CreationTime,
+		SlotHash:                 &de.Hash,
+		SlotSize:                 &size,
+		SlotRepositoryUniqueID:   &de.RepositoryUniqueID,
+		SlotLanguageCode:         &de.LanguageCode,
+		SlotSourcePatientID:      &de.SourcePatientID,
+		SlotLegalAuthenticator:   &de.LegalAuthenticator,
+		SlotServiceStartTime:     &de.ServiceStartTime,
+		SlotServiceStopTime:      &de.ServiceStopTime,
+		SlotURI:                  &de.URI,
+		SlotDocumentAvailability: &de.DocumentAvailability,
+	}, map[string]*[]string{
+		SlotSourcePatientInfo: &de.SourcePatientInfo,
+		SlotReferenceIDList:   &de.ReferenceIDs,
+	}, &de.Extra)
+	if size != "" {
+		n, err := strconv.ParseInt(size, 10, 64)
+		if err != nil {
+			d.p.addf("%s: slot %s: %s is not an integer", o.who, q(SlotSize), q(size))
+		} else {
+			de.Size = &n
 		}
 	}
 	seen := map[string]bool{}
@@ -498,16 +524,10 @@ func (d *decoder) documentEntry(o *rawObject) *registry.DocumentEntry {
 		seen[cl.scheme] = true
 		*dst = d.code(cl)
 	}
-	for _, ei := range o.extIDs {
-		switch ei.scheme {
-		case IdentDocumentEntryUniqueID:
-			d.setOnce(o.who, "ExternalIdentifier "+nameDocumentEntryUniqueID, &de.UniqueID, ei.value, seen)
-		case IdentDocumentEntryPatientID:
-			d.setOnce(o.who, "ExternalIdentifier "+nameDocumentEntryPatientID, &de.PatientID, ei.value, seen)
-		default:
-			d.p.addf("%s: identificationScheme %s is not one of DocumentEntry's", ei.who, q(ei.scheme))
-		}
-	}
+	d.externalIDs(o, "DocumentEntry", seen, map[string]externalID{
+		IdentDocumentEntryUniqueID:  {nameDocumentEntryUniqueID, &de.UniqueID},
+		IdentDocumentEntryPatientID: {nameDocumentEntryPatientID, &de.PatientID},
+	})
 	return de
 }
 
@@ -550,16 +570,8 @@ func (d *decoder) submissionSet(o *rawObject, classes []*rawClassification) *reg
 		Title:           o.name,
 		Comments:        o.desc,
 	}
-	for _, s := range o.slots {
-		switch s.name {
-		case SlotSubmissionTime:
-			ss.SubmissionTime = d.single(o.who, s)
-		case SlotIntendedRecipient:
-			ss.IntendedRecipients = s.values
-		default:
-			ss.Extra = append(ss.Extra, registry.Slot{Name: s.name, Values: s.values})
-		}
-	}
+	d.decodeSlots(o, map[string]*string{SlotSubmissionTime: &ss.SubmissionTime},
+		map[string]*[]string{SlotIntendedRecipient: &ss.IntendedRecipients}, &ss.Extra)
 	seen := map[string]bool{}
 	for _, cl := range classes {
 		switch cl.scheme {
@@ -578,18 +590,11 @@ func (d *decoder) submissionSet(o *rawObject, classes []*rawClassification) *reg
 			d.p.addf("%s: classificationScheme %s is not one of SubmissionSet's", cl.who, q(cl.scheme))
 		}
 	}
-	for _, ei := range o.extIDs {
-		switch ei.scheme {
-		case IdentSubmissionSetUniqueID:
-			d.setOnce(o.who, "ExternalIdentifier "+nameSubmissionSetUniqueID, &ss.UniqueID, ei.value, seen)
-		case IdentSubmissionSetSourceID:
-			d.setOnce(o.who, "ExternalIdentifier "+nameSubmissionSetSourceID, &ss.SourceID, ei.value, seen)
-		case IdentSubmissionSetPatientID:
-			d.setOnce(o.who, "ExternalIdentifier "+nameSubmissionSetPatientID, &ss.PatientID, ei.value, seen)
-		default:
-			d.p.addf("%s: identificationScheme %s is not one of SubmissionSet's", ei.who, q(ei.scheme))
-		}
-	}
+	d.externalIDs(o, "SubmissionSet", seen, map[string]externalID{
+		IdentSubmissionSetUniqueID:  {nameSubmissionSetUniqueID, &ss.UniqueID},
+		IdentSubmissionSetSourceID:  {nameSubmissionSetSourceID, &ss.SourceID},
+		IdentSubmissionSetPatientID: {nameSubmissionSetPatientID, &ss.PatientID},
+	})
 	return ss
 }
 
@@ -603,14 +608,7 @@ func (d *decoder) folder(o *rawObject, classes []*rawClassification) *registry.F
 		Title:           o.name,
 		Comments:        o.desc,
 	}
-	for _, s := range o.slots {
-		switch s.name {
-		case SlotLastUpdateTime:
-			f.LastUpdateTime = d.single(o.who, s)
-		default:
-			f.Extra = append(f.Extra, registry.Slot{Name: s.name, Values: s.values})
-		}
-	}
+	d.decodeSlots(o, map[string]*string{SlotLastUpdateTime: &f.LastUpdateTime}, nil, &f.Extra)
 	for _, cl := range classes {
 		if cl.scheme != SchemeFolderCodeList {
 			d.p.addf("%s: classificationScheme %s is not one of Folder's", cl.who, q(cl.scheme))
@@ -618,17 +616,10 @@ func (d *decoder) folder(o *rawObject, classes []*rawClassification) *registry.F
 		}
 		f.Codes = append(f.Codes, d.code(cl))
 	}
-	seen := map[string]bool{}
-	for _, ei := range o.extIDs {
-		switch ei.scheme {
-		case IdentFolderUniqueID:
-			d.setOnce(o.who, "ExternalIdentifier "+nameFolderUniqueID, &f.UniqueID, ei.value, seen)
-		case IdentFolderPatientID:
-			d.setOnce(o.who, "ExternalIdentifier "+nameFolderPatientID, &f.PatientID, ei.value, seen)
-		default:
-			d.p.addf("%s: identificationScheme %s is not one of Folder's", ei.who, q(ei.scheme))
-		}
-	}
+	d.externalIDs(o, "Folder", map[string]bool{}, map[string]externalID{
+		IdentFolderUniqueID:  {nameFolderUniqueID, &f.UniqueID},
+		IdentFolderPatientID: {nameFolderPatientID, &f.PatientID},
+	})
 	return f
 }
 
@@ -640,13 +631,7 @@ func (d *decoder) association(o *rawObject) *registry.Association {
 		Target: attrValue(o.el, "targetObject"),
 		Status: attrValue(o.el, "status"),
 	}
-	for _, s := range o.slots {
-		if s.name == SlotSubmissionSetStatus {
-			a.SubmissionSetStatus = d.single(o.who, s)
-			continue
-		}
-		a.Extra = append(a.Extra, registry.Slot{Name: s.name, Values: s.values})
-	}
+	d.decodeSlots(o, map[string]*string{SlotSubmissionSetStatus: &a.SubmissionSetStatus}, nil, &a.Extra)
 	for _, cl := range o.classes {
 		switch {
 		case cl.node != "" || cl.scheme == "":

@@ -73,6 +73,15 @@ func addVersion(el *etree.Element, v string) {
 	}
 }
 
+// addTail adds what follows an object's own slots, in schema order: the
+// extra slots, Name, Description and VersionInfo (each only when set).
+func addTail(el *etree.Element, extra []registry.Slot, title, comments, version string) {
+	addExtra(el, extra)
+	addLocalized(el, "rim:Name", title)
+	addLocalized(el, "rim:Description", comments)
+	addVersion(el, version)
+}
+
 func encodeDocumentEntry(list *etree.Element, de *registry.DocumentEntry) {
 	el := list.CreateElement("rim:ExtrinsicObject")
 	el.CreateAttr("id", de.ID)
@@ -97,10 +106,7 @@ func encodeDocumentEntry(list *etree.Element, de *registry.DocumentEntry) {
 	addSlotIf(el, SlotURI, de.URI)
 	addSlotIf(el, SlotDocumentAvailability, de.DocumentAvailability)
 	addSlotsIf(el, SlotReferenceIDList, de.ReferenceIDs)
-	addExtra(el, de.Extra)
-	addLocalized(el, "rim:Name", de.Title)
-	addLocalized(el, "rim:Description", de.Comments)
-	addVersion(el, de.Version)
+	addTail(el, de.Extra, de.Title, de.Comments, de.Version)
 
 	ids := &subIDs{owner: de.ID}
 	for _, a := range de.Authors {
@@ -121,24 +127,32 @@ func encodeDocumentEntry(list *etree.Element, de *registry.DocumentEntry) {
 	addExternalID(el, ids, IdentDocumentEntryUniqueID, nameDocumentEntryUniqueID, de.UniqueID)
 }
 
-func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet, versioned bool) {
+// addRegistryPackage adds a rim:RegistryPackage with its attributes to
+// list (lid, status and home only when set).
+func addRegistryPackage(list *etree.Element, id, lid, status, home string) *etree.Element {
 	el := list.CreateElement("rim:RegistryPackage")
-	el.CreateAttr("id", ss.ID)
-	if versioned {
-		setAttrIf(el, "lid", ss.ID)
-	}
+	el.CreateAttr("id", id)
+	setAttrIf(el, "lid", lid)
 	el.CreateAttr("objectType", ObjectTypeRegistryPackage)
-	setAttrIf(el, "status", ss.Status)
-	setAttrIf(el, "home", ss.HomeCommunityID)
+	setAttrIf(el, "status", status)
+	setAttrIf(el, "home", home)
+	return el
+}
+
+func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet, versioned bool) {
+	lid := ""
+	if versioned {
+		lid = ss.ID
+	}
+	el := addRegistryPackage(list, ss.ID, lid, ss.Status, ss.HomeCommunityID)
 
 	addSlotIf(el, SlotSubmissionTime, ss.SubmissionTime)
 	addSlotsIf(el, SlotIntendedRecipient, ss.IntendedRecipients)
-	addExtra(el, ss.Extra)
-	addLocalized(el, "rim:Name", ss.Title)
-	addLocalized(el, "rim:Description", ss.Comments)
+	version := ""
 	if versioned {
-		addVersion(el, "1")
+		version = "1"
 	}
+	addTail(el, ss.Extra, ss.Title, ss.Comments, version)
 
 	ids := &subIDs{owner: ss.ID}
 	addNode(el, ids, NodeSubmissionSet)
@@ -152,18 +166,10 @@ func encodeSubmissionSet(list *etree.Element, ss *registry.SubmissionSet, versio
 }
 
 func encodeFolder(list *etree.Element, f *registry.Folder) {
-	el := list.CreateElement("rim:RegistryPackage")
-	el.CreateAttr("id", f.ID)
-	setAttrIf(el, "lid", f.LogicalID)
-	el.CreateAttr("objectType", ObjectTypeRegistryPackage)
-	setAttrIf(el, "status", f.Status)
-	setAttrIf(el, "home", f.HomeCommunityID)
+	el := addRegistryPackage(list, f.ID, f.LogicalID, f.Status, f.HomeCommunityID)
 
 	addSlotIf(el, SlotLastUpdateTime, f.LastUpdateTime)
-	addExtra(el, f.Extra)
-	addLocalized(el, "rim:Name", f.Title)
-	addLocalized(el, "rim:Description", f.Comments)
-	addVersion(el, f.Version)
+	addTail(el, f.Extra, f.Title, f.Comments, f.Version)
 
 	ids := &subIDs{owner: f.ID}
 	addNode(el, ids, NodeFolder)

@@ -113,6 +113,19 @@ func jsonString(v any) string {
 }
 
 // sameModel fails the test with both values as JSON when they differ.
+// goldenRoundTrip checks the encoding el against its golden file, parses
+// it back with parse and compares the result with want.
+func goldenRoundTrip[T any](t *testing.T, golden string, el *etree.Element, parse func(*etree.Element) (T, error), what string, want T) {
+	t.Helper()
+	b := serialize(t, el)
+	checkGolden(t, golden, b)
+	got, err := parse(parseElement(t, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameModel(t, what, want, got)
+}
+
 func sameModel(t testing.TB, what string, want, got any) {
 	t.Helper()
 	if !reflect.DeepEqual(want, got) {

@@ -38,26 +38,14 @@ func ParseRemoveDocumentsRequest(el *etree.Element) ([]DocumentRequest, error) {
 		p.addf("expected {%s}RemoveDocumentsRequest, got %s", NSRMD, elName(el))
 		return nil, p.err()
 	}
-	var reqs []DocumentRequest
-	for i, c := range childElements(el) {
-		if !is(c, NSXDSB, "DocumentRequest") {
-			p.addf("RemoveDocumentsRequest: unexpected element %s", qname(c))
-			continue
-		}
-		var r DocumentRequest
-		readFields(c, "DocumentRequest", i+1, p, map[string]*string{
-			"HomeCommunityId":    &r.HomeCommunityID,
-			"RepositoryUniqueId": &r.RepositoryUniqueID,
-			"DocumentUniqueId":   &r.DocumentUniqueID,
-		}, nil)
+	reqs := parseDocumentRequests(el, "RemoveDocumentsRequest", p, func(pos int, r DocumentRequest) {
 		if r.RepositoryUniqueID == "" {
-			p.addf("DocumentRequest #%d: no RepositoryUniqueId", i+1)
+			p.addf("DocumentRequest #%d: no RepositoryUniqueId", pos)
 		}
 		if r.DocumentUniqueID == "" {
-			p.addf("DocumentRequest #%d: no DocumentUniqueId", i+1)
+			p.addf("DocumentRequest #%d: no DocumentUniqueId", pos)
 		}
-		reqs = append(reqs, r)
-	}
+	})
 	if len(reqs) == 0 && len(p.list) == 0 {
 		p.addf("RemoveDocumentsRequest: no DocumentRequest")
 	}
@@ -71,13 +59,6 @@ func ParseRemoveDocumentsRequest(el *etree.Element) ([]DocumentRequest, error) {
 func EncodeRemoveDocumentsRequest(reqs []DocumentRequest) *etree.Element {
 	root := newRoot(prefixRMD+":"+removeDocumentsRequestElemNm, prefixXDSB)
 	root.CreateAttr("xmlns:"+prefixRMD, NSRMD)
-	for _, r := range reqs {
-		dr := root.CreateElement("xdsb:DocumentRequest")
-		if r.HomeCommunityID != "" {
-			dr.CreateElement("xdsb:HomeCommunityId").SetText(r.HomeCommunityID)
-		}
-		dr.CreateElement("xdsb:RepositoryUniqueId").SetText(r.RepositoryUniqueID)
-		dr.CreateElement("xdsb:DocumentUniqueId").SetText(r.DocumentUniqueID)
-	}
+	encodeDocumentRequests(root, reqs)
 	return root
 }

@@ -31,18 +31,14 @@ func parseQuery(el *etree.Element, p *problems) *registry.Query {
 	for _, c := range childElements(el) {
 		switch {
 		case is(c, NSQuery, "ResponseOption"):
-			if seenOption {
-				p.addf("AdhocQueryRequest: ResponseOption appears twice")
+			if p.twice(&seenOption, "AdhocQueryRequest", c) {
 				continue
 			}
-			seenOption = true
 			qry.ReturnType = attrValue(c, "returnType")
 		case is(c, NSRim, "AdhocQuery"):
-			if seenQuery {
-				p.addf("AdhocQueryRequest: AdhocQuery appears twice")
+			if p.twice(&seenQuery, "AdhocQueryRequest", c) {
 				continue
 			}
-			seenQuery = true
 			parseAdhocQuery(c, qry, p)
 		case is(c, NSRs, "RequestSlotList"):
 			// Request-level slots carry nothing ITI-18 defines.
@@ -183,20 +179,16 @@ func parseQueryResponse(el *etree.Element, p *problems) (*registry.QueryResult, 
 	for _, c := range childElements(el) {
 		switch {
 		case is(c, NSRs, "RegistryErrorList"):
-			if seenErrs {
-				p.addf("AdhocQueryResponse: RegistryErrorList appears twice")
+			if p.twice(&seenErrs, "AdhocQueryResponse", c) {
 				continue
 			}
-			seenErrs = true
 			resp.Errors = parseErrorList(c, p)
 		case is(c, NSRs, "ResponseSlotList"):
 			// Response-level slots carry nothing ITI-18 defines.
 		case is(c, NSRim, "RegistryObjectList"):
-			if seenList {
-				p.addf("AdhocQueryResponse: RegistryObjectList appears twice")
+			if p.twice(&seenList, "AdhocQueryResponse", c) {
 				continue
 			}
-			seenList = true
 			d := &decoder{p: p}
 			set := d.decodeObjectList(c)
 			res.Documents, res.SubmissionSets = set.docs, set.subsets

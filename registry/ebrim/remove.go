@@ -44,11 +44,9 @@ func parseRemove(el *etree.Element, p *problems) []string {
 	for _, c := range childElements(el) {
 		switch {
 		case is(c, NSRim, "ObjectRefList"):
-			if seenList {
-				p.addf("RemoveObjectsRequest: ObjectRefList appears twice")
+			if p.twice(&seenList, "RemoveObjectsRequest", c) {
 				continue
 			}
-			seenList = true
 			for i, r := range childElements(c) {
 				if !is(r, NSRim, "ObjectRef") {
 					p.addf("ObjectRefList: unexpected element %s", qname(r))

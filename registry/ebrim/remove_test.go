@@ -20,13 +20,7 @@ func TestRemoveObjectsRequest(t *testing.T) {
 		"urn:uuid:a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
 	}
 	sameModel(t, "ids", want, ids)
-	b := serialize(t, EncodeRemoveObjectsRequest(ids))
-	checkGolden(t, "model_removeobjectsrequest.xml", b)
-	again, err := ParseRemoveObjectsRequest(parseElement(t, b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameModel(t, "ids after a round trip", want, again)
+	goldenRoundTrip(t, "model_removeobjectsrequest.xml", EncodeRemoveObjectsRequest(ids), ParseRemoveObjectsRequest, "ids after a round trip", want)
 
 	// deletionScope DeleteAll, slots and other prefixes are fine.
 	ok := `<x:RemoveObjectsRequest xmlns:x="` + NSLcm + `" xmlns="` + NSRim + `" xmlns:rs="` + NSRs + `" deletionScope="` + DeletionScopeDeleteAll + `">` +

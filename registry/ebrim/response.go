@@ -85,11 +85,9 @@ func parseResponse(el *etree.Element, p *problems) registry.Response {
 	for _, c := range childElements(el) {
 		switch {
 		case is(c, NSRs, "RegistryErrorList"):
-			if seen {
-				p.addf("RegistryResponse: RegistryErrorList appears twice")
+			if p.twice(&seen, "RegistryResponse", c) {
 				continue
 			}
-			seen = true
 			resp.Errors = parseErrorList(c, p)
 		case is(c, NSRs, "ResponseSlotList"):
 		default:

@@ -171,13 +171,8 @@ func TestRegistryResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := serialize(t, EncodeRegistryResponse(tt.resp))
-			checkGolden(t, "model_registryresponse_"+strings.ReplaceAll(tt.name, " ", "_")+".xml", b)
-			got, err := ParseRegistryResponse(parseElement(t, b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameModel(t, "response", tt.resp, got)
+			golden := "model_registryresponse_" + strings.ReplaceAll(tt.name, " ", "_") + ".xml"
+			goldenRoundTrip(t, golden, EncodeRegistryResponse(tt.resp), ParseRegistryResponse, "response", tt.resp)
 		})
 	}
 }

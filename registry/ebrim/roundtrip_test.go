@@ -265,11 +265,5 @@ func TestQueryRequestRepeatedSlots(t *testing.T) {
 			{Name: "$XDSDocumentEntryClassCode", Values: []string{"('A00-1^^" + volven + "',", "'C00-1^^" + volven + "')"}},
 		},
 	}
-	b := serialize(t, EncodeAdhocQueryRequest(want))
-	checkGolden(t, "model_adhocqueryrequest.xml", b)
-	got, err := ParseAdhocQueryRequest(parseElement(t, b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameModel(t, "query", want, got)
+	goldenRoundTrip(t, "model_adhocqueryrequest.xml", EncodeAdhocQueryRequest(want), ParseAdhocQueryRequest, "query", want)
 }

@@ -67,11 +67,9 @@ func ParseProvideAndRegister(el *etree.Element) (*registry.Submission, []Documen
 	for i, c := range childElements(el) {
 		switch {
 		case is(c, NSLcm, "SubmitObjectsRequest"):
-			if seen {
-				p.addf("ProvideAndRegisterDocumentSetRequest: SubmitObjectsRequest appears twice")
+			if p.twice(&seen, "ProvideAndRegisterDocumentSetRequest", c) {
 				continue
 			}
-			seen = true
 			sub = parseSubmit(c, p)
 		case is(c, NSXDSB, "Document"):
 			if !seen {
@@ -236,10 +234,24 @@ func ParseRetrieveDocumentSetRequest(el *etree.Element) ([]DocumentRequest, erro
 		p.addf("expected {%s}RetrieveDocumentSetRequest, got %s", NSXDSB, elName(el))
 		return nil, p.err()
 	}
+	reqs := parseDocumentRequests(el, "RetrieveDocumentSetRequest", p, nil)
+	if len(reqs) == 0 {
+		p.addf("RetrieveDocumentSetRequest: no DocumentRequest")
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return reqs, nil
+}
+
+// parseDocumentRequests reads the xdsb:DocumentRequest children of el,
+// the request called parent in messages. check, when not nil, is called
+// on each request (with its position) as soon as it is read.
+func parseDocumentRequests(el *etree.Element, parent string, p *problems, check func(pos int, r DocumentRequest)) []DocumentRequest {
 	var reqs []DocumentRequest
 	for i, c := range childElements(el) {
 		if !is(c, NSXDSB, "DocumentRequest") {
-			p.addf("RetrieveDocumentSetRequest: unexpected element %s", qname(c))
+			p.addf("%s: unexpected element %s", parent, qname(c))
 			continue
 		}
 		var r DocumentRequest
@@ -248,15 +260,12 @@ func ParseRetrieveDocumentSetRequest(el *etree.Element) ([]DocumentRequest, erro
 			"RepositoryUniqueId": &r.RepositoryUniqueID,
 			"DocumentUniqueId":   &r.DocumentUniqueID,
 		}, nil)
+		if check != nil {
+			check(i+1, r)
+		}
 		reqs = append(reqs, r)
 	}
-	if len(reqs) == 0 {
-		p.addf("RetrieveDocumentSetRequest: no DocumentRequest")
-	}
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return reqs, nil
+	return reqs
 }
 
 // readFields reads the text-only xdsb children of el into fields (each at
@@ -294,6 +303,13 @@ func readFields(el *etree.Element, who string, pos int, p *problems, fields map[
 // EncodeRetrieveDocumentSetRequest encodes an xdsb:RetrieveDocumentSetRequest.
 func EncodeRetrieveDocumentSetRequest(reqs []DocumentRequest) *etree.Element {
 	root := newRoot("xdsb:RetrieveDocumentSetRequest", prefixXDSB)
+	encodeDocumentRequests(root, reqs)
+	return root
+}
+
+// encodeDocumentRequests adds an xdsb:DocumentRequest to root for each of
+// reqs.
+func encodeDocumentRequests(root *etree.Element, reqs []DocumentRequest) {
 	for _, r := range reqs {
 		dr := root.CreateElement("xdsb:DocumentRequest")
 		if r.HomeCommunityID != "" {
@@ -302,7 +318,6 @@ func EncodeRetrieveDocumentSetRequest(reqs []DocumentRequest) *etree.Element {
 		dr.CreateElement("xdsb:RepositoryUniqueId").SetText(r.RepositoryUniqueID)
 		dr.CreateElement("xdsb:DocumentUniqueId").SetText(r.DocumentUniqueID)
 	}
-	return root
 }
 
 // EncodeRetrieveDocumentSetResponse encodes an
@@ -355,11 +370,9 @@ func ParseRetrieveDocumentSetResponse(el *etree.Element) (registry.Response, []D
 	for i, c := range childElements(el) {
 		switch {
 		case is(c, NSRs, "RegistryResponse"):
-			if seenResp {
-				p.addf("RetrieveDocumentSetResponse: RegistryResponse appears twice")
+			if p.twice(&seenResp, "RetrieveDocumentSetResponse", c) {
 				continue
 			}
-			seenResp = true
 			resp = parseResponse(c, p)
 		case is(c, NSXDSB, "DocumentResponse"):
 			docs = append(docs, parseDocumentResponse(c, i+1, p))

@@ -1,6 +1,7 @@
 package ebrim
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -57,19 +58,13 @@ func TestRetrieveDocumentSetRequest(t *testing.T) {
 		{HomeCommunityID: "urn:oid:2.16.578.1.12.4.1.7.1.1", RepositoryUniqueID: "2.16.578.1.12.4.1.7.99.1",
 			DocumentUniqueID: "2.16.578.1.12.4.1.7.99.20240312094500.8"},
 	}
-	b := serialize(t, EncodeRetrieveDocumentSetRequest(reqs))
-	checkGolden(t, "model_retrievedocumentsetrequest.xml", b)
-	got, err := ParseRetrieveDocumentSetRequest(parseElement(t, b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameModel(t, "requests", reqs, got)
+	goldenRoundTrip(t, "model_retrievedocumentsetrequest.xml", EncodeRetrieveDocumentSetRequest(reqs), ParseRetrieveDocumentSetRequest, "requests", reqs)
 
 	// Another sender's layout: default namespace, white space around ids.
 	xml := `<RetrieveDocumentSetRequest xmlns="` + NSXDSB + `"><DocumentRequest>` +
 		`<RepositoryUniqueId> 1.2.3 </RepositoryUniqueId><DocumentUniqueId>
 		1.2.3.4</DocumentUniqueId></DocumentRequest></RetrieveDocumentSetRequest>`
-	got, err = ParseRetrieveDocumentSetRequest(parseElement(t, []byte(xml)))
+	got, err := ParseRetrieveDocumentSetRequest(parseElement(t, []byte(xml)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +141,56 @@ func TestRetrieveRejections(t *testing.T) {
 				_, err = ParseRetrieveDocumentSetRequest(el)
 			}
 			assertProblem(t, registryErrors(t, err), registry.ErrCodeRepositoryError, tt.context)
+		})
+	}
+}
+
+// TestRemoveDocumentsRequest: ITI-86 requests round-trip, and every
+// problem of every DocumentRequest is reported, in document order.
+func TestRemoveDocumentsRequest(t *testing.T) {
+	reqs := []DocumentRequest{
+		{RepositoryUniqueID: "1.2.3", DocumentUniqueID: "1.2.3.4"},
+		{HomeCommunityID: "urn:oid:1.2", RepositoryUniqueID: "1.2.3", DocumentUniqueID: "1.2.3.5"},
+	}
+	got, err := ParseRemoveDocumentsRequest(parseElement(t, serialize(t, EncodeRemoveDocumentsRequest(reqs))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameModel(t, "requests", reqs, got)
+
+	req := func(inner string) string {
+		return `<r:RemoveDocumentsRequest xmlns:r="` + NSRMD + `" xmlns:x="` + NSXDSB + `">` + inner + `</r:RemoveDocumentsRequest>`
+	}
+	tests := []struct {
+		name, xml string
+		want      []string
+	}{
+		{"no DocumentRequest", req(""), []string{"RemoveDocumentsRequest: no DocumentRequest"}},
+		{"not a RemoveDocumentsRequest", `<x:RetrieveDocumentSetRequest xmlns:x="` + NSXDSB + `"/>`,
+			[]string{"expected {" + NSRMD + "}RemoveDocumentsRequest, got \"{" + NSXDSB + "}RetrieveDocumentSetRequest\""}},
+		{"problems of each request in order", req(`<x:DocumentRequest><x:DocumentUniqueId>1</x:DocumentUniqueId></x:DocumentRequest>` +
+			`<x:Other/>` +
+			`<x:DocumentRequest><x:Bad/><x:RepositoryUniqueId>1</x:RepositoryUniqueId></x:DocumentRequest>`),
+			[]string{
+				"DocumentRequest #1: no RepositoryUniqueId",
+				"RemoveDocumentsRequest: unexpected element \"{" + NSXDSB + "}Other\"",
+				"DocumentRequest #3: unexpected element \"{" + NSXDSB + "}Bad\"",
+				"DocumentRequest #3: no DocumentUniqueId",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseRemoveDocumentsRequest(parseElement(t, []byte(tt.xml)))
+			var contexts []string
+			for _, e := range registryErrors(t, err) {
+				if e.Code != registry.ErrCodeRepositoryError {
+					t.Errorf("code %s, want %s", e.Code, registry.ErrCodeRepositoryError)
+				}
+				contexts = append(contexts, e.Context)
+			}
+			if !reflect.DeepEqual(contexts, tt.want) {
+				t.Errorf("got %q,\nwant %q", contexts, tt.want)
+			}
 		})
 	}
 }

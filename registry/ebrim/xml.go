@@ -35,6 +35,18 @@ func (p *problems) addf(format string, args ...any) {
 	p.list = append(p.list, registry.Errorf(p.code, format, args...))
 }
 
+// twice reports whether the child element c of parent, which may appear
+// once, was *seen already (a problem, reported); otherwise it marks it
+// seen.
+func (p *problems) twice(seen *bool, parent string, c *etree.Element) bool {
+	if *seen {
+		p.addf("%s: %s appears twice", parent, c.Tag)
+		return true
+	}
+	*seen = true
+	return false
+}
+
 // err returns the collected problems as a registry.ErrorList, or nil.
 func (p *problems) err() error {
 	if len(p.list) == 0 {

@@ -14,14 +14,19 @@ var (
 	p2 = PatientID(2)
 )
 
+// with returns o after mod has changed it.
+func with[T any](o T, mod func(T)) T {
+	mod(o)
+	return o
+}
+
 func corpusDocuments() []*registry.DocumentEntry {
 	mk := func(n int, patient string, mod func(d *registry.DocumentEntry)) *registry.DocumentEntry {
 		d := Document(n, patient)
 		d.Authors = nil
 		d.Confidentiality = nil
 		d.CreationTime = ""
-		mod(d)
-		return d
+		return with(d, mod)
 	}
 	return []*registry.DocumentEntry{
 		mk(1, p1, func(d *registry.DocumentEntry) {
@@ -93,9 +98,7 @@ func corpusDocuments() []*registry.DocumentEntry {
 
 func corpusSubmissionSets() []*registry.SubmissionSet {
 	mk := func(n int, patient string, mod func(s *registry.SubmissionSet)) *registry.SubmissionSet {
-		s := SubmissionSet(n, patient)
-		mod(s)
-		return s
+		return with(SubmissionSet(n, patient), mod)
 	}
 	return []*registry.SubmissionSet{
 		mk(1, p1, func(s *registry.SubmissionSet) {
@@ -120,9 +123,7 @@ func corpusSubmissionSets() []*registry.SubmissionSet {
 
 func corpusFolders() []*registry.Folder {
 	mk := func(n int, patient string, mod func(f *registry.Folder)) *registry.Folder {
-		f := Folder(n, patient)
-		mod(f)
-		return f
+		return with(Folder(n, patient), mod)
 	}
 	return []*registry.Folder{
 		mk(1, p1, func(f *registry.Folder) {

@@ -8,9 +8,11 @@ import (
 // Filter tables over the corpus. want lists corpus indexes in registration
 // order.
 
-type documentCase struct {
+// filterCase is one row of a filter table: the filter and the corpus
+// indexes it must return.
+type filterCase[F any] struct {
 	name string
-	f    registry.DocumentFilter
+	f    F
 	want []int
 }
 
@@ -19,10 +21,10 @@ func cs(codes ...registry.Code) registry.CodeSet { return registry.CodeSet(codes
 // anyScheme strips the scheme: "this code in any scheme".
 func anyScheme(c registry.Code) registry.Code { return registry.Code{Code: c.Code} }
 
-func documentCases() []documentCase {
+func documentCases() []filterCase[registry.DocumentFilter] {
 	all := []int{1, 2, 3, 4, 5, 6, 7, 8}
 	tr := func(from, to string) registry.TimeRange { return registry.TimeRange{From: from, To: to} }
-	return []documentCase{
+	return []filterCase[registry.DocumentFilter]{
 		{"zero filter", registry.DocumentFilter{}, all},
 		{"patient p1", registry.DocumentFilter{PatientID: p1}, []int{1, 2, 3, 4, 6, 7, 8}},
 		{"patient p2", registry.DocumentFilter{PatientID: p2}, []int{5}},
@@ -126,15 +128,9 @@ func documentCases() []documentCase {
 	}
 }
 
-type submissionSetCase struct {
-	name string
-	f    registry.SubmissionSetFilter
-	want []int
-}
-
-func submissionSetCases() []submissionSetCase {
+func submissionSetCases() []filterCase[registry.SubmissionSetFilter] {
 	tr := func(from, to string) registry.TimeRange { return registry.TimeRange{From: from, To: to} }
-	return []submissionSetCase{
+	return []filterCase[registry.SubmissionSetFilter]{
 		{"zero filter", registry.SubmissionSetFilter{}, []int{1, 2, 3, 4}},
 		{"patient", registry.SubmissionSetFilter{PatientID: p1}, []int{1, 2, 4}},
 		{"ids", registry.SubmissionSetFilter{IDs: []string{id('s', 2)}}, []int{2}},
@@ -163,15 +159,9 @@ func submissionSetCases() []submissionSetCase {
 	}
 }
 
-type folderCase struct {
-	name string
-	f    registry.FolderFilter
-	want []int
-}
-
-func folderCases() []folderCase {
+func folderCases() []filterCase[registry.FolderFilter] {
 	tr := func(from, to string) registry.TimeRange { return registry.TimeRange{From: from, To: to} }
-	return []folderCase{
+	return []filterCase[registry.FolderFilter]{
 		{"zero filter", registry.FolderFilter{}, []int{1, 2, 3, 4}},
 		{"patient", registry.FolderFilter{PatientID: p1}, []int{1, 2, 4}},
 		{"ids", registry.FolderFilter{IDs: []string{id('f', 4), id('f', 3)}}, []int{3, 4}},
@@ -203,15 +193,9 @@ func folderCases() []folderCase {
 	}
 }
 
-type associationCase struct {
-	name string
-	f    registry.AssociationFilter
-	want []int
-}
-
-func associationCases() []associationCase {
+func associationCases() []filterCase[registry.AssociationFilter] {
 	d := func(n int) string { return id('d', n) }
-	return []associationCase{
+	return []filterCase[registry.AssociationFilter]{
 		{"zero filter", registry.AssociationFilter{}, []int{1, 2, 3, 4, 5, 6}},
 		{"ids", registry.AssociationFilter{IDs: []string{id('a', 5), id('a', 2)}}, []int{2, 5}},
 		{"source or target", registry.AssociationFilter{SourceOrTarget: []string{d(1)}}, []int{1, 3, 4}},

@@ -20,40 +20,29 @@ func testRoundTrip(t *testing.T, st registry.Store) {
 	minimal := &registry.DocumentEntry{ID: id('d', 950), LogicalID: id('d', 950), Status: registry.StatusApproved, PatientID: PatientID(7)}
 	insert(t, st, doc, ss, fol, assoc, minimal)
 
-	d := mustDocuments(t, st, registry.DocumentFilter{IDs: []string{doc.ID}})
-	if len(d) != 1 {
-		t.Fatalf("DocumentEntry: got %d, want 1", len(d))
-	}
-	equalJSON(t, "DocumentEntry", d[0], FullDocument())
-	m := mustDocuments(t, st, registry.DocumentFilter{IDs: []string{minimal.ID}})
-	if len(m) != 1 {
-		t.Fatalf("minimal DocumentEntry: got %d, want 1", len(m))
-	}
-	equalJSON(t, "minimal DocumentEntry", m[0], minimal)
-
-	s := mustSubmissionSets(t, st, registry.SubmissionSetFilter{IDs: []string{ss.ID}})
-	if len(s) != 1 {
-		t.Fatalf("SubmissionSet: got %d, want 1", len(s))
-	}
-	equalJSON(t, "SubmissionSet", s[0], FullSubmissionSet())
-
-	f := mustFolders(t, st, registry.FolderFilter{IDs: []string{fol.ID}})
-	if len(f) != 1 {
-		t.Fatalf("Folder: got %d, want 1", len(f))
-	}
-	equalJSON(t, "Folder", f[0], FullFolder())
-
-	a := mustAssociations(t, st, registry.AssociationFilter{IDs: []string{assoc.ID}})
-	if len(a) != 1 {
-		t.Fatalf("Association: got %d, want 1", len(a))
-	}
-	equalJSON(t, "Association", a[0], FullAssociation())
+	d := readOne(t, "DocumentEntry", st.Documents, registry.DocumentFilter{IDs: []string{doc.ID}}, FullDocument())
+	readOne(t, "minimal DocumentEntry", st.Documents, registry.DocumentFilter{IDs: []string{minimal.ID}}, minimal)
+	readOne(t, "SubmissionSet", st.SubmissionSets, registry.SubmissionSetFilter{IDs: []string{ss.ID}}, FullSubmissionSet())
+	readOne(t, "Folder", st.Folders, registry.FolderFilter{IDs: []string{fol.ID}}, FullFolder())
+	readOne(t, "Association", st.Associations, registry.AssociationFilter{IDs: []string{assoc.ID}}, FullAssociation())
 
 	// Reading twice gives fresh objects: changing a result must not
 	// change what the store returns next.
-	d[0].Title = "changed by the caller"
+	d.Title = "changed by the caller"
 	again := mustDocuments(t, st, registry.DocumentFilter{IDs: []string{doc.ID}})
 	equalJSON(t, "DocumentEntry read again", again[0], FullDocument())
+}
+
+// readOne reads what f selects, which must be one object deeply equal to
+// want, and returns it.
+func readOne[F, T any](t *testing.T, what string, read func(context.Context, F) ([]T, error), f F, want T) T {
+	t.Helper()
+	got := mustRead(t, what, read, f)
+	if len(got) != 1 {
+		t.Fatalf("%s: got %d, want 1", what, len(got))
+	}
+	equalJSON(t, what, got[0], want)
+	return got[0]
 }
 
 // unsetFields lists the exported fields of v (recursively through
@@ -113,59 +102,26 @@ func testRegistrationOrder(t *testing.T, st registry.Store) {
 	checkIDs(t, ids(mustAssociations(t, st, registry.AssociationFilter{Sources: []string{"x"}})), wantIDs('a', []int{5, 1, 9}))
 }
 
-func testDocumentFilters(t *testing.T, st registry.Store) {
+// testFilters runs a filter table over the corpus, through read (one of
+// the store's list methods); kind is the id kind of the objects read.
+func testFilters[F, T any](t *testing.T, st registry.Store, kind byte, cases []filterCase[F], read func(context.Context, F) ([]T, error)) {
 	loadCorpus(t, st)
-	cases := documentCases()
-	checkFieldsCovered(t, cases, func(c documentCase) any { return c.f })
+	checkFieldsCovered(t, cases)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			checkIDs(t, ids(mustDocuments(t, st, c.f)), wantIDs('d', c.want))
-		})
-	}
-}
-
-func testSubmissionSetFilters(t *testing.T, st registry.Store) {
-	loadCorpus(t, st)
-	cases := submissionSetCases()
-	checkFieldsCovered(t, cases, func(c submissionSetCase) any { return c.f })
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			checkIDs(t, ids(mustSubmissionSets(t, st, c.f)), wantIDs('s', c.want))
-		})
-	}
-}
-
-func testFolderFilters(t *testing.T, st registry.Store) {
-	loadCorpus(t, st)
-	cases := folderCases()
-	checkFieldsCovered(t, cases, func(c folderCase) any { return c.f })
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			checkIDs(t, ids(mustFolders(t, st, c.f)), wantIDs('f', c.want))
-		})
-	}
-}
-
-func testAssociationFilters(t *testing.T, st registry.Store) {
-	loadCorpus(t, st)
-	cases := associationCases()
-	checkFieldsCovered(t, cases, func(c associationCase) any { return c.f })
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			checkIDs(t, ids(mustAssociations(t, st, c.f)), wantIDs('a', c.want))
+			checkIDs(t, ids(mustRead(t, reflect.TypeFor[F]().Name(), read, c.f)), wantIDs(kind, c.want))
 		})
 	}
 }
 
 // checkFieldsCovered fails when a filter field is never set in any row, so
 // a field added to a filter type must get its own rows.
-func checkFieldsCovered[C any](t *testing.T, cases []C, filter func(C) any) {
+func checkFieldsCovered[F any](t *testing.T, cases []filterCase[F]) {
 	t.Helper()
 	seen := map[string]bool{}
-	var typ reflect.Type
+	typ := reflect.TypeFor[F]()
 	for _, c := range cases {
-		v := reflect.ValueOf(filter(c))
-		typ = v.Type()
+		v := reflect.ValueOf(c.f)
 		for i := 0; i < v.NumField(); i++ {
 			if !v.Field(i).IsZero() {
 				seen[typ.Field(i).Name] = true
@@ -184,43 +140,34 @@ func checkFieldsCovered[C any](t *testing.T, cases []C, filter func(C) any) {
 // matches the zero filter.
 func testEmptySlices(t *testing.T, st registry.Store) {
 	loadCorpus(t, st)
+	emptySlices(t, st.Documents)
+	emptySlices(t, st.SubmissionSets)
+	emptySlices(t, st.Folders)
+	emptySlices(t, st.Associations)
+}
+
+// emptySlices runs testEmptySlices for the filter type F of read.
+func emptySlices[F, T any](t *testing.T, read func(context.Context, F) ([]T, error)) {
+	t.Helper()
 	ctx := context.Background()
-	run := func(filter any, query func(f any) (int, error)) {
-		v := reflect.ValueOf(filter)
-		n, err := query(v.Interface())
-		if err != nil || n == 0 {
-			t.Fatalf("%T{}: %d results, %v; the corpus must match the zero filter", filter, n, err)
+	var zero F
+	v := reflect.ValueOf(zero)
+	if r, err := read(ctx, zero); err != nil || len(r) == 0 {
+		t.Fatalf("%T{}: %d results, %v; the corpus must match the zero filter", zero, len(r), err)
+	}
+	for i := 0; i < v.NumField(); i++ {
+		if v.Field(i).Kind() != reflect.Slice {
+			continue
 		}
-		for i := 0; i < v.NumField(); i++ {
-			if v.Field(i).Kind() != reflect.Slice {
-				continue
-			}
-			f := reflect.New(v.Type()).Elem()
-			f.Field(i).Set(reflect.MakeSlice(v.Field(i).Type(), 0, 0))
-			n, err := query(f.Interface())
-			if err != nil {
-				t.Errorf("%s = empty: %v", v.Type().Field(i).Name, err)
-			} else if n != 0 {
-				t.Errorf("%T.%s = empty slice matched %d objects, want none", filter, v.Type().Field(i).Name, n)
-			}
+		var f F
+		reflect.ValueOf(&f).Elem().Field(i).Set(reflect.MakeSlice(v.Field(i).Type(), 0, 0))
+		r, err := read(ctx, f)
+		if err != nil {
+			t.Errorf("%s = empty: %v", v.Type().Field(i).Name, err)
+		} else if len(r) != 0 {
+			t.Errorf("%T.%s = empty slice matched %d objects, want none", zero, v.Type().Field(i).Name, len(r))
 		}
 	}
-	run(registry.DocumentFilter{}, func(f any) (int, error) {
-		r, err := st.Documents(ctx, f.(registry.DocumentFilter))
-		return len(r), err
-	})
-	run(registry.SubmissionSetFilter{}, func(f any) (int, error) {
-		r, err := st.SubmissionSets(ctx, f.(registry.SubmissionSetFilter))
-		return len(r), err
-	})
-	run(registry.FolderFilter{}, func(f any) (int, error) {
-		r, err := st.Folders(ctx, f.(registry.FolderFilter))
-		return len(r), err
-	})
-	run(registry.AssociationFilter{}, func(f any) (int, error) {
-		r, err := st.Associations(ctx, f.(registry.AssociationFilter))
-		return len(r), err
-	})
 }
 
 // testLargeIDList: lists longer than SQLite's bind-parameter limit (32766).

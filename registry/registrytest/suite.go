@@ -40,10 +40,12 @@ func Run(t *testing.T, open Opener, waiting Waiting) {
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"RegistrationOrder", testRegistrationOrder},
-		{"DocumentFilters", testDocumentFilters},
-		{"SubmissionSetFilters", testSubmissionSetFilters},
-		{"FolderFilters", testFolderFilters},
-		{"AssociationFilters", testAssociationFilters},
+		{"DocumentFilters", func(t *testing.T, st registry.Store) { testFilters(t, st, 'd', documentCases(), st.Documents) }},
+		{"SubmissionSetFilters", func(t *testing.T, st registry.Store) {
+			testFilters(t, st, 's', submissionSetCases(), st.SubmissionSets)
+		}},
+		{"FolderFilters", func(t *testing.T, st registry.Store) { testFilters(t, st, 'f', folderCases(), st.Folders) }},
+		{"AssociationFilters", func(t *testing.T, st registry.Store) { testFilters(t, st, 'a', associationCases(), st.Associations) }},
 		{"EmptySliceMatchesNothing", testEmptySlices},
 		{"LargeIDList", testLargeIDList},
 		{"ValuesAreNeverSQL", testValuesAreNeverSQL},
@@ -202,40 +204,34 @@ func equalJSON(t *testing.T, what string, got, want any) {
 	}
 }
 
-func mustDocuments(t *testing.T, r registry.Reader, f registry.DocumentFilter) []*registry.DocumentEntry {
+// mustRead calls one of Reader's list methods and fails t on an error.
+func mustRead[F, T any](t *testing.T, what string, read func(context.Context, F) ([]T, error), f F) []T {
 	t.Helper()
-	got, err := r.Documents(context.Background(), f)
+	got, err := read(context.Background(), f)
 	if err != nil {
-		t.Fatalf("Documents(%+v): %v", f, err)
+		t.Fatalf("%s(%+v): %v", what, f, err)
 	}
 	return got
+}
+
+func mustDocuments(t *testing.T, r registry.Reader, f registry.DocumentFilter) []*registry.DocumentEntry {
+	t.Helper()
+	return mustRead(t, "Documents", r.Documents, f)
 }
 
 func mustSubmissionSets(t *testing.T, r registry.Reader, f registry.SubmissionSetFilter) []*registry.SubmissionSet {
 	t.Helper()
-	got, err := r.SubmissionSets(context.Background(), f)
-	if err != nil {
-		t.Fatalf("SubmissionSets(%+v): %v", f, err)
-	}
-	return got
+	return mustRead(t, "SubmissionSets", r.SubmissionSets, f)
 }
 
 func mustFolders(t *testing.T, r registry.Reader, f registry.FolderFilter) []*registry.Folder {
 	t.Helper()
-	got, err := r.Folders(context.Background(), f)
-	if err != nil {
-		t.Fatalf("Folders(%+v): %v", f, err)
-	}
-	return got
+	return mustRead(t, "Folders", r.Folders, f)
 }
 
 func mustAssociations(t *testing.T, r registry.Reader, f registry.AssociationFilter) []*registry.Association {
 	t.Helper()
-	got, err := r.Associations(context.Background(), f)
-	if err != nil {
-		t.Fatalf("Associations(%+v): %v", f, err)
-	}
-	return got
+	return mustRead(t, "Associations", r.Associations, f)
 }
 
 // counts returns how many objects of each type the store holds.

@@ -32,6 +32,16 @@ func (z *zeroGen) Read(p []byte) (int, error) {
 	return int(m), nil
 }
 
+// benchStores opens a Store and a plain minio-go client on one S3 server.
+func benchStores(b *testing.B) (testenv.S3Info, *s3.Store, *minio.Core) {
+	info := testenv.S3(b)
+	s, err := s3.Open(context.Background(), config(info))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return info, s, rawClient(b, info)
+}
+
 // BenchmarkPut measures Store.Put of a 128 MiB stream next to plain
 // minio-go PutObject of the same stream against the same server in the
 // same run: with the size known (minio-go's best case) and unknown (-1,
@@ -39,13 +49,8 @@ func (z *zeroGen) Read(p []byte) (int, error) {
 // hits them alike; MB/s of each and the ratio to the known-size baseline
 // are reported.
 func BenchmarkPut(b *testing.B) {
-	info := testenv.S3(b)
+	info, s, raw := benchStores(b)
 	ctx := context.Background()
-	s, err := s3.Open(ctx, config(info))
-	if err != nil {
-		b.Fatal(err)
-	}
-	raw := rawClient(b, info)
 	var tStore, tKnown, tStream time.Duration
 	b.SetBytes(3 * benchSize) // the default MB/s column is all three together
 	b.ResetTimer()
@@ -78,13 +83,8 @@ func BenchmarkPut(b *testing.B) {
 // BenchmarkGet measures Store.Get of a 128 MiB object read to the end next
 // to plain minio-go GetObject of the same object in the same run.
 func BenchmarkGet(b *testing.B) {
-	info := testenv.S3(b)
+	info, s, raw := benchStores(b)
 	ctx := context.Background()
-	s, err := s3.Open(ctx, config(info))
-	if err != nil {
-		b.Fatal(err)
-	}
-	raw := rawClient(b, info)
 	if _, err := s.Put(ctx, "blob", &zeroGen{benchSize}); err != nil {
 		b.Fatal(err)
 	}

@@ -39,10 +39,12 @@ func authz(code, text string) trust.Coding {
 }
 
 var (
-	treat      = trust.Coding{Code: trust.PurposeTreat, System: "urn:oid:" + oid.PurposeOfUse, Text: "Behandling"}
-	coc        = trust.Coding{Code: trust.PurposeCOC, System: "urn:oid:" + oid.PurposeOfUse, Text: "Koordinering av helsehjelp"}
-	behandler  = trust.Coding{Code: "BEHANDLER", System: trust.SystemCareRelation, Text: "Bruker har behandlingsansvar for pasienten"}
-	readScopes = []string{trust.ScopeReadDocumentReferences, trust.ScopeReadDocumentReferencesKJ, trust.ScopeReadDocument, trust.AttestationType}
+	treat     = trust.Coding{Code: trust.PurposeTreat, System: "urn:oid:" + oid.PurposeOfUse, Text: "Behandling"}
+	coc       = trust.Coding{Code: trust.PurposeCOC, System: "urn:oid:" + oid.PurposeOfUse, Text: "Koordinering av helsehjelp"}
+	behandler = trust.Coding{Code: "BEHANDLER", System: trust.SystemCareRelation, Text: "Bruker har behandlingsansvar for pasienten"}
+	// legetjenesteSykehjem is the nursing home's healthcare service (kodeverk 8663).
+	legetjenesteSykehjem = trust.Coding{Code: "KP01", System: "urn:oid:2.16.578.1.12.4.1.1.8663", Text: "Legetjeneste ved sykehjem"}
+	readScopes           = []string{trust.ScopeReadDocumentReferences, trust.ScopeReadDocumentReferencesKJ, trust.ScopeReadDocument, trust.AttestationType}
 
 	// Synthetic organisations (valid modulus-11 organisation numbers that
 	// are not registered to anyone real).
@@ -78,7 +80,7 @@ func Personas() []Persona {
 			ID: "sykehjemslege", Description: "doctor at a municipal nursing home", Kind: trust.HealthWorker,
 			PID: "03916840089", Name: "Sigrid Sykehjemslege", HPRNumber: "565500021", Authorization: authz("LE", "Lege"),
 			LegalEntity: kommune, PointOfCare: sykehjem,
-			HealthcareService:   trust.Coding{Code: "KP01", System: "urn:oid:2.16.578.1.12.4.1.1.8663", Text: "Legetjeneste ved sykehjem"},
+			HealthcareService:   legetjenesteSykehjem,
 			PurposeOfUse:        coc,
 			PurposeOfUseDetails: trust.Coding{Code: "15", System: "urn:oid:" + oid.Volven9151, Text: "Helsetjenester i hjemmet"},
 			Scopes:              readScopes,
@@ -108,7 +110,7 @@ func Personas() []Persona {
 			ID: "sykepleier", Description: "nurse at a nursing home (denied by the default policy)", Kind: trust.HealthWorker,
 			PID: "17846640096", Name: "Sondre Sykepleier", HPRNumber: "565500055", Authorization: authz("SP", "Sykepleier"),
 			LegalEntity: kommune, PointOfCare: sykehjem,
-			HealthcareService:   trust.Coding{Code: "KP01", System: "urn:oid:2.16.578.1.12.4.1.1.8663", Text: "Legetjeneste ved sykehjem"},
+			HealthcareService:   legetjenesteSykehjem,
 			PurposeOfUse:        treat,
 			PurposeOfUseDetails: behandler,
 			Scopes:              readScopes,

@@ -126,32 +126,39 @@ func serverTemplate(cn string, names []string, ips []net.IP) *x509.Certificate {
 }
 
 func (p *PKI) loadOrCreateCA() (*x509.Certificate, crypto.Signer, error) {
-	if exists(p.Path(FileCA)) && exists(p.Path(FileCAKey)) {
-		cert, err := readCert(p.Path(FileCA))
+	return loadOrCreateSelfSigned(p.Path(FileCA), p.Path(FileCAKey), false, &x509.Certificate{
+		Subject:               pkix.Name{CommonName: "pjd dev issuer CA (synthetic, for tests only)"},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		MaxPathLenZero:        true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+	})
+}
+
+// loadOrCreateSelfSigned opens the certificate and key at certPath and
+// keyPath or, when either is missing, makes a key (RSA-2048 or P-256) and
+// a certificate from tpl, self-signed and valid for two years, and writes
+// both.
+func loadOrCreateSelfSigned(certPath, keyPath string, useRSA bool, tpl *x509.Certificate) (*x509.Certificate, crypto.Signer, error) {
+	if exists(certPath) && exists(keyPath) {
+		cert, err := readCert(certPath)
 		if err != nil {
 			return nil, nil, err
 		}
-		key, err := readKey(p.Path(FileCAKey))
+		key, err := readKey(keyPath)
 		if err != nil {
 			return nil, nil, err
 		}
 		return cert, key, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := newKey(useRSA)
 	if err != nil {
 		return nil, nil, err
 	}
-	tpl := &x509.Certificate{
-		SerialNumber:          serialNumber(),
-		Subject:               pkix.Name{CommonName: "pjd dev issuer CA (synthetic, for tests only)"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(2, 0, 0),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		MaxPathLenZero:        true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	tpl.SerialNumber = serialNumber()
+	tpl.NotBefore = time.Now().Add(-time.Hour)
+	tpl.NotAfter = time.Now().AddDate(2, 0, 0)
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, key.Public(), key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -159,23 +166,25 @@ func (p *PKI) loadOrCreateCA() (*x509.Certificate, crypto.Signer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := writePEM(p.Path(FileCAKey), key); err != nil {
+	if err := writePEM(keyPath, key); err != nil {
 		return nil, nil, err
 	}
-	if err := writeCertPEM(p.Path(FileCA), der); err != nil {
+	if err := writeCertPEM(certPath, der); err != nil {
 		return nil, nil, err
 	}
 	return cert, key, nil
 }
 
-func (p *PKI) issue(ca *x509.Certificate, caKey crypto.Signer, tpl *x509.Certificate, certFile, keyFile string, useRSA bool) error {
-	var key crypto.Signer
-	var err error
+// newKey returns a new RSA-2048 or P-256 key.
+func newKey(useRSA bool) (crypto.Signer, error) {
 	if useRSA {
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	} else {
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		return rsa.GenerateKey(rand.Reader, 2048)
 	}
+	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+}
+
+func (p *PKI) issue(ca *x509.Certificate, caKey crypto.Signer, tpl *x509.Certificate, certFile, keyFile string, useRSA bool) error {
+	key, err := newKey(useRSA)
 	if err != nil {
 		return err
 	}
@@ -278,45 +287,13 @@ const (
 // either is missing: an RSA-2048 key (XUA signatures are RSA-SHA256) and a
 // certificate valid for two years. Synthetic, for --dev only.
 func LoadOrCreateXUASigner(dir string) (crypto.Signer, *x509.Certificate, error) {
-	certPath, keyPath := filepath.Join(dir, FileDevXUACert), filepath.Join(dir, FileDevXUAKey)
-	if exists(certPath) && exists(keyPath) {
-		cert, err := readCert(certPath)
-		if err != nil {
-			return nil, nil, err
-		}
-		key, err := readKey(keyPath)
-		if err != nil {
-			return nil, nil, err
-		}
-		return key, cert, nil
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("devissuer: %w", err)
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, nil, err
-	}
-	tpl := &x509.Certificate{
-		SerialNumber: serialNumber(),
-		Subject:      pkix.Name{CommonName: "pjd serve --dev XUA signer (synthetic, for tests only)"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(2, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := writePEM(keyPath, key); err != nil {
-		return nil, nil, err
-	}
-	if err := writeCertPEM(certPath, der); err != nil {
-		return nil, nil, err
-	}
-	return key, cert, nil
+	cert, key, err := loadOrCreateSelfSigned(filepath.Join(dir, FileDevXUACert), filepath.Join(dir, FileDevXUAKey), true,
+		&x509.Certificate{
+			Subject:  pkix.Name{CommonName: "pjd serve --dev XUA signer (synthetic, for tests only)"},
+			KeyUsage: x509.KeyUsageDigitalSignature,
+		})
+	return key, cert, err
 }

@@ -16,10 +16,21 @@ import (
 	"pjd/trust"
 )
 
-// Clock is the settable clock the suite drives the cache with.
+// Clock is the settable clock the suite drives the cache with (and other
+// trust tests their verifiers).
 type Clock struct {
 	mu sync.Mutex
 	t  time.Time
+}
+
+// NewClock returns a clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 // Now returns the clock's time.
@@ -48,7 +59,7 @@ type Factory struct {
 func Run(t *testing.T, f Factory) {
 	start := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 	fresh := func(t *testing.T) (trust.ReplayCache, *Clock) {
-		c := &Clock{t: start}
+		c := NewClock(start)
 		return f.New(t, c), c
 	}
 	ctx := context.Background()
