@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -167,6 +168,11 @@ func (v *ProofVerifier) verifyThen(ctx context.Context, proof string, c ProofChe
 		r, err := v.replay.Seen(ctx, id, exp)
 		recorded <- seen{r, err}
 	}()
+	// Let the new goroutine send its command before the signature check
+	// takes the processor: with one P (or all busy) it would otherwise
+	// run only once this goroutine waits for it, and nothing would
+	// overlap. It parks as soon as it waits for the cache's answer.
+	runtime.Gosched()
 	err = pp.verifySignature()
 	if err == nil && then != nil {
 		err = then()
