@@ -67,9 +67,13 @@
 // to Requirement.HTU after RFC 3986 normalisation, ignoring query and
 // fragment; iat within [now-ProofMaxAge-Skew, now+Skew]; ath equal to
 // base64url(SHA-256(token)); the jwk's RFC 7638 thumbprint equal to the
-// token's cnf.jkt; and, last of all, the jti (hashed with the thumbprint)
-// unseen in the ReplayCache, stored until the proof could no longer pass
-// the iat check. A Redis error is KindReplayUnavailable (503). A Redis
+// token's cnf.jkt; and the jti (hashed with the thumbprint) unseen in the
+// ReplayCache, stored until the proof could no longer pass the iat check.
+// The cache is asked (SET NX) while the signature is verified and the
+// principal checked, once every other check passed, and the id is deleted
+// again when those fail: a refused proof does not use up its jti, and a
+// request is accepted only with the cache's yes (ProofVerifier.verifyThen
+// has the argument). A Redis error is KindReplayUnavailable (503). A Redis
 // restart (a new run_id, read whenever the client had to dial) empties the
 // cache: proofs issued before it are refused (KindDPoPIssuedAt) until they
 // are too old anyway, on every node (RedisReplayCache, ForgottenBefore).

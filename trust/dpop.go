@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -99,22 +100,115 @@ type Proof struct {
 
 // Verify checks proof against c: shape, typ, alg, the embedded public key
 // (never a private or symmetric one), the signature, htm, htu, iat, ath and
-// the key thumbprint, and finally records the jti in the replay cache. The
-// replay check comes last so a proof that fails any other check does not
-// use up its jti.
+// the key thumbprint, and records the jti in the replay cache. A proof that
+// fails any check but the replay check does not use up its jti; the replay
+// cache is asked while the signature is verified (see verifyThen).
 func (v *ProofVerifier) Verify(ctx context.Context, proof string, c ProofCheck) (*Proof, error) {
-	p, err := v.check(proof, c)
+	return v.verifyThen(ctx, proof, c, nil)
+}
+
+// verifyThen verifies proof against c, runs then (the caller's further
+// checks of the request, when not nil) and records the proof's jti; it
+// returns the proof only when all of that succeeded.
+//
+// The replay cache's answer is a round trip (Redis SET NX), so it is asked
+// concurrently with the proof's signature verification and then, instead
+// of after them — once every check that needs no signature has passed
+// (header, key, claims, htm, htu, iat, ath, thumbprint), so only a proof
+// that is right in everything but possibly its signature reaches the
+// cache. If the signature (or then) fails, an id this request recorded is
+// forgotten again. This is as safe as recording last:
+//
+//   - Replay. Recording is still SET NX, atomic across nodes: of two
+//     requests with the same proof exactly one records it, and the other
+//     is refused as a replay whatever its signature says. A proof is
+//     accepted only when its signature verified and this request's own
+//     SET NX created the id — the same condition as before.
+//   - Burning someone else's jti. The id is the hash of the proof key's
+//     thumbprint and the jti. A forger can put a victim's public key in a
+//     proof it cannot sign, but cannot know a jti the victim has not sent
+//     yet (it is random and unique per proof); and an id it records with a
+//     proof whose signature fails is deleted again. Only one who has seen
+//     the victim's proof knows its jti — and could as well replay that
+//     proof, which loses or wins the same SET NX race.
+//   - Forgetting. Forget is called only when this request's SET NX
+//     created the id (never for an id another request recorded), within
+//     the id's lifetime: its TTL runs until the proof is too old to be
+//     accepted anyway (iat + MaxAge + 2 × Skew), so no other request can
+//     have recorded the same id in between. A Forget that fails leaves the
+//     id recorded: a proof that was refused stays unusable (fail closed).
+//   - Cache failure. An error from the cache refuses the request (503,
+//     KindReplayUnavailable) unless the proof was refused for its own
+//     fault first; a request is never accepted without the cache's yes.
+//
+// The errors are the ones the checks made in sequence would give: a
+// header or claim check that fails is reported after the signature check,
+// and a signature failure before everything the claims say.
+func (v *ProofVerifier) verifyThen(ctx context.Context, proof string, c ProofCheck, then func() error) (*Proof, error) {
+	pp, err := v.parse(proof)
 	if err != nil {
 		return nil, err
 	}
-	if err := v.remember(ctx, p); err != nil {
+	p, err := v.claims(pp, c)
+	if err != nil {
+		// Nothing is recorded for a proof with a wrong claim; its
+		// signature is still reported first.
+		if serr := pp.verifySignature(); serr != nil {
+			return nil, serr
+		}
+		return nil, err
+	}
+	id, exp := v.replayID(p)
+	type seen struct {
+		replayed bool
+		err      error
+	}
+	recorded := make(chan seen, 1)
+	go func() {
+		r, err := v.replay.Seen(ctx, id, exp)
+		recorded <- seen{r, err}
+	}()
+	// Let the new goroutine send its command before the signature check
+	// takes the processor: with one P (or all busy) it would otherwise
+	// run only once this goroutine waits for it, and nothing would
+	// overlap. It parks as soon as it waits for the cache's answer.
+	runtime.Gosched()
+	err = pp.verifySignature()
+	if err == nil && then != nil {
+		err = then()
+	}
+	rec := <-recorded
+	if err != nil {
+		if rec.err == nil && !rec.replayed {
+			_ = v.replay.Forget(ctx, id) // on failure the id stays recorded: fail closed
+		}
+		return nil, err
+	}
+	if rec.err != nil {
+		return nil, &Error{Kind: KindReplayUnavailable, Description: "the DPoP replay cache is unavailable; try again later", Err: rec.err}
+	}
+	if rec.replayed {
+		return nil, dpopErr(KindDPoPReplay, "the DPoP proof has been used before", "")
+	}
+	if err := v.checkForgotten(ctx, p); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// check does everything Verify does except the replay check.
-func (v *ProofVerifier) check(proof string, c ProofCheck) (*Proof, error) {
+// parsedProof is a proof whose header and key passed their checks; its
+// signature is not verified yet.
+type parsedProof struct {
+	signingInput string
+	msg          *jws.Message
+	sig          *jws.Signature
+	key          jwk.Key
+	pub          any
+	verifier     jws.Verifier
+}
+
+// parse reads proof and checks its header and key.
+func (v *ProofVerifier) parse(proof string) (*parsedProof, error) {
 	signingInput, ok := splitCompact(proof)
 	if !ok {
 		return nil, dpopErr(KindDPoPMalformed, "the DPoP proof is not a compact JWS", "")
@@ -156,12 +250,22 @@ func (v *ProofVerifier) check(proof string, c ProofCheck) (*Proof, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindInternal, Description: "internal error", Err: err}
 	}
-	if err := verifier.Verify([]byte(signingInput), sig.Signature(), pub); err != nil {
-		return nil, &Error{Kind: KindDPoPSignature, Description: "the DPoP proof's signature does not verify", Err: err}
-	}
+	return &parsedProof{signingInput: signingInput, msg: msg, sig: sig, key: key, pub: pub, verifier: verifier}, nil
+}
 
+// verifySignature verifies the proof's signature with its own key.
+func (pp *parsedProof) verifySignature() error {
+	if err := pp.verifier.Verify([]byte(pp.signingInput), pp.sig.Signature(), pp.pub); err != nil {
+		return &Error{Kind: KindDPoPSignature, Description: "the DPoP proof's signature does not verify", Err: err}
+	}
+	return nil
+}
+
+// claims checks the proof's claims against c and its key's thumbprint
+// against c.JKT. It does not look at the signature.
+func (v *ProofVerifier) claims(pp *parsedProof, c ProofCheck) (*Proof, error) {
 	var cl proofClaims
-	if err := json.Unmarshal(msg.Payload(), &cl); err != nil {
+	if err := json.Unmarshal(pp.msg.Payload(), &cl); err != nil {
 		return nil, &Error{Kind: KindDPoPMalformed, Description: "the DPoP proof's claims are not a JSON object", Err: err}
 	}
 	switch {
@@ -213,7 +317,7 @@ func (v *ProofVerifier) check(proof string, c ProofCheck) (*Proof, error) {
 		}
 	}
 
-	tp, err := key.Thumbprint(crypto.SHA256)
+	tp, err := pp.key.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return nil, &Error{Kind: KindDPoPKey, Description: "the DPoP proof's jwk has no thumbprint", Err: err}
 	}
@@ -221,45 +325,44 @@ func (v *ProofVerifier) check(proof string, c ProofCheck) (*Proof, error) {
 	if c.JKT != "" && jkt != c.JKT {
 		return nil, dpopErr(KindDPoPKeyMismatch, "the DPoP proof's key is not the key the access token is bound to", "")
 	}
-	return &Proof{JKT: jkt, JTI: *cl.JTI, IssuedAt: iat, Key: key}, nil
+	return &Proof{JKT: jkt, JTI: *cl.JTI, IssuedAt: iat, Key: pp.key}, nil
 }
 
-// remember records the proof's jti; replays and cache failures are errors.
-func (v *ProofVerifier) remember(ctx context.Context, p *Proof) error {
-	// The proof is acceptable until iat+maxAge+skew; remember it that long.
-	// The id is hashed with the key thumbprint: bounded length, and two
-	// clients cannot collide on each other's jti.
+// replayID is the id the replay cache records for p, and until when. The
+// proof is acceptable until iat+maxAge+skew; it is remembered that long
+// (and a skew more). The id is hashed with the key thumbprint: bounded
+// length, and two clients cannot collide on each other's jti.
+func (v *ProofVerifier) replayID(p *Proof) (string, time.Time) {
 	sum := sha256.Sum256([]byte(p.JKT + "\x00" + p.JTI))
-	id := v.prefix + base64.RawURLEncoding.EncodeToString(sum[:])
-	replayed, err := v.replay.Seen(ctx, id, p.IssuedAt.Add(v.maxAge+2*v.skew))
+	return v.prefix + base64.RawURLEncoding.EncodeToString(sum[:]), p.IssuedAt.Add(v.maxAge + 2*v.skew)
+}
+
+// checkForgotten refuses p when the replay cache may have forgotten ids
+// recorded around p's iat. A cache that lost its memory (Redis restarted
+// without persistence) cannot say whether a proof issued before that was
+// used: such proofs are refused until they are too old anyway (fail
+// closed). The skew allows for a client clock ahead of the node that saw a
+// restart; when the time is only this process's start (the first run it
+// sees), for a client clock behind it. Call it after the cache's Seen.
+func (v *ProofVerifier) checkForgotten(ctx context.Context, p *Proof) error {
+	f, ok := v.replay.(ForgetfulReplayCache)
+	if !ok {
+		return nil
+	}
+	since, observed, err := f.ForgottenBefore(ctx)
 	if err != nil {
 		return &Error{Kind: KindReplayUnavailable, Description: "the DPoP replay cache is unavailable; try again later", Err: err}
 	}
-	if replayed {
-		return dpopErr(KindDPoPReplay, "the DPoP proof has been used before", "")
+	switch {
+	case since.IsZero():
+	case observed:
+		since = since.Add(v.skew)
+	default:
+		since = since.Add(-v.skew)
 	}
-	// A cache that lost its memory (Redis restarted without persistence)
-	// cannot say whether a proof issued before that was used: such proofs
-	// are refused until they are too old anyway (fail closed). The skew
-	// allows for a client clock ahead of the node that saw a restart; when
-	// the time is only this process's start (the first run it sees), for
-	// a client clock behind it.
-	if f, ok := v.replay.(ForgetfulReplayCache); ok {
-		since, observed, err := f.ForgottenBefore(ctx)
-		if err != nil {
-			return &Error{Kind: KindReplayUnavailable, Description: "the DPoP replay cache is unavailable; try again later", Err: err}
-		}
-		switch {
-		case since.IsZero():
-		case observed:
-			since = since.Add(v.skew)
-		default:
-			since = since.Add(-v.skew)
-		}
-		if !since.IsZero() && p.IssuedAt.Before(since) {
-			return dpopErr(KindDPoPIssuedAt, "the DPoP proof was issued before the server's replay cache restarted; send a new proof",
-				"iat "+p.IssuedAt.Format(time.RFC3339)+", replay cache restarted "+since.Format(time.RFC3339))
-		}
+	if !since.IsZero() && p.IssuedAt.Before(since) {
+		return dpopErr(KindDPoPIssuedAt, "the DPoP proof was issued before the server's replay cache restarted; send a new proof",
+			"iat "+p.IssuedAt.Format(time.RFC3339)+", replay cache restarted "+since.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -20,8 +20,14 @@ import (
 // (and has not expired). It must be atomic across every gateway node that
 // shares the cache. An error means the cache could not be asked; callers
 // refuse the request (fail closed).
+//
+// Forget removes id again. The proof verifier calls it only for an id its
+// own Seen just recorded (replayed false), when the proof then failed a
+// check, so that a proof refused for its own fault does not use up its
+// jti. An error leaves id recorded (fail closed).
 type ReplayCache interface {
 	Seen(ctx context.Context, id string, exp time.Time) (replayed bool, err error)
+	Forget(ctx context.Context, id string) error
 }
 
 // MemoryReplayCache is a ReplayCache for one process (pjd serve --dev and
@@ -81,6 +87,17 @@ func (c *MemoryReplayCache) Seen(ctx context.Context, id string, exp time.Time) 
 	}
 	c.entries[id] = exp
 	return false, nil
+}
+
+// Forget implements ReplayCache.
+func (c *MemoryReplayCache) Forget(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, id)
+	return nil
 }
 
 func (c *MemoryReplayCache) sweepLocked(now time.Time) {
@@ -184,6 +201,14 @@ func (c *RedisReplayCache) Seen(ctx context.Context, id string, exp time.Time) (
 		return false, fmt.Errorf("redis SET NX: %w", err)
 	}
 	return !ok, nil
+}
+
+// Forget implements ReplayCache: DEL of the id's key.
+func (c *RedisReplayCache) Forget(ctx context.Context, id string) error {
+	if err := c.client.Del(ctx, c.prefix+id).Err(); err != nil {
+		return fmt.Errorf("redis DEL: %w", err)
+	}
+	return nil
 }
 
 // ForgottenBefore implements ForgetfulReplayCache. Call it after Seen: if

@@ -180,7 +180,8 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 // VerifyRequest authenticates r: the Authorization: DPoP access token, the
 // DPoP proof for (r.Method, req.HTU), the token's scope, the security level
 // and — for health workers — the attestation. The jti of the proof is
-// recorded last. Every refusal is an *Error.
+// recorded only for a request that passes every other check. Every refusal
+// is an *Error.
 func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, req Requirement) (*Principal, error) {
 	if req.HTU == "" || (req.Scope == "" && len(req.Scopes) == 0) {
 		return nil, &Error{Kind: KindInternal, Description: "internal error", Detail: "Requirement without HTU or scope"}
@@ -215,16 +216,16 @@ func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, req Requi
 	if at.jkt == "" {
 		return nil, newErr(KindTokenNotBound, "the access token is not bound to a DPoP key", "")
 	}
-	proof, err := v.proofs.check(strings.TrimSpace(proofs[0]), ProofCheck{Method: r.Method, HTU: req.HTU, AccessToken: token, JKT: at.jkt})
+	// The proof's jti is recorded while its signature is verified and the
+	// principal checked; a request refused for any of those does not use
+	// it up (ProofVerifier.verifyThen).
+	var p *Principal
+	_, err = v.proofs.verifyThen(ctx, strings.TrimSpace(proofs[0]), ProofCheck{Method: r.Method, HTU: req.HTU, AccessToken: token, JKT: at.jkt},
+		func() (err error) {
+			p, err = v.principal(at, req)
+			return err
+		})
 	if err != nil {
-		return nil, err
-	}
-
-	p, err := v.principal(at, req)
-	if err != nil {
-		return nil, err
-	}
-	if err := v.proofs.remember(ctx, proof); err != nil {
 		return nil, err
 	}
 	return p, nil

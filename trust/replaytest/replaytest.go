@@ -144,6 +144,27 @@ func Run(t *testing.T, f Factory) {
 		}
 	})
 
+	t.Run("a forgotten id is new again; others stay", func(t *testing.T) {
+		rc, clk := fresh(t)
+		exp := clk.Now().Add(time.Minute)
+		for _, id := range []string{"forget-me", "keep-me"} {
+			if r, err := rc.Seen(ctx, id, exp); err != nil || r {
+				t.Fatalf("%s first: %v %v", id, r, err)
+			}
+		}
+		if err := rc.Forget(ctx, "forget-me"); err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Forget(ctx, "never-seen"); err != nil {
+			t.Fatalf("Forget of an unknown id: %v", err)
+		}
+		for id, want := range map[string]bool{"forget-me": false, "keep-me": true, "never-seen": false} {
+			if r, err := rc.Seen(ctx, id, exp); err != nil || r != want {
+				t.Fatalf("%s after Forget: replayed=%v err=%v, want %v", id, r, err, want)
+			}
+		}
+	})
+
 	t.Run("long and odd ids", func(t *testing.T) {
 		rc, clk := fresh(t)
 		exp := clk.Now().Add(time.Minute)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"pjd/conformance/testenv"
 	"pjd/gateway/audit"
@@ -158,5 +159,96 @@ func TestPostgresCanAppendFollowsGrants(t *testing.T) {
 	// And it is right: appending fails.
 	if err := l.Log(ctx, audittest.SimpleRecord(1, audittest.PatientA)); !errors.Is(err, audit.ErrUnavailable) {
 		t.Fatalf("Log without INSERT: %v", err)
+	}
+}
+
+// exchanges counts what a pool sends PostgreSQL: single statements and
+// pipelines (batches).
+type exchanges struct{ statements, pipelines atomic.Int64 }
+
+func (x *exchanges) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	x.statements.Add(1)
+	return ctx
+}
+func (x *exchanges) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (x *exchanges) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	x.pipelines.Add(1)
+	return ctx
+}
+func (x *exchanges) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (x *exchanges) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// An append is two exchanges with PostgreSQL (begin + chain lock + head,
+// then insert + commit), not one per statement: the group commit's writer
+// waits for each, and every search waits for the writer. A failed append
+// rolls back, writes nothing, and leaves the pool usable.
+func TestPostgresAppendExchanges(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.Postgres(t)
+	owner := postgresBackend.open(t, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &exchanges{}
+	cfg.ConnConfig.Tracer = x
+	cfg.MaxConns = 1 // the failed append's connection is the next one's
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s := sqlaudit.NewPostgres(pool)
+	key := audittest.Key(t)
+	if err := pool.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.statements.Store(0)
+
+	for i := range 3 {
+		r := audittest.SimpleRecord(i, audittest.PatientA)
+		if err := r.Normalize(audittest.BaseTime, audit.NewID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Append(ctx, key, []*audit.Record{&r}); err != nil {
+			t.Fatal(err)
+		}
+		if st, pl := x.statements.Load(), x.pipelines.Load(); st != 0 || pl != int64(2*(i+1)) {
+			t.Fatalf("append %d: %d statements and %d pipelines so far, want 0 and %d", i, st, pl, 2*(i+1))
+		}
+	}
+	head, err := s.Head(ctx)
+	if err != nil || head.Seq != 3 {
+		t.Fatalf("head %v %v, want seq 3", head, err)
+	}
+
+	// The records insert fails in the second pipeline: nothing of the
+	// batch is written, and the next append on the same (only) connection
+	// works.
+	exec(t, owner, "ALTER TABLE audit_records ADD CONSTRAINT refuse_poison CHECK (actor_hpr <> '999999999')")
+	poison := audittest.SimpleRecord(10, audittest.PatientA)
+	poison.Actor.HPR = "999999999"
+	good := audittest.SimpleRecord(11, audittest.PatientA)
+	for _, r := range []*audit.Record{&poison, &good} {
+		if err := r.Normalize(audittest.BaseTime, audit.NewID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Append(ctx, key, []*audit.Record{&good, &poison}); !errors.Is(err, audit.ErrUnavailable) {
+		t.Fatalf("append refused by the database: %v, want ErrUnavailable", err)
+	}
+	if h, err := s.Head(ctx); err != nil || h.Seq != 3 {
+		t.Fatalf("head after the failed append %v %v, want seq 3", h, err)
+	}
+	good2 := audittest.SimpleRecord(12, audittest.PatientA)
+	if err := good2.Normalize(audittest.BaseTime, audit.NewID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, key, []*audit.Record{&good2}); err != nil {
+		t.Fatalf("append after a failed one: %v", err)
+	}
+	rep, err := audit.Verify(ctx, s, key)
+	if err != nil || !rep.OK() || rep.Records != 4 {
+		t.Fatalf("Verify = %v, %v; want 4 records, intact", rep, err)
 	}
 }

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -20,8 +23,9 @@ import (
 // database.
 type Store struct {
 	d      *dialect
-	w      *sql.DB // writes (and, for PostgreSQL, reads)
-	r      *sql.DB // reads
+	pool   *pgxpool.Pool // PostgreSQL: appends (appendPipelined)
+	w      *sql.DB       // writes (and, for PostgreSQL, reads)
+	r      *sql.DB       // reads
 	close  func() error
 	closed atomic.Bool
 }
@@ -44,7 +48,7 @@ var _ audit.Store = (*Store)(nil)
 // audit tables must be migrated (Schema).
 func NewPostgres(pool *pgxpool.Pool) *Store {
 	db := stdlib.OpenDBFromPool(pool)
-	return &Store{d: postgresDialect, w: db, r: db, close: db.Close}
+	return &Store{d: postgresDialect, pool: pool, w: db, r: db, close: db.Close}
 }
 
 // NewSQLite returns the audit log in the SQLite file db, the handle the
@@ -126,6 +130,9 @@ func (s *Store) Append(ctx context.Context, key *audit.Key, recs []*audit.Record
 	if err := s.usable("append"); err != nil {
 		return err
 	}
+	if s.pool != nil {
+		return s.appendPipelined(ctx, key, recs)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap("append: begin", err)
@@ -140,9 +147,115 @@ func (s *Store) Append(ctx context.Context, key *audit.Key, recs []*audit.Record
 	if err != nil {
 		return s.wrap("append: read head", err)
 	}
-	sealed, newHead, err := audit.SealBatch(key, head, recs)
+	stmts, err := s.appendStatements(key, head, recs)
 	if err != nil {
 		return err
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+			return s.wrap("append: insert", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap("append: commit", err)
+	}
+	return nil
+}
+
+// headSQL reads the chain's head.
+const headSQL = `SELECT seq, hash FROM audit_heads ORDER BY seq DESC LIMIT 1`
+
+// appendPipelined is Append on PostgreSQL in two round trips instead of
+// one per statement: the group commit's writer waits for each, and every
+// search waits for the writer. The first pipeline begins the transaction,
+// takes the chain lock and reads the head; the server runs a pipeline's
+// statements in order, each READ COMMITTED statement with a snapshot
+// taken when it starts, so the head is read after the lock is held, as
+// when the statements go one by one. The second inserts the sealed
+// records and commits; the records are durable (and the lock released)
+// when COMMIT returns, as before. An error anywhere rolls the transaction
+// back (and a connection left in a transaction is never reused: the pool
+// drops it).
+func (s *Store) appendPipelined(ctx context.Context, key *audit.Key, recs []*audit.Record) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return s.wrap("append: connect", err)
+	}
+	defer conn.Release()
+	ok := false
+	defer func() {
+		if !ok && !conn.Conn().IsClosed() && conn.Conn().PgConn().TxStatus() != 'I' {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+			defer cancel()
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+		}
+	}()
+
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(s.d.lockChain)
+	b.Queue(headSQL)
+	br := conn.SendBatch(ctx, b)
+	var head audit.Head
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&head.Seq, &head.Hash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			head, err = audit.Head{}, nil
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return s.wrap("append: begin, lock chain, read head", err)
+	}
+
+	stmts, err := s.appendStatements(key, head, recs)
+	if err != nil {
+		return err
+	}
+	b = &pgx.Batch{}
+	for _, q := range stmts {
+		b.Queue(q.String(), q.args...)
+	}
+	b.Queue("COMMIT")
+	br = conn.SendBatch(ctx, b)
+	for range stmts {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() != "COMMIT" {
+		// COMMIT of a transaction that failed answers ROLLBACK.
+		err = fmt.Errorf("the transaction was rolled back (%s)", tag)
+	}
+	if err != nil {
+		return s.wrap("append: insert, commit", err)
+	}
+	ok = true
+	return nil
+}
+
+// rollbackTimeout bounds the ROLLBACK after a failed append.
+const rollbackTimeout = 2 * time.Second
+
+// appendStatements seals recs onto head and returns the statements that
+// insert them, their entities and the new head.
+func (s *Store) appendStatements(key *audit.Key, head audit.Head, recs []*audit.Record) ([]*query, error) {
+	sealed, newHead, err := audit.SealBatch(key, head, recs)
+	if err != nil {
+		return nil, err
 	}
 	var ents [][2]any
 	for _, row := range sealed {
@@ -152,7 +265,7 @@ func (s *Store) Append(ctx context.Context, key *audit.Key, recs []*audit.Record
 	}
 	if s.d.dollar && len(sealed) <= insertChunk && len(ents) <= insertChunk*2 {
 		// PostgreSQL: the records, their entities and the head checkpoint
-		// in one statement (data-modifying CTEs), one round trip.
+		// in one statement (data-modifying CTEs).
 		q := s.d.query()
 		q.WriteString(`WITH r AS (`)
 		s.insertRecords(q, sealed)
@@ -164,34 +277,22 @@ func (s *Store) Append(ctx context.Context, key *audit.Key, recs []*audit.Record
 		}
 		q.WriteString(` `)
 		insertHead(q, newHead, key, sealed)
-		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
-			return s.wrap("append: insert", err)
-		}
-	} else {
-		for start := 0; start < len(sealed); start += insertChunk {
-			q := s.d.query()
-			s.insertRecords(q, sealed[start:min(start+insertChunk, len(sealed))])
-			if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
-				return s.wrap("append: insert records", err)
-			}
-		}
-		for start := 0; start < len(ents); start += insertChunk * 2 {
-			q := s.d.query()
-			insertEntities(q, ents[start:min(start+insertChunk*2, len(ents))])
-			if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
-				return s.wrap("append: insert entities", err)
-			}
-		}
+		return []*query{q}, nil
+	}
+	var stmts []*query
+	for start := 0; start < len(sealed); start += insertChunk {
 		q := s.d.query()
-		insertHead(q, newHead, key, sealed)
-		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
-			return s.wrap("append: insert head", err)
-		}
+		s.insertRecords(q, sealed[start:min(start+insertChunk, len(sealed))])
+		stmts = append(stmts, q)
 	}
-	if err := tx.Commit(); err != nil {
-		return s.wrap("append: commit", err)
+	for start := 0; start < len(ents); start += insertChunk * 2 {
+		q := s.d.query()
+		insertEntities(q, ents[start:min(start+insertChunk*2, len(ents))])
+		stmts = append(stmts, q)
 	}
-	return nil
+	q := s.d.query()
+	insertHead(q, newHead, key, sealed)
+	return append(stmts, q), nil
 }
 
 func (s *Store) insertRecords(q *query, chunk []audit.Sealed) {
@@ -228,7 +329,7 @@ type queryer interface {
 
 func headOf(ctx context.Context, q queryer) (audit.Head, error) {
 	var h audit.Head
-	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &h.Hash)
+	err := q.QueryRowContext(ctx, headSQL).Scan(&h.Seq, &h.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return audit.Head{}, nil
 	}
