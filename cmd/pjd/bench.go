@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -32,6 +34,7 @@ func benchCmd() *cmd {
 	var count, dpopCount int
 	var regDuration time.Duration
 	var smallDocs int
+	var cpuProfile string
 	mo := bench.MHDOptions{}
 	ro := bench.RegistryOptions{}
 
@@ -118,6 +121,13 @@ func benchCmd() *cmd {
 			if err != nil {
 				return err
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			var targets []bench.Target
 			var firstErr error
 			for _, c := range cases {
@@ -167,6 +177,7 @@ func benchCmd() *cmd {
 		fs.BoolVar(&ro.Reuse, "reuse", false, "registry, growth: use the synthetic documents a previous run loaded into --postgres-url instead of loading")
 		fs.IntVar(&ro.Count, "query-count", 2000, "registry, growth: queries of each kind in the serial runs")
 		fs.DurationVar(&ro.Duration, "query-duration", 5*time.Second, "registry, growth: length of each parallel run")
+		fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the cases' run to this file: the servers run in this process, so it shows where a request's CPU goes")
 	}
 	sub := func(c benchCase, summary, doc string) *cmd {
 		return &cmd{name: c.name, summary: summary, doc: doc + "\n\n" + benchDoc, run: run(c.name, c)}
@@ -242,5 +253,22 @@ func startBenchServer(ctx context.Context, args []string, log *slog.Logger) (*be
 		Registry: a.reg, Repository: a.repo, Policy: a.pol, Blocks: a.blockStore, Tokens: a.verifier,
 		Display: a.guard.DisplayFunc(),
 		Close:   func() { _ = p.close() },
+	}, nil
+}
+
+// startCPUProfile starts a CPU profile of this process into path; stop
+// ends it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}, nil
 }
