@@ -107,6 +107,18 @@ func (rc *otlpReceiver) snapshot() (int, []receivedSpan) {
 // and runs one federated mhd search as the fastlege.
 func devRegionsSearch(t *testing.T, args ...string) *pjdProcess {
 	t.Helper()
+	p, _ := devRegionsSearchAs(t, args...)
+	return p
+}
+
+// fastlegeSearch is the fastlege's token file and the output of a
+// federated pjd mhd search.
+type fastlegeSearch struct {
+	tokFile, patient, out string
+}
+
+func devRegionsSearchAs(t *testing.T, args ...string) (*pjdProcess, fastlegeSearch) {
+	t.Helper()
 	data := t.TempDir()
 	p := startPJD(t, "dev", append([]string{"--dev", "--data", data, "--dev-regions=true"}, args...)...)
 	waitRegionsSeeded(t, data)
@@ -126,7 +138,7 @@ func devRegionsSearch(t *testing.T, args ...string) *pjdProcess {
 	if !strings.Contains(out, "(Helse Vest)") || !strings.Contains(out, "(Helse Nord)") {
 		t.Fatalf("the search was not federated:\n%s", out)
 	}
-	return p
+	return p, fastlegeSearch{tokFile: tokFile, patient: patient.ID, out: out}
 }
 
 // With --otlp-endpoint, a federated search is one trace at the receiver:
@@ -193,6 +205,79 @@ func TestOTLPFederatedSearchTrace(t *testing.T) {
 				bytes.Equal(s.ParentSpanId, call.SpanId)
 		}) == nil {
 			t.Errorf("no server span of %s under its client span", r.slug)
+		}
+	}
+}
+
+// With --otlp-endpoint, the read of another region's document is one
+// trace too: under the ITI-68 server span, a client span for the metadata
+// lookup (ITI-38) and one for the retrieval (ITI-39), each with the
+// region's homeCommunityId and outcome, and the region's server span for
+// each under its client span.
+func TestOTLPFederatedReadTrace(t *testing.T) {
+	rc := newOTLPReceiver(t)
+	p, s := devRegionsSearchAs(t, "--otlp-endpoint", rc.URL)
+	var url string
+	for _, f := range strings.Fields(s.out) {
+		if strings.HasPrefix(f, "http") && strings.Contains(f, "homeCommunityId=") {
+			url = f
+			break
+		}
+	}
+	if url == "" {
+		t.Fatalf("no other region's document in:\n%s", s.out)
+	}
+	if _, err := runPJD(t, time.Minute, "mhd", "read", "--url", p.URL, "--token-file", s.tokFile, "--patient", s.patient,
+		"--o", filepath.Join(t.TempDir(), "doc"), url); err != nil {
+		t.Fatal(err)
+	}
+	var region devRegion
+	for _, r := range devRegions {
+		if strings.Contains(url, "homeCommunityId="+strings.ReplaceAll(r.id, ":", "%3A")) {
+			region = r
+		}
+	}
+	if region.id == "" {
+		t.Fatalf("%s names no dev region", url)
+	}
+	// call is the client span of tx to the region under parent (any
+	// parent when nil).
+	call := func(spans []receivedSpan, tx string, parent *receivedSpan) *receivedSpan {
+		return findSpan(spans, func(sp receivedSpan) bool {
+			return sp.Kind == tracepb.Span_SPAN_KIND_CLIENT && sp.Name == tx+" "+region.id &&
+				sp.attr("pjd.community.home_community_id") == region.id &&
+				(parent == nil || bytes.Equal(sp.ParentSpanId, parent.SpanId) && bytes.Equal(sp.TraceId, parent.TraceId))
+		})
+	}
+	regionServer := func(spans []receivedSpan, parent *receivedSpan) *receivedSpan {
+		return findSpan(spans, func(sp receivedSpan) bool {
+			return sp.Kind == tracepb.Span_SPAN_KIND_SERVER && strings.HasPrefix(sp.Name, "POST "+region.path()+"/") &&
+				bytes.Equal(sp.ParentSpanId, parent.SpanId)
+		})
+	}
+	readServer := func(spans []receivedSpan) *receivedSpan {
+		return findSpan(spans, func(sp receivedSpan) bool {
+			return sp.Kind == tracepb.Span_SPAN_KIND_SERVER && sp.Name == "GET /mhd/document"
+		})
+	}
+	var lookup, retrieve *receivedSpan
+	for i := 0; ; i++ {
+		_, spans := rc.snapshot()
+		if server := readServer(spans); server != nil {
+			lookup, retrieve = call(spans, "ITI-38", server), call(spans, "ITI-39", server)
+			if lookup != nil && retrieve != nil && regionServer(spans, lookup) != nil && regionServer(spans, retrieve) != nil {
+				break
+			}
+		}
+		if i == 300 {
+			t.Fatalf("after 30 s the receiver has %d spans: ITI-68 server span %v; under it ITI-38 %v, ITI-39 %v (and the region's server span under each)",
+				len(spans), readServer(spans) != nil, lookup != nil, retrieve != nil)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, c := range []*receivedSpan{lookup, retrieve} {
+		if got := c.attr("pjd.community.outcome"); got != "ok" {
+			t.Errorf("the %s span's outcome = %q, want ok", c.Name, got)
 		}
 	}
 }
