@@ -1,6 +1,8 @@
 package trust_test
 
 import (
+	"context"
+	"crypto/x509"
 	"testing"
 	"time"
 
@@ -160,5 +162,55 @@ func TestXUAMintCacheBounded(t *testing.T) {
 	}
 	if _, err := m.Mint(healthWorker(), audiences[2]); err != nil || m.Cache.Hits() != 1 {
 		t.Fatalf("a recent entry was dropped (hits %d, err %v)", m.Cache.Hits(), err)
+	}
+}
+
+// BenchmarkXUAHop measures what one outbound XCA hop costs the initiating
+// side (minting the consumer's assertion) and the responding side
+// (verifying it), each without and with its cache, in the same run:
+//
+//	go test ./trust -run '^$' -bench BenchmarkXUAHop -cpu 1
+func BenchmarkXUAHop(b *testing.B) {
+	clk := newClock(mintNow)
+	b.Run("mint/sign", func(b *testing.B) {
+		m := minter(mintNow)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.Mint(healthWorker(), mintAudience); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("mint/cached", func(b *testing.B) {
+		m := cachedMinter(clk, 16)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.Mint(healthWorker(), mintAudience); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	a, err := minter(mintNow).Mint(healthWorker(), mintAudience)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sec := onWire(b, a, mintNow)
+	for _, tc := range []struct {
+		name string
+		size int
+	}{{"verify/full", -1}, {"verify/cached", 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			v, err := trust.NewSAMLVerifier(trust.SAMLConfig{TrustedCertificates: []*x509.Certificate{testSigners()[0].cert},
+				Issuers: []string{mintIssuer}, Audiences: []string{mintAudience}, Now: clk.Now, CacheSize: tc.size})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(context.Background(), sec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
