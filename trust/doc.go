@@ -101,6 +101,12 @@
 // are refused). A health worker's attributes pass the same attestation
 // rules as the JSON attestation, with IssueInstant as toa; purpose of use
 // ISO 14265 code 13 (helsenorge) makes the principal a citizen.
+// An assertion that passed is remembered by the SHA-256 of its exact
+// serialisation (namespaces in scope) until the earliest of NotOnOrAfter,
+// IssueInstant + the attestation's maximum age and its certificate's
+// NotAfter (bounded, SAMLConfig.CacheSize; refusals never remembered): the
+// same assertion presented again is not canonicalised, verified and read
+// again. Where it sits in the message is checked on every message.
 // SAMLSigner makes the signature this verification expects (exclusive
 // C14N, RSA-SHA256, after Issuer): XUA minting uses it, and so do the
 // tests.
@@ -111,6 +117,10 @@
 // citizen), one audience per call, valid until min(now + 5 min, toa + 60
 // min, the credential's expiry). A system principal gets none
 // (ErrMintSystem): its hop authenticates with mutual TLS only.
+// With an XUACache, the assertion minted for the very same Principal,
+// audience, issuer and key is handed back (a copy) during the first half
+// of its validity instead of signing a new one; correlation ids travel
+// outside the assertion, so nothing of one search rides on another's.
 // SAMLVerifier reads what XUAMinter writes back into an equivalent
 // Principal; the time of attestation becomes the minting time, since no
 // NHN attribute carries toa. LoadSAMLSigner reads a PEM key pair.

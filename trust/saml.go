@@ -57,12 +57,18 @@ type SAMLConfig struct {
 	Now               func() time.Time
 	Skew              time.Duration // NotBefore/NotOnOrAfter tolerance; default 5 s
 	AttestationMaxAge time.Duration // IssueInstant counts as toa; default 60 min
+
+	// CacheSize bounds how many verified assertions are remembered until
+	// their NotOnOrAfter (see samlCache); 0 means DefaultSAMLCacheSize, a
+	// negative value turns the cache off.
+	CacheSize int
 }
 
 // SAMLVerifier verifies XUA SAML 2.0 assertions carried in a WS-Security
 // header and builds the Principal. It is safe for concurrent use.
 type SAMLVerifier struct {
-	cfg SAMLConfig
+	cfg   SAMLConfig
+	cache *samlCache
 }
 
 // NewSAMLVerifier checks cfg and returns a SAMLVerifier.
@@ -85,8 +91,20 @@ func NewSAMLVerifier(cfg SAMLConfig) (*SAMLVerifier, error) {
 	if cfg.AttestationMaxAge <= 0 {
 		cfg.AttestationMaxAge = 60 * time.Minute
 	}
-	return &SAMLVerifier{cfg: cfg}, nil
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = DefaultSAMLCacheSize
+	}
+	// The verifier's own copies: what it trusts is fixed when it is made,
+	// which is what its cache of verified assertions relies on.
+	cfg.TrustedCertificates = slices.Clone(cfg.TrustedCertificates)
+	cfg.Issuers = slices.Clone(cfg.Issuers)
+	cfg.Audiences = slices.Clone(cfg.Audiences)
+	return &SAMLVerifier{cfg: cfg, cache: newSAMLCache(cfg.CacheSize)}, nil
 }
+
+// CacheStats reports the verified assertions v remembers and how many
+// times one was used (tests, metrics).
+func (v *SAMLVerifier) CacheStats() (entries int, hits int64) { return v.cache.stats() }
 
 func samlErr(k Kind, desc, detail string) *Error { return newErr(k, desc, detail) }
 
@@ -97,6 +115,9 @@ func samlErr(k Kind, desc, detail string) *Error { return newErr(k, desc, detail
 // certificate. Everything after the signature check — issuer, conditions,
 // attributes — is read from the element the signature covers, as
 // re-parsed from the verified canonical bytes, never from the request tree.
+// The same assertion presented again before its NotOnOrAfter is answered
+// from a cache of verified assertions (samlCache says what it never
+// skips); where it sits in the message is checked every time.
 func (v *SAMLVerifier) Verify(ctx context.Context, security *etree.Element) (*Principal, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Kind: KindInternal, Description: "internal error", Err: err}
@@ -108,11 +129,50 @@ func (v *SAMLVerifier) Verify(ctx context.Context, security *etree.Element) (*Pr
 	if err != nil {
 		return nil, err
 	}
-	verified, err := v.verifySignature(security, assertion)
+	if err := checkUniqueID(security, assertion); err != nil {
+		return nil, err
+	}
+	// Detach with the namespace declarations in scope, so the canonical
+	// form does not depend on where the assertion sits in the envelope.
+	nsctx, err := etreeutils.NSBuildParentContext(assertion)
+	if err != nil {
+		return nil, &Error{Kind: KindSAMLMalformed, Description: "the SAML assertion's namespaces are invalid", Err: err}
+	}
+	detached, err := etreeutils.NSDetatch(nsctx, assertion)
+	if err != nil {
+		return nil, &Error{Kind: KindSAMLMalformed, Description: "the SAML assertion's namespaces are invalid", Err: err}
+	}
+	sum, cacheable := [32]byte{}, false
+	if v.cache != nil {
+		if sum, cacheable = assertionSum(detached); cacheable {
+			if p, ok := v.cache.get(sum, v.cfg.Now(), v.cfg.TrustedCertificates); ok {
+				return p, nil
+			}
+		}
+	}
+	verified, cert, err := v.verifySignature(detached)
 	if err != nil {
 		return nil, err
 	}
-	return v.principal(verified)
+	p, err := v.principal(verified)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		exp := p.ExpiresAt // NotOnOrAfter
+		if p.Kind == HealthWorker {
+			exp = minTime(exp, p.IssuedAt.Add(v.cfg.AttestationMaxAge))
+		}
+		v.cache.put(sum, p, cert, minTime(exp, cert.NotAfter), v.cfg.Now())
+	}
+	return p, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // findAssertion locates the single assertion and checks where it sits.
@@ -196,15 +256,13 @@ func root(el *etree.Element) *etree.Element {
 	return el
 }
 
-// verifySignature checks the signature's structure and algorithms, then
-// verifies it with goxmldsig against the trusted certificates, and returns
-// the verified assertion.
-func (v *SAMLVerifier) verifySignature(security, a *etree.Element) (*etree.Element, error) {
+// checkUniqueID checks the assertion a has a valid ID that no other
+// element of the message security sits in claims.
+func checkUniqueID(security, a *etree.Element) error {
 	id := a.SelectAttrValue("ID", "")
 	if id == "" || !xmlIDPattern.MatchString(id) {
-		return nil, samlErr(KindSAMLMalformed, "the SAML assertion has no valid ID", "")
+		return samlErr(KindSAMLMalformed, "the SAML assertion has no valid ID", "")
 	}
-	// No other element in the message may claim the same ID.
 	dups := 0
 	ok := walk(root(security), func(el *etree.Element) {
 		for _, at := range el.Attr {
@@ -214,12 +272,20 @@ func (v *SAMLVerifier) verifySignature(security, a *etree.Element) (*etree.Eleme
 		}
 	})
 	if !ok {
-		return nil, errTooComplex
+		return errTooComplex
 	}
 	if dups != 1 {
-		return nil, samlErr(KindSAMLWrapping, "the SAML assertion's ID is not unique in the message", "")
+		return samlErr(KindSAMLWrapping, "the SAML assertion's ID is not unique in the message", "")
 	}
+	return nil
+}
 
+// verifySignature checks the signature's structure and algorithms, then
+// verifies it with goxmldsig against the trusted certificates, and returns
+// the verified assertion and the certificate that verified it. a is the
+// assertion detached from the message with the namespaces in scope.
+func (v *SAMLVerifier) verifySignature(a *etree.Element) (*etree.Element, *x509.Certificate, error) {
+	id := a.SelectAttrValue("ID", "")
 	var sigs []*etree.Element
 	walk(a, func(el *etree.Element) {
 		if el.Tag == "Signature" && el.NamespaceURI() == nsDSig {
@@ -228,31 +294,20 @@ func (v *SAMLVerifier) verifySignature(security, a *etree.Element) (*etree.Eleme
 	})
 	switch {
 	case len(sigs) == 0:
-		return nil, samlErr(KindSAMLUnsigned, "the SAML assertion is not signed", "")
+		return nil, nil, samlErr(KindSAMLUnsigned, "the SAML assertion is not signed", "")
 	case len(sigs) > 1:
-		return nil, samlErr(KindSAMLWrapping, "the SAML assertion carries more than one signature", "")
+		return nil, nil, samlErr(KindSAMLWrapping, "the SAML assertion carries more than one signature", "")
 	case sigs[0].Parent() != a:
-		return nil, samlErr(KindSAMLWrapping, "the SAML assertion's signature is not its own", "")
+		return nil, nil, samlErr(KindSAMLWrapping, "the SAML assertion's signature is not its own", "")
 	}
 	sig := sigs[0]
 	if err := checkSignatureShape(sig, id); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	candidates, err := v.certificates(sig)
 	if err != nil {
-		return nil, err
-	}
-
-	// Detach with the namespace declarations in scope, so the canonical
-	// form does not depend on where the assertion sits in the envelope.
-	nsctx, err := etreeutils.NSBuildParentContext(a)
-	if err != nil {
-		return nil, &Error{Kind: KindSAMLMalformed, Description: "the SAML assertion's namespaces are invalid", Err: err}
-	}
-	detached, err := etreeutils.NSDetatch(nsctx, a)
-	if err != nil {
-		return nil, &Error{Kind: KindSAMLMalformed, Description: "the SAML assertion's namespaces are invalid", Err: err}
+		return nil, nil, err
 	}
 	now := v.cfg.Now()
 	var lastErr error
@@ -262,13 +317,13 @@ func (v *SAMLVerifier) verifySignature(security, a *etree.Element) (*etree.Eleme
 			IdAttribute:      "ID",
 			Clock:            dsig.NewFakeClockAt(now),
 		}
-		verified, err := vc.Validate(detached)
+		verified, err := vc.Validate(a)
 		if err == nil {
-			return verified, nil
+			return verified, cert, nil
 		}
 		lastErr = err
 	}
-	return nil, &Error{Kind: KindSAMLSignature, Description: "the SAML assertion's signature does not verify", Err: lastErr}
+	return nil, nil, &Error{Kind: KindSAMLSignature, Description: "the SAML assertion's signature does not verify", Err: lastErr}
 }
 
 // checkSignatureShape allows only what XUA needs: one Reference to the

@@ -75,6 +75,10 @@ type XUAMinter struct {
 	// Lifetime caps NotOnOrAfter after now; default 5 minutes.
 	Lifetime time.Duration
 	Now      func() time.Time
+	// Cache, when set, hands back an assertion minted earlier for the
+	// very same principal and audience during the first half of its
+	// validity instead of signing a new one (see XUACache).
+	Cache *XUACache
 }
 
 // MaxXUALifetime is how long after its minting an assertion is valid at
@@ -94,6 +98,10 @@ const attestationLife = 60 * time.Minute
 // expiry). The responding side (SAMLVerifier) takes IssueInstant as the
 // time of attestation, which is why the attestation's own 60 minutes
 // bound NotOnOrAfter here [judgement: research digest §3.5 step 4].
+//
+// With a Cache, an assertion minted for the same principal and audience
+// in the last half of its lifetime is returned (a copy, same ID and
+// signature) instead of a new one.
 func (m *XUAMinter) Mint(p *Principal, audience string) (*etree.Element, error) {
 	if m.Signer == nil || m.Issuer == "" {
 		return nil, errors.New("trust: XUAMinter needs a Signer and an Issuer")
@@ -134,6 +142,15 @@ func (m *XUAMinter) Mint(p *Principal, audience string) (*etree.Element, error) 
 	if !until.After(issued) {
 		return nil, ErrMintExpired
 	}
+	var key [32]byte
+	cache := false
+	if m.Cache != nil {
+		if key, cache = m.xuaKey(p, audience); cache {
+			if a := m.Cache.get(key, issued); a != nil {
+				return a, nil
+			}
+		}
+	}
 
 	doc := etree.NewDocument()
 	a := doc.CreateElement("saml:Assertion")
@@ -168,6 +185,9 @@ func (m *XUAMinter) Mint(p *Principal, audience string) (*etree.Element, error) 
 
 	if err := m.Signer.Sign(a); err != nil {
 		return nil, err
+	}
+	if cache {
+		m.Cache.put(key, a, issued, until, issued)
 	}
 	return a, nil
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -33,6 +35,7 @@ func benchCmd() *cmd {
 	var count, dpopCount int
 	var regDuration time.Duration
 	var smallDocs int
+	var cpuProfile string
 	mo := bench.MHDOptions{}
 	ro := bench.RegistryOptions{}
 
@@ -119,6 +122,13 @@ func benchCmd() *cmd {
 			if err != nil {
 				return err
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			var targets []bench.Target
 			var firstErr error
 			for _, c := range cases {
@@ -172,6 +182,7 @@ func benchCmd() *cmd {
 		fs.IntVar(&smallDocs, "small-docs", 100_000, "growth: DocumentEntries of the small registry compared with")
 		fs.IntVar(&ro.Count, "query-count", 2000, "registry, growth: queries of each kind in the serial runs")
 		fs.DurationVar(&ro.Duration, "query-duration", 5*time.Second, "registry, growth: length of each parallel run")
+		fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the cases' run to this file: the servers run in this process, so it shows where a request's CPU goes")
 	}
 	sub := func(c benchCase, summary, doc string) *cmd {
 		return &cmd{name: c.name, summary: summary, doc: doc + "\n\n" + benchDoc, run: run(c.name, c)}
@@ -247,5 +258,22 @@ func startBenchServer(ctx context.Context, args []string, log *slog.Logger) (*be
 		Registry: a.reg, Repository: a.repo, Policy: a.pol, Blocks: a.blockStore, Tokens: a.verifier,
 		Display: a.guard.DisplayFunc(),
 		Close:   func() { _ = p.close() },
+	}, nil
+}
+
+// startCPUProfile starts a CPU profile of this process into path; stop
+// ends it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}, nil
 }

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,7 +218,8 @@ func TestBenchCommand(t *testing.T) {
 		}, []string{"iti-67/direct", "iti-67/no-audit", "iti-67/full", "iti-67/full/rate", "iti-67/no-audit/max", "iti-68/full/max"}, []string{"P2"}},
 		{"federation", func(t *testing.T) []string {
 			testenv.Postgres(t) // a PostgreSQL installation: federation starts its own server, for its two nodes' databases
-			return append(append([]string{"--rate", "20", "--duration", "250ms", "--mhd-docs", "3"}, redis(t)...), s3(t)...)
+			return append(append([]string{"--rate", "20", "--duration", "250ms", "--mhd-docs", "3",
+				"--cpuprofile", filepath.Join(t.TempDir(), "cpu.prof")}, redis(t)...), s3(t)...)
 		}, []string{"iti-67/single/rate", "iti-67/federated/rate", "iti-38/Helse Vest/rate", "iti-38/Helse Nord/rate"}, []string{"I12"}},
 		{"registry", func(t *testing.T) []string {
 			return []string{"--postgres-url", testenv.Postgres(t), "--docs", "2000", "--query-count", "20", "--query-duration", "200ms"}
@@ -231,8 +234,15 @@ func TestBenchCommand(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			if code := run(ctx, append([]string{"bench", row.name}, row.args(t)...), &stdout, &stderr); code != 0 {
+			args := row.args(t)
+			if code := run(ctx, append([]string{"bench", row.name}, args...), &stdout, &stderr); code != 0 {
 				t.Fatalf("pjd bench %s: exit %d\n%s\n%s", row.name, code, stdout.String(), stderr.String())
+			}
+			if i := slices.Index(args, "--cpuprofile"); i >= 0 {
+				// A pprof profile is gzip-compressed protobuf.
+				if b, err := os.ReadFile(args[i+1]); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+					t.Errorf("--cpuprofile %s: %d bytes, %v; want a gzip-compressed pprof profile", args[i+1], len(b), err)
+				}
 			}
 			detail, table := stderr.String(), stdout.String()
 			for _, c := range row.cases {

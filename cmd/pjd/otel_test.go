@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -163,6 +164,79 @@ func TestOTLPFederatedSearchTrace(t *testing.T) {
 				bytes.Equal(s.ParentSpanId, call.SpanId)
 		}) == nil {
 			t.Errorf("no server span of %s under its client span", r.slug)
+		}
+	}
+}
+
+// With --otlp-endpoint, the read of another region's document is one
+// trace too: under the ITI-68 server span, a client span for the metadata
+// lookup (ITI-38) and one for the retrieval (ITI-39), each with the
+// region's homeCommunityId and outcome, and the region's server span for
+// each under its client span.
+func TestOTLPFederatedReadTrace(t *testing.T) {
+	rc := newOTLPReceiver(t)
+	ds := devRegionsSearch(t, "--otlp-endpoint", rc.URL)
+	var url string
+	for _, f := range strings.Fields(ds.out) {
+		if strings.HasPrefix(f, "http") && strings.Contains(f, "homeCommunityId=") {
+			url = f
+			break
+		}
+	}
+	if url == "" {
+		t.Fatalf("no other region's document in:\n%s", ds.out)
+	}
+	if _, err := runPJD(t, time.Minute, "mhd", "read", "--url", ds.p.URL, "--token-file", ds.tokFile, "--patient", ds.patient.ID,
+		"--o", filepath.Join(t.TempDir(), "doc"), url); err != nil {
+		t.Fatal(err)
+	}
+	var region devRegion
+	for _, r := range devRegions {
+		if strings.Contains(url, "homeCommunityId="+strings.ReplaceAll(r.id, ":", "%3A")) {
+			region = r
+		}
+	}
+	if region.id == "" {
+		t.Fatalf("%s names no dev region", url)
+	}
+	// call is the client span of tx to the region under parent (any
+	// parent when nil).
+	call := func(spans []receivedSpan, tx string, parent *receivedSpan) *receivedSpan {
+		return findSpan(spans, func(sp receivedSpan) bool {
+			return sp.Kind == tracepb.Span_SPAN_KIND_CLIENT && sp.Name == tx+" "+region.id &&
+				sp.attr("pjd.community.home_community_id") == region.id &&
+				(parent == nil || bytes.Equal(sp.ParentSpanId, parent.SpanId) && bytes.Equal(sp.TraceId, parent.TraceId))
+		})
+	}
+	regionServer := func(spans []receivedSpan, parent *receivedSpan) *receivedSpan {
+		return findSpan(spans, func(sp receivedSpan) bool {
+			return sp.Kind == tracepb.Span_SPAN_KIND_SERVER && strings.HasPrefix(sp.Name, "POST "+region.path()+"/") &&
+				bytes.Equal(sp.ParentSpanId, parent.SpanId)
+		})
+	}
+	readServer := func(spans []receivedSpan) *receivedSpan {
+		return findSpan(spans, func(sp receivedSpan) bool {
+			return sp.Kind == tracepb.Span_SPAN_KIND_SERVER && sp.Name == "GET /mhd/document"
+		})
+	}
+	var lookup, retrieve *receivedSpan
+	for i := 0; ; i++ {
+		_, spans := rc.snapshot()
+		if server := readServer(spans); server != nil {
+			lookup, retrieve = call(spans, "ITI-38", server), call(spans, "ITI-39", server)
+			if lookup != nil && retrieve != nil && regionServer(spans, lookup) != nil && regionServer(spans, retrieve) != nil {
+				break
+			}
+		}
+		if i == 300 {
+			t.Fatalf("after 30 s the receiver has %d spans: ITI-68 server span %v; under it ITI-38 %v, ITI-39 %v (and the region's server span under each)",
+				len(spans), readServer(spans) != nil, lookup != nil, retrieve != nil)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, c := range []*receivedSpan{lookup, retrieve} {
+		if got := c.attr("pjd.community.outcome"); got != "ok" {
+			t.Errorf("the %s span's outcome = %q, want ok", c.Name, got)
 		}
 	}
 }

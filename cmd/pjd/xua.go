@@ -43,7 +43,10 @@ func (a *app) wireXUA(context.Context) error {
 		return nil
 	}
 	a.xuaCert = signer.Cert
-	a.xua = &trust.XUAMinter{Signer: signer, Issuer: c.xuaIssuer, HomeCommunityID: c.respondingHome()}
+	// The cache spares a consumer's federated searches an RSA signature
+	// per community each (trust.XUACache says what it never shares).
+	a.xua = &trust.XUAMinter{Signer: signer, Issuer: c.xuaIssuer, HomeCommunityID: c.respondingHome(),
+		Cache: trust.NewXUACache(trust.DefaultXUACacheSize)}
 	return nil
 }
 

@@ -307,7 +307,10 @@ func (g *Guard) openRemote(ctx context.Context, c Call, cm Community, repository
 	out := xcaclient.Outbound{Principal: c.Principal, EventID: c.EventID, Traceparent: c.Traceparent}
 	q := &registry.Query{ID: registry.QueryGetDocuments, ReturnType: registry.ReturnLeafClass, HomeCommunityID: info.ID,
 		Params: []registry.Slot{{Name: registry.ParamDocumentEntryUniqueID, Values: []string{list([]string{uniqueID})}}}}
-	res, errs, err := cm.Query(ctx, out, q)
+	qctx, qspan := tracing.StartClient(ctx, "ITI-38 "+info.ID, tracing.AttrCommunity.String(info.ID))
+	res, errs, err := cm.Query(qctx, out, q)
+	qspan.SetAttributes(tracing.AttrOutcome.String(lookupOutcome(res, errs, err)))
+	tracing.End(qspan, err)
 	if err != nil {
 		_ = g.RecordError(context.WithoutCancel(ctx), c, audit.ActionRead, patientHint, "the document's community could not be asked: "+info.DisplayName())
 		return nil, err
@@ -328,26 +331,64 @@ func (g *Guard) openRemote(ctx context.Context, c Call, cm Community, repository
 	}
 	return g.authorize(ctx, c, d, patientHint, []audit.Community{{ID: info.ID, Name: info.DisplayName(), Outcome: audit.CommunityAnswered, Documents: 1}},
 		func(ctx context.Context) (io.ReadCloser, int64, error) {
-			doc, err := cm.RetrieveOne(ctx, out, repositoryUniqueID, uniqueID)
+			// The ITI-39 span lasts until the document has been read
+			// (the body closed): the bytes stream from the community.
+			rctx, rspan := tracing.StartClient(ctx, "ITI-39 "+info.ID, tracing.AttrCommunity.String(info.ID))
+			doc, err := cm.RetrieveOne(rctx, out, repositoryUniqueID, uniqueID)
 			if l, ok := registry.AsErrors(err); ok {
 				// The community listed the document but does not return it.
+				rspan.SetAttributes(tracing.AttrOutcome.String("errors"))
+				tracing.End(rspan, err)
 				return nil, 0, fmt.Errorf("%w: %s: %v", ErrNotFound, info.DisplayName(), l)
 			}
 			if err != nil {
+				rspan.SetAttributes(tracing.AttrOutcome.String(failureKind(err)))
+				tracing.End(rspan, err)
 				return nil, 0, err
 			}
+			rspan.SetAttributes(tracing.AttrOutcome.String("ok"))
 			// The size is unknown (-1): the metadata's is the
 			// community's word, not the bytes that come.
-			return &remoteBody{doc}, -1, nil
+			return &remoteBody{d: doc, end: func() { rspan.End() }}, -1, nil
 		})
 }
 
+// lookupOutcome is the outcome of openRemote's metadata lookup for its
+// span: "ok", "errors" (answered with errors) or the failure kind.
+func lookupOutcome(res *registry.QueryResult, errs registry.ErrorList, err error) string {
+	switch {
+	case err != nil:
+		return failureKind(err)
+	case res == nil || errs.Failed():
+		return "errors"
+	}
+	return "ok"
+}
+
+// failureKind is the xcaclient failure kind of err (unreachable when it is
+// not a community's failure).
+func failureKind(err error) string {
+	var fail *xcaclient.Failure
+	if errors.As(err, &fail) {
+		return string(fail.Kind)
+	}
+	return string(xcaclient.KindUnreachable)
+}
+
 // remoteBody reads a document a community streams, and releases the
-// connection when closed.
-type remoteBody struct{ d *xcaclient.Document }
+// connection (and ends the ITI-39 span) when closed.
+type remoteBody struct {
+	d    *xcaclient.Document
+	end  func()
+	once sync.Once
+}
 
 func (b *remoteBody) Read(p []byte) (int, error) { return b.d.Body.Read(p) }
-func (b *remoteBody) Close() error               { return b.d.Close() }
+func (b *remoteBody) Close() error {
+	err := b.d.Close()
+	b.once.Do(b.end)
+	return err
+}
 
 // CommunityName is the display name of the community home, or home
 // itself when this node does not federate with it.

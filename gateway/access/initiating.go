@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"pjd/gateway/audit"
+	"pjd/gateway/tracing"
 	"pjd/gateway/xcaclient"
 	"pjd/registry"
 	"pjd/trust/policy"
@@ -160,7 +161,8 @@ func (g *Guard) askAll(ctx context.Context, c Call, q *registry.Query, local boo
 	var wg sync.WaitGroup
 	for i, cm := range cms {
 		wg.Go(func() {
-			res, errs, err := cm.Query(ctx, out, q)
+			cctx, cspan := tracing.StartClient(ctx, "ITI-38 "+cm.Community().ID, tracing.AttrCommunity.String(cm.Community().ID))
+			res, errs, err := cm.Query(cctx, out, q)
 			var f registry.DocumentFilter
 			if patient != "" {
 				f.PatientID = patient
@@ -170,7 +172,9 @@ func (g *Guard) askAll(ctx context.Context, c Call, q *registry.Query, local boo
 			if res != nil {
 				all = slices.Clone(res.Documents)
 			}
-			outcomes[i], kept = g.outcome(ctx, cm.Community(), res, errs, err, f)
+			outcomes[i], kept = g.outcome(cctx, cm.Community(), res, errs, err, f)
+			cspan.SetAttributes(tracing.AttrOutcome.String(outcomeName(outcomes[i])))
+			tracing.End(cspan, err)
 			if res == nil || outcomes[i].Failed {
 				return
 			}

@@ -17,6 +17,7 @@ import (
 	"pjd/registry"
 	"pjd/registry/ebrim"
 	"pjd/trust"
+	"pjd/trust/devissuer"
 )
 
 const (
@@ -438,5 +439,64 @@ func TestParseCommunity(t *testing.T) {
 		if _, err := xcaclient.ParseCommunity(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// A consumer's searches reuse one cached XUA assertion (trust.XUACache),
+// but the correlation id travels outside it: each call carries its own
+// nhn-event-id (HTTP header and WS-Context), never the one of the call
+// the assertion was first minted for.
+func TestQueryReusedAssertionCarriesEachCallsEventID(t *testing.T) {
+	key, cert, err := devissuer.LoadOrCreateXUASigner(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &trust.XUAMinter{Signer: &trust.SAMLSigner{Key: key, Cert: cert}, Issuer: "https://pjd.test/xua",
+		HomeCommunityID: "urn:oid:2.16.578.1.12.4.5.100", Cache: trust.NewXUACache(8)}
+	identity := func(_ context.Context, p *trust.Principal, audience string) ([]*etree.Element, error) {
+		a, err := m.Mint(p, audience)
+		if err != nil {
+			return nil, err
+		}
+		return []*etree.Element{trust.SecurityHeader(a, time.Now())}, nil
+	}
+	c := newCommunity(t)
+	cl := newClient(t, c.config(), xcaclient.Options{Identity: identity})
+	p := &trust.Principal{Kind: trust.HealthWorker, HasAttestation: true, Subject: "13915810033", SecurityLevel: 4,
+		AttestedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	events := []string{"11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"}
+	for _, ev := range events {
+		if _, _, err := cl.Query(context.Background(), xcaclient.Outbound{Principal: p, EventID: ev}, findDocuments()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.Cache.Hits() != 1 {
+		t.Fatalf("cache hits %d, want the second call to reuse the assertion", m.Cache.Hits())
+	}
+	var ids []string
+	for i, r := range c.seen {
+		a := r.Security().FindElement("./Assertion")
+		if a == nil {
+			t.Fatalf("call %d: no assertion", i)
+		}
+		ids = append(ids, a.SelectAttrValue("ID", ""))
+		if got := c.headers[i].Get(xcaclient.HeaderEventID); got != events[i] {
+			t.Errorf("call %d: nhn-event-id %q, want %q", i, got, events[i])
+		}
+		ctxID := r.Header().FindElement("./context/context-identifier")
+		if ctxID == nil || ctxID.Text() != "urn:uuid:"+events[i] {
+			t.Errorf("call %d: WS-Context %v, want urn:uuid:%s", i, ctxID, events[i])
+		}
+		d := etree.NewDocument()
+		d.SetRoot(a.Copy())
+		s, _ := d.WriteToString()
+		for _, ev := range events {
+			if strings.Contains(s, ev) {
+				t.Errorf("call %d: the assertion carries the event id %s", i, ev)
+			}
+		}
+	}
+	if ids[0] == "" || ids[0] != ids[1] {
+		t.Errorf("assertion ids %v: want one reused assertion", ids)
 	}
 }
