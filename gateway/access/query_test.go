@@ -1,7 +1,6 @@
 package access_test
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -49,8 +48,7 @@ func closed(t *testing.T, ids map[string]bool, assocs []*registry.Association) {
 }
 
 func TestQueryPerson(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	hidden := e.entry(uidNORS).ID
 	R, H := audit.DocReturned, audit.DocHidden
 	permit := wantRecord{tx: audit.TxITI18, action: audit.ActionQuery, outcome: audit.OutcomePermit, rule: policy.RuleHealthWorkerCare,
@@ -61,7 +59,7 @@ func TestQueryPerson(t *testing.T) {
 		var res *registry.QueryResult
 		var err error
 		rec := e.oneRecord(t, func() {
-			res, err = e.guard.Query(context.Background(), call(healthWorker(patientP), audit.TxITI18), getAll(patientP, registry.ReturnLeafClass))
+			res, err = e.guard.Query(e.ctx, call(healthWorker(patientP), audit.TxITI18), getAll(patientP, registry.ReturnLeafClass))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -91,7 +89,7 @@ func TestQueryPerson(t *testing.T) {
 		}
 		closed(t, ids, res.Associations)
 		// What a system sees, less what leads to the NORS document.
-		all, err := e.reg.Query(context.Background(), getAll(patientP, registry.ReturnLeafClass))
+		all, err := e.reg.Query(e.ctx, getAll(patientP, registry.ReturnLeafClass))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +102,7 @@ func TestQueryPerson(t *testing.T) {
 		var res *registry.QueryResult
 		var err error
 		rec := e.oneRecord(t, func() {
-			res, err = e.guard.Query(context.Background(), call(healthWorker(patientP), audit.TxITI18), getAll(patientP, registry.ReturnObjectRef))
+			res, err = e.guard.Query(e.ctx, call(healthWorker(patientP), audit.TxITI18), getAll(patientP, registry.ReturnObjectRef))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +111,7 @@ func TestQueryPerson(t *testing.T) {
 		if res.ReturnType != registry.ReturnObjectRef || len(res.Documents)+len(res.SubmissionSets)+len(res.Folders)+len(res.Associations) != 0 {
 			t.Fatalf("ObjectRef result carries objects: %+v", res)
 		}
-		all, err := e.reg.Query(context.Background(), getAll(patientP, registry.ReturnLeafClass))
+		all, err := e.reg.Query(e.ctx, getAll(patientP, registry.ReturnLeafClass))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +141,7 @@ func TestQueryPerson(t *testing.T) {
 		var res *registry.QueryResult
 		var err error
 		rec := e.oneRecord(t, func() {
-			res, err = e.guard.Query(context.Background(), call(healthWorker(""), audit.TxITI18),
+			res, err = e.guard.Query(e.ctx, call(healthWorker(""), audit.TxITI18),
 				getDocuments(registry.ReturnLeafClass, uidNormal, uidNORS))
 		})
 		if err != nil {
@@ -171,7 +169,7 @@ func TestQueryPerson(t *testing.T) {
 		t.Run("denied: "+c.name, func(t *testing.T) {
 			var res *registry.QueryResult
 			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.Query(context.Background(), call(c.p, audit.TxITI18), c.q) })
+			rec := e.oneRecord(t, func() { res, err = e.guard.Query(e.ctx, call(c.p, audit.TxITI18), c.q) })
 			var d *access.Denied
 			if !errors.As(err, &d) || d.Rule != c.rule || res != nil {
 				t.Fatalf("Query = %v, %v; want a denial by %s and no result", res, err, c.rule)
@@ -198,7 +196,7 @@ func TestQueryPerson(t *testing.T) {
 		for _, p := range []*trust.Principal{healthWorker(patientP), source()} {
 			var res *registry.QueryResult
 			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.Query(context.Background(), call(p, audit.TxITI18), bad) })
+			rec := e.oneRecord(t, func() { res, err = e.guard.Query(e.ctx, call(p, audit.TxITI18), bad) })
 			if l, ok := registry.AsErrors(err); !ok || !l.Failed() || res != nil {
 				t.Fatalf("%s: Query = %v, %v; want RegistryErrors", p.Kind, res, err)
 			}
@@ -210,19 +208,18 @@ func TestQueryPerson(t *testing.T) {
 }
 
 func TestQuerySystem(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	for _, rt := range []string{registry.ReturnLeafClass, registry.ReturnObjectRef} {
 		t.Run(rt, func(t *testing.T) {
 			var res *registry.QueryResult
 			var err error
 			rec := e.oneRecord(t, func() {
-				res, err = e.guard.Query(context.Background(), call(source(), audit.TxITI18), getAll(patientP, rt))
+				res, err = e.guard.Query(e.ctx, call(source(), audit.TxITI18), getAll(patientP, rt))
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := e.reg.Query(context.Background(), getAll(patientP, rt))
+			want, err := e.reg.Query(e.ctx, getAll(patientP, rt))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,8 +238,7 @@ func TestQuerySystem(t *testing.T) {
 }
 
 func TestFindLists(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	R, H := audit.DocReturned, audit.DocHidden
 	req := access.ListsRequest{PatientID: patientP, PatientOID: oid.FNR,
 		SubmissionSets: &registry.SubmissionSetFilter{Statuses: []string{registry.StatusApproved}},
@@ -251,7 +247,7 @@ func TestFindLists(t *testing.T) {
 	var res *access.ListsResult
 	var err error
 	rec := e.oneRecord(t, func() {
-		res, err = e.guard.FindLists(context.Background(), call(healthWorker(patientP), audit.TxITI66), req)
+		res, err = e.guard.FindLists(e.ctx, call(healthWorker(patientP), audit.TxITI66), req)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +282,7 @@ func TestFindLists(t *testing.T) {
 	// Only folders.
 	onlyFolders := req
 	onlyFolders.SubmissionSets = nil
-	res, err = e.guard.FindLists(context.Background(), call(healthWorker(patientP), audit.TxITI66), onlyFolders)
+	res, err = e.guard.FindLists(e.ctx, call(healthWorker(patientP), audit.TxITI66), onlyFolders)
 	if err != nil || len(res.SubmissionSets) != 0 || len(res.Folders) != 1 || len(res.Members) != 1 {
 		t.Fatalf("folders only: %+v, %v", res, err)
 	}
@@ -303,7 +299,7 @@ func TestFindLists(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var res *access.ListsResult
 			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.FindLists(context.Background(), call(c.p, audit.TxITI66), req) })
+			rec := e.oneRecord(t, func() { res, err = e.guard.FindLists(e.ctx, call(c.p, audit.TxITI66), req) })
 			var d *access.Denied
 			if !errors.As(err, &d) || d.Rule != c.rule || res != nil {
 				t.Fatalf("FindLists = %v, %v; want a denial by %s", res, err, c.rule)
