@@ -13,7 +13,7 @@ import (
 
 func TestWrite(t *testing.T) {
 	w := httptest.NewRecorder()
-	fhir.Write(w, http.StatusOK, &fhir.Bundle{ResourceType: "Bundle", Type: "searchset",
+	fhir.Write(w, http.StatusOK, &fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle"}, Type: "searchset",
 		Link: []fhir.BundleLink{{Relation: "self", URL: "https://pjd.test/fhir/R4/List?a=1&b=<2>"}}}, false)
 	res := w.Result()
 	for k, want := range map[string]string{

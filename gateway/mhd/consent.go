@@ -221,7 +221,7 @@ func (m *Endpoints) consentSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	b := fhir.Bundle{ResourceType: "Bundle", Type: "searchset"}
+	b := fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle"}, Type: "searchset"}
 	var entries []any
 	for _, bl := range bs {
 		c := m.consentFrom(bl, now)

@@ -91,16 +91,14 @@ func listCode(code string) *fhir.CodeableConcept {
 // entries.
 func ListFromSubmissionSet(s *registry.SubmissionSet, members []ListMember, opts RenderOptions) fhir.List {
 	l := fhir.List{
-		ResourceType: "List",
-		ID:           resourceID(s.ID),
-		Meta:         &fhir.Meta{Profile: []string{ProfileSubmissionSet}},
-		Identifier:   listIdentifiers(s.UniqueID, s.ID),
-		Status:       listStatus(s.Status),
-		Mode:         "working",
-		Title:        s.Title,
-		Code:         listCode("submissionset"),
-		Subject:      patientReference(s.PatientID),
-		Date:         dtmToDateTime(s.SubmissionTime),
+		DomainResource: fhir.DomainResource{ResourceType: "List", ID: resourceID(s.ID), Meta: &fhir.Meta{Profile: []string{ProfileSubmissionSet}}},
+		Identifier:     listIdentifiers(s.UniqueID, s.ID),
+		Status:         listStatus(s.Status),
+		Mode:           "working",
+		Title:          s.Title,
+		Code:           listCode("submissionset"),
+		Subject:        patientReference(s.PatientID),
+		Date:           dtmToDateTime(s.SubmissionTime),
 	}
 	if c := opts.concept(AttrContentType, s.ContentType); c != nil {
 		l.Extension = append(l.Extension, fhir.Extension{URL: ExtDesignationType, ValueCodeableConcept: c})
@@ -147,7 +145,7 @@ func (cb *containedBuilder) recipient(n, v string) *fhir.Reference {
 	case person != "" && org != "":
 		p := cb.practitioner("recipient"+n, person, telecom)
 		o := cb.organization("recipient"+n+"-org", org, nil)
-		r := &fhir.PractitionerRole{ResourceType: "PractitionerRole", ID: "recipient" + n + "-role",
+		r := &fhir.PractitionerRole{DomainResource: fhir.DomainResource{ResourceType: "PractitionerRole", ID: "recipient" + n + "-role"},
 			Practitioner: &fhir.Reference{Reference: "#" + p}, Organization: &fhir.Reference{Reference: "#" + o}}
 		cb.add(r)
 		return &fhir.Reference{Reference: "#" + r.ID}
@@ -165,16 +163,14 @@ func (cb *containedBuilder) recipient(n, v string) *fhir.Reference {
 // member DocumentReferences.
 func ListFromFolder(f *registry.Folder, members []ListMember, opts RenderOptions) fhir.List {
 	l := fhir.List{
-		ResourceType: "List",
-		ID:           resourceID(f.ID),
-		Meta:         &fhir.Meta{Profile: []string{ProfileFolder}},
-		Identifier:   listIdentifiers(f.UniqueID, f.ID),
-		Status:       listStatus(f.Status),
-		Mode:         "working",
-		Title:        f.Title,
-		Code:         listCode("folder"),
-		Subject:      patientReference(f.PatientID),
-		Date:         dtmToDateTime(f.LastUpdateTime),
+		DomainResource: fhir.DomainResource{ResourceType: "List", ID: resourceID(f.ID), Meta: &fhir.Meta{Profile: []string{ProfileFolder}}},
+		Identifier:     listIdentifiers(f.UniqueID, f.ID),
+		Status:         listStatus(f.Status),
+		Mode:           "working",
+		Title:          f.Title,
+		Code:           listCode("folder"),
+		Subject:        patientReference(f.PatientID),
+		Date:           dtmToDateTime(f.LastUpdateTime),
 	}
 	for _, c := range f.Codes {
 		if cc := opts.concept(AttrFolderCode, c); cc != nil {

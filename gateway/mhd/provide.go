@@ -1071,7 +1071,7 @@ func ProvideResponse(p *Provide, assigned map[string]string, opts RenderOptions)
 	for _, d := range p.Submission.Documents {
 		docs[d.ID] = d
 	}
-	b := fhir.Bundle{ResourceType: "Bundle", Type: "transaction-response"}
+	b := fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle"}, Type: "transaction-response"}
 	for _, e := range p.entries {
 		resp := &fhir.BundleResponse{Status: "201 Created"}
 		switch e.kind {
