@@ -395,6 +395,18 @@ func (r Resource) Type() string {
 	return ""
 }
 
+// ID is the id of the held resource ("" when empty or of a type this
+// package does not model).
+func (r Resource) ID() string {
+	if v, ok := r.Value.(interface{ resourceID() string }); ok {
+		return v.resourceID()
+	}
+	return ""
+}
+
+func (b *Base) resourceID() string           { return b.ID }
+func (d *DomainResource) resourceID() string { return d.ID }
+
 // MarshalJSON writes the held resource.
 func (r Resource) MarshalJSON() ([]byte, error) {
 	if raw, ok := r.Value.(*RawResource); ok {

@@ -35,11 +35,9 @@ func SearchSet(entries []fhir.Resource, total int, self, next string) fhir.Bundl
 }
 
 func entryID(r fhir.Resource) string {
-	switch v := r.Value.(type) {
-	case *fhir.DocumentReference:
-		return v.ID
-	case *fhir.List:
-		return v.ID
+	switch r.Value.(type) {
+	case *fhir.DocumentReference, *fhir.List:
+		return r.ID()
 	}
 	return ""
 }
