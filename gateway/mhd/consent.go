@@ -3,7 +3,6 @@ package mhd
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -270,9 +269,8 @@ func (m *Endpoints) consentCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConsentBody))
-	if err != nil {
-		fhir.WriteError(w, fhir.NewError(http.StatusRequestEntityTooLarge, fhir.IssueTooCostly, "", "the Consent is larger than %d bytes", maxConsentBody))
+	body, ok := readBody(w, r, maxConsentBody, "Consent")
+	if !ok {
 		return
 	}
 	var in consentIn
@@ -298,7 +296,7 @@ func (m *Endpoints) consentCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		b.DocumentUniqueIDs = []string{uid}
 	}
-	b, err = m.Guard.AddConsent(r.Context(), m.call(r, p, audit.TxConsent), b)
+	b, err := m.Guard.AddConsent(r.Context(), m.call(r, p, audit.TxConsent), b)
 	if err != nil {
 		m.consentError(w, r, err)
 		return
