@@ -44,17 +44,9 @@ const maxConsentBody = 64 << 10
 
 var scopesConsent = []string{trust.ScopeCitizen}
 
-type consentReference struct {
-	Reference  string `json:"reference,omitempty"`
-	Identifier *struct {
-		System string `json:"system"`
-		Value  string `json:"value"`
-	} `json:"identifier,omitempty"`
-}
-
 type consentData struct {
-	Meaning   string           `json:"meaning"`
-	Reference consentReference `json:"reference"`
+	Meaning   string         `json:"meaning"`
+	Reference fhir.Reference `json:"reference"`
 }
 
 type consentProvision struct {

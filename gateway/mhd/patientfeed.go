@@ -42,21 +42,14 @@ const maxPatientBody = 64 << 10
 
 var scopesFeed = []string{trust.ScopePatientIdentityFeed}
 
-type feedIdentifier struct {
-	System string `json:"system"`
-	Value  string `json:"value"`
-}
-
+// feedPatient is what ITI-104 reads of a Patient.
 type feedPatient struct {
-	ResourceType string           `json:"resourceType"`
-	Active       *bool            `json:"active,omitempty"`
-	Identifier   []feedIdentifier `json:"identifier,omitempty"`
+	ResourceType string            `json:"resourceType"`
+	Active       *bool             `json:"active,omitempty"`
+	Identifier   []fhir.Identifier `json:"identifier,omitempty"`
 	Link         []struct {
-		Type  string `json:"type"`
-		Other struct {
-			Identifier *feedIdentifier `json:"identifier,omitempty"`
-			Reference  string          `json:"reference,omitempty"`
-		} `json:"other"`
+		Type  string         `json:"type"`
+		Other fhir.Reference `json:"other"`
 	} `json:"link,omitempty"`
 }
 
