@@ -552,24 +552,17 @@ func (b *aeBuilder) entities(patient string) []fhir.AuditEventEntity {
 	return out
 }
 
-func codeString(c Code) string {
-	s := c.Code
-	if c.System != "" {
-		s = fhir.SystemFor(c.System) + "|" + c.Code
-	}
-	if c.Display != "" {
-		s += " " + c.Display
-	}
-	return s
-}
+func codeString(c Code) string   { return tokenString(c.System, c.Code, c.Display) }
+func identString(o Ident) string { return tokenString(o.System, o.ID, o.Name) }
 
-func identString(o Ident) string {
-	s := o.ID
-	if o.System != "" {
-		s = fhir.SystemFor(o.System) + "|" + o.ID
+// tokenString writes a code or identifier as [system|]value[ label].
+func tokenString(system, value, label string) string {
+	s := value
+	if system != "" {
+		s = fhir.SystemFor(system) + "|" + value
 	}
-	if o.Name != "" {
-		s += " " + o.Name
+	if label != "" {
+		s += " " + label
 	}
 	return s
 }
