@@ -143,10 +143,8 @@ func TestFindDocuments(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			var res *access.FindResult
-			var err error
-			rec := e.oneRecord(t, func() {
-				res, err = e.guard.FindDocuments(e.ctx, call(r.p, audit.TxITI67), access.FindRequest{
+			res, rec, err := recorded(t, e, func() (*access.FindResult, error) {
+				return e.guard.FindDocuments(e.ctx, call(r.p, audit.TxITI67), access.FindRequest{
 					PatientID: r.patient, PatientOID: oid.FNR, Filter: approved, Match: r.match})
 			})
 			checkErr(t, err, r.err)
@@ -171,10 +169,8 @@ func TestFindDocuments(t *testing.T) {
 
 func TestFindDocumentsTooMany(t *testing.T) {
 	e := newEnv(t, envOpts{maxDocuments: 2, seeded: true})
-	var res *access.FindResult
-	var err error
-	rec := e.oneRecord(t, func() {
-		res, err = e.guard.FindDocuments(e.ctx, call(healthWorker(patientP), audit.TxITI67),
+	res, rec, err := recorded(t, e, func() (*access.FindResult, error) {
+		return e.guard.FindDocuments(e.ctx, call(healthWorker(patientP), audit.TxITI67),
 			access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 	})
 	checkErr(t, err, wantErr{tooMany: true})
@@ -360,10 +356,8 @@ func TestOpenDocument(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			var doc *access.Document
-			var err error
-			rec := e.oneRecord(t, func() {
-				doc, err = e.guard.OpenDocument(e.ctx, call(r.p, audit.TxITI68), registry.SampleRepositoryUniqueID, r.uid, r.hint)
+			doc, rec, err := recorded(t, e, func() (*access.Document, error) {
+				return e.guard.OpenDocument(e.ctx, call(r.p, audit.TxITI68), registry.SampleRepositoryUniqueID, r.uid, r.hint)
 			})
 			checkErr(t, err, r.err)
 			r.rec.tx, r.rec.action = audit.TxITI68, audit.ActionRead
@@ -453,9 +447,7 @@ func TestRetrieve(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			var res *retrieveResult
-			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.Retrieve(e.ctx, call(r.p, audit.TxITI43), r.reqs) })
+			res, rec, err := recorded(t, e, func() (*retrieveResult, error) { return e.guard.Retrieve(e.ctx, call(r.p, audit.TxITI43), r.reqs) })
 			checkErr(t, err, r.err)
 			r.rec.tx, r.rec.action = audit.TxITI43, audit.ActionRead
 			checkRecord(t, rec, r.rec)

@@ -295,6 +295,16 @@ func (e *env) oneRecord(t *testing.T, fn func()) audit.Record {
 	return recs[0]
 }
 
+// recorded runs a guard call and returns its result, the one audit record
+// it wrote, and its error.
+func recorded[T any](t *testing.T, e *env, fn func() (T, error)) (T, audit.Record, error) {
+	t.Helper()
+	var res T
+	var err error
+	rec := e.oneRecord(t, func() { res, err = fn() })
+	return res, rec, err
+}
+
 // wantRecord is what a test checks of an audit record. Docs maps a
 // document uniqueId to its disposition; nil means "no documents".
 type wantRecord struct {

@@ -47,6 +47,13 @@ func closed(t *testing.T, ids map[string]bool, assocs []*registry.Association) {
 	}
 }
 
+// query runs an ITI-18 query as p and returns what the guard returned
+// and the one audit record it wrote.
+func (e *env) query(t *testing.T, p *trust.Principal, q *registry.Query) (*registry.QueryResult, audit.Record, error) {
+	t.Helper()
+	return recorded(t, e, func() (*registry.QueryResult, error) { return e.guard.Query(e.ctx, call(p, audit.TxITI18), q) })
+}
+
 func TestQueryPerson(t *testing.T) {
 	e := newEnv(t, envOpts{seeded: true})
 	hidden := e.entry(uidNORS).ID
@@ -56,11 +63,7 @@ func TestQueryPerson(t *testing.T) {
 		docs: map[string]audit.Disposition{uidNormal: R, uidNORS: H, uidLab: R, uidNotCitizen: R}}
 
 	t.Run("LeafClass", func(t *testing.T) {
-		var res *registry.QueryResult
-		var err error
-		rec := e.oneRecord(t, func() {
-			res, err = e.guard.Query(e.ctx, call(healthWorker(patientP), audit.TxITI18), getAll(patientP, registry.ReturnLeafClass))
-		})
+		res, rec, err := e.query(t, healthWorker(patientP), getAll(patientP, registry.ReturnLeafClass))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,11 +102,7 @@ func TestQueryPerson(t *testing.T) {
 	})
 
 	t.Run("ObjectRef", func(t *testing.T) {
-		var res *registry.QueryResult
-		var err error
-		rec := e.oneRecord(t, func() {
-			res, err = e.guard.Query(e.ctx, call(healthWorker(patientP), audit.TxITI18), getAll(patientP, registry.ReturnObjectRef))
-		})
+		res, rec, err := e.query(t, healthWorker(patientP), getAll(patientP, registry.ReturnObjectRef))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,12 +137,7 @@ func TestQueryPerson(t *testing.T) {
 	})
 
 	t.Run("query naming no patient decides on the result's", func(t *testing.T) {
-		var res *registry.QueryResult
-		var err error
-		rec := e.oneRecord(t, func() {
-			res, err = e.guard.Query(e.ctx, call(healthWorker(""), audit.TxITI18),
-				getDocuments(registry.ReturnLeafClass, uidNormal, uidNORS))
-		})
+		res, rec, err := e.query(t, healthWorker(""), getDocuments(registry.ReturnLeafClass, uidNormal, uidNORS))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,9 +161,7 @@ func TestQueryPerson(t *testing.T) {
 		{"another patient's document by uniqueId", healthWorker(patientP), getDocuments(registry.ReturnLeafClass, uidOther), policy.RuleDocumentPatientMismatch},
 	} {
 		t.Run("denied: "+c.name, func(t *testing.T) {
-			var res *registry.QueryResult
-			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.Query(e.ctx, call(c.p, audit.TxITI18), c.q) })
+			res, rec, err := e.query(t, c.p, c.q)
 			var d *access.Denied
 			if !errors.As(err, &d) || d.Rule != c.rule || res != nil {
 				t.Fatalf("Query = %v, %v; want a denial by %s and no result", res, err, c.rule)
@@ -194,9 +186,7 @@ func TestQueryPerson(t *testing.T) {
 			{Name: registry.ParamDocumentEntryClassCode, Values: []string{"('A00-1')"}}, // a code without its scheme
 		}}
 		for _, p := range []*trust.Principal{healthWorker(patientP), source()} {
-			var res *registry.QueryResult
-			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.Query(e.ctx, call(p, audit.TxITI18), bad) })
+			res, rec, err := e.query(t, p, bad)
 			if l, ok := registry.AsErrors(err); !ok || !l.Failed() || res != nil {
 				t.Fatalf("%s: Query = %v, %v; want RegistryErrors", p.Kind, res, err)
 			}
@@ -211,11 +201,7 @@ func TestQuerySystem(t *testing.T) {
 	e := newEnv(t, envOpts{seeded: true})
 	for _, rt := range []string{registry.ReturnLeafClass, registry.ReturnObjectRef} {
 		t.Run(rt, func(t *testing.T) {
-			var res *registry.QueryResult
-			var err error
-			rec := e.oneRecord(t, func() {
-				res, err = e.guard.Query(e.ctx, call(source(), audit.TxITI18), getAll(patientP, rt))
-			})
+			res, rec, err := e.query(t, source(), getAll(patientP, rt))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -244,10 +230,8 @@ func TestFindLists(t *testing.T) {
 		SubmissionSets: &registry.SubmissionSetFilter{Statuses: []string{registry.StatusApproved}},
 		Folders:        &registry.FolderFilter{Statuses: []string{registry.StatusApproved}}}
 
-	var res *access.ListsResult
-	var err error
-	rec := e.oneRecord(t, func() {
-		res, err = e.guard.FindLists(e.ctx, call(healthWorker(patientP), audit.TxITI66), req)
+	res, rec, err := recorded(t, e, func() (*access.ListsResult, error) {
+		return e.guard.FindLists(e.ctx, call(healthWorker(patientP), audit.TxITI66), req)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -297,9 +281,7 @@ func TestFindLists(t *testing.T) {
 		{"no principal", nil, policy.RuleNoPrincipal},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var res *access.ListsResult
-			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.FindLists(e.ctx, call(c.p, audit.TxITI66), req) })
+			res, rec, err := recorded(t, e, func() (*access.ListsResult, error) { return e.guard.FindLists(e.ctx, call(c.p, audit.TxITI66), req) })
 			var d *access.Denied
 			if !errors.As(err, &d) || d.Rule != c.rule || res != nil {
 				t.Fatalf("FindLists = %v, %v; want a denial by %s", res, err, c.rule)
