@@ -69,22 +69,20 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.IdleTimeout <= 0 {
-		l.IdleTimeout = d.IdleTimeout
-	}
-	if l.RequestTimeout <= 0 {
-		l.RequestTimeout = d.RequestTimeout
-	}
-	if l.MaxSearches <= 0 {
-		l.MaxSearches = d.MaxSearches
-	}
-	if l.MaxTransfers <= 0 {
-		l.MaxTransfers = d.MaxTransfers
-	}
-	if l.QueueWait <= 0 {
-		l.QueueWait = d.QueueWait
-	}
+	l.IdleTimeout = positiveOr(l.IdleTimeout, d.IdleTimeout)
+	l.RequestTimeout = positiveOr(l.RequestTimeout, d.RequestTimeout)
+	l.MaxSearches = positiveOr(l.MaxSearches, d.MaxSearches)
+	l.MaxTransfers = positiveOr(l.MaxTransfers, d.MaxTransfers)
+	l.QueueWait = positiveOr(l.QueueWait, d.QueueWait)
 	return l
+}
+
+// positiveOr is v when it is set (positive), else the default d.
+func positiveOr[T int | time.Duration](v, d T) T {
+	if v > 0 {
+		return v
+	}
+	return d
 }
 
 // Errors a handler may meet through its request.

@@ -2,7 +2,6 @@ package access_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -68,8 +67,7 @@ func checkErr(t *testing.T, err error, w wantErr) {
 }
 
 func TestFindDocuments(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	approved := registry.DocumentFilter{Statuses: []string{registry.StatusApproved}}
 	kj := func(p *trust.Principal) { p.MatchedScope = trust.ScopeReadDocumentReferencesKJ }
 	hw := audit.ActorHealthWorker
@@ -145,10 +143,8 @@ func TestFindDocuments(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			var res *access.FindResult
-			var err error
-			rec := e.oneRecord(t, func() {
-				res, err = e.guard.FindDocuments(context.Background(), call(r.p, audit.TxITI67), access.FindRequest{
+			res, rec, err := recorded(t, e, func() (*access.FindResult, error) {
+				return e.guard.FindDocuments(e.ctx, call(r.p, audit.TxITI67), access.FindRequest{
 					PatientID: r.patient, PatientOID: oid.FNR, Filter: approved, Match: r.match})
 			})
 			checkErr(t, err, r.err)
@@ -172,12 +168,9 @@ func TestFindDocuments(t *testing.T) {
 }
 
 func TestFindDocumentsTooMany(t *testing.T) {
-	e := newEnv(t, envOpts{maxDocuments: 2})
-	e.seed()
-	var res *access.FindResult
-	var err error
-	rec := e.oneRecord(t, func() {
-		res, err = e.guard.FindDocuments(context.Background(), call(healthWorker(patientP), audit.TxITI67),
+	e := newEnv(t, envOpts{maxDocuments: 2, seeded: true})
+	res, rec, err := recorded(t, e, func() (*access.FindResult, error) {
+		return e.guard.FindDocuments(e.ctx, call(healthWorker(patientP), audit.TxITI67),
 			access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 	})
 	checkErr(t, err, wantErr{tooMany: true})
@@ -191,8 +184,7 @@ func TestFindDocumentsTooMany(t *testing.T) {
 // Relationships are given only between documents the principal sees: a
 // replacement of a NORS document must not name it.
 func TestFindDocumentsRelations(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	replace := func(seq uint64, oldUID string) {
 		sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: seq})
 		sub.Associations = append(sub.Associations, &registry.Association{ID: "Rplc", Type: registry.AssocReplace,
@@ -203,7 +195,7 @@ func TestFindDocumentsRelations(t *testing.T) {
 	replace(seqReplaced+1, uidNORS)
 	newNormal, newNORS := registry.SampleUniqueID(seqReplaced, 0), registry.SampleUniqueID(seqReplaced+1, 0)
 
-	res, err := e.guard.FindDocuments(context.Background(), call(healthWorker(patientP), audit.TxITI67),
+	res, err := e.guard.FindDocuments(e.ctx, call(healthWorker(patientP), audit.TxITI67),
 		access.FindRequest{PatientID: patientP, PatientOID: oid.FNR, Related: true})
 	if err != nil {
 		t.Fatal(err)
@@ -230,14 +222,12 @@ func TestFindDocumentsRelations(t *testing.T) {
 }
 
 func TestFindDocumentsPatientBlocks(t *testing.T) {
-	ctx := context.Background()
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	find := func(p *trust.Principal) (*access.FindResult, error) {
-		return e.guard.FindDocuments(ctx, call(p, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
+		return e.guard.FindDocuments(e.ctx, call(p, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 	}
 	// A block of one document, for this health worker's HPR number.
-	if _, err := e.blocks.Add(ctx, policy.Block{PatientID: patientP, HPRNumber: "565500013", DocumentUniqueIDs: []string{uidLab}}); err != nil {
+	if _, err := e.blocks.Add(e.ctx, policy.Block{PatientID: patientP, HPRNumber: "565500013", DocumentUniqueIDs: []string{uidLab}}); err != nil {
 		t.Fatal(err)
 	}
 	var res *access.FindResult
@@ -266,7 +256,7 @@ func TestFindDocumentsPatientBlocks(t *testing.T) {
 	// A block of every document, for the organisation: everything is
 	// hidden, even under emergency access — as an empty answer, so the
 	// health worker does not learn that a block exists; the record says why.
-	b, err := e.blocks.Add(ctx, policy.Block{PatientID: patientP, OrgNr: "910000012"})
+	b, err := e.blocks.Add(e.ctx, policy.Block{PatientID: patientP, OrgNr: "910000012"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +269,7 @@ func TestFindDocumentsPatientBlocks(t *testing.T) {
 			rule: policy.RulePatientBlock, patient: patientP, actor: audit.ActorHealthWorker, flags: rec.Flags})
 	}
 	// Lifting it gives access back (from the moment it was lifted).
-	if err := e.blocks.Lift(ctx, b.ID); err != nil {
+	if err := e.blocks.Lift(e.ctx, b.ID); err != nil {
 		t.Fatal(err)
 	}
 	e.clock = time.Now().Add(time.Second)
@@ -289,8 +279,7 @@ func TestFindDocumentsPatientBlocks(t *testing.T) {
 }
 
 func TestOpenDocument(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	kj := func(p *trust.Principal) { p.MatchedScope = trust.ScopeReadDocumentReferencesKJ }
 	R, F := audit.DocReturned, audit.DocRefused
 	hw := audit.ActorHealthWorker
@@ -367,10 +356,8 @@ func TestOpenDocument(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			var doc *access.Document
-			var err error
-			rec := e.oneRecord(t, func() {
-				doc, err = e.guard.OpenDocument(context.Background(), call(r.p, audit.TxITI68), registry.SampleRepositoryUniqueID, r.uid, r.hint)
+			doc, rec, err := recorded(t, e, func() (*access.Document, error) {
+				return e.guard.OpenDocument(e.ctx, call(r.p, audit.TxITI68), registry.SampleRepositoryUniqueID, r.uid, r.hint)
 			})
 			checkErr(t, err, r.err)
 			r.rec.tx, r.rec.action = audit.TxITI68, audit.ActionRead
@@ -384,7 +371,7 @@ func TestOpenDocument(t *testing.T) {
 			if doc.Entry.UniqueID != r.uid || doc.Flags != r.flags {
 				t.Fatalf("document %s flags %+v, want %s %+v", doc.Entry.UniqueID, doc.Flags, r.uid, r.flags)
 			}
-			rc, size, err := doc.Open(context.Background())
+			rc, size, err := doc.Open(e.ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -396,15 +383,13 @@ func TestOpenDocument(t *testing.T) {
 }
 
 func TestOpenDocumentOtherRepository(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
-	_, err := e.guard.OpenDocument(context.Background(), call(healthWorker(patientP), audit.TxITI68), "2.999.1.2.3", uidNormal, patientP)
+	e := newEnv(t, envOpts{seeded: true})
+	_, err := e.guard.OpenDocument(e.ctx, call(healthWorker(patientP), audit.TxITI68), "2.999.1.2.3", uidNormal, patientP)
 	checkErr(t, err, wantErr{notFound: true})
 }
 
 func TestRetrieve(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	req := func(uids ...string) []repositoryRequest {
 		out := make([]repositoryRequest, len(uids))
 		for i, u := range uids {
@@ -462,9 +447,7 @@ func TestRetrieve(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			var res *retrieveResult
-			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.Retrieve(context.Background(), call(r.p, audit.TxITI43), r.reqs) })
+			res, rec, err := recorded(t, e, func() (*retrieveResult, error) { return e.guard.Retrieve(e.ctx, call(r.p, audit.TxITI43), r.reqs) })
 			checkErr(t, err, r.err)
 			r.rec.tx, r.rec.action = audit.TxITI43, audit.ActionRead
 			checkRecord(t, rec, r.rec)
@@ -480,7 +463,7 @@ func TestRetrieve(t *testing.T) {
 			var got []string
 			for _, d := range res.Documents {
 				got = append(got, d.DocumentUniqueID)
-				rc, err := d.Open(context.Background())
+				rc, err := d.Open(e.ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -509,10 +492,10 @@ func TestRetrieve(t *testing.T) {
 func TestRetrieveWithoutRepository(t *testing.T) {
 	e := newEnv(t, envOpts{noRepository: true})
 	h := e.head()
-	if res, err := e.guard.Retrieve(context.Background(), call(source(), audit.TxITI43), nil); err == nil || res != nil {
+	if res, err := e.guard.Retrieve(e.ctx, call(source(), audit.TxITI43), nil); err == nil || res != nil {
 		t.Fatalf("Retrieve without a repository = %v, %v", res, err)
 	}
-	if _, err := e.guard.NewUpload(context.Background(), source(), registry.SampleSubmission(registry.SampleOptions{}), []string{"Document01"}); err == nil {
+	if _, err := e.guard.NewUpload(e.ctx, source(), registry.SampleSubmission(registry.SampleOptions{}), []string{"Document01"}); err == nil {
 		t.Fatal("NewUpload without a repository succeeded")
 	}
 	if recs := e.since(h); len(recs) != 0 {

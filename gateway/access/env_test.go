@@ -48,7 +48,9 @@ type (
 func cx(fnr string) string { return registry.NewPatientCX(fnr, oid.FNR).String() }
 
 type env struct {
-	t      *testing.T
+	t *testing.T
+	// ctx is the test's context, for every call a test makes.
+	ctx    context.Context
 	dbPath string
 	reg    *registry.Registry
 	repo   *repository.Repository
@@ -61,6 +63,7 @@ type env struct {
 }
 
 type envOpts struct {
+	seeded       bool // register the standard documents (seed)
 	maxDocuments int
 	devSources   bool
 	noRepository bool
@@ -72,9 +75,9 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	dir := t.TempDir()
-	e := &env{t: t, dbPath: filepath.Join(dir, "registry.db"), blobs: filepath.Join(dir, "blobs"), clock: now}
+	e := &env{t: t, ctx: ctx, dbPath: filepath.Join(dir, "registry.db"), blobs: filepath.Join(dir, "blobs"), clock: now}
 	st, err := sqlite.Open(ctx, e.dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +134,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 	e.guard, err = access.New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.seeded {
+		e.seed()
 	}
 	return e
 }
@@ -190,7 +196,7 @@ func call(p *trust.Principal, tx string) access.Call {
 // upload stores sub's documents through the guard as the sample source.
 func (e *env) upload(sub *registry.Submission, seq uint64) {
 	e.t.Helper()
-	ctx := context.Background()
+	ctx := e.ctx
 	ids := make([]string, len(sub.Documents))
 	for i, d := range sub.Documents {
 		ids[i] = d.ID
@@ -247,7 +253,7 @@ func (e *env) seed() {
 // entry returns the registered DocumentEntry with uniqueID.
 func (e *env) entry(uid string) *registry.DocumentEntry {
 	e.t.Helper()
-	ds, err := e.reg.Reader().Documents(context.Background(), registry.DocumentFilter{UniqueIDs: []string{uid}})
+	ds, err := e.reg.Reader().Documents(e.ctx, registry.DocumentFilter{UniqueIDs: []string{uid}})
 	if err != nil || len(ds) != 1 {
 		e.t.Fatalf("entry %s: %v (%d found)", uid, err, len(ds))
 	}
@@ -257,7 +263,7 @@ func (e *env) entry(uid string) *registry.DocumentEntry {
 // head is the seq of the newest audit record.
 func (e *env) head() int64 {
 	e.t.Helper()
-	p, err := e.store.Search(context.Background(), audit.Filter{Limit: 1})
+	p, err := e.store.Search(e.ctx, audit.Filter{Limit: 1})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -270,7 +276,7 @@ func (e *env) head() int64 {
 // since returns the audit records written after seq, oldest first.
 func (e *env) since(seq int64) []audit.Record {
 	e.t.Helper()
-	p, err := e.store.Search(context.Background(), audit.Filter{Cursor: seq, Ascending: true, Limit: audit.MaxLimit})
+	p, err := e.store.Search(e.ctx, audit.Filter{Cursor: seq, Ascending: true, Limit: audit.MaxLimit})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -287,6 +293,16 @@ func (e *env) oneRecord(t *testing.T, fn func()) audit.Record {
 		t.Fatalf("%d audit records written, want exactly 1: %+v", len(recs), recs)
 	}
 	return recs[0]
+}
+
+// recorded runs a guard call and returns its result, the one audit record
+// it wrote, and its error.
+func recorded[T any](t *testing.T, e *env, fn func() (T, error)) (T, audit.Record, error) {
+	t.Helper()
+	var res T
+	var err error
+	rec := e.oneRecord(t, func() { res, err = fn() })
+	return res, rec, err
 }
 
 // wantRecord is what a test checks of an audit record. Docs maps a

@@ -1,7 +1,6 @@
 package access_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
@@ -59,8 +58,7 @@ func newFederation(t *testing.T, tune func(*xcaclient.Community)) *federation {
 		}
 		cs = append(cs, cl)
 	}
-	e := newEnv(t, envOpts{communities: cs, home: homeLocal, devSources: true})
-	e.seed()
+	e := newEnv(t, envOpts{communities: cs, home: homeLocal, devSources: true, seeded: true})
 	return &federation{env: e, vest: vest, nord: nord}
 }
 
@@ -69,7 +67,7 @@ func (f *federation) find(t *testing.T, c access.Call) (*access.FindResult, audi
 	var res *access.FindResult
 	var err error
 	rec := f.oneRecord(t, func() {
-		res, err = f.guard.FindDocuments(context.Background(), c, access.FindRequest{
+		res, err = f.guard.FindDocuments(f.ctx, c, access.FindRequest{
 			PatientID: patientP, PatientOID: oid.FNR, Filter: registry.DocumentFilter{Statuses: []string{registry.StatusApproved}}})
 	})
 	return res, rec, err
@@ -234,10 +232,9 @@ func TestFederationNeedsAHome(t *testing.T) {
 // widens the local search, never empties the remote one.
 func TestFederatedFindLinkedPatient(t *testing.T) {
 	f := newFederation(t, nil)
-	ctx := context.Background()
 	dnrCX := registry.NewPatientCX(registry.SyntheticDnr(78), oid.DNR).String()
 	feed := &trust.Principal{Kind: trust.System, Credential: access.CredentialDevLoopback}
-	if _, err := f.guard.LinkPatient(ctx, call(feed, audit.TxITI104), dnrCX, cx(patientP), "fikk fødselsnummer"); err != nil {
+	if _, err := f.guard.LinkPatient(f.ctx, call(feed, audit.TxITI104), dnrCX, cx(patientP), "fikk fødselsnummer"); err != nil {
 		t.Fatal(err)
 	}
 	res, _, err := f.find(t, call(healthWorker(patientP), audit.TxITI67))

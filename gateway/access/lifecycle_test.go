@@ -1,7 +1,6 @@
 package access_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 
@@ -17,9 +16,7 @@ import (
 // principal that only claims to be a system, and a system without the
 // transaction's scope are refused, and each refusal is audited.
 func TestLifecycleRefusals(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
-	ctx := context.Background()
+	e := newEnv(t, envOpts{seeded: true})
 	entry := e.entry(uidNormal)
 	forged := source()
 	forged.Credential = trust.CredentialHelseIDDPoP
@@ -28,24 +25,24 @@ func TestLifecycleRefusals(t *testing.T) {
 		LegalEntity: trust.Identifier{ID: registry.SampleOrgnr, System: oid.OrgNr}, Scopes: []string{access.ScopePatientIdentityFeed}}
 	ops := map[string]func(p *trust.Principal) error{
 		"ITI-57": func(p *trust.Principal) error {
-			_, err := e.guard.Update(ctx, call(p, audit.TxITI57), registry.SampleUpdate(7001, entry, nil))
+			_, err := e.guard.Update(e.ctx, call(p, audit.TxITI57), registry.SampleUpdate(7001, entry, nil))
 			return err
 		},
 		"ITI-62": func(p *trust.Principal) error {
-			_, err := e.guard.RemoveMetadata(ctx, call(p, audit.TxITI62), []string{entry.ID})
+			_, err := e.guard.RemoveMetadata(e.ctx, call(p, audit.TxITI62), []string{entry.ID})
 			return err
 		},
 		"ITI-86": func(p *trust.Principal) error {
-			_, err := e.guard.RemoveDocuments(ctx, call(p, audit.TxITI86), []repository.DocumentRequest{{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal}})
+			_, err := e.guard.RemoveDocuments(e.ctx, call(p, audit.TxITI86), []repository.DocumentRequest{{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal}})
 			return err
 		},
 		"ITI-51": func(p *trust.Principal) error {
-			_, err := e.guard.MultiPatientQuery(ctx, call(p, audit.TxITI51), &registry.Query{ID: registry.QueryFindDocumentsForMultiplePatients,
+			_, err := e.guard.MultiPatientQuery(e.ctx, call(p, audit.TxITI51), &registry.Query{ID: registry.QueryFindDocumentsForMultiplePatients,
 				ReturnType: registry.ReturnObjectRef, Params: []registry.Slot{{Name: registry.ParamDocumentEntryPatientID, Values: []string{"('" + cx(patientP) + "')"}}}})
 			return err
 		},
 		"ITI-104": func(p *trust.Principal) error {
-			_, err := e.guard.LinkPatient(ctx, call(p, audit.TxITI104), registry.SampleDnrPatientID(5), cx(patientQ), "")
+			_, err := e.guard.LinkPatient(e.ctx, call(p, audit.TxITI104), registry.SampleDnrPatientID(5), cx(patientQ), "")
 			return err
 		},
 	}
@@ -81,7 +78,7 @@ func TestLifecycleRefusals(t *testing.T) {
 			}
 		})
 	}
-	if ds, _ := e.reg.Reader().Documents(ctx, registry.DocumentFilter{UniqueIDs: []string{uidNormal}}); len(ds) != 1 {
+	if ds, _ := e.reg.Reader().Documents(e.ctx, registry.DocumentFilter{UniqueIDs: []string{uidNormal}}); len(ds) != 1 {
 		t.Fatalf("%d entries of %s after the refusals, want 1 untouched", len(ds), uidNormal)
 	}
 }
@@ -92,7 +89,6 @@ func TestLifecycleRefusals(t *testing.T) {
 // number of a document registered under the old one is permitted.
 func TestLinkedPatientIsOnePerson(t *testing.T) {
 	e := newEnv(t, envOpts{devSources: true})
-	ctx := context.Background()
 	dnr := registry.SyntheticDnr(77)
 	dnrCX := registry.NewPatientCX(dnr, oid.DNR).String()
 	e.upload(registry.SampleSubmission(registry.SampleOptions{Patient: dnrCX, Seq: 7101}), 7101)
@@ -100,7 +96,7 @@ func TestLinkedPatientIsOnePerson(t *testing.T) {
 	uidD, uidF := registry.SampleUniqueID(7101, 0), registry.SampleUniqueID(7102, 0)
 	find := func(p *trust.Principal, number, o string) []string {
 		t.Helper()
-		res, err := e.guard.FindDocuments(ctx, call(p, audit.TxITI67), access.FindRequest{PatientID: number, PatientOID: o})
+		res, err := e.guard.FindDocuments(e.ctx, call(p, audit.TxITI67), access.FindRequest{PatientID: number, PatientOID: o})
 		if err != nil {
 			t.Fatalf("search %s: %v", number, err)
 		}
@@ -111,7 +107,7 @@ func TestLinkedPatientIsOnePerson(t *testing.T) {
 	}
 	feed := &trust.Principal{Kind: trust.System, Credential: access.CredentialDevLoopback}
 	rec := e.oneRecord(t, func() {
-		if _, err := e.guard.LinkPatient(ctx, call(feed, audit.TxITI104), dnrCX, cx(patientQ), "fikk fødselsnummer"); err != nil {
+		if _, err := e.guard.LinkPatient(e.ctx, call(feed, audit.TxITI104), dnrCX, cx(patientQ), "fikk fødselsnummer"); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -129,12 +125,12 @@ func TestLinkedPatientIsOnePerson(t *testing.T) {
 	if got := find(healthWorker(dnr), patientQ, oid.FNR); len(got) != 2 {
 		t.Fatalf("attestation naming the old number: %v, want both", got)
 	}
-	doc, err := e.guard.OpenDocument(ctx, call(healthWorker(patientQ), audit.TxITI68), registry.SampleRepositoryUniqueID, uidD, patientQ)
+	doc, err := e.guard.OpenDocument(e.ctx, call(healthWorker(patientQ), audit.TxITI68), registry.SampleRepositoryUniqueID, uidD, patientQ)
 	if err != nil {
 		t.Fatalf("read by the new number of a document under the old: %v", err)
 	}
 	doc.Discard()
-	if _, err := e.guard.UnlinkPatient(ctx, call(feed, audit.TxITI104), dnrCX, "feil kobling"); err != nil {
+	if _, err := e.guard.UnlinkPatient(e.ctx, call(feed, audit.TxITI104), dnrCX, "feil kobling"); err != nil {
 		t.Fatal(err)
 	}
 	if got := find(healthWorker(patientQ), patientQ, oid.FNR); len(got) != 1 || got[0] != uidF {
@@ -144,14 +140,12 @@ func TestLinkedPatientIsOnePerson(t *testing.T) {
 
 // A search shows the current version of each logical document only.
 func TestFindShowsLatestVersion(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
-	ctx := context.Background()
+	e := newEnv(t, envOpts{seeded: true})
 	prev := e.entry(uidNormal)
-	if _, err := e.guard.Update(ctx, call(source(), audit.TxITI57), registry.SampleUpdate(7201, prev, nil)); err != nil {
+	if _, err := e.guard.Update(e.ctx, call(source(), audit.TxITI57), registry.SampleUpdate(7201, prev, nil)); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.guard.FindDocuments(ctx, call(healthWorker(patientP), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
+	res, err := e.guard.FindDocuments(e.ctx, call(healthWorker(patientP), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package access_test
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -48,9 +47,15 @@ func closed(t *testing.T, ids map[string]bool, assocs []*registry.Association) {
 	}
 }
 
+// query runs an ITI-18 query as p and returns what the guard returned
+// and the one audit record it wrote.
+func (e *env) query(t *testing.T, p *trust.Principal, q *registry.Query) (*registry.QueryResult, audit.Record, error) {
+	t.Helper()
+	return recorded(t, e, func() (*registry.QueryResult, error) { return e.guard.Query(e.ctx, call(p, audit.TxITI18), q) })
+}
+
 func TestQueryPerson(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	hidden := e.entry(uidNORS).ID
 	R, H := audit.DocReturned, audit.DocHidden
 	permit := wantRecord{tx: audit.TxITI18, action: audit.ActionQuery, outcome: audit.OutcomePermit, rule: policy.RuleHealthWorkerCare,
@@ -58,11 +63,7 @@ func TestQueryPerson(t *testing.T) {
 		docs: map[string]audit.Disposition{uidNormal: R, uidNORS: H, uidLab: R, uidNotCitizen: R}}
 
 	t.Run("LeafClass", func(t *testing.T) {
-		var res *registry.QueryResult
-		var err error
-		rec := e.oneRecord(t, func() {
-			res, err = e.guard.Query(context.Background(), call(healthWorker(patientP), audit.TxITI18), getAll(patientP, registry.ReturnLeafClass))
-		})
+		res, rec, err := e.query(t, healthWorker(patientP), getAll(patientP, registry.ReturnLeafClass))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +92,7 @@ func TestQueryPerson(t *testing.T) {
 		}
 		closed(t, ids, res.Associations)
 		// What a system sees, less what leads to the NORS document.
-		all, err := e.reg.Query(context.Background(), getAll(patientP, registry.ReturnLeafClass))
+		all, err := e.reg.Query(e.ctx, getAll(patientP, registry.ReturnLeafClass))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,11 +102,7 @@ func TestQueryPerson(t *testing.T) {
 	})
 
 	t.Run("ObjectRef", func(t *testing.T) {
-		var res *registry.QueryResult
-		var err error
-		rec := e.oneRecord(t, func() {
-			res, err = e.guard.Query(context.Background(), call(healthWorker(patientP), audit.TxITI18), getAll(patientP, registry.ReturnObjectRef))
-		})
+		res, rec, err := e.query(t, healthWorker(patientP), getAll(patientP, registry.ReturnObjectRef))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +110,7 @@ func TestQueryPerson(t *testing.T) {
 		if res.ReturnType != registry.ReturnObjectRef || len(res.Documents)+len(res.SubmissionSets)+len(res.Folders)+len(res.Associations) != 0 {
 			t.Fatalf("ObjectRef result carries objects: %+v", res)
 		}
-		all, err := e.reg.Query(context.Background(), getAll(patientP, registry.ReturnLeafClass))
+		all, err := e.reg.Query(e.ctx, getAll(patientP, registry.ReturnLeafClass))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,12 +137,7 @@ func TestQueryPerson(t *testing.T) {
 	})
 
 	t.Run("query naming no patient decides on the result's", func(t *testing.T) {
-		var res *registry.QueryResult
-		var err error
-		rec := e.oneRecord(t, func() {
-			res, err = e.guard.Query(context.Background(), call(healthWorker(""), audit.TxITI18),
-				getDocuments(registry.ReturnLeafClass, uidNormal, uidNORS))
-		})
+		res, rec, err := e.query(t, healthWorker(""), getDocuments(registry.ReturnLeafClass, uidNormal, uidNORS))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,9 +161,7 @@ func TestQueryPerson(t *testing.T) {
 		{"another patient's document by uniqueId", healthWorker(patientP), getDocuments(registry.ReturnLeafClass, uidOther), policy.RuleDocumentPatientMismatch},
 	} {
 		t.Run("denied: "+c.name, func(t *testing.T) {
-			var res *registry.QueryResult
-			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.Query(context.Background(), call(c.p, audit.TxITI18), c.q) })
+			res, rec, err := e.query(t, c.p, c.q)
 			var d *access.Denied
 			if !errors.As(err, &d) || d.Rule != c.rule || res != nil {
 				t.Fatalf("Query = %v, %v; want a denial by %s and no result", res, err, c.rule)
@@ -196,9 +186,7 @@ func TestQueryPerson(t *testing.T) {
 			{Name: registry.ParamDocumentEntryClassCode, Values: []string{"('A00-1')"}}, // a code without its scheme
 		}}
 		for _, p := range []*trust.Principal{healthWorker(patientP), source()} {
-			var res *registry.QueryResult
-			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.Query(context.Background(), call(p, audit.TxITI18), bad) })
+			res, rec, err := e.query(t, p, bad)
 			if l, ok := registry.AsErrors(err); !ok || !l.Failed() || res != nil {
 				t.Fatalf("%s: Query = %v, %v; want RegistryErrors", p.Kind, res, err)
 			}
@@ -210,19 +198,14 @@ func TestQueryPerson(t *testing.T) {
 }
 
 func TestQuerySystem(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	for _, rt := range []string{registry.ReturnLeafClass, registry.ReturnObjectRef} {
 		t.Run(rt, func(t *testing.T) {
-			var res *registry.QueryResult
-			var err error
-			rec := e.oneRecord(t, func() {
-				res, err = e.guard.Query(context.Background(), call(source(), audit.TxITI18), getAll(patientP, rt))
-			})
+			res, rec, err := e.query(t, source(), getAll(patientP, rt))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := e.reg.Query(context.Background(), getAll(patientP, rt))
+			want, err := e.reg.Query(e.ctx, getAll(patientP, rt))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,17 +224,14 @@ func TestQuerySystem(t *testing.T) {
 }
 
 func TestFindLists(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	R, H := audit.DocReturned, audit.DocHidden
 	req := access.ListsRequest{PatientID: patientP, PatientOID: oid.FNR,
 		SubmissionSets: &registry.SubmissionSetFilter{Statuses: []string{registry.StatusApproved}},
 		Folders:        &registry.FolderFilter{Statuses: []string{registry.StatusApproved}}}
 
-	var res *access.ListsResult
-	var err error
-	rec := e.oneRecord(t, func() {
-		res, err = e.guard.FindLists(context.Background(), call(healthWorker(patientP), audit.TxITI66), req)
+	res, rec, err := recorded(t, e, func() (*access.ListsResult, error) {
+		return e.guard.FindLists(e.ctx, call(healthWorker(patientP), audit.TxITI66), req)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +266,7 @@ func TestFindLists(t *testing.T) {
 	// Only folders.
 	onlyFolders := req
 	onlyFolders.SubmissionSets = nil
-	res, err = e.guard.FindLists(context.Background(), call(healthWorker(patientP), audit.TxITI66), onlyFolders)
+	res, err = e.guard.FindLists(e.ctx, call(healthWorker(patientP), audit.TxITI66), onlyFolders)
 	if err != nil || len(res.SubmissionSets) != 0 || len(res.Folders) != 1 || len(res.Members) != 1 {
 		t.Fatalf("folders only: %+v, %v", res, err)
 	}
@@ -301,9 +281,7 @@ func TestFindLists(t *testing.T) {
 		{"no principal", nil, policy.RuleNoPrincipal},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var res *access.ListsResult
-			var err error
-			rec := e.oneRecord(t, func() { res, err = e.guard.FindLists(context.Background(), call(c.p, audit.TxITI66), req) })
+			res, rec, err := recorded(t, e, func() (*access.ListsResult, error) { return e.guard.FindLists(e.ctx, call(c.p, audit.TxITI66), req) })
 			var d *access.Denied
 			if !errors.As(err, &d) || d.Rule != c.rule || res != nil {
 				t.Fatalf("FindLists = %v, %v; want a denial by %s", res, err, c.rule)

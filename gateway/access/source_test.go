@@ -2,7 +2,6 @@ package access_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"sync"
@@ -62,7 +61,7 @@ func TestCheckSource(t *testing.T) {
 		{"a document of another patient", e.guard, source(), otherPatient, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := c.g.CheckSource(context.Background(), c.p, c.sub)
+			err := c.g.CheckSource(e.ctx, c.p, c.sub)
 			if c.rule == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -87,25 +86,24 @@ func foreignAuthors() []registry.Author {
 }
 
 func TestRegisterAndUploadAreChecked(t *testing.T) {
-	ctx := context.Background()
 	e := newEnv(t, envOpts{})
 	foreign := source()
 	foreign.LegalEntity.ID, foreign.Client.OrgNrParent = "910000047", "910000047"
 
 	sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 77})
-	if _, err := e.guard.Register(ctx, foreign, sub); !errors.Is(err, access.ErrDenied) {
+	if _, err := e.guard.Register(e.ctx, foreign, sub); !errors.Is(err, access.ErrDenied) {
 		t.Fatalf("Register by another organisation = %v", err)
 	}
-	if _, err := e.guard.NewUpload(ctx, foreign, sub, []string{"Document01"}); !errors.Is(err, access.ErrDenied) {
+	if _, err := e.guard.NewUpload(e.ctx, foreign, sub, []string{"Document01"}); !errors.Is(err, access.ErrDenied) {
 		t.Fatalf("NewUpload by another organisation = %v", err)
 	}
-	if ds, _ := e.reg.Reader().Documents(ctx, registry.DocumentFilter{}); len(ds) != 0 {
+	if ds, _ := e.reg.Reader().Documents(e.ctx, registry.DocumentFilter{}); len(ds) != 0 {
 		t.Fatalf("a refused source stored %d documents", len(ds))
 	}
 	// Metadata errors come back as the registry's RegistryErrors.
 	bad := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 78})
 	bad.Documents[0].MimeType = ""
-	if _, err := e.guard.Register(ctx, source(), bad); err == nil {
+	if _, err := e.guard.Register(e.ctx, source(), bad); err == nil {
 		t.Fatal("invalid metadata registered")
 	} else if l, ok := registry.AsErrors(err); !ok || !l.Failed() {
 		t.Fatalf("Register error %v is not a RegistryError list", err)
@@ -114,25 +112,23 @@ func TestRegisterAndUploadAreChecked(t *testing.T) {
 	// profile's XDSPatientIdDoesNotMatch, not a policy refusal.
 	mixed := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 79})
 	mixed.Documents[0].PatientID = cx(patientQ)
-	if _, err := e.guard.Register(ctx, source(), mixed); err == nil {
+	if _, err := e.guard.Register(e.ctx, source(), mixed); err == nil {
 		t.Fatal("a document of another patient registered")
 	} else if l, ok := registry.AsErrors(err); !ok || len(l) == 0 || l[0].Code != registry.ErrCodePatientIDDoesNotMatch {
 		t.Fatalf("Register of a document of another patient = %v, want XDSPatientIdDoesNotMatch", err)
 	}
 	// And a valid one is registered.
-	if w, err := e.guard.Register(ctx, source(), sub); err != nil || w.Failed() {
+	if w, err := e.guard.Register(e.ctx, source(), sub); err != nil || w.Failed() {
 		t.Fatalf("Register = %v, %v", w, err)
 	}
-	if ds, _ := e.reg.Reader().Documents(ctx, registry.DocumentFilter{UniqueIDs: []string{registry.SampleUniqueID(77, 0)}}); len(ds) != 1 {
+	if ds, _ := e.reg.Reader().Documents(e.ctx, registry.DocumentFilter{UniqueIDs: []string{registry.SampleUniqueID(77, 0)}}); len(ds) != 1 {
 		t.Fatal("the registration is not in the registry")
 	}
 }
 
 // When the audit log cannot be written, no data method returns data.
 func TestAuditUnavailableFailsEveryDataPath(t *testing.T) {
-	ctx := context.Background()
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -143,33 +139,33 @@ func TestAuditUnavailableFailsEveryDataPath(t *testing.T) {
 		run  func() (any, error)
 	}{
 		{"FindDocuments", func() (any, error) {
-			return e.guard.FindDocuments(ctx, call(hw, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
+			return e.guard.FindDocuments(e.ctx, call(hw, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 		}},
 		{"FindDocuments denied", func() (any, error) {
-			return e.guard.FindDocuments(ctx, call(healthWorker(patientP, nurse), audit.TxITI67), access.FindRequest{PatientID: patientP})
+			return e.guard.FindDocuments(e.ctx, call(healthWorker(patientP, nurse), audit.TxITI67), access.FindRequest{PatientID: patientP})
 		}},
 		{"FindDocuments system", func() (any, error) {
-			return e.guard.FindDocuments(ctx, call(sys, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
+			return e.guard.FindDocuments(e.ctx, call(sys, audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 		}},
 		{"OpenDocument", func() (any, error) {
-			return e.guard.OpenDocument(ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidNormal, patientP)
+			return e.guard.OpenDocument(e.ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidNormal, patientP)
 		}},
 		{"OpenDocument NORS", func() (any, error) {
-			return e.guard.OpenDocument(ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidNORS, patientP)
+			return e.guard.OpenDocument(e.ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidNORS, patientP)
 		}},
 		{"OpenDocument unknown", func() (any, error) {
-			return e.guard.OpenDocument(ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidUnknown, patientP)
+			return e.guard.OpenDocument(e.ctx, call(hw, audit.TxITI68), registry.SampleRepositoryUniqueID, uidUnknown, patientP)
 		}},
 		{"Query person", func() (any, error) {
-			return e.guard.Query(ctx, call(hw, audit.TxITI18), getAll(patientP, registry.ReturnLeafClass))
+			return e.guard.Query(e.ctx, call(hw, audit.TxITI18), getAll(patientP, registry.ReturnLeafClass))
 		}},
 		{"Query system", func() (any, error) {
-			return e.guard.Query(ctx, call(sys, audit.TxITI18), getAll(patientP, registry.ReturnObjectRef))
+			return e.guard.Query(e.ctx, call(sys, audit.TxITI18), getAll(patientP, registry.ReturnObjectRef))
 		}},
-		{"Retrieve person", func() (any, error) { return e.guard.Retrieve(ctx, call(hw, audit.TxITI43), reqs) }},
-		{"Retrieve system", func() (any, error) { return e.guard.Retrieve(ctx, call(sys, audit.TxITI43), reqs) }},
+		{"Retrieve person", func() (any, error) { return e.guard.Retrieve(e.ctx, call(hw, audit.TxITI43), reqs) }},
+		{"Retrieve system", func() (any, error) { return e.guard.Retrieve(e.ctx, call(sys, audit.TxITI43), reqs) }},
 		{"FindLists", func() (any, error) {
-			return e.guard.FindLists(ctx, call(hw, audit.TxITI66), access.ListsRequest{PatientID: patientP, PatientOID: oid.FNR,
+			return e.guard.FindLists(e.ctx, call(hw, audit.TxITI66), access.ListsRequest{PatientID: patientP, PatientOID: oid.FNR,
 				SubmissionSets: &registry.SubmissionSetFilter{}, Folders: &registry.FolderFilter{}})
 		}},
 	} {
@@ -208,20 +204,18 @@ func TestAuditUnavailableFailsEveryDataPath(t *testing.T) {
 			}
 		})
 	}
-	if err := e.guard.RecordRefusal(ctx, call(nil, audit.TxITI67), audit.ActionQuery, patientP, "authentication", "no token"); !errors.Is(err, access.ErrAudit) {
+	if err := e.guard.RecordRefusal(e.ctx, call(nil, audit.TxITI67), audit.ActionQuery, patientP, "authentication", "no token"); !errors.Is(err, access.ErrAudit) {
 		t.Fatalf("RecordRefusal = %v", err)
 	}
-	if err := e.guard.RecordError(ctx, call(hw, audit.TxITI68), audit.ActionRead, patientP, "stream broke"); !errors.Is(err, access.ErrAudit) {
+	if err := e.guard.RecordError(e.ctx, call(hw, audit.TxITI68), audit.ActionRead, patientP, "stream broke"); !errors.Is(err, access.ErrAudit) {
 		t.Fatalf("RecordError = %v", err)
 	}
 }
 
 func TestRecordRefusalAndError(t *testing.T) {
-	ctx := context.Background()
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	rec := e.oneRecord(t, func() {
-		if err := e.guard.RecordRefusal(ctx, call(nil, audit.TxITI67), audit.ActionQuery, patientP, "authentication", "the access token has expired"); err != nil {
+		if err := e.guard.RecordRefusal(e.ctx, call(nil, audit.TxITI67), audit.ActionQuery, patientP, "authentication", "the access token has expired"); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -229,7 +223,7 @@ func TestRecordRefusalAndError(t *testing.T) {
 		patient: patientP, actor: audit.ActorUnknown})
 	d := e.entry(uidNormal)
 	rec = e.oneRecord(t, func() {
-		if err := e.guard.RecordError(ctx, call(healthWorker(patientP), audit.TxITI68), audit.ActionRead, patientP, "the stream broke off", d); err != nil {
+		if err := e.guard.RecordError(e.ctx, call(healthWorker(patientP), audit.TxITI68), audit.ActionRead, patientP, "the stream broke off", d); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -257,9 +251,7 @@ func TestDisplayFunc(t *testing.T) {
 
 // The guard is used by every request at once.
 func TestGuardConcurrent(t *testing.T) {
-	ctx := context.Background()
-	e := newEnv(t, envOpts{})
-	e.seed()
+	e := newEnv(t, envOpts{seeded: true})
 	h := e.head()
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -267,7 +259,7 @@ func TestGuardConcurrent(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			res, err := e.guard.FindDocuments(ctx, call(healthWorker(patientP), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
+			res, err := e.guard.FindDocuments(e.ctx, call(healthWorker(patientP), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
 			if err == nil && len(res.Documents) != 3 {
 				err = errors.New("wrong documents")
 			}
@@ -275,10 +267,10 @@ func TestGuardConcurrent(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			doc, err := e.guard.OpenDocument(ctx, call(healthWorker(patientP), audit.TxITI68), registry.SampleRepositoryUniqueID, uidNormal, "")
+			doc, err := e.guard.OpenDocument(e.ctx, call(healthWorker(patientP), audit.TxITI68), registry.SampleRepositoryUniqueID, uidNormal, "")
 			if err == nil {
 				var rc io.ReadCloser
-				if rc, _, err = doc.Open(ctx); err == nil {
+				if rc, _, err = doc.Open(e.ctx); err == nil {
 					var b []byte
 					b, err = io.ReadAll(rc)
 					rc.Close()
@@ -300,4 +292,95 @@ func TestGuardConcurrent(t *testing.T) {
 	if n := len(e.since(h)); n != 40 {
 		t.Fatalf("%d audit records for 40 requests", n)
 	}
+}
+
+// A System principal is served without a person's policy only when its
+// credential can make one (mTLS, the --dev loopback). Everything else
+// that says System — a token or an assertion, whatever the verifier
+// made of it — is refused on every data path, audited with the rule; and
+// a client-credentials token goes through policy, which lets it read
+// nothing.
+func TestSystemOnlyFromItsCredential(t *testing.T) {
+	e := newEnv(t, envOpts{seeded: true})
+	forged := func(cred trust.Credential) *trust.Principal {
+		p := source()
+		p.Credential = cred
+		return p
+	}
+	clientCreds := source()
+	clientCreds.Kind, clientCreds.Credential = trust.ClientCredentials, trust.CredentialHelseIDDPoP
+	principals := []struct {
+		name string
+		p    *trust.Principal
+		rule string
+	}{
+		{"System from a HelseID token", forged(trust.CredentialHelseIDDPoP), access.RuleSystemCredentialOrigin},
+		{"System from a SAML assertion", forged(trust.CredentialXUASAML), access.RuleSystemCredentialOrigin},
+		{"System without a credential", forged(""), access.RuleSystemCredentialOrigin},
+		{"client-credentials token", clientCreds, policy.RulePatientDataNotPermitted},
+	}
+	paths := []struct {
+		name string
+		tx   string
+		run  func(c access.Call) error
+	}{
+		{"find documents", audit.TxITI67, func(c access.Call) error {
+			_, err := e.guard.FindDocuments(e.ctx, c, access.FindRequest{PatientID: patientP, PatientOID: oid.FNR})
+			return err
+		}},
+		{"find lists", audit.TxITI66, func(c access.Call) error {
+			_, err := e.guard.FindLists(e.ctx, c, access.ListsRequest{PatientID: patientP, PatientOID: oid.FNR,
+				SubmissionSets: &registry.SubmissionSetFilter{}})
+			return err
+		}},
+		{"open document", audit.TxITI68, func(c access.Call) error {
+			_, err := e.guard.OpenDocument(e.ctx, c, registry.SampleRepositoryUniqueID, uidNORS, "")
+			return err
+		}},
+		{"stored query", audit.TxITI18, func(c access.Call) error {
+			_, err := e.guard.Query(e.ctx, c, getAll(patientP, registry.ReturnLeafClass))
+			return err
+		}},
+		{"retrieve", audit.TxITI43, func(c access.Call) error {
+			res, err := e.guard.Retrieve(e.ctx, c, []repositoryRequest{{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNORS}})
+			if err == nil && len(res.Documents) > 0 {
+				return errors.New("documents delivered")
+			}
+			return err
+		}},
+	}
+	for _, pr := range principals {
+		for _, path := range paths {
+			t.Run(pr.name+"/"+path.name, func(t *testing.T) {
+				var err error
+				rec := e.oneRecord(t, func() { err = path.run(call(pr.p, path.tx)) })
+				var d *access.Denied
+				if !errors.As(err, &d) || d.Rule != pr.rule {
+					t.Fatalf("err %v, want a denial by %s", err, pr.rule)
+				}
+				if rec.Outcome != audit.OutcomeDeny || rec.Rule != pr.rule || rec.Actor.Kind != audit.ActorSystem {
+					t.Fatalf("record %+v, want a denial by %s", rec, pr.rule)
+				}
+			})
+		}
+	}
+	t.Run("registration by a forged System", func(t *testing.T) {
+		sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 1099})
+		err := e.guard.CheckSource(e.ctx, forged(trust.CredentialHelseIDDPoP), sub)
+		var d *access.Denied
+		if !errors.As(err, &d) || d.Rule != access.RuleSystemCredentialOrigin {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("registration by a client-credentials token for its own organisation", func(t *testing.T) {
+		sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 1099})
+		if err := e.guard.CheckSource(e.ctx, clientCreds, sub); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the real thing still passes", func(t *testing.T) {
+		if _, err := e.guard.FindDocuments(e.ctx, call(source(), audit.TxITI67), access.FindRequest{PatientID: patientP, PatientOID: oid.FNR}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -192,27 +192,24 @@ func (x Index) Equal(y Index) bool {
 
 // diff names the first column where x (stored) differs from y (derived).
 func (x Index) diff(y Index) string {
-	switch {
-	case x.ID != y.ID:
-		return "id"
-	case x.TimeMS != y.TimeMS:
-		return "time"
-	case x.Transaction != y.Transaction:
-		return "transaction"
-	case x.Outcome != y.Outcome:
-		return "outcome"
-	case x.PatientID != y.PatientID:
-		return "patient_id"
-	case x.ActorPID != y.ActorPID:
-		return "actor_pid"
-	case x.ActorHPR != y.ActorHPR:
-		return "actor_hpr"
-	case x.PurposeCode != y.PurposeCode:
-		return "purpose_code"
-	case x.Flagged != y.Flagged:
-		return "flagged"
-	case !slices.Equal(x.EntityIDs, y.EntityIDs):
-		return "entity ids"
+	for _, col := range []struct {
+		name string
+		same bool
+	}{
+		{"id", x.ID == y.ID},
+		{"time", x.TimeMS == y.TimeMS},
+		{"transaction", x.Transaction == y.Transaction},
+		{"outcome", x.Outcome == y.Outcome},
+		{"patient_id", x.PatientID == y.PatientID},
+		{"actor_pid", x.ActorPID == y.ActorPID},
+		{"actor_hpr", x.ActorHPR == y.ActorHPR},
+		{"purpose_code", x.PurposeCode == y.PurposeCode},
+		{"flagged", x.Flagged == y.Flagged},
+		{"entity ids", slices.Equal(x.EntityIDs, y.EntityIDs)},
+	} {
+		if !col.same {
+			return col.name
+		}
 	}
 	return ""
 }

@@ -169,8 +169,10 @@ func byValue(value, display string) *fhir.Reference {
 	return r
 }
 
-func meta(profile string) *fhir.Meta {
-	return &fhir.Meta{Profile: []string{profPrefix + profile}}
+// containedHead is the head of a contained resource: its type, its id and
+// the trust-framework profile it claims.
+func containedHead(resourceType, id, profile string) fhir.DomainResource {
+	return fhir.DomainResource{ResourceType: resourceType, ID: id, Meta: &fhir.Meta{Profile: []string{profPrefix + profile}}}
 }
 
 // ToAuditEvent renders r as a FHIR R4 AuditEvent following HL7 Norway's
@@ -271,11 +273,7 @@ func (b *aeBuilder) build() *fhir.AuditEvent {
 	}
 
 	return &fhir.AuditEvent{
-		ResourceType:   "AuditEvent",
-		ID:             r.ID,
-		Meta:           m,
-		Contained:      b.contained,
-		Extension:      exts,
+		DomainResource: fhir.DomainResource{ResourceType: "AuditEvent", ID: r.ID, Meta: m, Contained: b.contained, Extension: exts},
 		Type:           evType,
 		Subtype:        []fhir.Coding{subtype},
 		Action:         action,
@@ -353,7 +351,7 @@ func (b *aeBuilder) practitionerRole() string {
 	if !b.citizen() && a.PID != "" {
 		pid = identifier(NationalIDSystem(a.PID), a.PID)
 	}
-	pr := &fhir.Practitioner{ResourceType: "Practitioner", ID: "practitioner", Meta: meta("no-domain-Trustframework-Practitioner"),
+	pr := &fhir.Practitioner{DomainResource: containedHead("Practitioner", "practitioner", "no-domain-Trustframework-Practitioner"),
 		Identifier: identifiers(pid, identifier(oid.HPR, a.HPR))}
 	if a.Name != "" {
 		pr.Name = []fhir.HumanName{{Text: a.Name}}
@@ -380,8 +378,8 @@ func (b *aeBuilder) practitionerRole() string {
 		if legal == "" || a.PointOfCare.ID != a.LegalEntity.ID {
 			managing = "point-of-care-org"
 		}
-		b.add(&fhir.Location{ResourceType: "Location", ID: loc,
-			Meta: meta("no-doc-Trustframework-Location-PractitionerPointofcare"), ManagingOrganization: ref(managing)})
+		b.add(&fhir.Location{DomainResource: containedHead("Location", loc, "no-doc-Trustframework-Location-PractitionerPointofcare"),
+			ManagingOrganization: ref(managing)})
 		if managing != legal {
 			b.add(b.org(managing, "no-doc-Trustframework-Organization-PractitionerPointofcare", a.PointOfCare, ""))
 		}
@@ -391,8 +389,8 @@ func (b *aeBuilder) practitionerRole() string {
 		org = legal
 	}
 	active := true
-	role := &fhir.PractitionerRole{ResourceType: "PractitionerRole", ID: "practitioner-role",
-		Meta: meta("no-domain-Trustframework-PractitioneRole"), Active: &active, Practitioner: ref("practitioner")}
+	role := &fhir.PractitionerRole{DomainResource: containedHead("PractitionerRole", "practitioner-role", "no-domain-Trustframework-PractitioneRole"),
+		Active: &active, Practitioner: ref("practitioner")}
 	if org != "" {
 		role.Organization = ref(org)
 	}
@@ -404,7 +402,7 @@ func (b *aeBuilder) practitionerRole() string {
 }
 
 func (b *aeBuilder) org(id, profile string, o Ident, partOf string) *fhir.Organization {
-	org := &fhir.Organization{ResourceType: "Organization", ID: id, Meta: meta(profile), Name: o.Name}
+	org := &fhir.Organization{DomainResource: containedHead("Organization", id, profile), Name: o.Name}
 	if o.ID != "" {
 		org.Identifier = identifiers(identifier(o.System, o.ID))
 	}
@@ -421,7 +419,7 @@ func (b *aeBuilder) patient() string {
 	if p == "" {
 		return ""
 	}
-	b.add(&fhir.Patient{ResourceType: "Patient", ID: "patient", Meta: meta("no-domain-Trustframework-Patient"),
+	b.add(&fhir.Patient{DomainResource: containedHead("Patient", "patient", "no-domain-Trustframework-Patient"),
 		Identifier: identifiers(identifier(NationalIDSystem(p), p))})
 	return "patient"
 }
@@ -433,12 +431,12 @@ func (b *aeBuilder) encounter() string {
 	if at.HealthcareService.IsZero() && at.PatientPointOfCare.IsZero() && at.PatientDepartment.IsZero() {
 		return ""
 	}
-	enc := &fhir.Encounter{ResourceType: "Encounter", ID: "encounter", Meta: meta("no-domain-Trustframework-Encounter"),
+	enc := &fhir.Encounter{DomainResource: containedHead("Encounter", "encounter", "no-domain-Trustframework-Encounter"),
 		Status: "unknown", Class: fhir.Coding{System: sysNullFlavor, Code: "UNK", Display: "unknown"},
 		ServiceType: concept(at.HealthcareService)}
 	if !at.PatientPointOfCare.IsZero() {
-		b.add(&fhir.Location{ResourceType: "Location", ID: "encounter-point-of-care",
-			Meta: meta("no-doc-Trustframework-Location-EncounterPointofcare"), ManagingOrganization: ref("encounter-point-of-care-org")})
+		b.add(&fhir.Location{DomainResource: containedHead("Location", "encounter-point-of-care", "no-doc-Trustframework-Location-EncounterPointofcare"),
+			ManagingOrganization: ref("encounter-point-of-care-org")})
 		b.add(b.org("encounter-point-of-care-org", "no-doc-Trustframework-Organization-EncounterPointofcare", at.PatientPointOfCare, ""))
 		enc.Location = []fhir.EncounterLocation{{Location: *ref("encounter-point-of-care")}}
 	}
@@ -554,24 +552,17 @@ func (b *aeBuilder) entities(patient string) []fhir.AuditEventEntity {
 	return out
 }
 
-func codeString(c Code) string {
-	s := c.Code
-	if c.System != "" {
-		s = fhir.SystemFor(c.System) + "|" + c.Code
-	}
-	if c.Display != "" {
-		s += " " + c.Display
-	}
-	return s
-}
+func codeString(c Code) string   { return tokenString(c.System, c.Code, c.Display) }
+func identString(o Ident) string { return tokenString(o.System, o.ID, o.Name) }
 
-func identString(o Ident) string {
-	s := o.ID
-	if o.System != "" {
-		s = fhir.SystemFor(o.System) + "|" + o.ID
+// tokenString writes a code or identifier as [system|]value[ label].
+func tokenString(system, value, label string) string {
+	s := value
+	if system != "" {
+		s = fhir.SystemFor(system) + "|" + value
 	}
-	if o.Name != "" {
-		s += " " + o.Name
+	if label != "" {
+		s += " " + label
 	}
 	return s
 }

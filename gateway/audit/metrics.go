@@ -44,36 +44,22 @@ type PrometheusMetrics struct {
 // NewPrometheusMetrics registers the audit collectors in reg.
 func NewPrometheusMetrics(reg prometheus.Registerer) (*PrometheusMetrics, error) {
 	m := &PrometheusMetrics{
-		records: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "pjd", Subsystem: "audit", Name: "records_committed_total",
-			Help: "Audit records committed to the audit log.",
-		}),
-		failed: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "pjd", Subsystem: "audit", Name: "records_failed_total",
-			Help: "Audit records that could not be committed (their requests failed).",
-		}),
-		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "pjd", Subsystem: "audit", Name: "batch_size",
-			Help:    "Records per audit transaction (group commit).",
-			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
-		}),
-		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "pjd", Subsystem: "audit", Name: "commit_duration_seconds",
-			Help:    "Duration of one audit append transaction.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}),
-		sent: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "pjd", Subsystem: "audit", Name: "syslog_sent_total",
-			Help: "Audit records forwarded to the syslog (ATNA) repository.",
-		}),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "pjd", Subsystem: "audit", Name: "syslog_dropped_total",
-			Help: "Audit records not forwarded to syslog because the queue was full or the forwarder closed.",
-		}),
-		connError: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "pjd", Subsystem: "audit", Name: "syslog_connection_errors_total",
-			Help: "Failed connects or writes to the syslog repository.",
-		}),
+		records: counter("records_committed_total",
+			"Audit records committed to the audit log."),
+		failed: counter("records_failed_total",
+			"Audit records that could not be committed (their requests failed)."),
+		batch: histogram("batch_size",
+			"Records per audit transaction (group commit).",
+			[]float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}),
+		commit: histogram("commit_duration_seconds",
+			"Duration of one audit append transaction.",
+			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
+		sent: counter("syslog_sent_total",
+			"Audit records forwarded to the syslog (ATNA) repository."),
+		dropped: counter("syslog_dropped_total",
+			"Audit records not forwarded to syslog because the queue was full or the forwarder closed."),
+		connError: counter("syslog_connection_errors_total",
+			"Failed connects or writes to the syslog repository."),
 	}
 	for _, c := range []prometheus.Collector{m.records, m.failed, m.batch, m.commit, m.sent, m.dropped, m.connError} {
 		if err := reg.Register(c); err != nil {
@@ -81,6 +67,16 @@ func NewPrometheusMetrics(reg prometheus.Registerer) (*PrometheusMetrics, error)
 		}
 	}
 	return m, nil
+}
+
+// counter and histogram make the audit subsystem's collectors
+// (pjd_audit_<name>).
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "pjd", Subsystem: "audit", Name: name, Help: help})
+}
+
+func histogram(name, help string, buckets []float64) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "pjd", Subsystem: "audit", Name: name, Help: help, Buckets: buckets})
 }
 
 func (m *PrometheusMetrics) AuditCommitted(n int, d time.Duration) {

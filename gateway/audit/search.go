@@ -374,7 +374,7 @@ func Bundle(base string, q url.Values, page Page, v View) *fhir.Bundle {
 		}
 		return s
 	}
-	b := &fhir.Bundle{ResourceType: "Bundle", Type: "searchset", Link: []fhir.BundleLink{{Relation: "self", URL: link(q)}}}
+	b := &fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle"}, Type: "searchset", Link: []fhir.BundleLink{{Relation: "self", URL: link(q)}}}
 	if page.Next != 0 {
 		next := cloneValues(q)
 		next.Set("_cursor", strconv.FormatInt(page.Next, 10))

@@ -13,7 +13,7 @@ import (
 
 func TestWrite(t *testing.T) {
 	w := httptest.NewRecorder()
-	fhir.Write(w, http.StatusOK, &fhir.Bundle{ResourceType: "Bundle", Type: "searchset",
+	fhir.Write(w, http.StatusOK, &fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle"}, Type: "searchset",
 		Link: []fhir.BundleLink{{Relation: "self", URL: "https://pjd.test/fhir/R4/List?a=1&b=<2>"}}}, false)
 	res := w.Result()
 	for k, want := range map[string]string{
@@ -111,12 +111,21 @@ func TestResourceRoundTrip(t *testing.T) {
 	if !ok || r.Type() != "AuditEvent" {
 		t.Fatalf("read as %T", r.Value)
 	}
-	var types []string
+	var types, ids []string
 	for _, c := range ae.Contained {
 		types = append(types, c.Type())
+		ids = append(ids, c.ID())
 	}
 	if got := strings.Join(types, ","); got != "Practitioner,Organization,Location,Encounter,PractitionerRole,Patient,Consent" {
 		t.Errorf("contained %s", got)
+	}
+	// An unmodelled resource's id is not read.
+	if got := strings.Join(ids, ","); got != "practitioner,o,l,e,r,patient," || r.ID() != "a" {
+		t.Errorf("ids %s and %q", got, r.ID())
+	}
+	bundle := fhir.R(&fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle", ID: "b"}})
+	if bundle.ID() != "b" || (fhir.Resource{}).ID() != "" {
+		t.Errorf("Bundle id %q, empty resource's %q", bundle.ID(), (fhir.Resource{}).ID())
 	}
 	var out bytes.Buffer
 	if err := fhir.Encode(&out, r, false); err != nil {

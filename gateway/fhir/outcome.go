@@ -57,7 +57,7 @@ func (e *Error) Error() string {
 
 // Outcome returns an OperationOutcome holding issues.
 func Outcome(issues ...Issue) OperationOutcome {
-	return OperationOutcome{ResourceType: "OperationOutcome", Issue: issues}
+	return OperationOutcome{DomainResource: DomainResource{ResourceType: "OperationOutcome"}, Issue: issues}
 }
 
 // NewError returns an *Error with one error-severity issue.

@@ -127,14 +127,35 @@ type Narrative struct {
 }
 
 // FHIR R4 resources: those MHD maps XDS metadata to, those an AuditEvent
-// contains, and the AuditEvent itself.
+// contains, and the AuditEvent itself. Each embeds the elements of the
+// FHIR base it is derived from (Base for Resource, DomainResource), in the
+// specification's order, so they are declared once.
+
+// Base holds the elements of FHIR's Resource that pjd uses: the
+// resourceType (the struct's name; whoever makes a resource sets it), id
+// and meta. Bundle and Binary embed it.
+type Base struct {
+	ResourceType string `json:"resourceType"`
+	ID           string `json:"id,omitempty"`
+	Meta         *Meta  `json:"meta,omitempty"`
+}
+
+// DomainResource holds the elements of FHIR's DomainResource: those of
+// Base, then text, contained and extension. Every other resource embeds
+// it.
+type DomainResource struct {
+	ResourceType string      `json:"resourceType"`
+	ID           string      `json:"id,omitempty"`
+	Meta         *Meta       `json:"meta,omitempty"`
+	Text         *Narrative  `json:"text,omitempty"`
+	Contained    []Resource  `json:"contained,omitempty"`
+	Extension    []Extension `json:"extension,omitempty"`
+}
 
 // Practitioner (contained: an author person or legal authenticator of a
 // DocumentReference, the health worker of an AuditEvent).
 type Practitioner struct {
-	ResourceType  string                      `json:"resourceType"`
-	ID            string                      `json:"id,omitempty"`
-	Meta          *Meta                       `json:"meta,omitempty"`
+	DomainResource
 	Identifier    []Identifier                `json:"identifier,omitempty"`
 	Name          []HumanName                 `json:"name,omitempty"`
 	Telecom       []ContactPoint              `json:"telecom,omitempty"`
@@ -150,21 +171,17 @@ type PractitionerQualification struct {
 // Organization (contained: an author institution; an AuditEvent's legal
 // entity, department or point of care).
 type Organization struct {
-	ResourceType string         `json:"resourceType"`
-	ID           string         `json:"id,omitempty"`
-	Meta         *Meta          `json:"meta,omitempty"`
-	Identifier   []Identifier   `json:"identifier,omitempty"`
-	Name         string         `json:"name,omitempty"`
-	Telecom      []ContactPoint `json:"telecom,omitempty"`
-	PartOf       *Reference     `json:"partOf,omitempty"`
+	DomainResource
+	Identifier []Identifier   `json:"identifier,omitempty"`
+	Name       string         `json:"name,omitempty"`
+	Telecom    []ContactPoint `json:"telecom,omitempty"`
+	PartOf     *Reference     `json:"partOf,omitempty"`
 }
 
 // PractitionerRole links an author person to an institution, with the
 // author's role and specialty.
 type PractitionerRole struct {
-	ResourceType string            `json:"resourceType"`
-	ID           string            `json:"id,omitempty"`
-	Meta         *Meta             `json:"meta,omitempty"`
+	DomainResource
 	Active       *bool             `json:"active,omitempty"`
 	Practitioner *Reference        `json:"practitioner,omitempty"`
 	Organization *Reference        `json:"organization,omitempty"`
@@ -177,31 +194,25 @@ type PractitionerRole struct {
 // Patient (contained: sourcePatientInfo, an AuditEvent's patient; or a
 // Patient entry of an ITI-65 bundle).
 type Patient struct {
-	ResourceType string         `json:"resourceType"`
-	ID           string         `json:"id,omitempty"`
-	Meta         *Meta          `json:"meta,omitempty"`
-	Identifier   []Identifier   `json:"identifier,omitempty"`
-	Name         []HumanName    `json:"name,omitempty"`
-	Telecom      []ContactPoint `json:"telecom,omitempty"`
-	Gender       string         `json:"gender,omitempty"`
-	BirthDate    string         `json:"birthDate,omitempty"`
-	Address      []Address      `json:"address,omitempty"`
+	DomainResource
+	Identifier []Identifier   `json:"identifier,omitempty"`
+	Name       []HumanName    `json:"name,omitempty"`
+	Telecom    []ContactPoint `json:"telecom,omitempty"`
+	Gender     string         `json:"gender,omitempty"`
+	BirthDate  string         `json:"birthDate,omitempty"`
+	Address    []Address      `json:"address,omitempty"`
 }
 
 // Location (contained in an AuditEvent: a point of care).
 type Location struct {
-	ResourceType         string     `json:"resourceType"`
-	ID                   string     `json:"id,omitempty"`
-	Meta                 *Meta      `json:"meta,omitempty"`
+	DomainResource
 	ManagingOrganization *Reference `json:"managingOrganization,omitempty"`
 }
 
 // Encounter (contained in an AuditEvent: the care relation's healthcare
 // service and the patient's point of care and department).
 type Encounter struct {
-	ResourceType    string              `json:"resourceType"`
-	ID              string              `json:"id,omitempty"`
-	Meta            *Meta               `json:"meta,omitempty"`
+	DomainResource
 	Status          string              `json:"status"`
 	Class           Coding              `json:"class"`
 	ServiceType     *CodeableConcept    `json:"serviceType,omitempty"`
@@ -239,12 +250,7 @@ type DocumentContext struct {
 
 // DocumentReference is the MHD DocumentReference (an XDS DocumentEntry).
 type DocumentReference struct {
-	ResourceType     string              `json:"resourceType"`
-	ID               string              `json:"id,omitempty"`
-	Meta             *Meta               `json:"meta,omitempty"`
-	Text             *Narrative          `json:"text,omitempty"`
-	Contained        []Resource          `json:"contained,omitempty"`
-	Extension        []Extension         `json:"extension,omitempty"`
+	DomainResource
 	MasterIdentifier *Identifier         `json:"masterIdentifier,omitempty"`
 	Identifier       []Identifier        `json:"identifier,omitempty"`
 	Status           string              `json:"status,omitempty"`
@@ -269,22 +275,17 @@ type ListEntry struct {
 
 // List is the MHD SubmissionSet or Folder.
 type List struct {
-	ResourceType string           `json:"resourceType"`
-	ID           string           `json:"id,omitempty"`
-	Meta         *Meta            `json:"meta,omitempty"`
-	Text         *Narrative       `json:"text,omitempty"`
-	Contained    []Resource       `json:"contained,omitempty"`
-	Extension    []Extension      `json:"extension,omitempty"`
-	Identifier   []Identifier     `json:"identifier,omitempty"`
-	Status       string           `json:"status,omitempty"`
-	Mode         string           `json:"mode,omitempty"`
-	Title        string           `json:"title,omitempty"`
-	Code         *CodeableConcept `json:"code,omitempty"`
-	Subject      *Reference       `json:"subject,omitempty"`
-	Date         string           `json:"date,omitempty"`
-	Source       *ListSource      `json:"source,omitempty"`
-	Note         []Annotation     `json:"note,omitempty"`
-	Entry        []ListEntry      `json:"entry,omitempty"`
+	DomainResource
+	Identifier []Identifier     `json:"identifier,omitempty"`
+	Status     string           `json:"status,omitempty"`
+	Mode       string           `json:"mode,omitempty"`
+	Title      string           `json:"title,omitempty"`
+	Code       *CodeableConcept `json:"code,omitempty"`
+	Subject    *Reference       `json:"subject,omitempty"`
+	Date       string           `json:"date,omitempty"`
+	Source     *ListSource      `json:"source,omitempty"`
+	Note       []Annotation     `json:"note,omitempty"`
+	Entry      []ListEntry      `json:"entry,omitempty"`
 }
 
 // ListSource is List.source: a Reference that may carry the ihe-authorOrg
@@ -299,11 +300,9 @@ type ListSource struct {
 
 // Binary is document content carried in an ITI-65 bundle.
 type Binary struct {
-	ResourceType string `json:"resourceType"`
-	ID           string `json:"id,omitempty"`
-	Meta         *Meta  `json:"meta,omitempty"`
-	ContentType  string `json:"contentType,omitempty"`
-	Data         string `json:"data,omitempty"`
+	Base
+	ContentType string `json:"contentType,omitempty"`
+	Data        string `json:"data,omitempty"`
 }
 
 // BundleLink is Bundle.link.
@@ -341,14 +340,12 @@ type BundleEntry struct {
 
 // Bundle is a searchset, transaction or transaction-response Bundle.
 type Bundle struct {
-	ResourceType string        `json:"resourceType"`
-	ID           string        `json:"id,omitempty"`
-	Meta         *Meta         `json:"meta,omitempty"`
-	Type         string        `json:"type"`
-	Timestamp    string        `json:"timestamp,omitempty"`
-	Total        *int          `json:"total,omitempty"`
-	Link         []BundleLink  `json:"link,omitempty"`
-	Entry        []BundleEntry `json:"entry,omitempty"`
+	Base
+	Type      string        `json:"type"`
+	Timestamp string        `json:"timestamp,omitempty"`
+	Total     *int          `json:"total,omitempty"`
+	Link      []BundleLink  `json:"link,omitempty"`
+	Entry     []BundleEntry `json:"entry,omitempty"`
 }
 
 // Resource holds one resource of any type, as Bundle.entry.resource and
@@ -398,6 +395,18 @@ func (r Resource) Type() string {
 	return ""
 }
 
+// ID is the id of the held resource ("" when empty or of a type this
+// package does not model).
+func (r Resource) ID() string {
+	if v, ok := r.Value.(interface{ resourceID() string }); ok {
+		return v.resourceID()
+	}
+	return ""
+}
+
+func (b *Base) resourceID() string           { return b.ID }
+func (d *DomainResource) resourceID() string { return d.ID }
+
 // MarshalJSON writes the held resource.
 func (r Resource) MarshalJSON() ([]byte, error) {
 	if raw, ok := r.Value.(*RawResource); ok {
@@ -441,8 +450,8 @@ func (r *Resource) UnmarshalJSON(b []byte) error {
 
 // OperationOutcome reports errors and warnings.
 type OperationOutcome struct {
-	ResourceType string  `json:"resourceType"`
-	Issue        []Issue `json:"issue"`
+	DomainResource
+	Issue []Issue `json:"issue"`
 }
 
 // Issue is OperationOutcome.issue.
@@ -460,11 +469,7 @@ type Issue struct {
 // trust-framework AuditEvent profile and IHE BALP use (gateway/audit
 // renders its records as these).
 type AuditEvent struct {
-	ResourceType   string             `json:"resourceType"`
-	ID             string             `json:"id,omitempty"`
-	Meta           *Meta              `json:"meta,omitempty"`
-	Contained      []Resource         `json:"contained,omitempty"`
-	Extension      []Extension        `json:"extension,omitempty"`
+	DomainResource
 	Type           Coding             `json:"type"`
 	Subtype        []Coding           `json:"subtype,omitempty"`
 	Action         string             `json:"action,omitempty"`

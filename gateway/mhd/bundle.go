@@ -12,7 +12,7 @@ import (
 // resource id; an OperationOutcome among entries (warnings) gets mode
 // outcome and no fullUrl.
 func SearchSet(entries []fhir.Resource, total int, self, next string) fhir.Bundle {
-	b := fhir.Bundle{ResourceType: "Bundle", Type: "searchset", Total: &total}
+	b := fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle"}, Type: "searchset", Total: &total}
 	if self != "" {
 		b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: self})
 	}
@@ -35,11 +35,9 @@ func SearchSet(entries []fhir.Resource, total int, self, next string) fhir.Bundl
 }
 
 func entryID(r fhir.Resource) string {
-	switch v := r.Value.(type) {
-	case *fhir.DocumentReference:
-		return v.ID
-	case *fhir.List:
-		return v.ID
+	switch r.Value.(type) {
+	case *fhir.DocumentReference, *fhir.List:
+		return r.ID()
 	}
 	return ""
 }

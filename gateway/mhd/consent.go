@@ -3,7 +3,6 @@ package mhd
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -45,17 +44,9 @@ const maxConsentBody = 64 << 10
 
 var scopesConsent = []string{trust.ScopeCitizen}
 
-type consentReference struct {
-	Reference  string `json:"reference,omitempty"`
-	Identifier *struct {
-		System string `json:"system"`
-		Value  string `json:"value"`
-	} `json:"identifier,omitempty"`
-}
-
 type consentData struct {
-	Meaning   string           `json:"meaning"`
-	Reference consentReference `json:"reference"`
+	Meaning   string         `json:"meaning"`
+	Reference fhir.Reference `json:"reference"`
 }
 
 type consentProvision struct {
@@ -221,7 +212,7 @@ func (m *Endpoints) consentSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	b := fhir.Bundle{ResourceType: "Bundle", Type: "searchset"}
+	b := fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle"}, Type: "searchset"}
 	var entries []any
 	for _, bl := range bs {
 		c := m.consentFrom(bl, now)
@@ -270,9 +261,8 @@ func (m *Endpoints) consentCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConsentBody))
-	if err != nil {
-		fhir.WriteError(w, fhir.NewError(http.StatusRequestEntityTooLarge, fhir.IssueTooCostly, "", "the Consent is larger than %d bytes", maxConsentBody))
+	body, ok := readBody(w, r, maxConsentBody, "Consent")
+	if !ok {
 		return
 	}
 	var in consentIn
@@ -298,7 +288,7 @@ func (m *Endpoints) consentCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		b.DocumentUniqueIDs = []string{uid}
 	}
-	b, err = m.Guard.AddConsent(r.Context(), m.call(r, p, audit.TxConsent), b)
+	b, err := m.Guard.AddConsent(r.Context(), m.call(r, p, audit.TxConsent), b)
 	if err != nil {
 		m.consentError(w, r, err)
 		return

@@ -193,14 +193,13 @@ var relationCodes = map[string]string{
 //   - a size above FHIR unsignedInt's 2^31-1 is left out.
 func DocumentReferenceFrom(d *registry.DocumentEntry, rel []*registry.Association, opts RenderOptions) fhir.DocumentReference {
 	dr := fhir.DocumentReference{
-		ResourceType: "DocumentReference",
-		ID:           resourceID(logicalID(d)),
-		Meta:         &fhir.Meta{VersionID: d.Version, Profile: []string{ProfileDocumentReference}},
-		Status:       statusCode(d.Status),
-		Type:         opts.concept(AttrTypeCode, d.Type),
-		Subject:      patientReference(d.PatientID),
-		Date:         dtmToInstant(d.CreationTime),
-		Description:  d.Comments,
+		DomainResource: fhir.DomainResource{ResourceType: "DocumentReference", ID: resourceID(logicalID(d)),
+			Meta: &fhir.Meta{VersionID: d.Version, Profile: []string{ProfileDocumentReference}}},
+		Status:      statusCode(d.Status),
+		Type:        opts.concept(AttrTypeCode, d.Type),
+		Subject:     patientReference(d.PatientID),
+		Date:        dtmToInstant(d.CreationTime),
+		Description: d.Comments,
 	}
 	if d.HomeCommunityID != "" {
 		dr.Extension = append(dr.Extension, fhir.Extension{URL: ExtensionHomeCommunityID,
@@ -360,7 +359,7 @@ func (cb *containedBuilder) add(r any) { cb.out = append(cb.out, fhir.R(r)) }
 // practitioner adds a contained Practitioner for an XCN and returns its id.
 func (cb *containedBuilder) practitioner(id, person string, telecom []fhir.ContactPoint) string {
 	x := readXCN(person)
-	p := &fhir.Practitioner{ResourceType: "Practitioner", ID: id, Telecom: telecom}
+	p := &fhir.Practitioner{DomainResource: fhir.DomainResource{ResourceType: "Practitioner", ID: id}, Telecom: telecom}
 	if x.ID != "" {
 		ident := fhir.Identifier{Value: x.ID}
 		if x.AssigningAuthority.UniversalID != "" {
@@ -390,7 +389,7 @@ func (cb *containedBuilder) practitioner(id, person string, telecom []fhir.Conta
 // organization adds a contained Organization for an XON.
 func (cb *containedBuilder) organization(id, inst string, telecom []fhir.ContactPoint) string {
 	x := readXON(inst)
-	o := &fhir.Organization{ResourceType: "Organization", ID: id, Name: x.OrganizationName, Telecom: telecom}
+	o := &fhir.Organization{DomainResource: fhir.DomainResource{ResourceType: "Organization", ID: id}, Name: x.OrganizationName, Telecom: telecom}
 	if oid := orgID(x); oid != "" {
 		ident := fhir.Identifier{Value: oid}
 		if x.AssigningAuthority.UniversalID != "" {
@@ -446,13 +445,13 @@ func (cb *containedBuilder) author(n string, a registry.Author) (refs []fhir.Ref
 	if personID != "" || len(a.Roles) > 0 || len(a.Specialties) > 0 {
 		if personID == "" && len(orgIDs) == 0 {
 			// Role or specialty alone: a PractitionerRole with just them.
-			r := &fhir.PractitionerRole{ResourceType: "PractitionerRole", ID: "author" + n + "-role"}
+			r := &fhir.PractitionerRole{DomainResource: fhir.DomainResource{ResourceType: "PractitionerRole", ID: "author" + n + "-role"}}
 			cb.roles(r, a)
 			cb.add(r)
 			return []fhir.Reference{{Reference: "#" + r.ID}}, nil
 		}
 		if len(orgIDs) > 0 || len(a.Roles) > 0 || len(a.Specialties) > 0 {
-			r := &fhir.PractitionerRole{ResourceType: "PractitionerRole", ID: "author" + n + "-role"}
+			r := &fhir.PractitionerRole{DomainResource: fhir.DomainResource{ResourceType: "PractitionerRole", ID: "author" + n + "-role"}}
 			if personID != "" {
 				r.Practitioner = &fhir.Reference{Reference: "#" + personID}
 			}
@@ -489,7 +488,7 @@ func (cb *containedBuilder) sourcePatient(id string, info []string) string {
 	if id == "" && len(info) == 0 {
 		return ""
 	}
-	p := &fhir.Patient{ResourceType: "Patient", ID: "sourcePatient"}
+	p := &fhir.Patient{DomainResource: fhir.DomainResource{ResourceType: "Patient", ID: "sourcePatient"}}
 	seen := map[string]bool{}
 	addID := func(v string) {
 		x := readCX(v)

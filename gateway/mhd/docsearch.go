@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"pjd/gateway/fhir"
 	"pjd/registry"
@@ -43,7 +42,7 @@ import (
 type DocumentSearch struct {
 	Common
 	filter registry.DocumentFilter
-	conds  []func(d *registry.DocumentEntry) bool
+	conds  conds[*registry.DocumentEntry]
 }
 
 // ParseDocumentSearch validates an ITI-67 request: the query (GET) or form
@@ -65,14 +64,10 @@ func ParseDocumentSearch(q url.Values, h http.Header) (*DocumentSearch, error) {
 
 	statuses, _ := p.statuses("status", false)
 	f.Statuses = statuses
-	s.add(func(d *registry.DocumentEntry) bool { return contains(f.Statuses, d.Status) })
+	s.conds.add(func(d *registry.DocumentEntry) bool { return contains(f.Statuses, d.Status) })
 
 	var names nameConds
-	for _, name := range p.names() {
-		base, mod, _ := strings.Cut(name, ":")
-		if p.readFirst(name, base, mod) {
-			continue
-		}
+	common, err := p.search(func(name, base, mod string) {
 		switch base {
 		case "category":
 			s.singleCode(p, name, mod, &f.Classes, func(d *registry.DocumentEntry) registry.Code { return d.Class })
@@ -89,12 +84,9 @@ func ParseDocumentSearch(q url.Values, h http.Header) (*DocumentSearch, error) {
 		case "security-label":
 			s.multiCode(p, name, mod, &f.Confidentiality, func(d *registry.DocumentEntry) []registry.Code { return d.Confidentiality })
 		case "date", "creation":
-			if !p.noModifier(name, mod) {
-				continue
-			}
-			dc := p.dates(name)
+			dc := p.plainDates(name, mod)
 			if len(dc) == 0 {
-				continue
+				return
 			}
 			r := dc.dbRange()
 			cr := &f.CreationTime
@@ -104,16 +96,13 @@ func ParseDocumentSearch(q url.Values, h http.Header) (*DocumentSearch, error) {
 			if r.To != "" && (cr.To == "" || r.To < cr.To) {
 				cr.To = r.To
 			}
-			s.add(func(d *registry.DocumentEntry) bool { return dc.matchPoint(d.CreationTime) })
+			s.conds.add(func(d *registry.DocumentEntry) bool { return dc.matchPoint(d.CreationTime) })
 		case "period":
-			if !p.noModifier(name, mod) {
-				continue
-			}
-			dc := p.dates(name)
+			dc := p.plainDates(name, mod)
 			if len(dc) == 0 {
-				continue
+				return
 			}
-			s.add(func(d *registry.DocumentEntry) bool {
+			s.conds.add(func(d *registry.DocumentEntry) bool {
 				start, stop := d.ServiceStartTime, d.ServiceStopTime
 				if !validDTM(start) {
 					start = ""
@@ -137,20 +126,21 @@ func ParseDocumentSearch(q url.Values, h http.Header) (*DocumentSearch, error) {
 		case "author.family":
 			names.family = append(names.family, p.strings(base, mod)...)
 		case "identifier":
-			if !p.noModifier(name, mod) {
-				continue
+			if p.noModifier(name, mod) {
+				p.identifiers(name, func(uids []string) { f.UniqueIDs = uids }, func(cc codeCond) {
+					s.conds.add(func(d *registry.DocumentEntry) bool { return cc.namesObject(d.ID, d.UniqueID) })
+				})
 			}
-			s.identifier(p, name)
 		case "related":
 			if mod != "" && mod != "identifier" {
 				p.unsupported(name, "parameter related: modifier :%s is not supported (use related or related:identifier)", mod)
-				continue
+				return
 			}
 			occ := p.codes(name)
 			if len(occ) == 0 {
-				continue
+				return
 			}
-			s.add(func(d *registry.DocumentEntry) bool {
+			s.conds.add(func(d *registry.DocumentEntry) bool {
 				for _, cc := range occ {
 					if !matchReferenceIDs(cc, d.ReferenceIDs) {
 						return false
@@ -161,20 +151,18 @@ func ParseDocumentSearch(q url.Values, h http.Header) (*DocumentSearch, error) {
 		default:
 			p.unsupported(name, "unknown search parameter %s", name)
 		}
-	}
+	})
 	if !names.empty() {
 		f.AuthorPersons = names.likePatterns()
-		s.add(func(d *registry.DocumentEntry) bool { return names.match(d.Authors) })
+		s.conds.add(func(d *registry.DocumentEntry) bool { return names.match(d.Authors) })
 	}
-	if err := p.e.err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	s.Common = p.common
+	s.Common = common
 	f.PatientID = s.Patient.CX()
 	return s, nil
 }
-
-func (s *DocumentSearch) add(c func(d *registry.DocumentEntry) bool) { s.conds = append(s.conds, c) }
 
 func contains(list []string, v string) bool {
 	for _, x := range list {
@@ -188,45 +176,23 @@ func contains(list []string, v string) bool {
 // singleCode handles a token parameter on a single-valued code: the first
 // occurrence becomes the store CodeSet, every occurrence a Match condition.
 func (s *DocumentSearch) singleCode(p *parser, name, mod string, set *registry.CodeSet, get func(*registry.DocumentEntry) registry.Code) {
-	if !p.noModifier(name, mod) {
-		return
-	}
-	occ := p.codes(name)
-	for i, cc := range occ {
+	for i, cc := range p.plainCodes(name, mod) {
 		if i == 0 {
 			if cs, ok := cc.codeSet(); ok {
 				*set = cs
 			}
 		}
-		s.add(func(d *registry.DocumentEntry) bool { return cc.match(get(d)) })
+		s.conds.add(func(d *registry.DocumentEntry) bool { return cc.match(get(d)) })
 	}
 }
 
 // multiCode handles a token parameter on a multi-valued code (AND of OR).
 func (s *DocumentSearch) multiCode(p *parser, name, mod string, sets *[]registry.CodeSet, get func(*registry.DocumentEntry) []registry.Code) {
-	if !p.noModifier(name, mod) {
-		return
-	}
-	for _, cc := range p.codes(name) {
+	for _, cc := range p.plainCodes(name, mod) {
 		if cs, ok := cc.codeSet(); ok {
 			*sets = append(*sets, cs)
 		}
-		s.add(func(d *registry.DocumentEntry) bool { return cc.match(get(d)...) })
-	}
-}
-
-// identifier handles identifier: masterIdentifier (uniqueId) or
-// identifier (entryUUID), system urn:ietf:rfc:3986 or none.
-func (s *DocumentSearch) identifier(p *parser, name string) {
-	for i, cc := range p.codes(name) {
-		uids, allOID, ok := cc.identifierUIDs(p, name)
-		if !ok {
-			return
-		}
-		if i == 0 && allOID {
-			s.filter.UniqueIDs = uids
-		}
-		s.add(func(d *registry.DocumentEntry) bool { return cc.namesObject(d.ID, d.UniqueID) })
+		s.conds.add(func(d *registry.DocumentEntry) bool { return cc.match(get(d)...) })
 	}
 }
 
@@ -266,8 +232,8 @@ var ErrPageNotResumed = errors.New("mhd: search with a _page token used before P
 // yet resumed) it returns an error, never a filter that matches every
 // patient.
 func (s *DocumentSearch) Filter() (registry.DocumentFilter, error) {
-	if s.Patient.IsZero() || (s.Page != "" && !s.resumed) {
-		return registry.DocumentFilter{}, ErrPageNotResumed
+	if err := s.ready(); err != nil {
+		return registry.DocumentFilter{}, err
 	}
 	f := s.filter
 	f.PatientID = s.Patient.CX()
@@ -277,13 +243,5 @@ func (s *DocumentSearch) Filter() (registry.DocumentFilter, error) {
 // Match reports whether a DocumentEntry the store returned meets every
 // search condition, including the patient.
 func (s *DocumentSearch) Match(d *registry.DocumentEntry) bool {
-	if s.Patient.IsZero() || d.PatientID != s.Patient.CX() {
-		return false
-	}
-	for _, c := range s.conds {
-		if !c(d) {
-			return false
-		}
-	}
-	return true
+	return s.conds.match(&s.Common, d.PatientID, d)
 }

@@ -109,6 +109,18 @@ func (m *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, tx stri
 // writeAuthError answers a refused credential: its status, the DPoP
 // challenge, and an OperationOutcome; a dependency of the check that is
 // unavailable (the replay cache, the issuer's keys) is a transient 503.
+// readBody reads a request body of at most limit bytes; one that is
+// larger or cannot be read is answered 413 too-costly, naming what the
+// body is ("the Consent is larger than …").
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		fhir.WriteError(w, fhir.NewError(http.StatusRequestEntityTooLarge, fhir.IssueTooCostly, "", "the %s is larger than %d bytes", what, limit))
+		return nil, false
+	}
+	return body, true
+}
+
 func writeAuthError(w http.ResponseWriter, err error, scope string) {
 	status := trust.HTTPStatus(err)
 	if status == http.StatusServiceUnavailable {

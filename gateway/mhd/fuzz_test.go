@@ -30,6 +30,20 @@ func checkErr(t *testing.T, err error) {
 	}
 }
 
+// fuzzRequest makes a search request of a fuzzed query and
+// nhn-patient-nin header; ok is false for a query that does not parse.
+func fuzzRequest(query, nin string) (url.Values, http.Header, bool) {
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, nil, false
+	}
+	h := http.Header{}
+	if nin != "" {
+		h.Set(HeaderPatientNIN, nin)
+	}
+	return q, h, true
+}
+
 func FuzzParseDocumentSearch(f *testing.F) {
 	for _, r := range documentRejections {
 		f.Add(r.query, "")
@@ -43,13 +57,9 @@ func FuzzParseDocumentSearch(f *testing.F) {
 	}
 	pager, _ := NewPager(testKey, func() time.Time { return fixedNow }, 0)
 	f.Fuzz(func(t *testing.T, query, nin string) {
-		q, err := url.ParseQuery(query)
-		if err != nil {
+		q, h, ok := fuzzRequest(query, nin)
+		if !ok {
 			return
-		}
-		h := http.Header{}
-		if nin != "" {
-			h.Set(HeaderPatientNIN, nin)
 		}
 		s, err := ParseDocumentSearch(q, h)
 		checkErr(t, err)
@@ -76,13 +86,9 @@ func FuzzParseListSearch(f *testing.F) {
 	f.Add(pidKari+"&code=folder&date=ge2024&designationType=A00-1", "")
 	f.Add("code=submissionset&source.given:contains=a", fnrKari)
 	f.Fuzz(func(t *testing.T, query, nin string) {
-		q, err := url.ParseQuery(query)
-		if err != nil {
+		q, h, ok := fuzzRequest(query, nin)
+		if !ok {
 			return
-		}
-		h := http.Header{}
-		if nin != "" {
-			h.Set(HeaderPatientNIN, nin)
 		}
 		s, err := ParseListSearch(q, h)
 		checkErr(t, err)

@@ -54,7 +54,7 @@ func (m *Endpoints) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	total := len(versions)
-	b := fhir.Bundle{ResourceType: "Bundle", Type: "history", Total: &total,
+	b := fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle"}, Type: "history", Total: &total,
 		Link: []fhir.BundleLink{{Relation: "self", URL: m.BaseURL + r.URL.Path}}}
 	for _, d := range versions {
 		dr := DocumentReferenceFrom(d, nil, opts)

@@ -90,18 +90,8 @@ func listCode(code string) *fhir.CodeableConcept {
 // ihe-authorOrg pointing at its institution), title, note (comments) and
 // entries.
 func ListFromSubmissionSet(s *registry.SubmissionSet, members []ListMember, opts RenderOptions) fhir.List {
-	l := fhir.List{
-		ResourceType: "List",
-		ID:           resourceID(s.ID),
-		Meta:         &fhir.Meta{Profile: []string{ProfileSubmissionSet}},
-		Identifier:   listIdentifiers(s.UniqueID, s.ID),
-		Status:       listStatus(s.Status),
-		Mode:         "working",
-		Title:        s.Title,
-		Code:         listCode("submissionset"),
-		Subject:      patientReference(s.PatientID),
-		Date:         dtmToDateTime(s.SubmissionTime),
-	}
+	l := listOf{profile: ProfileSubmissionSet, code: "submissionset", id: s.ID, uniqueID: s.UniqueID, status: s.Status,
+		title: s.Title, patientID: s.PatientID, date: s.SubmissionTime, comments: s.Comments}.render(members)
 	if c := opts.concept(AttrContentType, s.ContentType); c != nil {
 		l.Extension = append(l.Extension, fhir.Extension{URL: ExtDesignationType, ValueCodeableConcept: c})
 	}
@@ -124,13 +114,35 @@ func ListFromSubmissionSet(s *registry.SubmissionSet, members []ListMember, opts
 			l.Source.Extension = []fhir.Extension{{URL: ExtAuthorOrg, ValueReference: org}}
 		}
 	}
-	if s.Comments != "" {
-		l.Note = []fhir.Annotation{{Text: s.Comments}}
+	l.Contained = cb.out
+	return l
+}
+
+// listOf is what a SubmissionSet and a Folder render alike: the List's
+// profile and code, resource id (entryUUID), identifiers, status, mode
+// working, title, subject, date (a DTM), note and entries.
+type listOf struct {
+	profile, code                                          string
+	id, uniqueID, status, title, patientID, date, comments string
+}
+
+func (x listOf) render(members []ListMember) fhir.List {
+	l := fhir.List{
+		DomainResource: fhir.DomainResource{ResourceType: "List", ID: resourceID(x.id), Meta: &fhir.Meta{Profile: []string{x.profile}}},
+		Identifier:     listIdentifiers(x.uniqueID, x.id),
+		Status:         listStatus(x.status),
+		Mode:           "working",
+		Title:          x.title,
+		Code:           listCode(x.code),
+		Subject:        patientReference(x.patientID),
+		Date:           dtmToDateTime(x.date),
+	}
+	if x.comments != "" {
+		l.Note = []fhir.Annotation{{Text: x.comments}}
 	}
 	for _, m := range members {
 		l.Entry = append(l.Entry, fhir.ListEntry{Item: m.reference()})
 	}
-	l.Contained = cb.out
 	return l
 }
 
@@ -147,7 +159,7 @@ func (cb *containedBuilder) recipient(n, v string) *fhir.Reference {
 	case person != "" && org != "":
 		p := cb.practitioner("recipient"+n, person, telecom)
 		o := cb.organization("recipient"+n+"-org", org, nil)
-		r := &fhir.PractitionerRole{ResourceType: "PractitionerRole", ID: "recipient" + n + "-role",
+		r := &fhir.PractitionerRole{DomainResource: fhir.DomainResource{ResourceType: "PractitionerRole", ID: "recipient" + n + "-role"},
 			Practitioner: &fhir.Reference{Reference: "#" + p}, Organization: &fhir.Reference{Reference: "#" + o}}
 		cb.add(r)
 		return &fhir.Reference{Reference: "#" + r.ID}
@@ -164,28 +176,12 @@ func (cb *containedBuilder) recipient(n, v string) *fhir.Reference {
 // per codeList code, subject, date (lastUpdateTime), title, note and the
 // member DocumentReferences.
 func ListFromFolder(f *registry.Folder, members []ListMember, opts RenderOptions) fhir.List {
-	l := fhir.List{
-		ResourceType: "List",
-		ID:           resourceID(f.ID),
-		Meta:         &fhir.Meta{Profile: []string{ProfileFolder}},
-		Identifier:   listIdentifiers(f.UniqueID, f.ID),
-		Status:       listStatus(f.Status),
-		Mode:         "working",
-		Title:        f.Title,
-		Code:         listCode("folder"),
-		Subject:      patientReference(f.PatientID),
-		Date:         dtmToDateTime(f.LastUpdateTime),
-	}
+	l := listOf{profile: ProfileFolder, code: "folder", id: f.ID, uniqueID: f.UniqueID, status: f.Status,
+		title: f.Title, patientID: f.PatientID, date: f.LastUpdateTime, comments: f.Comments}.render(members)
 	for _, c := range f.Codes {
 		if cc := opts.concept(AttrFolderCode, c); cc != nil {
 			l.Extension = append(l.Extension, fhir.Extension{URL: ExtDesignationType, ValueCodeableConcept: cc})
 		}
-	}
-	if f.Comments != "" {
-		l.Note = []fhir.Annotation{{Text: f.Comments}}
-	}
-	for _, m := range members {
-		l.Entry = append(l.Entry, fhir.ListEntry{Item: m.reference()})
 	}
 	return l
 }

@@ -3,7 +3,6 @@ package mhd
 import (
 	"net/http"
 	"net/url"
-	"strings"
 
 	"pjd/registry"
 )
@@ -30,8 +29,8 @@ type ListSearch struct {
 
 	ssFilter registry.SubmissionSetFilter
 	fFilter  registry.FolderFilter
-	ssConds  []func(*registry.SubmissionSet) bool
-	fConds   []func(*registry.Folder) bool
+	ssConds  conds[*registry.SubmissionSet]
+	fConds   conds[*registry.Folder]
 }
 
 // ParseListSearch validates an ITI-66 request the way ParseDocumentSearch
@@ -43,56 +42,42 @@ func ParseListSearch(q url.Values, h http.Header) (*ListSearch, error) {
 
 	statuses, _ := p.statuses("status", true)
 	s.ssFilter.Statuses, s.fFilter.Statuses = statuses, statuses
-	s.ss(func(x *registry.SubmissionSet) bool { return contains(statuses, x.Status) })
-	s.folder(func(x *registry.Folder) bool { return contains(statuses, x.Status) })
+	s.ssConds.add(func(x *registry.SubmissionSet) bool { return contains(statuses, x.Status) })
+	s.fConds.add(func(x *registry.Folder) bool { return contains(statuses, x.Status) })
 
 	var names nameConds
-	for _, name := range p.names() {
-		base, mod, _ := strings.Cut(name, ":")
-		if p.readFirst(name, base, mod) {
-			continue
-		}
+	common, err := p.search(func(name, base, mod string) {
 		switch base {
 		case "code":
-			if !p.noModifier(name, mod) {
-				continue
+			if p.noModifier(name, mod) {
+				s.code(p, name)
 			}
-			s.code(p, name)
 		case "date":
-			if !p.noModifier(name, mod) {
-				continue
-			}
-			dc := p.dates(name)
+			dc := p.plainDates(name, mod)
 			if len(dc) == 0 {
-				continue
+				return
 			}
 			r := dc.dbRange()
 			s.ssFilter.SubmissionTime, s.fFilter.LastUpdateTime = r, r
-			s.ss(func(x *registry.SubmissionSet) bool { return dc.matchPoint(x.SubmissionTime) })
-			s.folder(func(x *registry.Folder) bool { return dc.matchPoint(x.LastUpdateTime) })
+			s.ssConds.add(func(x *registry.SubmissionSet) bool { return dc.matchPoint(x.SubmissionTime) })
+			s.fConds.add(func(x *registry.Folder) bool { return dc.matchPoint(x.LastUpdateTime) })
 		case "designationType":
-			if !p.noModifier(name, mod) {
-				continue
-			}
-			for i, cc := range p.codes(name) {
+			for i, cc := range p.plainCodes(name, mod) {
 				if cs, ok := cc.codeSet(); ok {
 					if i == 0 {
 						s.ssFilter.ContentTypes = cs
 					}
 					s.fFilter.Codes = append(s.fFilter.Codes, cs)
 				}
-				s.ss(func(x *registry.SubmissionSet) bool { return cc.match(x.ContentType) })
-				s.folder(func(x *registry.Folder) bool { return cc.match(x.Codes...) })
+				s.ssConds.add(func(x *registry.SubmissionSet) bool { return cc.match(x.ContentType) })
+				s.fConds.add(func(x *registry.Folder) bool { return cc.match(x.Codes...) })
 			}
 		case "source.given":
 			names.given = append(names.given, p.strings(base, mod)...)
 		case "source.family":
 			names.family = append(names.family, p.strings(base, mod)...)
 		case "sourceId":
-			if !p.noModifier(name, mod) {
-				continue
-			}
-			for i, cc := range p.codes(name) {
+			for i, cc := range p.plainCodes(name, mod) {
 				var ids []string
 				for _, t := range cc {
 					ids = append(ids, uniqueIDFromValue(t.Code))
@@ -100,30 +85,29 @@ func ParseListSearch(q url.Values, h http.Header) (*ListSearch, error) {
 				if i == 0 {
 					s.ssFilter.SourceIDs = ids
 				}
-				s.ss(func(x *registry.SubmissionSet) bool { return contains(ids, x.SourceID) })
+				s.ssConds.add(func(x *registry.SubmissionSet) bool { return contains(ids, x.SourceID) })
 			}
 		case "identifier":
-			if !p.noModifier(name, mod) {
-				continue
+			if p.noModifier(name, mod) {
+				p.identifiers(name, func(uids []string) { s.ssFilter.UniqueIDs, s.fFilter.UniqueIDs = uids, uids }, func(cc codeCond) {
+					s.ssConds.add(func(x *registry.SubmissionSet) bool { return cc.namesObject(x.ID, x.UniqueID) })
+					s.fConds.add(func(x *registry.Folder) bool { return cc.namesObject(x.ID, x.UniqueID) })
+				})
 			}
-			s.identifier(p, name)
 		default:
 			p.unsupported(name, "unknown search parameter %s", name)
 		}
-	}
+	})
 	if !names.empty() {
 		s.ssFilter.AuthorPersons = names.likePatterns()
-		s.ss(func(x *registry.SubmissionSet) bool { return names.match(x.Authors) })
+		s.ssConds.add(func(x *registry.SubmissionSet) bool { return names.match(x.Authors) })
 	}
-	if err := p.e.err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	s.Common = p.common
+	s.Common = common
 	return s, nil
 }
-
-func (s *ListSearch) ss(c func(*registry.SubmissionSet) bool) { s.ssConds = append(s.ssConds, c) }
-func (s *ListSearch) folder(c func(*registry.Folder) bool)    { s.fConds = append(s.fConds, c) }
 
 // code handles code=submissionset|folder (system MHDlistTypes or none).
 func (s *ListSearch) code(p *parser, name string) {
@@ -147,27 +131,6 @@ func (s *ListSearch) code(p *parser, name string) {
 		s.SubmissionSets = s.SubmissionSets && ss
 		s.Folders = s.Folders && folder
 	}
-}
-
-func (s *ListSearch) identifier(p *parser, name string) {
-	for i, cc := range p.codes(name) {
-		uids, allOID, ok := cc.identifierUIDs(p, name)
-		if !ok {
-			return
-		}
-		if i == 0 && allOID {
-			s.ssFilter.UniqueIDs, s.fFilter.UniqueIDs = uids, uids
-		}
-		s.ss(func(x *registry.SubmissionSet) bool { return cc.namesObject(x.ID, x.UniqueID) })
-		s.folder(func(x *registry.Folder) bool { return cc.namesObject(x.ID, x.UniqueID) })
-	}
-}
-
-func (s *ListSearch) ready() error {
-	if s.Patient.IsZero() || (s.Page != "" && !s.resumed) {
-		return ErrPageNotResumed
-	}
-	return nil
 }
 
 // SubmissionSetFilter is the store filter for SubmissionSets; ok is false
@@ -201,26 +164,10 @@ func (s *ListSearch) FolderFilter() (f registry.FolderFilter, ok bool, err error
 
 // MatchSubmissionSet reports whether a SubmissionSet meets the search.
 func (s *ListSearch) MatchSubmissionSet(x *registry.SubmissionSet) bool {
-	if !s.SubmissionSets || s.Patient.IsZero() || x.PatientID != s.Patient.CX() {
-		return false
-	}
-	for _, c := range s.ssConds {
-		if !c(x) {
-			return false
-		}
-	}
-	return true
+	return s.SubmissionSets && s.ssConds.match(&s.Common, x.PatientID, x)
 }
 
 // MatchFolder reports whether a Folder meets the search.
 func (s *ListSearch) MatchFolder(x *registry.Folder) bool {
-	if !s.Folders || s.Patient.IsZero() || x.PatientID != s.Patient.CX() {
-		return false
-	}
-	for _, c := range s.fConds {
-		if !c(x) {
-			return false
-		}
-	}
-	return true
+	return s.Folders && s.fConds.match(&s.Common, x.PatientID, x)
 }

@@ -1,7 +1,6 @@
 package mhd
 
 import (
-	"net/http"
 	"net/url"
 	"reflect"
 	"testing"
@@ -67,7 +66,7 @@ func TestParseListSearchFilters(t *testing.T) {
 }
 
 func TestParseListSearchRejects(t *testing.T) {
-	for _, c := range []rejection{
+	testRejections(t, []rejection{
 		{"no patient", "code=folder", nil, 400, fhir.IssueRequired, "patient.identifier"},
 		{"unknown code", pidKari + "&code=manifest", nil, 400, fhir.IssueValue, "code"},
 		{"code other system", pidKari + "&code=http://loinc.org|folder", nil, 400, fhir.IssueValue, "code"},
@@ -80,19 +79,7 @@ func TestParseListSearchRejects(t *testing.T) {
 		{"identifier other system", pidKari + "&identifier=http://x|1", nil, 400, fhir.IssueValue, "identifier"},
 		{"_count", pidKari + "&_count=x", nil, 400, fhir.IssueValue, "_count"},
 		{"patient reference", "patient=Patient/1", nil, 400, fhir.IssueNotSupported, "patient"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			h := http.Header{}
-			for _, v := range c.nin {
-				h.Add(HeaderPatientNIN, v)
-			}
-			s, err := ParseListSearch(parseQuery(t, c.query), h)
-			if err == nil {
-				t.Fatalf("accepted %+v", s)
-			}
-			checkRejection(t, c, err)
-		})
-	}
+	}, ParseListSearch)
 }
 
 func TestListSearchMatch(t *testing.T) {

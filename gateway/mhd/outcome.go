@@ -163,5 +163,6 @@ func communityOutcomes(cs []access.CommunityOutcome) []fhir.Resource {
 	if len(issues) == 0 {
 		return nil
 	}
-	return []fhir.Resource{fhir.R(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: issues})}
+	oo := fhir.Outcome(issues...)
+	return []fhir.Resource{fhir.R(&oo)}
 }

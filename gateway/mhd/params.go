@@ -121,6 +121,43 @@ func (p *parser) readFirstParams(h http.Header) {
 	p.format()
 }
 
+// search runs what every search does after readFirstParams and status:
+// it calls param with every other parameter (its name as given, base name
+// and modifier) in a stable order, and returns the Common part, or the
+// *Error reporting every bad parameter.
+func (p *parser) search(param func(name, base, mod string)) (Common, error) {
+	for _, name := range p.names() {
+		base, mod, _ := strings.Cut(name, ":")
+		if !p.readFirst(name, base, mod) {
+			param(name, base, mod)
+		}
+	}
+	if err := p.e.err(); err != nil {
+		return Common{}, err
+	}
+	return p.common, nil
+}
+
+// conds are the Match conditions of a search on one kind of object: every
+// one must hold.
+type conds[T any] []func(T) bool
+
+func (c *conds[T]) add(cond func(T) bool) { *c = append(*c, cond) }
+
+// match reports whether x is the search's patient's (patientID is x's)
+// and meets every condition.
+func (c conds[T]) match(s *Common, patientID string, x T) bool {
+	if s.Patient.IsZero() || patientID != s.Patient.CX() {
+		return false
+	}
+	for _, cond := range c {
+		if !cond(x) {
+			return false
+		}
+	}
+	return true
+}
+
 // readFirst reports whether parameter name (base and modifier mod) is one
 // that every search reads before the others: the patient (checked by
 // patient), status, _count, _page, _format and _pretty; a modifier on one
@@ -486,6 +523,15 @@ type Common struct {
 	resumed  bool
 }
 
+// ready fails closed when the search has no patient: a _page token not
+// yet resumed (Pager.Resume). The store filters check it first.
+func (c *Common) ready() error {
+	if c.Patient.IsZero() || (c.Page != "" && !c.resumed) {
+		return ErrPageNotResumed
+	}
+	return nil
+}
+
 // parser validates one search request.
 type parser struct {
 	e      errs
@@ -558,6 +604,40 @@ func (p *parser) noModifier(name, mod string) bool {
 func (p *parser) unsupported(expr, format string, args ...any) {
 	if !p.e.full() {
 		p.e.add(http.StatusBadRequest, fhir.IssueNotSupported, expr, format, args...)
+	}
+}
+
+// plainCodes is codes for a parameter that takes no modifier; nil (after
+// reporting it) when mod is one.
+func (p *parser) plainCodes(name, mod string) []codeCond {
+	if !p.noModifier(name, mod) {
+		return nil
+	}
+	return p.codes(name)
+}
+
+// plainDates is dates for a parameter that takes no modifier.
+func (p *parser) plainDates(name, mod string) dateConds {
+	if !p.noModifier(name, mod) {
+		return nil
+	}
+	return p.dates(name)
+}
+
+// identifiers handles identifier, on the objects' uniqueId or entryUUID
+// (system urn:ietf:rfc:3986 or none): the store gets the first
+// occurrence's uniqueIds when all of them are OIDs (setUIDs), and every
+// occurrence becomes a Match condition (match).
+func (p *parser) identifiers(name string, setUIDs func([]string), match func(codeCond)) {
+	for i, cc := range p.codes(name) {
+		uids, allOID, ok := cc.identifierUIDs(p, name)
+		if !ok {
+			return
+		}
+		if i == 0 && allOID {
+			setUIDs(uids)
+		}
+		match(cc)
 	}
 }
 

@@ -3,7 +3,6 @@ package mhd
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,21 +42,14 @@ const maxPatientBody = 64 << 10
 
 var scopesFeed = []string{trust.ScopePatientIdentityFeed}
 
-type feedIdentifier struct {
-	System string `json:"system"`
-	Value  string `json:"value"`
-}
-
+// feedPatient is what ITI-104 reads of a Patient.
 type feedPatient struct {
-	ResourceType string           `json:"resourceType"`
-	Active       *bool            `json:"active,omitempty"`
-	Identifier   []feedIdentifier `json:"identifier,omitempty"`
+	ResourceType string            `json:"resourceType"`
+	Active       *bool             `json:"active,omitempty"`
+	Identifier   []fhir.Identifier `json:"identifier,omitempty"`
 	Link         []struct {
-		Type  string `json:"type"`
-		Other struct {
-			Identifier *feedIdentifier `json:"identifier,omitempty"`
-			Reference  string          `json:"reference,omitempty"`
-		} `json:"other"`
+		Type  string         `json:"type"`
+		Other fhir.Reference `json:"other"`
 	} `json:"link,omitempty"`
 }
 
@@ -178,22 +170,30 @@ func (m *Endpoints) patientFeed(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPatientBody))
-	if err != nil {
-		fhir.WriteError(w, fhir.NewError(http.StatusRequestEntityTooLarge, fhir.IssueTooCostly, "", "the Patient is larger than %d bytes", maxPatientBody))
+	body, ok := readBody(w, r, maxPatientBody, "Patient")
+	if !ok {
 		return
 	}
-	fr, e := parseFeed(r.URL.Query(), body)
+	if fr, ok := m.feed(w, r, p, r.URL.Query(), body); ok {
+		fhir.WriteBody(w, http.StatusOK, fr.raw)
+	}
+}
+
+// feed parses and applies one ITI-104 change (the conditional update's
+// query q and its Patient), answering any error itself; ok when the
+// change was made.
+func (m *Endpoints) feed(w http.ResponseWriter, r *http.Request, p *trust.Principal, q url.Values, patient []byte) (*feedRequest, bool) {
+	fr, e := parseFeed(q, patient)
 	if e != nil {
 		fhir.WriteError(w, e)
-		return
+		return nil, false
 	}
 	if err := m.applyFeed(r, p, fr); err != nil {
 		m.feedError(w, r, err)
-		return
+		return nil, false
 	}
 	m.Metrics.Transaction("ITI-104", "Success")
-	fhir.WriteBody(w, http.StatusOK, fr.raw)
+	return fr, true
 }
 
 // patientRemove is DELETE /fhir/R4/Patient: PIXm's Remove Patient option,
@@ -209,9 +209,8 @@ func (m *Endpoints) patientRemove(w http.ResponseWriter, r *http.Request) {
 // with one entry {resource: Patient, request: {method: PUT, url:
 // Patient?identifier=…}}. It answers a transaction-response Bundle.
 func (m *Endpoints) feedBundle(w http.ResponseWriter, r *http.Request, p *trust.Principal) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPatientBody))
-	if err != nil {
-		fhir.WriteError(w, fhir.NewError(http.StatusRequestEntityTooLarge, fhir.IssueTooCostly, "", "the Bundle is larger than %d bytes", maxPatientBody))
+	body, ok := readBody(w, r, maxPatientBody, "Bundle")
+	if !ok {
 		return
 	}
 	var b struct {
@@ -246,16 +245,9 @@ func (m *Endpoints) feedBundle(w http.ResponseWriter, r *http.Request, p *trust.
 		fhir.WriteError(w, fhir.NewError(http.StatusBadRequest, fhir.IssueValue, "Bundle.entry.request.url", "the entry's URL is malformed"))
 		return
 	}
-	fr, e := parseFeed(q, en.Resource)
-	if e != nil {
-		fhir.WriteError(w, e)
+	if _, ok := m.feed(w, r, p, q, en.Resource); !ok {
 		return
 	}
-	if err := m.applyFeed(r, p, fr); err != nil {
-		m.feedError(w, r, err)
-		return
-	}
-	m.Metrics.Transaction("ITI-104", "Success")
 	fhir.Write(w, http.StatusOK, map[string]any{
 		"resourceType": "Bundle", "type": "transaction-response",
 		"entry": []any{map[string]any{"response": map[string]any{"status": "200 OK"}}},

@@ -265,13 +265,9 @@ func (pp *provideParser) resolve(ref string) *entry {
 }
 
 func resourceIDOf(r fhir.Resource) string {
-	switch v := r.Value.(type) {
-	case *fhir.DocumentReference:
-		return v.ID
-	case *fhir.List:
-		return v.ID
-	case *fhir.Binary:
-		return v.ID
+	switch r.Value.(type) {
+	case *fhir.DocumentReference, *fhir.List, *fhir.Binary:
+		return r.ID()
 	}
 	return ""
 }
@@ -402,24 +398,12 @@ func firstCode(cc *fhir.CodeableConcept) registry.Code {
 
 func (pp *provideParser) submissionSet(e *entry) {
 	l := e.resource.Value.(*fhir.List)
-	ss := &registry.SubmissionSet{
-		ID:        e.objectID,
-		Status:    registry.StatusApproved,
-		Title:     l.Title,
-		PatientID: pp.subject(e, l.Subject),
-	}
+	ss := &registry.SubmissionSet{ID: e.objectID, Status: registry.StatusApproved, Title: l.Title}
+	ss.PatientID, ss.UniqueID, ss.Comments = pp.list(e, l)
 	if l.Status != "" && l.Status != "current" {
 		pp.bad(e.expr("status"), "a SubmissionSet's status must be current")
 	}
-	for _, id := range l.Identifier {
-		if id.Use == "usual" {
-			ss.UniqueID = uniqueIDFromValue(id.Value)
-		}
-	}
 	ss.SubmissionTime = pp.dtm(e, "date", l.Date)
-	for _, n := range l.Note {
-		ss.Comments = joinNonEmpty(ss.Comments, n.Text)
-	}
 	cs := &contained{pp: pp, e: e, res: l.Contained}
 	for _, x := range l.Extension {
 		switch x.URL {
@@ -457,6 +441,22 @@ func (pp *provideParser) submissionSet(e *entry) {
 	pp.sub.SubmissionSet = ss
 }
 
+// list reads what a SubmissionSet and a Folder List share: the patient
+// (subject), the uniqueId (the usual identifier) and the comments (the
+// notes).
+func (pp *provideParser) list(e *entry, l *fhir.List) (patientID, uniqueID, comments string) {
+	patientID = pp.subject(e, l.Subject)
+	for _, id := range l.Identifier {
+		if id.Use == "usual" {
+			uniqueID = uniqueIDFromValue(id.Value)
+		}
+	}
+	for _, n := range l.Note {
+		comments = joinNonEmpty(comments, n.Text)
+	}
+	return patientID, uniqueID, comments
+}
+
 func joinNonEmpty(a, b string) string {
 	switch {
 	case a == "":
@@ -473,20 +473,8 @@ func authorEmpty(a registry.Author) bool {
 
 func (pp *provideParser) folder(e *entry) {
 	l := e.resource.Value.(*fhir.List)
-	f := &registry.Folder{
-		ID:        e.objectID,
-		Status:    registry.StatusApproved,
-		Title:     l.Title,
-		PatientID: pp.subject(e, l.Subject),
-	}
-	for _, id := range l.Identifier {
-		if id.Use == "usual" {
-			f.UniqueID = uniqueIDFromValue(id.Value)
-		}
-	}
-	for _, n := range l.Note {
-		f.Comments = joinNonEmpty(f.Comments, n.Text)
-	}
+	f := &registry.Folder{ID: e.objectID, Status: registry.StatusApproved, Title: l.Title}
+	f.PatientID, f.UniqueID, f.Comments = pp.list(e, l)
 	for _, x := range l.Extension {
 		if x.URL == ExtDesignationType && x.ValueCodeableConcept != nil {
 			for _, c := range x.ValueCodeableConcept.Coding {
@@ -797,22 +785,10 @@ func (c *contained) find(ref string) any {
 		return nil
 	}
 	for _, r := range c.res {
-		switch v := r.Value.(type) {
-		case *fhir.Practitioner:
-			if v.ID == id {
-				return v
-			}
-		case *fhir.Organization:
-			if v.ID == id {
-				return v
-			}
-		case *fhir.PractitionerRole:
-			if v.ID == id {
-				return v
-			}
-		case *fhir.Patient:
-			if v.ID == id {
-				return v
+		switch r.Value.(type) {
+		case *fhir.Practitioner, *fhir.Organization, *fhir.PractitionerRole, *fhir.Patient:
+			if r.ID() == id {
+				return r.Value
 			}
 		}
 	}
@@ -1071,7 +1047,7 @@ func ProvideResponse(p *Provide, assigned map[string]string, opts RenderOptions)
 	for _, d := range p.Submission.Documents {
 		docs[d.ID] = d
 	}
-	b := fhir.Bundle{ResourceType: "Bundle", Type: "transaction-response"}
+	b := fhir.Bundle{Base: fhir.Base{ResourceType: "Bundle"}, Type: "transaction-response"}
 	for _, e := range p.entries {
 		resp := &fhir.BundleResponse{Status: "201 Created"}
 		switch e.kind {

@@ -92,7 +92,7 @@ func TestDocumentReferenceAuthors(t *testing.T) {
 	dr := DocumentReferenceFrom(d, nil, renderOpts)
 	byID := map[string]fhir.Resource{}
 	for _, r := range dr.Contained {
-		byID[contentID(r)] = r
+		byID[r.ID()] = r
 	}
 	role, ok := byID["author1-role"].Value.(*fhir.PractitionerRole)
 	if !ok {
@@ -137,20 +137,6 @@ func TestDocumentReferenceAuthors(t *testing.T) {
 	if dr.Authenticator.Reference != "#authenticator" {
 		t.Errorf("authenticator %+v", dr.Authenticator)
 	}
-}
-
-func contentID(r fhir.Resource) string {
-	switch v := r.Value.(type) {
-	case *fhir.Practitioner:
-		return v.ID
-	case *fhir.Organization:
-		return v.ID
-	case *fhir.PractitionerRole:
-		return v.ID
-	case *fhir.Patient:
-		return v.ID
-	}
-	return ""
 }
 
 func keys(m map[string]fhir.Resource) []string {

@@ -145,6 +145,25 @@ type rejection struct {
 	expr   string
 }
 
+// testRejections runs parse on each case's request (query and
+// nhn-patient-nin headers) and checks that it is refused as the case says.
+func testRejections[S any](t *testing.T, cases []rejection, parse func(url.Values, http.Header) (S, error)) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, v := range c.nin {
+				h.Add(HeaderPatientNIN, v)
+			}
+			s, err := parse(parseQuery(t, c.query), h)
+			if err == nil {
+				t.Fatalf("accepted: %+v", s)
+			}
+			checkRejection(t, c, err)
+		})
+	}
+}
+
 func checkRejection(t *testing.T, c rejection, err error) {
 	t.Helper()
 	var me *fhir.Error
@@ -216,19 +235,7 @@ var documentRejections = []rejection{
 }
 
 func TestParseDocumentSearchRejects(t *testing.T) {
-	for _, c := range documentRejections {
-		t.Run(c.name, func(t *testing.T) {
-			h := http.Header{}
-			for _, v := range c.nin {
-				h.Add(HeaderPatientNIN, v)
-			}
-			s, err := ParseDocumentSearch(parseQuery(t, c.query), h)
-			if err == nil {
-				t.Fatalf("accepted: %+v", s)
-			}
-			checkRejection(t, c, err)
-		})
-	}
+	testRejections(t, documentRejections, ParseDocumentSearch)
 }
 
 // TestParseDocumentSearchNamesEveryProblem: one response lists every bad

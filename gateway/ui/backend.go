@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -142,12 +143,7 @@ type Code struct {
 }
 
 // Label is what the UI shows for c.
-func (c Code) Label() string {
-	if c.Display != "" {
-		return c.Display
-	}
-	return c.Code
-}
+func (c Code) Label() string { return cmp.Or(c.Display, c.Code) }
 
 // Org is an organisation or unit: organisation number (or RESH id) and
 // name.
@@ -157,12 +153,7 @@ type Org struct {
 }
 
 // Label is what the UI shows for o.
-func (o Org) Label() string {
-	if o.Name != "" {
-		return o.Name
-	}
-	return o.ID
-}
+func (o Org) Label() string { return cmp.Or(o.Name, o.ID) }
 
 // ListFilter narrows a document list. Zero fields do not filter.
 type ListFilter struct {

@@ -168,37 +168,25 @@ func outcomeLabel(o Outcome) string {
 	return string(o)
 }
 
+// flagTexts are the Norwegian label and explanation of each review flag.
+var flagTexts = map[Flag]struct{ label, text string }{
+	FlagBTG:                 {"Nødtilgang (BTG)", "Helsepersonellet brukte nødtilgang («knuste glasset») uten vanlig behandlingsrelasjon."},
+	FlagETREAT:              {"Akutt behandling (ETREAT)", "Tilgangen ble gitt for akutt behandling."},
+	FlagOutsideCareRelation: {"Utenfor behandlingsrelasjon", "Virksomheten til helsepersonellet har ingen registrert behandlingsrelasjon med pasienten."},
+	FlagManyPatients:        {"Mange pasienter på kort tid", "Helsepersonellet har sett dokumentene til mange pasienter på kort tid."},
+	FlagReview:              {"Til vurdering", "Tilgangsregelen ba om etterfølgende kontroll."},
+}
+
+// flagLabel is a flag's label; an unknown flag shows as itself.
 func flagLabel(f Flag) string {
-	switch f {
-	case FlagBTG:
-		return "Nødtilgang (BTG)"
-	case FlagETREAT:
-		return "Akutt behandling (ETREAT)"
-	case FlagOutsideCareRelation:
-		return "Utenfor behandlingsrelasjon"
-	case FlagManyPatients:
-		return "Mange pasienter på kort tid"
-	case FlagReview:
-		return "Til vurdering"
+	if t, ok := flagTexts[f]; ok {
+		return t.label
 	}
 	return string(f)
 }
 
-func flagText(f Flag) string {
-	switch f {
-	case FlagBTG:
-		return "Helsepersonellet brukte nødtilgang («knuste glasset») uten vanlig behandlingsrelasjon."
-	case FlagETREAT:
-		return "Tilgangen ble gitt for akutt behandling."
-	case FlagOutsideCareRelation:
-		return "Virksomheten til helsepersonellet har ingen registrert behandlingsrelasjon med pasienten."
-	case FlagManyPatients:
-		return "Helsepersonellet har sett dokumentene til mange pasienter på kort tid."
-	case FlagReview:
-		return "Tilgangsregelen ba om etterfølgende kontroll."
-	}
-	return ""
-}
+// flagText explains a flag ("" for an unknown one).
+func flagText(f Flag) string { return flagTexts[f].text }
 
 // viewKind says how the viewer shows a MIME type: "pdf" in the
 // browser's PDF viewer, "image" as <img>, "text" as escaped text (XML,

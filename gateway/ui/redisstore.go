@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -61,18 +62,11 @@ func (s *RedisSessionStore) PutLaunch(ctx context.Context, key string, g *Launch
 
 // TakeLaunch implements SessionStore.
 func (s *RedisSessionStore) TakeLaunch(ctx context.Context, key string) (*LaunchGrant, error) {
-	b, err := s.c.GetDel(ctx, s.prefix+"launch:"+key).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, ErrLaunchNotFound
-	}
+	b, err := read(s.c.GetDel(ctx, s.prefix+"launch:"+key), ErrLaunchNotFound)
 	if err != nil {
-		return nil, fmt.Errorf("ui: redis GETDEL: %w", err)
+		return nil, err
 	}
-	var g LaunchGrant
-	if err := json.Unmarshal(b, &g); err != nil {
-		return nil, fmt.Errorf("ui: decoding launch grant: %w", err)
-	}
-	return &g, nil
+	return decode[LaunchGrant](b, "launch grant")
 }
 
 // CreateSession implements SessionStore.
@@ -82,18 +76,24 @@ func (s *RedisSessionStore) CreateSession(ctx context.Context, key string, sess 
 
 // GetSession implements SessionStore.
 func (s *RedisSessionStore) GetSession(ctx context.Context, key string) (*Session, error) {
-	b, err := s.c.Get(ctx, s.prefix+"session:"+key).Bytes()
+	b, err := read(s.c.Get(ctx, s.prefix+"session:"+key), ErrSessionNotFound)
+	if err != nil {
+		return nil, err
+	}
+	return decode[Session](b, "session")
+}
+
+// read is the value a GET or GETDEL returned: notFound when there is none,
+// a wrapped error naming the command when Redis failed.
+func read(cmd *redis.StringCmd, notFound error) ([]byte, error) {
+	b, err := cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, ErrSessionNotFound
+		return nil, notFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ui: redis GET: %w", err)
+		return nil, fmt.Errorf("ui: redis %s: %w", strings.ToUpper(cmd.Name()), err)
 	}
-	var sess Session
-	if err := json.Unmarshal(b, &sess); err != nil {
-		return nil, fmt.Errorf("ui: decoding session: %w", err)
-	}
-	return &sess, nil
+	return b, nil
 }
 
 // UpdateSession implements SessionStore.

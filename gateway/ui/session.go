@@ -179,6 +179,15 @@ func (m *MemorySessionStore) PutLaunch(ctx context.Context, key string, g *Launc
 	return m.create(ctx, "launch:"+key, g, ttl)
 }
 
+// decode reads a stored launch grant or session (what names it).
+func decode[T any](b []byte, what string) (*T, error) {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("ui: decoding %s: %w", what, err)
+	}
+	return &v, nil
+}
+
 // TakeLaunch implements SessionStore.
 func (m *MemorySessionStore) TakeLaunch(ctx context.Context, key string) (*LaunchGrant, error) {
 	if err := ctx.Err(); err != nil {
@@ -191,11 +200,7 @@ func (m *MemorySessionStore) TakeLaunch(ctx context.Context, key string) (*Launc
 	if !ok {
 		return nil, ErrLaunchNotFound
 	}
-	var g LaunchGrant
-	if err := json.Unmarshal(b, &g); err != nil {
-		return nil, fmt.Errorf("ui: decoding launch grant: %w", err)
-	}
-	return &g, nil
+	return decode[LaunchGrant](b, "launch grant")
 }
 
 // CreateSession implements SessionStore.
@@ -214,11 +219,7 @@ func (m *MemorySessionStore) GetSession(ctx context.Context, key string) (*Sessi
 	if !ok {
 		return nil, ErrSessionNotFound
 	}
-	var s Session
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("ui: decoding session: %w", err)
-	}
-	return &s, nil
+	return decode[Session](b, "session")
 }
 
 // UpdateSession implements SessionStore.

@@ -29,17 +29,19 @@ type Backend struct {
 // Key returns the fixed chain key the suite seals with.
 func Key(t testing.TB) *audit.Key {
 	t.Helper()
-	k, err := audit.NewKey(bytes.Repeat([]byte("pjd-audit-test-key-"), 2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return newKey(t, "pjd-audit-test-key-")
 }
 
 // OtherKey returns a second key, for wrong-key checks.
 func OtherKey(t testing.TB) *audit.Key {
 	t.Helper()
-	k, err := audit.NewKey(bytes.Repeat([]byte("another-test-key-0123456789"), 2))
+	return newKey(t, "another-test-key-0123456789")
+}
+
+// newKey makes a chain key of seed, twice.
+func newKey(t testing.TB, seed string) *audit.Key {
+	t.Helper()
+	k, err := audit.NewKey(bytes.Repeat([]byte(seed), 2))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -395,6 +396,26 @@ func waitPDFRendered(t *testing.T, ctx context.Context) {
 		return deep(document, "viewer-thumbnail", []).every(th => {
 			const c = th.shadowRoot && th.shadowRoot.querySelector("canvas"); return c && c.width > 0; });
 	})()`
+	untilTarget(t, ctx, "waiting for the PDF viewer", "Chromium's PDF viewer did not render the document",
+		func(in *target.Info) bool { return strings.HasPrefix(in.URL, pdfViewerURL) },
+		func(vctx context.Context) bool {
+			sctx, scancel := context.WithTimeout(vctx, 2*time.Second)
+			defer scancel()
+			done, err := chromedp.Run(sctx, chromedp.Evaluate[bool](rendered))
+			return err == nil && done
+		})
+}
+
+// untilTarget polls the browser's targets until try, run attached to a
+// target that match accepts, reports done; the test fails with failure
+// when StepTimeout passes first.
+func untilTarget(t *testing.T, ctx context.Context, waiting, failure string, match func(*target.Info) bool, try func(tctx context.Context) bool) {
+	t.Helper()
+	attached := func(in *target.Info) bool {
+		tctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
+		defer cancel()
+		return try(tctx)
+	}
 	deadline := time.Now().Add(StepTimeout)
 	for {
 		infos, err := chromedp.Targets(ctx)
@@ -402,22 +423,14 @@ func waitPDFRendered(t *testing.T, ctx context.Context) {
 			t.Fatal(err)
 		}
 		for _, in := range infos {
-			if !strings.HasPrefix(in.URL, pdfViewerURL) {
-				continue
-			}
-			vctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
-			sctx, scancel := context.WithTimeout(vctx, 2*time.Second)
-			done, err := chromedp.Run(sctx, chromedp.Evaluate[bool](rendered))
-			scancel()
-			cancel()
-			if err == nil && done {
+			if match(in) && attached(in) {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("Chromium's PDF viewer did not render the document")
+			t.Fatal(failure)
 		}
-		step(t, ctx, "waiting for the PDF viewer", chromedp.Sleep(100*time.Millisecond))
+		step(t, ctx, waiting, chromedp.Sleep(100*time.Millisecond))
 	}
 }
 
@@ -428,31 +441,20 @@ func waitPDFRendered(t *testing.T, ctx context.Context) {
 func frameText(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	src := eval[string](t, ctx, `document.getElementById("doc-content").src`)
-	deadline := time.Now().Add(StepTimeout)
-	for {
-		infos, err := chromedp.Targets(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, in := range infos {
-			if in.Type != "iframe" || in.URL != src {
-				continue
-			}
-			fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
-			defer cancel()
+	var txt string
+	untilTarget(t, ctx, "waiting for the content frame", "no frame target for "+src,
+		func(in *target.Info) bool { return in.Type == "iframe" && in.URL == src },
+		func(fctx context.Context) bool {
 			sctx, scancel := context.WithTimeout(fctx, StepTimeout)
 			defer scancel()
-			txt, err := chromedp.Run(sctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(`+jsString(sel)+`); return e ? e.textContent : ""; })()`))
+			var err error
+			txt, err = chromedp.Run(sctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(`+jsString(sel)+`); return e ? e.textContent : ""; })()`))
 			if err != nil {
 				t.Fatalf("reading %s in the content frame: %v", sel, err)
 			}
-			return txt
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no frame target for %s", src)
-		}
-		step(t, ctx, "waiting for the content frame", chromedp.Sleep(100*time.Millisecond))
-	}
+			return true
+		})
+	return txt
 }
 
 func (r *run) openText(t *testing.T) {
