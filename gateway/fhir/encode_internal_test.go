@@ -19,8 +19,10 @@ func TestEncodeBundleFields(t *testing.T) {
 		reflect.TypeFor[BundleEntry](): {"fullUrl,omitempty", "resource,omitempty", "search,omitempty", "request,omitempty", "response,omitempty"},
 	} {
 		var got []string
-		for f := range typ.Fields() {
-			got = append(got, f.Tag.Get("json"))
+		for _, f := range reflect.VisibleFields(typ) {
+			if !f.Anonymous { // an embedded Base: its promoted fields follow it
+				got = append(got, f.Tag.Get("json"))
+			}
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("%s fields %q; encodeBundle writes %q — update it", typ.Name(), got, want)
@@ -33,9 +35,10 @@ func TestEncodeBundleSameAsEncodingJSON(t *testing.T) {
 	total, zero := 3, 0
 	size := int64(12)
 	doc := func(i int) *DocumentReference {
-		return &DocumentReference{ResourceType: "DocumentReference", ID: fmt.Sprintf("d%d", i), Status: "current",
-			Contained: []Resource{R(&Practitioner{ResourceType: "Practitioner", ID: "a1", Name: []HumanName{{Family: "Æøå <&> \u2028", Given: []string{"Ola"}}}}),
-				{Value: &RawResource{Type: "Basic", JSON: json.RawMessage(`{ "resourceType" : "Basic",  "x": [1, 2] }`)}}},
+		return &DocumentReference{DomainResource: DomainResource{ResourceType: "DocumentReference", ID: fmt.Sprintf("d%d", i),
+			Contained: []Resource{R(&Practitioner{DomainResource: DomainResource{ResourceType: "Practitioner", ID: "a1"}, Name: []HumanName{{Family: "Æøå <&> \u2028", Given: []string{"Ola"}}}}),
+				{Value: &RawResource{Type: "Basic", JSON: json.RawMessage(`{ "resourceType" : "Basic",  "x": [1, 2] }`)}}}},
+			Status:      "current",
 			Subject:     &Reference{Reference: "Patient/p1"},
 			Description: `quote " backslash \ tab 	 <script>`,
 			Content:     []DocumentContent{{Attachment: Attachment{ContentType: "text/plain", URL: "https://x.test/a?b=1&c=2", Size: &size}}},
@@ -43,12 +46,12 @@ func TestEncodeBundleSameAsEncodingJSON(t *testing.T) {
 	}
 	for _, b := range []Bundle{
 		{},
-		{ResourceType: "Bundle", Type: "searchset", Total: &zero},
-		{ResourceType: "Bundle", ID: "b1", Meta: &Meta{Security: []Coding{{System: "s", Code: "BTG"}}}, Type: "searchset", Timestamp: "2026-12-07T12:00:00Z", Total: &total,
+		{Base: Base{ResourceType: "Bundle"}, Type: "searchset", Total: &zero},
+		{Base: Base{ResourceType: "Bundle", ID: "b1", Meta: &Meta{Security: []Coding{{System: "s", Code: "BTG"}}}}, Type: "searchset", Timestamp: "2026-12-07T12:00:00Z", Total: &total,
 			Link: []BundleLink{{Relation: "self", URL: "https://pjd.test/fhir/R4/DocumentReference?a=1&b=<2>"}, {Relation: "next", URL: "n"}},
 			Entry: []BundleEntry{
 				{FullURL: "https://pjd.test/fhir/R4/DocumentReference/d1", Resource: &Resource{Value: doc(1)}, Search: &BundleSearch{Mode: "match"}},
-				{Resource: &Resource{Value: &OperationOutcome{ResourceType: "OperationOutcome", Issue: []Issue{{Severity: "warning", Code: "incomplete"}}}}, Search: &BundleSearch{Mode: "outcome"}},
+				{Resource: &Resource{Value: &OperationOutcome{DomainResource: DomainResource{ResourceType: "OperationOutcome"}, Issue: []Issue{{Severity: "warning", Code: "incomplete"}}}}, Search: &BundleSearch{Mode: "outcome"}},
 				{Resource: &Resource{}},
 				{},
 				{Request: &BundleRequest{Method: "POST", URL: "DocumentReference"}, Response: &BundleResponse{Status: "201 Created"}},
@@ -70,7 +73,7 @@ func TestEncodeBundleSameAsEncodingJSON(t *testing.T) {
 	}
 	// A resource that cannot be encoded fails the whole Bundle, and
 	// nothing is written.
-	bad := Bundle{ResourceType: "Bundle", Type: "searchset", Entry: []BundleEntry{{Resource: &Resource{Value: &RawResource{Type: "Basic", JSON: json.RawMessage(`{"x":`)}}}}}
+	bad := Bundle{Base: Base{ResourceType: "Bundle"}, Type: "searchset", Entry: []BundleEntry{{Resource: &Resource{Value: &RawResource{Type: "Basic", JSON: json.RawMessage(`{"x":`)}}}}}
 	got := bytes.NewBufferString("before")
 	var syn *json.SyntaxError
 	if err := Encode(got, bad, false); !errors.As(err, &syn) || got.String() != "before" {
@@ -87,12 +90,13 @@ func TestEncodeBundleSameAsEncodingJSON(t *testing.T) {
 func BenchmarkEncodeSearchSet(b *testing.B) {
 	total := 20
 	size := int64(2048)
-	bundle := Bundle{ResourceType: "Bundle", Type: "searchset", Total: &total,
+	bundle := Bundle{Base: Base{ResourceType: "Bundle"}, Type: "searchset", Total: &total,
 		Link: []BundleLink{{Relation: "self", URL: "https://pjd.test/fhir/R4/DocumentReference?patient.identifier=x"}}}
 	for i := range total {
-		d := &DocumentReference{ResourceType: "DocumentReference", ID: fmt.Sprintf("urn-oid-2.16.578.1.12.4.1.7.1.1.%d", i), Status: "current",
-			Contained: []Resource{R(&Practitioner{ResourceType: "Practitioner", ID: "author1", Identifier: []Identifier{{System: "urn:oid:2.16.578.1.12.4.1.4.4", Value: "565500013"}},
-				Name: []HumanName{{Family: "Fastlege", Given: []string{"Frida"}}}})},
+		d := &DocumentReference{DomainResource: DomainResource{ResourceType: "DocumentReference", ID: fmt.Sprintf("urn-oid-2.16.578.1.12.4.1.7.1.1.%d", i),
+			Contained: []Resource{R(&Practitioner{DomainResource: DomainResource{ResourceType: "Practitioner", ID: "author1"}, Identifier: []Identifier{{System: "urn:oid:2.16.578.1.12.4.1.4.4", Value: "565500013"}},
+				Name: []HumanName{{Family: "Fastlege", Given: []string{"Frida"}}}})}},
+			Status:           "current",
 			MasterIdentifier: &Identifier{System: "urn:ietf:rfc:3986", Value: fmt.Sprintf("urn:oid:2.16.578.1.12.4.1.7.1.1.%d", i)},
 			Type:             &CodeableConcept{Coding: []Coding{{System: "urn:oid:2.16.578.1.12.4.1.1.9602", Code: "J01-2", Display: "Epikrise"}}},
 			Category:         []CodeableConcept{{Coding: []Coding{{System: "urn:oid:2.16.578.1.12.4.1.1.9602", Code: "J01", Display: "Epikriser og sammenfatninger"}}}},
