@@ -6,10 +6,10 @@ import (
 
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
+	"pjd/gateway/internal/xdsadapt"
 	"pjd/gateway/soap"
 	"pjd/registry"
 	"pjd/registry/ebrim"
-	"pjd/repository"
 )
 
 // The document lifecycle on the SOAP endpoints (issue 13):
@@ -79,22 +79,9 @@ func (x *Endpoints) multiPatientQuery(w http.ResponseWriter, req *soap.Request) 
 		return
 	}
 	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
-		status := registry.StatusFor(errs)
-		if res == nil {
-			res = &registry.QueryResult{ReturnType: registry.ReturnLeafClass}
-		}
-		x.Metrics.Transaction("ITI-51", outcomeName(status))
-		if err := soap.WriteResponse(w, ebrim.ActionMultiPatientQuery+ebrim.ResponseSuffix, req.Addressing.MessageID,
-			ebrim.EncodeAdhocQueryResponse(res, status, errs)); err != nil {
-			x.logWriteError(ctx, "writing SOAP response", err)
-		}
+		x.adapter().WriteQuery(w, req, ebrim.ActionMultiPatientQuery, "ITI-51", res, registry.StatusFor(errs), errs, nil)
 	}
-	body := req.Body()
-	if body.Tag != "AdhocQueryRequest" {
-		answer(nil, registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryError, "expected query:AdhocQueryRequest, got %s", body.Tag)})
-		return
-	}
-	q, err := ebrim.ParseAdhocQueryRequest(body)
+	q, err := xdsadapt.Query(req)
 	if err != nil {
 		answer(nil, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
 		return
@@ -120,11 +107,7 @@ func (x *Endpoints) removeDocuments(w http.ResponseWriter, req *soap.Request) {
 		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError)))
 		return
 	}
-	reqs := make([]repository.DocumentRequest, len(drs))
-	for i, d := range drs {
-		reqs[i] = repository.DocumentRequest{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID, DocumentUniqueID: d.DocumentUniqueID}
-	}
-	resp, err := x.Guard.RemoveDocuments(ctx, x.call(req, p, audit.TxITI86), reqs)
+	resp, err := x.Guard.RemoveDocuments(ctx, x.call(req, p, audit.TxITI86), xdsadapt.DocumentRequests(drs))
 	if err != nil {
 		code := registry.ErrCodeRepositoryError
 		if d := (*access.Denied)(nil); errors.As(err, &d) {
