@@ -171,27 +171,17 @@ func federatedStatus(errs registry.ErrorList, res *access.FederatedResult) strin
 // there), and location (this community's id) on every RegistryError that
 // has none.
 func stampHomes(resp *etree.Element, homes map[string]string, local string) {
-	for _, c := range resp.ChildElements() {
-		switch c.Tag {
-		case "RegistryObjectList":
-			for _, o := range c.ChildElements() {
-				if o.Tag != "ExtrinsicObject" && o.Tag != "RegistryPackage" && o.Tag != "ObjectRef" {
-					continue
-				}
-				home := homes[o.SelectAttrValue("id", "")]
-				if home == "" {
-					home = o.SelectAttrValue("home", local)
-				}
-				o.CreateAttr("home", home)
-			}
-		case "RegistryErrorList":
-			for _, e := range c.ChildElements() {
-				if e.Tag == "RegistryError" && e.SelectAttrValue("location", "") == "" {
-					e.CreateAttr("location", local)
-				}
-			}
+	stamp(resp, func(o *etree.Element) {
+		home := homes[o.SelectAttrValue("id", "")]
+		if home == "" {
+			home = o.SelectAttrValue("home", local)
 		}
-	}
+		o.CreateAttr("home", home)
+	}, func(e *etree.Element) {
+		if e.SelectAttrValue("location", "") == "" {
+			e.CreateAttr("location", local)
+		}
+	})
 }
 
 // retrieve is ITI-43 on the Initiating Gateway: each DocumentRequest is

@@ -203,18 +203,26 @@ func (x *Responding) query(w http.ResponseWriter, req *soap.Request) {
 // the location attribute set to one of the homeCommunityIds of the
 // Responding Gateway").
 func StampHome(resp *etree.Element, home string) {
+	stamp(resp, func(o *etree.Element) { o.CreateAttr("home", home) },
+		func(e *etree.Element) { e.CreateAttr("location", home) })
+}
+
+// stamp calls object for every ExtrinsicObject, RegistryPackage and
+// ObjectRef of an AdhocQueryResponse, and registryError for every
+// RegistryError.
+func stamp(resp *etree.Element, object, registryError func(*etree.Element)) {
 	for _, c := range resp.ChildElements() {
 		switch c.Tag {
 		case "RegistryObjectList":
 			for _, o := range c.ChildElements() {
 				if o.Tag == "ExtrinsicObject" || o.Tag == "RegistryPackage" || o.Tag == "ObjectRef" {
-					o.CreateAttr("home", home)
+					object(o)
 				}
 			}
 		case "RegistryErrorList":
 			for _, e := range c.ChildElements() {
 				if e.Tag == "RegistryError" {
-					e.CreateAttr("location", home)
+					registryError(e)
 				}
 			}
 		}
