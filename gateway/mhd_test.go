@@ -6,13 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"io/fs"
 
 	"pjd/gateway/audit"
 	"pjd/gateway/fhir"
@@ -578,21 +574,7 @@ func TestMHDRetrieve(t *testing.T) {
 func TestMHDRetrieveBrokenStream(t *testing.T) {
 	h := newHarness(t, options{})
 	h.seed()
-	damaged := 0
-	err := filepath.WalkDir(h.blobDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".bin") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err == nil && bytes.Equal(b, registry.SampleDocument(seqMixed, 0, cx(patientP))) {
-			damaged++
-			err = os.WriteFile(p, bytes.ToLower(b), 0o600)
-		}
-		return err
-	})
-	if err != nil || damaged != 1 {
-		t.Fatalf("damaging: %v %d", err, damaged)
-	}
+	h.damageBlob(registry.SampleDocument(seqMixed, 0, cx(patientP)), bytes.ToLower)
 	tok := h.token("fastlege", patientP)
 	seq := h.head()
 	req, _ := http.NewRequest(http.MethodGet, mhd.RetrieveURL(h.base, registry.SampleRepositoryUniqueID, uidNormal), nil)

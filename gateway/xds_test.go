@@ -569,24 +569,7 @@ func TestXDSRetrieveBrokenStream(t *testing.T) {
 	// Damage the stored bytes of the NORS document (same length, other
 	// content): the repository's integrity check fails at the end of the
 	// stream, after the headers and part of the body have been sent.
-	damaged := 0
-	err := filepath.WalkDir(h.blobDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".bin") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if bytes.Equal(b, registry.SampleDocument(seqMixed, 1, cx(patientP))) {
-			damaged++
-			return os.WriteFile(p, bytes.ToUpper(b), 0o600)
-		}
-		return nil
-	})
-	if err != nil || damaged != 1 {
-		t.Fatalf("damaging the blob: %v (%d)", err, damaged)
-	}
+	h.damageBlob(registry.SampleDocument(seqMixed, 1, cx(patientP)), bytes.ToUpper)
 	seq := h.head()
 	got := retrieveAll(t, h.xds, []repository.DocumentRequest{
 		{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal},
