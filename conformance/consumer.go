@@ -35,12 +35,9 @@ const (
 
 func consumerScenarios() []Scenario {
 	s := scenario
-	return []Scenario{
+	out := []Scenario{
 		s(tx67, "fastlege-search-permitted", fastlegeSearch),
 		s(tx68, "fastlege-read-permitted", fastlegeRead),
-		s(tx67, "sykepleier-search-denied", sykepleierSearch),
-		s(tx68, "sykepleier-read-denied", sykepleierRead),
-		s(tx67, "attestation-for-another-patient-denied", otherPatientSearch),
 		s(tx68, "attestation-for-another-patient-read-denied", otherPatientRead),
 		s(tx67, "expired-attestation-denied", expiredAttestation),
 		s(tx67, "nors-hidden-and-counted", norsHidden),
@@ -52,9 +49,12 @@ func consumerScenarios() []Scenario {
 		s(txAudit, "compliance-search-flagged", complianceFlagged),
 		s(tx66, "lists-submissionset-and-folder", listsScenario),
 		s(tx66, "lists-hide-nors-members", listsNors),
-		s(tx67, "two-patients-in-one-request-refused", twoPatients),
 		s(tx65, "provide-document-bundle", provideBundle),
 	}
+	for _, r := range consumerRefusals {
+		out = append(out, s(r.tx, r.name, r.run))
+	}
+	return out
 }
 
 // seed provides n documents for patient through ITI-41 and returns the
@@ -181,55 +181,6 @@ func fastlegeRead(ctx context.Context, t *T) error {
 	}
 	return t.wantPatientAudit(ctx, "ITI-68 as fastlege", p, tx68, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care",
 		Documents: dispositions("returned", entries[0].UniqueID)})
-}
-
-func sykepleierSearch(ctx context.Context, t *T) error {
-	return t.refusedSearch(ctx, "ITI-67 as sykepleier", "sykepleier", false, "authorization-not-allowed")
-}
-
-func sykepleierRead(ctx context.Context, t *T) error {
-	p, entries, bodies, err := t.seedNew(ctx, 1)
-	if err != nil {
-		return err
-	}
-	c, err := t.as(ctx, "sykepleier", p)
-	if err != nil {
-		return err
-	}
-	a, err := t.ReadDocument(ctx, c, t.retrieveURL(entries[0].RepositoryUniqueID, entries[0].UniqueID), p)
-	if err != nil {
-		return err
-	}
-	if err := wantRefused("ITI-68 as sykepleier", a, []string{string(bodies[0])}, http.StatusForbidden); err != nil {
-		return err
-	}
-	return t.wantPatientAudit(ctx, "ITI-68 as sykepleier", p, tx68, AuditWant{Outcome: AuditDeny, Rule: "authorization-not-allowed"})
-}
-
-func otherPatientSearch(ctx context.Context, t *T) error {
-	return t.refusedSearch(ctx, "ITI-67 for patient B with an attestation for A", "fastlege", true, "attestation-patient-mismatch")
-}
-
-// refusedSearch: an ITI-67 search by persona, attested for the patient
-// (for another patient when otherPatient), of a patient with one document
-// is refused (403) without naming it and recorded as a deny by rule.
-func (t *T) refusedSearch(ctx context.Context, what, persona string, otherPatient bool, rule string) error {
-	p, entries, _, err := t.seedNew(ctx, 1)
-	if err != nil {
-		return err
-	}
-	attested := p
-	if otherPatient {
-		attested = t.NewPatient()
-	}
-	a, err := t.searchAs(ctx, persona, attested, p)
-	if err != nil {
-		return err
-	}
-	if err := wantRefused(what, a, uids(entries), http.StatusForbidden); err != nil {
-		return err
-	}
-	return t.wantPatientAudit(ctx, what, p, tx67, AuditWant{Outcome: AuditDeny, Rule: rule, Documents: map[string]string{}})
 }
 
 func otherPatientRead(ctx context.Context, t *T) error {
@@ -799,24 +750,75 @@ func listsNors(ctx context.Context, t *T) error {
 	return t.wantPatientAudit(ctx, "ITI-66 with a NORS member", p, tx66, AuditWant{Outcome: AuditPermit, HiddenNORS: 1})
 }
 
-// twoPatients: patient.identifier and nhn-patient-nin naming different
-// patients is refused (one patient per request), and recorded.
-func twoPatients(ctx context.Context, t *T) error {
-	other := t.NewPatient()
-	p, entries, _, err := t.seedNew(ctx, 1)
+// consumerRefusal is a consumer request that must be refused: for a new
+// patient with one document, persona — attested for the patient, or for
+// another when otherAttested — sends it; the answer has one of statuses
+// and names neither the document (a search) nor its bytes (a read); the
+// refusal is on record: the patient's audit record audit, or, when audit
+// is nil, the request's refusal record.
+type consumerRefusal struct {
+	name, tx, what string
+	persona        string
+	otherAttested  bool
+	// send makes the request for patient p, whose document is e.
+	send     func(ctx context.Context, t *T, c *http.Client, p string, e *registry.DocumentEntry) (Answer, error)
+	statuses []int
+	audit    *AuditWant
+}
+
+// consumerRefusals are the negative scenarios of the consumer path.
+var consumerRefusals = []consumerRefusal{
+	{name: "sykepleier-search-denied", tx: tx67, what: "ITI-67 as sykepleier", persona: "sykepleier", send: searchPatient,
+		statuses: []int{http.StatusForbidden}, audit: &AuditWant{Outcome: AuditDeny, Rule: "authorization-not-allowed", Documents: map[string]string{}}},
+	{name: "sykepleier-read-denied", tx: tx68, what: "ITI-68 as sykepleier", persona: "sykepleier", send: readDocument,
+		statuses: []int{http.StatusForbidden}, audit: &AuditWant{Outcome: AuditDeny, Rule: "authorization-not-allowed"}},
+	{name: "attestation-for-another-patient-denied", tx: tx67, what: "ITI-67 for patient B with an attestation for A", persona: "fastlege",
+		otherAttested: true, send: searchPatient,
+		statuses: []int{http.StatusForbidden}, audit: &AuditWant{Outcome: AuditDeny, Rule: "attestation-patient-mismatch", Documents: map[string]string{}}},
+	// patient.identifier and nhn-patient-nin naming different patients
+	// (one patient per request).
+	{name: "two-patients-in-one-request-refused", tx: tx67, what: "ITI-67 naming two patients", persona: "fastlege",
+		send: func(ctx context.Context, t *T, c *http.Client, p string, _ *registry.DocumentEntry) (Answer, error) {
+			return t.MHDGet(ctx, c, "/fhir/R4/DocumentReference", patientQuery(p, nil), t.NewPatient())
+		},
+		statuses: []int{http.StatusBadRequest, http.StatusForbidden}},
+}
+
+func searchPatient(ctx context.Context, t *T, c *http.Client, p string, _ *registry.DocumentEntry) (Answer, error) {
+	return t.SearchDocuments(ctx, c, p, nil)
+}
+
+func readDocument(ctx context.Context, t *T, c *http.Client, p string, e *registry.DocumentEntry) (Answer, error) {
+	return t.ReadDocument(ctx, c, t.retrieveURL(e.RepositoryUniqueID, e.UniqueID), p)
+}
+
+func (r consumerRefusal) run(ctx context.Context, t *T) error {
+	p, entries, bodies, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
-	c, err := t.as(ctx, "fastlege", p)
+	attested := p
+	if r.otherAttested {
+		attested = t.NewPatient()
+	}
+	c, err := t.as(ctx, r.persona, attested)
 	if err != nil {
 		return err
 	}
-	a, err := t.MHDGet(ctx, c, "/fhir/R4/DocumentReference", patientQuery(p, nil), other)
+	a, err := r.send(ctx, t, c, p, entries[0])
 	if err != nil {
 		return err
 	}
-	if err := wantRefused("ITI-67 naming two patients", a, uids(entries), http.StatusBadRequest, http.StatusForbidden); err != nil {
+	reqID := t.LastRequestID()
+	secrets := uids(entries)
+	if r.tx == tx68 {
+		secrets = []string{string(bodies[0])}
+	}
+	if err := wantRefused(r.what, a, secrets, r.statuses...); err != nil {
 		return err
 	}
-	return t.refusalRecord(ctx, "ITI-67 naming two patients", tx67, t.LastRequestID())
+	if r.audit == nil {
+		return t.refusalRecord(ctx, r.what, r.tx, reqID)
+	}
+	return t.wantPatientAudit(ctx, r.what, p, r.tx, *r.audit)
 }

@@ -148,6 +148,16 @@ func checkHomes(body *etree.Element, home string) error {
 	})
 }
 
+// xcaSeed returns the target's homeCommunityId and a new patient with n
+// documents provided through ITI-41 (their entries and contents).
+func (t *T) xcaSeed(ctx context.Context, n int) (home, patient string, entries []*registry.DocumentEntry, bodies [][]byte, err error) {
+	if home, err = t.env.home(ctx); err != nil {
+		return "", "", nil, nil, err
+	}
+	patient, entries, bodies, err = t.seedNew(ctx, n)
+	return home, patient, entries, bodies, err
+}
+
 func sameCommunity(a, b string) bool { return a != "" && oid.Bare(a) == oid.Bare(b) }
 
 // viaITI38 makes t's queries ITI-38 to the responding gateway, as the
@@ -231,12 +241,8 @@ func wantCommunityError(what string, rr registry.Response, n int, code, home str
 }
 
 func x38UnknownCommunity(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
+	home, p, _, _, err := t.xcaSeed(ctx, 1)
 	if err != nil {
-		return err
-	}
-	p := t.NewPatient()
-	if _, _, err := t.seed(ctx, p, 1, nil); err != nil {
 		return err
 	}
 	q := findDocuments(p)
@@ -249,11 +255,7 @@ func x38UnknownCommunity(ctx context.Context, t *T) error {
 }
 
 func x38MissingHome(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	entries, _, err := t.seed(ctx, t.NewPatient(), 1, nil)
+	home, _, entries, _, err := t.xcaSeed(ctx, 1)
 	if err != nil {
 		return err
 	}
@@ -285,12 +287,7 @@ func (t *T) xuaClient(ctx context.Context, persona, patient string) (*soap.Clien
 // with the patient's documents, home on each, and audited as ITI-38 with
 // the documents returned.
 func x38Person(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	p := t.NewPatient()
-	entries, _, err := t.seed(ctx, p, 2, nil)
+	home, p, entries, _, err := t.xcaSeed(ctx, 2)
 	if err != nil {
 		return err
 	}
@@ -429,11 +426,7 @@ func crossGatewayRetrieve(ctx context.Context, c *soap.Client, base string, drs 
 // x39Retrieve: ITI-39 returns every document byte for byte in an MTOM
 // answer, each DocumentResponse echoing its HomeCommunityId.
 func x39Retrieve(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	entries, bodies, err := t.seed(ctx, t.NewPatient(), 2, nil)
+	home, _, entries, bodies, err := t.xcaSeed(ctx, 2)
 	if err != nil {
 		return err
 	}
@@ -470,11 +463,7 @@ func x39Retrieve(ctx context.Context, t *T) error {
 // XDSUnknownCommunity, one without HomeCommunityId
 // XDSMissingHomeCommunityId; nothing is returned.
 func x39Community(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	entries, _, err := t.seed(ctx, t.NewPatient(), 1, nil)
+	home, _, entries, _, err := t.xcaSeed(ctx, 1)
 	if err != nil {
 		return err
 	}
@@ -501,12 +490,7 @@ func x39Community(ctx context.Context, t *T) error {
 // forged credential: a WS-Security fault, no data, the refusal audited.
 func xcaRefusal(tx string, k credKind) func(context.Context, *T) error {
 	return func(ctx context.Context, t *T) error {
-		home, err := t.env.home(ctx)
-		if err != nil {
-			return err
-		}
-		p := t.NewPatient()
-		entries, _, err := t.seed(ctx, p, 1, nil)
+		home, p, entries, _, err := t.xcaSeed(ctx, 1)
 		if err != nil {
 			return err
 		}

@@ -23,12 +23,7 @@ func initiatingQuery(ctx context.Context, c *soap.Client, base string, q *regist
 }
 
 func xigQuery(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	p := t.NewPatient()
-	entries, _, err := t.seed(ctx, p, 1, nil)
+	home, p, entries, _, err := t.xcaSeed(ctx, 1)
 	if err != nil {
 		return err
 	}
