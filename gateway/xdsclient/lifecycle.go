@@ -42,7 +42,7 @@ func (c *Client) RemoveMetadata(ctx context.Context, ids []string) (registry.Res
 func (c *Client) RemoveDocuments(ctx context.Context, reqs []repository.DocumentRequest) (registry.Response, error) {
 	drs := make([]ebrim.DocumentRequest, len(reqs))
 	for i, r := range reqs {
-		drs[i] = ebrim.DocumentRequest{HomeCommunityID: r.HomeCommunityID, RepositoryUniqueID: r.RepositoryUniqueID, DocumentUniqueID: r.DocumentUniqueID}
+		drs[i] = ebrim.DocumentRequest(r)
 	}
 	return c.registryResponse(ctx, c.RepositoryURL, ebrim.ActionRemoveDocuments, ebrim.EncodeRemoveDocumentsRequest(drs))
 }
@@ -50,14 +50,5 @@ func (c *Client) RemoveDocuments(ctx context.Context, reqs []repository.Document
 // MultiPatientQuery sends ITI-51 Multi-Patient Stored Query, with the
 // conventions of Query.
 func (c *Client) MultiPatientQuery(ctx context.Context, q *registry.Query) (*registry.QueryResult, registry.Response, error) {
-	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionMultiPatientQuery, ebrim.EncodeAdhocQueryRequest(q))
-	if err != nil {
-		return nil, registry.Response{}, unanswered(err)
-	}
-	defer resp.Close()
-	res, rr, err := ebrim.ParseAdhocQueryResponse(resp.Body())
-	if err != nil {
-		return nil, registry.Response{}, fmt.Errorf("%w: %v", ErrUnanswered, err)
-	}
-	return res, rr, nil
+	return c.adhocQuery(ctx, ebrim.ActionMultiPatientQuery, q)
 }
