@@ -121,6 +121,16 @@ func failed(errs registry.ErrorList) registry.Response {
 	return registry.Response{Status: registry.StatusFor(errs), Errors: errs}
 }
 
+// submitObjects reads the lcm:SubmitObjectsRequest of req; a body that
+// is not one is the error code (as a registry.ErrorList).
+func submitObjects(req *soap.Request, code string) (*registry.Submission, error) {
+	body := req.Body()
+	if body.Tag != "SubmitObjectsRequest" {
+		return nil, registry.ErrorList{registry.Errorf(code, "expected lcm:SubmitObjectsRequest, got %s", body.Tag)}
+	}
+	return ebrim.ParseSubmitObjectsRequest(body)
+}
+
 // register is ITI-42 Register Document Set-b.
 func (x *Endpoints) register(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
@@ -128,13 +138,7 @@ func (x *Endpoints) register(w http.ResponseWriter, req *soap.Request) {
 	if !ok || !requireSystem(w, req, p) {
 		return
 	}
-	body := req.Body()
-	if body.Tag != "SubmitObjectsRequest" {
-		x.writeRegistryResponse(w, req, ebrim.ActionRegister, failed(registry.ErrorList{
-			registry.Errorf(registry.ErrCodeRegistryMetadataError, "expected lcm:SubmitObjectsRequest, got %s", body.Tag)}))
-		return
-	}
-	sub, err := ebrim.ParseSubmitObjectsRequest(body)
+	sub, err := submitObjects(req, registry.ErrCodeRegistryMetadataError)
 	if err != nil {
 		x.writeRegistryResponse(w, req, ebrim.ActionRegister, failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryMetadataError)))
 		return

@@ -1,6 +1,7 @@
 package xds
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -26,49 +27,49 @@ import (
 // digest §2.5, §5.4, §7), registry rejections keep their codes, and an
 // unavailable dependency is XDSRegistryBusy / XDSRepositoryBusy.
 
-// update is ITI-57 Update Document Set.
-func (x *Endpoints) update(w http.ResponseWriter, req *soap.Request) {
+// registryTx serves a transaction answered with an rs:RegistryResponse:
+// the caller is authenticated (a refusal audited as tx, action), then run
+// does the work; an error it returns is answered as RegistryErrors (code
+// is the transaction's generic one; run maps what it knows better
+// itself).
+func (x *Endpoints) registryTx(w http.ResponseWriter, req *soap.Request, wsAction, tx string, action audit.Action, code string,
+	run func(ctx context.Context, call access.Call) (registry.Response, error)) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI57, audit.ActionUpdate)
+	p, ok := x.principal(w, req, tx, action)
 	if !ok {
 		return
 	}
-	respond := func(resp registry.Response) { x.writeRegistryResponse(w, req, ebrim.ActionUpdateDocumentSet, resp) }
-	body := req.Body()
-	if body.Tag != "SubmitObjectsRequest" {
-		respond(failed(registry.ErrorList{registry.Errorf(registry.ErrCodeMetadataUpdateError, "expected lcm:SubmitObjectsRequest, got %s", body.Tag)}))
-		return
-	}
-	sub, err := ebrim.ParseSubmitObjectsRequest(body)
+	resp, err := run(ctx, x.call(req, p, tx))
 	if err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryMetadataError)))
-		return
+		resp = failed(x.protocolErrors(ctx, err, code))
 	}
-	if _, err := x.Guard.Update(ctx, x.call(req, p, audit.TxITI57), sub); err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)))
-		return
-	}
-	respond(registry.Response{Status: registry.ResponseSuccess})
+	x.writeRegistryResponse(w, req, wsAction, resp)
+}
+
+// update is ITI-57 Update Document Set.
+func (x *Endpoints) update(w http.ResponseWriter, req *soap.Request) {
+	x.registryTx(w, req, ebrim.ActionUpdateDocumentSet, audit.TxITI57, audit.ActionUpdate, registry.ErrCodeRegistryError,
+		func(ctx context.Context, call access.Call) (registry.Response, error) {
+			sub, err := submitObjects(req, registry.ErrCodeMetadataUpdateError)
+			if err != nil {
+				return registry.Response{}, x.protocolErrors(ctx, err, registry.ErrCodeRegistryMetadataError)
+			}
+			_, err = x.Guard.Update(ctx, call, sub)
+			return registry.Response{Status: registry.ResponseSuccess}, err
+		})
 }
 
 // removeMetadata is ITI-62 Remove Metadata (Delete Document Set).
 func (x *Endpoints) removeMetadata(w http.ResponseWriter, req *soap.Request) {
-	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI62, audit.ActionDelete)
-	if !ok {
-		return
-	}
-	respond := func(resp registry.Response) { x.writeRegistryResponse(w, req, ebrim.ActionDeleteDocumentSet, resp) }
-	ids, err := ebrim.ParseRemoveObjectsRequest(req.Body())
-	if err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)))
-		return
-	}
-	if _, err := x.Guard.RemoveMetadata(ctx, x.call(req, p, audit.TxITI62), ids); err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)))
-		return
-	}
-	respond(registry.Response{Status: registry.ResponseSuccess})
+	x.registryTx(w, req, ebrim.ActionDeleteDocumentSet, audit.TxITI62, audit.ActionDelete, registry.ErrCodeRegistryError,
+		func(ctx context.Context, call access.Call) (registry.Response, error) {
+			ids, err := ebrim.ParseRemoveObjectsRequest(req.Body())
+			if err != nil {
+				return registry.Response{}, err
+			}
+			_, err = x.Guard.RemoveMetadata(ctx, call, ids)
+			return registry.Response{Status: registry.ResponseSuccess}, err
+		})
 }
 
 // multiPatientQuery is ITI-51 Multi-Patient Stored Query.
@@ -96,25 +97,17 @@ func (x *Endpoints) multiPatientQuery(w http.ResponseWriter, req *soap.Request) 
 
 // removeDocuments is ITI-86 Remove Documents.
 func (x *Endpoints) removeDocuments(w http.ResponseWriter, req *soap.Request) {
-	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI86, audit.ActionDelete)
-	if !ok {
-		return
-	}
-	respond := func(resp registry.Response) { x.writeRegistryResponse(w, req, ebrim.ActionRemoveDocuments, resp) }
-	drs, err := ebrim.ParseRemoveDocumentsRequest(req.Body())
-	if err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError)))
-		return
-	}
-	resp, err := x.Guard.RemoveDocuments(ctx, x.call(req, p, audit.TxITI86), xdsadapt.DocumentRequests(drs))
-	if err != nil {
-		code := registry.ErrCodeRepositoryError
-		if d := (*access.Denied)(nil); errors.As(err, &d) {
-			code = registry.ErrCodeRegistryError
-		}
-		respond(failed(x.protocolErrors(ctx, err, code)))
-		return
-	}
-	respond(resp)
+	x.registryTx(w, req, ebrim.ActionRemoveDocuments, audit.TxITI86, audit.ActionDelete, registry.ErrCodeRepositoryError,
+		func(ctx context.Context, call access.Call) (registry.Response, error) {
+			drs, err := ebrim.ParseRemoveDocumentsRequest(req.Body())
+			if err != nil {
+				return registry.Response{}, err
+			}
+			resp, err := x.Guard.RemoveDocuments(ctx, call, xdsadapt.DocumentRequests(drs))
+			if d := (*access.Denied)(nil); errors.As(err, &d) {
+				// A refusal by policy is the registry's word.
+				return registry.Response{}, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)
+			}
+			return resp, err
+		})
 }
