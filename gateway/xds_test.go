@@ -73,27 +73,6 @@ func TestXDSDispatchAndFaults(t *testing.T) {
 			body: query, status: 400, bodyTag: "Fault", code: "Sender", subcode: "ActionNotSupported", related: true},
 		{name: "registry action at the repository", path: "/xds/repository", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
 			body: query, status: 400, bodyTag: "Fault", code: "Sender", subcode: "ActionNotSupported", related: true},
-		{name: "ITI-18 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
-			body: submit, status: 200, respAct: ebrim.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRegistryError}, related: true},
-		{name: "ITI-42 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionRegister,
-			body: query, status: 200, respAct: ebrim.ActionRegister + "Response", bodyTag: "RegistryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRegistryMetadataError}, related: true},
-		{name: "ITI-41 with another transaction's body", path: "/xds/repository", fixture: "envelope.xml", action: ebrim.ActionProvide,
-			body: query, status: 200, respAct: ebrim.ActionProvide + "Response", bodyTag: "RegistryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRepositoryMetadataError}, related: true},
-		{name: "ITI-57 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionUpdateDocumentSet,
-			body: query, status: 200, respAct: ebrim.ActionUpdateDocumentSet + "Response", bodyTag: "RegistryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeMetadataUpdateError}, related: true},
-		{name: "ITI-62 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionDeleteDocumentSet,
-			body: query, status: 200, respAct: ebrim.ActionDeleteDocumentSet + "Response", bodyTag: "RegistryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRegistryError}, related: true},
-		{name: "ITI-86 with another transaction's body", path: "/xds/repository", fixture: "envelope.xml", action: ebrim.ActionRemoveDocuments,
-			body: query, status: 200, respAct: ebrim.ActionRemoveDocuments + "Response", bodyTag: "RegistryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRepositoryError}, related: true},
-		{name: "ITI-51 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionMultiPatientQuery,
-			body: submit, status: 200, respAct: ebrim.ActionMultiPatientQuery + "Response", bodyTag: "AdhocQueryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRegistryError}, related: true},
 		{name: "ITI-18 of an unknown stored query", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
 			body:   strings.Replace(query, registry.QueryFindDocuments, "urn:uuid:00000000-0000-4000-8000-000000000000", 1),
 			status: 200, respAct: ebrim.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
@@ -104,6 +83,21 @@ func TestXDSDispatchAndFaults(t *testing.T) {
 			status: 400, bodyTag: "Fault", code: "Sender"},
 		{name: "not SOAP at all", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery, body: query,
 			ct: "application/json", status: 415, bodyTag: "Fault", code: "Sender"},
+	}
+	// Each transaction with another transaction's body: a Failure in its
+	// own response, with the code it answers a malformed request with.
+	for _, w := range []struct{ tx, path, action, body, bodyTag, code string }{
+		{"ITI-18", "/xds/registry", ebrim.ActionStoredQuery, submit, "AdhocQueryResponse", registry.ErrCodeRegistryError},
+		{"ITI-42", "/xds/registry", ebrim.ActionRegister, query, "RegistryResponse", registry.ErrCodeRegistryMetadataError},
+		{"ITI-41", "/xds/repository", ebrim.ActionProvide, query, "RegistryResponse", registry.ErrCodeRepositoryMetadataError},
+		{"ITI-57", "/xds/registry", ebrim.ActionUpdateDocumentSet, query, "RegistryResponse", registry.ErrCodeMetadataUpdateError},
+		{"ITI-62", "/xds/registry", ebrim.ActionDeleteDocumentSet, query, "RegistryResponse", registry.ErrCodeRegistryError},
+		{"ITI-86", "/xds/repository", ebrim.ActionRemoveDocuments, query, "RegistryResponse", registry.ErrCodeRepositoryError},
+		{"ITI-51", "/xds/registry", ebrim.ActionMultiPatientQuery, submit, "AdhocQueryResponse", registry.ErrCodeRegistryError},
+	} {
+		rows = append(rows, row{name: w.tx + " with another transaction's body", path: w.path, fixture: "envelope.xml", action: w.action,
+			body: w.body, status: 200, respAct: w.action + "Response", bodyTag: w.bodyTag,
+			rStatus: registry.ResponseFailure, errCodes: []string{w.code}, related: true})
 	}
 	for i, r := range rows {
 		t.Run(r.name, func(t *testing.T) {

@@ -75,7 +75,7 @@ func New(base string, hc *http.Client) *Client {
 // Register sends ITI-42. Rejections come back in the list (Error
 // severity) with a nil error.
 func (c *Client) Register(ctx context.Context, sub *registry.Submission) (registry.ErrorList, error) {
-	rr, err := c.registryResponse(ctx, c.RegistryURL, ebrim.ActionRegister, ebrim.EncodeSubmitObjectsRequest(sub))
+	rr, err := registryResponse(c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionRegister, ebrim.EncodeSubmitObjectsRequest(sub)))
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,12 @@ func (c *Client) Provide(ctx context.Context, sub *registry.Submission, docs []D
 		}
 		atts[i] = soap.Attachment{ContentID: cid, ContentType: ct, Body: d.Body}
 	}
-	resp, err := c.SOAP.CallMTOM(ctx, c.RepositoryURL, ebrim.ActionProvide, ebrim.EncodeProvideAndRegister(sub, parts), atts)
+	return registryResponse(c.SOAP.CallMTOM(ctx, c.RepositoryURL, ebrim.ActionProvide, ebrim.EncodeProvideAndRegister(sub, parts), atts))
+}
+
+// registryResponse decodes the rs:RegistryResponse of a call's answer
+// (resp, err).
+func registryResponse(resp *soap.Response, err error) (registry.Response, error) {
 	if err != nil {
 		return registry.Response{}, unanswered(err)
 	}
