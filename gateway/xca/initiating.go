@@ -82,13 +82,9 @@ func call(a *xdsadapt.Adapter, req *soap.Request, p *trust.Principal, tx string)
 // (location = its id).
 func (x *Initiating) query(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	a := x.adapter()
 	// Persons (XUA) and systems, refused with the fault, audited, that
 	// /xca/responding gives.
-	p, ok := a.Principal(w, req, audit.TxITI18, audit.ActionQuery)
-	if !ok {
-		return
-	}
+	a := x.adapter()
 	answer := func(res *access.FederatedResult, errs registry.ErrorList, status string) {
 		if res == nil {
 			res = &access.FederatedResult{}
@@ -97,13 +93,12 @@ func (x *Initiating) query(w http.ResponseWriter, req *soap.Request) {
 			func(body *etree.Element) { stampHomes(body, res.Homes, x.home()) })
 	}
 	fail := func(errs registry.ErrorList) { answer(nil, errs, registry.ResponseFailure) }
+	p, q, ok := a.BeginQuery(w, req, audit.TxITI18, fail)
+	if !ok {
+		return
+	}
 	protocol := func(err error) registry.ErrorList {
 		return a.ProtocolErrors(ctx, err, registry.ErrCodeRegistryError, registry.ErrCodeRegistryBusy)
-	}
-	q, err := xdsadapt.Query(req)
-	if err != nil {
-		fail(protocol(err))
-		return
 	}
 	call := call(a, req, p, audit.TxITI18)
 	refuse := func(e registry.Error) {
@@ -122,7 +117,10 @@ func (x *Initiating) query(w http.ResponseWriter, req *soap.Request) {
 	}
 	qctx, cancel := withTimeout(ctx, x.QueryTimeout)
 	defer cancel()
-	var res *access.FederatedResult
+	var (
+		res *access.FederatedResult
+		err error
+	)
 	if SameCommunity(q.HomeCommunityID, x.HomeCommunityID) {
 		// This community's own: the local registry, as on /xds (the
 		// Guard knows its home only when it federates).
@@ -195,18 +193,12 @@ func (x *Initiating) retrieve(w http.ResponseWriter, req *soap.Request) {
 	a := x.adapter()
 	// Persons (XUA) and systems, refused with the fault, audited, that
 	// /xca/responding gives.
-	p, ok := a.Principal(w, req, audit.TxITI43, audit.ActionRead)
+	p, rw, drs, ok := a.BeginRetrieval(w, req, ebrim.ActionRetrieve, "ITI-43", audit.TxITI43)
 	if !ok {
 		return
 	}
-	rw := a.NewRetrieval(w, req, ebrim.ActionRetrieve, "ITI-43")
 	protocol := func(err error) registry.ErrorList {
 		return a.ProtocolErrors(ctx, err, registry.ErrCodeRepositoryError, registry.ErrCodeRepositoryBusy)
-	}
-	drs, err := xdsadapt.RetrieveRequests(req)
-	if err != nil {
-		rw.Fail(protocol(err))
-		return
 	}
 	call := call(a, req, p, audit.TxITI43)
 	if call.EventID == "" && x.Guard.HomeCommunityID() != "" {

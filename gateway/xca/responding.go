@@ -148,21 +148,16 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 func (x *Responding) query(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
 	a := x.adapter()
-	p, ok := a.Principal(w, req, audit.TxITI38, audit.ActionQuery)
-	if !ok {
-		return
-	}
 	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
 		a.WriteQuery(w, req, ActionCrossGatewayQuery, "ITI-38", res, registry.StatusFor(errs), errs,
 			func(body *etree.Element) { StampHome(body, x.home()) })
 	}
+	p, q, ok := a.BeginQuery(w, req, audit.TxITI38, func(errs registry.ErrorList) { answer(nil, errs) })
+	if !ok {
+		return
+	}
 	protocol := func(err error) registry.ErrorList {
 		return a.ProtocolErrors(ctx, err, registry.ErrCodeRegistryError, registry.ErrCodeRegistryBusy)
-	}
-	q, err := xdsadapt.Query(req)
-	if err != nil {
-		answer(nil, protocol(err))
-		return
 	}
 	call := a.Call(req, p, audit.TxITI38)
 	refuse := func(e registry.Error) {
@@ -235,18 +230,12 @@ func stamp(resp *etree.Element, object, registryError func(*etree.Element)) {
 func (x *Responding) retrieve(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
 	a := x.adapter()
-	p, ok := a.Principal(w, req, audit.TxITI39, audit.ActionRead)
+	p, rw, drs, ok := a.BeginRetrieval(w, req, ActionCrossGatewayRetrieve, "ITI-39", audit.TxITI39)
 	if !ok {
 		return
 	}
-	rw := a.NewRetrieval(w, req, ActionCrossGatewayRetrieve, "ITI-39")
 	protocol := func(err error) registry.ErrorList {
 		return a.ProtocolErrors(ctx, err, registry.ErrCodeRepositoryError, registry.ErrCodeRepositoryBusy)
-	}
-	drs, err := xdsadapt.RetrieveRequests(req)
-	if err != nil {
-		rw.Fail(protocol(err))
-		return
 	}
 	// The community rules per DocumentRequest; request-level errors carry
 	// this community's id as location [judgement: research digest §1.6].
@@ -288,5 +277,3 @@ func clip(s string) string {
 	}
 	return s
 }
-
-func outcomeName(status string) string { return xdsadapt.Outcome(status) }

@@ -154,16 +154,11 @@ func (x *Endpoints) register(w http.ResponseWriter, req *soap.Request) {
 // storedQuery is ITI-18 Registry Stored Query.
 func (x *Endpoints) storedQuery(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI18, audit.ActionQuery)
-	if !ok {
-		return
-	}
 	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
 		x.adapter().WriteQuery(w, req, ebrim.ActionStoredQuery, "ITI-18", res, registry.StatusFor(errs), errs, nil)
 	}
-	q, err := xdsadapt.Query(req)
-	if err != nil {
-		answer(nil, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
+	p, q, ok := x.adapter().BeginQuery(w, req, audit.TxITI18, func(errs registry.ErrorList) { answer(nil, errs) })
+	if !ok {
 		return
 	}
 	res, err := x.Guard.Query(ctx, x.call(req, p, audit.TxITI18), q)
@@ -284,14 +279,8 @@ func (x *Endpoints) provide(w http.ResponseWriter, req *soap.Request) {
 // attachments stream from the blob store.
 func (x *Endpoints) retrieve(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI43, audit.ActionRead)
+	p, rw, drs, ok := x.adapter().BeginRetrieval(w, req, ebrim.ActionRetrieve, "ITI-43", audit.TxITI43)
 	if !ok {
-		return
-	}
-	rw := x.adapter().NewRetrieval(w, req, ebrim.ActionRetrieve, "ITI-43")
-	drs, err := xdsadapt.RetrieveRequests(req)
-	if err != nil {
-		rw.Fail(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError))
 		return
 	}
 	call := x.call(req, p, audit.TxITI43)

@@ -75,16 +75,11 @@ func (x *Endpoints) removeMetadata(w http.ResponseWriter, req *soap.Request) {
 // multiPatientQuery is ITI-51 Multi-Patient Stored Query.
 func (x *Endpoints) multiPatientQuery(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI51, audit.ActionQuery)
-	if !ok {
-		return
-	}
 	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
 		x.adapter().WriteQuery(w, req, ebrim.ActionMultiPatientQuery, "ITI-51", res, registry.StatusFor(errs), errs, nil)
 	}
-	q, err := xdsadapt.Query(req)
-	if err != nil {
-		answer(nil, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
+	p, q, ok := x.adapter().BeginQuery(w, req, audit.TxITI51, func(errs registry.ErrorList) { answer(nil, errs) })
+	if !ok {
 		return
 	}
 	res, err := x.Guard.MultiPatientQuery(ctx, x.call(req, p, audit.TxITI51), q)

@@ -149,10 +149,10 @@ func (a *Adapter) Refuse(ctx context.Context, call access.Call, action audit.Act
 	return errs
 }
 
-// Query reads the AdhocQueryRequest of req. A body that is not one is an
+// readQuery reads the AdhocQueryRequest of req. A body that is not one is an
 // XDSRegistryError (as a registry.ErrorList, which ProtocolErrors passes
 // on); so is one that does not parse.
-func Query(req *soap.Request) (*registry.Query, error) {
+func readQuery(req *soap.Request) (*registry.Query, error) {
 	body := req.Body()
 	if body.Tag != "AdhocQueryRequest" {
 		return nil, registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryError, "expected query:AdhocQueryRequest, got %s", body.Tag)}
@@ -160,10 +160,10 @@ func Query(req *soap.Request) (*registry.Query, error) {
 	return ebrim.ParseAdhocQueryRequest(body)
 }
 
-// RetrieveRequests reads the DocumentRequests of a
+// retrieveRequests reads the DocumentRequests of a
 // RetrieveDocumentSetRequest; a body that is not one is an
 // XDSRepositoryError.
-func RetrieveRequests(req *soap.Request) ([]ebrim.DocumentRequest, error) {
+func retrieveRequests(req *soap.Request) ([]ebrim.DocumentRequest, error) {
 	body := req.Body()
 	if body.Tag != "RetrieveDocumentSetRequest" {
 		return nil, registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryError, "expected xdsb:RetrieveDocumentSetRequest, got %s", body.Tag)}
@@ -323,4 +323,38 @@ func RetrievalStatus(errs registry.ErrorList, n int) string {
 	default:
 		return registry.ResponseFailure
 	}
+}
+
+// BeginQuery authenticates a stored query (a refusal audited as
+// transaction tx) and reads its AdhocQueryRequest; a request that does not
+// parse is answered with fail. ok is false when the request has been
+// answered.
+func (a *Adapter) BeginQuery(w http.ResponseWriter, req *soap.Request, tx string, fail func(registry.ErrorList)) (p *trust.Principal, q *registry.Query, ok bool) {
+	if p, ok = a.Principal(w, req, tx, audit.ActionQuery); !ok {
+		return nil, nil, false
+	}
+	q, err := readQuery(req)
+	if err != nil {
+		fail(a.ProtocolErrors(req.HTTP.Context(), err, registry.ErrCodeRegistryError, registry.ErrCodeRegistryBusy))
+		return nil, nil, false
+	}
+	return p, q, true
+}
+
+// BeginRetrieval authenticates a Retrieve Document Set request (a refusal
+// audited as transaction auditTx), starts its answer (action is the
+// request's, tx names it in the metrics) and reads its DocumentRequests; a
+// request that does not parse is answered. ok is false when the request
+// has been answered.
+func (a *Adapter) BeginRetrieval(w http.ResponseWriter, req *soap.Request, action, tx, auditTx string) (p *trust.Principal, rw *Retrieval, drs []ebrim.DocumentRequest, ok bool) {
+	if p, ok = a.Principal(w, req, auditTx, audit.ActionRead); !ok {
+		return nil, nil, nil, false
+	}
+	rw = a.NewRetrieval(w, req, action, tx)
+	drs, err := retrieveRequests(req)
+	if err != nil {
+		rw.Fail(a.ProtocolErrors(req.HTTP.Context(), err, registry.ErrCodeRepositoryError, registry.ErrCodeRepositoryBusy))
+		return nil, nil, nil, false
+	}
+	return p, rw, drs, true
 }
