@@ -153,18 +153,25 @@ func (x *Endpoints) register(w http.ResponseWriter, req *soap.Request) {
 
 // storedQuery is ITI-18 Registry Stored Query.
 func (x *Endpoints) storedQuery(w http.ResponseWriter, req *soap.Request) {
+	x.query(w, req, ebrim.ActionStoredQuery, audit.TxITI18, x.Guard.Query, true)
+}
+
+// query answers a stored query of transaction tx (ITI-18, ITI-51) with
+// run's result. With conceal, a refusal about documents the caller may not
+// know exist (another patient's) is answered as for documents that do
+// not.
+func (x *Endpoints) query(w http.ResponseWriter, req *soap.Request, action, tx string,
+	run func(context.Context, access.Call, *registry.Query) (*registry.QueryResult, error), conceal bool) {
 	ctx := req.HTTP.Context()
 	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
-		x.adapter().WriteQuery(w, req, ebrim.ActionStoredQuery, "ITI-18", res, registry.StatusFor(errs), errs, nil)
+		x.adapter().WriteQuery(w, req, action, tx, res, registry.StatusFor(errs), errs, nil)
 	}
-	p, q, ok := x.adapter().BeginQuery(w, req, audit.TxITI18, func(errs registry.ErrorList) { answer(nil, errs) })
+	p, q, ok := x.adapter().BeginQuery(w, req, tx, func(errs registry.ErrorList) { answer(nil, errs) })
 	if !ok {
 		return
 	}
-	res, err := x.Guard.Query(ctx, x.call(req, p, audit.TxITI18), q)
-	if d := (*access.Denied)(nil); errors.As(err, &d) && d.Conceal {
-		// The refusal is about documents the caller may not know exist
-		// (another patient's): answer as for documents that do not.
+	res, err := run(ctx, x.call(req, p, tx), q)
+	if d := (*access.Denied)(nil); conceal && errors.As(err, &d) && d.Conceal {
 		answer(&registry.QueryResult{ReturnType: q.ReturnType}, nil)
 		return
 	}

@@ -74,20 +74,7 @@ func (x *Endpoints) removeMetadata(w http.ResponseWriter, req *soap.Request) {
 
 // multiPatientQuery is ITI-51 Multi-Patient Stored Query.
 func (x *Endpoints) multiPatientQuery(w http.ResponseWriter, req *soap.Request) {
-	ctx := req.HTTP.Context()
-	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
-		x.adapter().WriteQuery(w, req, ebrim.ActionMultiPatientQuery, "ITI-51", res, registry.StatusFor(errs), errs, nil)
-	}
-	p, q, ok := x.adapter().BeginQuery(w, req, audit.TxITI51, func(errs registry.ErrorList) { answer(nil, errs) })
-	if !ok {
-		return
-	}
-	res, err := x.Guard.MultiPatientQuery(ctx, x.call(req, p, audit.TxITI51), q)
-	if err != nil {
-		answer(&registry.QueryResult{ReturnType: q.ReturnType}, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
-		return
-	}
-	answer(res, res.Warnings)
+	x.query(w, req, ebrim.ActionMultiPatientQuery, audit.TxITI51, x.Guard.MultiPatientQuery, false)
 }
 
 // removeDocuments is ITI-86 Remove Documents.
