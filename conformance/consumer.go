@@ -95,6 +95,25 @@ func (t *T) searchLists(ctx context.Context, c *http.Client, patient string, ext
 	return t.MHDGet(ctx, c, "/fhir/R4/List", patientQuery(patient, extra), patient)
 }
 
+// readFound searches patient's documents with c (what names the search)
+// and reads the document uid through the attachment URL the search gave,
+// sending hint as nhn-patient-nin.
+func (t *T) readFound(ctx context.Context, c *http.Client, what, patient, uid, hint string) (Answer, error) {
+	a, err := t.SearchDocuments(ctx, c, patient, nil)
+	if err != nil {
+		return Answer{}, err
+	}
+	s, err := wantSearchSet(what, a)
+	if err != nil {
+		return Answer{}, err
+	}
+	ref := s.ref(uid)
+	if ref == nil || ref.URL == "" {
+		return Answer{}, fmt.Errorf("%s gave no attachment URL for %s (found %v)", what, uid, s.uniqueIDs())
+	}
+	return t.ReadDocument(ctx, c, ref.URL, hint)
+}
+
 // wantFound checks that a is a searchset of exactly the documents uids.
 func wantFound(what string, a Answer, uids ...string) (*SearchSet, error) {
 	s, err := wantSearchSet(what, a)
@@ -157,19 +176,7 @@ func fastlegeRead(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	s, err := t.SearchDocuments(ctx, c, p, nil)
-	if err != nil {
-		return err
-	}
-	set, err := wantSearchSet("ITI-67", s)
-	if err != nil {
-		return err
-	}
-	ref := set.ref(entries[0].UniqueID)
-	if ref == nil || ref.URL == "" {
-		return fmt.Errorf("ITI-67 gave no attachment URL for %s", entries[0].UniqueID)
-	}
-	a, err := t.ReadDocument(ctx, c, ref.URL, p)
+	a, err := t.readFound(ctx, c, "ITI-67", p, entries[0].UniqueID, p)
 	if err != nil {
 		return err
 	}
@@ -447,19 +454,7 @@ func citizenOwn(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	a, err := t.SearchDocuments(ctx, c, me, nil)
-	if err != nil {
-		return err
-	}
-	s, err := wantSearchSet("ITI-67 as the citizen", a)
-	if err != nil {
-		return err
-	}
-	ref := s.ref(entries[0].UniqueID)
-	if ref == nil {
-		return fmt.Errorf("ITI-67 as the citizen: own document %s not among %v", entries[0].UniqueID, s.uniqueIDs())
-	}
-	r, err := t.ReadDocument(ctx, c, ref.URL, "")
+	r, err := t.readFound(ctx, c, "ITI-67 as the citizen", me, entries[0].UniqueID, "")
 	if err != nil {
 		return err
 	}
@@ -480,7 +475,7 @@ func citizenOwn(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	a, err = t.SearchDocuments(ctx, c, other, nil)
+	a, err := t.SearchDocuments(ctx, c, other, nil)
 	if err != nil {
 		return err
 	}
