@@ -114,6 +114,17 @@ func (t *T) readFound(ctx context.Context, c *http.Client, what, patient, uid, h
 	return t.ReadDocument(ctx, c, ref.URL, hint)
 }
 
+// listSet runs ITI-66 for patient with c (what names it) and checks that
+// the answer is a searchset.
+func (t *T) listSet(ctx context.Context, c *http.Client, what, patient string, extra url.Values) (Answer, *SearchSet, error) {
+	a, err := t.searchLists(ctx, c, patient, extra)
+	if err != nil {
+		return Answer{}, nil, err
+	}
+	s, err := wantSearchSet(what, a)
+	return a, s, err
+}
+
 // wantFound checks that a is a searchset of exactly the documents uids.
 func wantFound(what string, a Answer, uids ...string) (*SearchSet, error) {
 	s, err := wantSearchSet(what, a)
@@ -582,11 +593,7 @@ func listsScenario(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	a, err := t.searchLists(ctx, c, p, nil)
-	if err != nil {
-		return err
-	}
-	s, err := wantSearchSet("ITI-66", a)
+	_, s, err := t.listSet(ctx, c, "ITI-66", p, nil)
 	if err != nil {
 		return err
 	}
@@ -594,11 +601,7 @@ func listsScenario(ctx context.Context, t *T) error {
 	if s.Total != 2 || !slices.Equal(s.Lists, []string{"folder", "submissionset"}) {
 		return fmt.Errorf("ITI-66: total %d lists %v, want a folder and a submissionset", s.Total, s.Lists)
 	}
-	a, err = t.searchLists(ctx, c, p, url.Values{"code": {"folder"}})
-	if err != nil {
-		return err
-	}
-	if s, err = wantSearchSet("ITI-66 code=folder", a); err != nil {
+	if _, s, err = t.listSet(ctx, c, "ITI-66 code=folder", p, url.Values{"code": {"folder"}}); err != nil {
 		return err
 	}
 	if s.Total != 1 || len(s.Lists) != 1 || s.Lists[0] != "folder" {
@@ -723,11 +726,7 @@ func listsNors(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	a, err := t.searchLists(ctx, c, p, nil)
-	if err != nil {
-		return err
-	}
-	s, err := wantSearchSet("ITI-66 with a NORS member", a)
+	a, s, err := t.listSet(ctx, c, "ITI-66 with a NORS member", p, nil)
 	if err != nil {
 		return err
 	}
