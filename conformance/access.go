@@ -124,6 +124,23 @@ func (t *T) mhdPostSearch(ctx context.Context, c *http.Client, path string, form
 	return Answer{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
+// blockedPatient seeds a new patient with two documents and blocks the
+// fastlege from them, and returns that patient and a new one without
+// documents (to compare answers with).
+func (t *T) blockedPatient(ctx context.Context) (blocked, empty string, err error) {
+	if t.env.target.AddBlock == nil {
+		return "", "", Skipf("needs a way to add a patient's block (in-process, or pjd conformance --blocks-db)")
+	}
+	blocked = t.NewPatient()
+	if _, _, err := t.seed(ctx, blocked, 2, nil); err != nil {
+		return "", "", err
+	}
+	if err := t.env.target.AddBlock(ctx, policy.Block{PatientID: blocked, PractitionerID: fastlegePID}); err != nil {
+		return "", "", fmt.Errorf("adding the block: %w", err)
+	}
+	return blocked, t.NewPatient(), nil
+}
+
 // blockConcealed blocks the fastlege from a patient with documents and
 // compares the fastlege's search for that patient with the same search
 // for a patient without documents: status, the headers that carry
@@ -132,17 +149,10 @@ func (t *T) mhdPostSearch(ctx context.Context, c *http.Client, path string, form
 // block as its rule.
 func blockConcealed(bp blockPath) func(context.Context, *T) error {
 	return func(ctx context.Context, t *T) error {
-		if t.env.target.AddBlock == nil {
-			return Skipf("needs a way to add a patient's block (in-process, or pjd conformance --blocks-db)")
-		}
-		blocked := t.NewPatient()
-		if _, _, err := t.seed(ctx, blocked, 2, nil); err != nil {
+		blocked, empty, err := t.blockedPatient(ctx)
+		if err != nil {
 			return err
 		}
-		if err := t.env.target.AddBlock(ctx, policy.Block{PatientID: blocked, PractitionerID: fastlegePID}); err != nil {
-			return fmt.Errorf("adding the block: %w", err)
-		}
-		empty := t.NewPatient()
 		ask := func(p string) (Answer, string, error) {
 			c, err := t.as(ctx, "fastlege", p)
 			if err != nil {

@@ -35,12 +35,9 @@ const (
 
 func consumerScenarios() []Scenario {
 	s := scenario
-	return []Scenario{
+	out := []Scenario{
 		s(tx67, "fastlege-search-permitted", fastlegeSearch),
 		s(tx68, "fastlege-read-permitted", fastlegeRead),
-		s(tx67, "sykepleier-search-denied", sykepleierSearch),
-		s(tx68, "sykepleier-read-denied", sykepleierRead),
-		s(tx67, "attestation-for-another-patient-denied", otherPatientSearch),
 		s(tx68, "attestation-for-another-patient-read-denied", otherPatientRead),
 		s(tx67, "expired-attestation-denied", expiredAttestation),
 		s(tx67, "nors-hidden-and-counted", norsHidden),
@@ -52,9 +49,12 @@ func consumerScenarios() []Scenario {
 		s(txAudit, "compliance-search-flagged", complianceFlagged),
 		s(tx66, "lists-submissionset-and-folder", listsScenario),
 		s(tx66, "lists-hide-nors-members", listsNors),
-		s(tx67, "two-patients-in-one-request-refused", twoPatients),
 		s(tx65, "provide-document-bundle", provideBundle),
 	}
+	for _, r := range consumerRefusals {
+		out = append(out, s(r.tx, r.name, r.run))
+	}
+	return out
 }
 
 // seed provides n documents for patient through ITI-41 and returns the
@@ -93,6 +93,36 @@ func (t *T) searchAs(ctx context.Context, persona, attested, patient string) (An
 // searchLists runs ITI-66 for patient with c.
 func (t *T) searchLists(ctx context.Context, c *http.Client, patient string, extra url.Values) (Answer, error) {
 	return t.MHDGet(ctx, c, "/fhir/R4/List", patientQuery(patient, extra), patient)
+}
+
+// readFound searches patient's documents with c (what names the search)
+// and reads the document uid through the attachment URL the search gave,
+// sending hint as nhn-patient-nin.
+func (t *T) readFound(ctx context.Context, c *http.Client, what, patient, uid, hint string) (Answer, error) {
+	a, err := t.SearchDocuments(ctx, c, patient, nil)
+	if err != nil {
+		return Answer{}, err
+	}
+	s, err := wantSearchSet(what, a)
+	if err != nil {
+		return Answer{}, err
+	}
+	ref := s.ref(uid)
+	if ref == nil || ref.URL == "" {
+		return Answer{}, fmt.Errorf("%s gave no attachment URL for %s (found %v)", what, uid, s.uniqueIDs())
+	}
+	return t.ReadDocument(ctx, c, ref.URL, hint)
+}
+
+// listSet runs ITI-66 for patient with c (what names it) and checks that
+// the answer is a searchset.
+func (t *T) listSet(ctx context.Context, c *http.Client, what, patient string, extra url.Values) (Answer, *SearchSet, error) {
+	a, err := t.searchLists(ctx, c, patient, extra)
+	if err != nil {
+		return Answer{}, nil, err
+	}
+	s, err := wantSearchSet(what, a)
+	return a, s, err
 }
 
 // wantFound checks that a is a searchset of exactly the documents uids.
@@ -157,19 +187,7 @@ func fastlegeRead(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	s, err := t.SearchDocuments(ctx, c, p, nil)
-	if err != nil {
-		return err
-	}
-	set, err := wantSearchSet("ITI-67", s)
-	if err != nil {
-		return err
-	}
-	ref := set.ref(entries[0].UniqueID)
-	if ref == nil || ref.URL == "" {
-		return fmt.Errorf("ITI-67 gave no attachment URL for %s", entries[0].UniqueID)
-	}
-	a, err := t.ReadDocument(ctx, c, ref.URL, p)
+	a, err := t.readFound(ctx, c, "ITI-67", p, entries[0].UniqueID, p)
 	if err != nil {
 		return err
 	}
@@ -181,55 +199,6 @@ func fastlegeRead(ctx context.Context, t *T) error {
 	}
 	return t.wantPatientAudit(ctx, "ITI-68 as fastlege", p, tx68, AuditWant{Outcome: AuditPermit, Rule: "health-worker-care",
 		Documents: dispositions("returned", entries[0].UniqueID)})
-}
-
-func sykepleierSearch(ctx context.Context, t *T) error {
-	return t.refusedSearch(ctx, "ITI-67 as sykepleier", "sykepleier", false, "authorization-not-allowed")
-}
-
-func sykepleierRead(ctx context.Context, t *T) error {
-	p, entries, bodies, err := t.seedNew(ctx, 1)
-	if err != nil {
-		return err
-	}
-	c, err := t.as(ctx, "sykepleier", p)
-	if err != nil {
-		return err
-	}
-	a, err := t.ReadDocument(ctx, c, t.retrieveURL(entries[0].RepositoryUniqueID, entries[0].UniqueID), p)
-	if err != nil {
-		return err
-	}
-	if err := wantRefused("ITI-68 as sykepleier", a, []string{string(bodies[0])}, http.StatusForbidden); err != nil {
-		return err
-	}
-	return t.wantPatientAudit(ctx, "ITI-68 as sykepleier", p, tx68, AuditWant{Outcome: AuditDeny, Rule: "authorization-not-allowed"})
-}
-
-func otherPatientSearch(ctx context.Context, t *T) error {
-	return t.refusedSearch(ctx, "ITI-67 for patient B with an attestation for A", "fastlege", true, "attestation-patient-mismatch")
-}
-
-// refusedSearch: an ITI-67 search by persona, attested for the patient
-// (for another patient when otherPatient), of a patient with one document
-// is refused (403) without naming it and recorded as a deny by rule.
-func (t *T) refusedSearch(ctx context.Context, what, persona string, otherPatient bool, rule string) error {
-	p, entries, _, err := t.seedNew(ctx, 1)
-	if err != nil {
-		return err
-	}
-	attested := p
-	if otherPatient {
-		attested = t.NewPatient()
-	}
-	a, err := t.searchAs(ctx, persona, attested, p)
-	if err != nil {
-		return err
-	}
-	if err := wantRefused(what, a, uids(entries), http.StatusForbidden); err != nil {
-		return err
-	}
-	return t.wantPatientAudit(ctx, what, p, tx67, AuditWant{Outcome: AuditDeny, Rule: rule, Documents: map[string]string{}})
 }
 
 func otherPatientRead(ctx context.Context, t *T) error {
@@ -496,19 +465,7 @@ func citizenOwn(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	a, err := t.SearchDocuments(ctx, c, me, nil)
-	if err != nil {
-		return err
-	}
-	s, err := wantSearchSet("ITI-67 as the citizen", a)
-	if err != nil {
-		return err
-	}
-	ref := s.ref(entries[0].UniqueID)
-	if ref == nil {
-		return fmt.Errorf("ITI-67 as the citizen: own document %s not among %v", entries[0].UniqueID, s.uniqueIDs())
-	}
-	r, err := t.ReadDocument(ctx, c, ref.URL, "")
+	r, err := t.readFound(ctx, c, "ITI-67 as the citizen", me, entries[0].UniqueID, "")
 	if err != nil {
 		return err
 	}
@@ -529,7 +486,7 @@ func citizenOwn(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	a, err = t.SearchDocuments(ctx, c, other, nil)
+	a, err := t.SearchDocuments(ctx, c, other, nil)
 	if err != nil {
 		return err
 	}
@@ -636,11 +593,7 @@ func listsScenario(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	a, err := t.searchLists(ctx, c, p, nil)
-	if err != nil {
-		return err
-	}
-	s, err := wantSearchSet("ITI-66", a)
+	_, s, err := t.listSet(ctx, c, "ITI-66", p, nil)
 	if err != nil {
 		return err
 	}
@@ -648,11 +601,7 @@ func listsScenario(ctx context.Context, t *T) error {
 	if s.Total != 2 || !slices.Equal(s.Lists, []string{"folder", "submissionset"}) {
 		return fmt.Errorf("ITI-66: total %d lists %v, want a folder and a submissionset", s.Total, s.Lists)
 	}
-	a, err = t.searchLists(ctx, c, p, url.Values{"code": {"folder"}})
-	if err != nil {
-		return err
-	}
-	if s, err = wantSearchSet("ITI-66 code=folder", a); err != nil {
+	if _, s, err = t.listSet(ctx, c, "ITI-66 code=folder", p, url.Values{"code": {"folder"}}); err != nil {
 		return err
 	}
 	if s.Total != 1 || len(s.Lists) != 1 || s.Lists[0] != "folder" {
@@ -777,11 +726,7 @@ func listsNors(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	a, err := t.searchLists(ctx, c, p, nil)
-	if err != nil {
-		return err
-	}
-	s, err := wantSearchSet("ITI-66 with a NORS member", a)
+	a, s, err := t.listSet(ctx, c, "ITI-66 with a NORS member", p, nil)
 	if err != nil {
 		return err
 	}
@@ -799,24 +744,75 @@ func listsNors(ctx context.Context, t *T) error {
 	return t.wantPatientAudit(ctx, "ITI-66 with a NORS member", p, tx66, AuditWant{Outcome: AuditPermit, HiddenNORS: 1})
 }
 
-// twoPatients: patient.identifier and nhn-patient-nin naming different
-// patients is refused (one patient per request), and recorded.
-func twoPatients(ctx context.Context, t *T) error {
-	other := t.NewPatient()
-	p, entries, _, err := t.seedNew(ctx, 1)
+// consumerRefusal is a consumer request that must be refused: for a new
+// patient with one document, persona — attested for the patient, or for
+// another when otherAttested — sends it; the answer has one of statuses
+// and names neither the document (a search) nor its bytes (a read); the
+// refusal is on record: the patient's audit record audit, or, when audit
+// is nil, the request's refusal record.
+type consumerRefusal struct {
+	name, tx, what string
+	persona        string
+	otherAttested  bool
+	// send makes the request for patient p, whose document is e.
+	send     func(ctx context.Context, t *T, c *http.Client, p string, e *registry.DocumentEntry) (Answer, error)
+	statuses []int
+	audit    *AuditWant
+}
+
+// consumerRefusals are the negative scenarios of the consumer path.
+var consumerRefusals = []consumerRefusal{
+	{name: "sykepleier-search-denied", tx: tx67, what: "ITI-67 as sykepleier", persona: "sykepleier", send: searchPatient,
+		statuses: []int{http.StatusForbidden}, audit: &AuditWant{Outcome: AuditDeny, Rule: "authorization-not-allowed", Documents: map[string]string{}}},
+	{name: "sykepleier-read-denied", tx: tx68, what: "ITI-68 as sykepleier", persona: "sykepleier", send: readDocument,
+		statuses: []int{http.StatusForbidden}, audit: &AuditWant{Outcome: AuditDeny, Rule: "authorization-not-allowed"}},
+	{name: "attestation-for-another-patient-denied", tx: tx67, what: "ITI-67 for patient B with an attestation for A", persona: "fastlege",
+		otherAttested: true, send: searchPatient,
+		statuses: []int{http.StatusForbidden}, audit: &AuditWant{Outcome: AuditDeny, Rule: "attestation-patient-mismatch", Documents: map[string]string{}}},
+	// patient.identifier and nhn-patient-nin naming different patients
+	// (one patient per request).
+	{name: "two-patients-in-one-request-refused", tx: tx67, what: "ITI-67 naming two patients", persona: "fastlege",
+		send: func(ctx context.Context, t *T, c *http.Client, p string, _ *registry.DocumentEntry) (Answer, error) {
+			return t.MHDGet(ctx, c, "/fhir/R4/DocumentReference", patientQuery(p, nil), t.NewPatient())
+		},
+		statuses: []int{http.StatusBadRequest, http.StatusForbidden}},
+}
+
+func searchPatient(ctx context.Context, t *T, c *http.Client, p string, _ *registry.DocumentEntry) (Answer, error) {
+	return t.SearchDocuments(ctx, c, p, nil)
+}
+
+func readDocument(ctx context.Context, t *T, c *http.Client, p string, e *registry.DocumentEntry) (Answer, error) {
+	return t.ReadDocument(ctx, c, t.retrieveURL(e.RepositoryUniqueID, e.UniqueID), p)
+}
+
+func (r consumerRefusal) run(ctx context.Context, t *T) error {
+	p, entries, bodies, err := t.seedNew(ctx, 1)
 	if err != nil {
 		return err
 	}
-	c, err := t.as(ctx, "fastlege", p)
+	attested := p
+	if r.otherAttested {
+		attested = t.NewPatient()
+	}
+	c, err := t.as(ctx, r.persona, attested)
 	if err != nil {
 		return err
 	}
-	a, err := t.MHDGet(ctx, c, "/fhir/R4/DocumentReference", patientQuery(p, nil), other)
+	a, err := r.send(ctx, t, c, p, entries[0])
 	if err != nil {
 		return err
 	}
-	if err := wantRefused("ITI-67 naming two patients", a, uids(entries), http.StatusBadRequest, http.StatusForbidden); err != nil {
+	reqID := t.LastRequestID()
+	secrets := uids(entries)
+	if r.tx == tx68 {
+		secrets = []string{string(bodies[0])}
+	}
+	if err := wantRefused(r.what, a, secrets, r.statuses...); err != nil {
 		return err
 	}
-	return t.refusalRecord(ctx, "ITI-67 naming two patients", tx67, t.LastRequestID())
+	if r.audit == nil {
+		return t.refusalRecord(ctx, r.what, r.tx, reqID)
+	}
+	return t.wantPatientAudit(ctx, r.what, p, r.tx, *r.audit)
 }

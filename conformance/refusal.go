@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -204,18 +205,13 @@ func soapRefusal(tx string, k credKind) func(context.Context, *T) error {
 		if err != nil {
 			return err
 		}
-		sc := &soap.Client{HTTP: t.HTTP}
-		if k == credBad {
-			sc.Headers = forgedAssertion
-		}
-		xc := &xdsclient.Client{SOAP: sc, RegistryURL: t.XDS.RegistryURL, RepositoryURL: t.XDS.RepositoryURL}
+		xc := &xdsclient.Client{SOAP: t.credentialClient(k), RegistryURL: t.XDS.RegistryURL, RepositoryURL: t.XDS.RepositoryURL}
 		what := fmt.Sprintf("%s with %s", tx, k)
 		var answerErr error
 		var leaked bool
 		switch tx {
 		case tx18:
-			res, rr, err := xc.Query(ctx, NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).
-				Str(registry.ParamDocumentEntryPatientID, CX(p)).List(registry.ParamDocumentEntryStatus, registry.StatusApproved).Query())
+			res, rr, err := xc.Query(ctx, findDocuments(p))
 			answerErr = err
 			if err == nil && rr.Status == registry.ResponseSuccess && res.Len() > 0 {
 				leaked = true
@@ -234,22 +230,42 @@ func soapRefusal(tx string, k credKind) func(context.Context, *T) error {
 				leaked = leaked || len(res.Docs) > 0
 			}
 		}
-		reqID := t.LastRequestID()
-		if leaked {
-			if k == credNone && t.isDevLoopbackSource(ctx) {
-				return Skipf("the target treats loopback callers without a credential as a source system (pjd serve --dev)")
-			}
-			return fmt.Errorf("%s: the request was answered with data", what)
-		}
-		var f *soap.Fault
-		if !errors.As(answerErr, &f) {
-			return fmt.Errorf("%s: answered without a SOAP fault (err %v), want a WS-Security fault", what, answerErr)
-		}
-		if bytes.Contains([]byte(f.Reason), []byte(entries[0].UniqueID)) {
-			return fmt.Errorf("%s: the fault reveals the document", what)
-		}
-		return t.refusalRecord(ctx, what, tx, reqID)
+		return t.refusedCredential(ctx, what, tx, k, leaked, answerErr, entries[0].UniqueID)
 	}
+}
+
+// credentialClient is a SOAP client presenting no credential, or a forged
+// assertion (credBad).
+func (t *T) credentialClient(k credKind) *soap.Client {
+	c := &soap.Client{HTTP: t.HTTP}
+	if k == credBad {
+		c.Headers = forgedAssertion
+	}
+	return c
+}
+
+// refusedCredential finishes a scenario of a SOAP request sent with no or
+// a forged credential (k) just now: it must not have been answered with
+// data (leaked; a --dev target answers a loopback caller without a
+// credential as a source system, which is skipped), answerErr must be a
+// WS-Security fault that does not name secret, and the refusal must be on
+// record.
+func (t *T) refusedCredential(ctx context.Context, what, tx string, k credKind, leaked bool, answerErr error, secret string) error {
+	reqID := t.LastRequestID()
+	if leaked {
+		if k == credNone && t.isDevLoopbackSource(ctx) {
+			return Skipf("the target treats loopback callers without a credential as a source system (pjd serve --dev)")
+		}
+		return fmt.Errorf("%s: the request was answered with data", what)
+	}
+	var f *soap.Fault
+	if !errors.As(answerErr, &f) || len(f.Subcodes) == 0 || f.Subcodes[0].Space != soap.NSSecurity {
+		return fmt.Errorf("%s: answered without a WS-Security fault (err %v)", what, answerErr)
+	}
+	if strings.Contains(f.Reason, secret) {
+		return fmt.Errorf("%s: the fault reveals the document", what)
+	}
+	return t.refusalRecord(ctx, what, tx, reqID)
 }
 
 // isDevLoopbackSource reports whether the target answered a

@@ -91,24 +91,37 @@ func (e *Env) home(ctx context.Context) (string, error) {
 // crossGatewayQuery sends q as ITI-38 with c and returns the answer and
 // its AdhocQueryResponse element.
 func crossGatewayQuery(ctx context.Context, c *soap.Client, base string, q *registry.Query) (*registry.QueryResult, registry.Response, *etree.Element, error) {
-	resp, err := c.Call(ctx, base+xca.RespondingPath, xca.ActionCrossGatewayQuery, ebrim.EncodeAdhocQueryRequest(q))
+	return soapQuery(ctx, c, base+xca.RespondingPath, xca.ActionCrossGatewayQuery, q)
+}
+
+// soapQuery sends q to url with c as a stored query of action and returns
+// the answer and (a copy of) its AdhocQueryResponse element.
+func soapQuery(ctx context.Context, c *soap.Client, url, action string, q *registry.Query) (*registry.QueryResult, registry.Response, *etree.Element, error) {
+	resp, err := c.Call(ctx, url, action, ebrim.EncodeAdhocQueryRequest(q))
 	if err != nil {
 		return nil, registry.Response{}, nil, err
 	}
 	defer resp.Close()
-	if got := resp.Addressing.Action; got != xca.ActionCrossGatewayQuery+ebrim.ResponseSuffix {
-		return nil, registry.Response{}, nil, fmt.Errorf("ITI-38 answered with action %q", got)
+	if got := resp.Addressing.Action; got != action+ebrim.ResponseSuffix {
+		return nil, registry.Response{}, nil, fmt.Errorf("%s answered %s with action %q", url, action, got)
 	}
 	res, rr, err := ebrim.ParseAdhocQueryResponse(resp.Body())
 	if err != nil {
 		return nil, rr, nil, err
 	}
-	return res, rr, resp.Body(), nil
+	return res, rr, resp.Body().Copy(), nil
 }
 
-// checkHomes checks that every ExtrinsicObject, RegistryPackage and
-// ObjectRef of an AdhocQueryResponse carries home.
-func checkHomes(body *etree.Element, home string) error {
+// findDocuments is FindDocuments (LeafClass) of patient's approved
+// documents.
+func findDocuments(patient string) *registry.Query {
+	return NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).Str(registry.ParamDocumentEntryPatientID, CX(patient)).
+		List(registry.ParamDocumentEntryStatus, registry.StatusApproved).Query()
+}
+
+// eachObject calls f for every ExtrinsicObject, RegistryPackage and
+// ObjectRef of an AdhocQueryResponse, until it fails.
+func eachObject(body *etree.Element, f func(o *etree.Element) error) error {
 	list := body.SelectElement("RegistryObjectList")
 	if list == nil {
 		return nil
@@ -116,12 +129,33 @@ func checkHomes(body *etree.Element, home string) error {
 	for _, o := range list.ChildElements() {
 		switch o.Tag {
 		case "ExtrinsicObject", "RegistryPackage", "ObjectRef":
-			if got := o.SelectAttrValue("home", ""); !sameCommunity(got, home) {
-				return fmt.Errorf("ITI-38: %s %s has home %q, want %s", o.Tag, o.SelectAttrValue("id", ""), got, home)
+			if err := f(o); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
+}
+
+// checkHomes checks that every ExtrinsicObject, RegistryPackage and
+// ObjectRef of an AdhocQueryResponse carries home.
+func checkHomes(body *etree.Element, home string) error {
+	return eachObject(body, func(o *etree.Element) error {
+		if got := o.SelectAttrValue("home", ""); !sameCommunity(got, home) {
+			return fmt.Errorf("ITI-38: %s %s has home %q, want %s", o.Tag, o.SelectAttrValue("id", ""), got, home)
+		}
+		return nil
+	})
+}
+
+// xcaSeed returns the target's homeCommunityId and a new patient with n
+// documents provided through ITI-41 (their entries and contents).
+func (t *T) xcaSeed(ctx context.Context, n int) (home, patient string, entries []*registry.DocumentEntry, bodies [][]byte, err error) {
+	if home, err = t.env.home(ctx); err != nil {
+		return "", "", nil, nil, err
+	}
+	patient, entries, bodies, err = t.seedNew(ctx, n)
+	return home, patient, entries, bodies, err
 }
 
 func sameCommunity(a, b string) bool { return a != "" && oid.Bare(a) == oid.Bare(b) }
@@ -207,16 +241,11 @@ func wantCommunityError(what string, rr registry.Response, n int, code, home str
 }
 
 func x38UnknownCommunity(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
+	home, p, _, _, err := t.xcaSeed(ctx, 1)
 	if err != nil {
 		return err
 	}
-	p := t.NewPatient()
-	if _, _, err := t.seed(ctx, p, 1, nil); err != nil {
-		return err
-	}
-	q := NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).Str(registry.ParamDocumentEntryPatientID, CX(p)).
-		List(registry.ParamDocumentEntryStatus, registry.StatusApproved).Query()
+	q := findDocuments(p)
 	q.HomeCommunityID = "urn:oid:2.999.9.8.7"
 	res, rr, _, err := crossGatewayQuery(ctx, t.systemXCA(), t.env.target.BaseURL, q)
 	if err != nil {
@@ -226,11 +255,7 @@ func x38UnknownCommunity(ctx context.Context, t *T) error {
 }
 
 func x38MissingHome(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	entries, _, err := t.seed(ctx, t.NewPatient(), 1, nil)
+	home, _, entries, _, err := t.xcaSeed(ctx, 1)
 	if err != nil {
 		return err
 	}
@@ -262,12 +287,7 @@ func (t *T) xuaClient(ctx context.Context, persona, patient string) (*soap.Clien
 // with the patient's documents, home on each, and audited as ITI-38 with
 // the documents returned.
 func x38Person(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	p := t.NewPatient()
-	entries, _, err := t.seed(ctx, p, 2, nil)
+	home, p, entries, _, err := t.xcaSeed(ctx, 2)
 	if err != nil {
 		return err
 	}
@@ -275,8 +295,7 @@ func x38Person(ctx context.Context, t *T) error {
 	if err != nil {
 		return err
 	}
-	res, rr, body, err := crossGatewayQuery(ctx, c, t.env.target.BaseURL, NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).
-		Str(registry.ParamDocumentEntryPatientID, CX(p)).List(registry.ParamDocumentEntryStatus, registry.StatusApproved).Query())
+	res, rr, body, err := crossGatewayQuery(ctx, c, t.env.target.BaseURL, findDocuments(p))
 	if err != nil {
 		return err
 	}
@@ -303,17 +322,10 @@ func x38Person(ctx context.Context, t *T) error {
 // x38BlockConcealed: a patient's block answers through ITI-38 exactly like
 // a patient without documents, and is on record.
 func x38BlockConcealed(ctx context.Context, t *T) error {
-	if t.env.target.AddBlock == nil {
-		return Skipf("needs a way to add a patient's block (in-process, or pjd conformance --blocks-db)")
-	}
-	blocked := t.NewPatient()
-	if _, _, err := t.seed(ctx, blocked, 2, nil); err != nil {
+	blocked, empty, err := t.blockedPatient(ctx)
+	if err != nil {
 		return err
 	}
-	if err := t.env.target.AddBlock(ctx, policy.Block{PatientID: blocked, PractitionerID: fastlegePID}); err != nil {
-		return fmt.Errorf("adding the block: %w", err)
-	}
-	empty := t.NewPatient()
 	ask := func(p string) (int, string, string, error) {
 		c, err := t.xuaClient(ctx, "fastlege", p)
 		if err != nil {
@@ -321,8 +333,7 @@ func x38BlockConcealed(ctx context.Context, t *T) error {
 		}
 		rec := &bodyRecorder{base: c.HTTP.Transport}
 		c.HTTP = &http.Client{Transport: rec, Timeout: c.HTTP.Timeout}
-		_, _, _, err = crossGatewayQuery(ctx, c, t.env.target.BaseURL, NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).
-			Str(registry.ParamDocumentEntryPatientID, CX(p)).List(registry.ParamDocumentEntryStatus, registry.StatusApproved).Query())
+		_, _, _, err = crossGatewayQuery(ctx, c, t.env.target.BaseURL, findDocuments(p))
 		return rec.status, normaliseAnswer(rec.body, p), t.LastRequestID(), err
 	}
 	gs, got, reqID, err := ask(blocked)
@@ -415,11 +426,7 @@ func crossGatewayRetrieve(ctx context.Context, c *soap.Client, base string, drs 
 // x39Retrieve: ITI-39 returns every document byte for byte in an MTOM
 // answer, each DocumentResponse echoing its HomeCommunityId.
 func x39Retrieve(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	entries, bodies, err := t.seed(ctx, t.NewPatient(), 2, nil)
+	home, _, entries, bodies, err := t.xcaSeed(ctx, 2)
 	if err != nil {
 		return err
 	}
@@ -456,11 +463,7 @@ func x39Retrieve(ctx context.Context, t *T) error {
 // XDSUnknownCommunity, one without HomeCommunityId
 // XDSMissingHomeCommunityId; nothing is returned.
 func x39Community(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	entries, _, err := t.seed(ctx, t.NewPatient(), 1, nil)
+	home, _, entries, _, err := t.xcaSeed(ctx, 1)
 	if err != nil {
 		return err
 	}
@@ -487,27 +490,18 @@ func x39Community(ctx context.Context, t *T) error {
 // forged credential: a WS-Security fault, no data, the refusal audited.
 func xcaRefusal(tx string, k credKind) func(context.Context, *T) error {
 	return func(ctx context.Context, t *T) error {
-		home, err := t.env.home(ctx)
+		home, p, entries, _, err := t.xcaSeed(ctx, 1)
 		if err != nil {
 			return err
 		}
-		p := t.NewPatient()
-		entries, _, err := t.seed(ctx, p, 1, nil)
-		if err != nil {
-			return err
-		}
-		c := &soap.Client{HTTP: t.HTTP}
-		if k == credBad {
-			c.Headers = forgedAssertion
-		}
+		c := t.credentialClient(k)
 		what := fmt.Sprintf("%s with %s", tx, k)
 		var answerErr error
 		leaked := false
 		if tx == tx38 {
 			var res *registry.QueryResult
 			var rr registry.Response
-			res, rr, _, answerErr = crossGatewayQuery(ctx, c, t.env.target.BaseURL, NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).
-				Str(registry.ParamDocumentEntryPatientID, CX(p)).List(registry.ParamDocumentEntryStatus, registry.StatusApproved).Query())
+			res, rr, _, answerErr = crossGatewayQuery(ctx, c, t.env.target.BaseURL, findDocuments(p))
 			leaked = answerErr == nil && rr.Status == registry.ResponseSuccess && res.Len() > 0
 		} else {
 			var got *xcaRetrieved
@@ -515,17 +509,6 @@ func xcaRefusal(tx string, k credKind) func(context.Context, *T) error {
 				[]ebrim.DocumentRequest{{HomeCommunityID: home, RepositoryUniqueID: entries[0].RepositoryUniqueID, DocumentUniqueID: entries[0].UniqueID}})
 			leaked = answerErr == nil && len(got.docs) > 0
 		}
-		reqID := t.LastRequestID()
-		if leaked {
-			if k == credNone && t.isDevLoopbackSource(ctx) {
-				return Skipf("the target treats loopback callers without a credential as a source system (pjd serve --dev)")
-			}
-			return fmt.Errorf("%s: the request was answered with data", what)
-		}
-		var f *soap.Fault
-		if !errors.As(answerErr, &f) || len(f.Subcodes) == 0 || f.Subcodes[0].Space != soap.NSSecurity {
-			return fmt.Errorf("%s: answered without a WS-Security fault (err %v)", what, answerErr)
-		}
-		return t.refusalRecord(ctx, what, tx, reqID)
+		return t.refusedCredential(ctx, what, tx, k, leaked, answerErr, entries[0].UniqueID)
 	}
 }

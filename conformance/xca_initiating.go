@@ -19,34 +19,16 @@ import (
 // queries require home; an unknown community is XDSUnknownCommunity.
 
 func initiatingQuery(ctx context.Context, c *soap.Client, base string, q *registry.Query) (*registry.QueryResult, registry.Response, *etree.Element, error) {
-	resp, err := c.Call(ctx, base+xca.InitiatingPath, ebrim.ActionStoredQuery, ebrim.EncodeAdhocQueryRequest(q))
-	if err != nil {
-		return nil, registry.Response{}, nil, err
-	}
-	defer resp.Close()
-	if got := resp.Addressing.Action; got != ebrim.ActionStoredQuery+ebrim.ResponseSuffix {
-		return nil, registry.Response{}, nil, fmt.Errorf("/xca/initiating answered ITI-18 with action %q", got)
-	}
-	res, rr, err := ebrim.ParseAdhocQueryResponse(resp.Body())
-	if err != nil {
-		return nil, rr, nil, err
-	}
-	return res, rr, resp.Body().Copy(), nil
+	return soapQuery(ctx, c, base+xca.InitiatingPath, ebrim.ActionStoredQuery, q)
 }
 
 func xigQuery(ctx context.Context, t *T) error {
-	home, err := t.env.home(ctx)
-	if err != nil {
-		return err
-	}
-	p := t.NewPatient()
-	entries, _, err := t.seed(ctx, p, 1, nil)
+	home, p, entries, _, err := t.xcaSeed(ctx, 1)
 	if err != nil {
 		return err
 	}
 	uid := entries[0].UniqueID
-	q := NewQuery(registry.QueryFindDocuments, registry.ReturnLeafClass).Str(registry.ParamDocumentEntryPatientID, CX(p)).
-		List(registry.ParamDocumentEntryStatus, registry.StatusApproved).Query()
+	q := findDocuments(p)
 	res, rr, body, err := initiatingQuery(ctx, t.systemXCA(), t.env.target.BaseURL, q)
 	if err != nil {
 		return err
@@ -65,12 +47,13 @@ func xigQuery(ctx context.Context, t *T) error {
 	if i < 0 || !sameCommunity(res.Documents[i].HomeCommunityID, home) {
 		return fmt.Errorf("/xca/initiating FindDocuments: the target's document %s is missing or not of home %s", uid, home)
 	}
-	if list := body.SelectElement("RegistryObjectList"); list != nil {
-		for _, o := range list.ChildElements() {
-			if (o.Tag == "ExtrinsicObject" || o.Tag == "RegistryPackage" || o.Tag == "ObjectRef") && o.SelectAttrValue("home", "") == "" {
-				return fmt.Errorf("/xca/initiating: %s %s has no home", o.Tag, o.SelectAttrValue("id", ""))
-			}
+	if err := eachObject(body, func(o *etree.Element) error {
+		if o.SelectAttrValue("home", "") == "" {
+			return fmt.Errorf("/xca/initiating: %s %s has no home", o.Tag, o.SelectAttrValue("id", ""))
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	// The id-based query needs home; with the target's own it finds the
 	// document; with an unknown community it is XDSUnknownCommunity.

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -86,7 +85,7 @@ func TestBlockIsConcealed(t *testing.T) {
 			}
 		}},
 		{"UI list", audit.TxUIList, func(p string) func(*devissuer.Token) *http.Response {
-			return func(tok *devissuer.Token) *http.Response { return h.uiList(tok, p) }
+			return func(tok *devissuer.Token) *http.Response { return h.uiGet(tok, p, "/ui/")[0] }
 		}},
 	}
 	// Breaking the glass does not lift a block, and the answer carries
@@ -122,45 +121,9 @@ func TestBlockIsConcealed(t *testing.T) {
 	}
 }
 
-// uiList launches the UI for patient with tok and returns its first page.
-func (h *harness) uiList(tok *devissuer.Token, patient string) *http.Response {
-	h.t.Helper()
-	resp := h.do(tok, http.MethodPost, "/ui/launch", strings.NewReader("patient="+patient),
-		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
-	var lr struct {
-		LaunchURL string `json:"launch_url"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&lr); err != nil || resp.StatusCode != http.StatusOK {
-		h.t.Fatalf("launch: %d %v", resp.StatusCode, err)
-	}
-	noRedirect := *h.srv.Client()
-	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	opened, err := noRedirect.Get(lr.LaunchURL)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, opened.Body)
-	opened.Body.Close()
-	// The session cookie is Secure; the test server is plain HTTP, so it
-	// is carried by hand.
-	req, err := http.NewRequest(http.MethodGet, h.base+"/ui/", nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for _, c := range opened.Cookies() {
-		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-	}
-	list, err := noRedirect.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { list.Body.Close() })
-	return list
-}
-
-// The ITI-18 path: a person's stored query over SOAP with an XUA
-// assertion, read off the wire.
-func TestBlockIsConcealedITI18(t *testing.T) {
+// The SOAP paths: a person's stored query with an XUA assertion, ITI-18
+// on /xds/registry and ITI-38 on /xca/responding, read off the wire.
+func TestBlockIsConcealedSOAP(t *testing.T) {
 	s := newXUASigner(t)
 	h := newXUAHarness(t, s) // xuaPatient has documents
 	ctx := context.Background()
@@ -168,44 +131,56 @@ func TestBlockIsConcealedITI18(t *testing.T) {
 	if _, err := h.blocks.Add(ctx, policy.Block{PatientID: blocked, OrgNr: "960510542"}); err != nil { // the assertion's organisation
 		t.Fatal(err)
 	}
-	for _, q := range []struct {
-		name  string
-		query func(patient string) *registry.Query
+	// query sends q for patient over one path, through rt.
+	type query func(t *testing.T, patient string, rt http.RoundTripper, q *registry.Query) (*registry.QueryResult, registry.Response, error)
+	for _, path := range []struct {
+		tx    string
+		query query
 	}{
-		{"GetAll LeafClass", func(p string) *registry.Query { return getAll(p, registry.ReturnLeafClass) }},
-		{"GetAll ObjectRef", func(p string) *registry.Query { return getAll(p, registry.ReturnObjectRef) }},
-		{"FindDocuments", func(p string) *registry.Query {
-			return &registry.Query{ID: registry.QueryFindDocuments, ReturnType: registry.ReturnLeafClass, Params: []registry.Slot{
-				{Name: registry.ParamDocumentEntryPatientID, Values: []string{"'" + cx(p) + "'"}},
-				{Name: registry.ParamDocumentEntryStatus, Values: []string{"('" + registry.StatusApproved + "')"}},
-			}}
+		{audit.TxITI18, func(t *testing.T, patient string, rt http.RoundTripper, q *registry.Query) (*registry.QueryResult, registry.Response, error) {
+			c := xuaClient(h, xuaSecurityFor(t, s, patient, nil))
+			c.SOAP.HTTP = &http.Client{Transport: rt}
+			return c.Query(ctx, q)
+		}},
+		{audit.TxITI38, func(t *testing.T, patient string, rt http.RoundTripper, q *registry.Query) (*registry.QueryResult, registry.Response, error) {
+			c := xcaXUA(h, xuaSecurityFor(t, s, patient, nil))
+			c.c.HTTP = &http.Client{Transport: rt}
+			res, rr, _, err := c.query(t, q)
+			return res, rr, err
 		}},
 	} {
-		t.Run(q.name, func(t *testing.T) {
-			wire := func(patient string) (int, string, *registry.QueryResult, registry.Response) {
-				rec := &recorder{rt: h.srv.Client().Transport}
-				c := xuaClient(h, xuaSecurityFor(t, s, patient, nil))
-				c.SOAP.HTTP = &http.Client{Transport: rec}
-				res, rr, err := c.Query(ctx, q.query(patient))
-				if err != nil {
-					t.Fatalf("query for %s: %v", patient, err)
+		for _, q := range []struct {
+			name  string
+			query func(patient string) *registry.Query
+		}{
+			{"GetAll LeafClass", func(p string) *registry.Query { return getAll(p, registry.ReturnLeafClass) }},
+			{"GetAll ObjectRef", func(p string) *registry.Query { return getAll(p, registry.ReturnObjectRef) }},
+			{"FindDocuments", findDocuments},
+		} {
+			t.Run(path.tx+" "+q.name, func(t *testing.T) {
+				wire := func(patient string) (int, string, *registry.QueryResult, registry.Response) {
+					rec := &recorder{rt: h.srv.Client().Transport}
+					res, rr, err := path.query(t, patient, rec, q.query(patient))
+					if err != nil {
+						t.Fatalf("query for %s: %v", patient, err)
+					}
+					return rec.status, normalise(rec.body.String(), patient), res, rr
 				}
-				return rec.status, normalise(rec.body.String(), patient), res, rr
-			}
-			seq := h.head()
-			gs, got, res, rr := wire(blocked)
-			recs := h.since(seq)
-			ws, want, _, _ := wire(empty)
-			if gs != ws || got != want {
-				t.Fatalf("a blocked patient is told apart from one without documents:\nblocked: %d\n%s\nwithout documents: %d\n%s", gs, got, ws, want)
-			}
-			if rr.Status != registry.ResponseSuccess || res.Len() != 0 {
-				t.Fatalf("answer %+v with %d objects; want an empty Success", rr, res.Len())
-			}
-			if !hasBlockRefusal(recs, audit.TxITI18) {
-				t.Errorf("no audit record of the refusal by %s: %+v", policy.RulePatientBlock, recs)
-			}
-		})
+				seq := h.head()
+				gs, got, res, rr := wire(blocked)
+				recs := h.since(seq)
+				ws, want, _, _ := wire(empty)
+				if gs != ws || got != want {
+					t.Fatalf("a blocked patient is told apart from one without documents:\nblocked: %d\n%s\nwithout documents: %d\n%s", gs, got, ws, want)
+				}
+				if rr.Status != registry.ResponseSuccess || res.Len() != 0 {
+					t.Fatalf("answer %+v with %d objects; want an empty Success", rr, res.Len())
+				}
+				if !hasBlockRefusal(recs, path.tx) {
+					t.Errorf("no audit record of the refusal by %s: %+v", policy.RulePatientBlock, recs)
+				}
+			})
+		}
 	}
 }
 

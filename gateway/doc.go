@@ -8,7 +8,7 @@
 //
 // # The gateway's packages
 //
-// The subpackages of gateway/ are pjd's network edge, in four layers; a
+// The subpackages of gateway/ are pjd's network edge, in five layers; a
 // test (layering_test.go) fails when a package imports against them:
 //
 //   - adapters, one per protocol, each turning its wire format into calls
@@ -20,14 +20,17 @@
 //     other. The adapters to come sit beside them: the XCA initiating
 //     gateway (in xca), the FHIR Consent and Patient endpoints, each a
 //     package that mounts its routes on a Server.
+//   - adapter kits, what several adapters share: internal/xdsadapt (XDS
+//     over SOAP, for xds and xca). A kit uses the Guard and imports no
+//     adapter.
 //   - the Guard, access: the one way from an adapter to patient data —
 //     policy decision, audit record committed, then data.
 //   - the pieces adapters and the Guard use: this package (the server),
 //     authn (who is calling: XUA, client certificates, DPoP tokens), audit
 //     (the hash-chained audit log; sqlaudit stores it), blocks (patients'
 //     blocks), xdsclient (the XDS client a repository-only process, the
-//     CLI and the conformance suite use). They import no adapter and not
-//     the Guard.
+//     CLI and the conformance suite use). They import no adapter, no kit
+//     and not the Guard.
 //   - codecs, which import nothing else of the gateway: soap (SOAP 1.2,
 //     MTOM/XOP, WS-Security headers) and fhir (FHIR R4 resources,
 //     OperationOutcome, the one FHIR writer).

@@ -16,7 +16,6 @@ import (
 	"pjd/gateway/xcaclient"
 	"pjd/gateway/xcaclient/xcatest"
 	"pjd/registry"
-	"pjd/trust/devissuer"
 )
 
 const (
@@ -27,23 +26,15 @@ const (
 
 // fedDoc is what a federated search test checks of a DocumentReference.
 type fedDoc struct {
-	ResourceType string `json:"resourceType"`
-	Date         string `json:"date"`
-	Extension    []struct {
+	docRef
+	Date      string `json:"date"`
+	Extension []struct {
 		URL             string `json:"url"`
 		ValueIdentifier struct {
 			System string `json:"system"`
 			Value  string `json:"value"`
 		} `json:"valueIdentifier"`
 	} `json:"extension"`
-	MasterIdentifier struct {
-		Value string `json:"value"`
-	} `json:"masterIdentifier"`
-	Content []struct {
-		Attachment struct {
-			URL string `json:"url"`
-		} `json:"attachment"`
-	} `json:"content"`
 	Issue []struct {
 		Severity    string `json:"severity"`
 		Code        string `json:"code"`
@@ -309,44 +300,6 @@ func TestFederatedMHDRetrieveRoutedToTheRegion(t *testing.T) {
 	q.Set("homeCommunityId", "urn:oid:1.2.3.4")
 	u.RawQuery = q.Encode()
 	wantOutcome(t, h.do(tok, http.MethodGet, u.String(), nil, nil), http.StatusNotFound, "not-found")
-}
-
-// uiGet launches the UI for patient with tok, then GETs target in that
-// session.
-func (h *harness) uiGet(tok *devissuer.Token, patient string, targets ...string) []*http.Response {
-	h.t.Helper()
-	resp := h.do(tok, http.MethodPost, "/ui/launch", strings.NewReader("patient="+patient),
-		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
-	var lr struct {
-		LaunchURL string `json:"launch_url"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&lr); err != nil || resp.StatusCode != http.StatusOK {
-		h.t.Fatalf("launch: %d %v", resp.StatusCode, err)
-	}
-	noRedirect := *h.srv.Client()
-	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	opened, err := noRedirect.Get(lr.LaunchURL)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	opened.Body.Close()
-	var out []*http.Response
-	for _, target := range targets {
-		req, err := http.NewRequest(http.MethodGet, h.base+target, nil)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		for _, c := range opened.Cookies() {
-			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-		}
-		r, err := noRedirect.Do(req)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		h.t.Cleanup(func() { r.Body.Close() })
-		out = append(out, r)
-	}
-	return out
 }
 
 // The UI list of a federating node shows the documents of every region,

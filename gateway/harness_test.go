@@ -7,8 +7,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -492,3 +494,76 @@ func readFixture(t *testing.T, name string) []byte {
 }
 
 func timeNow() time.Time { return time.Now() }
+
+// uiGet launches the UI for patient with tok, then GETs target in that
+// session.
+func (h *harness) uiGet(tok *devissuer.Token, patient string, targets ...string) []*http.Response {
+	h.t.Helper()
+	resp := h.do(tok, http.MethodPost, "/ui/launch", strings.NewReader("patient="+patient),
+		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+	var lr struct {
+		LaunchURL string `json:"launch_url"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&lr); err != nil || resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("launch: %d %v", resp.StatusCode, err)
+	}
+	noRedirect := *h.srv.Client()
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opened, err := noRedirect.Get(lr.LaunchURL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, opened.Body)
+	opened.Body.Close()
+	var out []*http.Response
+	for _, target := range targets {
+		req, err := http.NewRequest(http.MethodGet, h.base+target, nil)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, c := range opened.Cookies() {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		r, err := noRedirect.Do(req)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.t.Cleanup(func() { r.Body.Close() })
+		out = append(out, r)
+	}
+	return out
+}
+
+// damageBlob replaces the one stored blob holding content with
+// damage(content), of the same length: the repository's integrity check
+// fails at the end of its stream.
+func (h *harness) damageBlob(content []byte, damage func([]byte) []byte) {
+	h.t.Helper()
+	damaged := 0
+	err := filepath.WalkDir(h.blobDir, func(p string, d iofs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".bin") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Equal(b, content) {
+			damaged++
+			err = os.WriteFile(p, damage(b), 0o600)
+		}
+		return err
+	})
+	if err != nil || damaged != 1 {
+		h.t.Fatalf("damaging the blob: %v (%d)", err, damaged)
+	}
+}
+
+// fastlegeSees reports whether the fastlege's MHD search for the citizen
+// shows the document uid.
+func (h *harness) fastlegeSees(uid string) bool {
+	h.t.Helper()
+	resp := h.do(h.token("fastlege", citizenID), http.MethodGet, "/fhir/R4/DocumentReference?patient.identifier=urn:oid:"+oid.FNR+"|"+citizenID, nil, nil)
+	body := string(readBody(h.t, resp))
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("fastlege search: %d %s", resp.StatusCode, body)
+	}
+	return strings.Contains(body, uid)
+}

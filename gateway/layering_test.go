@@ -25,9 +25,12 @@ import (
 //   - inside gateway: codecs (soap, fhir) import nothing else of gateway;
 //     the pieces the adapters use (the HTTP server plumbing in the root
 //     package, authn, audit, blocks, xdsclient) import neither the Guard
-//     nor an adapter; the Guard (access) imports no adapter; an adapter
-//     (xds, mhd, ui, auditapi, and those to come) imports no other adapter;
-//     every gateway package is in one of these layers.
+//     nor an adapter; the Guard (access) imports no adapter; the adapter
+//     kits (internal/xdsadapt, what the XDS-over-SOAP adapters share) use
+//     the Guard and import no adapter, and neither the pieces nor the
+//     Guard import them; an adapter (xds, mhd, ui, auditapi, xca, and
+//     those to come) imports no other adapter; every gateway package is in
+//     one of these layers.
 
 // gatewayLayers places each gateway package (with its subpackages, e.g.
 // gateway/ui/uitest with gateway/ui); the root package "gateway" is only
@@ -46,6 +49,8 @@ var gatewayLayers = map[string]layer{
 
 	"gateway/access": guard,
 
+	"gateway/internal/xdsadapt": kit,
+
 	"gateway/xds":      adapter,
 	"gateway/mhd":      adapter,
 	"gateway/ui":       adapter,
@@ -60,6 +65,7 @@ const (
 	codec
 	piece
 	guard
+	kit
 	adapter
 )
 
@@ -134,11 +140,14 @@ var rules = []rule{
 	{"codecs import nothing else of gateway", false, func(from, to string) bool {
 		return layerOf(from) == codec && within(to, "gateway") && family(to) != family(from)
 	}},
-	{"the pieces import neither the Guard nor an adapter", false, func(from, to string) bool {
-		return layerOf(from) == piece && (layerOf(to) == guard || layerOf(to) == adapter)
+	{"the pieces import neither the Guard nor an adapter or its kit", false, func(from, to string) bool {
+		return layerOf(from) == piece && (layerOf(to) == guard || layerOf(to) == kit || layerOf(to) == adapter)
 	}},
-	{"the Guard imports no adapter", false, func(from, to string) bool {
-		return layerOf(from) == guard && layerOf(to) == adapter
+	{"the Guard imports no adapter nor its kit", false, func(from, to string) bool {
+		return layerOf(from) == guard && (layerOf(to) == kit || layerOf(to) == adapter)
+	}},
+	{"an adapter kit imports no adapter", false, func(from, to string) bool {
+		return layerOf(from) == kit && layerOf(to) == adapter
 	}},
 	{"adapters do not import each other", false, func(from, to string) bool {
 		return layerOf(from) == adapter && layerOf(to) == adapter && family(to) != family(from)
@@ -229,7 +238,7 @@ func TestLayering(t *testing.T) {
 	for _, p := range pkgs {
 		seen[layerOf(p.Path)] = true
 	}
-	for _, l := range []layer{codec, piece, guard, adapter} {
+	for _, l := range []layer{codec, piece, guard, kit, adapter} {
 		if !seen[l] {
 			t.Errorf("no package in layer %d: gatewayLayers is out of date", l)
 		}
@@ -252,6 +261,8 @@ func TestLayeringRules(t *testing.T) {
 			p("gateway/audit", "gateway/fhir"), p("gateway/audit/sqlaudit", "gateway/audit"), p("gateway/authn", "gateway/soap", "trust"),
 			p("gateway/access", "gateway/audit", "registry", "repository", "trust"),
 			p("gateway/mhd", "gateway", "gateway/access", "gateway/fhir", "gateway/authn"),
+			p("gateway/internal/xdsadapt", "gateway", "gateway/access", "gateway/soap", "gateway/authn"),
+			p("gateway/xds", "gateway/internal/xdsadapt"), p("gateway/xca", "gateway/internal/xdsadapt"),
 			p("gateway/ui", "gateway", "gateway/access"), p("gateway/ui/uitest", "gateway/ui", "conformance/testenv"),
 			p("cmd/pjd", "gateway/mhd", "gateway/xds", "gateway/ui"), p("conformance", "gateway/xdsclient"),
 		}, ""},
@@ -266,9 +277,12 @@ func TestLayeringRules(t *testing.T) {
 		{"an unplaced gateway package", []pkg{p("gateway/xyz", "gateway/soap")}, unplacedRule},
 		{"a codec imports a piece", []pkg{p("gateway/fhir", "gateway/audit")}, "codecs import nothing else of gateway"},
 		{"a codec imports the server", []pkg{p("gateway/soap", "gateway")}, "codecs import nothing else of gateway"},
-		{"the server imports an adapter", []pkg{p("gateway", "gateway/mhd")}, "the pieces import neither the Guard nor an adapter"},
-		{"the audit log imports the Guard", []pkg{p("gateway/audit", "gateway/access")}, "the pieces import neither the Guard nor an adapter"},
-		{"the Guard imports an adapter", []pkg{p("gateway/access", "gateway/ui")}, "the Guard imports no adapter"},
+		{"the server imports an adapter", []pkg{p("gateway", "gateway/mhd")}, "the pieces import neither the Guard nor an adapter or its kit"},
+		{"the audit log imports the Guard", []pkg{p("gateway/audit", "gateway/access")}, "the pieces import neither the Guard nor an adapter or its kit"},
+		{"the Guard imports an adapter", []pkg{p("gateway/access", "gateway/ui")}, "the Guard imports no adapter nor its kit"},
+		{"the Guard imports an adapter kit", []pkg{p("gateway/access", "gateway/internal/xdsadapt")}, "the Guard imports no adapter nor its kit"},
+		{"a piece imports an adapter kit", []pkg{p("gateway/authn", "gateway/internal/xdsadapt")}, "the pieces import neither the Guard nor an adapter or its kit"},
+		{"an adapter kit imports an adapter", []pkg{p("gateway/internal/xdsadapt", "gateway/xds")}, "an adapter kit imports no adapter"},
 		{"an adapter imports another", []pkg{p("gateway/mhd", "gateway/xds")}, "adapters do not import each other"},
 		{"an adapter's subpackage imports another adapter", []pkg{p("gateway/ui/uitest", "gateway/auditapi")}, "adapters do not import each other"},
 	} {

@@ -75,7 +75,6 @@ func noErrorLogged(t *testing.T, h *harness, from int) {
 // "internal error" (the blocks error was not marked unavailable) and
 // ITI-18 XDSRegistryError "internal error".
 func TestPostgresOutage(t *testing.T) {
-	ctx := context.Background()
 	srv, dsn := testenv.StartPostgresDB(t)
 	h := newHarness(t, options{devLoopback: true, postgresURL: dsn})
 	h.seed()
@@ -105,47 +104,78 @@ func TestPostgresOutage(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) { wantTransient(t, name, send()) })
 	}
-	t.Run("ITI-18", func(t *testing.T) {
-		_, rr, err := h.xds.Query(ctx, findDocuments(patientP))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantBusy(t, "ITI-18", rr, registry.ErrCodeRegistryBusy)
-	})
-	t.Run("ITI-43", func(t *testing.T) {
-		res, err := h.xds.Retrieve(ctx, []repository.DocumentRequest{{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Close()
-		wantBusy(t, "ITI-43", res.Response, registry.ErrCodeRepositoryBusy)
-	})
-	t.Run("ITI-38", func(t *testing.T) {
-		_, rr, _, err := xcaXUA(h, nil).query(t, findDocuments(patientP))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantBusy(t, "ITI-38", rr, registry.ErrCodeRegistryBusy)
-	})
-	t.Run("ITI-39", func(t *testing.T) {
-		got, err := xcaXUA(h, nil).retrieve(t, false, ebrim.DocumentRequest{HomeCommunityID: testHome,
-			RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantBusy(t, "ITI-39", registry.Response{Status: got.status, Errors: got.errors}, registry.ErrCodeRepositoryBusy)
-	})
-	t.Run("ITI-41", func(t *testing.T) {
+	wantXDSBusy(t, h, 9501, map[string]string{
+		"ITI-18": registry.ErrCodeRegistryBusy,
+		"ITI-43": registry.ErrCodeRepositoryBusy,
+		"ITI-38": registry.ErrCodeRegistryBusy,
+		"ITI-39": registry.ErrCodeRepositoryBusy,
 		// The document is stored; registering it needs the registry.
-		sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9501})
-		rr, err := h.xds.Provide(ctx, sub, []xdsclient.Document{{ID: "Document01", MimeType: "text/plain",
-			Body: bytes.NewReader(registry.SampleDocument(9501, 0, cx(patientP)))}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantBusy(t, "ITI-41", rr, registry.ErrCodeRegistryNotAvailable)
+		"ITI-41": registry.ErrCodeRegistryNotAvailable,
 	})
 	noErrorLogged(t, h, from)
+}
+
+// wantXDSBusy sends each SOAP transaction named in want to h (ITI-41 a
+// submission of seq) and checks that it fails with the transient code
+// want gives it.
+func wantXDSBusy(t *testing.T, h *harness, seq uint64, want map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	ran := 0
+	for _, tx := range []struct {
+		name string
+		send func(t *testing.T) registry.Response
+	}{
+		{"ITI-18", func(t *testing.T) registry.Response {
+			_, rr, err := h.xds.Query(ctx, findDocuments(patientP))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rr
+		}},
+		{"ITI-41", func(t *testing.T) registry.Response {
+			sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: seq})
+			rr, err := h.xds.Provide(ctx, sub, []xdsclient.Document{{ID: "Document01", MimeType: "text/plain",
+				Body: bytes.NewReader(registry.SampleDocument(seq, 0, cx(patientP)))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rr
+		}},
+		{"ITI-43", func(t *testing.T) registry.Response {
+			res, err := h.xds.Retrieve(ctx, []repository.DocumentRequest{{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Close()
+			return res.Response
+		}},
+		{"ITI-38", func(t *testing.T) registry.Response {
+			_, rr, _, err := xcaXUA(h, nil).query(t, findDocuments(patientP))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rr
+		}},
+		{"ITI-39", func(t *testing.T) registry.Response {
+			got, err := xcaXUA(h, nil).retrieve(t, false, ebrim.DocumentRequest{HomeCommunityID: testHome,
+				RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return registry.Response{Status: got.status, Errors: got.errors}
+		}},
+	} {
+		code, ok := want[tx.name]
+		if !ok {
+			continue
+		}
+		ran++
+		t.Run(tx.name, func(t *testing.T) { wantBusy(t, tx.name, tx.send(t), code) })
+	}
+	if ran != len(want) {
+		t.Fatalf("wantXDSBusy: %d of the transactions named in %v are not known", len(want)-ran, want)
+	}
 }
 
 // Object storage (S3) goes down: reading and storing documents answers
@@ -173,30 +203,10 @@ func TestObjectStorageOutage(t *testing.T) {
 			bytes.NewReader(readFixture(t, "iti65_provide.json")), http.Header{"Content-Type": {"application/fhir+json"}})
 		wantTransient(t, "ITI-65", resp)
 	})
-	t.Run("ITI-41", func(t *testing.T) {
-		sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9502})
-		rr, err := h.xds.Provide(ctx, sub, []xdsclient.Document{{ID: "Document01", MimeType: "text/plain",
-			Body: bytes.NewReader(registry.SampleDocument(9502, 0, cx(patientP)))}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantBusy(t, "ITI-41", rr, registry.ErrCodeRepositoryBusy)
-	})
-	t.Run("ITI-43", func(t *testing.T) {
-		res, err := h.xds.Retrieve(ctx, []repository.DocumentRequest{{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Close()
-		wantBusy(t, "ITI-43", res.Response, registry.ErrCodeRepositoryBusy)
-	})
-	t.Run("ITI-39", func(t *testing.T) {
-		got, err := xcaXUA(h, nil).retrieve(t, false, ebrim.DocumentRequest{HomeCommunityID: testHome,
-			RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantBusy(t, "ITI-39", registry.Response{Status: got.status, Errors: got.errors}, registry.ErrCodeRepositoryBusy)
+	wantXDSBusy(t, h, 9502, map[string]string{
+		"ITI-41": registry.ErrCodeRepositoryBusy,
+		"ITI-43": registry.ErrCodeRepositoryBusy,
+		"ITI-39": registry.ErrCodeRepositoryBusy,
 	})
 	t.Run("search still works", func(t *testing.T) {
 		if resp := h.do(h.token("fastlege", patientP), http.MethodGet, searchURL(patientP), nil, nil); resp.StatusCode != http.StatusOK {

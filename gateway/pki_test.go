@@ -40,22 +40,16 @@ func nextSerial() *big.Int {
 	return big.NewInt(serial.n)
 }
 
-func newCA(t *testing.T, name string) *testCA {
+// issue creates the certificate tpl describes (with the next serial
+// number) for pub, signed by parent's key, or self-signed when parent is
+// nil.
+func issue(t *testing.T, tpl *x509.Certificate, pub, key any, parent *x509.Certificate) *x509.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	tpl.SerialNumber = nextSerial()
+	if parent == nil {
+		parent = tpl
 	}
-	tpl := &x509.Certificate{
-		SerialNumber:          nextSerial(),
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"pjd test"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tpl, parent, pub, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +57,29 @@ func newCA(t *testing.T, name string) *testCA {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cert
+}
+
+func newECKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+func newCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	key := newECKey(t)
+	cert := issue(t, &x509.Certificate{
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"pjd test"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}, &key.PublicKey, key, nil)
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return &testCA{cert: cert, key: key, pool: pool}
@@ -75,23 +92,15 @@ var oidOrganizationIdentifier = asn1.ObjectIdentifier{2, 5, 4, 97}
 // organizationIdentifier ("NTRNO-<orgnr>") or in serialNumber.
 func (ca *testCA) clientCert(t *testing.T, subject pkix.Name) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl := &x509.Certificate{
-		SerialNumber: nextSerial(),
-		Subject:      subject,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	key := newECKey(t)
+	cert := issue(t, &x509.Certificate{
+		Subject:     subject,
+		NotBefore:   time.Now().Add(-time.Hour),
+		NotAfter:    time.Now().Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, &key.PublicKey, ca.key, ca.cert)
+	return tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key}
 }
 
 func orgSubject(cn, org, orgIdentifier, serialNumber string) pkix.Name {
@@ -117,21 +126,12 @@ func newXUASigner(t *testing.T) *xuaSigner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl := &x509.Certificate{
-		SerialNumber: nextSerial(),
-		Subject:      pkix.Name{CommonName: "pjd test XUA signer"},
-		NotBefore:    time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:     time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := issue(t, &x509.Certificate{
+		Subject:   pkix.Name{CommonName: "pjd test XUA signer"},
+		NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:  time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:  x509.KeyUsageDigitalSignature,
+	}, &key.PublicKey, key, nil)
 	return &xuaSigner{SAMLSigner: &trust.SAMLSigner{Key: key, Cert: cert}, cert: cert}
 }
 

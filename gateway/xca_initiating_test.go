@@ -3,8 +3,6 @@ package gateway_test
 import (
 	"context"
 	"crypto/x509"
-	"errors"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -31,9 +29,8 @@ type initiating struct {
 	national *harness
 	vest     *harness        // a full pjd as Helse Vest (ITI-38 and ITI-39)
 	nord     *xcatest.Region // Helse Nord (ITI-38 only)
-	caller   *soap.Client    // a person with XUA
-	url      string
-	local    []string // the local documents of xuaPatient the caller may see
+	caller   xcaCaller       // a person with XUA
+	local    []string        // the local documents of xuaPatient the caller may see
 	vestDoc  *registry.DocumentEntry
 	nordDocs []string
 }
@@ -75,7 +72,7 @@ func newInitiating(t *testing.T) *initiating {
 	sec := xuaSecurity(t, s, nil)
 	c := &soap.Client{HTTP: h.srv.Client()}
 	c.Headers = func(context.Context, string) ([]*etree.Element, error) { return []*etree.Element{sec.Copy()}, nil }
-	in := &initiating{national: h, vest: vest, nord: nord, caller: c, url: h.base + xca.InitiatingPath,
+	in := &initiating{national: h, vest: vest, nord: nord, caller: initiatingCaller(h, c),
 		local: []string{mixed.Documents[0].UniqueID}, vestDoc: vsub.Documents[0]}
 	for _, d := range nsub.Documents {
 		in.nordDocs = append(in.nordDocs, d.UniqueID)
@@ -83,59 +80,30 @@ func newInitiating(t *testing.T) *initiating {
 	return in
 }
 
+// initiatingCaller sends ITI-18/43 with c to h's initiating gateway.
+func initiatingCaller(h *harness, c *soap.Client) xcaCaller {
+	return xcaCaller{c: c, url: h.base + xca.InitiatingPath,
+		actions: &callerActions{query: ebrim.ActionStoredQuery, retrieve: ebrim.ActionRetrieve}}
+}
+
 // query sends q as ITI-18 to the initiating gateway.
 func (in *initiating) query(t *testing.T, q *registry.Query) (*registry.QueryResult, registry.Response, *etree.Element) {
 	t.Helper()
-	resp, err := in.caller.Call(context.Background(), in.url, ebrim.ActionStoredQuery, ebrim.EncodeAdhocQueryRequest(q))
+	res, rr, body, err := in.caller.query(t, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Close()
-	if got := resp.Addressing.Action; got != ebrim.ActionStoredQuery+ebrim.ResponseSuffix {
-		t.Fatalf("response action %s", got)
-	}
-	res, rr, err := ebrim.ParseAdhocQueryResponse(resp.Body())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, rr, resp.Body().Copy()
+	return res, rr, body
 }
 
 // retrieve sends drs as ITI-43 (MTOM) and reads every document.
 func (in *initiating) retrieve(t *testing.T, drs ...ebrim.DocumentRequest) xcaRetrieved {
 	t.Helper()
-	resp, err := in.caller.CallMTOM(context.Background(), in.url, ebrim.ActionRetrieve, ebrim.EncodeRetrieveDocumentSetRequest(drs), nil)
+	got, err := in.caller.retrieve(t, false, drs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Close()
-	if got := resp.Addressing.Action; got != ebrim.ActionRetrieve+ebrim.ResponseSuffix {
-		t.Fatalf("response action %s", got)
-	}
-	rr, docs, err := ebrim.ParseRetrieveDocumentSetResponse(resp.Body())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := xcaRetrieved{status: rr.Status, errors: rr.Errors, docs: docs, bytes: map[string][]byte{}, mtom: resp.MTOM()}
-	byCID := map[string]string{}
-	for _, d := range docs {
-		byCID[strings.TrimPrefix(d.IncludeHref, "cid:")] = d.DocumentUniqueID
-	}
-	for {
-		part, err := resp.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(part.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out.bytes[byCID[part.ContentID]] = b
-	}
-	return out
+	return got
 }
 
 // docHomes is "home uniqueId" of every document of res, sorted.
@@ -309,7 +277,7 @@ func TestXCAInitiatingWithoutCommunities(t *testing.T) {
 	h := newHarness(t, options{devLoopback: true})
 	sub := registry.SampleSubmission(registry.SampleOptions{Patient: cx(patientP), Seq: 9101})
 	h.provide(sub, 9101)
-	in := &initiating{national: h, caller: &soap.Client{HTTP: h.srv.Client()}, url: h.base + xca.InitiatingPath}
+	in := &initiating{national: h, caller: initiatingCaller(h, &soap.Client{HTTP: h.srv.Client()})}
 	uid := sub.Documents[0].UniqueID
 	for _, q := range []*registry.Query{findDocuments(patientP), byUniqueID(uid, testHome)} {
 		res, rr, body := in.query(t, q)

@@ -22,18 +22,31 @@ import (
 	"pjd/registry/ebrim"
 	"pjd/registry/oid"
 	"pjd/trust"
-	"pjd/trust/devissuer"
-	"pjd/trust/policy"
 )
 
 // The Responding Gateway (/xca/responding): ITI-38 and ITI-39 over the
 // harness's registry and repository, with XUA persons (NHN's sample
 // assertion, re-signed) and the --dev loopback system.
 
-// xcaCaller sends ITI-38/39 to a responding gateway.
+// xcaCaller sends stored queries and retrieves to url: ITI-38/39 to a
+// responding gateway, or the requests of actions (ITI-18/43 to the
+// initiating gateway).
 type xcaCaller struct {
-	c   *soap.Client
-	url string
+	c       *soap.Client
+	url     string
+	actions *callerActions // nil: ITI-38 and ITI-39
+}
+
+// callerActions are the WS-Addressing actions a caller sends.
+type callerActions struct{ query, retrieve string }
+
+var xcaActions = &callerActions{query: xca.ActionCrossGatewayQuery, retrieve: xca.ActionCrossGatewayRetrieve}
+
+func (x xcaCaller) action() *callerActions {
+	if x.actions == nil {
+		return xcaActions
+	}
+	return x.actions
 }
 
 func xcaXUA(h *harness, sec *etree.Element) xcaCaller {
@@ -44,15 +57,16 @@ func xcaXUA(h *harness, sec *etree.Element) xcaCaller {
 	return xcaCaller{c: c, url: h.base + xca.RespondingPath}
 }
 
-// query sends q as ITI-38 and returns the parsed answer and its body.
+// query sends q (ITI-38) and returns the parsed answer and its body.
 func (x xcaCaller) query(t *testing.T, q *registry.Query) (*registry.QueryResult, registry.Response, *etree.Element, error) {
 	t.Helper()
-	resp, err := x.c.Call(context.Background(), x.url, xca.ActionCrossGatewayQuery, ebrim.EncodeAdhocQueryRequest(q))
+	action := x.action().query
+	resp, err := x.c.Call(context.Background(), x.url, action, ebrim.EncodeAdhocQueryRequest(q))
 	if err != nil {
 		return nil, registry.Response{}, nil, err
 	}
 	defer resp.Close()
-	if got := resp.Addressing.Action; got != xca.ActionCrossGatewayQuery+ebrim.ResponseSuffix {
+	if got := resp.Addressing.Action; got != action+ebrim.ResponseSuffix {
 		t.Fatalf("response action %s", got)
 	}
 	res, rr, err := ebrim.ParseAdhocQueryResponse(resp.Body())
@@ -70,24 +84,25 @@ type xcaRetrieved struct {
 	mtom   bool
 }
 
-// retrieve sends drs as ITI-39 (MTOM, or plain when plain is set) and
-// reads every document.
+// retrieve sends drs (ITI-39; MTOM, or plain when plain is set) and reads
+// every document.
 func (x xcaCaller) retrieve(t *testing.T, plain bool, drs ...ebrim.DocumentRequest) (xcaRetrieved, error) {
 	t.Helper()
 	ctx := context.Background()
+	action := x.action().retrieve
 	body := ebrim.EncodeRetrieveDocumentSetRequest(drs)
 	var resp *soap.Response
 	var err error
 	if plain {
-		resp, err = x.c.Call(ctx, x.url, xca.ActionCrossGatewayRetrieve, body)
+		resp, err = x.c.Call(ctx, x.url, action, body)
 	} else {
-		resp, err = x.c.CallMTOM(ctx, x.url, xca.ActionCrossGatewayRetrieve, body, nil)
+		resp, err = x.c.CallMTOM(ctx, x.url, action, body, nil)
 	}
 	if err != nil {
 		return xcaRetrieved{}, err
 	}
 	defer resp.Close()
-	if got := resp.Addressing.Action; got != xca.ActionCrossGatewayRetrieve+ebrim.ResponseSuffix {
+	if got := resp.Addressing.Action; got != action+ebrim.ResponseSuffix {
 		t.Fatalf("response action %s", got)
 	}
 	rr, docs, err := ebrim.ParseRetrieveDocumentSetResponse(resp.Body())
@@ -370,52 +385,6 @@ func TestXCARespondingCallers(t *testing.T) {
 			t.Fatalf("%d documents, record %+v", len(res.Documents), rec)
 		}
 	})
-}
-
-// A blocked patient answers through ITI-38 exactly like a patient without
-// documents: the same status and the same bytes.
-func TestBlockIsConcealedITI38(t *testing.T) {
-	s := newXUASigner(t)
-	h := newXUAHarness(t, s)
-	ctx := context.Background()
-	blocked, empty := xuaPatient, devissuer.SyntheticPatients()[2]
-	if _, err := h.blocks.Add(ctx, policy.Block{PatientID: blocked, OrgNr: "960510542"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []struct {
-		name  string
-		query func(patient string) *registry.Query
-	}{
-		{"GetAll LeafClass", func(p string) *registry.Query { return getAll(p, registry.ReturnLeafClass) }},
-		{"GetAll ObjectRef", func(p string) *registry.Query { return getAll(p, registry.ReturnObjectRef) }},
-		{"FindDocuments", findDocuments},
-	} {
-		t.Run(q.name, func(t *testing.T) {
-			wire := func(patient string) (int, string, registry.Response) {
-				rec := &recorder{rt: h.srv.Client().Transport}
-				c := xcaXUA(h, xuaSecurityFor(t, s, patient, nil))
-				c.c.HTTP = &http.Client{Transport: rec}
-				_, rr, _, err := c.query(t, q.query(patient))
-				if err != nil {
-					t.Fatalf("query for %s: %v", patient, err)
-				}
-				return rec.status, normalise(rec.body.String(), patient), rr
-			}
-			seq := h.head()
-			gs, got, rr := wire(blocked)
-			recs := h.since(seq)
-			ws, want, _ := wire(empty)
-			if gs != ws || got != want {
-				t.Fatalf("a blocked patient is told apart from one without documents:\nblocked: %d\n%s\nwithout documents: %d\n%s", gs, got, ws, want)
-			}
-			if rr.Status != registry.ResponseSuccess {
-				t.Fatalf("answer %+v; want an empty Success", rr)
-			}
-			if !hasBlockRefusal(recs, audit.TxITI38) {
-				t.Errorf("no audit record of the refusal by %s: %+v", policy.RulePatientBlock, recs)
-			}
-		})
-	}
 }
 
 // A calling gateway that authenticates with its certificate (mutual TLS)

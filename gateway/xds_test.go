@@ -73,15 +73,6 @@ func TestXDSDispatchAndFaults(t *testing.T) {
 			body: query, status: 400, bodyTag: "Fault", code: "Sender", subcode: "ActionNotSupported", related: true},
 		{name: "registry action at the repository", path: "/xds/repository", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
 			body: query, status: 400, bodyTag: "Fault", code: "Sender", subcode: "ActionNotSupported", related: true},
-		{name: "ITI-18 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
-			body: submit, status: 200, respAct: ebrim.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRegistryError}, related: true},
-		{name: "ITI-42 with another transaction's body", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionRegister,
-			body: query, status: 200, respAct: ebrim.ActionRegister + "Response", bodyTag: "RegistryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRegistryMetadataError}, related: true},
-		{name: "ITI-41 with another transaction's body", path: "/xds/repository", fixture: "envelope.xml", action: ebrim.ActionProvide,
-			body: query, status: 200, respAct: ebrim.ActionProvide + "Response", bodyTag: "RegistryResponse",
-			rStatus: registry.ResponseFailure, errCodes: []string{registry.ErrCodeRepositoryMetadataError}, related: true},
 		{name: "ITI-18 of an unknown stored query", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery,
 			body:   strings.Replace(query, registry.QueryFindDocuments, "urn:uuid:00000000-0000-4000-8000-000000000000", 1),
 			status: 200, respAct: ebrim.ActionStoredQuery + "Response", bodyTag: "AdhocQueryResponse",
@@ -92,6 +83,21 @@ func TestXDSDispatchAndFaults(t *testing.T) {
 			status: 400, bodyTag: "Fault", code: "Sender"},
 		{name: "not SOAP at all", path: "/xds/registry", fixture: "envelope.xml", action: ebrim.ActionStoredQuery, body: query,
 			ct: "application/json", status: 415, bodyTag: "Fault", code: "Sender"},
+	}
+	// Each transaction with another transaction's body: a Failure in its
+	// own response, with the code it answers a malformed request with.
+	for _, w := range []struct{ tx, path, action, body, bodyTag, code string }{
+		{"ITI-18", "/xds/registry", ebrim.ActionStoredQuery, submit, "AdhocQueryResponse", registry.ErrCodeRegistryError},
+		{"ITI-42", "/xds/registry", ebrim.ActionRegister, query, "RegistryResponse", registry.ErrCodeRegistryMetadataError},
+		{"ITI-41", "/xds/repository", ebrim.ActionProvide, query, "RegistryResponse", registry.ErrCodeRepositoryMetadataError},
+		{"ITI-57", "/xds/registry", ebrim.ActionUpdateDocumentSet, query, "RegistryResponse", registry.ErrCodeMetadataUpdateError},
+		{"ITI-62", "/xds/registry", ebrim.ActionDeleteDocumentSet, query, "RegistryResponse", registry.ErrCodeRegistryError},
+		{"ITI-86", "/xds/repository", ebrim.ActionRemoveDocuments, query, "RegistryResponse", registry.ErrCodeRepositoryError},
+		{"ITI-51", "/xds/registry", ebrim.ActionMultiPatientQuery, submit, "AdhocQueryResponse", registry.ErrCodeRegistryError},
+	} {
+		rows = append(rows, row{name: w.tx + " with another transaction's body", path: w.path, fixture: "envelope.xml", action: w.action,
+			body: w.body, status: 200, respAct: w.action + "Response", bodyTag: w.bodyTag,
+			rStatus: registry.ResponseFailure, errCodes: []string{w.code}, related: true})
 	}
 	for i, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -569,24 +575,7 @@ func TestXDSRetrieveBrokenStream(t *testing.T) {
 	// Damage the stored bytes of the NORS document (same length, other
 	// content): the repository's integrity check fails at the end of the
 	// stream, after the headers and part of the body have been sent.
-	damaged := 0
-	err := filepath.WalkDir(h.blobDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".bin") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if bytes.Equal(b, registry.SampleDocument(seqMixed, 1, cx(patientP))) {
-			damaged++
-			return os.WriteFile(p, bytes.ToUpper(b), 0o600)
-		}
-		return nil
-	})
-	if err != nil || damaged != 1 {
-		t.Fatalf("damaging the blob: %v (%d)", err, damaged)
-	}
+	h.damageBlob(registry.SampleDocument(seqMixed, 1, cx(patientP)), bytes.ToUpper)
 	seq := h.head()
 	got := retrieveAll(t, h.xds, []repository.DocumentRequest{
 		{RepositoryUniqueID: registry.SampleRepositoryUniqueID, DocumentUniqueID: uidNormal},

@@ -34,6 +34,16 @@ func readParts(t *testing.T, name string) []string {
 	return out
 }
 
+// postFixture posts the request fixture name to a captureServer and
+// returns the HTTP response and what the server read.
+func postFixture(t *testing.T, name string) (*http.Response, result) {
+	t.Helper()
+	ct, body := loadRequest(t, name)
+	url, results := captureServer(t, Limits{})
+	resp := post(t, url, ct, bytes.NewReader(body))
+	return resp, <-results
+}
+
 func loadRequest(t *testing.T, name string) (contentType string, body []byte) {
 	t.Helper()
 	f, err := os.Open(testdataDir + name)
@@ -65,10 +75,7 @@ func TestForeignMTOMRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			ct, body := loadRequest(t, tc.file)
-			url, results := captureServer(t, Limits{})
-			resp := post(t, url, ct, bytes.NewReader(body))
-			res := <-results
+			resp, res := postFixture(t, tc.file)
 			if res.err != nil {
 				t.Fatalf("ReadRequest: %v", res.err)
 			}
@@ -120,10 +127,7 @@ func TestForeignMTOMRequestsRejected(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			ct, body := loadRequest(t, tc.file)
-			url, results := captureServer(t, Limits{})
-			resp := post(t, url, ct, bytes.NewReader(body))
-			res := <-results
+			resp, res := postFixture(t, tc.file)
 			if !errors.Is(res.err, tc.kind) {
 				t.Fatalf("error %v, want kind %v", res.err, tc.kind)
 			}

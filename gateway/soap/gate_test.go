@@ -76,6 +76,16 @@ func (s *stallBody) Read(p []byte) (int, error) {
 	return s.rest.Read(p)
 }
 
+// gatedMux is a Mux behind g that answers testAction with a small
+// response.
+func gatedMux(g *Gate) *Mux {
+	mux := &Mux{Gate: g}
+	mux.Handle(testAction, func(w http.ResponseWriter, r *Request) {
+		_ = WriteResponse(w, testAction+"Response", r.Addressing.MessageID, etreeOK())
+	})
+	return mux
+}
+
 // TestGateBoundsConcurrentEnvelopes: with Concurrent turns taken by
 // envelopes that are still arriving, the next request waits Wait and is
 // refused with a 503 BusyFault and Retry-After; once a turn is free,
@@ -83,10 +93,7 @@ func (s *stallBody) Read(p []byte) (int, error) {
 func TestGateBoundsConcurrentEnvelopes(t *testing.T) {
 	g := NewGate(GateConfig{Concurrent: 2, Wait: 50 * time.Millisecond, ReturnMemoryAfter: -1})
 	var entered atomic.Int32
-	mux := &Mux{Gate: g}
-	mux.Handle(testAction, func(w http.ResponseWriter, r *Request) {
-		_ = WriteResponse(w, testAction+"Response", r.Addressing.MessageID, etreeOK())
-	})
+	mux := gatedMux(g)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		entered.Add(1)
 		mux.ServeHTTP(w, r)
@@ -152,11 +159,7 @@ func TestGateReadTimeout(t *testing.T) {
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	g := NewGate(GateConfig{Concurrent: 1, ReadTimeout: time.Minute, Now: clock, ReturnMemoryAfter: -1})
-	mux := &Mux{Gate: g}
-	mux.Handle(testAction, func(w http.ResponseWriter, r *Request) {
-		_ = WriteResponse(w, testAction+"Response", r.Addressing.MessageID, etreeOK())
-	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(gatedMux(g))
 	t.Cleanup(srv.Close)
 	body := envelope(wsaHeaders(testAction), queryBody)
 	// The clock passes the turn's deadline while the body is half sent.
@@ -189,11 +192,7 @@ func TestGateReturnsMemory(t *testing.T) {
 	returned := make(chan struct{}, 8)
 	g := NewGate(GateConfig{Concurrent: 4, ReturnMemoryAfter: 64 << 10, Quiet: time.Millisecond,
 		ReturnMemory: func() { returned <- struct{}{} }})
-	mux := &Mux{Gate: g}
-	mux.Handle(testAction, func(w http.ResponseWriter, r *Request) {
-		_ = WriteResponse(w, testAction+"Response", r.Addressing.MessageID, etreeOK())
-	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(gatedMux(g))
 	t.Cleanup(srv.Close)
 	small := envelope(wsaHeaders(testAction), queryBody)
 	for range 3 {

@@ -375,17 +375,8 @@ func TestTruncatedMTOMResponse(t *testing.T) {
 			t.Error("Close after a failed attachment succeeded")
 		}
 	})
-	url := newServer(t, mux)
-	resp, err := (&Client{}).CallMTOM(context.Background(), url, testAction43, mustElement(t, `<x:R xmlns:x="urn:x"/>`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Close()
-	p, err := resp.NextPart()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(io.Discard, p.Body)
+	resp, p := firstPart(t, mux)
+	_, err := io.Copy(io.Discard, p.Body)
 	if !errors.Is(err, ErrMalformed) {
 		t.Fatalf("reading truncated part: %v", err)
 	}

@@ -134,31 +134,24 @@ var DefaultLimits = Limits{
 
 // forRequests fills l's zero fields for reading a request.
 func (l Limits) forRequests() Limits {
-	if l.MaxEnvelope <= 0 {
-		l.MaxEnvelope = DefaultRequestEnvelope
-	}
+	orDefault(&l.MaxEnvelope, DefaultRequestEnvelope)
 	return l.withDefaults()
 }
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.MaxEnvelope <= 0 {
-		l.MaxEnvelope = d.MaxEnvelope
-	}
-	if l.MaxRequest <= 0 {
-		l.MaxRequest = d.MaxRequest
-	}
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = d.MaxDepth
-	}
-	if l.MaxElements <= 0 {
-		l.MaxElements = d.MaxElements
-	}
-	if l.MaxAttrs <= 0 {
-		l.MaxAttrs = d.MaxAttrs
-	}
-	if l.MaxParts <= 0 {
-		l.MaxParts = d.MaxParts
-	}
+	orDefault(&l.MaxEnvelope, d.MaxEnvelope)
+	orDefault(&l.MaxRequest, d.MaxRequest)
+	orDefault(&l.MaxDepth, d.MaxDepth)
+	orDefault(&l.MaxElements, d.MaxElements)
+	orDefault(&l.MaxAttrs, d.MaxAttrs)
+	orDefault(&l.MaxParts, d.MaxParts)
 	return l
+}
+
+// orDefault sets *v to d when it is not positive.
+func orDefault[T int | int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }

@@ -141,17 +141,7 @@ func TestStreamLargeDownload(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	url := newServer(t, mux)
-
-	resp, err := (&Client{}).CallMTOM(context.Background(), url, testAction43, mustElement(t, `<x:R xmlns:x="urn:x"/>`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Close()
-	p, err := resp.NextPart()
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, p := firstPart(t, mux)
 	d := sha256.New()
 	n, err := io.Copy(d, &sampling{r: p.Body, h: h})
 	if err != nil {
@@ -168,4 +158,21 @@ func TestStreamLargeDownload(t *testing.T) {
 	} else {
 		t.Logf("streamed %d bytes down; peak heap growth %d bytes", size, g)
 	}
+}
+
+// firstPart sends an ITI-43-like MTOM request to mux and returns the
+// answer and its first MIME part (its body read as it streams; the
+// response is closed when the test ends).
+func firstPart(t *testing.T, mux *Mux) (*Response, *Part) {
+	t.Helper()
+	resp, err := (&Client{}).CallMTOM(context.Background(), newServer(t, mux), testAction43, mustElement(t, `<x:R xmlns:x="urn:x"/>`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Close() })
+	p, err := resp.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, p
 }

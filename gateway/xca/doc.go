@@ -29,4 +29,8 @@
 // ITI-43 is routed per DocumentRequest by HomeCommunityId: this node's to
 // the local repository, another's through ITI-38 metadata, policy and
 // audit here, then ITI-39; an unknown one is XDSUnknownCommunity.
+//
+// Authentication, the mapping of errors from below to RegistryErrors and
+// the query and MTOM retrieve writers are those of /xds
+// (gateway/internal/xdsadapt); this package adds the community rules.
 package xca

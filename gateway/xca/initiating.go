@@ -17,10 +17,12 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/gateway/authn"
+	"pjd/gateway/internal/xdsadapt"
 	"pjd/gateway/soap"
 	"pjd/registry"
 	"pjd/registry/ebrim"
 	"pjd/repository"
+	"pjd/trust"
 )
 
 // InitiatingPath is where the Initiating Gateway is mounted.
@@ -57,9 +59,21 @@ func (x *Initiating) Handler() http.Handler {
 	return m
 }
 
-// responding lends the Responding Gateway's credential and error mapping.
-func (x *Initiating) responding() *Responding {
-	return &Responding{Guard: x.Guard, Auth: x.Auth, HomeCommunityID: x.HomeCommunityID, Log: x.Log, Metrics: x.Metrics}
+// adapter is the shared XDS-over-SOAP pieces as the Responding Gateway
+// uses them: the callers it accepts, refused with the same fault, audited.
+func (x *Initiating) adapter() *xdsadapt.Adapter {
+	return (&Responding{Guard: x.Guard, Auth: x.Auth, Log: x.Log, Metrics: x.Metrics}).adapter()
+}
+
+// home is this community's id as written on answers: urn:oid:….
+func (x *Initiating) home() string { return (&Responding{HomeCommunityID: x.HomeCommunityID}).home() }
+
+// call is the audit description of an authenticated request: the
+// consumer's own, through no other gateway.
+func call(a *xdsadapt.Adapter, req *soap.Request, p *trust.Principal, tx string) access.Call {
+	c := a.Call(req, p, tx)
+	c.Gateway = ""
+	return c
 }
 
 // query is ITI-18 on the Initiating Gateway: the local registry and every
@@ -68,43 +82,28 @@ func (x *Initiating) responding() *Responding {
 // (location = its id).
 func (x *Initiating) query(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	r := x.responding()
 	// Persons (XUA) and systems, refused with the fault, audited, that
 	// /xca/responding gives.
-	p, ok := r.principal(w, req, audit.TxITI18, audit.ActionQuery)
+	a := x.adapter()
+	answer := func(res *access.FederatedResult, errs registry.ErrorList, status string) {
+		if res == nil {
+			res = &access.FederatedResult{}
+		}
+		a.WriteQuery(w, req, ebrim.ActionStoredQuery, "ITI-18", res.QueryResult, status, errs,
+			func(body *etree.Element) { stampHomes(body, res.Homes, x.home()) })
+	}
+	fail := func(errs registry.ErrorList) { answer(nil, errs, registry.ResponseFailure) }
+	p, q, ok := a.BeginQuery(w, req, audit.TxITI18, fail)
 	if !ok {
 		return
 	}
-	answer := func(res *access.FederatedResult, errs registry.ErrorList, status string) {
-		if res == nil || res.QueryResult == nil {
-			res = &access.FederatedResult{QueryResult: &registry.QueryResult{ReturnType: registry.ReturnLeafClass}}
-		}
-		x.Metrics.Transaction("ITI-18", outcomeName(status))
-		body := ebrim.EncodeAdhocQueryResponse(res.QueryResult, status, errs)
-		stampHomes(body, res.Homes, r.home())
-		if err := soap.WriteResponse(w, ebrim.ActionStoredQuery+ebrim.ResponseSuffix, req.Addressing.MessageID, body); err != nil {
-			r.logWriteError(ctx, "writing ITI-18 response", err)
-		}
+	protocol := func(err error) registry.ErrorList {
+		return a.ProtocolErrors(ctx, err, registry.ErrCodeRegistryError, registry.ErrCodeRegistryBusy)
 	}
-	fail := func(errs registry.ErrorList) { answer(nil, errs, registry.ResponseFailure) }
-	body := req.Body()
-	if body.Tag != "AdhocQueryRequest" {
-		fail(registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryError, "expected query:AdhocQueryRequest, got %s", body.Tag)})
-		return
-	}
-	q, err := ebrim.ParseAdhocQueryRequest(body)
-	if err != nil {
-		fail(r.protocolErrors(ctx, err, registry.ErrCodeRegistryError, registry.ErrCodeRegistryBusy))
-		return
-	}
-	call := r.call(req, p, audit.TxITI18)
-	call.Gateway = ""
+	call := call(a, req, p, audit.TxITI18)
 	refuse := func(e registry.Error) {
-		if aerr := x.Guard.RecordRefusal(ctx, call, audit.ActionQuery, "", "xca-request-rejected", e.Code+": "+e.Context); aerr != nil {
-			fail(r.protocolErrors(ctx, aerr, registry.ErrCodeRegistryError, registry.ErrCodeRegistryBusy))
-			return
-		}
-		fail(registry.ErrorList{e})
+		fail(a.Refuse(ctx, call, audit.ActionQuery, "xca-request-rejected", registry.ErrorList{e},
+			registry.ErrCodeRegistryError, registry.ErrCodeRegistryBusy))
 	}
 	switch {
 	case q.HomeCommunityID == "" && slices.Contains(idQueries, q.ID):
@@ -116,13 +115,12 @@ func (x *Initiating) query(w http.ResponseWriter, req *soap.Request) {
 		refuse(registry.Errorf(registry.ErrCodeUnknownStoredQuery, "stored query %s is not offered by the initiating gateway (use ITI-51 on /xds/registry)", q.ID))
 		return
 	}
-	qctx := ctx
-	if x.QueryTimeout > 0 {
-		var cancel context.CancelFunc
-		qctx, cancel = context.WithTimeout(ctx, x.QueryTimeout)
-		defer cancel()
-	}
-	var res *access.FederatedResult
+	qctx, cancel := withTimeout(ctx, x.QueryTimeout)
+	defer cancel()
+	var (
+		res *access.FederatedResult
+		err error
+	)
 	if SameCommunity(q.HomeCommunityID, x.HomeCommunityID) {
 		// This community's own: the local registry, as on /xds (the
 		// Guard knows its home only when it federates).
@@ -142,7 +140,7 @@ func (x *Initiating) query(w http.ResponseWriter, req *soap.Request) {
 		answer(&access.FederatedResult{QueryResult: &registry.QueryResult{ReturnType: q.ReturnType}}, nil, registry.ResponseSuccess)
 		return
 	case err != nil:
-		fail(r.protocolErrors(ctx, err, registry.ErrCodeRegistryError, registry.ErrCodeRegistryBusy))
+		fail(protocol(err))
 		return
 	}
 	errs := res.Errors()
@@ -171,35 +169,17 @@ func federatedStatus(errs registry.ErrorList, res *access.FederatedResult) strin
 // there), and location (this community's id) on every RegistryError that
 // has none.
 func stampHomes(resp *etree.Element, homes map[string]string, local string) {
-	for _, c := range resp.ChildElements() {
-		switch c.Tag {
-		case "RegistryObjectList":
-			for _, o := range c.ChildElements() {
-				if o.Tag != "ExtrinsicObject" && o.Tag != "RegistryPackage" && o.Tag != "ObjectRef" {
-					continue
-				}
-				home := homes[o.SelectAttrValue("id", "")]
-				if home == "" {
-					home = o.SelectAttrValue("home", local)
-				}
-				o.CreateAttr("home", home)
-			}
-		case "RegistryErrorList":
-			for _, e := range c.ChildElements() {
-				if e.Tag == "RegistryError" && e.SelectAttrValue("location", "") == "" {
-					e.CreateAttr("location", local)
-				}
-			}
+	stamp(resp, func(o *etree.Element) {
+		home := homes[o.SelectAttrValue("id", "")]
+		if home == "" {
+			home = o.SelectAttrValue("home", local)
 		}
-	}
-}
-
-// pending is one document of an ITI-43 answer: the local repository's or
-// a community's.
-type pending struct {
-	resp ebrim.DocumentResponse
-	cid  string
-	open func(ctx context.Context) (io.ReadCloser, error)
+		o.CreateAttr("home", home)
+	}, func(e *etree.Element) {
+		if e.SelectAttrValue("location", "") == "" {
+			e.CreateAttr("location", local)
+		}
+	})
 }
 
 // retrieve is ITI-43 on the Initiating Gateway: each DocumentRequest is
@@ -210,42 +190,23 @@ type pending struct {
 // XDSUnavailableCommunity (location = its id).
 func (x *Initiating) retrieve(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	r := x.responding()
+	a := x.adapter()
 	// Persons (XUA) and systems, refused with the fault, audited, that
 	// /xca/responding gives.
-	p, ok := r.principal(w, req, audit.TxITI43, audit.ActionRead)
+	p, rw, drs, ok := a.BeginRetrieval(w, req, ebrim.ActionRetrieve, "ITI-43", audit.TxITI43)
 	if !ok {
 		return
 	}
-	mw := soap.NewMTOMWriter(w, ebrim.ActionRetrieve+ebrim.ResponseSuffix, req.Addressing.MessageID)
-	failWith := func(errs registry.ErrorList) {
-		x.Metrics.Transaction("ITI-43", "Failure")
-		body := ebrim.EncodeRetrieveDocumentSetResponse(registry.Response{Status: registry.ResponseFailure, Errors: errs}, nil)
-		if err := mw.WriteEnvelope(body); err == nil {
-			_ = mw.Close()
-		}
-	}
 	protocol := func(err error) registry.ErrorList {
-		return r.protocolErrors(ctx, err, registry.ErrCodeRepositoryError, registry.ErrCodeRepositoryBusy)
+		return a.ProtocolErrors(ctx, err, registry.ErrCodeRepositoryError, registry.ErrCodeRepositoryBusy)
 	}
-	body := req.Body()
-	if body.Tag != "RetrieveDocumentSetRequest" {
-		failWith(registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryError, "expected xdsb:RetrieveDocumentSetRequest, got %s", body.Tag)})
-		return
-	}
-	drs, err := ebrim.ParseRetrieveDocumentSetRequest(body)
-	if err != nil {
-		failWith(protocol(err))
-		return
-	}
-	call := r.call(req, p, audit.TxITI43)
-	call.Gateway = ""
+	call := call(a, req, p, audit.TxITI43)
 	if call.EventID == "" && x.Guard.HomeCommunityID() != "" {
 		call.EventID = uuid.NewString() // the correlation id every community is sent
 	}
 	var (
 		local    []repository.DocumentRequest
-		docs     []pending
+		docs     []xdsadapt.Document
 		errs     registry.ErrorList
 		opened   []io.Closer
 		closeAll = func() {
@@ -258,10 +219,10 @@ func (x *Initiating) retrieve(w http.ResponseWriter, req *soap.Request) {
 		home := d.HomeCommunityID
 		switch {
 		case home == "":
-			errs = append(errs, registry.Error{Code: registry.ErrCodeMissingHomeCommunityID, Severity: registry.SeverityError, Location: r.home(),
+			errs = append(errs, registry.Error{Code: registry.ErrCodeMissingHomeCommunityID, Severity: registry.SeverityError, Location: x.home(),
 				Context: fmt.Sprintf("DocumentRequest for %s has no HomeCommunityId (the initiating gateway routes by it)", clip(d.DocumentUniqueID))})
 		case SameCommunity(home, x.HomeCommunityID):
-			local = append(local, repository.DocumentRequest{HomeCommunityID: home, RepositoryUniqueID: d.RepositoryUniqueID, DocumentUniqueID: d.DocumentUniqueID})
+			local = append(local, repository.DocumentRequest(d))
 		case !x.Guard.Federates(home):
 			errs = append(errs, registry.Error{Code: registry.ErrCodeUnknownCommunity, Severity: registry.SeverityError, Location: clip(home),
 				Context: fmt.Sprintf("homeCommunityId %s is neither this community nor one it federates with; document %s not retrieved", clip(home), clip(d.DocumentUniqueID))})
@@ -269,7 +230,7 @@ func (x *Initiating) retrieve(w http.ResponseWriter, req *soap.Request) {
 			pd, perr, err := x.openRemote(ctx, call, d)
 			if err != nil {
 				closeAll()
-				failWith(protocol(err))
+				rw.Fail(protocol(err))
 				return
 			}
 			if perr != nil {
@@ -277,73 +238,31 @@ func (x *Initiating) retrieve(w http.ResponseWriter, req *soap.Request) {
 				continue
 			}
 			opened = append(opened, pd.closer)
-			docs = append(docs, pd.pending)
+			docs = append(docs, pd.Document)
 		}
 	}
 	if len(local) == 0 && len(docs) == 0 {
-		if aerr := x.Guard.RecordRefusal(ctx, call, audit.ActionRead, "", "xca-request-rejected", errs.Error()); aerr != nil {
-			failWith(protocol(aerr))
-			return
-		}
-		failWith(errs)
+		rw.Fail(a.Refuse(ctx, call, audit.ActionRead, "xca-request-rejected", errs,
+			registry.ErrCodeRepositoryError, registry.ErrCodeRepositoryBusy))
 		return
 	}
 	if len(local) > 0 {
 		res, err := x.Guard.Retrieve(ctx, call, local)
 		if err != nil {
 			closeAll()
-			failWith(protocol(err))
+			rw.Fail(protocol(err))
 			return
 		}
 		errs = append(slices.Clone(res.Response.Errors), errs...)
-		for _, d := range res.Documents {
-			docs = append(docs, pending{
-				resp: ebrim.DocumentResponse{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID,
-					DocumentUniqueID: d.DocumentUniqueID, MimeType: d.MimeType},
-				open: d.Open,
-			})
-		}
+		docs = append(docs, xdsadapt.Retrieved(res.Documents)...)
 	}
 	defer closeAll()
-	resp := registry.Response{Status: registry.ResponseSuccess, Errors: errs}
-	switch {
-	case !errs.Failed():
-	case len(docs) > 0:
-		resp.Status = registry.ResponsePartialSuccess
-	default:
-		resp.Status = registry.ResponseFailure
-	}
-	out := make([]ebrim.DocumentResponse, len(docs))
-	for i := range docs {
-		_, docs[i].cid = soap.NewInclude()
-		out[i] = docs[i].resp
-		out[i].IncludeHref = "cid:" + docs[i].cid
-	}
-	if err := mw.WriteEnvelope(ebrim.EncodeRetrieveDocumentSetResponse(resp, out)); err != nil {
-		r.logWriteError(ctx, "writing ITI-43 response", err)
-		return
-	}
-	for _, d := range docs {
-		rc, err := d.open(ctx)
-		if err == nil {
-			_, err = mw.WriteAttachment(d.cid, d.resp.MimeType, rc)
-			rc.Close()
-		}
-		if err != nil {
-			x.abort(ctx, call, d.resp.DocumentUniqueID, err)
-			return
-		}
-	}
-	if err := mw.Close(); err != nil {
-		r.logWriteError(ctx, "closing ITI-43 response", err)
-		return
-	}
-	x.Metrics.Transaction("ITI-43", outcomeName(resp.Status))
+	rw.Send(ctx, call, registry.Response{Status: xdsadapt.RetrievalStatus(errs, len(docs)), Errors: errs}, docs)
 }
 
 // remoteDoc is a community's document, authorized and opened.
 type remoteDoc struct {
-	pending
+	xdsadapt.Document
 	closer io.Closer
 }
 
@@ -382,10 +301,10 @@ func (x *Initiating) openRemote(ctx context.Context, call access.Call, d ebrim.D
 	}
 	used := false
 	return &remoteDoc{
-		pending: pending{
-			resp: ebrim.DocumentResponse{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID,
+		Document: xdsadapt.Document{
+			Response: ebrim.DocumentResponse{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID,
 				DocumentUniqueID: d.DocumentUniqueID, MimeType: doc.Entry.MimeType},
-			open: func(context.Context) (io.ReadCloser, error) {
+			Open: func(context.Context) (io.ReadCloser, error) {
 				if used {
 					return nil, errors.New("xca: document opened twice")
 				}
@@ -395,19 +314,4 @@ func (x *Initiating) openRemote(ctx context.Context, call access.Call, d ebrim.D
 		},
 		closer: rc,
 	}, nil, nil
-}
-
-// abort leaves an MTOM response without its closing boundary and records
-// the failure.
-func (x *Initiating) abort(ctx context.Context, call access.Call, uid string, err error) {
-	if ctx.Err() != nil {
-		x.Log.InfoContext(ctx, "ITI-43 response not taken by the client; aborted", "err", err)
-	} else {
-		x.Log.ErrorContext(ctx, "ITI-43 document stream failed; response aborted", "err", err)
-	}
-	x.Metrics.Transaction("ITI-43", "Aborted")
-	if aerr := x.Guard.RecordError(context.WithoutCancel(ctx), call, audit.ActionRead, "",
-		fmt.Sprintf("document %s could not be streamed", uid)); aerr != nil {
-		x.Log.ErrorContext(ctx, "recording failed retrieval", "err", aerr)
-	}
 }

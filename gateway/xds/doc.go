@@ -10,8 +10,10 @@
 // decodes the ebRIM message (registry/ebrim), and hands the request to the
 // access Guard, which decides, audits and only then touches the registry
 // or the repository. Errors from below become RegistryErrors or SOAP
-// faults here, in protocolErrors and the fault helpers: the one place this
-// protocol's errors are made. XCA (ITI-38/39) is an adapter of its own
+// faults here, in protocolErrors and the fault helpers, which use the
+// mapping, the WS-Security faults and the response writers this adapter
+// shares with XCA (gateway/internal/xdsadapt): the one place these
+// protocols' errors are made. XCA (ITI-38/39) is an adapter of its own
 // beside this one.
 //
 // It must never reach the registry, the repository or the audit log except

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
 	"pjd/gateway/authn"
+	"pjd/gateway/internal/xdsadapt"
 	"pjd/gateway/soap"
 	"pjd/registry"
 	"pjd/registry/ebrim"
@@ -54,37 +54,17 @@ func (x *Endpoints) RepositoryHandler() http.Handler {
 	return m
 }
 
+// adapter is the shared XDS-over-SOAP pieces, as this adapter uses them:
+// every caller that authenticates, a refused credential audited on data
+// transactions.
+func (x *Endpoints) adapter() *xdsadapt.Adapter {
+	return &xdsadapt.Adapter{Guard: x.Guard, Auth: x.Auth, Log: x.Log, Metrics: x.Metrics, Kind: "SOAP"}
+}
+
 // principal authenticates req or answers with a WS-Security fault; a
 // refused credential on a data transaction (tx not "") is audited first.
 func (x *Endpoints) principal(w http.ResponseWriter, req *soap.Request, tx string, action audit.Action) (*trust.Principal, bool) {
-	ctx := req.HTTP.Context()
-	p, err := x.Auth.Principal(ctx, req)
-	if err == nil {
-		return p, true
-	}
-	x.Log.WarnContext(ctx, "SOAP request refused: no valid credential", "err", err)
-	if tx != "" {
-		if aerr := x.Guard.RecordRefusal(ctx, x.call(req, nil, tx), action, "", "authentication", trust.Description(err)); aerr != nil {
-			f := soap.ReceiverFault("the access log is unavailable; try again later", aerr)
-			f.RelatesTo = req.Addressing.MessageID
-			_ = soap.WriteFault(w, f)
-			return nil, false
-		}
-	}
-	reason := "authentication failed"
-	sub := "FailedAuthentication"
-	if errors.Is(err, authn.ErrNoCredential) {
-		reason = "authentication required: an XUA assertion or a client certificate"
-		sub = "SecurityTokenUnavailable"
-	} else if te := (*trust.Error)(nil); errors.As(err, &te) {
-		reason = te.Description
-		sub = trust.WSSecurityFault(err)
-	}
-	f := soap.SenderFault(reason, err)
-	f.Subcodes = []soap.QName{{Space: soap.NSSecurity, Local: sub}}
-	f.RelatesTo = req.Addressing.MessageID
-	_ = soap.WriteFault(w, f)
-	return nil, false
+	return x.adapter().Principal(w, req, tx, action)
 }
 
 // requireSystem answers a fault when anyone but a system (a certificate,
@@ -101,20 +81,13 @@ func requireSystem(w http.ResponseWriter, req *soap.Request, p *trust.Principal)
 }
 
 func (x *Endpoints) call(req *soap.Request, p *trust.Principal, tx string) access.Call {
-	r := req.HTTP
-	return access.Call{
-		Principal:   p,
-		Transaction: tx,
-		RequestID:   gateway.RequestIDFrom(r.Context()),
-		EventID:     r.Header.Get("nhn-event-id"),
-		SourceIP:    gateway.ClientIP(r),
-		UserAgent:   r.UserAgent(),
-	}
+	return x.adapter().Call(req, p, tx)
 }
 
 // protocolErrors turns any error from below into RegistryErrors a client
-// may see, logging what it may not. code is the endpoint's generic code
-// (XDSRegistryError or XDSRepositoryError, or a metadata error code).
+// may see, logging what it may not (xdsadapt.Adapter.ProtocolErrors, the
+// mapping this adapter shares with XCA). code is the endpoint's generic
+// code (XDSRegistryError or XDSRepositoryError, or a metadata error code).
 //
 // A dependency that is unavailable (access.Unavailable: the database,
 // object storage, the audit log, the request's deadline) is reported with
@@ -126,47 +99,36 @@ func (x *Endpoints) call(req *soap.Request, p *trust.Principal, tx string) acces
 // temporarily unavailable. A registry the repository could not reach is
 // XDSRegistryNotAvailable, the code ITI-41 defines for exactly that.
 func (x *Endpoints) protocolErrors(ctx context.Context, err error, code string) registry.ErrorList {
-	if l, ok := registry.AsErrors(err); ok {
-		return l
+	if _, listed := registry.AsErrors(err); !listed && errors.Is(err, repository.ErrRegistry) && !errors.Is(err, access.ErrAudit) {
+		x.Log.WarnContext(ctx, "registry unreachable", "err", err)
+		return registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryNotAvailable, "the registry is temporarily unavailable; the submission may or may not be registered: query it, or send it again later (request id %s)", gateway.RequestIDFrom(ctx))}
 	}
 	busy := registry.ErrCodeRegistryBusy
 	if code == registry.ErrCodeRepositoryError || code == registry.ErrCodeRepositoryMetadataError {
 		busy = registry.ErrCodeRepositoryBusy
 	}
-	var d *access.Denied
-	switch {
-	case errors.As(err, &d):
-		return registry.ErrorList{registry.Errorf(code, "access denied by policy (%s)", d.Rule)}
-	case errors.Is(err, access.ErrAudit):
-		x.Log.WarnContext(ctx, "request failed: audit log unavailable", "err", err)
-		return registry.ErrorList{registry.Errorf(busy, "the access log is temporarily unavailable, so nothing can be returned; try again later (request id %s)", gateway.RequestIDFrom(ctx))}
-	case errors.Is(err, repository.ErrRegistry):
-		x.Log.WarnContext(ctx, "registry unreachable", "err", err)
-		return registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryNotAvailable, "the registry is temporarily unavailable; the submission may or may not be registered: query it, or send it again later (request id %s)", gateway.RequestIDFrom(ctx))}
-	case access.Unavailable(err):
-		x.Log.WarnContext(ctx, "request failed: a dependency is unavailable", "err", err)
-		what := "the registry"
-		if busy == registry.ErrCodeRepositoryBusy {
-			what = "the repository"
-		}
-		return registry.ErrorList{registry.Errorf(busy, "%s is temporarily unavailable; try again later (request id %s)", what, gateway.RequestIDFrom(ctx))}
-	case errors.Is(err, context.Canceled):
-		x.Log.InfoContext(ctx, "request cancelled by the client", "err", err)
-		return registry.ErrorList{registry.Errorf(code, "the request was cancelled")}
-	}
-	x.Log.ErrorContext(ctx, "internal error", "err", err)
-	return registry.ErrorList{registry.Errorf(code, "internal error (request id %s)", gateway.RequestIDFrom(ctx))}
+	return x.adapter().ProtocolErrors(ctx, err, code, busy)
 }
 
 func (x *Endpoints) writeRegistryResponse(w http.ResponseWriter, req *soap.Request, action string, resp registry.Response) {
 	x.Metrics.Transaction(txName(action), outcomeName(resp.Status))
 	if err := soap.WriteResponse(w, action+ebrim.ResponseSuffix, req.Addressing.MessageID, ebrim.EncodeRegistryResponse(resp)); err != nil {
-		x.logWriteError(req.HTTP.Context(), "writing SOAP response", err)
+		x.adapter().LogWriteError(req.HTTP.Context(), "writing SOAP response", err)
 	}
 }
 
 func failed(errs registry.ErrorList) registry.Response {
 	return registry.Response{Status: registry.StatusFor(errs), Errors: errs}
+}
+
+// submitObjects reads the lcm:SubmitObjectsRequest of req; a body that
+// is not one is the error code (as a registry.ErrorList).
+func submitObjects(req *soap.Request, code string) (*registry.Submission, error) {
+	body := req.Body()
+	if body.Tag != "SubmitObjectsRequest" {
+		return nil, registry.ErrorList{registry.Errorf(code, "expected lcm:SubmitObjectsRequest, got %s", body.Tag)}
+	}
+	return ebrim.ParseSubmitObjectsRequest(body)
 }
 
 // register is ITI-42 Register Document Set-b.
@@ -176,13 +138,7 @@ func (x *Endpoints) register(w http.ResponseWriter, req *soap.Request) {
 	if !ok || !requireSystem(w, req, p) {
 		return
 	}
-	body := req.Body()
-	if body.Tag != "SubmitObjectsRequest" {
-		x.writeRegistryResponse(w, req, ebrim.ActionRegister, failed(registry.ErrorList{
-			registry.Errorf(registry.ErrCodeRegistryMetadataError, "expected lcm:SubmitObjectsRequest, got %s", body.Tag)}))
-		return
-	}
-	sub, err := ebrim.ParseSubmitObjectsRequest(body)
+	sub, err := submitObjects(req, registry.ErrCodeRegistryMetadataError)
 	if err != nil {
 		x.writeRegistryResponse(w, req, ebrim.ActionRegister, failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryMetadataError)))
 		return
@@ -197,36 +153,25 @@ func (x *Endpoints) register(w http.ResponseWriter, req *soap.Request) {
 
 // storedQuery is ITI-18 Registry Stored Query.
 func (x *Endpoints) storedQuery(w http.ResponseWriter, req *soap.Request) {
+	x.query(w, req, ebrim.ActionStoredQuery, audit.TxITI18, x.Guard.Query, true)
+}
+
+// query answers a stored query of transaction tx (ITI-18, ITI-51) with
+// run's result. With conceal, a refusal about documents the caller may not
+// know exist (another patient's) is answered as for documents that do
+// not.
+func (x *Endpoints) query(w http.ResponseWriter, req *soap.Request, action, tx string,
+	run func(context.Context, access.Call, *registry.Query) (*registry.QueryResult, error), conceal bool) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI18, audit.ActionQuery)
+	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
+		x.adapter().WriteQuery(w, req, action, tx, res, registry.StatusFor(errs), errs, nil)
+	}
+	p, q, ok := x.adapter().BeginQuery(w, req, tx, func(errs registry.ErrorList) { answer(nil, errs) })
 	if !ok {
 		return
 	}
-	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
-		status := registry.StatusFor(errs)
-		if res == nil {
-			res = &registry.QueryResult{ReturnType: registry.ReturnLeafClass}
-		}
-		x.Metrics.Transaction("ITI-18", outcomeName(status))
-		if err := soap.WriteResponse(w, ebrim.ActionStoredQuery+ebrim.ResponseSuffix, req.Addressing.MessageID,
-			ebrim.EncodeAdhocQueryResponse(res, status, errs)); err != nil {
-			x.logWriteError(ctx, "writing SOAP response", err)
-		}
-	}
-	body := req.Body()
-	if body.Tag != "AdhocQueryRequest" {
-		answer(nil, registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryError, "expected query:AdhocQueryRequest, got %s", body.Tag)})
-		return
-	}
-	q, err := ebrim.ParseAdhocQueryRequest(body)
-	if err != nil {
-		answer(nil, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
-		return
-	}
-	res, err := x.Guard.Query(ctx, x.call(req, p, audit.TxITI18), q)
-	if d := (*access.Denied)(nil); errors.As(err, &d) && d.Conceal {
-		// The refusal is about documents the caller may not know exist
-		// (another patient's): answer as for documents that do not.
+	res, err := run(ctx, x.call(req, p, tx), q)
+	if d := (*access.Denied)(nil); conceal && errors.As(err, &d) && d.Conceal {
 		answer(&registry.QueryResult{ReturnType: q.ReturnType}, nil)
 		return
 	}
@@ -341,94 +286,17 @@ func (x *Endpoints) provide(w http.ResponseWriter, req *soap.Request) {
 // attachments stream from the blob store.
 func (x *Endpoints) retrieve(w http.ResponseWriter, req *soap.Request) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI43, audit.ActionRead)
+	p, rw, drs, ok := x.adapter().BeginRetrieval(w, req, ebrim.ActionRetrieve, "ITI-43", audit.TxITI43)
 	if !ok {
 		return
 	}
-	action := ebrim.ActionRetrieve + ebrim.ResponseSuffix
-	mw := soap.NewMTOMWriter(w, action, req.Addressing.MessageID)
-	failWith := func(errs registry.ErrorList) {
-		x.Metrics.Transaction("ITI-43", "Failure")
-		body := ebrim.EncodeRetrieveDocumentSetResponse(registry.Response{Status: registry.ResponseFailure, Errors: errs}, nil)
-		if err := mw.WriteEnvelope(body); err == nil {
-			_ = mw.Close()
-		}
-	}
-	body := req.Body()
-	if body.Tag != "RetrieveDocumentSetRequest" {
-		failWith(registry.ErrorList{registry.Errorf(registry.ErrCodeRepositoryError, "expected xdsb:RetrieveDocumentSetRequest, got %s", body.Tag)})
-		return
-	}
-	drs, err := ebrim.ParseRetrieveDocumentSetRequest(body)
-	if err != nil {
-		failWith(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError))
-		return
-	}
-	reqs := make([]repository.DocumentRequest, len(drs))
-	for i, d := range drs {
-		reqs[i] = repository.DocumentRequest{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID, DocumentUniqueID: d.DocumentUniqueID}
-	}
 	call := x.call(req, p, audit.TxITI43)
-	res, err := x.Guard.Retrieve(ctx, call, reqs)
+	res, err := x.Guard.Retrieve(ctx, call, xdsadapt.DocumentRequests(drs))
 	if err != nil {
-		failWith(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError))
+		rw.Fail(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError))
 		return
 	}
-	out := make([]ebrim.DocumentResponse, len(res.Documents))
-	cids := make([]string, len(res.Documents))
-	for i, d := range res.Documents {
-		_, cid := soap.NewInclude()
-		cids[i] = cid
-		out[i] = ebrim.DocumentResponse{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID,
-			DocumentUniqueID: d.DocumentUniqueID, MimeType: d.MimeType, IncludeHref: "cid:" + cid}
-	}
-	if err := mw.WriteEnvelope(ebrim.EncodeRetrieveDocumentSetResponse(res.Response, out)); err != nil {
-		x.logWriteError(ctx, "writing ITI-43 response", err)
-		return
-	}
-	for i, d := range res.Documents {
-		rc, err := d.Open(ctx)
-		if err != nil {
-			x.abortRetrieve(ctx, call, d, err)
-			return
-		}
-		_, err = mw.WriteAttachment(cids[i], d.MimeType, rc)
-		rc.Close()
-		if err != nil {
-			x.abortRetrieve(ctx, call, d, err)
-			return
-		}
-	}
-	if err := mw.Close(); err != nil {
-		x.logWriteError(ctx, "closing ITI-43 response", err)
-		return
-	}
-	x.Metrics.Transaction("ITI-43", outcomeName(res.Response.Status))
-}
-
-// abortRetrieve leaves an MTOM response without its closing boundary (so
-// the client sees it truncated, never complete) and records the failure.
-func (x *Endpoints) abortRetrieve(ctx context.Context, call access.Call, d repository.RetrievedDocument, err error) {
-	if ctx.Err() != nil {
-		x.Log.InfoContext(ctx, "ITI-43 response not taken by the client; aborted", "err", err)
-	} else {
-		x.Log.ErrorContext(ctx, "ITI-43 document stream failed; response aborted", "err", err)
-	}
-	x.Metrics.Transaction("ITI-43", "Aborted")
-	if aerr := x.Guard.RecordError(context.WithoutCancel(ctx), call, audit.ActionRead, "",
-		fmt.Sprintf("document %s could not be streamed", d.DocumentUniqueID)); aerr != nil {
-		x.Log.ErrorContext(ctx, "recording failed retrieval", "err", aerr)
-	}
-}
-
-// logWriteError logs a failure to write a response: at INFO when the
-// client went away (its request context ended), at ERROR otherwise.
-func (x *Endpoints) logWriteError(ctx context.Context, msg string, err error) {
-	if ctx.Err() != nil {
-		x.Log.InfoContext(ctx, msg+": the client went away", "err", err)
-		return
-	}
-	x.Log.ErrorContext(ctx, msg, "err", err)
+	rw.Send(ctx, call, res.Response, xdsadapt.Retrieved(res.Documents))
 }
 
 func cidOf(href string) string {
@@ -458,13 +326,4 @@ func txName(action string) string {
 	return action
 }
 
-func outcomeName(status string) string {
-	switch status {
-	case registry.ResponseSuccess:
-		return "Success"
-	case registry.ResponsePartialSuccess:
-		return "PartialSuccess"
-	default:
-		return "Failure"
-	}
-}
+func outcomeName(status string) string { return xdsadapt.Outcome(status) }

@@ -1,15 +1,16 @@
 package xds
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"pjd/gateway/access"
 	"pjd/gateway/audit"
+	"pjd/gateway/internal/xdsadapt"
 	"pjd/gateway/soap"
 	"pjd/registry"
 	"pjd/registry/ebrim"
-	"pjd/repository"
 )
 
 // The document lifecycle on the SOAP endpoints (issue 13):
@@ -26,112 +27,69 @@ import (
 // digest §2.5, §5.4, §7), registry rejections keep their codes, and an
 // unavailable dependency is XDSRegistryBusy / XDSRepositoryBusy.
 
-// update is ITI-57 Update Document Set.
-func (x *Endpoints) update(w http.ResponseWriter, req *soap.Request) {
+// registryTx serves a transaction answered with an rs:RegistryResponse:
+// the caller is authenticated (a refusal audited as tx, action), then run
+// does the work; an error it returns is answered as RegistryErrors (code
+// is the transaction's generic one; run maps what it knows better
+// itself).
+func (x *Endpoints) registryTx(w http.ResponseWriter, req *soap.Request, wsAction, tx string, action audit.Action, code string,
+	run func(ctx context.Context, call access.Call) (registry.Response, error)) {
 	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI57, audit.ActionUpdate)
+	p, ok := x.principal(w, req, tx, action)
 	if !ok {
 		return
 	}
-	respond := func(resp registry.Response) { x.writeRegistryResponse(w, req, ebrim.ActionUpdateDocumentSet, resp) }
-	body := req.Body()
-	if body.Tag != "SubmitObjectsRequest" {
-		respond(failed(registry.ErrorList{registry.Errorf(registry.ErrCodeMetadataUpdateError, "expected lcm:SubmitObjectsRequest, got %s", body.Tag)}))
-		return
-	}
-	sub, err := ebrim.ParseSubmitObjectsRequest(body)
+	resp, err := run(ctx, x.call(req, p, tx))
 	if err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryMetadataError)))
-		return
+		resp = failed(x.protocolErrors(ctx, err, code))
 	}
-	if _, err := x.Guard.Update(ctx, x.call(req, p, audit.TxITI57), sub); err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)))
-		return
-	}
-	respond(registry.Response{Status: registry.ResponseSuccess})
+	x.writeRegistryResponse(w, req, wsAction, resp)
+}
+
+// update is ITI-57 Update Document Set.
+func (x *Endpoints) update(w http.ResponseWriter, req *soap.Request) {
+	x.registryTx(w, req, ebrim.ActionUpdateDocumentSet, audit.TxITI57, audit.ActionUpdate, registry.ErrCodeRegistryError,
+		func(ctx context.Context, call access.Call) (registry.Response, error) {
+			sub, err := submitObjects(req, registry.ErrCodeMetadataUpdateError)
+			if err != nil {
+				return registry.Response{}, x.protocolErrors(ctx, err, registry.ErrCodeRegistryMetadataError)
+			}
+			_, err = x.Guard.Update(ctx, call, sub)
+			return registry.Response{Status: registry.ResponseSuccess}, err
+		})
 }
 
 // removeMetadata is ITI-62 Remove Metadata (Delete Document Set).
 func (x *Endpoints) removeMetadata(w http.ResponseWriter, req *soap.Request) {
-	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI62, audit.ActionDelete)
-	if !ok {
-		return
-	}
-	respond := func(resp registry.Response) { x.writeRegistryResponse(w, req, ebrim.ActionDeleteDocumentSet, resp) }
-	ids, err := ebrim.ParseRemoveObjectsRequest(req.Body())
-	if err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)))
-		return
-	}
-	if _, err := x.Guard.RemoveMetadata(ctx, x.call(req, p, audit.TxITI62), ids); err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)))
-		return
-	}
-	respond(registry.Response{Status: registry.ResponseSuccess})
+	x.registryTx(w, req, ebrim.ActionDeleteDocumentSet, audit.TxITI62, audit.ActionDelete, registry.ErrCodeRegistryError,
+		func(ctx context.Context, call access.Call) (registry.Response, error) {
+			ids, err := ebrim.ParseRemoveObjectsRequest(req.Body())
+			if err != nil {
+				return registry.Response{}, err
+			}
+			_, err = x.Guard.RemoveMetadata(ctx, call, ids)
+			return registry.Response{Status: registry.ResponseSuccess}, err
+		})
 }
 
 // multiPatientQuery is ITI-51 Multi-Patient Stored Query.
 func (x *Endpoints) multiPatientQuery(w http.ResponseWriter, req *soap.Request) {
-	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI51, audit.ActionQuery)
-	if !ok {
-		return
-	}
-	answer := func(res *registry.QueryResult, errs registry.ErrorList) {
-		status := registry.StatusFor(errs)
-		if res == nil {
-			res = &registry.QueryResult{ReturnType: registry.ReturnLeafClass}
-		}
-		x.Metrics.Transaction("ITI-51", outcomeName(status))
-		if err := soap.WriteResponse(w, ebrim.ActionMultiPatientQuery+ebrim.ResponseSuffix, req.Addressing.MessageID,
-			ebrim.EncodeAdhocQueryResponse(res, status, errs)); err != nil {
-			x.logWriteError(ctx, "writing SOAP response", err)
-		}
-	}
-	body := req.Body()
-	if body.Tag != "AdhocQueryRequest" {
-		answer(nil, registry.ErrorList{registry.Errorf(registry.ErrCodeRegistryError, "expected query:AdhocQueryRequest, got %s", body.Tag)})
-		return
-	}
-	q, err := ebrim.ParseAdhocQueryRequest(body)
-	if err != nil {
-		answer(nil, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
-		return
-	}
-	res, err := x.Guard.MultiPatientQuery(ctx, x.call(req, p, audit.TxITI51), q)
-	if err != nil {
-		answer(&registry.QueryResult{ReturnType: q.ReturnType}, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError))
-		return
-	}
-	answer(res, res.Warnings)
+	x.query(w, req, ebrim.ActionMultiPatientQuery, audit.TxITI51, x.Guard.MultiPatientQuery, false)
 }
 
 // removeDocuments is ITI-86 Remove Documents.
 func (x *Endpoints) removeDocuments(w http.ResponseWriter, req *soap.Request) {
-	ctx := req.HTTP.Context()
-	p, ok := x.principal(w, req, audit.TxITI86, audit.ActionDelete)
-	if !ok {
-		return
-	}
-	respond := func(resp registry.Response) { x.writeRegistryResponse(w, req, ebrim.ActionRemoveDocuments, resp) }
-	drs, err := ebrim.ParseRemoveDocumentsRequest(req.Body())
-	if err != nil {
-		respond(failed(x.protocolErrors(ctx, err, registry.ErrCodeRepositoryError)))
-		return
-	}
-	reqs := make([]repository.DocumentRequest, len(drs))
-	for i, d := range drs {
-		reqs[i] = repository.DocumentRequest{HomeCommunityID: d.HomeCommunityID, RepositoryUniqueID: d.RepositoryUniqueID, DocumentUniqueID: d.DocumentUniqueID}
-	}
-	resp, err := x.Guard.RemoveDocuments(ctx, x.call(req, p, audit.TxITI86), reqs)
-	if err != nil {
-		code := registry.ErrCodeRepositoryError
-		if d := (*access.Denied)(nil); errors.As(err, &d) {
-			code = registry.ErrCodeRegistryError
-		}
-		respond(failed(x.protocolErrors(ctx, err, code)))
-		return
-	}
-	respond(resp)
+	x.registryTx(w, req, ebrim.ActionRemoveDocuments, audit.TxITI86, audit.ActionDelete, registry.ErrCodeRepositoryError,
+		func(ctx context.Context, call access.Call) (registry.Response, error) {
+			drs, err := ebrim.ParseRemoveDocumentsRequest(req.Body())
+			if err != nil {
+				return registry.Response{}, err
+			}
+			resp, err := x.Guard.RemoveDocuments(ctx, call, xdsadapt.DocumentRequests(drs))
+			if d := (*access.Denied)(nil); errors.As(err, &d) {
+				// A refusal by policy is the registry's word.
+				return registry.Response{}, x.protocolErrors(ctx, err, registry.ErrCodeRegistryError)
+			}
+			return resp, err
+		})
 }

@@ -75,14 +75,9 @@ func New(base string, hc *http.Client) *Client {
 // Register sends ITI-42. Rejections come back in the list (Error
 // severity) with a nil error.
 func (c *Client) Register(ctx context.Context, sub *registry.Submission) (registry.ErrorList, error) {
-	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionRegister, ebrim.EncodeSubmitObjectsRequest(sub))
+	rr, err := registryResponse(c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionRegister, ebrim.EncodeSubmitObjectsRequest(sub)))
 	if err != nil {
-		return nil, unanswered(err)
-	}
-	defer resp.Close()
-	rr, err := ebrim.ParseRegistryResponse(resp.Body())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnanswered, err)
+		return nil, err
 	}
 	return rr.Errors, nil
 }
@@ -90,7 +85,13 @@ func (c *Client) Register(ctx context.Context, sub *registry.Submission) (regist
 // Query sends ITI-18 and returns the result and the response status with
 // its errors. err is non-nil only when no valid answer came back.
 func (c *Client) Query(ctx context.Context, q *registry.Query) (*registry.QueryResult, registry.Response, error) {
-	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionStoredQuery, ebrim.EncodeAdhocQueryRequest(q))
+	return c.adhocQuery(ctx, ebrim.ActionStoredQuery, q)
+}
+
+// adhocQuery sends q to the registry as a stored query of action and
+// decodes the query:AdhocQueryResponse.
+func (c *Client) adhocQuery(ctx context.Context, action string, q *registry.Query) (*registry.QueryResult, registry.Response, error) {
+	resp, err := c.SOAP.Call(ctx, c.RegistryURL, action, ebrim.EncodeAdhocQueryRequest(q))
 	if err != nil {
 		return nil, registry.Response{}, unanswered(err)
 	}
@@ -147,7 +148,12 @@ func (c *Client) Provide(ctx context.Context, sub *registry.Submission, docs []D
 		}
 		atts[i] = soap.Attachment{ContentID: cid, ContentType: ct, Body: d.Body}
 	}
-	resp, err := c.SOAP.CallMTOM(ctx, c.RepositoryURL, ebrim.ActionProvide, ebrim.EncodeProvideAndRegister(sub, parts), atts)
+	return registryResponse(c.SOAP.CallMTOM(ctx, c.RepositoryURL, ebrim.ActionProvide, ebrim.EncodeProvideAndRegister(sub, parts), atts))
+}
+
+// registryResponse decodes the rs:RegistryResponse of a call's answer
+// (resp, err).
+func registryResponse(resp *soap.Response, err error) (registry.Response, error) {
 	if err != nil {
 		return registry.Response{}, unanswered(err)
 	}
@@ -208,7 +214,7 @@ func (r *Retrieved) Close() error { return r.resp.Close() }
 func (c *Client) Retrieve(ctx context.Context, reqs []repository.DocumentRequest) (*Retrieved, error) {
 	drs := make([]ebrim.DocumentRequest, len(reqs))
 	for i, r := range reqs {
-		drs[i] = ebrim.DocumentRequest{HomeCommunityID: r.HomeCommunityID, RepositoryUniqueID: r.RepositoryUniqueID, DocumentUniqueID: r.DocumentUniqueID}
+		drs[i] = ebrim.DocumentRequest(r)
 	}
 	resp, err := c.SOAP.CallMTOM(ctx, c.RepositoryURL, ebrim.ActionRetrieve, ebrim.EncodeRetrieveDocumentSetRequest(drs), nil)
 	if err != nil {

@@ -207,18 +207,9 @@ func TestProvideAndRetrieve(t *testing.T) {
 		t.Fatalf("Retrieve: %+v, %d documents", got.Response, len(got.Docs))
 	}
 	var order []string
-	for {
-		d, body, err := got.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
+	docs, bodies := readAll(t, got)
+	for i, d := range docs {
+		b := bodies[i]
 		n := 2
 		if d.DocumentUniqueID == registry.SampleUniqueID(10, 0) {
 			n = 0
@@ -467,16 +458,9 @@ func TestRetrieveInline(t *testing.T) {
 	}
 	defer res.Close()
 	got := map[string]string{}
-	for {
-		d, body, err := res.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(body)
-		got[d.DocumentUniqueID] = string(b)
+	docs, bodies := readAll(t, res)
+	for i, d := range docs {
+		got[d.DocumentUniqueID] = string(bodies[i])
 	}
 	if got["2.999.1.1"] != string(inline) || got["2.999.1.2"] != "an attached document" || len(got) != 2 {
 		t.Fatalf("documents %v", got)
@@ -579,5 +563,26 @@ func TestAnswerTooLarge(t *testing.T) {
 	res, _, err := xdsclient.New(s.url, nil).Query(ctx, findDocuments())
 	if err != nil || len(res.Documents) != 20 {
 		t.Fatalf("Query with New's limits: %d documents, %v", len(res.Documents), err)
+	}
+}
+
+// readAll reads every document of r, in the order Next gives them.
+func readAll(t *testing.T, r *xdsclient.Retrieved) ([]*ebrim.DocumentResponse, [][]byte) {
+	t.Helper()
+	var docs []*ebrim.DocumentResponse
+	var bodies [][]byte
+	for {
+		d, body, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return docs, bodies
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, bodies = append(docs, d), append(bodies, b)
 	}
 }

@@ -2,62 +2,36 @@ package xdsclient
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/beevik/etree"
 
 	"pjd/registry"
 	"pjd/registry/ebrim"
 	"pjd/repository"
 )
 
-// registryResponse sends body with action to url and decodes the rs:RegistryResponse.
-func (c *Client) registryResponse(ctx context.Context, url, action string, body *etree.Element) (registry.Response, error) {
-	resp, err := c.SOAP.Call(ctx, url, action, body)
-	if err != nil {
-		return registry.Response{}, unanswered(err)
-	}
-	defer resp.Close()
-	rr, err := ebrim.ParseRegistryResponse(resp.Body())
-	if err != nil {
-		return registry.Response{}, fmt.Errorf("%w: %v", ErrUnanswered, err)
-	}
-	return rr, nil
-}
-
 // Update sends ITI-57 Update Document Set (an lcm:SubmitObjectsRequest
 // with one new SubmissionSet and the update's operations). Rejections
 // come back in the response (status Failure) with a nil error.
 func (c *Client) Update(ctx context.Context, sub *registry.Submission) (registry.Response, error) {
-	return c.registryResponse(ctx, c.RegistryURL, ebrim.ActionUpdateDocumentSet, ebrim.EncodeSubmitObjectsRequest(sub))
+	return registryResponse(c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionUpdateDocumentSet, ebrim.EncodeSubmitObjectsRequest(sub)))
 }
 
 // RemoveMetadata sends ITI-62 Remove Metadata (Delete Document Set) for
 // the registry objects ids (entryUUIDs).
 func (c *Client) RemoveMetadata(ctx context.Context, ids []string) (registry.Response, error) {
-	return c.registryResponse(ctx, c.RegistryURL, ebrim.ActionDeleteDocumentSet, ebrim.EncodeRemoveObjectsRequest(ids))
+	return registryResponse(c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionDeleteDocumentSet, ebrim.EncodeRemoveObjectsRequest(ids)))
 }
 
 // RemoveDocuments sends ITI-86 Remove Documents to the repository.
 func (c *Client) RemoveDocuments(ctx context.Context, reqs []repository.DocumentRequest) (registry.Response, error) {
 	drs := make([]ebrim.DocumentRequest, len(reqs))
 	for i, r := range reqs {
-		drs[i] = ebrim.DocumentRequest{HomeCommunityID: r.HomeCommunityID, RepositoryUniqueID: r.RepositoryUniqueID, DocumentUniqueID: r.DocumentUniqueID}
+		drs[i] = ebrim.DocumentRequest(r)
 	}
-	return c.registryResponse(ctx, c.RepositoryURL, ebrim.ActionRemoveDocuments, ebrim.EncodeRemoveDocumentsRequest(drs))
+	return registryResponse(c.SOAP.Call(ctx, c.RepositoryURL, ebrim.ActionRemoveDocuments, ebrim.EncodeRemoveDocumentsRequest(drs)))
 }
 
 // MultiPatientQuery sends ITI-51 Multi-Patient Stored Query, with the
 // conventions of Query.
 func (c *Client) MultiPatientQuery(ctx context.Context, q *registry.Query) (*registry.QueryResult, registry.Response, error) {
-	resp, err := c.SOAP.Call(ctx, c.RegistryURL, ebrim.ActionMultiPatientQuery, ebrim.EncodeAdhocQueryRequest(q))
-	if err != nil {
-		return nil, registry.Response{}, unanswered(err)
-	}
-	defer resp.Close()
-	res, rr, err := ebrim.ParseAdhocQueryResponse(resp.Body())
-	if err != nil {
-		return nil, registry.Response{}, fmt.Errorf("%w: %v", ErrUnanswered, err)
-	}
-	return res, rr, nil
+	return c.adhocQuery(ctx, ebrim.ActionMultiPatientQuery, q)
 }
