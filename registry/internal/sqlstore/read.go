@@ -320,7 +320,7 @@ func (r *reader) Folders(ctx context.Context, f registry.FolderFilter) ([]*regis
 		func() ([]string, bool) { return folderReadKeys(&f) },
 		func(rows *sql.Rows) (*registry.Folder, error) {
 			var status, lut string
-			var body []byte
+			var body sql.RawBytes // decoded before the next row: no copy
 			if err := rows.Scan(&status, &lut, &body); err != nil {
 				return nil, err
 			}
@@ -440,7 +440,9 @@ func readObjects[T any](ctx context.Context, r *reader, filter any, limit int, w
 func scanStatusBody[T any](kind string, setStatus func(*T, string)) func(*sql.Rows) (*T, error) {
 	return func(rows *sql.Rows) (*T, error) {
 		var status string
-		var body []byte
+		// The driver's bytes, valid until the next row: decodeBody copies
+		// what it keeps, so the body itself need not be copied first.
+		var body sql.RawBytes
 		if err := rows.Scan(&status, &body); err != nil {
 			return nil, err
 		}
