@@ -1,12 +1,15 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"pjd/registry"
 )
@@ -317,7 +320,7 @@ func (r *reader) Folders(ctx context.Context, f registry.FolderFilter) ([]*regis
 		func() ([]string, bool) { return folderReadKeys(&f) },
 		func(rows *sql.Rows) (*registry.Folder, error) {
 			var status, lut string
-			var body []byte
+			var body sql.RawBytes // decoded before the next row: no copy
 			if err := rows.Scan(&status, &lut, &body); err != nil {
 				return nil, err
 			}
@@ -437,7 +440,9 @@ func readObjects[T any](ctx context.Context, r *reader, filter any, limit int, w
 func scanStatusBody[T any](kind string, setStatus func(*T, string)) func(*sql.Rows) (*T, error) {
 	return func(rows *sql.Rows) (*T, error) {
 		var status string
-		var body []byte
+		// The driver's bytes, valid until the next row: decodeBody copies
+		// what it keeps, so the body itself need not be copied first.
+		var body sql.RawBytes
 		if err := rows.Scan(&status, &body); err != nil {
 			return nil, err
 		}
@@ -450,10 +455,30 @@ func scanStatusBody[T any](kind string, setStatus func(*T, string)) func(*sql.Ro
 	}
 }
 
+// errNotObject: a stored body is always a JSON object.
+var errNotObject = errors.New("body is not a JSON object")
+
 // decodeBody decodes the stored JSON body of an object of kind.
+//
+// It uses the JSON v2 decoder (github.com/go-json-experiment/json), which
+// reads the body in one pass where encoding/json first validates it in a
+// separate one: decoding the bodies was two thirds of a read's CPU. The
+// values are the same as encoding/json's for every body the store writes
+// (json.Marshal of the registry types, which have no JSON methods of their
+// own; PostgreSQL's jsonb gives them back reordered and re-spaced, with
+// fewer escapes): names are matched exactly as they are written, and
+// unknown names are ignored as before. Where the two differ, the body is
+// not one the store wrote (CheckStrings keeps invalid UTF-8 out; jsonb
+// and encoding/json write no duplicate names), and v2 is the stricter:
+// invalid UTF-8, a duplicate name or a name in other case are an error
+// here, not a value (TestDecodeBody*). A body that is not an object (JSON
+// null would decode as an empty object) is an error too.
 func decodeBody[T any](kind string, body []byte) (*T, error) {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, fmt.Errorf("decoding stored %s: %w", kind, errNotObject)
+	}
 	v := new(T)
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := jsonv2.Unmarshal(body, v); err != nil {
 		return nil, fmt.Errorf("decoding stored %s: %w", kind, err)
 	}
 	return v, nil
