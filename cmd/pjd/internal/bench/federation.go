@@ -29,7 +29,15 @@ import (
 // documents), and a direct ITI-38 FindDocuments on each community with
 // the federating node's client and XUA: what the community itself takes.
 func FederationBenchmark(ctx context.Context, start StartServer, svc *Services, log *slog.Logger, o MHDOptions) ([]Row, error) {
-	fed, err := newMHD(ctx, start, svc, log, o.Documents)
+	// Each node its own database: in pjd bench all, the MHD case has
+	// registered the same patient's documents in the shared one.
+	fedDB, err := svc.ExtraDatabase(ctx, "pjd_bench_federated")
+	if err != nil {
+		return nil, err
+	}
+	federating := *svc
+	federating.PostgresURL = fedDB
+	fed, err := newMHD(ctx, start, &federating, log, o.Documents)
 	if err != nil {
 		return nil, fmt.Errorf("federating node: %w", err)
 	}

@@ -212,8 +212,11 @@ func (m *MHD) search(base string) Op {
 		if err := json.NewDecoder(resp.Body).Decode(&b); err != nil {
 			return fmt.Errorf("ITI-67: %w", err)
 		}
-		if b.Total == nil || *b.Total != want || len(b.Entry) != min(want, mhd.DefaultCount) {
-			return fmt.Errorf("ITI-67: total %v with %d entries, want %d", b.Total, len(b.Entry), want)
+		if b.Total == nil {
+			return fmt.Errorf("ITI-67: no total with %d entries, want %d", len(b.Entry), want)
+		}
+		if *b.Total != want || len(b.Entry) != min(want, mhd.DefaultCount) {
+			return fmt.Errorf("ITI-67: total %d with %d entries, want %d", *b.Total, len(b.Entry), want)
 		}
 		return nil
 	}
