@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"pjd/trust"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -91,6 +92,17 @@ type DemoPersona struct {
 type DemoPatient struct {
 	ID    string // national identity number (synthetic)
 	Label string // e.g. "Kari Testesen (f. 15.03.1982)"
+}
+
+// RetryAfter is the Retry-After (seconds) of every 503 the UI answers —
+// its pages and the launch API — when something it depends on is down.
+const RetryAfter = 5
+
+// setRetryAfter adds Retry-After to a 503 answer.
+func setRetryAfter(w http.ResponseWriter, status int) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+	}
 }
 
 // Defaults and limits.

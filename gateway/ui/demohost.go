@@ -151,6 +151,7 @@ func (u *UI) demoLaunch(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", v)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	setRetryAfter(w, status)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

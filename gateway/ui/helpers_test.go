@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -195,6 +196,10 @@ func wantStatus(t *testing.T, resp *http.Response, body string, want int) {
 	t.Helper()
 	if resp.StatusCode != want {
 		t.Fatalf("%s %s: status %d, want %d\n%s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, want, body)
+	}
+	// A 503 says when to try again, as every other 503 of pjd does.
+	if want == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != strconv.Itoa(ui.RetryAfter) {
+		t.Errorf("%s %s: 503 with Retry-After %q, want %d", resp.Request.Method, resp.Request.URL.Path, resp.Header.Get("Retry-After"), ui.RetryAfter)
 	}
 }
 

@@ -27,6 +27,7 @@ type oauthError struct {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	setRetryAfter(w, status)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }

@@ -492,6 +492,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, s *reqSession, statu
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	setRetryAfter(w, status)
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(buf.Bytes())
