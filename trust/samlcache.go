@@ -99,19 +99,7 @@ func (c *samlCache) put(sum [32]byte, p *Principal, cert *x509.Certificate, exp,
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		for k, old := range c.m {
-			if !now.Before(old.exp) {
-				delete(c.m, k)
-			}
-		}
-		for k := range c.m {
-			if len(c.m) < c.max {
-				break
-			}
-			delete(c.m, k)
-		}
-	}
+	makeRoom(c.m, c.max, now, func(e cachedAssertion) time.Time { return e.exp })
 	c.m[sum] = cachedAssertion{p: clonePrincipal(p), cert: cert, exp: exp}
 }
 

@@ -79,20 +79,28 @@ func (c *tokenCache) put(sum [32]byte, e cachedToken, now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		for k, old := range c.m {
-			if !now.Before(old.exp) {
-				delete(c.m, k)
-			}
-		}
-		for k := range c.m {
-			if len(c.m) < c.max {
-				break
-			}
-			delete(c.m, k)
+	makeRoom(c.m, c.max, now, func(e cachedToken) time.Time { return e.exp })
+	c.m[sum] = e
+}
+
+// makeRoom frees a place for a new entry in m, a cache of at most max
+// entries: when m is full it drops the entries expired at now, then, if
+// still full, arbitrary ones. The token and assertion caches share it.
+func makeRoom[V any](m map[[32]byte]V, max int, now time.Time, exp func(V) time.Time) {
+	if len(m) < max {
+		return
+	}
+	for k, v := range m {
+		if !now.Before(exp(v)) {
+			delete(m, k)
 		}
 	}
-	c.m[sum] = e
+	for k := range m {
+		if len(m) < max {
+			break
+		}
+		delete(m, k)
+	}
 }
 
 // drop forgets sum (an entry whose key snapshot is no longer current).

@@ -31,13 +31,11 @@ import (
 func FederationBenchmark(ctx context.Context, start StartServer, svc *Services, log *slog.Logger, o MHDOptions) ([]Row, error) {
 	// Each node its own database: in pjd bench all, the MHD case has
 	// registered the same patient's documents in the shared one.
-	fedDB, err := svc.ExtraDatabase(ctx, "pjd_bench_federated")
+	federating, err := svc.onDatabase(ctx, "pjd_bench_federated")
 	if err != nil {
 		return nil, err
 	}
-	federating := *svc
-	federating.PostgresURL = fedDB
-	fed, err := newMHD(ctx, start, &federating, log, o.Documents)
+	fed, err := newMHD(ctx, start, federating, log, o.Documents)
 	if err != nil {
 		return nil, fmt.Errorf("federating node: %w", err)
 	}
@@ -45,13 +43,11 @@ func FederationBenchmark(ctx context.Context, start StartServer, svc *Services, 
 	if len(fed.srv.Communities) < 2 {
 		return nil, errors.New("the federating node runs no dev regions")
 	}
-	pg, err := svc.ExtraDatabase(ctx, "pjd_bench_single")
+	one, err := svc.onDatabase(ctx, "pjd_bench_single")
 	if err != nil {
 		return nil, err
 	}
-	one := *svc
-	one.PostgresURL = pg
-	single, err := NewMHD(ctx, start, &one, log, o.Documents)
+	single, err := NewMHD(ctx, start, one, log, o.Documents)
 	if err != nil {
 		return nil, fmt.Errorf("single node: %w", err)
 	}

@@ -74,6 +74,19 @@ func (s *Services) ExtraDatabase(ctx context.Context, name string) (string, erro
 	return s.pg.CreateDatabase(ctx, name)
 }
 
+// onDatabase is s on a new database of its own (ExtraDatabase) on the
+// throwaway PostgreSQL: for a server that must not see what another case
+// registered.
+func (s *Services) onDatabase(ctx context.Context, name string) (*Services, error) {
+	url, err := s.ExtraDatabase(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	own := *s
+	own.PostgresURL = url
+	return &own, nil
+}
+
 // RegistryDatabase returns the database a registry benchmark loads (or,
 // holding a load of an earlier run, reuses): with a kept PostgreSQL, the
 // database name (default pjd_bench_registry) on it, created when missing,
